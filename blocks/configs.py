@@ -1,0 +1,229 @@
+"""One frozen ``Config`` dataclass per block kind (pure Python, no torch).
+
+The same dataclass drives YAML (field names are the YAML keys), the GUI property form
+(field metadata: ``help``, ``unit``, ``choices``, ``min``), validation (``check()`` returns
+messages for impossible values) and construction of the torch module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+
+def f(default, help: str, unit: str = "", choices: tuple = (), min=None, bind: str | None = None):  # noqa: A002
+    """A dataclass field that carries its own tooltip, unit and allowed values.
+
+    ``bind`` names the model dimension the field follows when a node leaves it unset
+    (default: the field's own name)."""
+    md = {"help": help, "unit": unit, "choices": choices, "min": min}
+    if bind:
+        md["bind"] = bind
+    return field(default=default, metadata=md)
+
+
+class ConfigBase:
+    """Shared helpers: positivity checks driven by the ``min`` metadata and by ``choices``."""
+
+    def check(self) -> list[str]:
+        out = []
+        for fl in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, fl.name)
+            lo = fl.metadata.get("min")
+            if lo is not None and isinstance(v, (int, float)) and not isinstance(v, bool) and v < lo:
+                out.append(f"{fl.name} must be ≥ {lo} (got {v})")
+            ch = fl.metadata.get("choices")
+            if ch and v not in ch:
+                out.append(f"{fl.name} must be one of {', '.join(map(str, ch))} (got {v!r})")
+        return out + self.extra_checks()
+
+    def extra_checks(self) -> list[str]:
+        return []
+
+    def warnings(self) -> list[str]:
+        return []
+
+
+@dataclass(frozen=True)
+class InputConfig(ConfigBase):
+    name: str = f("tokens", "Which sequence this input carries", choices=("tokens", "source"))
+
+
+@dataclass(frozen=True)
+class TokenEmbeddingConfig(ConfigBase):
+    vocab_size: int = f(512, "Number of tokens in the vocabulary", "tokens", min=1)
+    dim: int = f(64, "Width of the residual stream", min=1)
+    scale: bool = f(False, "Multiply embeddings by √dim (the 2017 Transformer)")
+    tie_to: str = f("", "Share this table with another embedding node (its id)")
+
+
+@dataclass(frozen=True)
+class LearnedPositionsConfig(ConfigBase):
+    context: int = f(256, "Longest sequence the table covers", "positions", min=1)
+    dim: int = f(64, "Width of the residual stream", min=1)
+
+
+@dataclass(frozen=True)
+class SinusoidalPositionsConfig(ConfigBase):
+    dim: int = f(64, "Width of the residual stream", min=2)
+
+    def extra_checks(self):
+        return [] if self.dim % 2 == 0 else [f"dim must be even for sine/cosine pairs (got {self.dim})"]
+
+
+@dataclass(frozen=True)
+class RopeConfig(ConfigBase):
+    head_dim: int = f(8, "Dimensions of each head that are rotated", min=2, bind="rope_head_dim")
+    theta: float = f(10000.0, "RoPE base θ (llama2.c: 10000; LLaMA 3.1: 500000)", min=1.0)
+    context: int = f(256, "Positions precomputed", "positions", min=1)
+
+    def extra_checks(self):
+        return [] if self.head_dim % 2 == 0 else [f"RoPE head_dim must be even (got {self.head_dim}): rotations act on pairs"]
+
+
+@dataclass(frozen=True)
+class LayerNormConfig(ConfigBase):
+    dim: int = f(64, "Width normalised", min=1)
+    bias: bool = f(True, "Learn a shift β as well as a gain γ")
+    eps: float = f(1e-5, "Added to the variance for stability", min=0.0)
+
+
+@dataclass(frozen=True)
+class RMSNormConfig(ConfigBase):
+    dim: int = f(64, "Width normalised", min=1)
+    eps: float = f(1e-5, "Added to the mean square (llama2.c: 1e-5)", min=0.0)
+
+
+@dataclass(frozen=True)
+class AttentionConfig(ConfigBase):
+    dim: int = f(64, "Width of the residual stream", min=1)
+    n_heads: int = f(8, "Query heads", min=1)
+    n_kv_heads: int = f(0, "Key/value heads: = n_heads is MHA, 1 is MQA, between is GQA (0 = n_heads)", min=0)
+    head_dim: int = f(0, "Width of each head (0 = dim / n_heads)", min=0)
+    bias: bool = f(False, "Biases on the q, k, v and output projections")
+    causal: bool = f(True, "Each position sees only earlier ones (decoder)")
+    window: int = f(0, "Sliding / locally banded window in tokens (0 = full attention)", "tokens", min=0)
+    kernel: str = f("sdpa", "sdpa = F.scaled_dot_product_attention (FlashAttention on GPU); eager can return weights",
+                    choices=("sdpa", "eager"))
+    qk_norm: bool = f(False, "RMSNorm on queries and keys per head before the dot product")
+    zero_init_output: bool = f(False, "Initialise wo to zero (modded-nanogpt)")
+
+    @property
+    def kv_heads(self) -> int:
+        return self.n_kv_heads or self.n_heads
+
+    @property
+    def hd(self) -> int:
+        return self.head_dim or (self.dim // self.n_heads if self.n_heads else 0)
+
+    def extra_checks(self):
+        out = []
+        if self.n_heads and not self.head_dim and self.dim % self.n_heads:
+            out.append(f"dim {self.dim} is not divisible by n_heads {self.n_heads}: set head_dim or change the head count")
+        if self.n_heads and self.kv_heads and self.n_heads % self.kv_heads:
+            out.append(f"n_heads {self.n_heads} is not divisible by n_kv_heads {self.kv_heads}: each KV head must serve a whole group of query heads")
+        if self.kv_heads > self.n_heads:
+            out.append(f"n_kv_heads {self.kv_heads} exceeds n_heads {self.n_heads}")
+        return out
+
+    def warnings(self):
+        if self.head_dim and self.head_dim * self.n_heads != self.dim:
+            return [f"n_heads × head_dim = {self.n_heads * self.head_dim} differs from dim {self.dim} (allowed, as in GPT-3 XL/13B)"]
+        return []
+
+
+@dataclass(frozen=True)
+class CrossAttentionConfig(ConfigBase):
+    dim: int = f(64, "Width of the residual stream", min=1)
+    n_heads: int = f(8, "Heads", min=1)
+    bias: bool = f(False, "Biases on the projections")
+    kernel: str = f("sdpa", "Attention kernel", choices=("sdpa", "eager"))
+
+    def extra_checks(self):
+        return [f"dim {self.dim} is not divisible by n_heads {self.n_heads}"] if self.dim % self.n_heads else []
+
+
+@dataclass(frozen=True)
+class MLAConfig(ConfigBase):
+    dim: int = f(64, "Width of the residual stream", min=1)
+    n_heads: int = f(4, "Heads", min=1)
+    q_lora_rank: int = f(32, "Low-rank query bottleneck (0 = full-rank wq)", min=0)
+    kv_lora_rank: int = f(16, "Compressed KV latent: what the cache stores", min=1)
+    qk_nope_head_dim: int = f(16, "Per-head query/key dims without position", min=1)
+    qk_rope_head_dim: int = f(8, "Decoupled RoPE dims (shared key across heads)", min=2)
+    v_head_dim: int = f(16, "Per-head value dims", min=1)
+    eps: float = f(1e-6, "RMSNorm eps of the latent norms", min=0.0)
+    kernel: str = f("sdpa", "Attention kernel", choices=("sdpa", "eager"))
+    causal: bool = f(True, "Causal mask")
+
+    def extra_checks(self):
+        return [] if self.qk_rope_head_dim % 2 == 0 else [f"qk_rope_head_dim must be even (got {self.qk_rope_head_dim})"]
+
+
+@dataclass(frozen=True)
+class MLPConfig(ConfigBase):
+    dim: int = f(64, "Width of the residual stream", min=1)
+    hidden_dim: int = f(256, "Inner width (classic: 4 × dim)", min=1)
+    activation: str = f("gelu", "Non-linearity", choices=("relu", "gelu"))
+    bias: bool = f(True, "Biases on both projections")
+
+
+@dataclass(frozen=True)
+class SwiGLUConfig(ConfigBase):
+    dim: int = f(64, "Width of the residual stream", min=1)
+    hidden_dim: int = f(172, "Inner width (LLaMA: ≈ 8/3 × dim, rounded)", min=1)
+    bias: bool = f(False, "Biases on w1, w2, w3")
+
+
+@dataclass(frozen=True)
+class MoEConfig(ConfigBase):
+    dim: int = f(64, "Width of the residual stream", min=1)
+    n_experts: int = f(8, "Routed experts", min=1)
+    top_k: int = f(2, "Experts chosen per token", min=1)
+    expert_hidden_dim: int = f(128, "Inner width of each expert", min=1)
+    n_shared: int = f(0, "Shared experts every token always uses (DeepSeekMoE)", min=0)
+    expert: str = f("swiglu", "Expert feed-forward type", choices=("swiglu", "relu", "gelu"))
+    expert_bias: bool = f(False, "Biases inside the experts (GShard-style MLP experts)")
+    score: str = f("softmax", "Router score function", choices=("softmax", "sigmoid"))
+    norm_topk: bool = f(True, "Renormalise the chosen gate weights to sum to 1")
+    aux_loss_weight: float = f(0.01, "Weight of the load-balancing auxiliary loss (0 = none)", min=0.0)
+    bias_balancing: bool = f(False, "DeepSeek-V3 auxiliary-loss-free balancing: per-expert bias on the selection scores")
+    bias_update_rate: float = f(0.001, "Step size γ of the balancing bias update", min=0.0)
+    route_scale: float = f(1.0, "Multiplier on the routed output (DeepSeek: routed_scaling_factor)", min=0.0)
+
+    def extra_checks(self):
+        if self.top_k > self.n_experts:
+            return [f"top_k {self.top_k} exceeds n_experts {self.n_experts}: a token cannot pick more experts than exist"]
+        return []
+
+
+@dataclass(frozen=True)
+class ResidualConfig(ConfigBase):
+    pass
+
+
+@dataclass(frozen=True)
+class LMHeadConfig(ConfigBase):
+    dim: int = f(64, "Width of the residual stream", min=1)
+    vocab_size: int = f(512, "Vocabulary size", "tokens", min=1)
+    tie_to: str = f("", "Reuse this embedding node's table as the output matrix (tied head)")
+    pad_vocab_to: int = f(0, "Pad the output rows to a multiple of this (untied padded head, 0 = off)", min=0)
+    softcap: float = f(0.0, "Logit soft-capping: cap·tanh(logits/cap) (0 = off)", min=0.0)
+    zero_init: bool = f(False, "Initialise the output matrix to zero (modded-nanogpt)")
+
+    @property
+    def rows(self) -> int:
+        p = self.pad_vocab_to
+        return ((self.vocab_size + p - 1) // p) * p if p else self.vocab_size
+
+
+@dataclass(frozen=True)
+class MTPConfig(ConfigBase):
+    dim: int = f(64, "Width of the residual stream", min=1)
+    vocab_size: int = f(512, "Vocabulary size", "tokens", min=1)
+    loss_weight: float = f(0.3, "Weight λ of the t+2 prediction loss", min=0.0)
+    store_copies: bool = f(False, "Keep own copies of embedding and output head (as DeepSeek-V3's released checkpoint does)")
+    eps: float = f(1e-6, "RMSNorm eps", min=0.0)
+
+
+CONFIG_CLASSES = {
+    name: cls for name, cls in globals().items() if name.endswith("Config") and isinstance(cls, type)
+}

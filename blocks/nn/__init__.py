@@ -1,0 +1,1 @@
+"""Torch modules for the blocks in :mod:`blocks.registry` (imported lazily)."""

@@ -1,0 +1,262 @@
+"""The block registry: what each block is, its ports, and its exact cost formulas.
+
+Pure Python (no torch).  Every formula takes the block's resolved ``Config`` and returns an
+exact integer, so that accounting never instantiates a tensor.  FLOPs count the forward pass
+of one token at a given context length, 2 FLOPs per multiply-add, matrix products only
+(norms, softmax and activations are O(d) and left out, as in Kaplan et al. 2020).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from blocks import configs as C
+
+# Port types. "hidden" is the residual stream (B, T, dim); "rotary" carries RoPE tables.
+PORT_TYPES = ("tokens", "hidden", "rotary", "logits")
+
+# Families drive colours and palette groups in the GUI, in this order.
+FAMILIES = {
+    "input": "Inputs",
+    "embedding": "Embeddings & positions",
+    "norm": "Norms",
+    "attention": "Attention",
+    "ffn": "Feed-forward",
+    "moe": "Mixture of experts",
+    "structure": "Residual stream",
+    "head": "Heads",
+}
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    name: str
+    type: str
+    optional: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    kind: str
+    title: str
+    family: str
+    summary: str
+    config_cls: type
+    inputs: tuple[PortSpec, ...]
+    outputs: tuple[PortSpec, ...]
+    module: str  # "blocks.nn.file:Class", imported lazily
+    params: Callable = lambda c: 0
+    active: Callable | None = None  # params used per token; None = all of them
+    flops: Callable = lambda c, ctx: 0
+    kv_elems: Callable = lambda c: 0  # cached elements per token (one layer)
+    act_elems: Callable = lambda c, ctx: 0  # elements saved for backward, per token
+    aliases: tuple[str, ...] = ()
+    key_fields: tuple[str, ...] = ()  # settings shown on the node face
+
+    def module_class(self):
+        mod, _, cls = self.module.partition(":")
+        return getattr(importlib.import_module(mod), cls)
+
+    def active_params(self, cfg) -> int:
+        return self.active(cfg) if self.active else self.params(cfg)
+
+    def input(self, name: str) -> PortSpec | None:
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> PortSpec | None:
+        return next((p for p in self.outputs if p.name == name), None)
+
+
+X_IN = PortSpec("x", "hidden", help="residual stream in (B, T, dim)")
+X_OUT = PortSpec("x", "hidden", help="residual stream out (B, T, dim)")
+
+
+def _attn_params(c: C.AttentionConfig) -> int:
+    hd, nh, nkv, d = c.hd, c.n_heads, c.kv_heads, c.dim
+    p = d * nh * hd + 2 * d * nkv * hd + nh * hd * d
+    if c.bias:
+        p += nh * hd + 2 * nkv * hd + d
+    if c.qk_norm:
+        p += 2 * hd
+    return p
+
+
+def _attn_weights(c: C.AttentionConfig) -> int:
+    hd, nh, nkv, d = c.hd, c.n_heads, c.kv_heads, c.dim
+    return d * nh * hd + 2 * d * nkv * hd + nh * hd * d
+
+
+def _seen(ctx: int, window: int) -> int:
+    """Keys one token attends to at position ctx (the per-token cost at full context)."""
+    return min(ctx, window) if window else ctx
+
+
+def _mla_weights(c: C.MLAConfig) -> int:
+    qd = c.qk_nope_head_dim + c.qk_rope_head_dim
+    q = c.dim * c.q_lora_rank + c.q_lora_rank * c.n_heads * qd if c.q_lora_rank else c.dim * c.n_heads * qd
+    kv = c.dim * (c.kv_lora_rank + c.qk_rope_head_dim) + c.kv_lora_rank * c.n_heads * (c.qk_nope_head_dim + c.v_head_dim)
+    return q + kv + c.n_heads * c.v_head_dim * c.dim
+
+
+def _mla_params(c: C.MLAConfig) -> int:
+    return _mla_weights(c) + (c.q_lora_rank if c.q_lora_rank else 0) + c.kv_lora_rank
+
+
+def _expert_weights(c: C.MoEConfig, width: int) -> int:
+    return (3 if c.expert == "swiglu" else 2) * c.dim * width
+
+
+def _expert_params(c: C.MoEConfig, width: int) -> int:
+    extra = (width + c.dim) if (c.expert_bias and c.expert != "swiglu") else (2 * width + c.dim if c.expert_bias else 0)
+    return _expert_weights(c, width) + extra
+
+
+def _moe_params(c: C.MoEConfig) -> int:
+    shared = _expert_params(c, c.n_shared * c.expert_hidden_dim) if c.n_shared else 0
+    return c.n_experts * _expert_params(c, c.expert_hidden_dim) + shared + c.dim * c.n_experts
+
+
+def _moe_active(c: C.MoEConfig) -> int:
+    shared = _expert_params(c, c.n_shared * c.expert_hidden_dim) if c.n_shared else 0
+    return c.top_k * _expert_params(c, c.expert_hidden_dim) + shared + c.dim * c.n_experts
+
+
+def _moe_flops(c: C.MoEConfig, ctx: int) -> int:
+    w = (c.top_k + c.n_shared) * _expert_weights(c, c.expert_hidden_dim) + c.dim * c.n_experts
+    return 2 * w
+
+
+def _moe_act(c: C.MoEConfig, ctx: int) -> int:
+    per = (4 if c.expert == "swiglu" else 2) * c.expert_hidden_dim + c.dim
+    return c.dim + c.n_experts * 2 + (c.top_k + c.n_shared) * per
+
+
+def _spec(**kw) -> BlockSpec:
+    return BlockSpec(**kw)
+
+
+SPECS = [
+    _spec(kind="input", title="Input tokens", family="input",
+          summary="Token ids entering the model: the text (decoder) or the source sequence (encoder).",
+          config_cls=C.InputConfig, inputs=(), outputs=(PortSpec("tokens", "tokens", help="token ids (B, T)"),),
+          module="blocks.nn.embeddings:InputTokens", key_fields=("name",)),
+    _spec(kind="token_embedding", title="Token embedding", family="embedding",
+          summary="Looks up a learned vector of width dim for every token id.",
+          config_cls=C.TokenEmbeddingConfig, inputs=(PortSpec("tokens", "tokens"),), outputs=(X_OUT,),
+          module="blocks.nn.embeddings:TokenEmbedding",
+          params=lambda c: 0 if c.tie_to else c.vocab_size * c.dim,
+          act_elems=lambda c, ctx: c.dim, key_fields=("vocab_size", "dim", "tie_to")),
+    _spec(kind="learned_positions", title="Learned positions", family="embedding",
+          summary="Adds a learned vector per absolute position (GPT-1/2/3); cannot extrapolate past its table.",
+          config_cls=C.LearnedPositionsConfig, inputs=(X_IN,), outputs=(X_OUT,),
+          module="blocks.nn.embeddings:LearnedPositions",
+          params=lambda c: c.context * c.dim, key_fields=("context",)),
+    _spec(kind="sinusoidal_positions", title="Sinusoidal positions", family="embedding",
+          summary="Adds fixed sine/cosine waves of geometric wavelengths per position (2017 Transformer).",
+          config_cls=C.SinusoidalPositionsConfig, inputs=(X_IN,), outputs=(X_OUT,),
+          module="blocks.nn.embeddings:SinusoidalPositions"),
+    _spec(kind="rope", title="RoPE", family="embedding",
+          summary="Rotary position embedding: rotates query/key pairs by an angle proportional to position.",
+          config_cls=C.RopeConfig, inputs=(), outputs=(PortSpec("rope", "rotary", help="cos/sin tables"),),
+          module="blocks.nn.embeddings:Rope", key_fields=("theta", "head_dim")),
+    _spec(kind="layernorm", title="LayerNorm", family="norm",
+          summary="Re-centres and re-scales each vector to zero mean and unit variance, then applies γ (and β).",
+          config_cls=C.LayerNormConfig, inputs=(X_IN,), outputs=(X_OUT,),
+          module="blocks.nn.norms:LayerNorm",
+          params=lambda c: c.dim * (2 if c.bias else 1), act_elems=lambda c, ctx: c.dim, key_fields=("bias",)),
+    _spec(kind="rmsnorm", title="RMSNorm", family="norm",
+          summary="Scales each vector by its root-mean-square; drops LayerNorm's re-centring (Zhang & Sennrich 2019).",
+          config_cls=C.RMSNormConfig, inputs=(X_IN,), outputs=(X_OUT,),
+          module="blocks.nn.norms:RMSNorm",
+          params=lambda c: c.dim, act_elems=lambda c, ctx: c.dim, key_fields=("eps",)),
+    _spec(kind="attention", title="Self-attention", family="attention",
+          summary="Each position mixes in earlier positions weighted by query·key similarity; "
+                  "n_kv_heads < n_heads shares keys/values (GQA, MQA).",
+          config_cls=C.AttentionConfig, inputs=(X_IN, PortSpec("rope", "rotary", optional=True)), outputs=(X_OUT,),
+          module="blocks.nn.attention:Attention",
+          params=_attn_params,
+          flops=lambda c, ctx: 2 * _attn_weights(c) + 2 * _seen(ctx, c.window) * c.n_heads * 2 * c.hd,
+          kv_elems=lambda c: 2 * c.kv_heads * c.hd,
+          act_elems=lambda c, ctx: c.dim + 4 * c.n_heads * c.hd + (c.n_heads * ctx if c.kernel == "eager" else c.n_heads),
+          aliases=("self_attention", "mha", "gqa"),
+          key_fields=("n_heads", "n_kv_heads", "window", "kernel")),
+    _spec(kind="cross_attention", title="Cross-attention", family="attention",
+          summary="Decoder queries attend to the encoder's output (the 2017 encoder-decoder).",
+          config_cls=C.CrossAttentionConfig,
+          inputs=(X_IN, PortSpec("memory", "hidden", help="encoder output")), outputs=(X_OUT,),
+          module="blocks.nn.attention:CrossAttention",
+          params=lambda c: 4 * c.dim * c.dim + (4 * c.dim if c.bias else 0),
+          flops=lambda c, ctx: 2 * 4 * c.dim * c.dim + 2 * ctx * 2 * c.dim,
+          act_elems=lambda c, ctx: 6 * c.dim + c.n_heads * (ctx if c.kernel == "eager" else 1),
+          key_fields=("n_heads",)),
+    _spec(kind="mla", title="Multi-head latent attention", family="attention",
+          summary="DeepSeek's MLA: keys and values are rebuilt from a small cached latent plus one shared RoPE key.",
+          config_cls=C.MLAConfig, inputs=(X_IN, PortSpec("rope", "rotary")), outputs=(X_OUT,),
+          module="blocks.nn.mla:MLA",
+          params=_mla_params,
+          flops=lambda c, ctx: 2 * _mla_weights(c) + 2 * ctx * c.n_heads * (c.qk_nope_head_dim + c.qk_rope_head_dim + c.v_head_dim),
+          kv_elems=lambda c: c.kv_lora_rank + c.qk_rope_head_dim,
+          act_elems=lambda c, ctx: 2 * c.dim + c.q_lora_rank + c.kv_lora_rank
+          + 4 * c.n_heads * (c.qk_nope_head_dim + c.qk_rope_head_dim + c.v_head_dim),
+          key_fields=("n_heads", "kv_lora_rank", "q_lora_rank")),
+    _spec(kind="mlp", title="MLP", family="ffn",
+          summary="Two linear layers with a ReLU or GELU between them, applied to every position.",
+          config_cls=C.MLPConfig, inputs=(X_IN,), outputs=(X_OUT,),
+          module="blocks.nn.ffn:MLP",
+          params=lambda c: 2 * c.dim * c.hidden_dim + ((c.hidden_dim + c.dim) if c.bias else 0),
+          flops=lambda c, ctx: 2 * 2 * c.dim * c.hidden_dim,
+          act_elems=lambda c, ctx: c.dim + 2 * c.hidden_dim,
+          key_fields=("hidden_dim", "activation")),
+    _spec(kind="swiglu", title="SwiGLU", family="ffn",
+          summary="Gated feed-forward: w2(silu(w1·x) ⊙ w3·x) (Shazeer 2020; LLaMA).",
+          config_cls=C.SwiGLUConfig, inputs=(X_IN,), outputs=(X_OUT,),
+          module="blocks.nn.ffn:SwiGLU",
+          params=lambda c: 3 * c.dim * c.hidden_dim + ((2 * c.hidden_dim + c.dim) if c.bias else 0),
+          flops=lambda c, ctx: 2 * 3 * c.dim * c.hidden_dim,
+          act_elems=lambda c, ctx: c.dim + 4 * c.hidden_dim,
+          key_fields=("hidden_dim",)),
+    _spec(kind="moe", title="Mixture of experts", family="moe",
+          summary="A router sends each token to its top-k experts (plus any shared ones); only those run.",
+          config_cls=C.MoEConfig, inputs=(X_IN,), outputs=(X_OUT,),
+          module="blocks.nn.moe:MoE",
+          params=_moe_params, active=_moe_active, flops=_moe_flops, act_elems=_moe_act,
+          key_fields=("n_experts", "top_k", "n_shared", "score")),
+    _spec(kind="residual", title="Residual add", family="structure",
+          summary="Adds a sub-block's output back onto the residual stream: x + f(x).",
+          config_cls=C.ResidualConfig,
+          inputs=(PortSpec("x", "hidden", help="skip path"), PortSpec("y", "hidden", help="sub-block output")),
+          outputs=(X_OUT,), module="blocks.nn.structure:Residual"),
+    _spec(kind="lm_head", title="LM head", family="head",
+          summary="Projects the final vector to one logit per vocabulary entry (tied: reuses the embedding table).",
+          config_cls=C.LMHeadConfig, inputs=(X_IN,), outputs=(PortSpec("logits", "logits"),),
+          module="blocks.nn.heads:LMHead",
+          params=lambda c: 0 if c.tie_to else c.rows * c.dim,
+          flops=lambda c, ctx: 2 * c.rows * c.dim,
+          act_elems=lambda c, ctx: c.dim + 3 * c.rows,
+          key_fields=("tie_to", "softcap", "pad_vocab_to")),
+    _spec(kind="mtp", title="Multi-token prediction", family="head",
+          summary="DeepSeek-V3's MTP module: one extra transformer block predicts token t+2; its loss is added with weight λ.",
+          config_cls=C.MTPConfig, inputs=(X_IN,), outputs=(),
+          module="blocks.nn.heads:MTP",
+          # Own parameters only; the accounting adds one copy of the layer block it contains.
+          params=lambda c: 2 * c.dim * c.dim + 3 * c.dim + (2 * c.vocab_size * c.dim if c.store_copies else 0),
+          key_fields=("loss_weight", "store_copies")),
+]
+
+REGISTRY: dict[str, BlockSpec] = {s.kind: s for s in SPECS}
+_ALIASES = {a: s.kind for s in SPECS for a in s.aliases}
+
+
+class UnknownBlockKind(KeyError):
+    pass
+
+
+def get_spec(kind: str) -> BlockSpec:
+    kind = _ALIASES.get(kind, kind)
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise UnknownBlockKind(f"unknown block kind {kind!r}; known kinds: {known}") from None

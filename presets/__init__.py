@@ -1,0 +1,1 @@
+"""Preset data (YAML): timeline.yaml plus one file per milestone and recipe."""

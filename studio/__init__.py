@@ -1,0 +1,2 @@
+"""LLM Architecture Studio."""
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Qt-free application core: architecture graph, presets, accounting, compiler, training, I/O."""

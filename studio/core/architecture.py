@@ -1,0 +1,166 @@
+"""Architecture = graph + the numbers of each scale + per-layer overrides + metadata.
+
+A node's config is stored raw: literal values, or ``"$name"`` references into the scale's
+dims. A config field left out is bound to the dim of the same name when the scale has one
+(so ``dim``, ``n_heads``, ``vocab_size``, ``context`` are edited in one place).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+
+from psygnal import Signal
+
+from studio.core import errors as E
+from studio.core.graph import ArchGraph
+
+SCALES = ("paper", "classroom")
+
+
+@dataclass
+class Override:
+    """Replace a layer node's kind and/or settings in some layers (DeepSeek's leading dense layers)."""
+    layers: str | list  # "0:3", "1::2", ":$first_k_dense" or explicit indices
+    node: str
+    kind: str | None = None
+    config: dict = field(default_factory=dict)
+
+    def indices(self, n_layers: int, dims: dict) -> list[int]:
+        if isinstance(self.layers, list):
+            return [int(i) for i in self.layers if 0 <= int(i) < n_layers]
+        parts = [substitute(p.strip(), dims, f"override of {self.node}") if p.strip() else None
+                 for p in str(self.layers).split(":")]
+        if len(parts) == 1:
+            return [int(parts[0])]
+        return list(range(n_layers))[slice(*[None if p is None else int(p) for p in parts])]
+
+
+def substitute(value, dims: dict, where: str):
+    """Resolve a ``"$name"`` reference against dims (other values pass through)."""
+    if isinstance(value, str) and value.startswith("$"):
+        name = value[1:]
+        if name not in dims:
+            raise E.ConfigError(f"{where}: refers to ${name}, which this scale does not define; add {name} to the scale's dims")
+        return dims[name]
+    return value
+
+
+def derived_dims(dims: dict) -> dict:
+    out = dict(dims)
+    if "rope_head_dim" not in out and out.get("dim") and out.get("n_heads"):
+        out["rope_head_dim"] = out.get("head_dim") or out["dim"] // out["n_heads"]
+    out.setdefault("n_kv_heads", out.get("n_heads"))
+    return out
+
+
+def coerce(fl: dataclasses.Field, value, where: str):
+    t = fl.type if isinstance(fl.type, str) else getattr(fl.type, "__name__", str(fl.type))
+    try:
+        if t == "bool":
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if t == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError
+            return int(value)
+        if t == "float":
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if t == "str":
+            return str(value)
+    except (TypeError, ValueError):
+        raise E.ConfigError(f"{where}: {fl.name} must be {t}, got {value!r}") from None
+    return value
+
+
+@dataclass
+class Architecture:
+    id: str
+    graph: ArchGraph
+    scales: dict[str, dict] = field(default_factory=dict)
+    regions: dict[str, str] = field(default_factory=lambda: {"layer": "n_layers"})
+    overrides: list[Override] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)  # stages, tokens, precision...: shown, not run
+    source: str = ""  # file or preset id it came from
+
+    def dims(self, scale: str) -> dict:
+        if scale not in self.scales:
+            have = ", ".join(self.scales) or "none"
+            raise E.ConfigError(f"{self.id}: no {scale!r} scale (has: {have})")
+        return derived_dims(self.scales[scale])
+
+    def repeat(self, region: str, scale: str) -> int:
+        if region not in self.regions:
+            return 1
+        return int(substitute("$" + self.regions[region], self.dims(scale), f"region {region}"))
+
+    def layer_variant(self, node_id: str, scale: str, layer: int) -> tuple[str, dict]:
+        """(kind, raw config) of a layer node in one layer, overrides applied."""
+        node = self.graph.node(node_id)
+        kind, raw = node.kind, dict(node.config)
+        dims = self.dims(scale)
+        n = self.repeat(node.region, scale)
+        for ov in self.overrides:
+            if ov.node == node_id and layer in ov.indices(n, dims):
+                if ov.kind and ov.kind != kind:
+                    kind, raw = ov.kind, {}
+                raw.update(ov.config)
+        return kind, raw
+
+    def config(self, node_id: str, scale: str, layer: int | None = None):
+        """The resolved, frozen Config of a node (of one layer's variant when ``layer`` is given)."""
+        from blocks.registry import get_spec
+        kind, raw = self.layer_variant(node_id, scale, layer) if layer is not None else (
+            self.graph.node(node_id).kind, self.graph.node(node_id).config)
+        return resolve_config(node_id, get_spec(kind), raw, self.dims(scale)), kind
+
+    def variants(self, node_id: str, scale: str) -> list[tuple[int, str, object]]:
+        """Every layer's (index, kind, Config) for a node; one entry for non-repeated regions."""
+        node = self.graph.node(node_id)
+        n = self.repeat(node.region, scale)
+        if node.region not in self.regions:
+            cfg, kind = self.config(node_id, scale)
+            return [(0, kind, cfg)]
+        return [(i, *reversed(self.config(node_id, scale, i))) for i in range(n)]
+
+    def copy(self) -> "Architecture":
+        return Architecture(self.id, self.graph.copy(), copy.deepcopy(self.scales), dict(self.regions),
+                            copy.deepcopy(self.overrides), copy.deepcopy(self.meta), copy.deepcopy(self.training), self.source)
+
+
+def resolve_config(node_id: str, spec, raw: dict, dims: dict):
+    where = f"{node_id} ({spec.kind})"
+    values = {}
+    for fl in dataclasses.fields(spec.config_cls):
+        bind = fl.metadata.get("bind", fl.name)  # the dim a field follows when not set
+        if fl.name in raw:
+            values[fl.name] = coerce(fl, substitute(raw[fl.name], dims, where), where)
+        elif bind in dims:
+            values[fl.name] = coerce(fl, dims[bind], where)
+    unknown = set(raw) - {fl.name for fl in dataclasses.fields(spec.config_cls)}
+    if unknown:
+        raise E.ConfigError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
+    return spec.config_cls(**values)
+
+
+class ArchitectureModel:
+    """The evented holder of the current architecture and scale that views subscribe to."""
+    architecture_changed = Signal(object)  # Architecture (a new one was loaded)
+    scale_changed = Signal(str)
+
+    def __init__(self, arch: Architecture | None = None, scale: str = "classroom"):
+        self.arch = arch
+        self.scale = scale
+
+    def set_architecture(self, arch: Architecture):
+        self.arch = arch
+        self.architecture_changed.emit(arch)
+
+    def set_scale(self, scale: str):
+        if scale != self.scale:
+            self.scale = scale
+            self.scale_changed.emit(scale)

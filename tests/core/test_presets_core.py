@@ -1,0 +1,29 @@
+"""Every preset: loads, validates clean, accounts, compiles, params match, forward+backward."""
+import pytest
+import torch
+
+from studio.core.accounting import account
+from studio.core.compiler import compile_architecture
+from studio.core.presets import load_preset, preset_ids
+from studio.core.validate import errors_only, validate
+
+
+@pytest.mark.parametrize("pid", preset_ids())
+def test_preset_builds_and_trains_one_step(pid):
+    arch = load_preset(pid)
+    assert not errors_only(validate(arch)), [str(i) for i in validate(arch)]
+    for scale in arch.scales:
+        account(arch, scale)
+    model = compile_architecture(arch, "classroom")
+    acc = account(arch, "classroom")
+    assert sum(p.numel() for p in model.parameters()) == acc.params_total + acc.params_mtp
+    assert 0.2e6 <= acc.params_total <= 20e6
+    dims = arch.dims("classroom")
+    torch.manual_seed(0)
+    x = torch.randint(0, dims["vocab_size"], (2, 24))
+    logits, loss = model(x, targets=x, source=x)
+    assert logits.shape == (2, 24, dims["vocab_size"])
+    assert torch.isfinite(loss)
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
