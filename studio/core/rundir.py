@@ -130,6 +130,16 @@ class RunDir:
                               f"({len(missing)} missing, {len(unexpected)} unexpected, e.g. {first})")
         return model.eval()
 
+    def initialize(self, arch, model_spec: str, tokenizer, training: dict | None = None,
+                   data: dict | None = None, scale: str = "classroom") -> None:
+        """Create run.yaml and tokenizer/ for a new run of ``arch`` (its ``scale`` dims as trained)."""
+        from studio.core.yamlio import architecture_to_data
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.tokenizer_dir.mkdir(exist_ok=True)
+        desc = tokenizer.save(self.tokenizer_dir)
+        self.write_config({"model": model_spec, "scale": scale, "architecture": architecture_to_data(arch),
+                           "training": training or {}, "data": data or {}, "tokenizer": desc})
+
     # ------------------------------------------------------------------ metrics
     def append_metrics(self, record: dict) -> None:
         self.path.mkdir(parents=True, exist_ok=True)

@@ -89,3 +89,20 @@ def load_tokenizer(folder: Path, desc: dict) -> Tokenizer:
     if kind not in LOADERS:
         raise E.LoadError(f"{folder}: unknown tokenizer kind {kind!r} (known: {', '.join(sorted(LOADERS)) or 'none'})")
     return LOADERS[kind](Path(folder), desc)
+
+
+def llama2c_tokenizer_bytes(tok: Tokenizer) -> bytes:
+    """tokenizer.bin in llama2.c's layout: uint32 max_token_length, then per id: float32 score,
+    int32 len, bytes. BOS/EOS are written as llama2.c's tokenizer.py writes them."""
+    import struct
+    pieces = []
+    for i in range(tok.vocab_size):
+        p = {BOS: "\n<s>\n", EOS: "\n</s>\n"}.get(i, tok.piece(i))
+        b = p.encode("utf-8")
+        if not b:
+            raise E.StudioError(f"tokenizer piece {i} is empty; llama2.c cannot read empty pieces")
+        pieces.append((tok.score(i), b))
+    out = [struct.pack("<I", max(len(b) for _, b in pieces))]
+    for s, b in pieces:
+        out.append(struct.pack("<fi", float(s), len(b)) + b)
+    return b"".join(out)
