@@ -129,7 +129,7 @@ def _moe_flops(c: C.MoEConfig, ctx: int) -> int:
 
 
 def _moe_act(c: C.MoEConfig, ctx: int) -> int:
-    per = (4 if c.expert == "swiglu" else 2) * c.expert_hidden_dim + c.dim
+    per = {"swiglu": 4, "relu": 1, "gelu": 2}[c.expert] * c.expert_hidden_dim + c.dim
     return c.dim + c.n_experts * 2 + (c.top_k + c.n_shared) * per
 
 
@@ -207,7 +207,8 @@ SPECS = [
           module="blocks.nn.ffn:MLP",
           params=lambda c: 2 * c.dim * c.hidden_dim + ((c.hidden_dim + c.dim) if c.bias else 0),
           flops=lambda c, ctx: 2 * 2 * c.dim * c.hidden_dim,
-          act_elems=lambda c, ctx: c.dim + 2 * c.hidden_dim,
+          # ReLU's backward reuses its output (the tensor w2 keeps); GELU also needs its input
+          act_elems=lambda c, ctx: c.dim + (1 if c.activation == "relu" else 2) * c.hidden_dim,
           key_fields=("hidden_dim", "activation")),
     _spec(kind="swiglu", title="SwiGLU", family="ffn",
           summary="Gated feed-forward: w2(silu(w1·x) ⊙ w3·x) (Shazeer 2020; LLaMA).",
