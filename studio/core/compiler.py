@@ -97,9 +97,12 @@ class GraphModel(nn.Module):
                                 nn.ModuleList(RegionBlock(arch, rp, scale, i) for i in range(n)))
         heads = [n for n, node in g.nodes.items() if node.kind == "lm_head"]
         self.head_id = heads[0]
-        embs = [n for n, node in g.nodes.items() if node.kind == "token_embedding" and not arch.config(n, scale)[0].tie_to]
-        self.embedding_id = next((n for n in embs if any(getattr(self, i) is not None and self.inputs.get(i) == "tokens"
-                                                         for i in self.inputs for e in g.out_edges(i) if e.dst == n)), embs[0])
+        # The decoder's own table (fed by the "tokens" input): MTP and tied heads read it.
+        decoder_inputs = {i for i, name in self.inputs.items() if name == "tokens"}
+        embs = [n for n, node in g.nodes.items() if node.kind == "token_embedding"]
+        fed = [n for n in embs if any(e.src in decoder_inputs for e in g.in_edges(n))]
+        own = [n for n in fed + embs if not arch.config(n, scale)[0].tie_to]
+        self.embedding_id = own[0] if own else None
         for nid, node in g.nodes.items():  # tied tables share one Parameter
             if node.region in REGION_ATTR or not hasattr(getattr(self, nid), "cfg"):
                 continue
