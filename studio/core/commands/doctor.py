@@ -1,0 +1,143 @@
+"""archstudio doctor: check what the app needs and name each missing piece with its fix."""
+from __future__ import annotations
+
+import importlib.metadata as md
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+INSTALL = "python3 -m pip install -c constraints.txt -e .  (from the repository folder)"
+
+# module name -> (distribution, why the app needs it)
+PACKAGES = {
+    "torch": ("torch", "building and training models"),
+    "PySide6": ("PySide6-Essentials", "the desktop window"),
+    "pyqtgraph": ("pyqtgraph", "live plots and heatmaps"),
+    "networkx": ("networkx", "the architecture graph"),
+    "yaml": ("PyYAML", "presets and project files"),
+    "numpy": ("numpy", "data and inspection arrays"),
+    "psygnal": ("psygnal", "change events of the core models"),
+    "sentencepiece": ("sentencepiece", "BPE vocabularies compatible with llama2.c"),
+    "platformdirs": ("platformdirs", "cache and data folders"),
+}
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    needed: bool = True
+
+
+def _package(mod: str, dist: str, why: str) -> Check:
+    try:
+        found = importlib.util.find_spec(mod) is not None
+    except ImportError:  # a broken or half-removed install
+        found = False
+    if not found:
+        return Check(mod, False, f"missing (needed for {why})", f"pip install {dist}  — or: {INSTALL}")
+    try:
+        version = md.version(dist)
+    except md.PackageNotFoundError:
+        version = "installed"
+    return Check(mod, True, version)
+
+
+def _qt_starts() -> Check:
+    env = dict(os.environ)
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    code = "from PySide6.QtWidgets import QApplication; app = QApplication([]); print(app.platformName())"
+    try:
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    except subprocess.TimeoutExpired:
+        return Check("Qt platform", False, "starting Qt timed out", "check the display (DISPLAY / WAYLAND_DISPLAY)")
+    if r.returncode != 0:
+        last = (r.stderr.strip().splitlines() or ["unknown error"])[-1][:160]
+        return Check("Qt platform", False, f"Qt cannot start: {last}",
+                     "install the system libraries Qt needs, e.g. apt-get install libegl1 libxkbcommon0 libxcb-cursor0")
+    return Check("Qt platform", True, f"starts ({r.stdout.strip()})")
+
+
+def _torch_device() -> Check:
+    import torch
+    dev = f"CPU, {torch.get_num_threads()} threads"
+    if torch.cuda.is_available():
+        dev += f"; CUDA: {torch.cuda.get_device_name(0)}"
+    return Check("torch device", True, dev, needed=False)
+
+
+def _writable(label: str, path: Path) -> Check:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
+            pass
+        return Check(label, True, str(path))
+    except OSError as exc:
+        return Check(label, False, f"{path} is not writable ({exc.strerror or exc})",
+                     f"make it writable, or point ARCHSTUDIO_CACHE_DIR / ARCHSTUDIO_DATA_DIR elsewhere")
+
+
+def _folders() -> list[Check]:
+    out = []
+    try:
+        from studio.core.data.download import cache_root, cached_path
+    except ImportError:
+        return [Check("data cache", False, "the data module is missing", INSTALL)]
+    out.append(_writable("cache folder", cache_root()))
+    import platformdirs
+    data = Path(os.environ.get("ARCHSTUDIO_DATA_DIR") or platformdirs.user_data_dir("archstudio", appauthor=False))
+    out.append(_writable("runs folder", data))
+    quick = cached_path("quick")
+    if quick:
+        out.append(Check("TinyStories", True, f"cached: {quick}", needed=False))
+    else:
+        out.append(Check("TinyStories", False, "not downloaded; training uses the built-in starter corpus (not TinyStories)",
+                         "archstudio data fetch   (needs the network once)", needed=False))
+    return out
+
+
+def _presets() -> Check:
+    try:
+        from studio.core.presets import load_preset, preset_ids
+        ids = preset_ids()
+        for pid in ids:
+            load_preset(pid)
+        return Check("presets", True, f"{len(ids)} load")
+    except Exception as exc:  # noqa: BLE001  doctor reports, never crashes
+        return Check("presets", False, f"cannot load: {exc}", f"reinstall: {INSTALL}")
+
+
+def run_checks() -> list[Check]:
+    checks = [Check("Python", sys.version_info >= (3, 10), sys.version.split()[0],
+                    "install Python 3.10 or newer")]
+    checks += [_package(m, d, w) for m, (d, w) in PACKAGES.items()]
+    have = {c.name for c in checks if c.ok}
+    if "PySide6" in have:
+        checks.append(_qt_starts())
+    if "torch" in have:
+        checks.append(_torch_device())
+    if "platformdirs" in have:
+        checks += _folders()
+    if "yaml" in have and "networkx" in have and "psygnal" in have:
+        checks.append(_presets())
+    return checks
+
+
+def cmd_doctor(args) -> int:
+    from studio import __version__
+    print(f"archstudio {__version__} — checking this installation")
+    checks = run_checks()
+    for c in checks:
+        mark = "ok  " if c.ok else ("MISSING" if c.needed else "note")
+        print(f"  [{mark}] {c.name}: {c.detail}" + (f"\n          fix: {c.fix}" if not c.ok and c.fix else ""))
+    missing = [c for c in checks if c.needed and not c.ok]
+    print("All needed pieces are present." if not missing else
+          f"{len(missing)} needed piece(s) missing: {', '.join(c.name for c in missing)}")
+    return 1 if missing else 0
