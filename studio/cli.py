@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir", metavar="RUN_DIR")
     s.add_argument("--prompt", required=True)
     s.add_argument("--out", required=True)
+    s.add_argument("--source", default=None, help="encoder input of an encoder-decoder model (default: the prompt)")
+    s.add_argument("--theme", choices=("light", "dark"), default="light")
 
     s = sub.add_parser("export", help="export a run to llama2.c's model.bin + tokenizer.bin")
     s.add_argument("run_dir", metavar="RUN_DIR")

@@ -73,6 +73,17 @@ class AttentionMap:
         """Head-averaged map (Tq, Tk)."""
         return self.weights.mean(0)
 
+    def allowed(self) -> np.ndarray:
+        """(Tq, Tk) bool: which keys each query may see at all (the causal mask and the window)."""
+        _, Tq, Tk = self.weights.shape
+        q, k = np.arange(Tq)[:, None], np.arange(Tk)[None, :]
+        keep = np.ones((Tq, Tk), dtype=bool)
+        if self.causal:
+            keep &= k <= q
+        if self.window:
+            keep &= k > q - self.window
+        return keep
+
     @property
     def group_of(self) -> list[int]:
         """KV head index of each query head."""
@@ -94,12 +105,14 @@ class AttentionMap:
     @property
     def sharing(self) -> str:
         if self.kind == "mla":
-            return f"MLA: caches a {self.latent_dim}-wide latent + {self.rope_dim} RoPE dims per token"
+            return (f"MLA: caches {self.cache_elems} numbers per token ({self.latent_dim} latent + {self.rope_dim} RoPE key) "
+                    f"where MHA would cache {self.mha_cache_elems}")
         if self.kind == "cross_attention" or self.n_kv_heads == self.n_heads:
             return "MHA: every head has its own keys/values"
         if self.n_kv_heads == 1:
             return f"MQA: all {self.n_heads} heads share one key/value head"
-        return f"GQA: {self.n_heads} query heads in {self.n_kv_heads} groups of {self.n_heads // self.n_kv_heads}"
+        return (f"GQA: {self.n_heads} query heads in {self.n_kv_heads} groups of {self.n_heads // self.n_kv_heads}; "
+                f"caches {self.cache_elems} numbers per token where MHA would cache {self.mha_cache_elems}")
 
 
 @dataclass(frozen=True, eq=False)
