@@ -252,6 +252,8 @@ def inspect_model(model, tokens, tokenizer, source=None, label: str = "") -> Ins
             m.capture = True
             if hasattr(m, "last_weights"):
                 m.last_weights = None
+        for _, m in moes:  # blocks the forward skips (MTP's without targets) must not report stale routing
+            m.last_routing = None
         model.eval()
         dev = next(model.parameters()).device
         x = torch.as_tensor(ids, device=dev)[None]
@@ -260,6 +262,8 @@ def inspect_model(model, tokens, tokenizer, source=None, label: str = "") -> Ins
             model(x, source=src)
             scores = {}
             for n, m in moes:
+                if n not in router_in:
+                    continue
                 xf = router_in[n].reshape(-1, router_in[n].shape[-1])
                 scores[n] = m.route(xf)[0].float().cpu().numpy()
                 counts[n] = m.tokens_per_expert.cpu().numpy().astype(np.int64)
@@ -271,7 +275,7 @@ def inspect_model(model, tokens, tokenizer, source=None, label: str = "") -> Ins
                 attn.append(_attention_map(n, m, k, w, source_model))
         routing = []
         for n, m in moes:
-            if m.last_routing is None:
+            if m.last_routing is None or n not in scores:
                 continue
             c = m.cfg
             ti, tw = (t.cpu().numpy() for t in m.last_routing)
