@@ -25,5 +25,12 @@ def test_preset_builds_and_trains_one_step(pid):
     assert logits.shape == (2, 24, dims["vocab_size"])
     assert torch.isfinite(loss)
     loss.backward()
-    grads = [p.grad for p in model.parameters() if p.requires_grad]
-    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    # An MoE expert that no token chose in this batch rightly gets no gradient (GShard's
+    # classroom model often leaves one idle on 48 tokens); every other parameter must have one.
+    idle = tuple(f"{name}.experts.{e}." for name, mod in model.named_modules() if hasattr(mod, "experts")
+                 for e, n in enumerate(mod.tokens_per_expert.tolist()) if n == 0)
+    for name, p in model.named_parameters():
+        if p.grad is None:
+            assert name.startswith(idle), f"{name} got no gradient"
+        else:
+            assert torch.isfinite(p.grad).all(), f"{name} has a non-finite gradient"
