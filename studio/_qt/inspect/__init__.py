@@ -1,1 +1,87 @@
-"""Attention inspector and MoE routing view (docks), and the offscreen renderer of the CLI's PNGs."""
+"""Attention inspector and MoE routing view (docks), and the offscreen renderer of the CLI's PNGs.
+
+``install(window)`` adds the "Attention" and "Routing" docks and an Inspect menu, and exposes
+``window.inspect_controller`` (an :class:`InspectController`): training code hands it weight
+snapshots with ``set_snapshot(arch, state_dict, step, tokenizer)`` and feeds
+``window.inspect_controller.history.record(step, model)`` for the routing-over-time plots.
+"""
+from __future__ import annotations
+
+ATTENTION_KINDS = ("attention", "cross_attention", "mla")
+
+
+def install(window):
+    from PySide6.QtWidgets import QFileDialog
+
+    from studio._qt.inspect.attention_view import AttentionInspector
+    from studio._qt.inspect.controller import InspectController
+    from studio._qt.inspect.routing_view import RoutingView
+    from studio.core import errors as E
+    from studio.core.rundir import RunDir
+
+    ctl = InspectController(window)
+    window.inspect_controller = ctl
+    attn = AttentionInspector(ctl)
+    routing = RoutingView(ctl)
+    attn_dock = window.add_dock("Attention", attn)
+    routing_dock = window.add_dock("Routing", routing)
+    window.attention_inspector, window.routing_view = attn, routing
+
+    def current_untrained():
+        arch = window.timeline_model.arch
+        if arch is None:
+            window.show_status("No milestone selected")
+            return
+        if "classroom" not in arch.scales:
+            window.show_status(f"{arch.id} has no classroom scale to run")
+            return
+        ctl.set_untrained(arch)
+        attn_dock.show()
+        attn_dock.raise_()
+
+    def open_run():
+        folder = QFileDialog.getExistingDirectory(window, "Open a run folder (RUN_DIR)")
+        if not folder:
+            return
+        try:
+            RunDir(folder).read_config()
+        except E.StudioError as exc:
+            window.show_status(str(exc))
+            return
+        ctl.set_run(folder)
+        attn_dock.show()
+        attn_dock.raise_()
+
+    def block_activated(node_id: str):
+        arch = window.timeline_model.arch
+        if arch is None or node_id not in arch.graph.nodes or arch.graph.node(node_id).kind not in ATTENTION_KINDS:
+            return
+        if ctl.source is None or (ctl.source.kind == "untrained" and ctl.source.arch is not arch):
+            current_untrained()
+        attn_dock.show()
+        attn_dock.raise_()
+        if ctl.last is not None and not ctl.busy():
+            ctl.focus_requested.emit(node_id, 0)
+        else:  # open on that block as soon as the running inspection arrives
+            def once(_ins, node_id=node_id):
+                ctl.inspected.disconnect(once)
+                ctl.focus_requested.emit(node_id, 0)
+            ctl.inspected.connect(once)
+
+    def arch_changed(arch):
+        # an untrained view follows the slider; runs and snapshots stay until the user changes them
+        if ctl.source is not None and ctl.source.kind == "untrained" and arch is not None and "classroom" in arch.scales:
+            ctl.set_untrained(arch)
+
+    m = window.menu("Inspect")
+    a = m.addAction("Inspect current milestone (untrained)", current_untrained)
+    a.setToolTip("Fresh random weights of the current milestone's classroom model")
+    a = m.addAction("Open run or checkpoint…", open_run)
+    a.setToolTip("A RUN_DIR from training or import: its latest checkpoint")
+    m.addSeparator()
+    m.addAction("Show attention", lambda: (attn_dock.show(), attn_dock.raise_()))
+    m.addAction("Show routing", lambda: (routing_dock.show(), routing_dock.raise_()))
+    window.graph_view.block_activated.connect(block_activated)
+    window.timeline_model.architecture_changed.connect(arch_changed)
+    window.destroyed.connect(lambda *_: ctl.shutdown())
+    return ctl

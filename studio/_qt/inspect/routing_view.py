@@ -1,0 +1,198 @@
+"""MoE routing dock: token × expert gate map per layer, load histogram with CV, router entropy,
+collapsed experts; and, while training, expert load over steps, aux loss and the balancing bias.
+
+Plot items are created once and fed with setImage/setOpts/setData; the training history is
+polled by a timer (4 Hz) that redraws only when the history's version changed.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from studio._qt.inspect.widgets import ColourBar, HeatPlot, palette_colours, rgb_image, row, token_ticks, wrap_label
+from studio._qt.theme import FAMILY_COLOURS
+from studio.core.inspect_render import token_label
+
+
+def _style(plot, text, left: str, bottom: str):
+    for name, label in (("left", left), ("bottom", bottom)):
+        ax = plot.getAxis(name)
+        ax.setPen(pg.mkPen(text))
+        ax.setTextPen(pg.mkPen(text))
+        ax.setLabel(label, color=text.name())
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(False, False)
+    plot.hideButtons()
+
+
+class RoutingView(QWidget):
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.ctl = controller
+        self.ins = None
+        self.layer = 0
+        self._hist_version = -1
+        base, text, mask = palette_colours()
+        self._mask_rgb, self._text = mask.getRgb()[:3], text
+        moe = FAMILY_COLOURS["moe"]
+
+        self.layer_box = QComboBox()
+        self.layer_box.setToolTip("Which MoE layer to show")
+        self.layer_box.currentIndexChanged.connect(self._layer_changed)
+        self.summary = wrap_label()
+        self.summary.setStyleSheet("font-weight: bold")
+        self.empty = QLabel("This model has no mixture-of-experts layer: every token goes through the same feed-forward block.")
+        self.empty.setWordWrap(True)
+
+        self.map = HeatPlot("token →", "expert")
+        self.map.setMinimumSize(360, 220)
+        self.map.scene().sigMouseMoved.connect(self._hover)
+        self.map.setToolTip("Colour = gate weight of a chosen expert; blank = not chosen; top rows: shared experts, always on")
+        self.cbar = ColourBar("gate weight", (0, 0.25, 0.5, 0.75, 1.0))
+        self.hist = pg.PlotWidget(background=base)
+        _style(self.hist, text, "tokens routed", "expert")
+        self.hist.setToolTip("Tokens each expert received; dashed line = perfectly balanced load; red = never chosen")
+        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=moe)
+        self.dead = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush="#D55E00")
+        self.ideal = pg.InfiniteLine(angle=0, pen=pg.mkPen(text, style=pg.QtCore.Qt.DashLine))
+        for it in (self.bars, self.dead, self.ideal):
+            self.hist.addItem(it)
+        self.readout = QLabel("Hover the map to read a gate weight.")
+
+        # training history: load over steps, aux loss, balancing bias
+        self.train_note = QLabel("During training: expert load over steps, auxiliary loss and DeepSeek-V3's balancing bias appear here.")
+        self.train_note.setWordWrap(True)
+        self.load_plot = pg.PlotWidget(background=base)
+        _style(self.load_plot, text, "expert", "recorded step")
+        self.load_img = pg.ImageItem(axisOrder="row-major")
+        self.load_plot.addItem(self.load_img)
+        self.load_plot.setToolTip("Fraction of routed tokens per expert at each step (brighter = more load)")
+        self.aux_plot = pg.PlotWidget(background=base)
+        _style(self.aux_plot, text, "aux loss", "step")
+        self.aux_curve = self.aux_plot.plot(pen=pg.mkPen(moe, width=2))
+        self.bias_plot = pg.PlotWidget(background=base)
+        _style(self.bias_plot, text, "selection bias", "step")
+        self.bias_curves: list = []
+
+        grid = QGridLayout()
+        grid.addWidget(row(self.map, self.cbar, stretch_at=0), 0, 0, 1, 2)
+        grid.addWidget(self.hist, 0, 2)
+        grid.addWidget(self.readout, 1, 0, 1, 3)
+        grid.addWidget(self.train_note, 2, 0, 1, 3)
+        grid.addWidget(self.load_plot, 3, 0)
+        grid.addWidget(self.aux_plot, 3, 1)
+        grid.addWidget(self.bias_plot, 3, 2)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 2)
+        grid.setRowStretch(0, 3)
+        grid.setRowStretch(3, 2)
+        lay = QVBoxLayout(self)
+        lay.addWidget(row(QLabel("MoE layer:"), self.layer_box, self.summary, stretch_at=2))
+        lay.addWidget(self.empty)
+        lay.addLayout(grid, 1)
+        self.ctl.inspected.connect(self.show_inspection)
+        self.timer = QTimer(self)
+        self.timer.setInterval(250)
+        self.timer.timeout.connect(self.refresh_history)
+        self.timer.start()
+        self._set_empty(True)
+
+    def _set_empty(self, empty: bool):
+        self.empty.setVisible(empty)
+        for w in (self.map, self.cbar, self.hist, self.readout):
+            w.setVisible(not empty)
+
+    # ------------------------------------------------------------------ one prompt
+    def show_inspection(self, ins):
+        self.ins = ins
+        self._set_empty(not ins.routing)
+        self.layer_box.blockSignals(True)
+        self.layer_box.clear()
+        self.layer_box.addItems([m.label for m in ins.routing])
+        self.layer = min(self.layer, max(len(ins.routing) - 1, 0))
+        self.layer_box.setCurrentIndex(self.layer)
+        self.layer_box.blockSignals(False)
+        if ins.routing:
+            self.show_layer(self.layer)
+
+    def _layer_changed(self, i):
+        if i >= 0 and self.ins is not None and self.ins.routing:
+            self.show_layer(i)
+        if self._hist_version >= 0:
+            self._hist_version = -1
+            self.refresh_history()
+
+    def show_layer(self, i: int):
+        self.layer = i
+        m = self.ins.routing[i]
+        gm = m.gate_matrix.T  # (E, T)
+        vmax = max(1.0, float(gm.max()))
+        rows = [np.full((m.n_shared, gm.shape[1]), vmax)] if m.n_shared else []  # shared: always on, full weight
+        img = np.concatenate(rows + [np.where(gm > 0, gm, np.nan)], 0)
+        labels = [f"shared {s} (always on)" for s in range(m.n_shared)] + [
+            f"E{e}" + (" ✕ never chosen" if e in m.collapsed else "") for e in range(m.n_experts)]
+        self.map.show_rgb(rgb_image(img, vmax, 1.0, self._mask_rgb), token_ticks(self.ins.tokens, 32),
+                          [[(k + 0.5, lab) for k, lab in enumerate(labels)]])
+        x = np.arange(m.n_experts)
+        alive = np.array([e not in m.collapsed for e in x])
+        self.bars.setOpts(x=x, height=m.counts, width=0.8)
+        self.dead.setOpts(x=x[~alive], height=np.full((~alive).sum(), 0.15 * max(1, m.counts.max())), width=0.8)
+        self.ideal.setValue(m.counts.sum() / m.n_experts)
+        self.hist.getAxis("bottom").setTicks([[(e, f"E{e}") for e in x]])
+        self.hist.setTitle(f"load CV {m.cv:.2f} (0 = balanced)", color=self._text.name())
+        dead = ", ".join(f"E{e}" for e in m.collapsed) or "none"
+        self.summary.setText(
+            f"{m.n_experts} routed experts, top-{m.top_k}" + (f" + {m.n_shared} shared (always on)" if m.n_shared else "")
+            + f" · {m.score} router, entropy {m.router_entropy:.2f} of {np.log2(m.n_experts):.2f} bits"
+            + f" · never chosen: {dead}" + (" · aux-loss-free bias on" if m.bias_balancing else ""))
+
+    def _hover(self, pos):
+        if self.ins is None or not self.ins.routing:
+            return
+        cell = self.map.cell_at(pos)
+        m = self.ins.routing[self.layer]
+        if cell is None or not (0 <= cell[1] < len(self.ins.tokens)):
+            return
+        r, t = cell
+        tok = token_label(self.ins.tokens[t])
+        if r < m.n_shared:
+            self.readout.setText(f"token {t} “{tok}” → shared expert {r}: always on")
+            return
+        e = r - m.n_shared
+        if not 0 <= e < m.n_experts:
+            return
+        picks = ", ".join(f"E{int(x)} {float(w):.3f}" for x, w in zip(m.top_i[t], m.top_w[t]))
+        self.readout.setText(f"token {t} “{tok}”: chose {picks} · router score of E{e}: {m.scores[t, e]:.3f}")
+
+    # ------------------------------------------------------------------ training history
+    def refresh_history(self):
+        snap = self.ctl.history.snapshot() if self.ctl.history.version != self._hist_version else None
+        if snap is None or not snap.layers:
+            return
+        self._hist_version = snap.version
+        i = min(self.layer, len(snap.layers) - 1)
+        load, steps = snap.load[i], snap.steps
+        self.train_note.setText(f"Training: {snap.layers[i]} over {len(steps)} recorded steps (up to step {steps[-1]}); "
+                                f"load CV now {snap.cv(i)[-1]:.2f}; never chosen lately: "
+                                f"{', '.join(f'E{e}' for e in snap.collapsed(i, last=20)) or 'none'}")
+        vmax = max(float(load.max()), 1e-9)
+        self.load_img.setImage(rgb_image(load.T, vmax), autoLevels=False)
+        self.load_img.setRect(0, 0, len(steps), load.shape[1])
+        self.load_plot.setRange(xRange=(0, len(steps)), yRange=(0, load.shape[1]), padding=0)
+        aux = snap.aux[i]
+        ok = np.isfinite(aux)
+        self.aux_curve.setData(steps[ok], aux[ok])
+        self.aux_plot.setTitle("auxiliary balance loss" if ok.any() else "no auxiliary loss in this model",
+                               color=self._text.name())
+        bias = snap.bias[i]
+        while len(self.bias_curves) < bias.shape[1]:
+            k = len(self.bias_curves)
+            self.bias_curves.append(self.bias_plot.plot(pen=pg.mkPen(pg.intColor(k, bias.shape[1]), width=1.5)))
+        for k, c in enumerate(self.bias_curves):
+            c.setData(steps, bias[:, k]) if k < bias.shape[1] else c.setData([], [])
+        moved = bool(np.abs(bias).max() > 0) if bias.size else False
+        self.bias_plot.setTitle("aux-loss-free bias per expert" if moved else "balancing bias unused (all zero)",
+                                color=self._text.name())

@@ -1,0 +1,185 @@
+"""pytest-qt: the Attention and Routing docks, driven through install(window) as the app does."""
+import numpy as np
+import pytest
+import torch
+from psygnal import Signal
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Signal as QtSignal
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+
+from studio._qt.inspect import install
+from studio.core.compiler import compile_architecture
+from tests.core.test_inspection import arch_of, moe_mla_arch
+
+WAIT = 60_000  # ms: generous, the 2-core CI box is shared; no assertion depends on speed
+
+
+class FakeTimeline:
+    architecture_changed = Signal(object)
+
+    def __init__(self, arch):
+        self.arch = arch
+
+    def set(self, arch):
+        self.arch = arch
+        self.architecture_changed.emit(arch)
+
+
+class FakeGraphView(QObject):
+    block_activated = QtSignal(str)
+
+
+class FakeWindow(QMainWindow):
+    """The main window's integration contract: timeline_model.arch, graph_view.block_activated,
+    add_dock, menu, show_status."""
+
+    def __init__(self, arch):
+        super().__init__()
+        self.timeline_model = FakeTimeline(arch)
+        self.graph_view = FakeGraphView()
+        self.setCentralWidget(QLabel("graph"))
+        self.docks, self.menus, self.status = {}, {}, ""
+        self.resize(1366, 768)
+
+    def add_dock(self, title, widget, area="bottom"):
+        d = QDockWidget(title, self)
+        d.setWidget(widget)
+        self.addDockWidget(pg_area(), d)
+        if self.docks:
+            self.tabifyDockWidget(next(iter(self.docks.values())), d)
+        self.docks[title] = d
+        return d
+
+    def menu(self, name):
+        return self.menus.setdefault(name, self.menuBar().addMenu(name))
+
+    def show_status(self, msg, timeout_ms=0):
+        self.status = msg
+
+
+def pg_area():
+    from PySide6.QtCore import Qt
+    return Qt.BottomDockWidgetArea
+
+
+@pytest.fixture
+def win(qtbot):
+    w = FakeWindow(arch_of())
+    qtbot.addWidget(w)
+    ctl = install(w)
+    w.show()
+    yield w
+    ctl.shutdown()
+
+
+def inspect_untrained(qtbot, w):
+    with qtbot.waitSignal(w.inspect_controller.inspected, timeout=WAIT) as blocker:
+        w.menus["Inspect"].actions()[0].trigger()
+    qtbot.waitUntil(lambda: not w.inspect_controller.busy(), timeout=WAIT)
+    return blocker.args[0]
+
+
+def test_install_adds_docks_and_menu(win):
+    assert set(win.docks) == {"Attention", "Routing"}
+    texts = [a.text() for a in win.menus["Inspect"].actions()]
+    assert texts[0].startswith("Inspect current milestone") and "Open run or checkpoint…" in texts
+
+
+def test_untrained_milestone_grid_and_selection(qtbot, win):
+    ins = inspect_untrained(qtbot, win)
+    view = win.attention_inspector
+    assert "untrained" in view.source_label.text()
+    assert len(view._cells) == 4 and all(len(c) == 9 for c in view._cells)  # 8 heads + mean per layer
+    img = view._cells[1][3].image
+    assert img.shape == (len(ins.tokens), len(ins.tokens), 3)
+    # GQA: the two groups' frames differ in colour, heads of one group share it
+    pens = [view._boxes[0][h][0].border.color().name() for h in range(8)]
+    assert len(set(pens[:4])) == 1 and len(set(pens[4:])) == 1 and pens[0] != pens[4]
+    view.head_box.setCurrentIndex(3)  # head 2
+    assert view.sel == (0, 2)
+    np.testing.assert_array_equal(view.big.item.image, view._cells[0][2].image)
+    view.block_box.setCurrentIndex(2)
+    assert view.sel[0] == 2 and "GQA" in view.info.text() and "kv1 ← h4–h7" in view.info.text()
+    # masked (future) cells are not drawn as weight 0
+    top_right, zero = view.big.item.image[0, -1], view.big.item.image[-1, 0]
+    assert not np.array_equal(top_right, np.array([68, 1, 84]))
+
+
+def test_hover_readout_and_graph_click(qtbot, win):
+    inspect_untrained(qtbot, win)
+    view = win.attention_inspector
+    view.select(3, 0)
+    vb = view.big.getPlotItem().vb
+    pos = vb.mapViewToScene(pg_point(0.5, 2.5))  # column 0 (BOS), row 2
+    view._hover(pos)
+    assert view.readout.text().startswith("query 2 ") and "key 0 “<s>”" in view.readout.text()
+    w = view.ins.attention[3].weights[0][2, 0]
+    assert f"{w:.4f}" in view.readout.text()
+    view._hover(vb.mapViewToScene(pg_point(5.5, 1.5)))
+    assert "masked" in view.readout.text()
+    view.select(3, -1)
+    win.graph_view.block_activated.emit("attention")
+    assert view.sel == (0, -1)
+    win.graph_view.block_activated.emit("feed_forward")  # not attention: nothing changes
+    assert view.sel == (0, -1)
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+    return QPointF(x, y)
+
+
+def test_slider_change_reinspects_untrained(qtbot, win):
+    inspect_untrained(qtbot, win)
+    with qtbot.waitSignal(win.inspect_controller.inspected, timeout=WAIT) as blocker:
+        win.timeline_model.set(arch_of("2020-05-gpt-3"))
+    qtbot.waitUntil(lambda: not win.inspect_controller.busy(), timeout=WAIT)
+    assert blocker.args[0].arch_id == "2020-05-gpt-3"
+    qtbot.waitUntil(lambda: len(win.attention_inspector._cells) == 4 and len(win.attention_inspector._cells[0]) == 5)
+    win.attention_inspector.select(1, -1)
+    assert "window 64" in win.attention_inspector.info.text()
+
+
+def test_snapshot_updates_and_routing_view(qtbot, win):
+    arch = moe_mla_arch(bias_balancing=True)
+    ctl = win.inspect_controller
+    torch.manual_seed(1)
+    model = compile_architecture(arch).train()
+    with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as b1:
+        ctl.set_snapshot(arch, {k: v.clone() for k, v in model.state_dict().items()}, step=0)
+    qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    x = torch.randint(3, 259, (2, 24))
+    for step in range(1, 6):
+        _, loss = model(x[:, :-1], x[:, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ctl.history.record(step, model)
+    with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as b2:
+        ctl.set_snapshot(arch, {k: v.clone() for k, v in model.state_dict().items()}, step=5)
+    qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
+    assert "step 5" in win.attention_inspector.source_label.text()
+    a1, a2 = b1.args[0].attention[2].weights, b2.args[0].attention[2].weights
+    assert not np.allclose(a1, a2)  # new weights, new maps
+    rv = win.routing_view
+    assert rv.layer_box.count() == 3 and not rv.empty.isVisibleTo(rv)
+    m = b2.args[0].routing[0]
+    assert rv.map.item.image.shape == (1 + 8, len(b2.args[0].tokens), 3)  # shared row + experts
+    assert list(rv.bars.opts["height"]) == list(m.counts)
+    assert "top-2" in rv.summary.text() and "1 shared" in rv.summary.text()
+    rv.refresh_history()
+    assert rv.load_img.image.shape[:2] == (8, 5) and "step 5" in rv.train_note.text()
+    assert len(rv.bias_curves) == 8 and "bias per expert" in rv.bias_plot.getPlotItem().titleLabel.text
+
+
+def test_dense_model_says_no_moe(qtbot, win):
+    inspect_untrained(qtbot, win)
+    assert win.routing_view.empty.isVisibleTo(win.routing_view)
+
+
+def test_bad_run_folder_is_a_status_message(qtbot, win, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    next(a for a in win.menus["Inspect"].actions() if a.text().startswith("Open run")).trigger()
+    assert "not a run folder" in win.status and win.inspect_controller.source is None
