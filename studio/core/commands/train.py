@@ -1,0 +1,146 @@
+"""``archstudio train MODEL``: train the classroom scale on TinyStories (or local / starter data).
+
+Progress on stderr; the final summary line on stdout. Exit 0 when the steps are done, 1 when
+the loss diverged (NaN/Inf; the last good checkpoint stays), 2 for bad input, 130 after Ctrl+C
+(which first saves a checkpoint, so ``--resume`` continues).
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+from studio.core import errors as E
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class TrainProgress:
+    def __init__(self, total: int, stream=None):
+        self.total, self.stream = total, stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.last_draw, self.val = 0.0, None
+        self.t0 = time.monotonic()
+
+    def step(self, ev, start_step: int) -> None:
+        now = time.monotonic()
+        if not self.tty or (now - self.last_draw < 0.2 and ev.step != self.total):
+            return
+        self.last_draw = now
+        done = ev.step - start_step
+        eta = (now - self.t0) / max(1, done) * (self.total - ev.step)
+        bar = "#" * int(24 * ev.step / self.total)
+        val = f" val {self.val:.3f}" if self.val is not None else ""
+        self.stream.write(f"\r[{bar:<24}] step {ev.step}/{self.total} loss {ev.loss:.3f}{val} "
+                          f"{ev.tokens_per_s:,.0f} tok/s ETA {int(eta) // 60}:{int(eta) % 60:02d} ")
+        self.stream.flush()
+
+    def line(self, msg: str) -> None:
+        if self.tty:
+            self.stream.write("\r" + " " * 100 + "\r")
+        self.stream.write(msg + "\n")
+        self.stream.flush()
+
+
+def cmd_train(args) -> int:
+    from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
+    from studio.core.data.starter import LABEL as STARTER_LABEL
+    from studio.core.presets import load_model
+    from studio.core.rundir import RunDir
+    from studio.core.training import setup as S
+
+    for name in ("steps", "batch_size", "threads", "eval_interval", "vocab_size"):
+        v = getattr(args, name, None)
+        if v is not None and v < 1:
+            raise E.StudioError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.lr is not None and not args.lr > 0:
+        raise E.StudioError("--lr must be positive")
+    arch = load_model(args.model)
+    if args.resume:
+        if not args.out:
+            raise E.StudioError("--resume needs --out RUN_DIR (the run to continue)")
+        run = RunDir(args.out)
+        corpus = load_corpus(args.data) if args.data else None
+        cfg_run = S.check_resume(run, args.model, corpus.sha256 if corpus else None, args.tokenizer, args.vocab_size)
+        from studio.core.training.trainer import TrainConfig  # torch only once the input is known good
+        if corpus is None:
+            corpus = load_corpus(cfg_run["data"].get("source"))
+            if corpus.sha256 != cfg_run["data"].get("sha256"):
+                raise E.StudioError(f"{run.path}: its data {corpus.name!r} changed since the run started; cannot resume")
+        tok = run.tokenizer()
+        model = run.build_model().train()
+        known = set(TrainConfig.__dataclass_fields__)
+        stored = {k: v for k, v in (cfg_run.get("training") or {}).items() if k in known}
+        cfg = TrainConfig(**{**stored, "steps": args.steps or stored.get("steps", 200),
+                             "threads": args.threads, "device": args.device})
+        if args.steps:
+            run.write_config({k: v for k, v in cfg_run.items() if k not in ("schema_version", "kind")}
+                             | {"training": S.training_record(cfg)})
+        start = run.load_checkpoint()["step"]
+        _say(f"resuming {run.path} at step {start} of {cfg.steps}")
+    else:
+        run = RunDir(args.out) if args.out else RunDir(S.default_run_dir(arch.id))
+        if not run.is_empty():
+            raise E.StudioError(f"{run.path} is not empty; pass --resume to continue it, or --out a new folder")
+        corpus = load_corpus(args.data)
+        from studio.core.training.trainer import TrainConfig
+        if args.data is None and corpus.name == "starter":
+            _say(f"no TinyStories download found: training on the {STARTER_LABEL}; "
+                 "run 'archstudio data fetch' for real stories")
+        kind, vocab = S.choose_tokenizer(arch, args.tokenizer, args.vocab_size)
+        tok = make_tokenizer(kind, corpus, vocab, args.tokenizer_model)
+        V = S.model_vocab(tok, args.vocab_size)
+        arch = S.classroom_arch(arch, V, args.context)
+        seed = args.seed if args.seed is not None else 1337
+        model = S.build_model(arch, seed)
+        ctx = model.context
+        cfg = TrainConfig(steps=args.steps or 200, batch_size=args.batch_size or 16, context=ctx,
+                          lr=args.lr or TrainConfig.lr, seed=seed, threads=args.threads, device=args.device,
+                          eval_interval=args.eval_interval or min(100, max(10, (args.steps or 200) // 10)),
+                          sample_interval=0, checkpoint_interval=max(100, (args.steps or 200) // 10),
+                          log_interval=max(1, (args.steps or 200) // 2000))
+        run.initialize(arch, args.model, tok, S.training_record(cfg), corpus.describe())
+        start = 0
+    _say(f"data: {corpus.label}")
+    data = tokenize_corpus(corpus, tok)
+    n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    _say(f"model: {arch.id} classroom, {n_params:,} parameters, vocabulary {tok.kind} {tok.vocab_size}, "
+         f"{len(data.train):,} training tokens; run folder {run.path}")
+
+    from studio.core.training import EvalMetrics, Finished, Sample, StepMetrics, TrainingDiverged, train_steps
+    stop = {"flag": False}
+
+    def on_sigint(signum, frame):
+        if stop["flag"]:
+            raise KeyboardInterrupt
+        stop["flag"] = True
+        _say("\nstopping: saving a checkpoint (Ctrl+C again to abort)")
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    bar = TrainProgress(cfg.steps)
+    end = None
+    try:
+        for ev in train_steps(model, data, cfg, lambda: stop["flag"], run=run, resume=args.resume):
+            if isinstance(ev, StepMetrics):
+                bar.step(ev, start)
+            elif isinstance(ev, EvalMetrics):
+                bar.val = ev.val_loss
+                bar.line(f"step {ev.step}: train loss {ev.train_loss:.3f}, val loss {ev.val_loss:.3f}, "
+                         f"val bpb {ev.val_bpb:.3f}")
+            elif isinstance(ev, Sample):
+                bar.line(f"sample: {ev.text!r}")
+            elif isinstance(ev, Finished):
+                end = ev
+    except TrainingDiverged as exc:
+        bar.line(f"archstudio: {exc}")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, old)
+    what = "trained" if end.reason == "done" else f"stopped after (resume with --resume --out {run.path})"
+    print(f"{what} {end.step} steps, {end.tokens:,} tokens: train loss {end.train_loss:.4f}, "
+          f"val loss {end.val_loss:.4f}, val bpb {end.val_bpb:.4f}, {end.tokens_per_s:,.0f} tokens/s, "
+          f"run {Path(run.path)}", flush=True)
+    return 0 if end.reason == "done" else 130

@@ -1,0 +1,202 @@
+"""TinyStories from the Hugging Face hub: resumable download into the user cache dir.
+
+The endpoint follows ``HF_ENDPOINT`` as huggingface_hub does (mirrors, and the loopback server
+of the tests). A download goes to ``NAME.part`` next to a small ``NAME.part.json`` remembering
+the server's size and ETag; a later call asks only for the missing bytes (HTTP Range, guarded
+by If-Range so a changed file restarts from zero). Hub files stored in LFS carry their sha256
+as ETag: when present it is checked before the file is renamed into place, so a corrupt or
+short file is never used.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from studio.core import errors as E
+
+REPO = "roneneldan/TinyStories"
+LICENSE = "CDLA-Sharing-1.0"
+ATTRIBUTION = ("TinyStories by Ronen Eldan and Yuanzhi Li (2023), huggingface.co/datasets/roneneldan/TinyStories, "
+               "licensed under CDLA-Sharing-1.0")
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Subset:
+    name: str
+    filename: str
+    approx_bytes: int
+    what: str
+
+
+SUBSETS = {
+    "quick": Subset("quick", "TinyStories-valid.txt", 19_300_000, "the V1 validation text file (~22k stories)"),
+    "full": Subset("full", "TinyStories-train.txt", 1_920_000_000, "the V1 training text file (~2.1M stories)"),
+}
+
+
+class DownloadError(E.StudioError):
+    """The download failed while working (offline, server error, corrupt file): CLI exit 1."""
+
+
+class DownloadCancelled(E.StudioError):
+    pass
+
+
+def cache_root() -> Path:
+    """archstudio's cache: ``ARCHSTUDIO_CACHE_DIR`` if set, else the platform's user cache dir."""
+    env = os.environ.get("ARCHSTUDIO_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+    return Path(platformdirs.user_cache_dir("archstudio", appauthor=False))
+
+
+def data_cache_dir(cache: str | Path | None = None) -> Path:
+    return Path(cache) if cache else cache_root() / "tinystories"
+
+
+def endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def subset_url(subset: str) -> str:
+    return f"{endpoint()}/datasets/{REPO}/resolve/main/{SUBSETS[subset].filename}"
+
+
+def cached_path(subset: str, cache: str | Path | None = None) -> Path | None:
+    """The finished download of a subset, or None."""
+    p = data_cache_dir(cache) / SUBSETS[subset].filename
+    return p if p.is_file() else None
+
+
+def _sha_etag(headers) -> str | None:
+    for key in ("X-Linked-Etag", "ETag"):
+        v = (headers.get(key) or "").strip().strip('"')
+        if v.startswith("W/"):
+            v = v[2:].strip('"')
+        if re.fullmatch(r"[0-9a-f]{64}", v):
+            return v
+    return None
+
+
+def download(subset: str = "quick", cache: str | Path | None = None,
+             progress: Callable[[int, int | None], None] | None = None,
+             should_cancel: Callable[[], bool] | None = None, timeout: float = 30.0) -> Path:
+    """Download a TinyStories subset (resuming a previous partial download); return its path.
+
+    ``progress(done_bytes, total_bytes_or_None)`` is called as bytes arrive; ``should_cancel``
+    is polled between chunks (a cancelled download keeps its .part file for a later resume).
+    """
+    if subset not in SUBSETS:
+        raise E.StudioError(f"unknown TinyStories subset {subset!r}; choose {' or '.join(SUBSETS)}")
+    folder = data_cache_dir(cache)
+    final = folder / SUBSETS[subset].filename
+    if final.is_file():
+        if progress:
+            progress(final.stat().st_size, final.stat().st_size)
+        return final
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise E.StudioError(f"{folder}: cannot create the cache folder ({exc.strerror}); pass --cache DIR") from None
+    part, meta_path = final.with_name(final.name + ".part"), final.with_name(final.name + ".part.json")
+    meta = {}
+    if part.is_file() and meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            meta = {}
+    have = part.stat().st_size if part.is_file() and meta else 0
+    url = subset_url(subset)
+    req = urllib.request.Request(url, headers={"User-Agent": "archstudio"})
+    if have:
+        req.add_header("Range", f"bytes={have}-")
+        if meta.get("etag"):
+            req.add_header("If-Range", meta["etag"])
+    host = urllib.parse.urlsplit(url).netloc
+    try:
+        resp = urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have and meta.get("total") == have:
+            resp = None  # everything is already here; verify below
+        else:
+            raise DownloadError(f"{url}: the server answered HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, socket.timeout, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DownloadError(f"cannot reach {host} ({reason}): you seem to be offline. Try again when online, "
+                            "or train on a local file (--data PATH) or the starter corpus (--data starter)") from None
+    if resp is not None:
+        with resp:
+            if resp.status == 206 and have:
+                m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
+                if not m or int(m.group(1)) != have:
+                    raise DownloadError(f"{url}: the server resumed at the wrong offset; delete {part} and retry")
+                total = int(m.group(2)) if m.group(2) != "*" else meta.get("total")
+                mode = "ab"
+            else:  # a full answer: start over (first download, or the file changed on the server)
+                have, mode = 0, "wb"
+                cl = resp.headers.get("Content-Length")
+                total = int(cl) if cl and cl.isdigit() else None
+            etag = resp.headers.get("ETag") or resp.headers.get("X-Linked-Etag")
+            sha = _sha_etag(resp.headers) or (meta.get("sha256") if mode == "ab" else None)
+            meta = {"url": url, "total": total, "etag": etag, "sha256": sha}
+            meta_path.write_text(json.dumps(meta))
+            _copy(resp, part, mode, have, total, progress, should_cancel, url)
+    return _finish(part, meta_path, final, meta)
+
+
+def _copy(resp, part: Path, mode: str, have: int, total, progress, should_cancel, url: str) -> None:
+    done = have
+    if progress:
+        progress(done, total)
+    try:
+        with open(part, mode) as fh:
+            while True:
+                if should_cancel and should_cancel():
+                    raise DownloadCancelled(f"download cancelled at {done:,} bytes; run it again to resume")
+                chunk = resp.read(CHUNK)
+                if not chunk:
+                    break
+                fh.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+    except (OSError, http.client.HTTPException) as exc:  # cut connection, timeout, IncompleteRead
+        raise DownloadError(f"the download from {url} broke off at {done:,} bytes ({type(exc).__name__}); "
+                            "run the same command again to resume") from None
+
+
+def _finish(part: Path, meta_path: Path, final: Path, meta: dict) -> Path:
+    size = part.stat().st_size if part.is_file() else 0
+    total = meta.get("total")
+    if total is not None and size < total:
+        raise DownloadError(f"the download stopped at {size:,} of {total:,} bytes; run the same command again to resume")
+    if total is not None and size > total:
+        part.unlink()
+        meta_path.unlink(missing_ok=True)
+        raise DownloadError(f"{final.name}: received {size:,} bytes, more than the {total:,} announced; "
+                            "the partial file was deleted, run the command again")
+    if meta.get("sha256"):
+        h = hashlib.sha256()
+        with open(part, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        if h.hexdigest() != meta["sha256"]:
+            part.unlink()
+            meta_path.unlink(missing_ok=True)
+            raise DownloadError(f"{final.name}: the downloaded file is corrupt (sha256 mismatch); "
+                                "it was deleted, run the command again")
+    os.replace(part, final)
+    meta_path.unlink(missing_ok=True)
+    return final

@@ -1,0 +1,120 @@
+"""Where the stories come from: TinyStories downloads, local files, or the starter corpus.
+
+Local formats: a ``.txt`` with ``<|endoftext|>`` separators (TinyStories' own text files), a plain
+``.txt`` (documents separated by blank lines), JSON shards (a list of objects with a ``story``
+field, as in ``TinyStories_all_data.tar.gz``) and JSON Lines (``story`` or ``text`` per line); a
+folder reads every such file in it, sorted by name.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.core import errors as E
+from studio.core.data import download as dl
+from studio.core.data.starter import LABEL as STARTER_LABEL
+from studio.core.data.starter import starter_stories
+
+SEPARATOR = "<|endoftext|>"
+SUFFIXES = (".txt", ".json", ".jsonl")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str            # "quick", "full", "starter" or the path
+    label: str           # one line for status bars and the CLI
+    stories: tuple       # stripped, non-empty story texts
+    sha256: str          # content hash of the stories (keys the token and vocabulary caches)
+    is_tinystories: bool
+
+    def describe(self) -> dict:
+        """The run.yaml ``data`` entry."""
+        return {"source": self.name, "label": self.label, "sha256": self.sha256, "stories": len(self.stories)}
+
+
+def content_hash(stories) -> str:
+    h = hashlib.sha256()
+    for s in stories:
+        h.update(s.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def split_text(text: str) -> list[str]:
+    if SEPARATOR in text:
+        parts = text.split(SEPARATOR)
+    else:
+        parts = re.split(r"\n[ \t]*\n", text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _json_stories(path: Path, items) -> list[str]:
+    out = []
+    for i, it in enumerate(items):
+        if isinstance(it, str):
+            out.append(it)
+        elif isinstance(it, dict) and isinstance(it.get("story", it.get("text")), str):
+            out.append(it.get("story", it.get("text")))
+        else:
+            raise E.LoadError(f"{path}: item {i} has no 'story' or 'text' string")
+    return [s.strip() for s in out if s.strip()]
+
+
+def read_file(path: Path) -> list[str]:
+    try:
+        if path.suffix == ".jsonl":
+            items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            return _json_stories(path, items)
+        if path.suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return _json_stories(path, data if isinstance(data, list) else [data])
+        return split_text(path.read_text(encoding="utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise E.LoadError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except OSError as exc:
+        raise E.LoadError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def read_stories(path) -> list[str]:
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in SUFFIXES)
+        if not files:
+            raise E.LoadError(f"{p}: no .txt, .json or .jsonl files in this folder")
+        stories = [s for f in files for s in read_file(f)]
+    elif p.is_file():
+        stories = read_file(p)
+    else:
+        raise E.LoadError(f"{p}: no such file or folder; pass a .txt/.json/.jsonl file, quick, full or starter")
+    if len(stories) < 2:
+        raise E.LoadError(f"{p}: found {len(stories)} story/document; at least 2 are needed (one is held out for validation)")
+    return stories
+
+
+def load_corpus(spec: str | None = None, cache=None) -> Corpus:
+    """``spec``: None (cached TinyStories if there is one, else the starter corpus), ``quick``,
+    ``full``, ``starter`` or a path."""
+    if spec is None:
+        for sub in ("quick", "full"):
+            if dl.cached_path(sub, cache):
+                return load_corpus(sub, cache)
+        spec = "starter"
+    if spec == "starter":
+        stories = starter_stories()
+        return Corpus("starter", STARTER_LABEL, tuple(stories), content_hash(stories), False)
+    if spec in dl.SUBSETS:
+        p = dl.cached_path(spec, cache)
+        if p is None:
+            raise E.StudioError(f"TinyStories '{spec}' is not downloaded yet; run 'archstudio data fetch --subset {spec}' "
+                                "(or use --data starter / --data PATH)")
+        stories = read_stories(p)
+        label = f"TinyStories {spec} ({dl.SUBSETS[spec].filename}, {len(stories):,} stories; {dl.LICENSE})"
+        return Corpus(spec, label, tuple(stories), content_hash(stories), True)
+    p = Path(spec).expanduser()
+    stories = read_stories(p)
+    ts = "tinystories" in p.name.lower()
+    label = f"{p} ({len(stories):,} stories)"
+    return Corpus(str(p.resolve()), label, tuple(stories), content_hash(stories), ts)

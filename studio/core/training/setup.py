@@ -1,0 +1,93 @@
+"""Setting a run up, shared by ``archstudio train`` and the GUI: which tokenizer a model trains
+with, the model at its classroom scale with the tokenizer's vocabulary, a fresh or resumed RUN_DIR."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from studio.core import errors as E
+
+DEFAULT_TOKENIZER = {"kind": "bpe", "vocab_size": 512}
+
+
+def default_tokenizer(arch) -> dict:
+    """The preset's ``meta.classroom_tokenizer`` ({kind, vocab_size}) if it has one, else BPE 512."""
+    t = (arch.meta or {}).get("classroom_tokenizer")
+    if isinstance(t, dict) and t.get("kind") in ("bpe", "byte", "llama2"):
+        return {"kind": t["kind"], "vocab_size": t.get("vocab_size")}
+    return dict(DEFAULT_TOKENIZER)
+
+
+def choose_tokenizer(arch, kind: str | None, vocab_size: int | None) -> tuple[str, int | None]:
+    d = default_tokenizer(arch)
+    kind = kind or d["kind"]
+    if vocab_size is None and kind == d["kind"]:
+        vocab_size = d.get("vocab_size")
+    if kind == "bpe" and vocab_size is None:
+        vocab_size = DEFAULT_TOKENIZER["vocab_size"]
+    return kind, vocab_size
+
+
+def model_vocab(tok, requested: int | None) -> int:
+    """The model's vocabulary: the tokenizer's, or a larger requested one (unused ids at the end)."""
+    if requested is None or tok.kind == "bpe":
+        return tok.vocab_size
+    if requested < tok.vocab_size:
+        raise E.StudioError(f"--vocab-size {requested} is smaller than the {tok.kind} tokenizer's {tok.vocab_size} ids")
+    return requested
+
+
+def classroom_arch(arch, vocab_size: int, context: int | None = None):
+    """A copy of arch whose classroom scale has the given vocabulary (and context)."""
+    a = arch.copy()
+    if "classroom" not in a.scales:
+        raise E.StudioError(f"{a.id} has no classroom scale to train")
+    a.scales["classroom"] = dict(a.scales["classroom"], vocab_size=int(vocab_size))
+    if context:
+        if context < 2:
+            raise E.StudioError("--context must be at least 2")
+        a.scales["classroom"]["context"] = int(context)
+    return a
+
+
+def build_model(arch, seed: int):
+    import torch
+
+    from studio.core.compiler import compile_architecture
+    torch.manual_seed(seed)  # the same seed gives the same initial weights
+    return compile_architecture(arch, "classroom")
+
+
+def check_resume(run, model_spec: str, corpus_sha: str | None, kind: str | None, vocab: int | None) -> dict:
+    """run.yaml of a run that may be resumed with these settings, or a clear StudioError."""
+    cfg = run.read_config()
+    if not run.has_checkpoint():
+        raise E.StudioError(f"{run.path}: no checkpoint to resume; start a new run in an empty folder")
+    if str(cfg.get("model")) != str(model_spec):
+        raise E.StudioError(f"{run.path} trains {cfg.get('model')!r}, not {model_spec!r}; --resume continues the same model")
+    data = cfg.get("data") or {}
+    if corpus_sha is not None and data.get("sha256") != corpus_sha:
+        raise E.StudioError(f"{run.path} was trained on {data.get('source', '?')!r}; --resume needs the same data")
+    tdesc = cfg["tokenizer"]
+    if kind is not None and kind != tdesc.get("kind"):
+        raise E.StudioError(f"{run.path} uses the {tdesc.get('kind')} tokenizer, not {kind}; --resume needs the same tokenizer")
+    if vocab is not None and vocab != tdesc.get("vocab_size") and kind in (None, "bpe"):
+        raise E.StudioError(f"{run.path} has a {tdesc.get('vocab_size')}-piece vocabulary, not {vocab}; "
+                            "--resume needs the same tokenizer")
+    return cfg
+
+
+def default_run_dir(arch_id: str) -> Path:
+    import os
+    import time
+
+    import platformdirs
+    base = Path(os.environ.get("ARCHSTUDIO_RUNS_DIR") or Path(platformdirs.user_data_dir("archstudio", appauthor=False)) / "runs")
+    return base / f"{arch_id}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def training_record(cfg) -> dict:
+    d = asdict(cfg)
+    d.pop("threads", None)  # a property of the machine, not of the run
+    d.pop("device", None)
+    return d

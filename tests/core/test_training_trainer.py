@@ -1,0 +1,120 @@
+"""The trainer generator: learning, exact resume, NaN guard, MoE stats, encoder-decoder."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from studio.core.data import make_tokenizer, tokenize_corpus
+from studio.core.data.sources import Corpus, content_hash
+from studio.core.rundir import RunDir
+from studio.core.training import (CheckpointSaved, EvalMetrics, Finished, Sample, StepMetrics, TrainConfig,
+                                  TrainingDiverged, evaluate, lr_at, train_steps)
+from studio.core.training import setup as S
+from studio.core.training.trainer import Batcher
+from tiny_training import starter_data, tiny_arch
+
+CFG = dict(batch_size=4, context=32, eval_interval=4, eval_batches=2, sample_interval=0, threads=1, lr=3e-3)
+
+
+def events(gen, kind):
+    return [e for e in gen if isinstance(e, kind)]
+
+
+def test_short_run_on_tinystories_sample_lowers_held_out_loss(shared_data, tmp_path):
+    text = (shared_data / "tinystories" / "train-2316-stories.txt").read_text()
+    from studio.core.data.sources import split_text
+    stories = tuple(split_text(text)[:300])
+    c = Corpus("sample", "sample", stories, content_hash(stories), True)
+    tok = make_tokenizer("bpe", c, 400, cache=tmp_path)
+    data = tokenize_corpus(c, tok, cache=tmp_path)
+    arch = tiny_arch(vocab=tok.vocab_size, dim=64, hidden_dim=128)
+    model = S.build_model(arch, 0)
+    vb = Batcher(data.val, 32, False, torch.device("cpu"))
+    before = evaluate(model, vb, 2, 8)
+    assert before == pytest.approx(math.log(400), abs=0.3)  # an untrained model is uniform
+    cfg = TrainConfig(steps=60, **{**CFG, "batch_size": 8, "eval_interval": 30})
+    evs = list(train_steps(model, data, cfg))
+    ev = events(evs, EvalMetrics)
+    assert [e.step for e in ev] == [30, 60]
+    assert ev[-1].val_loss < before - 1.0 and ev[-1].val_loss < ev[0].val_loss
+    assert 0 < ev[-1].val_bpb < 8
+    fin = evs[-1]
+    assert isinstance(fin, Finished) and fin.reason == "done" and fin.tokens == 60 * 8 * 32
+
+
+def test_resume_after_stop_continues_the_same_curve(tmp_path):
+    data = starter_data(tmp_path)
+    cfg = TrainConfig(steps=8, **CFG)
+
+    def fresh_run(name):
+        run = RunDir(tmp_path / name)
+        arch = tiny_arch()
+        run.initialize(arch, "2023-07-llama-2", data.tokenizer, S.training_record(cfg), data.corpus.describe())
+        return run, S.build_model(arch, 7)
+
+    run_a, model_a = fresh_run("a")
+    full = [e.loss for e in train_steps(model_a, data, cfg, run=run_a) if isinstance(e, StepMetrics)]
+    run_b, model_b = fresh_run("b")
+    evs = list(train_steps(model_b, data, cfg, should_stop=lambda: len(run_b.metrics()) >= 3, run=run_b))
+    first = [e.loss for e in evs if isinstance(e, StepMetrics)]
+    assert evs[-1].reason == "stopped" and len(first) == 3
+    assert [e.reason for e in evs if isinstance(e, CheckpointSaved)] == ["stop"]
+    model_c = run_b.build_model().train()  # a new process would start like this
+    rest = [e.loss for e in train_steps(model_c, data, cfg, run=run_b, resume=True) if isinstance(e, StepMetrics)]
+    np.testing.assert_allclose(first + rest, full, rtol=1e-6)
+    steps = [r["step"] for r in run_b.metrics() if r["kind"] == "step"]
+    assert steps == list(range(1, 9))
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    data = starter_data(tmp_path)
+    run = RunDir(tmp_path / "run")
+    arch = tiny_arch()
+    run.initialize(arch, "2023-07-llama-2", data.tokenizer, {}, {})
+    model = S.build_model(arch, 0)
+    cfg = TrainConfig(steps=6, checkpoint_interval=2, **CFG)
+    with pytest.raises(TrainingDiverged, match="step 3.*last good checkpoint"):
+        for ev in train_steps(model, data, cfg, run=run):
+            if isinstance(ev, CheckpointSaved):
+                with torch.no_grad():
+                    model.tok_embeddings.weight.fill_(float("nan"))
+    assert run.load_checkpoint()["step"] == 2
+    assert torch.isfinite(run.load_checkpoint()["model"]["tok_embeddings.weight"]).all()
+
+
+def test_schedule_warmup_then_cosine():
+    cfg = TrainConfig(steps=100, lr=1e-3, warmup_steps=10)
+    lrs = [lr_at(i, cfg) for i in range(100)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and lrs[-1] == pytest.approx(1e-4, rel=0.01)
+
+
+def test_moe_stats_and_samples(tmp_path):
+    data = starter_data(tmp_path)
+    model = S.build_model(tiny_arch("2023-12-mixtral"), 0)
+    evs = list(train_steps(model, data, TrainConfig(steps=2, **{**CFG, "sample_interval": 2, "threads": None})))
+    sm = events(evs, StepMetrics)[-1]
+    assert sm.aux_loss is not None and sm.aux_loss > 0
+    assert len(sm.expert_load) == 2 and all(a.shape == (4,) and abs(a.sum() - 1) < 1e-5 for a in sm.expert_load)
+    assert len(sm.record()["expert_load"]) == 2
+    (sample,) = events(evs, Sample)
+    assert isinstance(sample.text, str)
+
+
+def test_encoder_decoder_trains_on_continuations(tmp_path):
+    data = starter_data(tmp_path)
+    model = S.build_model(tiny_arch("2017-06-transformer"), 0)
+    evs = list(train_steps(model, data, TrainConfig(steps=3, **CFG)))
+    assert evs[-1].reason == "done" and math.isfinite(evs[-1].val_loss)
+    b = Batcher(data.train, 8, True, torch.device("cpu"))
+    x, y, src = b.windows([0])
+    assert src.shape == (1, 8) and x[0, 0] == 1 and torch.equal(x[0, 1:], y[0, :-1])
+    assert torch.equal(torch.from_numpy(data.train[8:16].astype(np.int64)), y[0])
+
+
+def test_too_little_data_is_a_clear_error(tmp_path):
+    c = Corpus("x", "x", ("ab", "cd"), content_hash(("ab", "cd")), False)
+    data = tokenize_corpus(c, make_tokenizer("byte", c), cache=tmp_path)
+    with pytest.raises(Exception, match="too few"):
+        next(train_steps(S.build_model(tiny_arch(), 0), data, TrainConfig(steps=1, **CFG)))
