@@ -48,8 +48,8 @@ def cmd_info(args) -> int:
         exact_s = f"{exact:,}" if isinstance(exact, int) else "—"
         print(f"  {label:34} {human:>12}  ({exact_s}; {prov.get(key, 'computed')})")
     if info["published"]:
-        pub = ", ".join(f"{k} {humanize(v) if isinstance(v, (int, float)) else v}" for k, v in info["published"].items()
-                        if k not in ("source", "note"))
+        pub = ", ".join(f"{k} {humanize(v) if isinstance(v, (int, float)) or v is None else v}"
+                        for k, v in info["published"].items() if k not in ("source", "note"))
         print(f"  published: {pub} — {info['published'].get('source', '')}")
         if info["published"].get("note"):
             print(f"  note: {info['published']['note']}")
