@@ -91,3 +91,29 @@ def training_record(cfg) -> dict:
     d.pop("threads", None)  # a property of the machine, not of the run
     d.pop("device", None)
     return d
+
+
+def prepare_new_run(arch, model_spec: str, data_spec: str | None, kind: str | None, vocab_size: int | None,
+                    tokenizer_model, cfg, run_dir, status=lambda msg: None):
+    """Everything a fresh run needs, in order (the GUI calls this in its worker thread):
+    corpus -> tokenizer -> model at the classroom scale -> initialized RUN_DIR -> token streams.
+    Returns (model, TokenData, RunDir, cfg with the model's context)."""
+    import dataclasses
+
+    from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
+    from studio.core.rundir import RunDir
+    run = RunDir(run_dir)
+    if not run.is_empty():
+        raise E.StudioError(f"{run.path} is not empty; choose a new folder")
+    status("reading the data")
+    corpus = load_corpus(data_spec)
+    kind, vocab = choose_tokenizer(arch, kind, vocab_size)
+    status(f"preparing the {kind} tokenizer" + (f" ({vocab} pieces)" if kind == "bpe" else ""))
+    tok = make_tokenizer(kind, corpus, vocab, tokenizer_model)
+    a = classroom_arch(arch, model_vocab(tok, vocab_size if kind != "bpe" else None), cfg.context)
+    model = build_model(a, cfg.seed)
+    cfg = dataclasses.replace(cfg, context=model.context)
+    run.initialize(a, model_spec, tok, training_record(cfg), corpus.describe())
+    status("tokenizing")
+    data = tokenize_corpus(corpus, tok)
+    return model, data, run, cfg

@@ -30,6 +30,7 @@ class TrainConfig:
     context: int = 256
     lr: float = 2e-3
     min_lr_ratio: float = 0.1
+    schedule: str = "cosine"         # cosine, or wsd (warmup-stable-decay: flat, then linear in the last 20%)
     warmup_steps: int | None = None  # default: 5% of the steps, at most 100
     weight_decay: float = 0.1
     beta1: float = 0.9
@@ -67,6 +68,11 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     min_lr = cfg.lr * cfg.min_lr_ratio
+    if cfg.schedule == "wsd":
+        decay_start = cfg.warmup + int(0.8 * max(0, cfg.steps - cfg.warmup))
+        if step < decay_start:
+            return cfg.lr
+        return cfg.lr + (min_lr - cfg.lr) * min(1.0, (step - decay_start + 1) / max(1, cfg.steps - decay_start))
     span = max(1, cfg.steps - cfg.warmup)
     frac = min(1.0, (step - cfg.warmup) / span)
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * frac)) * (cfg.lr - min_lr)
@@ -190,7 +196,7 @@ def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] =
 
     def checkpoint(reason: str):
         payload = {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                   "schedule": {"kind": "cosine", "warmup": cfg.warmup, "steps": cfg.steps, "lr": cfg.lr,
+                   "schedule": {"kind": cfg.schedule, "warmup": cfg.warmup, "steps": cfg.steps, "lr": cfg.lr,
                                 "min_lr": cfg.lr * cfg.min_lr_ratio},
                    "rng": {"torch": torch.get_rng_state(), "sample": sample_gen.get_state()},
                    "data_pos": {"tokens": tokens, "generator": batch_gen.get_state()},

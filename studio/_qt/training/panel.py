@@ -1,0 +1,277 @@
+"""The Training panel: what to train on (with the TinyStories attribution), the tokenizer, the
+settings, Start / Pause / Stop, a progress bar with ETA and tokens/s, and the latest sample."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from studio.core.data.download import ATTRIBUTION, cached_path
+from studio.core.data.starter import LABEL as STARTER_LABEL
+from studio.core.training.events import EvalMetrics, Finished, Sample, StepMetrics
+
+
+def _spin(lo, hi, value, tip, step=1):
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setSingleStep(step)
+    s.setToolTip(tip)
+    return s
+
+
+class TrainingPanel(QWidget):
+    def __init__(self, session, arch_provider, parent=None):
+        """arch_provider() -> (Architecture or None, model spec string)."""
+        super().__init__(parent)
+        self.session, self.arch_provider = session, arch_provider
+        self.local_path: str | None = None
+        self.tokenizer_model: str | None = None
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(6, 4, 6, 4)
+
+        data_box = QGroupBox("Data and tokenizer")
+        form = QFormLayout(data_box)
+        self.data = QComboBox()
+        self.data.setToolTip("What the model trains on; a download is cached in your user cache folder")
+        form.addRow("Train on", self.data)
+        self.tokenizer = QComboBox()
+        for label, kind in (("preset default", None), ("SentencePiece BPE (llama2.c)", "bpe"),
+                            ("byte-level (259 ids)", "byte"), ("Llama 2 32k (your tokenizer.model)", "llama2")):
+            self.tokenizer.addItem(label, kind)
+        self.tokenizer.setToolTip("All tokenizers use llama2.c's id layout: 0/1/2 = unk/BOS/EOS, 3..258 = bytes")
+        form.addRow("Tokenizer", self.tokenizer)
+        self.vocab = _spin(0, 8192, 0, "BPE vocabulary size (0 = the preset's default); the model's embedding "
+                           "and output sizes follow it", 64)
+        self.vocab.setSpecialValueText("preset default")
+        form.addRow("Vocabulary", self.vocab)
+        self.attribution = QLabel()
+        self.attribution.setWordWrap(True)
+        self.attribution.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        form.addRow(self.attribution)
+        outer.addWidget(data_box, 3)
+
+        set_box = QGroupBox("Settings")
+        grid = QGridLayout(set_box)
+        self.steps = _spin(1, 10_000_000, 300, "Total optimizer steps (sets the learning-rate schedule)", 50)
+        self.batch = _spin(1, 4096, 16, "Sequences per step")
+        self.context = _spin(8, 4096, 128, "Tokens per sequence (at most the model's classroom context)", 32)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 1.0)
+        self.lr.setSingleStep(1e-4)
+        self.lr.setValue(2e-3)
+        self.lr.setToolTip("Peak learning rate (AdamW)")
+        self.schedule = QComboBox()
+        self.schedule.addItem("cosine", "cosine")
+        self.schedule.addItem("warmup-stable-decay", "wsd")
+        self.schedule.setToolTip("Learning-rate schedule after the warmup")
+        self.eval_every = _spin(1, 100_000, 50, "Steps between evaluations on the held-out split", 10)
+        self.seed = _spin(0, 2**31 - 1, 1337, "Seed of the initial weights and of the batches")
+        self.threads = _spin(1, max(1, os.cpu_count() or 1), max(1, (os.cpu_count() or 2) - 1),
+                             "CPU threads for training (one core is left to the window)")
+        fields = [("Steps", self.steps), ("Batch", self.batch), ("Context", self.context), ("LR", self.lr),
+                  ("Schedule", self.schedule), ("Eval every", self.eval_every), ("Seed", self.seed),
+                  ("Threads", self.threads)]
+        for i, (name, w) in enumerate(fields):
+            grid.addWidget(QLabel(name), i % 4, 2 * (i // 4))
+            grid.addWidget(w, i % 4, 2 * (i // 4) + 1)
+        outer.addWidget(set_box, 3)
+
+        run_box = QGroupBox("Run")
+        v = QVBoxLayout(run_box)
+        buttons = QHBoxLayout()
+        self.start_btn = QPushButton("Start")
+        self.start_btn.setToolTip("Train the current model's classroom scale (F6)")
+        self.pause_btn = QPushButton("Pause")
+        self.pause_btn.setCheckable(True)
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setToolTip("Stop after this step and save a checkpoint")
+        for b in (self.start_btn, self.pause_btn, self.stop_btn):
+            buttons.addWidget(b)
+        v.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setFormat("idle")
+        self.progress.setTextVisible(True)
+        v.addWidget(self.progress)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        v.addWidget(self.status)
+        self.sample = QPlainTextEdit()
+        self.sample.setReadOnly(True)
+        self.sample.setPlaceholderText("Sample text appears here as the model learns")
+        self.sample.setMaximumHeight(90)
+        v.addWidget(self.sample)
+        outer.addWidget(run_box, 4)
+
+        self.refresh_data_choices()
+        self.data.currentIndexChanged.connect(self._data_changed)
+        self.tokenizer.currentIndexChanged.connect(self._tokenizer_changed)
+        self.start_btn.clicked.connect(self.start)
+        self.pause_btn.toggled.connect(self._pause)
+        self.stop_btn.clicked.connect(session.stop)
+        session.state_changed.connect(self._state)
+        session.event.connect(self._event)
+        session.status.connect(self.status.setText)
+        session.failed.connect(self._failed)
+        session.prepared.connect(self._prepared)
+        self._state("idle")
+
+    # ------------------------------------------------------------------ data choice
+    def refresh_data_choices(self) -> None:
+        keep = self.data.currentData()
+        self.data.blockSignals(True)
+        self.data.clear()
+        for sub in ("quick", "full"):
+            if cached_path(sub):
+                self.data.addItem(f"TinyStories {sub} (downloaded)", sub)
+        self.data.addItem("Starter corpus (generated; not TinyStories)", "starter")
+        if not cached_path("quick"):
+            self.data.addItem("Download TinyStories quick (≈19 MB)…", "download:quick")
+        if self.local_path:
+            self.data.addItem(f"File: {os.path.basename(self.local_path)}", self.local_path)
+        self.data.addItem("Local file (.txt / .json / .jsonl)…", "choose")
+        i = self.data.findData(keep) if keep else -1
+        self.data.setCurrentIndex(i if i >= 0 else 0)
+        self.data.blockSignals(False)
+        self._show_attribution()
+
+    def data_spec(self) -> str:
+        return self.data.currentData()
+
+    def data_label(self) -> str:
+        spec = self.data_spec()
+        if spec == "starter":
+            return STARTER_LABEL
+        if spec in ("quick", "full"):
+            return f"TinyStories {spec} (CDLA-Sharing-1.0)"
+        return str(spec)
+
+    def _show_attribution(self) -> None:
+        spec = self.data_spec()
+        if spec == "starter":
+            self.attribution.setText(f"<i>{STARTER_LABEL}.</i> Download TinyStories for real stories.")
+        else:
+            self.attribution.setText(f"<small>{ATTRIBUTION}.</small>")
+
+    def _data_changed(self, _i) -> None:
+        spec = self.data_spec()
+        if spec == "choose":
+            path, _ = QFileDialog.getOpenFileName(self, "Training text", "", "Stories (*.txt *.json *.jsonl)")
+            if path:
+                self.local_path = path
+                self.refresh_data_choices()
+                self.data.setCurrentIndex(self.data.findData(path))
+            else:
+                self.data.setCurrentIndex(0)
+        elif spec and spec.startswith("download:"):
+            self.download(spec.split(":", 1)[1])
+        self._show_attribution()
+
+    def download(self, subset: str) -> bool:
+        from studio._qt.training.download import DownloadDialog
+        dlg = DownloadDialog(subset, self)
+        self._download_dialog = dlg
+        dlg.start()
+        dlg.exec()
+        ok = bool(dlg.result_path)
+        self.status.setText(f"Downloaded TinyStories {subset} to {dlg.result_path}" if ok else
+                            (dlg.error or "Download cancelled; it resumes where it stopped next time"))
+        self.refresh_data_choices()
+        if ok:
+            self.data.setCurrentIndex(self.data.findData(subset))
+        return ok
+
+    def _tokenizer_changed(self, _i) -> None:
+        if self.tokenizer.currentData() == "llama2" and not self.tokenizer_model:
+            path, _ = QFileDialog.getOpenFileName(self, "Llama 2 tokenizer.model", "", "SentencePiece model (*.model)")
+            if path:
+                self.tokenizer_model = path
+            else:
+                self.tokenizer.setCurrentIndex(0)
+        self.vocab.setEnabled(self.tokenizer.currentData() in (None, "bpe"))
+
+    # ------------------------------------------------------------------ run control
+    def config(self):
+        from studio.core.training import TrainConfig
+        steps = self.steps.value()
+        return TrainConfig(steps=steps, batch_size=self.batch.value(), context=self.context.value(),
+                           lr=self.lr.value(), schedule=self.schedule.currentData(), eval_interval=self.eval_every.value(),
+                           sample_interval=max(10, self.eval_every.value()), seed=self.seed.value(),
+                           threads=self.threads.value(), checkpoint_interval=max(100, steps // 10),
+                           log_interval=max(1, steps // 5000))
+
+    def start(self) -> None:
+        from studio._qt.training.session import TrainRequest
+        from studio.core.training.setup import default_run_dir
+        if self.session.running:
+            return
+        arch, spec = self.arch_provider()
+        if arch is None:
+            self.status.setText("No model selected: pick a milestone first")
+            return
+        data = self.data_spec()
+        if data in ("choose",) or (data or "").startswith("download:"):
+            self.status.setText("Choose what to train on first")
+            return
+        req = TrainRequest(arch, spec, data, self.tokenizer.currentData(), self.vocab.value() or None,
+                           self.tokenizer_model, self.config(), str(default_run_dir(arch.id)))
+        self.sample.clear()
+        self.session.start(req)
+
+    def _pause(self, on: bool) -> None:
+        self.session.pause(on)
+
+    def _state(self, state: str) -> None:
+        busy = state in ("preparing", "running", "paused", "stopping")
+        self.start_btn.setEnabled(not busy)
+        self.pause_btn.setEnabled(state in ("running", "paused"))
+        self.stop_btn.setEnabled(state in ("preparing", "running", "paused"))
+        self.pause_btn.blockSignals(True)
+        self.pause_btn.setChecked(state == "paused")
+        self.pause_btn.setText("Resume" if state == "paused" else "Pause")
+        self.pause_btn.blockSignals(False)
+        for w in (self.data, self.tokenizer, self.vocab, self.steps, self.batch, self.context, self.lr,
+                  self.schedule, self.eval_every, self.seed, self.threads):
+            w.setEnabled(not busy and (w is not self.vocab or self.tokenizer.currentData() in (None, "bpe")))
+        if state == "preparing":
+            self.progress.setRange(0, 0)
+        elif state == "idle":
+            self.progress.setRange(0, 100)
+            if self.progress.format() in ("idle", "preparing…"):
+                self.progress.setFormat("idle")
+        if state == "paused":
+            self.progress.setFormat(self.progress.format().split(" · paused")[0] + " · paused")
+
+    def _prepared(self, info: dict) -> None:
+        self.progress.setRange(0, int(info["steps"]))
+        self.progress.setValue(0)
+        what = "TinyStories" if info["is_tinystories"] else "NOT TinyStories"
+        self.status.setText(f"Training on {info['label']} [{what}] · {info['params']:,} parameters · "
+                            f"{info['tokenizer']} vocabulary {info['vocab']} · run folder {info['run_dir']}")
+
+    def _event(self, ev) -> None:
+        if isinstance(ev, StepMetrics):
+            total = self.progress.maximum() or 1
+            self.progress.setValue(ev.step)
+            rate = ev.step / max(1e-6, ev.elapsed_s)
+            eta = (total - ev.step) / max(1e-6, rate)
+            self.progress.setFormat(f"step {ev.step}/{total} · loss {ev.loss:.3f} · {ev.tokens_per_s:,.0f} tok/s · "
+                                    f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+        elif isinstance(ev, EvalMetrics):
+            self.status.setText(f"step {ev.step}: val loss {ev.val_loss:.3f}, val {ev.val_bpb:.3f} bits/byte")
+        elif isinstance(ev, Sample):
+            self.sample.setPlainText(f"[step {ev.step}] {ev.text}")
+        elif isinstance(ev, Finished):
+            word = "Finished" if ev.reason == "done" else "Stopped (checkpoint saved)"
+            self.progress.setFormat(f"{word} at step {ev.step} · val loss {ev.val_loss:.3f} · "
+                                    f"{ev.tokens_per_s:,.0f} tok/s")
+            self.status.setText(f"{word}: {ev.tokens:,} tokens, val {ev.val_bpb:.3f} bits/byte · "
+                                f"{self.session.info.get('run_dir', '')}")
+
+    def _failed(self, msg: str) -> None:
+        self.status.setText(msg)
+        self.progress.setFormat("failed")

@@ -1,0 +1,175 @@
+"""Live training plots (pyqtgraph). Every curve is created once; a ≤ 30 Hz timer feeds them with
+setData, and only when the metrics changed. Earlier runs are overlaid from their metrics.jsonl
+on the validation bits-per-byte plot, which is comparable across tokenizers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
+
+from studio.core.training.history import MetricsHistory, smooth
+
+OVERLAY_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
+RAW, SMOOTH, VAL = "#9BB8D3", "#0072B2", "#D55E00"
+SMOOTH_ALPHA = 0.05
+FRAME_MS = 33  # ≤ 30 redraws a second
+
+
+class PlotsPanel(QWidget):
+    def __init__(self, session, theme=None, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.overlays: list[tuple[str, MetricsHistory, object]] = []
+        self._drawn = -1
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("x axis:"))
+        self.x_axis = QComboBox()
+        self.x_axis.addItem("step", "step")
+        self.x_axis.addItem("tokens seen", "tokens")
+        self.x_axis.setToolTip("Plot against optimizer steps or against training tokens seen")
+        bar.addWidget(self.x_axis)
+        self.log_y = QCheckBox("log y")
+        self.log_y.setToolTip("Logarithmic y axis for the loss and bits-per-byte plots")
+        bar.addWidget(self.log_y)
+        self.overlay_btn = QPushButton("Overlay run…")
+        self.overlay_btn.setToolTip("Overlay an earlier run's validation bits per byte (from its metrics.jsonl) "
+                                    "to race architectures on the same budget")
+        self.clear_btn = QPushButton("Clear overlays")
+        self.clear_btn.setEnabled(False)
+        bar.addWidget(self.overlay_btn)
+        bar.addWidget(self.clear_btn)
+        self.overlay_key = QLabel("")
+        self.overlay_key.setTextFormat(Qt.RichText)
+        bar.addWidget(self.overlay_key, 1)
+        lay.addLayout(bar)
+
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setMinimumHeight(180)
+        lay.addWidget(self.canvas, 1)
+        self.loss_plot = self._plot(0, 0, "loss (nats/token)", colspan=2)
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.raw_curve = self.loss_plot.plot([], [], pen=pg.mkPen(RAW, width=1), name="train (raw)")
+        self.smooth_curve = self.loss_plot.plot([], [], pen=pg.mkPen(SMOOTH, width=2), name="train (smoothed, EMA)")
+        self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen(VAL, width=2), symbol="o", symbolSize=5,
+                                             symbolBrush=VAL, name="validation")
+        self.bpb_plot = self._plot(0, 2, "val bits per byte")
+        self.bpb_curve = self.bpb_plot.plot([], [], pen=pg.mkPen(VAL, width=2), symbol="o", symbolSize=5, symbolBrush=VAL)
+        self.lr_plot = self._plot(1, 0, "learning rate")
+        self.lr_curve = self.lr_plot.plot([], [], pen=pg.mkPen("#009E73", width=2))
+        self.gn_plot = self._plot(1, 1, "gradient norm (before clipping)")
+        self.gn_curve = self.gn_plot.plot([], [], pen=pg.mkPen("#CC79A7", width=1))
+        self.tps_plot = self._plot(1, 2, "tokens / s")
+        self.tps_curve = self.tps_plot.plot([], [], pen=pg.mkPen("#E69F00", width=1))
+        self.set_theme(theme)
+
+        self.x_axis.currentIndexChanged.connect(self.redraw)
+        self.log_y.toggled.connect(self._set_log)
+        self.overlay_btn.clicked.connect(self.choose_overlay)
+        self.clear_btn.clicked.connect(self.clear_overlays)
+        self.timer = QTimer(self)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+
+    def _plot(self, row, col, title, colspan=1):
+        p = self.canvas.addPlot(row=row, col=col, colspan=colspan, title=title)
+        p.showGrid(x=True, y=True, alpha=0.2)
+        p.setMenuEnabled(False)
+        return p
+
+    def set_theme(self, theme) -> None:
+        bg = getattr(theme, "base", None) or "w"
+        fg = getattr(theme, "text", None) or "#222222"
+        self.canvas.setBackground(bg)
+        for p in (self.loss_plot, self.bpb_plot, self.lr_plot, self.gn_plot, self.tps_plot):
+            for ax in ("left", "bottom"):
+                p.getAxis(ax).setPen(fg)
+                p.getAxis(ax).setTextPen(fg)
+            p.titleLabel.setText(p.titleLabel.text, color=fg, size="9pt")
+
+    # ------------------------------------------------------------------ feeding
+    def tick(self) -> None:
+        if self.session.history.version != self._drawn:
+            self.redraw()
+
+    def redraw(self) -> None:
+        h = self.session.history
+        self._drawn = h.version
+        x = self.x_axis.currentData()
+        loss = h.series("loss", x)
+        self.raw_curve.setData(loss.x, loss.y)
+        self.smooth_curve.setData(loss.x, smooth(loss.y, SMOOTH_ALPHA))
+        for curve, name in ((self.val_curve, "val_loss"), (self.bpb_curve, "val_bpb"), (self.lr_curve, "lr"),
+                            (self.gn_curve, "grad_norm"), (self.tps_curve, "tokens_per_s")):
+            s = h.series(name, x)
+            curve.setData(s.x, s.y)
+        for _, oh, curve in self.overlays:
+            s = oh.series("val_bpb", x)
+            curve.setData(s.x, s.y)
+        label = "step" if x == "step" else "tokens seen"
+        for p in (self.loss_plot, self.bpb_plot, self.lr_plot, self.gn_plot, self.tps_plot):
+            p.setLabel("bottom", label)
+
+    def _set_log(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+        self.bpb_plot.setLogMode(y=on)
+
+    # ------------------------------------------------------------------ overlays
+    def add_overlay(self, run_dir) -> str:
+        """Overlay an earlier run; returns its label. Raises StudioError for a folder without metrics."""
+        from studio.core import errors as E
+        from studio.core.rundir import RunDir
+        run = RunDir(run_dir)
+        records = run.metrics()
+        if not any("val_bpb" in r for r in records):
+            raise E.StudioError(f"{run_dir}: no validation metrics (metrics.jsonl) to overlay")
+        oh = MetricsHistory(2048)
+        for r in records:
+            oh.add_record(r)
+        try:
+            cfg = run.read_config()
+            label = f"{cfg.get('model', Path(run_dir).name)} ({cfg.get('tokenizer', {}).get('kind', '?')})"
+        except Exception:  # noqa: BLE001  a run without run.yaml still has a name
+            label = Path(run_dir).name
+        colour = OVERLAY_COLOURS[len(self.overlays) % len(OVERLAY_COLOURS)]
+        curve = self.bpb_plot.plot([], [], pen=pg.mkPen(colour, width=2, style=Qt.DashLine))
+        self.overlays.append((label, oh, curve))
+        self._update_key()
+        self.redraw()
+        return label
+
+    def choose_overlay(self) -> None:
+        from studio.core import errors as E
+        folder = QFileDialog.getExistingDirectory(self, "Overlay an earlier run (RUN_DIR)")
+        if not folder:
+            return
+        try:
+            self.add_overlay(folder)
+        except E.StudioError as exc:
+            self.overlay_key.setText(str(exc))
+
+    def clear_overlays(self) -> None:
+        for _, _, curve in self.overlays:
+            self.bpb_plot.removeItem(curve)
+        self.overlays.clear()
+        self._update_key()
+
+    def _update_key(self) -> None:
+        parts = [f"<span style='color:{VAL}'>━</span> this run"] if self.overlays else []
+        for i, (label, _, _) in enumerate(self.overlays):
+            parts.append(f"<span style='color:{OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]}'>┅</span> {label}")
+        self.overlay_key.setText(" &nbsp; ".join(parts))
+        self.clear_btn.setEnabled(bool(self.overlays))
+
+    def curve_points(self, name: str) -> int:
+        """How many points a curve shows (for tests)."""
+        curve = {"loss": self.raw_curve, "val_loss": self.val_curve, "val_bpb": self.bpb_curve, "lr": self.lr_curve,
+                 "grad_norm": self.gn_curve, "tokens_per_s": self.tps_curve}[name]
+        xs, _ = curve.getData()
+        return 0 if xs is None else int(np.size(xs))
