@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("llama2c",), default="llama2c")
     s.add_argument("--out", required=True)
     s.add_argument("--quantize", choices=("q8_0",), default=None)
+    s.add_argument("--group-size", type=int, default=None, help="Q8_0 group size (must divide dim and hidden_dim)")
+    s.add_argument("--prompt", default="Once upon a time", help="prompt for the printed run command line")
+    s.add_argument("--max-new-tokens", type=int, default=200, help="new tokens for the printed run command line")
 
     s = sub.add_parser("import-llama2c", help="turn a llama2.c model.bin into a run folder")
     s.add_argument("model_bin", metavar="MODEL.bin")
