@@ -10,6 +10,17 @@ from __future__ import annotations
 ATTENTION_KINDS = ("attention", "cross_attention", "mla")
 
 
+def _scrolling(widget):
+    """The dock may be squeezed below the view's natural size on a 768-px screen: scroll, don't grow the window."""
+    from PySide6.QtWidgets import QFrame, QScrollArea
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setWidget(widget)
+    area.setMinimumHeight(120)
+    return area
+
+
 def install(window):
     from PySide6.QtWidgets import QFileDialog
 
@@ -23,9 +34,17 @@ def install(window):
     window.inspect_controller = ctl
     attn = AttentionInspector(ctl)
     routing = RoutingView(ctl)
-    attn_dock = window.add_dock("Attention", attn)
-    routing_dock = window.add_dock("Routing", routing)
+    attn_dock = window.add_dock("Attention", _scrolling(attn))
+    routing_dock = window.add_dock("Routing", _scrolling(routing))
     window.attention_inspector, window.routing_view = attn, routing
+
+    def reveal(dock):
+        """Show a dock and give it room: the maps need about half of a 768-px screen to be legible."""
+        from PySide6.QtCore import Qt
+        dock.show()
+        dock.raise_()
+        if dock.height() < window.height() * 0.4 and not dock.isFloating():
+            window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Vertical)
 
     def current_untrained():
         arch = window.timeline_model.arch
@@ -36,8 +55,7 @@ def install(window):
             window.show_status(f"{arch.id} has no classroom scale to run")
             return
         ctl.set_untrained(arch)
-        attn_dock.show()
-        attn_dock.raise_()
+        reveal(attn_dock)
 
     def open_run():
         folder = QFileDialog.getExistingDirectory(window, "Open a run folder (RUN_DIR)")
@@ -49,8 +67,7 @@ def install(window):
             window.show_status(str(exc))
             return
         ctl.set_run(folder)
-        attn_dock.show()
-        attn_dock.raise_()
+        reveal(attn_dock)
 
     def block_activated(node_id: str):
         arch = window.timeline_model.arch
@@ -58,8 +75,7 @@ def install(window):
             return
         if ctl.source is None or (ctl.source.kind == "untrained" and ctl.source.arch is not arch):
             current_untrained()
-        attn_dock.show()
-        attn_dock.raise_()
+        reveal(attn_dock)
         if ctl.last is not None and not ctl.busy():
             ctl.focus_requested.emit(node_id, 0)
         else:  # open on that block as soon as the running inspection arrives
@@ -79,8 +95,8 @@ def install(window):
     a = m.addAction("Open run or checkpoint…", open_run)
     a.setToolTip("A RUN_DIR from training or import: its latest checkpoint")
     m.addSeparator()
-    m.addAction("Show attention", lambda: (attn_dock.show(), attn_dock.raise_()))
-    m.addAction("Show routing", lambda: (routing_dock.show(), routing_dock.raise_()))
+    m.addAction("Show attention", lambda: reveal(attn_dock))
+    m.addAction("Show routing", lambda: reveal(routing_dock))
     window.graph_view.block_activated.connect(block_activated)
     window.timeline_model.architecture_changed.connect(arch_changed)
     window.destroyed.connect(lambda *_: ctl.shutdown())

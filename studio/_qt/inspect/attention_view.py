@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QLineEdit, QScrol
                                QWidget)
 
 from studio._qt.inspect.widgets import (GROUP_COLOURS, ColourBar, HeatPlot, button, palette_colours, rgb_image, row,
-                                        token_ticks, wrap_label)
+                                        wrap_label)
 from studio.core.inspect_render import ATTN_GAMMA, token_label
 
 CELL = 84  # px per grid heat map
@@ -57,13 +57,15 @@ class AttentionInspector(QWidget):
         self.block_box = QComboBox()
         self.block_box.setToolTip("Which attention block (layer) to enlarge")
         self.block_box.currentIndexChanged.connect(lambda i: self.select(i, self.sel[1]) if i >= 0 else None)
+        self.block_box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.head_box = QComboBox()
+        self.head_box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.head_box.setToolTip("One head, or the average over all heads")
         self.head_box.currentIndexChanged.connect(lambda i: self.select(self.sel[0], i - 1) if i >= 0 else None)
         self.big = HeatPlot("key token (attended to) →", "query token ↓")
-        self.big.setMinimumSize(320, 300)
+        self.big.setMinimumSize(220, 150)
         self.big.scene().sigMouseMoved.connect(self._hover)
-        self.cbar = ColourBar("attention weight (√ scale)", (0, 0.01, 0.05, 0.1, 0.25, 0.5, 1), ATTN_GAMMA)
+        self.cbar = ColourBar("weight (√ scale)", (0, 0.01, 0.05, 0.1, 0.25, 0.5, 1), ATTN_GAMMA)
         self.readout = QLabel("Hover the map to read a weight.")
         self.info = wrap_label()
         right = QWidget()
@@ -102,7 +104,7 @@ class AttentionInspector(QWidget):
             cells, boxes = [], []
             for h in range(a.n_heads + 1):
                 col = h + 1 if h < a.n_heads else ncols
-                vb = self.grid.addViewBox(row=2 * r, col=col, lockAspect=True, enableMouse=False, invertY=True)
+                vb = self.grid.addViewBox(row=2 * r, col=col, enableMouse=False, invertY=True)
                 vb.setMenuEnabled(False)
                 img = pg.ImageItem(axisOrder="row-major")
                 vb.addItem(img)
@@ -116,7 +118,14 @@ class AttentionInspector(QWidget):
                 boxes.append((vb, lab))
             self._cells.append(cells)
             self._boxes.append(boxes)
-        self.grid.setFixedSize(150 + ncols * (CELL + 8), len(shape) * (CELL + 26) + 10)
+        lay = self.grid.ci.layout  # fixed square cells: the map fills its frame whatever T is
+        for col in range(1, ncols + 1):
+            lay.setColumnFixedWidth(col, CELL)
+        for r in range(len(shape)):
+            lay.setRowFixedHeight(2 * r, CELL)
+            lay.setRowFixedHeight(2 * r + 1, 18)
+        lay.setColumnFixedWidth(0, 120)
+        self.grid.setFixedSize(140 + ncols * (CELL + 12), len(shape) * (CELL + 40) + 20)
 
     def show_inspection(self, ins):
         self.ins = ins
@@ -168,7 +177,7 @@ class AttentionInspector(QWidget):
         q_toks, k_toks = self.ins.axis_tokens(a)
         w = a.mean if head < 0 else a.weights[head]
         self.big.show_rgb(rgb_image(np.where(a.allowed(), w, np.nan), 1.0, ATTN_GAMMA, self._mask_rgb),
-                          token_ticks(k_toks, 24), token_ticks(q_toks, 40))
+                          [token_label(t)[:8] for t in k_toks], [token_label(t)[:8] for t in q_toks])
         ent = ", ".join(f"h{h} {e:.2f}" for h, e in enumerate(a.entropy))
         mask = "causal (grey = future tokens)" if a.causal else "no mask (sees the whole sequence)"
         if a.window:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from studio._qt.inspect.widgets import ColourBar, HeatPlot, palette_colours, rgb_image, row, token_ticks, wrap_label
+from studio._qt.inspect.widgets import ColourBar, HeatPlot, palette_colours, rgb_image, row, wrap_label
 from studio._qt.theme import FAMILY_COLOURS
 from studio.core.inspect_render import token_label
 
@@ -39,6 +39,7 @@ class RoutingView(QWidget):
         moe = FAMILY_COLOURS["moe"]
 
         self.layer_box = QComboBox()
+        self.layer_box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.layer_box.setToolTip("Which MoE layer to show")
         self.layer_box.currentIndexChanged.connect(self._layer_changed)
         self.summary = wrap_label()
@@ -47,7 +48,8 @@ class RoutingView(QWidget):
         self.empty.setWordWrap(True)
 
         self.map = HeatPlot("token →", "expert")
-        self.map.setMinimumSize(360, 220)
+        self.map.setMinimumSize(260, 130)
+        self.map.getAxis("left").setWidth(96)
         self.map.scene().sigMouseMoved.connect(self._hover)
         self.map.setToolTip("Colour = gate weight of a chosen expert; blank = not chosen; top rows: shared experts, always on")
         self.cbar = ColourBar("gate weight", (0, 0.25, 0.5, 0.75, 1.0))
@@ -65,7 +67,7 @@ class RoutingView(QWidget):
         self.train_note = QLabel("During training: expert load over steps, auxiliary loss and DeepSeek-V3's balancing bias appear here.")
         self.train_note.setWordWrap(True)
         self.load_plot = pg.PlotWidget(background=base)
-        _style(self.load_plot, text, "expert", "recorded step")
+        _style(self.load_plot, text, "expert", "step")
         self.load_img = pg.ImageItem(axisOrder="row-major")
         self.load_plot.addItem(self.load_img)
         self.load_plot.setToolTip("Fraction of routed tokens per expert at each step (brighter = more load)")
@@ -76,23 +78,35 @@ class RoutingView(QWidget):
         _style(self.bias_plot, text, "selection bias", "step")
         self.bias_curves: list = []
 
-        grid = QGridLayout()
-        grid.addWidget(row(self.map, self.cbar, stretch_at=0), 0, 0, 1, 2)
-        grid.addWidget(self.hist, 0, 2)
-        grid.addWidget(self.readout, 1, 0, 1, 3)
-        grid.addWidget(self.train_note, 2, 0, 1, 3)
-        grid.addWidget(self.load_plot, 3, 0)
-        grid.addWidget(self.aux_plot, 3, 1)
-        grid.addWidget(self.bias_plot, 3, 2)
+        for p in (self.hist, self.load_plot, self.aux_plot, self.bias_plot):
+            p.setMinimumSize(160, 110)
+        # two tabs so each gets the dock's full height on a small screen
+        prompt_tab = QWidget()
+        grid = QGridLayout(prompt_tab)
+        grid.addWidget(row(self.map, self.cbar, stretch_at=0), 0, 0)
+        grid.addWidget(self.hist, 0, 1)
+        grid.addWidget(self.readout, 1, 0, 1, 2)
+        grid.addWidget(self.empty, 2, 0, 1, 2)
         grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
-        grid.setColumnStretch(2, 2)
-        grid.setRowStretch(0, 3)
-        grid.setRowStretch(3, 2)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(0, 1)
+        train_tab = QWidget()
+        tg = QGridLayout(train_tab)
+        tg.addWidget(self.train_note, 0, 0, 1, 3)
+        tg.addWidget(self.load_plot, 1, 0)
+        tg.addWidget(self.aux_plot, 1, 1)
+        tg.addWidget(self.bias_plot, 1, 2)
+        tg.setColumnStretch(0, 3)
+        tg.setColumnStretch(1, 2)
+        tg.setColumnStretch(2, 2)
+        tg.setRowStretch(1, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(prompt_tab, "This prompt")
+        self.tabs.addTab(train_tab, "Over training")
+        self.tabs.setTabToolTip(1, "Expert load per step, auxiliary loss and balancing bias while a run trains")
         lay = QVBoxLayout(self)
         lay.addWidget(row(QLabel("MoE layer:"), self.layer_box, self.summary, stretch_at=2))
-        lay.addWidget(self.empty)
-        lay.addLayout(grid, 1)
+        lay.addWidget(self.tabs, 1)
         self.ctl.inspected.connect(self.show_inspection)
         self.timer = QTimer(self)
         self.timer.setInterval(250)
@@ -132,16 +146,16 @@ class RoutingView(QWidget):
         vmax = max(1.0, float(gm.max()))
         rows = [np.full((m.n_shared, gm.shape[1]), vmax)] if m.n_shared else []  # shared: always on, full weight
         img = np.concatenate(rows + [np.where(gm > 0, gm, np.nan)], 0)
-        labels = [f"shared {s} (always on)" for s in range(m.n_shared)] + [
-            f"E{e}" + (" ✕ never chosen" if e in m.collapsed else "") for e in range(m.n_experts)]
-        self.map.show_rgb(rgb_image(img, vmax, 1.0, self._mask_rgb), token_ticks(self.ins.tokens, 32),
-                          [[(k + 0.5, lab) for k, lab in enumerate(labels)]])
+        labels = [f"S{s} shared" for s in range(m.n_shared)] + [
+            f"E{e}" + (" ✕ unused" if e in m.collapsed else "") for e in range(m.n_experts)]
+        self.map.show_rgb(rgb_image(img, vmax, 1.0, self._mask_rgb), [token_label(t)[:8] for t in self.ins.tokens], labels)
         x = np.arange(m.n_experts)
         alive = np.array([e not in m.collapsed for e in x])
         self.bars.setOpts(x=x, height=m.counts, width=0.8)
         self.dead.setOpts(x=x[~alive], height=np.full((~alive).sum(), 0.15 * max(1, m.counts.max())), width=0.8)
         self.ideal.setValue(m.counts.sum() / m.n_experts)
-        self.hist.getAxis("bottom").setTicks([[(e, f"E{e}") for e in x]])
+        every = 1 if m.n_experts <= 10 else int(np.ceil(m.n_experts / 10))
+        self.hist.getAxis("bottom").setTicks([[(e, f"E{e}") for e in x if e % every == 0]])
         self.hist.setTitle(f"load CV {m.cv:.2f} (0 = balanced)", color=self._text.name())
         dead = ", ".join(f"E{e}" for e in m.collapsed) or "none"
         self.summary.setText(
@@ -173,15 +187,18 @@ class RoutingView(QWidget):
         if snap is None or not snap.layers:
             return
         self._hist_version = snap.version
-        i = min(self.layer, len(snap.layers) - 1)
+        name = self.ins.routing[self.layer].name if self.ins is not None and self.ins.routing else ""
+        i = snap.layers.index(name) if name in snap.layers else min(self.layer, len(snap.layers) - 1)
         load, steps = snap.load[i], snap.steps
         self.train_note.setText(f"Training: {snap.layers[i]} over {len(steps)} recorded steps (up to step {steps[-1]}); "
                                 f"load CV now {snap.cv(i)[-1]:.2f}; never chosen lately: "
                                 f"{', '.join(f'E{e}' for e in snap.collapsed(i, last=20)) or 'none'}")
         vmax = max(float(load.max()), 1e-9)
         self.load_img.setImage(rgb_image(load.T, vmax), autoLevels=False)
-        self.load_img.setRect(0, 0, len(steps), load.shape[1])
-        self.load_plot.setRange(xRange=(0, len(steps)), yRange=(0, load.shape[1]), padding=0)
+        span = max(int(steps[-1] - steps[0]), 1) * len(steps) / max(len(steps) - 1, 1)  # one column per record
+        self.load_img.setRect(float(steps[0]), 0, span, load.shape[1])
+        self.load_plot.setRange(xRange=(float(steps[0]), float(steps[0]) + span), yRange=(0, load.shape[1]), padding=0)
+        self.load_plot.setTitle(f"expert load per step (yellow = {vmax:.0%} of tokens)", color=self._text.name())
         aux = snap.aux[i]
         ok = np.isfinite(aux)
         self.aux_curve.setData(steps[ok], aux[ok])

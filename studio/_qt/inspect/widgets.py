@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from studio.core.inspect_render import colorize, token_label
+from studio.core.inspect_render import colorize
 
 GROUP_COLOURS = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 
@@ -15,7 +15,8 @@ def palette_colours() -> tuple[QColor, QColor, QColor]:
     """(background, text, masked-cell colour) of the current theme."""
     pal = QApplication.palette()
     base, text = pal.color(QPalette.Base), pal.color(QPalette.Text)
-    mask = QColor(base).darker(112) if base.lightness() > 128 else QColor(base).lighter(150)
+    # masked cells: a neutral grey well away from the map's darkest purple in both themes
+    mask = QColor("#dcdfe3") if base.lightness() > 128 else QColor("#4a4f57")
     return base, text, mask
 
 
@@ -23,9 +24,11 @@ def rgb_image(values, vmax=1.0, gamma=1.0, mask_rgb=(200, 200, 200)):
     return colorize(values, 0.0, vmax, gamma, nan_rgb=mask_rgb)
 
 
-def token_ticks(tokens, max_labels: int = 48):
-    every = max(1, int(np.ceil(len(tokens) / max_labels)))
-    return [[(i + 0.5, token_label(t)[:8]) for i, t in enumerate(tokens) if i % every == 0]]
+def thin_ticks(labels, pixels: float, px_per_label: float):
+    """[(position, text)] for cell-centred labels, thinned so they never overlap in ``pixels``."""
+    fit = max(1, int(pixels / px_per_label))
+    every = max(1, int(np.ceil(len(labels) / fit)))
+    return [[(i + 0.5, lab) for i, lab in enumerate(labels) if i % every == 0]]
 
 
 class HeatPlot(pg.PlotWidget):
@@ -47,14 +50,28 @@ class HeatPlot(pg.PlotWidget):
             ax.setTextPen(pen)
             ax.setLabel(label, color=text.name())
 
-    def show_rgb(self, rgb: np.ndarray, xticks=None, yticks=None):
+    def show_rgb(self, rgb: np.ndarray, xlabels=None, ylabels=None):
+        """xlabels/ylabels: one string per column/row; thinned to what the current size can show."""
         self.item.setImage(rgb, autoLevels=False)
         self.item.setRect(0, 0, rgb.shape[1], rgb.shape[0])
         self.setRange(xRange=(0, rgb.shape[1]), yRange=(0, rgb.shape[0]), padding=0)
-        if xticks is not None:
-            self.getAxis("bottom").setTicks(xticks)
-        if yticks is not None:
-            self.getAxis("left").setTicks(yticks)
+        self._labels = (xlabels, ylabels)
+        self._apply_ticks()
+
+    def _apply_ticks(self):
+        xlabels, ylabels = getattr(self, "_labels", (None, None))
+        if getattr(self, "plotItem", None) is None:  # resize events arrive during construction
+            return
+        rect = self.getPlotItem().vb.boundingRect()
+        if xlabels is not None:
+            longest = max((len(s) for s in xlabels), default=1)
+            self.getAxis("bottom").setTicks(thin_ticks(xlabels, rect.width(), 9 + 7 * min(longest, 8)))
+        if ylabels is not None:
+            self.getAxis("left").setTicks(thin_ticks(ylabels, rect.height(), 15))
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        self._apply_ticks()
 
     def cell_at(self, scene_pos):
         """(row, col) under a scene position, or None."""
@@ -71,6 +88,7 @@ class ColourBar(pg.PlotWidget):
         base, text, _ = palette_colours()
         super().__init__(parent, background=base)
         self.setFixedWidth(92)
+        self.setMinimumHeight(110)
         self.getPlotItem().hideAxis("bottom")
         self.getPlotItem().hideAxis("left")
         self.getPlotItem().showAxis("right")
