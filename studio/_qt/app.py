@@ -1,23 +1,30 @@
-"""QApplication start-up for ``archstudio`` (GUI entry point)."""
+"""QApplication start-up for ``archstudio`` (the GUI entry point)."""
 from __future__ import annotations
 
 import sys
 
 
-def run_app(model: str | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QMessageBox
+def create_app():
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("LLM Architecture Studio")
+    app.setOrganizationName("archstudio")
+    app.setOrganizationDomain("archstudio.local")
+    return app
+
+
+def run_app(model_spec: str | None = None) -> int:
+    app = create_app()
+    from PySide6.QtWidgets import QMessageBox
 
     from studio._qt.main_window import MainWindow
     from studio.core.errors import StudioError
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("LLM Architecture Studio")
-    app.setOrganizationName("archstudio")
     win = MainWindow()
-    if model:
+    win.show()
+    if model_spec:
         try:
-            win.open_model(model)
+            win.open_model(model_spec)
         except StudioError as exc:
             QMessageBox.warning(win, "Cannot open", str(exc))
-    win.show()
     return app.exec()

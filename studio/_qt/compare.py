@@ -1,0 +1,96 @@
+"""Compare mode: two milestones side by side, their differences highlighted in both graphs
+(left: removed / changed, right: added / changed) and listed in words between them."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from studio._qt.graph_view import GraphView
+from studio.core.architecture import ArchitectureModel
+from studio.core.diff import diff
+
+
+class CompareDialog(QDialog):
+    def __init__(self, model, left_id: str | None, right_id: str | None, theme, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Compare milestones")
+        self.model = model
+        self.resize(1300, 720)
+        self.holders = [ArchitectureModel(None, model.scale), ArchitectureModel(None, model.scale)]
+        self.boxes, self.views = [], []
+        split = QSplitter(Qt.Horizontal, self)
+        for side, pid in enumerate((left_id, right_id)):
+            w = QWidget()
+            lay = QVBoxLayout(w)
+            lay.setContentsMargins(0, 0, 0, 0)
+            box = QComboBox()
+            for info in model.infos:
+                box.addItem(f"{info.date}  {model.title(info.id)}" if info.date else model.title(info.id), info.id)
+            box.setToolTip("Milestone shown on this side")
+            lay.addWidget(box)
+            view = GraphView(self.holders[side], theme, w)
+            view.auto_fit = True
+            lay.addWidget(view, 1)
+            split.addWidget(w)
+            self.boxes.append(box)
+            self.views.append(view)
+            if pid in model.ids:
+                box.setCurrentIndex(model.ids.index(pid))
+            box.currentIndexChanged.connect(self._load)
+        self.diff_list = QListWidget()
+        self.diff_list.setToolTip("What differs from the left model to the right one")
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.addWidget(QLabel("<b>Differences (left → right)</b>"))
+        rl.addWidget(self.summary)
+        rl.addWidget(self.diff_list, 1)
+        split.addWidget(right)
+        split.setSizes([520, 520, 260])
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(split, 1)
+        h = QHBoxLayout()
+        h.addStretch(1)
+        h.addWidget(buttons)
+        lay.addLayout(h)
+        self._load()
+
+    def _arch(self, side: int):
+        pid = self.boxes[side].currentData()
+        return self.model.arch if pid == self.model.current_id else self.model.canonical(pid).copy()
+
+    def _load(self):
+        a, b = self._arch(0), self._arch(1)
+        for holder, arch, view in zip(self.holders, (a, b), self.views):
+            view.graph_scene.set_architecture(arch, animate=False)
+            holder.arch = arch
+        d = diff(a, b)
+        self.last = d
+        left, right = self.views[0].graph_scene, self.views[1].graph_scene
+        for scene in (left, right):
+            for item in scene.nodes.values():
+                item.diff = None
+        for nid in d.removed:
+            if nid in left.nodes:
+                left.nodes[nid].diff = "removed"
+        for nid in d.added:
+            if nid in right.nodes:
+                right.nodes[nid].diff = "added"
+        for nid in list(d.replaced) + list(d.changed):
+            for scene in (left, right):
+                if nid in scene.nodes:
+                    scene.nodes[nid].diff = "changed"
+        for scene in (left, right):
+            for item in scene.nodes.values():
+                item.update()
+            for view in self.views:
+                view.fit_all()
+        self.diff_list.clear()
+        lines = d.describe(b, self.model.scale)
+        self.diff_list.addItems(lines or ["No differences"])
+        self.summary.setText(f"{len(d.added)} added · {len(d.removed)} removed · "
+                             f"{len(d.replaced) + len(d.changed)} changed blocks")

@@ -1,0 +1,114 @@
+"""Offscreen rendering of the main-window graph scene to PNG or SVG (``archstudio render`` and
+File → Export diagram). Same scene, items and theme as the window, so slides match the app."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from studio.core.errors import StudioError
+
+
+def ensure_app():
+    """A QApplication for offscreen use (the CLI has none); never steals a running app's platform."""
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance()
+    if app is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication(["archstudio-render"])
+    return app
+
+
+def _title_lines(arch, scale: str) -> tuple[str, str]:
+    m = arch.meta
+    sub = " · ".join(str(x) for x in (m.get("org"), m.get("date"), f"{scale} scale") if x)
+    return str(m.get("title", arch.id)), sub
+
+
+def paint_scene(painter, scene, width: int, height: int, theme, title: tuple[str, str] | None = None):
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QColor
+
+    from studio._qt.theme import ui_font
+    painter.setRenderHint(painter.RenderHint.Antialiasing)
+    painter.fillRect(QRectF(0, 0, width, height), QColor(theme.base))
+    top = 20.0
+    if title:
+        big = max(14.0, height / 38)
+        painter.setPen(QColor(theme.text))
+        painter.setFont(ui_font(big, bold=True))
+        painter.drawText(QRectF(24, 12, width - 48, big * 1.9), Qt.AlignLeft | Qt.AlignVCenter, title[0])
+        painter.setPen(QColor(theme.muted))
+        painter.setFont(ui_font(big * 0.6))
+        painter.drawText(QRectF(24, 12 + big * 1.8, width - 48, big * 1.2), Qt.AlignLeft | Qt.AlignVCenter, title[1])
+        top = 24 + big * 3.2
+    src = scene.content_rect().adjusted(-20, -20, 20, 20)
+    scene.render(painter, QRectF(20, top, width - 40, height - top - 20), src, Qt.KeepAspectRatio)
+
+
+def save_scene(scene, path, size: tuple[int, int] | None = None, title=None) -> Path:
+    """Write the scene as PNG or SVG (the suffix decides); size defaults to the content's size."""
+    from PySide6.QtCore import QRect, QSize
+    from PySide6.QtGui import QImage, QPainter
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".png", ".svg"):
+        raise StudioError(f"{p}: the file must end in .png or .svg")
+    if size is None:
+        r = scene.content_rect()
+        size = (max(400, int(r.width()) + 80), max(300, int(r.height()) + 80))
+    w, h = size
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp{suffix}")
+    try:
+        if suffix == ".png":
+            img = QImage(w, h, QImage.Format_ARGB32)
+            painter = QPainter(img)
+            paint_scene(painter, scene, w, h, scene.theme, title)
+            painter.end()
+            if not img.save(str(tmp), "PNG"):
+                raise StudioError(f"{p}: could not write the image")
+        else:
+            from PySide6.QtSvg import QSvgGenerator
+            gen = QSvgGenerator()
+            gen.setFileName(str(tmp))
+            gen.setSize(QSize(w, h))
+            gen.setViewBox(QRect(0, 0, w, h))
+            gen.setTitle(title[0] if title else "LLM Architecture Studio diagram")
+            painter = QPainter(gen)
+            paint_scene(painter, scene, w, h, scene.theme, title)
+            painter.end()
+        os.replace(tmp, p)  # atomic: never a half-written image under the real name
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p
+
+
+def render_model(arch, out, scale: str = "paper", theme: str = "light", size: tuple[int, int] = (1600, 900)) -> Path:
+    ensure_app()
+    from studio._qt.graph_view import GraphScene
+    from studio._qt.theme import THEMES
+    from studio.core.architecture import ArchitectureModel
+    if scale not in arch.scales:
+        raise StudioError(f"{arch.id}: no {scale!r} scale (has: {', '.join(arch.scales)})")
+    holder = ArchitectureModel(arch, scale)
+    scene = GraphScene(holder, THEMES[theme])
+    scene.set_font_scale(1.1 if size[0] >= 1600 else 1.0)
+    return save_scene(scene, out, size, _title_lines(arch, scale))
+
+
+def cmd_render(args) -> int:
+    """``archstudio render MODEL --out FILE.png|.svg [--scale] [--theme] [--size WxH]``."""
+    from studio.core.presets import load_model
+    try:
+        w, h = (int(x) for x in str(args.size).lower().split("x"))
+    except ValueError:
+        raise StudioError(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 1600x900") from None
+    if not (64 <= w <= 8192 and 64 <= h <= 8192):
+        raise StudioError(f"--size {args.size}: width and height must be between 64 and 8192 pixels")
+    if Path(args.out).suffix.lower() not in (".png", ".svg"):
+        raise StudioError(f"--out {args.out}: the file must end in .png or .svg")
+    arch = load_model(args.model)
+    out = render_model(arch, args.out, args.scale, args.theme, (w, h))
+    print(f"wrote {out} ({w}x{h}, {args.scale} scale, {args.theme} theme)")
+    return 0

@@ -1,0 +1,117 @@
+"""Layered layout of an architecture graph (Qt-free; networkx only).
+
+Regions are columns read left to right (stem, encoder, layer, head), the way the model runs;
+inside a region each connected chain is a column of blocks ordered by their longest-path
+depth, so a transformer layer reads top to bottom like the diagrams in the papers, with the
+residual skips as arcs beside it. The head starts level with the layer stack's exit so the
+stream's last edge stays short.
+
+Stability: a node whose kind, region and wiring are unchanged keeps its previous position
+when the graph changes (scrubbing must not shuffle what did not change); a position the user
+set (``Node.pos``) always wins. Colliding fresh positions move to the next free slot.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+REGION_ORDER = ("stem", "encoder", "layer", "head")
+NODE_W, NODE_H = 190.0, 68.0
+COL, ROW = 250.0, 100.0  # grid pitch
+REGION_GAP = 90.0  # room for residual arcs and frame labels between region columns
+
+
+@dataclass
+class Layout:
+    pos: dict[str, tuple[float, float]] = field(default_factory=dict)  # top-left of each node
+    signature: dict[str, tuple] = field(default_factory=dict)  # what "unchanged" compares
+
+    def rect(self, node_id: str) -> tuple[float, float, float, float]:
+        x, y = self.pos[node_id]
+        return x, y, NODE_W, NODE_H
+
+    def bounds(self, ids=None) -> tuple[float, float, float, float] | None:
+        ids = list(self.pos) if ids is None else [i for i in ids if i in self.pos]
+        if not ids:
+            return None
+        xs = [self.pos[i][0] for i in ids]
+        ys = [self.pos[i][1] for i in ids]
+        return min(xs), min(ys), max(xs) + NODE_W, max(ys) + NODE_H
+
+
+def node_signature(graph, node_id: str) -> tuple:
+    n = graph.node(node_id)
+    ins = tuple((e.src, e.src_port, e.dst_port) for e in graph.in_edges(node_id))
+    outs = tuple((e.dst, e.dst_port, e.src_port) for e in graph.out_edges(node_id))
+    return n.kind, n.region, ins, outs
+
+
+def _region_grid(graph, members: list[str]) -> dict[str, tuple[int, int]]:
+    """(column, row) of each member: one column group per connected chain, rows by depth."""
+    sub = nx.DiGraph()
+    sub.add_nodes_from(members)
+    inside = set(members)
+    for e in graph.edges:
+        if e.src in inside and e.dst in inside:
+            sub.add_edge(e.src, e.dst)
+    order = list(nx.lexicographical_topological_sort(sub)) if nx.is_directed_acyclic_graph(sub) else sorted(members)
+    depth = {}
+    for v in order:
+        depth[v] = max((depth[u] + 1 for u in sub.predecessors(v) if u in depth), default=0)
+    # chains in order of their first node's position in the topological order
+    rank = {v: i for i, v in enumerate(order)}
+    # the token stream's chain (it starts at an input block) first, side tables (RoPE) after it
+    comps = sorted(nx.weakly_connected_components(sub),
+                   key=lambda c: (not any(graph.node(v).kind == "input" for v in c), -len(c), min(rank[v] for v in c)))
+    grid, col0 = {}, 0
+    prev = None  # (first column, last row) of the previous chain
+    for comp in comps:
+        by_depth: dict[int, list[str]] = {}
+        for v in sorted(comp, key=lambda v: rank[v]):
+            by_depth.setdefault(depth[v], []).append(v)
+        if len(comp) == 1 and prev is not None:  # a lone table (RoPE) goes under the chain before it
+            (v,) = comp
+            grid[v] = (prev[0], prev[1] + 1)
+            prev = (prev[0], prev[1] + 1)
+            continue
+        width = max(len(vs) for vs in by_depth.values())
+        for d, vs in by_depth.items():
+            for i, v in enumerate(vs):
+                grid[v] = (col0 + i, d)
+        prev = (col0, max(by_depth))
+        col0 += width
+    return grid
+
+
+def compute_layout(graph, previous: Layout | None = None) -> Layout:
+    """Positions for every node of ``graph`` (an ArchGraph)."""
+    out = Layout()
+    for nid in graph.nodes:
+        out.signature[nid] = node_signature(graph, nid)
+
+    def unchanged(nid):
+        return previous is not None and nid in previous.pos and previous.signature.get(nid) == out.signature[nid]
+
+    right = None  # right edge of the previous region column
+    layer_exit_y = 0.0
+    for r in REGION_ORDER:
+        members = [nid for nid, n in graph.nodes.items() if n.region == r]
+        if not members:
+            continue
+        grid = _region_grid(graph, members)
+        rel = {nid: (c * COL, row * ROW) for nid, (c, row) in grid.items()}
+        ox = 0.0 if right is None else right + REGION_GAP
+        oy = layer_exit_y if r == "head" else 0.0
+        keep = sorted(nid for nid in members if unchanged(nid))
+        if keep:  # translate the whole region so its unchanged blocks stay where they were
+            dx = sorted(previous.pos[n][0] - rel[n][0] for n in keep)[len(keep) // 2]
+            dy = sorted(previous.pos[n][1] - rel[n][1] for n in keep)[len(keep) // 2]
+            ox, oy = max(ox, dx), dy
+        for nid, (x, y) in rel.items():
+            node = graph.node(nid)
+            out.pos[nid] = (float(node.pos[0]), float(node.pos[1])) if node.pos is not None else (ox + x, oy + y)
+        right = max(out.pos[n][0] for n in members) + NODE_W
+        if r in ("layer", "encoder"):
+            layer_exit_y = max(layer_exit_y, max(out.pos[n][1] for n in members))
+    return out

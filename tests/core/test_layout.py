@@ -1,0 +1,50 @@
+"""Layered layout: every node placed, no overlaps, deterministic, stable for unchanged nodes."""
+import pytest
+
+from studio.core.graph import Node
+from studio.core.layout import NODE_H, NODE_W, compute_layout
+from studio.core.presets import load_preset, preset_ids
+
+
+def _overlaps(layout):
+    items = list(layout.pos.items())
+    for i, (a, (ax, ay)) in enumerate(items):
+        for b, (bx, by) in items[i + 1:]:
+            if abs(ax - bx) < NODE_W and abs(ay - by) < NODE_H:
+                return a, b
+    return None
+
+
+@pytest.mark.parametrize("pid", preset_ids())
+def test_every_preset_lays_out_without_overlap(pid):
+    arch = load_preset(pid)
+    lay = compute_layout(arch.graph)
+    assert set(lay.pos) == set(arch.graph.nodes)
+    assert _overlaps(lay) is None
+    assert compute_layout(arch.graph).pos == lay.pos
+
+
+def test_flow_reads_down_and_regions_left_to_right():
+    arch = load_preset("2019-02-gpt-2")
+    lay = compute_layout(arch.graph)
+    assert lay.pos["attention_norm"][1] < lay.pos["attention"][1] < lay.pos["add_attn"][1]
+    assert lay.pos["tok_embeddings"][0] < lay.pos["attention"][0] < lay.pos["output"][0]
+
+
+def test_unchanged_nodes_keep_their_place_and_user_positions_win():
+    arch = load_preset("2023-07-llama-2")
+    before = compute_layout(arch.graph)
+    arch.graph.add_node(Node("extra", "rmsnorm", "head"))
+    arch.graph.connect("norm", "x", "extra", "x")
+    after = compute_layout(arch.graph, before)
+    for nid in ("tok_embeddings", "attention", "feed_forward", "add_ffn"):
+        assert after.pos[nid] == before.pos[nid]
+    assert _overlaps(after) is None
+    arch.graph.move_node("extra", (-500, 40))
+    assert compute_layout(arch.graph, after).pos["extra"] == (-500.0, 40.0)
+
+
+def test_encoder_decoder_has_both_stacks():
+    arch = load_preset("2017-06-transformer")
+    lay = compute_layout(arch.graph)
+    assert lay.pos["enc_attention"][0] < lay.pos["cross_attention"][0]

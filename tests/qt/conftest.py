@@ -1,0 +1,45 @@
+"""Qt test fixtures: isolated settings, and a check that no test leaves a QThread running."""
+import studio._qt  # noqa: F401  applies the PySide6 None-refcount guard before any Qt test runs
+import gc
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch, qapp):
+    from PySide6.QtCore import QSettings, QStandardPaths
+    QStandardPaths.setTestModeEnabled(True)
+    qapp.setOrganizationName("archstudio-tests")
+    qapp.setApplicationName("LLM Architecture Studio tests")
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("ARCHSTUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_qthreads(qapp):
+    yield
+    from PySide6.QtCore import QThread
+    running = [o for o in gc.get_objects() if isinstance(o, QThread) and _running(o)]
+    assert not running, f"test left {len(running)} QThread(s) running: stop and wait() them"
+
+
+def _running(t):
+    try:
+        return t.isRunning()
+    except RuntimeError:  # the C++ object is already gone
+        return False
+
+
+@pytest.fixture
+def window(qtbot):
+    from studio._qt.main_window import MainWindow
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1366, 768)
+    w.show()
+    qtbot.waitExposed(w)
+    w._warm()
+    yield w
+    w.timeline_model.set_playing(False)

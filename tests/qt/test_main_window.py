@@ -1,0 +1,197 @@
+"""Main window: timeline scrubbing (mouse and keys) mirrors the presets exactly, the diff list,
+the chart marker, compare and presentation modes, and the integration contract."""
+import sys
+import types
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from studio.core.presets import load_preset
+
+
+def _scene_matches(scene, pid):
+    arch = load_preset(pid)
+    assert set(scene.nodes) == set(arch.graph.nodes)
+    assert set(scene.edges) == set(arch.graph.edges)
+
+
+def _tick(strip, i):
+    return QPoint(int(strip.positions()[i]), int(strip.axis_y()))
+
+
+def test_mouse_drag_scrubs_live_and_mirrors_the_preset(window, qtbot):
+    m, strip = window.timeline_model, window.timeline_bar.strip
+    seen = []
+    m.index_changed.connect(seen.append)
+    qtbot.mousePress(strip, Qt.LeftButton, pos=_tick(strip, 0))
+    for i in (1, 2, 3):
+        qtbot.mouseMove(strip, _tick(strip, i))
+        _scene_matches(window.graph_view.graph_scene, m.ids[i])  # re-assembled while the mouse moves
+    qtbot.mouseRelease(strip, Qt.LeftButton, pos=_tick(strip, 3))
+    assert m.index == 3 and seen[-3:] == [1, 2, 3]
+
+
+def test_keys_step_and_jump(window, qtbot):
+    m, strip = window.timeline_model, window.timeline_bar.strip
+    m.first()
+    qtbot.keyClick(strip, Qt.Key_Right)
+    assert m.index == 1
+    _scene_matches(window.graph_view.graph_scene, m.ids[1])
+    qtbot.keyClick(strip, Qt.Key_End)
+    assert m.index == len(m.ids) - 1
+    _scene_matches(window.graph_view.graph_scene, m.ids[-1])
+    qtbot.keyClick(window.graph_view, Qt.Key_Home)
+    assert m.index == 0
+    qtbot.keyClick(window.graph_view, Qt.Key_Left)  # clamps
+    assert m.index == 0
+
+
+def test_every_milestone_is_mirrored_exactly(window):
+    m, scene = window.timeline_model, window.graph_view.graph_scene
+    for i, pid in enumerate(m.ids):
+        m.set_index(i)
+        _scene_matches(scene, pid)
+        assert not [g for g in scene.ghosts if g.node_id in scene.nodes]
+
+
+def test_diff_list_names_the_right_blocks(window):
+    m = window.timeline_model
+    if "2019-10-rmsnorm" not in m.ids:
+        pytest.skip("the RMSNorm milestone preset is not there yet")
+    m.set_current("2019-02-gpt-2")
+    m.set_current("2019-10-rmsnorm")
+    scene = window.graph_view.graph_scene
+    words = window.info_panel.transition_text()
+    replaced = [nid for nid, n in load_preset("2019-10-rmsnorm").graph.nodes.items() if n.kind == "rmsnorm"]
+    assert replaced and sorted(scene.last_diff["changed"]) == sorted(replaced)
+    assert not scene.last_diff["added"] and not scene.last_diff["removed"]
+    for nid in replaced:
+        assert f"Replaced LayerNorm with RMSNorm ({nid})" in words
+        assert scene.nodes[nid].diff == "changed"
+
+
+def test_added_and_removed_blocks_are_marked_and_animations_never_queue(window, qtbot):
+    m, scene = window.timeline_model, window.graph_view.graph_scene
+    m.set_current("2020-05-gpt-3")
+    m.set_current("2023-02-llama-1")
+    assert "rope" in scene.last_diff["added"] and scene.nodes["rope"].diff == "added"
+    assert "positions" in scene.last_diff["removed"]
+    assert [g.node_id for g in scene.ghosts] == ["positions"] and scene.animating
+    m.step(1)  # a newer change ends the running animation first: latest state wins
+    assert all(g.node_id != "positions" for g in scene.ghosts)
+    qtbot.waitUntil(lambda: not scene.animating, timeout=3000)
+    assert scene.ghosts == []
+    _scene_matches(scene, m.current_id)
+
+
+def test_chart_marker_follows_the_slider(window, qtbot):
+    m, chart = window.timeline_model, window.accounting_panel.chart
+    assert chart.loaded
+    strip = window.timeline_bar.strip
+    for i in (2, 5, len(m.ids) - 1):
+        qtbot.mouseClick(strip, Qt.LeftButton, pos=_tick(strip, i))
+        assert chart.marker_index() == i == m.index
+
+
+def test_scene_mirrors_graph_edits(window):
+    from studio.core.graph import Node
+    scene = window.graph_view.graph_scene
+    g = window.timeline_model.arch.graph
+    g.add_node(Node("extra", "rmsnorm", "head", pos=(900.0, 40.0)))
+    assert "extra" in scene.nodes and scene.nodes["extra"].pos().x() == 900.0
+    e = g.connect("extra", "x", "output", "x") if g.input_edge("output", "x") is None else None
+    if e is None:
+        old = g.input_edge("output", "x")
+        g.disconnect(old)
+        assert old not in scene.edges
+        e = g.connect("extra", "x", "output", "x")
+    assert e in scene.edges
+    g.set_config("extra", "eps", 1e-6)
+    assert "eps 1e-06" in " ".join(scene.nodes["extra"].lines)
+    g.remove_node("extra")
+    assert "extra" not in scene.nodes and e not in scene.edges
+
+
+def test_compare_mode_opens_highlights_and_closes(window, qtbot):
+    m = window.timeline_model
+    m.set_current("2023-07-llama-2")
+    dlg = window.open_compare()
+    qtbot.waitExposed(dlg)
+    left, right = (v.graph_scene for v in dlg.views)
+    assert dlg.boxes[0].currentData() == m.ids[m.index - 1] and dlg.boxes[1].currentData() == "2023-07-llama-2"
+    dlg.boxes[0].setCurrentIndex(m.ids.index("2019-02-gpt-2"))
+    assert right.nodes["rope"].diff == "added" and left.nodes["positions"].diff == "removed"
+    assert right.nodes["attention_norm"].diff == "changed"
+    assert any("RMSNorm" in dlg.diff_list.item(i).text() for i in range(dlg.diff_list.count()))
+    dlg.close()
+    assert not dlg.isVisible()
+
+
+def test_presentation_mode_on_and_off(window, qtbot):
+    window.present_action.trigger()
+    p = window.presentation
+    assert p.active and window.menuBar().isHidden() and window.info_dock.isHidden()
+    assert window.graph_view.card.isVisible() and window.timeline_bar.isVisible()
+    assert window.timeline_bar.strip.font_pt >= 16
+    title = window.timeline_model.title()
+    assert title in window.graph_view.card.text()
+    qtbot.keyClick(window.graph_view, Qt.Key_Right)  # arrows keep stepping in presentation mode
+    assert window.timeline_model.title() in window.graph_view.card.text()
+    qtbot.keyClick(window, Qt.Key_Escape)
+    assert not p.active and not window.menuBar().isHidden() and window.info_dock.isVisible()
+    assert not window.graph_view.card.isVisible()
+
+
+def test_contract_menus_docks_status_and_optional_modules(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QLabel
+    names = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    train = window.menu("Train")
+    assert window.menu("Train") is train
+    names = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert names.index("View") < names.index("Train") < names.index("Help")
+    d1 = window.add_dock("Plots", QLabel("a"))
+    d2 = window.add_dock("Generate", QLabel("b"))
+    qtbot.waitUntil(lambda: d2 in window.tabifiedDockWidgets(d1), timeout=2000)
+    view_actions = [a.text() for a in window._panels_menu().actions()]
+    assert "Plots" in view_actions and "Generate" in view_actions
+    window.show_status("hello")
+    assert window.statusBar().currentMessage() == "hello"
+    # an optional module whose install fails reports in the status bar, the window still works
+    bad = types.ModuleType("studio._qt.training")
+    bad.install = lambda w: (_ for _ in ()).throw(ValueError("boom"))
+    monkeypatch.setitem(sys.modules, "studio._qt.training", bad)
+    window._install_optional()
+    assert "boom" in window.statusBar().currentMessage()
+
+
+def test_block_activated_on_double_click(window, qtbot):
+    scene, view = window.graph_view.graph_scene, window.graph_view
+    item = scene.nodes["tok_embeddings"]
+    pos = view.mapFromScene(item.sceneBoundingRect().center())
+    with qtbot.waitSignal(view.block_activated, timeout=2000) as sig:
+        qtbot.mouseDClick(view.viewport(), Qt.LeftButton, pos=pos)
+    assert sig.args == ["tok_embeddings"]
+
+
+def test_theme_and_geometry_are_remembered(qtbot):
+    from studio._qt.main_window import MainWindow
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.set_theme("dark")
+    w.resize(700, 500)
+    w.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert w2.theme.name == "dark" and w2.size().width() == 700
+    w2.set_theme("light")
+
+
+def test_play_steps_on_a_timer(window, qtbot):
+    m, bar = window.timeline_model, window.timeline_bar
+    bar.timer.setInterval(10)
+    m.first()
+    bar.play_btn.click()
+    assert m.playing
+    qtbot.waitUntil(lambda: m.index >= 2, timeout=3000)
+    bar.play_btn.click()
+    assert not m.playing and not bar.timer.isActive()
