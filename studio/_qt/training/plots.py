@@ -15,7 +15,7 @@ from studio.core.training.history import MetricsHistory, smooth
 
 OVERLAY_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
 RAW, SMOOTH, VAL = "#9BB8D3", "#0072B2", "#D55E00"
-SMOOTH_ALPHA = 0.05
+SMOOTH_ALPHA = 0.1
 FRAME_MS = 33  # ≤ 30 redraws a second
 
 
@@ -44,28 +44,38 @@ class PlotsPanel(QWidget):
         self.clear_btn.setEnabled(False)
         bar.addWidget(self.overlay_btn)
         bar.addWidget(self.clear_btn)
+        self.key = QLabel(f"<span style='color:{RAW}'>━</span> train loss (raw) &nbsp; "
+                          f"<span style='color:{SMOOTH}'>━</span> train loss (smoothed, EMA) &nbsp; "
+                          f"<span style='color:{VAL}'>●━</span> validation")
+        self.key.setTextFormat(Qt.RichText)
+        bar.addWidget(self.key)
         self.overlay_key = QLabel("")
         self.overlay_key.setTextFormat(Qt.RichText)
+        self.overlay_key.setWordWrap(True)
         bar.addWidget(self.overlay_key, 1)
         lay.addLayout(bar)
 
         self.canvas = pg.GraphicsLayoutWidget()
-        self.canvas.setMinimumHeight(180)
+        self.canvas.setMinimumHeight(150)
         lay.addWidget(self.canvas, 1)
-        self.loss_plot = self._plot(0, 0, "loss (nats/token)", colspan=2)
-        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.raw_curve = self.loss_plot.plot([], [], pen=pg.mkPen(RAW, width=1), name="train (raw)")
-        self.smooth_curve = self.loss_plot.plot([], [], pen=pg.mkPen(SMOOTH, width=2), name="train (smoothed, EMA)")
+        # one row: in a bottom dock height is scarce, width is not
+        self.loss_plot = self._plot(0, "loss (nats/token)")
+        self.raw_curve = self.loss_plot.plot([], [], pen=pg.mkPen(RAW, width=1))
+        self.smooth_curve = self.loss_plot.plot([], [], pen=pg.mkPen(SMOOTH, width=2))
         self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen(VAL, width=2), symbol="o", symbolSize=5,
-                                             symbolBrush=VAL, name="validation")
-        self.bpb_plot = self._plot(0, 2, "val bits per byte")
+                                             symbolBrush=VAL)
+        self.bpb_plot = self._plot(1, "val bits per byte")
         self.bpb_curve = self.bpb_plot.plot([], [], pen=pg.mkPen(VAL, width=2), symbol="o", symbolSize=5, symbolBrush=VAL)
-        self.lr_plot = self._plot(1, 0, "learning rate")
+        self.lr_plot = self._plot(2, "learning rate")
         self.lr_curve = self.lr_plot.plot([], [], pen=pg.mkPen("#009E73", width=2))
-        self.gn_plot = self._plot(1, 1, "gradient norm (before clipping)")
+        self.gn_plot = self._plot(3, "grad norm (before clip)")
         self.gn_curve = self.gn_plot.plot([], [], pen=pg.mkPen("#CC79A7", width=1))
-        self.tps_plot = self._plot(1, 2, "tokens / s")
+        self.tps_plot = self._plot(4, "tokens / s")
         self.tps_curve = self.tps_plot.plot([], [], pen=pg.mkPen("#E69F00", width=1))
+        self.canvas.ci.layout.setColumnStretchFactor(0, 2)
+        self.canvas.ci.layout.setColumnStretchFactor(1, 2)
+        for c in (2, 3, 4):
+            self.canvas.ci.layout.setColumnStretchFactor(c, 1)
         self.set_theme(theme)
 
         self.x_axis.currentIndexChanged.connect(self.redraw)
@@ -77,10 +87,11 @@ class PlotsPanel(QWidget):
         self.timer.timeout.connect(self.tick)
         self.timer.start()
 
-    def _plot(self, row, col, title, colspan=1):
-        p = self.canvas.addPlot(row=row, col=col, colspan=colspan, title=title)
+    def _plot(self, col, title):
+        p = self.canvas.addPlot(row=0, col=col, title=title)
         p.showGrid(x=True, y=True, alpha=0.2)
         p.setMenuEnabled(False)
+        p.getAxis("left").setWidth(44)
         return p
 
     def set_theme(self, theme) -> None:
@@ -112,9 +123,6 @@ class PlotsPanel(QWidget):
         for _, oh, curve in self.overlays:
             s = oh.series("val_bpb", x)
             curve.setData(s.x, s.y)
-        label = "step" if x == "step" else "tokens seen"
-        for p in (self.loss_plot, self.bpb_plot, self.lr_plot, self.gn_plot, self.tps_plot):
-            p.setLabel("bottom", label)
 
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
