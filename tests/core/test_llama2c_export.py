@@ -2,12 +2,13 @@
 import os
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import run_cli
 from llama2c_runc import RunC
 from studio.core.compiler import compile_architecture
 from studio.core.llama2c import read_model
@@ -15,6 +16,15 @@ from studio.core.llama2c.runio import export_run, import_llama2c
 from studio.core.presets import load_preset
 from studio.core.rundir import RunDir
 from studio.core.tokenizers.llama2c_bin import Llama2cTokenizer
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("ARCHSTUDIO_SHARED", ROOT.parent / "shared")) / "data"  # as tests/conftest.py
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "studio.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+
 
 def cli(capsys, *args):
     """The CLI in this process (the subprocess tests elsewhere cover start-up): (exit code, stdout, stderr)."""
@@ -40,7 +50,6 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def l2c_files():
-    from conftest import DATA
     d = DATA / "llama2c"
     if not (d / "stories260K.bin").is_file():
         pytest.skip(f"needs ../shared/data/llama2c (not found at {d})")

@@ -116,9 +116,11 @@ def _check(arch, scale, tokenizer):
         from studio.core.tokenizers.llama2c_bin import layout_problems
         try:
             from studio.core.tokenizers import llama2c_tokenizer_bytes
-            raw = tokenizer.to_bytes() if hasattr(tokenizer, "to_bytes") else llama2c_tokenizer_bytes(tokenizer)
-            from studio.core.tokenizers.llama2c_bin import parse_tokenizer_bin
-            pieces = parse_tokenizer_bin(raw, "tokenizer")[2]
+            from studio.core.tokenizers.llama2c_bin import Llama2cTokenizer, parse_tokenizer_bin
+            if isinstance(tokenizer, Llama2cTokenizer):  # already parsed and validated from its file
+                pieces = tokenizer.pieces
+            else:  # judge exactly the bytes the exporter would write
+                pieces = parse_tokenizer_bin(llama2c_tokenizer_bytes(tokenizer), "tokenizer")[2]
             for msg in layout_problems(pieces):
                 add("tokenizer", msg)
         except E.StudioError as exc:

@@ -53,8 +53,12 @@ def export_run(run_dir, out_dir, quantize: str | None = None, group_size: int | 
     """Write out_dir/model.bin (v0 fp32, or v2 Q8_0 with quantize="q8_0") and out_dir/tokenizer.bin."""
     from studio.core.rundir import RunDir
     from studio.core.tokenizers.llama2c_bin import Llama2cTokenizer
+    from studio.core.tokenizers import load_tokenizer
+    from studio.core.yamlio import architecture_from_data
     run = RunDir(run_dir)
-    arch, scale, tok = run.architecture(), run.scale(), run.tokenizer()
+    cfg = run.read_config()  # once: a 32k-vocab export is budgeted at well under a second
+    arch = architecture_from_data(cfg["architecture"], str(run.config_path))
+    scale, tok = cfg.get("scale", "classroom"), load_tokenizer(run.tokenizer_dir, cfg["tokenizer"])
     m = match_llama2c(arch, scale, tok)
     if quantize not in (None, "q8_0"):
         raise E.StudioError(f"unknown quantization {quantize!r}; llama2.c's runq reads q8_0")
@@ -71,7 +75,8 @@ def export_run(run_dir, out_dir, quantize: str | None = None, group_size: int | 
         raw = ck[FREQ_KEY].numpy().tobytes()
         freq = (raw[: len(raw) // 2], raw[len(raw) // 2:])
     tok_bytes = tokenizer_bin_bytes(tok)
-    runc_tok = Llama2cTokenizer.from_bytes(tok_bytes, "tokenizer.bin", h.vocab_size)
+    runc_tok = tok if isinstance(tok, Llama2cTokenizer) else Llama2cTokenizer.from_bytes(tok_bytes, "tokenizer.bin",
+                                                                                        h.vocab_size)
     out = Path(out_dir)
     info = write_model(out / "model.bin", h, tensors, version, freq)
     from studio.core.yamlio import atomic_write_bytes
