@@ -90,6 +90,15 @@ def test_cli_generate_prints_what_run_c_prints(imported, l2c_files, capsys):
     assert out.encode() == want
 
 
+def test_imported_run_is_inspectable(imported, tmp_path, capsys):
+    import json
+    code, _, err = cli(capsys, "inspect", imported, "--prompt", "Zoo was", "--out", tmp_path)
+    assert code == 0, err
+    data = json.loads((tmp_path / "inspect.json").read_text())
+    assert data["tokens"] == ["<s>", " ", "Z", "oo", " was"]  # run.c's split, shown with its pieces
+    assert len(data["attention"]) == 5 and len(data["attention"][0]) == 8  # 5 layers × 8 query heads
+
+
 def test_import_then_export_is_byte_identical(imported, l2c_files, tmp_path):
     r = run_cli("export", str(imported), "--format", "llama2c", "--out", str(tmp_path / "x"), "--prompt", "Zoo",
                 "--max-new-tokens", "40")
@@ -215,3 +224,31 @@ def test_real_run_binary_prints_the_same_text(imported, tmp_path):
     assert real.returncode == 0, real.stderr
     ours = run_cli("generate", str(imported), "--prompt", "Zoo", "--temperature", "0", "--max-new-tokens", "40")
     assert real.stdout == ours.stdout.encode()
+
+
+@pytest.mark.slow
+def test_a_run_trained_here_prints_the_same_text_in_run_c(tmp_path, capsys):
+    """archstudio train recipe-llama2c-stories260k → export → (independent run.c) == archstudio generate."""
+    run = tmp_path / "run"
+    code, _, err = cli(capsys, "train", "recipe-llama2c-stories260k", "--data", "starter", "--steps", "8",
+                       "--batch-size", "4", "--context", "64", "--threads", "1", "--out", run)
+    assert code == 0, err
+    prompt, n_new = "Once upon a time", 20
+    res = export_run(run, tmp_path / "out", prompt=prompt, max_new_tokens=n_new)
+    assert res.new_tokens == n_new and res.steps == len(res.prompt_tokens) + n_new - 1
+    ref = RunC(res.model_path.read_bytes(), res.tokenizer_path.read_bytes())
+    code, out, err = cli(capsys, "generate", run, "--prompt", prompt, "--temperature", "0", "--max-new-tokens", n_new)
+    assert code == 0, err
+    assert out.encode() == ref.generate(prompt, res.steps)
+    # the same weights give the same logits (run.c's tied classifier included)
+    model = RunDir(run).build_model()
+    toks = res.prompt_tokens + [5, 300, 42]
+    ours = model(torch.tensor([toks]))[0][0].detach().numpy()
+    ref.reset()
+    np.testing.assert_allclose(np.stack([ref.forward(t, p) for p, t in enumerate(toks)]), ours, atol=2e-4, rtol=1e-4)
+    # where the run's SentencePiece tokenizer and run.c's encoder split a prompt differently, export says so
+    tok = RunDir(run).tokenizer()
+    for p in ("a  b", "Lily was happy."):
+        r = export_run(run, tmp_path / "out", prompt=p)
+        differs = tok.encode(p) != Llama2cTokenizer.from_file(res.tokenizer_path).encode(p)
+        assert bool(r.notes) == differs and all("split" in n for n in r.notes)
