@@ -118,3 +118,29 @@ def test_colour_table_is_perceptually_ordered(gamma):
     assert tuple(t[0]) == (68, 1, 84) and tuple(t[-1]) == (253, 231, 37)
     rgb = colorize(np.array([0.0, np.nan, 1.0]), gamma=gamma, nan_rgb=(1, 2, 3))
     assert rgb[1].tolist() == [1, 2, 3] and rgb[2].tolist() == [253, 231, 37]
+
+
+def test_inspect_imported_llama2c_stories260k(tmp_path, shared_data):
+    try:
+        from studio.core.commands.export import cmd_import  # noqa: F401  (lands with the export/import issue)
+    except ImportError:
+        pytest.skip("import-llama2c is not available in this build")
+    model_bin = shared_data / "llama2c" / "stories260K.bin"
+    tok_bin = shared_data / "llama2c" / "tok512.bin"
+    if not (model_bin.is_file() and tok_bin.is_file()):
+        pytest.skip(f"needs {model_bin} and {tok_bin}")
+    r = run_cli("import-llama2c", str(model_bin), "--tokenizer", str(tok_bin), "--out", str(tmp_path / "run"))
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out"
+    r = run_cli("inspect", str(tmp_path / "run"), "--prompt", "Once upon a time, there was a little girl named Lily.",
+                "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    d = json.loads((out / "inspect.json").read_text(encoding="utf-8"))
+    assert d["tokens"][0] == "<s>" and any("Lily" in t for t in d["tokens"])  # real BPE pieces, not bytes
+    assert len(d["attention"]) == 5 and all(len(layer) == 8 for layer in d["attention"])
+    assert d["attention_layers"][0]["groups"] == [[0, 1], [2, 3], [4, 5], [6, 7]]  # 8 heads, 4 kv heads
+    w = np.array(d["attention"])
+    np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-4)
+    # a trained model has sharp heads (fresh weights give ~log2(T) bits everywhere)
+    assert min(min(x["entropy_bits"]) for x in d["attention_layers"]) < 1.0
+    assert png_size(out / "attention.png")[1] > 600

@@ -39,12 +39,22 @@ def install(window):
     window.attention_inspector, window.routing_view = attn, routing
 
     def reveal(dock):
-        """Show a dock and give it room: the maps need about half of a 768-px screen to be legible."""
-        from PySide6.QtCore import Qt
+        """Show a dock and give it room: the maps need about half of a 768-px screen to be legible.
+        When the docked layout cannot give that much (tall side panels), float it over the window."""
+        from PySide6.QtCore import QTimer, Qt
         dock.show()
         dock.raise_()
-        if dock.height() < window.height() * 0.4 and not dock.isFloating():
-            window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Vertical)
+        if dock.isFloating() or not window.isVisible():
+            return
+        window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Vertical)
+
+        def float_if_cramped():
+            if dock.isVisible() and not dock.isFloating() and dock.height() < 320:
+                dock.setFloating(True)
+                g = window.frameGeometry()
+                w, h = int(g.width() * 0.92), int(min(g.height() * 0.62, 620))
+                dock.setGeometry(g.x() + (g.width() - w) // 2, g.y() + g.height() - h - 40, w, h)
+        QTimer.singleShot(0, float_if_cramped)
 
     def current_untrained():
         arch = window.timeline_model.arch

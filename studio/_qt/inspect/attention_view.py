@@ -13,7 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QLineEdit, QScrollArea, QSplitter, QVBoxLayout,
                                QWidget)
 
-from studio._qt.inspect.widgets import (GROUP_COLOURS, ColourBar, HeatPlot, button, palette_colours, rgb_image, row,
+from studio._qt.inspect.widgets import (GROUP_COLOURS, ColourBar, HeatPlot, attention_images, button, palette_colours,
+                                        rgb_image, row,
                                         wrap_label)
 from studio.core.inspect_render import ATTN_GAMMA, token_label
 
@@ -131,17 +132,21 @@ class AttentionInspector(QWidget):
         self.ins = ins
         self.status.setText(f"{len(ins.tokens)} tokens in {self.ctl.last_ms:.0f} ms")
         self._build_grid(ins)
+        images = self.ctl.images.get(id(ins)) or attention_images(ins, self._mask_rgb)
         for r, a in enumerate(ins.attention):
-            keep = a.allowed()
             for h in range(a.n_heads + 1):
-                w = a.weights[h] if h < a.n_heads else a.mean
-                self._cells[r][h].setImage(rgb_image(np.where(keep, w, np.nan), 1.0, ATTN_GAMMA, self._mask_rgb),
-                                           autoLevels=False)
-                vb, lab = self._boxes[r][h]
-                vb.autoRange(padding=0)
+                img = self._cells[r][h]
+                if img.image is None or img.image.shape != images[r][h].shape:
+                    img.setImage(images[r][h], autoLevels=False)
+                    self._boxes[r][h][0].setRange(xRange=(0, img.width()), yRange=(0, img.height()), padding=0)
+                else:
+                    img.setImage(images[r][h], autoLevels=False)
+                lab = self._boxes[r][h][1]
                 if h < a.n_heads:
                     kv = f"·kv{a.group_of[h]}" if a.n_kv_heads < a.n_heads else ""
-                    lab.setText(f"h{h}{kv} H{a.entropy[h]:.1f}")
+                    text = f"h{h}{kv} H{a.entropy[h]:.1f}"
+                    if lab.text != text:  # setText re-lays out HTML: skip when unchanged
+                        lab.setText(text)
         self.block_box.blockSignals(True)
         self.block_box.clear()
         self.block_box.addItems([a.label for a in ins.attention])

@@ -29,10 +29,10 @@ class Source:
 
 
 class _Job(QThread):
-    def __init__(self, source: Source, prompt: str, cache: dict, parent=None):
+    def __init__(self, source: Source, prompt: str, cache: dict, mask_rgb, parent=None):
         super().__init__(parent)
-        self.source, self.prompt, self.cache = source, prompt, cache
-        self.result = self.error = None
+        self.source, self.prompt, self.cache, self.mask_rgb = source, prompt, cache, mask_rgb
+        self.result = self.error = self.images = None
         self.ms = 0.0
 
     def _model(self):
@@ -59,12 +59,20 @@ class _Job(QThread):
         return model, tok
 
     def run(self):
+        import torch
+
         from studio.core.inspection import inspect_model
+        # One intra-op thread for this (fresh) thread only (OpenMP's setting is per thread): a
+        # 64-token prompt takes 17-67 ms so, while with 2 threads on a box busy with training it
+        # took 0.5-1.4 s fighting the trainer's threads (bench/bench_inspect.py).
+        torch.set_num_threads(1)
         t0 = time.perf_counter()
         try:
             model, tok = self._model()
             ids = tok.encode(self.prompt, bos=True)
             self.result = inspect_model(model, ids, tok, label=self.source.label)
+            from studio._qt.inspect.widgets import attention_images
+            self.images = attention_images(self.result, self.mask_rgb)  # colouring off the GUI thread too
         except StudioError as exc:
             self.error = str(exc)
         except Exception as exc:  # noqa: BLE001  shown in the dock, never a crash of the GUI
@@ -86,6 +94,9 @@ class InspectController(QObject):
         self.history = RoutingHistory()  # fed by training: history.record(step, model)
         self.last = None
         self.last_ms = 0.0
+        self.images: dict[int, list] = {}  # id(Inspection) -> attention_images of the latest result
+        from studio._qt.inspect.widgets import palette_colours
+        self.mask_rgb = palette_colours()[2].getRgb()[:3]
         self._job: _Job | None = None
         self._pending = False
         self._cache: dict = {}
@@ -126,7 +137,7 @@ class InspectController(QObject):
         if self._job is not None:  # latest wins: one rerun after the current job
             self._pending = True
             return
-        self._job = _Job(self.source, self.prompt, self._cache)
+        self._job = _Job(self.source, self.prompt, self._cache, self.mask_rgb)
         self._job.finished.connect(self._finished)
         self.busy_changed.emit(True)
         self._job.start()
@@ -144,6 +155,7 @@ class InspectController(QObject):
             self.failed.emit(job.error)
         elif job.result is not None:
             self.last, self.last_ms = job.result, job.ms
+            self.images = {id(job.result): job.images}
             self.inspected.emit(job.result)
 
     def shutdown(self) -> None:

@@ -57,7 +57,8 @@ class RoutingView(QWidget):
         _style(self.hist, text, "tokens routed", "expert")
         self.hist.setToolTip("Tokens each expert received; dashed line = perfectly balanced load; red = never chosen")
         self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=moe)
-        self.dead = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush="#D55E00")
+        # a collapsed expert gets a cross at zero, not a bar that would read as some load
+        self.dead = pg.ScatterPlotItem(symbol="x", size=16, brush="#D55E00", pen=pg.mkPen("#D55E00", width=3))
         self.ideal = pg.InfiniteLine(angle=0, pen=pg.mkPen(text, style=pg.QtCore.Qt.DashLine))
         for it in (self.bars, self.dead, self.ideal):
             self.hist.addItem(it)
@@ -89,6 +90,7 @@ class RoutingView(QWidget):
         grid.addWidget(self.empty, 2, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 1)
+        grid.setHorizontalSpacing(18)
         grid.setRowStretch(0, 1)
         train_tab = QWidget()
         tg = QGridLayout(train_tab)
@@ -152,7 +154,7 @@ class RoutingView(QWidget):
         x = np.arange(m.n_experts)
         alive = np.array([e not in m.collapsed for e in x])
         self.bars.setOpts(x=x, height=m.counts, width=0.8)
-        self.dead.setOpts(x=x[~alive], height=np.full((~alive).sum(), 0.15 * max(1, m.counts.max())), width=0.8)
+        self.dead.setData(x=x[~alive], y=np.zeros((~alive).sum()))
         self.ideal.setValue(m.counts.sum() / m.n_experts)
         every = 1 if m.n_experts <= 10 else int(np.ceil(m.n_experts / 10))
         self.hist.getAxis("bottom").setTicks([[(e, f"E{e}") for e in x if e % every == 0]])

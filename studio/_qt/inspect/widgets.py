@@ -24,6 +24,16 @@ def rgb_image(values, vmax=1.0, gamma=1.0, mask_rgb=(200, 200, 200)):
     return colorize(values, 0.0, vmax, gamma, nan_rgb=mask_rgb)
 
 
+def attention_images(ins, mask_rgb) -> list[list[np.ndarray]]:
+    """Per attention block: RGB of each head, then of the head mean (pure numpy: runs in the job thread)."""
+    from studio.core.inspect_render import ATTN_GAMMA
+    out = []
+    for a in ins.attention:
+        keep = a.allowed()
+        out.append([rgb_image(np.where(keep, w, np.nan), 1.0, ATTN_GAMMA, mask_rgb) for w in (*a.weights, a.mean)])
+    return out
+
+
 def thin_ticks(labels, pixels: float, px_per_label: float):
     """[(position, text)] for cell-centred labels, thinned so they never overlap in ``pixels``."""
     fit = max(1, int(pixels / px_per_label))
