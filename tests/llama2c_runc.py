@@ -42,6 +42,12 @@ class RunC:
         self.tok = RunCTokenizer(tokenizer_bytes, self.V)  # run.c takes the count from the model
 
     # ---------------------------------------------------------------- forward (§5)
+    def mm(self, w, layer, x):
+        return (w if layer is None else w[layer]) @ x
+
+    def embedding(self, token):
+        return self.emb[token].astype(np.float64)
+
     def reset(self):
         self.kc = np.zeros((self.L, self.seq, self.kvd))
         self.vc = np.zeros((self.L, self.seq, self.kvd))
@@ -60,13 +66,13 @@ class RunC:
         return v
 
     def forward(self, token: int, pos: int) -> np.ndarray:
-        x = self.emb[token].astype(np.float64)
+        x = self.embedding(token)
         grp = self.nh // self.nkv
         for l in range(self.L):
             h = self.rmsnorm(x, self.g_att[l])
-            q = self.rope(self.wq[l] @ h, pos)
-            self.kc[l, pos] = self.rope(self.wk[l] @ h, pos)
-            self.vc[l, pos] = self.wv[l] @ h
+            q = self.rope(self.mm(self.wq, l, h), pos)
+            self.kc[l, pos] = self.rope(self.mm(self.wk, l, h), pos)
+            self.vc[l, pos] = self.mm(self.wv, l, h)
             o = np.zeros(self.dim)
             for hd in range(self.nh):
                 kv = hd // grp
@@ -77,11 +83,11 @@ class RunC:
                 att = np.exp(att - att.max())
                 att /= att.sum()
                 o[hd * self.hs:(hd + 1) * self.hs] = att @ Vv
-            x = x + self.wo[l] @ o
+            x = x + self.mm(self.wo, l, o)
             h = self.rmsnorm(x, self.g_ffn[l])
-            a = self.w1[l] @ h
-            x = x + self.w2[l] @ ((a / (1 + np.exp(-a))) * (self.w3[l] @ h))
-        return self.wcls @ self.rmsnorm(x, self.g_fin)
+            a = self.mm(self.w1, l, h)
+            x = x + self.mm(self.w2, l, (a / (1 + np.exp(-a))) * self.mm(self.w3, l, h))
+        return self.mm(self.wcls, None, self.rmsnorm(x, self.g_fin))
 
     # ---------------------------------------------------------------- the generate loop (§7)
     def generate(self, prompt: str, steps: int) -> bytes:
@@ -100,6 +106,63 @@ class RunC:
             out += self.tok.decode(token, nxt)
             token = nxt
         return out + b"\n"
+
+
+class RunQ(RunC):
+    """runq.c on a version-2 (Q8_0) file: int8 weights with one scale per group of GS, and every
+    matmul input quantized the same way (round half away from zero) before an int32 dot product (§4)."""
+
+    def __init__(self, model_bytes: bytes, tokenizer_bytes: bytes):
+        magic, version = struct.unpack_from("<Ii", model_bytes, 0)
+        assert (magic, version) == (0x616B3432, 2), "not a version-2 file"
+        self.dim, self.hidden, self.L, self.nh, self.nkv, self.V, self.seq = struct.unpack_from("<7i", model_bytes, 8)
+        self.shared = model_bytes[36] == 1
+        self.gs, = struct.unpack_from("<i", model_bytes, 37)
+        self.hs = self.dim // self.nh
+        self.kvd = self.nkv * self.hs
+        D, H, L, V = self.dim, self.hidden, self.L, self.V
+        off = 256
+
+        def floats(n):
+            nonlocal off
+            a = np.frombuffer(model_bytes, "<f4", n, off)
+            off += 4 * n
+            return a
+
+        def qt(rows, cols):  # one tensor: int8 values, then one float32 scale per group
+            nonlocal off
+            n = rows * cols
+            q = np.frombuffer(model_bytes, np.int8, n, off)
+            off += n
+            return q, floats(n // self.gs), (rows, cols)
+
+        self.g_att, self.g_ffn, self.g_fin = floats(L * D).reshape(L, D), floats(L * D).reshape(L, D), floats(D)
+        self.q_emb = qt(V, D)
+        self.wq = [qt(D, D) for _ in range(L)]
+        self.wk = [qt(self.kvd, D) for _ in range(L)]
+        self.wv = [qt(self.kvd, D) for _ in range(L)]
+        self.wo = [qt(D, D) for _ in range(L)]
+        self.w1 = [qt(H, D) for _ in range(L)]
+        self.w2 = [qt(D, H) for _ in range(L)]
+        self.w3 = [qt(H, D) for _ in range(L)]
+        self.wcls = self.q_emb if self.shared else qt(V, D)
+        assert off == len(model_bytes), "file size does not match the header"
+        self.tok = RunCTokenizer(tokenizer_bytes, self.V)
+
+    def embedding(self, token):
+        q, s, (_, cols) = self.q_emb
+        row = q[token * cols:(token + 1) * cols].astype(np.float64)
+        return (row.reshape(-1, self.gs) * s[token * cols // self.gs:(token + 1) * cols // self.gs, None]).reshape(-1)
+
+    def mm(self, w, layer, x):
+        q, s, (rows, cols) = w if layer is None else w[layer]
+        xf = np.asarray(x, np.float32).reshape(-1, self.gs)
+        xs = np.abs(xf).max(axis=1) / np.float32(127.0)
+        v = xf / xs[:, None]
+        xq = (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(np.int32)  # C round(): half away from zero
+        wq = q.reshape(rows, cols // self.gs, self.gs).astype(np.int32)
+        dots = (wq * xq[None]).sum(-1)  # (rows, groups), exact in int32 as in runq
+        return (dots * s.reshape(rows, -1) * xs[None]).sum(-1)
 
 
 class RunCTokenizer:

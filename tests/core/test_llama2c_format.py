@@ -162,3 +162,16 @@ def test_misplaced_freq_tables_are_detected(tmp_path, good):
     cos_off = len(data) - 2 * 4 * (16 * 8 // 2)  # tied: the two S × hs/2 tables end the file
     b[cos_off:cos_off + 8] = struct.pack("<ff", 0.25, 0.5)
     expect(tmp_path, bytes(b), "not the RoPE cos/sin tables")
+
+
+def test_export_py_style_group_size_is_refused_by_the_reader(tmp_path):
+    """llama2.c's export.py only checks dim: for stories260K's shape it writes GS 64, which runq misreads."""
+    from studio.core.llama2c.format import MATRIX_KINDS, _header_v12
+    h = Header(64, 172, 1, 8, 4, 260, 16, group_size=64)
+    t = random_model(h)
+    parts = [_header_v12(h, 2), t["layers.0.attention_norm.weight"].tobytes(), t["layers.0.ffn_norm.weight"].tobytes(),
+             t["norm.weight"].tobytes()]
+    for name in ["tok_embeddings.weight"] + [f"layers.0.{n}" for n, _ in MATRIX_KINDS]:
+        q, sc, _ = quantize_q80(t[name], 64)  # every tensor's size is a multiple of 64, so nothing looks wrong
+        parts += [q.tobytes(), sc.tobytes()]
+    expect(tmp_path, b"".join(parts), "group size 64 does not divide both dim 64 and hidden_dim 172")
