@@ -272,3 +272,38 @@ def test_real_runq_binary_matches_the_reimplementation(imported, tmp_path):
     real = subprocess.run(argv, capture_output=True, timeout=120)
     assert real.returncode == 0, real.stderr
     assert real.stdout == RunQ(res.model_path.read_bytes(), res.tokenizer_path.read_bytes()).generate("Zoo", res.steps)
+
+
+def test_import_versions_1_and_2_and_untied_files(tmp_path, l2c_files):
+    from studio.core.llama2c import write_model
+    src = read_model(l2c_files / "stories260K.bin")
+    h = src.header
+    write_model(tmp_path / "v1.bin", h, src.tensors, version=1)
+    run1, _ = import_llama2c(tmp_path / "v1.bin", l2c_files / "tok512.bin", tmp_path / "r1")
+    # v1 has no freq tables: export recomputes them exactly as llama2.c's export.py does
+    assert export_run(run1, tmp_path / "e1").model_path.read_bytes() == (l2c_files / "stories260K.bin").read_bytes()
+    write_model(tmp_path / "v2.bin", h, src.tensors, version=2)
+    run2, _ = import_llama2c(tmp_path / "v2.bin", l2c_files / "tok512.bin", tmp_path / "r2")
+    sd = RunDir(run2).load_checkpoint()["model"]
+    q = read_model(tmp_path / "v2.bin")
+    np.testing.assert_array_equal(sd["layers.4.feed_forward.w2.weight"].numpy(), q.tensors["layers.4.feed_forward.w2.weight"])
+    untied = dict(src.tensors, **{"output.weight": src.tensors["tok_embeddings.weight"] * 0.5})
+    h.shared_classifier = False
+    write_model(tmp_path / "u.bin", h, untied)
+    run3, _ = import_llama2c(tmp_path / "u.bin", l2c_files / "tok512.bin", tmp_path / "r3")
+    assert "tie_to" not in RunDir(run3).architecture().graph.node("output").config
+    assert export_run(run3, tmp_path / "e3").model_path.read_bytes() == (tmp_path / "u.bin").read_bytes()
+
+
+def test_import_with_the_llama2_32k_tokenizer(tmp_path, l2c_files):
+    from studio.core.llama2c import Header, write_model
+    from studio.core.llama2c.format import expected_shapes
+    h = Header(32, 64, 1, 4, 2, 32000, 16)
+    rng = np.random.default_rng(0)
+    write_model(tmp_path / "m.bin", h, {k: rng.standard_normal(s).astype(np.float32) * 0.02
+                                        for k, s in expected_shapes(h).items()})
+    run, warnings = import_llama2c(tmp_path / "m.bin", l2c_files / "tokenizer.bin", tmp_path / "r")
+    assert warnings == []
+    tok = RunDir(run).tokenizer()
+    assert tok.vocab_size == 32000 and tok.encode("Once upon a time") == [1, 9038, 2501, 263, 931]
+    assert (RunDir(run).tokenizer_dir / "tokenizer.bin").read_bytes() == (l2c_files / "tokenizer.bin").read_bytes()
