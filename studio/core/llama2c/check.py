@@ -191,8 +191,9 @@ def _match_topology(arch):
     from studio.core.plan import build_plan
     rp = build_plan(arch).regions["layer"]
     if rp.entry is None or rp.entry[0] != ids["tok_embeddings"]:
-        problems.append((ids["tok_embeddings"], "the layers must read the embedding directly (nothing in between: "
-                         "llama2.c adds no positions or scaling)"))
+        between = f" ({rp.entry[0]} sits in between)" if rp.entry else ""
+        problems.append((ids["tok_embeddings"], f"the layers must read the embedding directly{between}: llama2.c "
+                         "feeds the embedding straight into the first layer"))
     reported = set(KIND_FIX) | {"mlp"}  # already named by their kind's own message
     stray = [n for n, k in kinds.items() if g.node(n).region == "stem" and n not in ids.values() and k not in reported]
     for n in stray:
@@ -238,7 +239,8 @@ def _match_topology(arch):
             for n in extra:
                 problems.append((n, f"a {kinds[n]} inside the layer has no llama2.c counterpart; delete it"))
             if rp.exit:
-                after = [e for e in g.out_edges(rp.exit[0]) if g.node(e.dst).region != "layer"]
+                after = [e for e in g.out_edges(rp.exit[0]) if g.node(e.dst).region != "layer"
+                         and kinds[e.dst] not in reported]  # an MTP head also reads the last layer
                 norm = after[0].dst if len(after) == 1 else None
                 head = g.out_edges(norm) if norm else []
                 if not norm or kinds[norm] not in ("rmsnorm", "layernorm") or len(head) != 1 or kinds[head[0].dst] != "lm_head":
