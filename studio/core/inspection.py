@@ -376,13 +376,14 @@ class RoutingHistory:
         if not moes:
             return
         with self._lock:
+            names = [n for n, _ in moes]
+            if names != self._names or (self._steps and step <= self._steps[-1]):  # another model or run: start over
+                self._names, self._steps = names, []
+                self._load, self._aux, self._bias = [[] for _ in names], [[] for _ in names], [[] for _ in names]
+                self._stride, self._seen = 1, 0
             self._seen += 1
             if (self._seen - 1) % self._stride:
                 return
-            names = [n for n, _ in moes]
-            if names != self._names:  # a different model: start over
-                self._names, self._steps = names, []
-                self._load, self._aux, self._bias = [[] for _ in names], [[] for _ in names], [[] for _ in names]
             self._steps.append(int(step))
             for i, (_, m) in enumerate(moes):
                 c = m.tokens_per_expert.detach().float().cpu().numpy()

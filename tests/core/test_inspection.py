@@ -287,3 +287,5 @@ def test_routing_history_over_training_steps():
     assert snap.version == hist.version > 0
     hist.record(99, build(arch_of()))  # a model without MoE leaves the history alone
     assert hist.snapshot().version == snap.version
+    hist.record(0, m)  # a new run (steps restart): the history starts over
+    assert hist.snapshot().steps.tolist() == [0]

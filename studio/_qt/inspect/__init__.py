@@ -10,6 +10,9 @@ from __future__ import annotations
 ATTENTION_KINDS = ("attention", "cross_attention", "mla")
 
 
+LIVE_REFRESH_MS = 5000
+
+
 def _scrolling(widget):
     """The dock may be squeezed below the view's natural size on a 768-px screen: scroll, don't grow the window."""
     from PySide6.QtWidgets import QFrame, QScrollArea
@@ -22,6 +25,7 @@ def _scrolling(widget):
 
 
 def install(window):
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QFileDialog
 
     from studio._qt.inspect.attention_view import AttentionInspector
@@ -99,11 +103,34 @@ def install(window):
         if ctl.source is not None and ctl.source.kind == "untrained" and arch is not None and "classroom" in arch.scales:
             ctl.set_untrained(arch)
 
+    def inspect_training():
+        session = getattr(window, "training_session", None)
+        if session is None or not (session.running or session.last_snapshot is not None):
+            window.show_status("No training run in this window: start one (Train menu) or open a run folder")
+            return
+        if not session.request_snapshot() and session.last_snapshot is not None:
+            ctl.set_snapshot(*session.last_snapshot)  # paused or finished: the last snapshot is current
+        reveal(attn_dock)
+
+    def live_refresh():
+        # while training runs and a dock shows a training snapshot, ask for fresh weights now and then
+        session = getattr(window, "training_session", None)
+        showing = any(d.isVisible() and not d.visibleRegion().isEmpty() for d in (attn_dock, routing_dock))
+        if (session is not None and session.running and showing and ctl.source is not None
+                and ctl.source.kind == "snapshot" and not ctl.busy()):
+            session.request_snapshot()
+    live = QTimer(attn)
+    live.setInterval(LIVE_REFRESH_MS)
+    live.timeout.connect(live_refresh)
+    live.start()
+
     m = window.menu("Inspect")
     a = m.addAction("Inspect current milestone (untrained)", current_untrained)
     a.setToolTip("Fresh random weights of the current milestone's classroom model")
     a = m.addAction("Open run or checkpoint…", open_run)
     a.setToolTip("A RUN_DIR from training or import: its latest checkpoint")
+    a = m.addAction("Inspect the model being trained", inspect_training)
+    a.setToolTip(f"A snapshot of the training weights, refreshed every {LIVE_REFRESH_MS // 1000} s while training runs")
     m.addSeparator()
     m.addAction("Show attention", lambda: reveal(attn_dock))
     m.addAction("Show routing", lambda: reveal(routing_dock))
