@@ -32,7 +32,7 @@ class First(QObject):
             print(f"{time.perf_counter() - t0:.4f}", "torch" in sys.modules, flush=True)
             os._exit(0)
         return False
-w = MainWindow()
+w = MainWindow(defer_optional=True)  # exactly as run_app starts it
 f = First(); w.graph_view.viewport().installEventFilter(f)
 w.show()
 app.exec()

@@ -146,42 +146,51 @@ class AccountingPanel(QWidget):
 
 
 class TimelineChart(QWidget):
-    """pyqtgraph: params and KV bytes per token over every timeline entry (log y), with a marker."""
+    """pyqtgraph: params and KV bytes per token over every timeline entry (log y), with a marker.
+
+    The plot is built on the first ``load()`` (after the window is painted): importing
+    pyqtgraph costs about a second, which the cold start should not pay."""
 
     def __init__(self, model, theme: Theme, parent=None):
         super().__init__(parent)
+        self.model, self.theme = model, theme
+        self.plot = None
+        self.loaded = False
+        self.lay = QVBoxLayout(self)
+        self.lay.setContentsMargins(0, 0, 0, 0)
+        self.key = QLabel("<span style='color:#0072B2'>●━</span> parameters &nbsp; "
+                          "<span style='color:#E69F00'>■┅</span> KV-cache bytes / token &nbsp; "
+                          "<span style='color:#D55E00'>┃</span> current (paper scale, log)")
+        self.key.setToolTip("Parameters and KV-cache bytes per token (paper scale, log scale) of every "
+                            "milestone; the line marks the current one. Gaps: undisclosed.")
+        self.lay.addWidget(self.key)
+        self.setMinimumHeight(170)
+        model.index_changed.connect(lambda _i: self.refresh_marker())
+        model.edited_changed.connect(lambda _e: self.loaded and self.load())
+
+    def _build(self):
         import pyqtgraph as pg
-        self.model, self.pg = model, pg
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        self.pg = pg
         self.plot = pg.PlotWidget()
         self.plot.setMinimumHeight(150)
         self.plot.setLogMode(y=True)
         self.plot.showGrid(y=True, alpha=0.25)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
-        self.plot.setToolTip("Parameters and KV-cache bytes per token (paper scale, log scale) of every "
-                             "milestone; the line marks the current one. Gaps: undisclosed.")
-        self.legend = None  # a legend inside the plot covers points; a label above it does not
-        key = QLabel("<span style='color:#0072B2'>●━</span> parameters &nbsp; "
-                     "<span style='color:#E69F00'>■┅</span> KV-cache bytes / token &nbsp; "
-                     "<span style='color:#D55E00'>┃</span> current (paper scale, log)")
-        key.setToolTip(self.plot.toolTip() if hasattr(self, "plot") else "")
-        lay.addWidget(key)
-        self.params_curve = self.plot.plot([], [], pen=pg.mkPen("#0072B2", width=2),
-                                           symbol="o", symbolSize=6, symbolBrush="#0072B2", connect="finite")
-        self.kv_curve = self.plot.plot([], [], pen=pg.mkPen("#E69F00", width=2, style=Qt.DashLine),
-                                       symbol="s", symbolSize=6, symbolBrush="#E69F00", connect="finite")
+        self.plot.setToolTip(self.key.toolTip())
+        self.params_curve = self.plot.plot([], [], pen=pg.mkPen("#0072B2", width=2), symbol="o", symbolSize=6,
+                                           symbolBrush="#0072B2", connect="finite")
+        self.kv_curve = self.plot.plot([], [], pen=pg.mkPen("#E69F00", width=2, style=Qt.DashLine), symbol="s",
+                                       symbolSize=6, symbolBrush="#E69F00", connect="finite")
         self.marker = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#D55E00", width=2))
         self.plot.addItem(self.marker)
-        lay.addWidget(self.plot)
-        self.set_theme(theme)
-        self.loaded = False
-        model.index_changed.connect(lambda _i: self.refresh_marker())
-        model.edited_changed.connect(lambda _e: self.load())
+        self.lay.addWidget(self.plot, 1)
+        self.set_theme(self.theme)
 
     def load(self):
         """Compute every entry's figures (cached in the model) and feed the curves once."""
+        if self.plot is None:
+            self._build()
         pts = self.model.series()
         xs = list(range(len(pts)))
         nan = float("nan")
@@ -201,7 +210,10 @@ class TimelineChart(QWidget):
         self.refresh_marker()
 
     def refresh_marker(self):
-        self.marker.setValue(self.model.index)
+        if self.plot is None:
+            return
+        if self.marker.value() != self.model.index:
+            self.marker.setValue(self.model.index)
         if self.model.is_edited() and self.loaded:
             self.model.invalidate_series()
             pts = self.model.series()
@@ -210,12 +222,13 @@ class TimelineChart(QWidget):
             self.kv_curve.setData(list(range(len(pts))), [p.kv_bytes or nan for p in pts])
 
     def marker_index(self) -> int:
-        return int(round(self.marker.value()))
+        return int(round(self.marker.value())) if self.plot is not None else -1
 
     def set_theme(self, theme: Theme):
+        self.theme = theme
+        if self.plot is None:
+            return
         self.plot.setBackground(theme.base)
         for ax in ("left", "bottom"):
             self.plot.getAxis(ax).setPen(self.pg.mkPen(theme.muted))
             self.plot.getAxis(ax).setTextPen(self.pg.mkPen(theme.text))
-        if self.legend is not None:
-            self.legend.setLabelTextColor(theme.text)

@@ -20,7 +20,7 @@ def run_app(model_spec: str | None = None) -> int:
     from studio._qt.main_window import MainWindow
     from studio.core.errors import StudioError
 
-    win = MainWindow()
+    win = MainWindow(defer_optional=True)
     win.show()
     if model_spec:
         try:

@@ -85,6 +85,8 @@ class NodeItem(QGraphicsObject):
         self.font_scale = 1.0
         self.ports: dict[tuple[str, bool], PortItem] = {}
         self.edges: set = set()
+        self._tip = ""
+        self._badge_w = None
         self.setFlags(QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemIsMovable
                       | QGraphicsItem.ItemSendsGeometryChanges | QGraphicsItem.ItemIsFocusable)
         self.xChanged.connect(self._moved)
@@ -96,7 +98,8 @@ class NodeItem(QGraphicsObject):
     # ---------------------------------------------------------------- content
     def set_block(self, kind: str, spec, lines: list[str], badge: str, badge_tip: str, variant_badge: str,
                   tooltip: str) -> None:
-        self.prepareGeometryChange()  # the badge width changes the bounding rect
+        if badge != self.badge:
+            self.prepareGeometryChange()  # the badge width changes the bounding rect
         if kind != self.kind:
             for p in self.ports.values():
                 p.setParentItem(None)
@@ -110,8 +113,13 @@ class NodeItem(QGraphicsObject):
                     x = NODE_W * (i + 1) / (n + 1)
                     item.setPos(x, 0 if is_input else NODE_H)
                     self.ports[(ps.name, is_input)] = item
+        if (kind, lines, badge, variant_badge, tooltip) == (self.kind, self.lines, self.badge, self.variant_badge,
+                                                            self._tip):
+            return  # unchanged: no repaint, no geometry change (scrubbing revisits the same faces)
         self.kind, self.family, self.title = kind, spec.family, spec.title
         self.lines, self.badge, self.badge_tip, self.variant_badge = lines, badge, badge_tip, variant_badge
+        self._badge_w = None
+        self._tip = tooltip
         self.setToolTip(tooltip)
         self.update()
 
@@ -213,7 +221,9 @@ class NodeItem(QGraphicsObject):
     def _badge_width(self, fs: float) -> float:
         if not self.badge:
             return 0.0
-        return QFontMetricsF(_font(9.0 * fs, bold=True)).horizontalAdvance(self.badge) + 14
+        if self._badge_w is None or self._badge_w[0] != fs:
+            self._badge_w = (fs, QFontMetricsF(_font(9.0 * fs, bold=True)).horizontalAdvance(self.badge) + 14)
+        return self._badge_w[1]
 
     @staticmethod
     def _pill(painter, rect: QRectF, text: str, bg: QColor, fg: QColor, size: float, bold=False):

@@ -20,7 +20,7 @@ from studio._qt.text import key_settings, training_stages
 from studio._qt.theme import LIGHT, Theme, ui_font
 from studio.core.accounting import humanize
 from studio.core.errors import StudioError
-from studio.core.layout import Layout, NODE_H, NODE_W, compute_layout, node_signature
+from studio.core.layout import Layout, NODE_H, NODE_W, compute_layout, signatures
 
 ANIM_MS = 320
 REGION_TITLES = {"encoder": "Encoder", "layer": ""}
@@ -44,6 +44,8 @@ class GraphScene(QGraphicsScene):
         self.font_scale = 1.0
         self.arch = None
         self._graph = None
+        self._faces: dict[tuple, tuple] = {}  # (model cache key, node id) -> face
+        self._edited = False  # the shown graph changed under us: never use cached faces for it
         self._moves: dict[str, tuple[QPointF, QPointF]] = {}
         self._press_pos: dict[str, QPointF] = {}
         self._anim = QVariantAnimation(self)
@@ -81,7 +83,8 @@ class GraphScene(QGraphicsScene):
             item.setFlag(item.GraphicsItemFlag.ItemIsSelectable, False)
             item.setZValue(0.8)
             self.ghosts.append(item)
-        for e in [e for e in self.edges if e not in set(g.edges)]:
+        edges_now = set(g.edges)
+        for e in [e for e in self.edges if e not in edges_now]:
             self._drop_edge(e)
         for nid, node in g.nodes.items():
             item = self.nodes.get(nid)
@@ -103,9 +106,8 @@ class GraphScene(QGraphicsScene):
                     self._moves[nid] = (item.pos(), new_pos)
             item.raw = dict(node.config)
             self._fill_node(item)
-        for e in g.edges:
-            if e not in self.edges:
-                self._add_edge(e, highlight=bool(prev_layout.pos))
+        for e in sorted(edges_now - set(self.edges)):
+            self._add_edge(e, highlight=bool(prev_layout.pos))
         self.last_diff = {"added": added, "removed": removed, "changed": changed}
         self._build_stages()
         if animate and (added or removed or changed or self._moves):
@@ -118,22 +120,24 @@ class GraphScene(QGraphicsScene):
     def current_layout(self) -> Layout:
         lay = Layout()
         g = self._graph
+        sigs = signatures(g) if g is not None else {}
         for nid, item in self.nodes.items():
             end = self._moves.get(nid, (None, item.pos()))[1]
             lay.pos[nid] = (end.x(), end.y())
-            if g is not None and nid in g.nodes:
-                lay.signature[nid] = node_signature(g, nid)
+            if nid in sigs:
+                lay.signature[nid] = sigs[nid]
         return lay
 
     def _subscribe(self, graph) -> None:
         if self._graph is graph:
             return
+        self._edited = False
         if self._graph is not None:
             for sig, slot in self._graph_slots():
                 sig.disconnect(slot)
         self._graph = graph
         for sig, slot in self._graph_slots():
-            sig.connect(slot)
+            sig.connect(slot, check_nargs=False)  # skips signature inspection: re-subscribed on every scrub
 
     def _graph_slots(self):
         g = self._graph
@@ -143,6 +147,7 @@ class GraphScene(QGraphicsScene):
 
     # edits of the current graph (issue 5): mirror them one event at a time, no relayout
     def _on_node_added(self, node):
+        self._edited = True
         self._end_animation()
         item = self._make_node(node.id)
         item.raw = dict(node.config)
@@ -151,6 +156,7 @@ class GraphScene(QGraphicsScene):
         self._update_frames()
 
     def _on_node_removed(self, node):
+        self._edited = True
         self._end_animation()
         item = self.nodes.pop(node.id, None)
         if item is not None:
@@ -160,12 +166,15 @@ class GraphScene(QGraphicsScene):
         self._update_frames()
 
     def _on_edge_added(self, edge):
+        self._edited = True
         self._add_edge(edge, highlight=False)
 
     def _on_edge_removed(self, edge):
+        self._edited = True
         self._drop_edge(edge)
 
     def _on_config_changed(self, nid, key, old, new):
+        self._edited = True
         item = self.nodes.get(nid)
         if item is not None:
             item.raw = dict(self._graph.node(nid).config)
@@ -191,8 +200,22 @@ class GraphScene(QGraphicsScene):
         return item
 
     def _fill_node(self, item: NodeItem) -> None:
+        key = None
+        if hasattr(self.model, "cache_key") and not self._edited:
+            key = self.model.cache_key(self.model.scale)
+        face = self._faces.get((key, item.node_id)) if key is not None else None
+        if face is None:
+            face = self._face(item.node_id)
+            if key is not None:
+                if len(self._faces) > 4096:
+                    self._faces.clear()
+                self._faces[(key, item.node_id)] = face
+        item.set_block(*face)
+
+    def _face(self, nid: str) -> tuple:
+        """What a block shows: (kind, spec, key lines, badge, badge tip, variant badge, tooltip)."""
         arch, scale = self.arch, self.model.scale
-        node = arch.graph.node(item.node_id)
+        node = arch.graph.node(nid)
         spec = get_spec(node.kind)
         lines, badge, tip_extra, variant = [], "", "", ""
         if scale not in arch.scales:
@@ -205,18 +228,23 @@ class GraphScene(QGraphicsScene):
             badge = humanize(per) if per else ""
             if per:
                 tip_extra = f"\nParameters: {per:,}" + (f" per layer, {per * n:,} over {n} layers" if n > 1 else "")
-            variants = arch.variants(node.id, scale) if node.region in arch.regions and arch.overrides else []
-            differ = [(i, k) for i, k, c in variants if k != node.kind or c != cfg]
-            if differ:
-                kinds = sorted({get_spec(k).title for _, k in differ})
-                variant = f"≠ {len(differ)}/{len(variants)} layers"
-                idx = [i for i, _ in differ]
-                tip_extra += f"\nLayers {_ranges(idx)} use {', '.join(kinds)} (per-layer override)"
+            # per-layer overrides, read from the override list (resolving every layer is too slow to scrub)
+            dims = arch.dims(scale)
+            idx, kinds = set(), set()
+            for ov in arch.overrides:
+                if ov.node == node.id and node.region in arch.regions:
+                    hit = ov.indices(n, dims)
+                    idx.update(hit)
+                    if hit:
+                        kinds.add(get_spec(ov.kind).title if ov.kind else f"{spec.title} with other settings")
+            if idx:
+                variant = f"≠ {len(idx)}/{n} layers"
+                tip_extra += f"\nLayers {_ranges(sorted(idx))} use {', '.join(sorted(kinds))} (per-layer override)"
         except (StudioError, TypeError, ValueError) as exc:
             lines = ["settings invalid"]
             tip_extra = f"\n{exc}"
         tip = f"{spec.title} ({node.id}) · {get_family_name(spec.family)}\n{spec.summary}{tip_extra}"
-        item.set_block(node.kind, spec, lines, badge, "", variant, tip)
+        return node.kind, spec, lines, badge, "", variant, tip
 
     def _add_edge(self, e, highlight: bool) -> None:
         src, dst = self.nodes.get(e.src), self.nodes.get(e.dst)
@@ -277,14 +305,18 @@ class GraphScene(QGraphicsScene):
             self.removeItem(self.frames.pop(r))
 
     def _build_stages(self) -> None:
+        stages = training_stages(self.arch.training or {})
+        top = min((it.pos().y() for it in self.nodes.values()), default=0.0)
+        left = min((it.pos().x() for it in self.nodes.values()), default=0.0)
+        key = (tuple(stages), top, left, self.font_scale, self.theme.name)
+        if key == getattr(self, "_stages_key", None):
+            return  # same pipeline at the same place: keep the items (scrubbing within an era)
+        self._stages_key = key
         for it in self.stage_items:
             self.removeItem(it)
         self.stage_items = []
-        stages = training_stages(self.arch.training or {})
         if not stages:
             return
-        top = min((it.pos().y() for it in self.nodes.values()), default=0.0)
-        left = min((it.pos().x() for it in self.nodes.values()), default=0.0)
         y = top - StageItem.H - 120
         label = QGraphicsSimpleTextItem("Training pipeline (what this milestone changed)")
         label.setFont(ui_font(13 * self.font_scale, bold=True))
@@ -359,6 +391,7 @@ class GraphScene(QGraphicsScene):
     def set_font_scale(self, s: float) -> None:
         self.font_scale = s
         for it in list(self.nodes.values()) + list(self.frames.values()):
+            it.prepareGeometryChange()  # badges and labels grow with the font
             it.font_scale = s
             it.update()
         for e in self.edges.values():

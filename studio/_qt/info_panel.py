@@ -2,6 +2,7 @@
 and the side list of what the scene just animated, in words."""
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from studio._qt.text import badge_html, esc, fmt_value, training_settings, training_stages
@@ -14,6 +15,10 @@ GLYPH = {"added": "+", "removed": "−", "replaced": "⇄", "changed": "~", "non
 
 
 class InfoPanel(QWidget):
+    """The words are computed at once (cheap) so they always match the scene's last change; the
+    HTML is laid out on the next event-loop turn, once, however fast the slider moves."""
+    updated = Signal()
+
     def __init__(self, model, parent=None):
         super().__init__(parent)
         self.model = model
@@ -26,8 +31,12 @@ class InfoPanel(QWidget):
         self.transition: list[tuple[str, str]] = []  # (kind, sentence) of the last scene change
         self._prev = None
         self._base_cache: dict[str, list[str]] = {}
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self.refresh)
         model.architecture_changed.connect(self._on_arch)
-        model.edited_changed.connect(lambda _e: self.refresh())
+        model.edited_changed.connect(lambda _e: self._pending.start())
         if getattr(model, "arch", None) is not None:
             self._prev = model.arch
             self.refresh()
@@ -43,7 +52,7 @@ class InfoPanel(QWidget):
                         else "replaced" if sentence.startswith("Replaced") else "rewired" if sentence.startswith("Rewired")
                         else "changed")
                 self.transition.append((kind, sentence))
-        self.refresh()
+        self._pending.start()
 
     def transition_text(self) -> list[str]:
         return [s for _, s in self.transition]
@@ -78,6 +87,7 @@ class InfoPanel(QWidget):
             if m.get(key):
                 h.append(f"<p style='font-size:small'><i>{esc(m[key])}</i></p>")
         self.browser.setHtml("\n".join(h))
+        self.updated.emit()
 
     def _changes_html(self, arch) -> list[str]:
         out = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
                                QWidget)
@@ -39,8 +39,25 @@ shown with a word and an outline style as well as colour.</p>
 ○ undisclosed · ◌ stand-in.</p>"""
 
 
+class _FirstPaint(QObject):
+    """Calls back once, right after the first paint of a widget (start-up work waits for it)."""
+
+    def __init__(self, widget, callback):
+        super().__init__(widget)
+        self.callback, self.widget = callback, widget
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Paint:
+            self.widget.removeEventFilter(self)
+            QTimer.singleShot(0, self.callback)
+        return False
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, model: TimelineModel | None = None):
+    def __init__(self, model: TimelineModel | None = None, defer_optional: bool = False):
+        """``defer_optional``: install the optional modules after the first paint (the app does
+        this so the window appears at once; tests get them installed on return)."""
         super().__init__()
         self.timeline_model = model if model is not None else TimelineModel()
         self.settings = QSettings()
@@ -84,10 +101,19 @@ class MainWindow(QMainWindow):
         m.scale_changed.connect(lambda _s: self._update_title())
         self.presentation = Presentation(self)
         self._build_menus()
-        self._install_optional()
+        self._first_paint = _FirstPaint(self.graph_view.viewport(), self._after_first_paint)
+        self._defer_optional = defer_optional
+        if not defer_optional:
+            self._install_optional()
         self._restore()
         self._update_title()
-        QTimer.singleShot(30, self._warm)
+        self.timeline_model.load_failed.connect(lambda pid, msg: self.show_status(f"Cannot show {pid}: {msg}", 15000))
+        # After the first paint, load the other presets one per event-loop turn (the window
+        # stays responsive), then the timeline chart.
+        self._warm_queue = list(self.timeline_model.ids)
+        self._warm_timer = QTimer(self)
+        self._warm_timer.setInterval(0)
+        self._warm_timer.timeout.connect(self._warm_step)
 
     # ------------------------------------------------------------------ contract
     def menu(self, name: str) -> QMenu:
@@ -278,7 +304,28 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # noqa: BLE001  a broken add-on must not stop the app
                 self.show_status(f"{name.rsplit('.', 1)[-1]} could not start: {exc}", 15000)
 
+    def _after_first_paint(self):
+        if self._defer_optional:
+            QTimer.singleShot(0, self._install_deferred)
+        QTimer.singleShot(150, self._warm_timer.start)
+
+    def _install_deferred(self):
+        self._install_optional()
+        state = self.settings.value("windowState")  # docks added now: give them their saved places
+        if state is not None:
+            self.restoreState(state)
+
+    def _warm_step(self):
+        if self._warm_queue:
+            self.timeline_model.warm_one(self._warm_queue.pop(0))
+            return
+        self._warm_timer.stop()
+        self._warm()
+
     def _warm(self):
+        """Everything loaded and the chart built (tests and benchmarks call it directly)."""
+        self._warm_queue = []
+        self._warm_timer.stop()
         try:
             self.timeline_model.warm()
             self.accounting_panel.chart.load()

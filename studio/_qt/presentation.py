@@ -22,8 +22,7 @@ class Presentation:
         self.leave_action.setEnabled(False)
         self.leave_action.triggered.connect(self.toggle)
         win.addAction(self.leave_action)
-        win.timeline_model.architecture_changed.connect(lambda _a: self.refresh_card())
-        win.timeline_model.edited_changed.connect(lambda _e: self.refresh_card())
+        win.info_panel.updated.connect(self.refresh_card)  # after the words for this change exist
 
     def toggle(self) -> None:
         (self._leave if self.active else self._enter)()

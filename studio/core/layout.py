@@ -41,20 +41,40 @@ class Layout:
 
 
 def node_signature(graph, node_id: str) -> tuple:
-    n = graph.node(node_id)
-    ins = tuple((e.src, e.src_port, e.dst_port) for e in graph.in_edges(node_id))
-    outs = tuple((e.dst, e.dst_port, e.src_port) for e in graph.out_edges(node_id))
-    return n.kind, n.region, ins, outs
+    return signatures(graph)[node_id]
+
+
+def signatures(graph) -> dict[str, tuple]:
+    """(kind, region, inputs, outputs) of every node, in one pass over the edges."""
+    ins: dict[str, list] = {nid: [] for nid in graph.nodes}
+    outs: dict[str, list] = {nid: [] for nid in graph.nodes}
+    for e in graph.edges:  # sorted, so the tuples are deterministic
+        ins[e.dst].append((e.src, e.src_port, e.dst_port))
+        outs[e.src].append((e.dst, e.dst_port, e.src_port))
+    return {nid: (n.kind, n.region, tuple(ins[nid]), tuple(outs[nid])) for nid, n in graph.nodes.items()}
+
+
+_GRID_CACHE: dict[tuple, dict] = {}
 
 
 def _region_grid(graph, members: list[str]) -> dict[str, tuple[int, int]]:
-    """(column, row) of each member: one column group per connected chain, rows by depth."""
+    """(column, row) of each member: one column group per connected chain, rows by depth.
+    Cached by the region's structure: scrubbing revisits the same few shapes again and again."""
+    inside = set(members)
+    edges = [(e.src, e.dst) for e in graph.edges if e.src in inside and e.dst in inside]
+    key = (tuple(members), tuple(edges), tuple(graph.node(v).kind == "input" for v in members))
+    hit = _GRID_CACHE.get(key)
+    if hit is None:
+        if len(_GRID_CACHE) > 2048:
+            _GRID_CACHE.clear()
+        hit = _GRID_CACHE[key] = _compute_grid(graph, members, edges)
+    return hit
+
+
+def _compute_grid(graph, members: list[str], edges) -> dict[str, tuple[int, int]]:
     sub = nx.DiGraph()
     sub.add_nodes_from(members)
-    inside = set(members)
-    for e in graph.edges:
-        if e.src in inside and e.dst in inside:
-            sub.add_edge(e.src, e.dst)
+    sub.add_edges_from(edges)
     order = list(nx.lexicographical_topological_sort(sub)) if nx.is_directed_acyclic_graph(sub) else sorted(members)
     depth = {}
     for v in order:
@@ -87,8 +107,7 @@ def _region_grid(graph, members: list[str]) -> dict[str, tuple[int, int]]:
 def compute_layout(graph, previous: Layout | None = None) -> Layout:
     """Positions for every node of ``graph`` (an ArchGraph)."""
     out = Layout()
-    for nid in graph.nodes:
-        out.signature[nid] = node_signature(graph, nid)
+    out.signature = signatures(graph)
 
     def unchanged(nid):
         return previous is not None and nid in previous.pos and previous.signature.get(nid) == out.signature[nid]

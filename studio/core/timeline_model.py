@@ -16,6 +16,7 @@ from psygnal import Signal
 
 from studio.core import presets as P
 from studio.core.architecture import Architecture
+from studio.core.errors import StudioError
 
 
 @dataclass(frozen=True)
@@ -26,18 +27,29 @@ class TimelinePoint:
     kv_bytes: float | None
 
 
+def _fast_meta(pid: str) -> dict:
+    """A preset's meta for the strip, read with libyaml's safe loader when present (the slider
+    must paint before all 28 presets are parsed; full loading happens lazily and is checked)."""
+    import yaml
+    text = P._preset_text(f"{pid}.yaml")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the safe loader, in C when available
+    data = yaml.load(text, Loader=loader)  # noqa: S506  safe loader only
+    if not isinstance(data, dict):
+        raise ValueError("not a mapping")
+    return data.get("meta") or {}
+
+
 def _readable_infos():
-    """The timeline's entries, skipping (and naming) any preset file that does not load, so a
+    """The timeline's entries, skipping (and naming) any preset file that cannot be read, so a
     broken or not-yet-written preset never keeps the app from starting."""
     infos, broken = [], {}
     t = P.timeline()
     for group, ids in (("milestone", t["milestones"]), ("recipe", t["recipes"])):
         for pid in ids:
             try:
-                m = P.raw_preset(pid).get("meta") or {}
-                P.resolved_data(pid)
+                m = _fast_meta(pid)
             except Exception as exc:  # noqa: BLE001  reported in the status bar instead
-                broken[pid] = str(exc)
+                broken[pid] = str(exc).splitlines()[0]
                 continue
             infos.append(P.PresetInfo(pid, str(m.get("date", "")), str(m.get("title", pid)), group,
                                       str(m.get("org", "")), str(m.get("short", ""))))
@@ -51,6 +63,7 @@ class TimelineModel:
     playing_changed = Signal(bool)
     edited_changed = Signal(bool)  # the current model became / stopped being a custom one
     compare_changed = Signal(object)  # (left id, right id) or None
+    load_failed = Signal(str, str)  # preset id, one-line reason (the slider stays where it was)
 
     def __init__(self, scale: str = "paper", start: str | int | None = 0):
         self.infos, self.broken = _readable_infos()
@@ -119,7 +132,12 @@ class TimelineModel:
         if index == self.index and self.external is None and self.arch is not None:
             return
         pid = self.ids[index]
-        arch = self._custom.get(pid) or self.canonical(pid).copy()
+        try:
+            arch = self._custom.get(pid) or self.canonical(pid).copy()
+        except StudioError as exc:
+            self.broken[pid] = str(exc)
+            self.load_failed.emit(pid, str(exc))
+            return
         self.index, self.external = index, None
         self.arch = arch
         self.index_changed.emit(index)
@@ -195,6 +213,14 @@ class TimelineModel:
             self.external, self.arch = arch, arch
         self.architecture_changed.emit(arch)
 
+    def cache_key(self, scale: str | None = None):
+        """A key under which views may cache what they derive from the current model, or None
+        when it is a custom (editable) one whose content can change under the same key."""
+        pid = self.current_id
+        if self.external is not None or pid is None or pid in self._custom:
+            return None
+        return pid, scale or self.scale
+
     def touch(self) -> None:
         """The current architecture was edited in place: drop its cached figures."""
         self.version += 1
@@ -223,9 +249,17 @@ class TimelineModel:
     def warm(self) -> None:
         """Load every preset and its figures once (idle time after start-up), so scrubbing is O(1)."""
         for pid in self.ids:
+            self.warm_one(pid)
+        self.series()
+
+    def warm_one(self, pid: str) -> bool:
+        try:
             for sc in self.canonical(pid).scales:
                 self.accounting(sc, pid)
-        self.series()
+            return True
+        except StudioError as exc:
+            self.broken[pid] = str(exc)
+            return False
 
     def discard_custom(self) -> None:
         self._custom.clear()
@@ -234,16 +268,17 @@ class TimelineModel:
     # ------------------------------------------------------------------ chart data
     def series(self) -> list[TimelinePoint]:
         """Paper-scale params and KV bytes per token of every timeline entry (cached)."""
-        from studio.core.info import model_info
         out = []
         for pid in self.ids:
             pt = self._series.get(pid)
             if pt is None:
-                arch = self._custom.get(pid) or self.canonical(pid)
-                scale = "paper" if "paper" in arch.scales else next(iter(arch.scales))
                 try:
-                    info = model_info(arch, scale)
-                    pt = TimelinePoint(pid, info["params_total"], info["kv_cache_bytes_per_token"])
+                    arch = self._custom.get(pid) or self.canonical(pid)
+                    scale = "paper" if "paper" in arch.scales else next(iter(arch.scales))
+                    acc = self.accounting(scale, pid)
+                    hidden = scale == "paper" and arch.meta.get("disclosure") in ("undisclosed", "stand-in")
+                    pt = TimelinePoint(pid, None if hidden else acc.params_total,
+                                       None if hidden else acc.kv_cache_bytes_per_token)
                 except Exception:  # noqa: BLE001  an edited model may be mid-edit and invalid
                     pt = TimelinePoint(pid, None, None)
                 self._series[pid] = pt

@@ -135,7 +135,8 @@ def test_presentation_mode_on_and_off(window, qtbot):
     assert window.timeline_bar.strip.font_pt >= 16
     title = window.timeline_model.title()
     assert title in window.graph_view.card.text()
-    qtbot.keyClick(window.graph_view, Qt.Key_Right)  # arrows keep stepping in presentation mode
+    with qtbot.waitSignal(window.info_panel.updated, timeout=2000):  # the card follows, once per change
+        qtbot.keyClick(window.graph_view, Qt.Key_Right)  # arrows keep stepping in presentation mode
     assert window.timeline_model.title() in window.graph_view.card.text()
     qtbot.keyClick(window, Qt.Key_Escape)
     assert not p.active and not window.menuBar().isHidden() and window.info_dock.isVisible()
