@@ -297,14 +297,113 @@ def open_dialog(window, run_dir: str | None = None) -> ExportDialog:
     return dlg
 
 
-def install(window) -> None:
-    """Add File → Export → llama2.c… to the main window."""
+class ImportDialog(QDialog):
+    """File → Import → llama2.c model…: model.bin + tokenizer.bin → a new run folder, shown on screen."""
+
+    def __init__(self, parent=None, on_imported=None):
+        super().__init__(parent)
+        self.setWindowTitle("Import a llama2.c model")
+        self.on_imported = on_imported or (lambda path, arch: None)
+        lay = QVBoxLayout(self)
+        intro = QLabel("Turns a llama2.c <b>model.bin</b> (version 0, 1 or 2) and its <b>tokenizer.bin</b> into a "
+                       "run folder: the LLaMA-2 graph at the file's size, ready for Generate, Inspect, Export "
+                       "and further training.")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        form = QFormLayout()
+        self.model_edit, self.tok_edit, self.out_edit = QLineEdit(), QLineEdit(), QLineEdit()
+        self.model_edit.setPlaceholderText("e.g. stories15M.bin")
+        self.tok_edit.setPlaceholderText("the tokenizer.bin that belongs to it")
+        self.out_edit.setPlaceholderText("a new, empty folder")
+        for label, edit, pick in (("Model:", self.model_edit, self._pick_model), ("Tokenizer:", self.tok_edit,
+                                  self._pick_tok), ("Run folder:", self.out_edit, self._pick_out)):
+            b = QPushButton("Browse…")
+            b.clicked.connect(pick)
+            edit.textChanged.connect(self._update)
+            form.addRow(label, _row(edit, b))
+        lay.addLayout(form)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(self.status_label, 1)
+        self.import_button = QPushButton("Import")
+        self.import_button.setDefault(True)
+        self.import_button.clicked.connect(self.do_import)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        lay.addLayout(_row(QWidget(), self.import_button, close))
+        self.resize(620, 260)
+        self._update()
+
+    def _update(self):
+        self.import_button.setEnabled(all(e.text().strip() for e in (self.model_edit, self.tok_edit, self.out_edit)))
+
+    def do_import(self):
+        from studio.core.llama2c.runio import import_llama2c
+        from studio.core.rundir import RunDir
+        QGuiApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            out, warnings = import_llama2c(self.model_edit.text().strip(), self.tok_edit.text().strip(),
+                                           self.out_edit.text().strip())
+            arch = RunDir(out).architecture()
+        except (E.StudioError, OSError) as exc:
+            self.status_label.setText(f'<span style="color:{BAD_COLOUR}"><b>✗</b></span> Nothing was imported: '
+                                      f"{_html(str(exc))}")
+            return
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        d = arch.dims("classroom")
+        text = (f"Imported into {out}: dim {d['dim']}, {d['n_layers']} layers, {d['n_heads']} heads "
+                f"({d['n_kv_heads']} kv), vocab {d['vocab_size']}, seq_len {d['context']}.")
+        self.status_label.setText(f'<span style="color:{OK_COLOUR}"><b>✓</b></span> {_html(text)}'
+                                  + "".join(f"<br>Warning: {_html(w)}" for w in warnings))
+        self.on_imported(out, arch)
+
+    def _pick_model(self):
+        f, _ = QFileDialog.getOpenFileName(self, "llama2.c model.bin", self.model_edit.text(), "llama2.c models (*.bin)")
+        if f:
+            self.model_edit.setText(f)
+
+    def _pick_tok(self):
+        f, _ = QFileDialog.getOpenFileName(self, "tokenizer.bin", self.tok_edit.text(), "tokenizer.bin (*.bin)")
+        if f:
+            self.tok_edit.setText(f)
+
+    def _pick_out(self):
+        d = QFileDialog.getExistingDirectory(self, "Empty folder for the run", self.out_edit.text())
+        if d:
+            self.out_edit.setText(d)
+
+
+def _submenu(window, title: str):
     file_menu = window.menu("File")
     sub = next((a.menu() for a in file_menu.actions()
-                if a.menu() is not None and a.menu().title().replace("&", "") == "Export"), None)
-    if sub is None:
-        sub = file_menu.addMenu("&Export")
-    act = sub.addAction("llama2.c…")
+                if a.menu() is not None and a.menu().title().replace("&", "") == title), None)
+    return sub if sub is not None else file_menu.addMenu(f"&{title}")
+
+
+def open_import_dialog(window) -> ImportDialog:
+    def shown(path, arch):
+        tm = getattr(window, "timeline_model", None)
+        if tm is not None and hasattr(tm, "set_custom"):
+            tm.set_custom(None, arch)  # the imported graph goes on screen, off the timeline
+        if hasattr(window, "show_status"):
+            window.show_status(f"Imported {arch.meta.get('title', arch.id)} into {path}")
+    dlg = getattr(window, "_llama2c_import_dialog", None)
+    if dlg is None:
+        dlg = window._llama2c_import_dialog = ImportDialog(window, shown)
+    dlg.show()
+    dlg.raise_()
+    return dlg
+
+
+def install(window) -> None:
+    """Add File → Export → llama2.c… and File → Import → llama2.c model… to the main window."""
+    act = _submenu(window, "Export").addAction("llama2.c…")
     act.setStatusTip("Check a training run against llama2.c and write model.bin + tokenizer.bin for run / runq")
     act.triggered.connect(lambda _checked=False: open_dialog(window))
     window.export_llama2c_action = act
+    imp = _submenu(window, "Import").addAction("llama2.c model…")
+    imp.setStatusTip("Turn a llama2.c model.bin + tokenizer.bin into a run folder and show its graph")
+    imp.triggered.connect(lambda _checked=False: open_import_dialog(window))
+    window.import_llama2c_action = imp

@@ -103,3 +103,31 @@ def test_unreadable_folder_is_one_message(qtbot, tmp_path):
 def test_main_window_gets_the_menu_entry(window):
     act = getattr(window, "export_llama2c_action", None) or find_action(window)
     assert act.text() == "llama2.c…"
+
+
+def test_import_dialog_creates_a_run_and_shows_its_graph(window, tmp_path, shared_data):
+    export_dialog.open_import_dialog(window)
+    dlg = window._llama2c_import_dialog
+    assert not dlg.import_button.isEnabled()
+    dlg.model_edit.setText(str(shared_data / "llama2c" / "stories260K.bin"))
+    dlg.tok_edit.setText(str(shared_data / "llama2c" / "tok512.bin"))
+    dlg.out_edit.setText(str(tmp_path / "imported"))
+    assert dlg.import_button.isEnabled()
+    dlg.do_import()
+    assert "Imported into" in dlg.status_label.text()
+    assert RunDir(tmp_path / "imported").has_checkpoint()
+    arch = window.timeline_model.arch
+    assert arch.meta["title"] == "stories260K (llama2.c import)" and arch.dims("classroom")["dim"] == 64
+    dlg.do_import()  # the folder is no longer empty: one message, nothing overwritten
+    assert "Nothing was imported" in dlg.status_label.text() and "not empty" in dlg.status_label.text()
+
+
+def test_import_dialog_reports_a_bad_file(qtbot, tmp_path, shared_data):
+    (tmp_path / "bad.bin").write_bytes(b"\0" * 100)
+    dlg = export_dialog.ImportDialog()
+    qtbot.addWidget(dlg)
+    dlg.model_edit.setText(str(tmp_path / "bad.bin"))
+    dlg.tok_edit.setText(str(shared_data / "llama2c" / "tok512.bin"))
+    dlg.out_edit.setText(str(tmp_path / "r"))
+    dlg.do_import()
+    assert "Nothing was imported" in dlg.status_label.text() and not (tmp_path / "r").exists()

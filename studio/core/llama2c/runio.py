@@ -127,9 +127,10 @@ def import_llama2c(model_bin, tokenizer_bin, out_dir) -> tuple[Path, list[str]]:
     arch.scales = {"paper": dict(dims), "classroom": dict(dims)}
     arch.id = f"llama2c-{model_bin.stem}"
     # the preset's own meta describes LLaMA 2 70B (published size, history): not this model
-    arch.meta = {"title": f"{model_bin.stem} (llama2.c import)", "date": arch.meta.get("date", ""),
+    arch.meta = {"title": f"{model_bin.stem} (llama2.c import)",
                  "org": "llama2.c file", "short": f"Imported from {model_bin.name} (llama2.c version {h.version}) "
                  f"into the LLaMA-2 graph", "imported_from": model_bin.name, "llama2c_version": h.version}
+    arch.training = {}  # LLaMA 2's recorded training (pretraining, SFT, RLHF) is not this file's history
     if h.shared_classifier:
         arch.graph.set_config("output", "tie_to", "tok_embeddings")
     model = compile_architecture(arch, "classroom")
