@@ -109,7 +109,15 @@ class InspectController(QObject):
 
     def set_run(self, path: str) -> None:
         from pathlib import Path
-        self._set(Source("run", f"{Path(path).name}, latest checkpoint", path=str(path)))
+
+        from studio.core.rundir import RunDir
+        try:
+            model = RunDir(path).read_config().get("model", "")
+        except StudioError:
+            model = ""
+        p = Path(path)
+        where = f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+        self._set(Source("run", f"{model or 'run'} — {where}, latest checkpoint", path=str(path)))
 
     def set_snapshot(self, arch, state_dict: dict, step: int, tokenizer=None) -> None:
         """A copy of training weights (the trainer's GUI calls this whenever it takes a snapshot)."""

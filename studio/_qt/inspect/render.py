@@ -142,7 +142,7 @@ def attention_png(ins, theme: str = "light", max_width: int = 1700) -> bytes:
     left, right, top = 190, 150, 78
     cell = int(np.clip((max_width - left - right - 20) / ncols - 8, 56, 170))
     row_h = cell + 38
-    big = 600
+    big = int(np.clip(len(ins.tokens) * 11, 520, 960))  # ~11 px per token keeps every label legible
     width = left + ncols * (cell + 8) + 20 + right
     enl = _pick_enlarged(ins)
     width = max(width, 150 + len(enl) * (big + 170) + right)

@@ -44,7 +44,8 @@ class RoutingView(QWidget):
         self.layer_box.currentIndexChanged.connect(self._layer_changed)
         self.summary = wrap_label()
         self.summary.setStyleSheet("font-weight: bold")
-        self.empty = QLabel("This model has no mixture-of-experts layer: every token goes through the same feed-forward block.")
+        self.empty = QLabel("This model has no mixture-of-experts layer: every token goes through the same feed-forward "
+                            "block. Pick a MoE milestone (GShard, Mixtral, DeepSeek, Kimi) to see routing.")
         self.empty.setWordWrap(True)
 
         self.map = HeatPlot("token →", "expert")
@@ -87,7 +88,6 @@ class RoutingView(QWidget):
         grid.addWidget(row(self.map, self.cbar, stretch_at=0), 0, 0)
         grid.addWidget(self.hist, 0, 1)
         grid.addWidget(self.readout, 1, 0, 1, 2)
-        grid.addWidget(self.empty, 2, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 1)
         grid.setHorizontalSpacing(18)
@@ -108,7 +108,9 @@ class RoutingView(QWidget):
         self.tabs.setTabToolTip(1, "Expert load per step, auxiliary loss and balancing bias while a run trains")
         lay = QVBoxLayout(self)
         lay.addWidget(row(QLabel("MoE layer:"), self.layer_box, self.summary, stretch_at=2))
+        lay.addWidget(self.empty)
         lay.addWidget(self.tabs, 1)
+        lay.addStretch(0)
         self.ctl.inspected.connect(self.show_inspection)
         self.timer = QTimer(self)
         self.timer.setInterval(250)
@@ -118,8 +120,7 @@ class RoutingView(QWidget):
 
     def _set_empty(self, empty: bool):
         self.empty.setVisible(empty)
-        for w in (self.map, self.cbar, self.hist, self.readout):
-            w.setVisible(not empty)
+        self.tabs.setVisible(not empty)
 
     # ------------------------------------------------------------------ one prompt
     def show_inspection(self, ins):

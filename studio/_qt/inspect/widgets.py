@@ -44,9 +44,11 @@ def thin_ticks(labels, pixels: float, px_per_label: float):
 class HeatPlot(pg.PlotWidget):
     """One enlarged heat map: rows and columns labelled with tokens, (0, 0) at the top left."""
 
-    def __init__(self, xlabel: str, ylabel: str, parent=None):
+    def __init__(self, xlabel: str, ylabel: str, parent=None, square: bool = False):
         base, text, _ = palette_colours()
         super().__init__(parent, background=base)
+        if square:  # attention maps: keep cells square so diagonals (previous-token heads) read at 45°
+            self.getPlotItem().vb.setAspectLocked(True)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.addItem(self.item)
         self.getPlotItem().invertY(True)
@@ -72,15 +74,23 @@ class HeatPlot(pg.PlotWidget):
         xlabels, ylabels = getattr(self, "_labels", (None, None))
         if getattr(self, "plotItem", None) is None:  # resize events arrive during construction
             return
-        rect = self.getPlotItem().vb.boundingRect()
+        vb = self.getPlotItem().vb
+        try:  # screen pixels per data cell (the view may be letter-boxed when the aspect is locked)
+            px, py = vb.viewPixelSize()
+        except Exception:  # noqa: BLE001  no geometry yet
+            return
         if xlabels is not None:
             longest = max((len(s) for s in xlabels), default=1)
-            self.getAxis("bottom").setTicks(thin_ticks(xlabels, rect.width(), 9 + 7 * min(longest, 8)))
+            self.getAxis("bottom").setTicks(thin_ticks(xlabels, len(xlabels) / max(px, 1e-9), 9 + 7 * min(longest, 8)))
         if ylabels is not None:
-            self.getAxis("left").setTicks(thin_ticks(ylabels, rect.height(), 15))
+            self.getAxis("left").setTicks(thin_ticks(ylabels, len(ylabels) / max(py, 1e-9), 15))
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
+        self._apply_ticks()
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
         self._apply_ticks()
 
     def cell_at(self, scene_pos):
