@@ -183,3 +183,21 @@ def test_bad_run_folder_is_a_status_message(qtbot, win, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
     next(a for a in win.menus["Inspect"].actions() if a.text().startswith("Open run")).trigger()
     assert "not a run folder" in win.status and win.inspect_controller.source is None
+
+
+def test_encoder_decoder_source_box(qtbot, win):
+    win.timeline_model.arch = arch_of("2017-06-transformer")
+    ins = inspect_untrained(qtbot, win)
+    view = win.attention_inspector
+    assert view.encoder.isVisibleTo(view)  # only encoder-decoder models show the source box
+    assert ins.source_tokens == ins.tokens  # empty box: the encoder reads the prompt, as the model does
+    view.encoder.setText("Die Katze.")
+    with qtbot.waitSignal(win.inspect_controller.inspected, timeout=WAIT) as blocker:
+        view._run()
+    qtbot.waitUntil(lambda: not win.inspect_controller.busy(), timeout=WAIT)
+    ins = blocker.args[0]
+    assert ins.source_tokens[1:3] == ("D", "i")
+    cross = next(i for i, a in enumerate(ins.attention) if a.kind == "cross_attention")
+    view.select(cross, -1)
+    assert view.big.item.image.shape[:2] == (len(ins.tokens), len("Die Katze.") + 1)
+    assert "cross" in view.block_box.currentText()

@@ -38,12 +38,17 @@ class AttentionInspector(QWidget):
         self.prompt = QLineEdit(self.ctl.prompt)
         self.prompt.setPlaceholderText("Prompt to run through the model")
         self.prompt.setToolTip("The text whose attention is shown (tokenised with the model's tokenizer, BOS first)")
-        self.prompt.returnPressed.connect(lambda: self.ctl.set_prompt(self.prompt.text()))
+        self.prompt.returnPressed.connect(self._run)
+        self.encoder = QLineEdit(self.ctl.encoder_text)
+        self.encoder.setPlaceholderText("Encoder input (empty: the prompt)")
+        self.encoder.setToolTip("Encoder-decoder models (2017 Transformer): the source sentence the encoder reads; "
+                                "cross-attention maps show which source tokens each output token looks at")
+        self.encoder.returnPressed.connect(self._run)
+        self.encoder_label = QLabel("Source:")
         self.status = QLabel("")
         top = row(self.source_label, stretch_at=0)
-        bar = row(QLabel("Prompt:"), self.prompt,
-                  button("Inspect", "Run the prompt through the model (off the GUI thread)",
-                         lambda: self.ctl.set_prompt(self.prompt.text())),
+        bar = row(QLabel("Prompt:"), self.prompt, self.encoder_label, self.encoder,
+                  button("Inspect", "Run the prompt through the model (off the GUI thread)", self._run),
                   button("Save image…", "Write attention.png as the CLI does", self._save), self.status, stretch_at=1)
 
         self.grid = pg.GraphicsLayoutWidget()
@@ -91,11 +96,21 @@ class AttentionInspector(QWidget):
         lay.addWidget(top)
         lay.addWidget(bar)
         lay.addWidget(split, 1)
+        self.encoder.setVisible(False)
+        self.encoder_label.setVisible(False)
         self.ctl.inspected.connect(self.show_inspection)
         self.ctl.failed.connect(lambda msg: self.status.setText(f"⚠ {msg}"))
         self.ctl.busy_changed.connect(lambda b: self.status.setText("working…") if b else None)
         self.ctl.source_changed.connect(lambda s: self.source_label.setText(f"Model: {s.label}"))
         self.ctl.focus_requested.connect(self.focus_block)
+
+    def _run(self):
+        self.ctl.set_prompt(self.prompt.text(), self.encoder.text())
+
+    def _show_encoder_box(self, ins):
+        on = bool(ins.source_tokens)
+        self.encoder.setVisible(on)
+        self.encoder_label.setVisible(on)
 
     # ------------------------------------------------------------------ grid
     def _build_grid(self, ins):
@@ -137,6 +152,7 @@ class AttentionInspector(QWidget):
 
     def show_inspection(self, ins):
         self.ins = ins
+        self._show_encoder_box(ins)
         self.status.setText(f"{len(ins.tokens)} tokens in {self.ctl.last_ms:.0f} ms")
         self._build_grid(ins)
         images = self.ctl.images.get(id(ins)) or attention_images(ins, self._mask_rgb)

@@ -29,9 +29,10 @@ class Source:
 
 
 class _Job(QThread):
-    def __init__(self, source: Source, prompt: str, cache: dict, mask_rgb, parent=None):
+    def __init__(self, source: Source, prompt: str, cache: dict, mask_rgb, encoder_text: str = "", parent=None):
         super().__init__(parent)
         self.source, self.prompt, self.cache, self.mask_rgb = source, prompt, cache, mask_rgb
+        self.encoder_text = encoder_text
         self.result = self.error = self.images = None
         self.ms = 0.0
 
@@ -70,7 +71,9 @@ class _Job(QThread):
         try:
             model, tok = self._model()
             ids = tok.encode(self.prompt, bos=True)
-            self.result = inspect_model(model, ids, tok, label=self.source.label)
+            has_encoder = "source" in model.inputs.values()
+            src = tok.encode(self.encoder_text, bos=True) if has_encoder and self.encoder_text.strip() else None
+            self.result = inspect_model(model, ids, tok, source=src, label=self.source.label)
             from studio._qt.inspect.widgets import attention_images
             self.images = attention_images(self.result, self.mask_rgb)  # colouring off the GUI thread too
         except StudioError as exc:
@@ -91,6 +94,7 @@ class InspectController(QObject):
         super().__init__(parent)
         self.source: Source | None = None
         self.prompt = "Once upon a time there was a little girl named Lily."
+        self.encoder_text = ""  # encoder input of encoder-decoder models ("" = the prompt, as the model does)
         self.history = RoutingHistory()  # fed by training: history.record(step, model)
         self.last = None
         self.last_ms = 0.0
@@ -132,8 +136,10 @@ class InspectController(QObject):
         self.request()
 
     # ------------------------------------------------------------------ running
-    def set_prompt(self, text: str) -> None:
+    def set_prompt(self, text: str, encoder_text: str | None = None) -> None:
         self.prompt = text
+        if encoder_text is not None:
+            self.encoder_text = encoder_text
         self.request()
 
     def busy(self) -> bool:
@@ -145,7 +151,7 @@ class InspectController(QObject):
         if self._job is not None:  # latest wins: one rerun after the current job
             self._pending = True
             return
-        self._job = _Job(self.source, self.prompt, self._cache, self.mask_rgb)
+        self._job = _Job(self.source, self.prompt, self._cache, self.mask_rgb, self.encoder_text)
         self._job.finished.connect(self._finished)
         self.busy_changed.emit(True)
         self._job.start()
