@@ -246,6 +246,8 @@ def test_a_run_trained_here_prints_the_same_text_in_run_c(tmp_path, capsys):
     prompt, n_new = "Once upon a time", 20
     res = export_run(run, tmp_path / "out", prompt=prompt, max_new_tokens=n_new)
     assert res.new_tokens == n_new and res.steps == len(res.prompt_tokens) + n_new - 1
+    capped = export_run(run, tmp_path / "capped", prompt=prompt, max_new_tokens=500)
+    assert capped.steps == 64 and any("capped" in n for n in capped.notes)  # trained with --context 64
     ref = RunC(res.model_path.read_bytes(), res.tokenizer_path.read_bytes())
     code, out, err = cli(capsys, "generate", run, "--prompt", prompt, "--temperature", "0", "--max-new-tokens", n_new)
     assert code == 0, err
@@ -259,7 +261,7 @@ def test_a_run_trained_here_prints_the_same_text_in_run_c(tmp_path, capsys):
     # where the run's SentencePiece tokenizer and run.c's encoder split a prompt differently, export says so
     tok = RunDir(run).tokenizer()
     for p in ("a  b", "Lily was happy."):
-        r = export_run(run, tmp_path / "out", prompt=p)
+        r = export_run(run, tmp_path / "out", prompt=p, max_new_tokens=n_new)
         differs = tok.encode(p) != Llama2cTokenizer.from_file(res.tokenizer_path).encode(p)
         assert bool(r.notes) == differs and all("split" in n for n in r.notes)
 

@@ -89,6 +89,9 @@ def export_run(run_dir, out_dir, quantize: str | None = None, group_size: int | 
     cmd = " ".join([prog, shlex.quote(str(out / "model.bin")), "-z", shlex.quote(str(out / "tokenizer.bin")),
                     "-t", "0", "-n", str(steps), "-i", shlex.quote(prompt)])
     notes = []
+    if steps - len(ids) + 1 < max_new_tokens:
+        notes.append(f"run stops at seq_len {h.seq_len}, so -n is capped there: {max(0, steps - len(ids) + 1)} new tokens "
+                     f"instead of {max_new_tokens}")
     if version == 1:
         notes.append("version 1 is read by no llama2.c program; use it only for your own tools")
     own = tok.encode(prompt, bos=True)
