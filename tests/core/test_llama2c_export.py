@@ -248,6 +248,10 @@ def test_a_run_trained_here_prints_the_same_text_in_run_c(tmp_path, capsys):
     assert res.new_tokens == n_new and res.steps == len(res.prompt_tokens) + n_new - 1
     capped = export_run(run, tmp_path / "capped", prompt=prompt, max_new_tokens=500)
     assert capped.steps == 64 and any("capped" in n for n in capped.notes)  # trained with --context 64
+    from studio.core.tokenizers.llama2c_bin import layout_problems
+    exported = Llama2cTokenizer.from_file(res.tokenizer_path, 512)  # parses: lengths, max_token_length, count
+    assert layout_problems(exported.pieces) == []  # §6: ids 0/1/2, bytes at 3..258, " ", no empty/duplicate pieces
+    assert exported.pieces[1] == b"\n<s>\n" and exported.pieces[2] == b"\n</s>\n"  # as llama2.c's tokenizer.py
     ref = RunC(res.model_path.read_bytes(), res.tokenizer_path.read_bytes())
     code, out, err = cli(capsys, "generate", run, "--prompt", prompt, "--temperature", "0", "--max-new-tokens", n_new)
     assert code == 0, err
