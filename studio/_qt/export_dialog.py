@@ -315,10 +315,11 @@ class ImportDialog(QDialog):
         self.model_edit.setPlaceholderText("e.g. stories15M.bin")
         self.tok_edit.setPlaceholderText("the tokenizer.bin that belongs to it")
         self.out_edit.setPlaceholderText("a new, empty folder")
-        for label, edit, pick in (("Model:", self.model_edit, self._pick_model), ("Tokenizer:", self.tok_edit,
-                                  self._pick_tok), ("Run folder:", self.out_edit, self._pick_out)):
+        for label, edit, title, folder in (("Model:", self.model_edit, "llama2.c model.bin", False),
+                                           ("Tokenizer:", self.tok_edit, "Its tokenizer.bin", False),
+                                           ("Run folder:", self.out_edit, "Empty folder for the run", True)):
             b = QPushButton("Browse…")
-            b.clicked.connect(pick)
+            b.clicked.connect(lambda _c=False, e=edit, t=title, f=folder: self._pick(e, t, f))
             edit.textChanged.connect(self._update)
             form.addRow(label, _row(edit, b))
         lay.addLayout(form)
@@ -359,20 +360,13 @@ class ImportDialog(QDialog):
                                   + "".join(f"<br>Warning: {_html(w)}" for w in warnings))
         self.on_imported(out, arch)
 
-    def _pick_model(self):
-        f, _ = QFileDialog.getOpenFileName(self, "llama2.c model.bin", self.model_edit.text(), "llama2.c models (*.bin)")
+    def _pick(self, edit: QLineEdit, title: str, folder: bool = False):
+        if folder:
+            f = QFileDialog.getExistingDirectory(self, title, edit.text())
+        else:
+            f = QFileDialog.getOpenFileName(self, title, edit.text(), "llama2.c files (*.bin);;All files (*)")[0]
         if f:
-            self.model_edit.setText(f)
-
-    def _pick_tok(self):
-        f, _ = QFileDialog.getOpenFileName(self, "tokenizer.bin", self.tok_edit.text(), "tokenizer.bin (*.bin)")
-        if f:
-            self.tok_edit.setText(f)
-
-    def _pick_out(self):
-        d = QFileDialog.getExistingDirectory(self, "Empty folder for the run", self.out_edit.text())
-        if d:
-            self.out_edit.setText(d)
+            edit.setText(f)
 
 
 def _submenu(window, title: str):

@@ -217,6 +217,7 @@ def test_import_refuses_bad_inputs_with_one_line(tmp_path, l2c_files, capsys):
 
 
 def test_cli_import_prints_the_model(tmp_path, l2c_files, capsys):
+    (tmp_path / "r").mkdir()  # an existing empty folder is fine
     code, out, err = cli(capsys, "import-llama2c", l2c_files / "stories260K.bin", "--tokenizer",
                          l2c_files / "tok512.bin", "--out", tmp_path / "r")
     assert code == 0, err
