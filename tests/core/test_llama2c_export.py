@@ -197,7 +197,7 @@ def test_export_refuses_incompatible_runs_listing_every_reason(tmp_path, l2c_fil
     assert not (tmp_path / "out").exists()
 
 
-def test_import_refuses_bad_inputs_with_one_line(tmp_path, l2c_files, capsys):
+def test_import_refuses_bad_inputs_with_one_line(tmp_path, l2c_files, imported, capsys):
     model = (l2c_files / "stories260K.bin").read_bytes()
     (tmp_path / "short.bin").write_bytes(model[:-100])
     cases = [
@@ -209,6 +209,12 @@ def test_import_refuses_bad_inputs_with_one_line(tmp_path, l2c_files, capsys):
         code, _, err = cli(capsys, "import-llama2c", mb, "--tokenizer", tb, "--out", tmp_path / "r")
         assert code == 2 and pattern in err, err
         assert len(err.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+    (tmp_path / "afile").write_text("x")
+    code, _, err = cli(capsys, "import-llama2c", l2c_files / "stories260K.bin", "--tokenizer", l2c_files / "tok512.bin",
+                       "--out", tmp_path / "afile")
+    assert code == 2 and "is a file" in err
+    code, _, err = cli(capsys, "export", imported, "--out", tmp_path / "afile")
+    assert code == 2 and "is a file" in err and (tmp_path / "afile").read_text() == "x"
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
     code, _, err = cli(capsys, "import-llama2c", l2c_files / "stories260K.bin", "--tokenizer", l2c_files / "tok512.bin",

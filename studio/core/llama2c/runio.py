@@ -78,9 +78,14 @@ def export_run(run_dir, out_dir, quantize: str | None = None, group_size: int | 
     runc_tok = tok if isinstance(tok, Llama2cTokenizer) else Llama2cTokenizer.from_bytes(tok_bytes, "tokenizer.bin",
                                                                                         h.vocab_size)
     out = Path(out_dir)
-    info = write_model(out / "model.bin", h, tensors, version, freq)
+    if out.exists() and not out.is_dir():
+        raise E.StudioError(f"{out}: is a file; --out needs a folder for model.bin and tokenizer.bin")
     from studio.core.yamlio import atomic_write_bytes
-    atomic_write_bytes(out / "tokenizer.bin", tok_bytes)
+    try:
+        info = write_model(out / "model.bin", h, tensors, version, freq)
+        atomic_write_bytes(out / "tokenizer.bin", tok_bytes)
+    except OSError as exc:
+        raise E.StudioError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
     ids = runc_tok.encode(prompt)
     # run.c feeds positions 0..n-1 and prints the token sampled at each, so -n n writes the prompt
     # after BOS and then n - len(ids) + 1 new tokens (the last sampled one is never fed back)
@@ -114,7 +119,9 @@ def import_llama2c(model_bin, tokenizer_bin, out_dir) -> tuple[Path, list[str]]:
     from studio.core.tokenizers.llama2c_bin import Llama2cTokenizer, layout_problems
 
     model_bin, out = Path(model_bin), Path(out_dir)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise E.StudioError(f"{out}: is a file; --out needs a new folder for the imported run")
+    if out.exists() and any(out.iterdir()):
         raise E.StudioError(f"{out}: exists and is not empty; choose a new folder for the imported run")
     data = _read(model_bin)
     mf = read_model(model_bin, data)
@@ -145,8 +152,11 @@ def import_llama2c(model_bin, tokenizer_bin, out_dir) -> tuple[Path, list[str]]:
     if mf.freq_cis is not None:
         payload[FREQ_KEY] = torch.frombuffer(bytearray(mf.freq_cis[0] + mf.freq_cis[1]), dtype=torch.uint8)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as exc:
+        raise E.StudioError(f"{out}: cannot create the run folder ({exc.strerror or exc})") from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is an ordinary folder
