@@ -9,7 +9,7 @@ import pytest
 from studio.core.compiler import compile_architecture
 from studio.core.rundir import RunDir
 from studio.core.tokenizers.byte_level import ByteTokenizer
-from tests.conftest import run_cli
+from conftest import run_cli
 from tests.core.test_inspection import arch_of, moe_mla_arch
 
 PROMPT = "The cat sat."
