@@ -11,6 +11,8 @@ from studio.core.accounting import account
 
 FIGURES = ("params_total", "params_active", "params_embedding", "params_mtp",
            "kv_cache_bytes_per_token", "flops_per_token")
+# Why a computed figure differs from the published one, where the seed is wrong, what a leak says.
+NOTE_KEYS = ("gap_note", "seed_note", "reported_note")
 
 
 def model_info(arch, scale: str = "paper") -> dict:
@@ -30,6 +32,9 @@ def model_info(arch, scale: str = "paper") -> dict:
             prov[k] = "published"
     if scale == "paper":
         prov.update(meta.get("provenance") or {})
+    # Relative difference computed vs published (0.015 = 1.5 % above), where both exist.
+    vs_published = {k: values[k] / published[k] - 1 for k in ("params_total", "params_active")
+                    if values.get(k) and isinstance(published.get(k), (int, float)) and published[k]}
     return {
         "id": arch.id,
         "title": meta.get("title", arch.id),
@@ -40,6 +45,9 @@ def model_info(arch, scale: str = "paper") -> dict:
         **values,
         "context": acc.context,
         "published": published,
+        "vs_published": vs_published,
+        "family_member": meta.get("family_member", "") if scale == "paper" else "",
+        "notes": {k: meta[k] for k in NOTE_KEYS if meta.get(k)} if scale == "paper" else {},
         "provenance": prov,
         "params_by_region": {r: v["params"] for r, v in acc.per_region.items()} if values["params_total"] is not None else {},
     }

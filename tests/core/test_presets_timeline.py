@@ -336,3 +336,12 @@ def test_history_recipes():
     for pid in ("recipe-llama2c-stories260k", "recipe-llama2c-stories15m"):
         arch = load_preset(pid)
         assert arch.config("output", "paper")[0].tie_to == "tok_embeddings"
+
+
+def test_info_carries_notes_family_member_and_gap_to_published():
+    d = model_info(load_preset("2022-03-chinchilla"), "paper")
+    assert d["family_member"] == "Chinchilla 70B" and "relative" in d["notes"]["gap_note"]
+    assert d["vs_published"]["params_total"] == pytest.approx(64.69e9 / 70e9 - 1, abs=1e-3)
+    d = model_info(load_preset("2024-09-o1"), "paper")
+    assert d["vs_published"] == {} and "seed_note" in d["notes"]
+    assert model_info(load_preset("2022-03-chinchilla"), "classroom")["notes"] == {}
