@@ -345,3 +345,9 @@ def test_info_carries_notes_family_member_and_gap_to_published():
     d = model_info(load_preset("2024-09-o1"), "paper")
     assert d["vs_published"] == {} and "seed_note" in d["notes"]
     assert model_info(load_preset("2022-03-chinchilla"), "classroom")["notes"] == {}
+
+
+def test_cli_info_text_prints_the_notes():
+    out = run_cli("info", "2022-03-chinchilla").stdout
+    assert "gap note: This graph counts 64.69B" in out
+    assert "seed note:" in run_cli("info", "2025-01-deepseek-r1").stdout

@@ -53,6 +53,8 @@ def cmd_info(args) -> int:
         print(f"  published: {pub} — {info['published'].get('source', '')}")
         if info["published"].get("note"):
             print(f"  note: {info['published']['note']}")
+    for key, text in (info.get("notes") or {}).items():  # gap / seed / reported notes of a preset
+        print(f"  {key.replace('_', ' ')}: {' '.join(str(text).split())}")
     return 0
 
 
