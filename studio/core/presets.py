@@ -167,12 +167,16 @@ def preset_infos() -> list[PresetInfo]:
 
 
 def load_model(spec: str):
-    """MODEL as the CLI accepts it: a preset id, an architecture YAML file or a project file."""
+    """MODEL as the CLI accepts it: a preset id, an architecture YAML file or a project file
+    (and, for convenience, a run folder or its run.yaml: the architecture that run trained)."""
     if is_preset(spec):
         return load_preset(spec)
     p = Path(spec)
     if not p.exists():
         raise E.LoadError(f"{spec}: neither a preset id nor an existing file; run 'archstudio presets' for ids")
+    if p.is_dir() or p.name == "run.yaml":
+        from studio.core.rundir import RunDir
+        return RunDir(p if p.is_dir() else p.parent).architecture()
     data = read_yaml(p)
     if data.get("kind") == "project" or "architecture" in data:
         from studio.core.project import load_project

@@ -39,3 +39,11 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
 def test_not_a_run_folder(tmp_path):
     with pytest.raises(E.LoadError, match="not a run folder"):
         RunDir(tmp_path).read_config()
+
+
+def test_run_folder_is_accepted_as_model(tmp_path):
+    from studio.core.presets import load_model
+    run, _ = make_run(tmp_path)
+    for spec in (run.path, run.config_path):
+        arch = load_model(str(spec))
+        assert arch.dims("classroom")["vocab_size"] == 259
