@@ -13,6 +13,7 @@ from conftest import run_cli
 from tests.core.test_inspection import arch_of, moe_mla_arch
 
 PROMPT = "The cat sat."
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}  # tiny models: extra threads only contend on the shared box
 
 
 def make_run(tmp_path, arch, name="run"):
@@ -32,7 +33,7 @@ def png_size(path):
 def test_inspect_llama2_writes_json_and_attention_png(tmp_path):
     run = make_run(tmp_path, arch_of())
     out = tmp_path / "out"
-    r = run_cli("inspect", str(run.path), "--prompt", PROMPT, "--out", str(out))
+    r = run_cli("inspect", str(run.path), "--prompt", PROMPT, "--out", str(out), env=ONE_THREAD)
     assert r.returncode == 0, r.stderr
     d = json.loads((out / "inspect.json").read_text(encoding="utf-8"))
     T = len(PROMPT) + 1  # byte tokens + BOS
@@ -55,7 +56,7 @@ def test_inspect_llama2_writes_json_and_attention_png(tmp_path):
 def test_inspect_moe_mla_writes_routing(tmp_path):
     run = make_run(tmp_path, moe_mla_arch())
     out = tmp_path / "out"
-    r = run_cli("inspect", str(run.path), "--prompt", PROMPT, "--out", str(out), "--theme", "dark")
+    r = run_cli("inspect", str(run.path), "--prompt", PROMPT, "--out", str(out), "--theme", "dark", env=ONE_THREAD)
     assert r.returncode == 0, r.stderr
     d = json.loads((out / "inspect.json").read_text(encoding="utf-8"))
     T = len(d["tokens"])
@@ -71,7 +72,8 @@ def test_inspect_moe_mla_writes_routing(tmp_path):
 def test_inspect_encoder_decoder_with_source(tmp_path):
     run = make_run(tmp_path, arch_of("2017-06-transformer"))
     out = tmp_path / "out"
-    r = run_cli("inspect", str(run.path), "--prompt", PROMPT, "--source", "Die Katze.", "--out", str(out))
+    r = run_cli("inspect", str(run.path), "--prompt", PROMPT, "--source", "Die Katze.", "--out", str(out),
+                env=ONE_THREAD)
     assert r.returncode == 0, r.stderr
     d = json.loads((out / "inspect.json").read_text(encoding="utf-8"))
     T, S = len(PROMPT) + 1, len("Die Katze.") + 1
@@ -82,12 +84,12 @@ def test_inspect_encoder_decoder_with_source(tmp_path):
 
 
 def test_inspect_bad_input_is_one_line(tmp_path):
-    r = run_cli("inspect", str(tmp_path / "nope"), "--prompt", "x", "--out", str(tmp_path / "o"))
+    r = run_cli("inspect", str(tmp_path / "nope"), "--prompt", "x", "--out", str(tmp_path / "o"), env=ONE_THREAD)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no such run folder" in r.stderr
     run = make_run(tmp_path, arch_of())
-    r = run_cli("inspect", str(run.path), "--prompt", "x" * 300, "--out", str(tmp_path / "o"))
+    r = run_cli("inspect", str(run.path), "--prompt", "x" * 300, "--out", str(tmp_path / "o"), env=ONE_THREAD)
     assert r.returncode == 2 and "at most 256" in r.stderr and not (tmp_path / "o" / "inspect.json").exists()
-    r = run_cli("inspect", str(run.path), "--prompt", "x", "--source", "y", "--out", str(tmp_path / "o"))
+    r = run_cli("inspect", str(run.path), "--prompt", "x", "--source", "y", "--out", str(tmp_path / "o"), env=ONE_THREAD)
     assert r.returncode == 2 and "encoder-decoder" in r.stderr
 
 
@@ -97,7 +99,7 @@ def test_without_qt_plain_heatmaps_are_written(tmp_path):
     (fake / "PySide6" / "__init__.py").write_text("raise ImportError('libGL.so.1: cannot open shared object file')\n")
     run = make_run(tmp_path, moe_mla_arch())
     out = tmp_path / "out"
-    r = run_cli("inspect", str(run.path), "--prompt", PROMPT, "--out", str(out), env={"PYTHONPATH": str(fake)})
+    r = run_cli("inspect", str(run.path), "--prompt", PROMPT, "--out", str(out), env={"PYTHONPATH": str(fake), **ONE_THREAD})
     assert r.returncode == 0, r.stderr
     assert "Qt cannot start" in r.stderr and "without labels" in r.stderr
     for name in ("attention.png", "routing.png"):
@@ -133,7 +135,7 @@ def test_inspect_imported_llama2c_stories260k(tmp_path, shared_data):
     assert r.returncode == 0, r.stderr
     out = tmp_path / "out"
     r = run_cli("inspect", str(tmp_path / "run"), "--prompt", "Once upon a time, there was a little girl named Lily.",
-                "--out", str(out))
+                "--out", str(out), env=ONE_THREAD)
     assert r.returncode == 0, r.stderr
     d = json.loads((out / "inspect.json").read_text(encoding="utf-8"))
     assert d["tokens"][0] == "<s>" and any("Lily" in t for t in d["tokens"])  # real BPE pieces, not bytes

@@ -16,6 +16,15 @@ TOK = ByteTokenizer()
 PROMPT = "Once upon a time, Lily saw a big red ball."
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models: two OpenMP threads on a shared 2-core box spin against other processes (~100x slower)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def arch_of(pid="2023-07-llama-2"):
     a = load_preset(pid)
     a.scales["classroom"]["vocab_size"] = 259
@@ -266,9 +275,9 @@ def test_routing_history_over_training_steps():
     torch.manual_seed(0)
     m = compile_architecture(arch).train()
     opt = torch.optim.SGD(m.parameters(), lr=0.01)
-    hist = RoutingHistory(max_steps=8)
-    x = torch.randint(3, 259, (2, 16))
-    for step in range(20):
+    hist = RoutingHistory(max_steps=4)
+    x = torch.randint(3, 259, (2, 12))
+    for step in range(10):
         _, loss = m(x[:, :-1], x[:, 1:])
         opt.zero_grad()
         loss.backward()
@@ -276,7 +285,7 @@ def test_routing_history_over_training_steps():
         hist.record(step, m)
     snap = hist.snapshot()
     assert snap.layers == ("layers.1.feed_forward", "layers.2.feed_forward", "layers.3.feed_forward")
-    assert 4 <= len(snap.steps) <= 8 and snap.steps[0] == 0 and snap.steps[-1] >= 12
+    assert 2 <= len(snap.steps) <= 4 and snap.steps[0] == 0 and snap.steps[-1] >= 6  # bounded, covers the run
     assert (np.diff(snap.steps) > 0).all()
     for i in range(3):
         assert snap.load[i].shape == (len(snap.steps), 8)

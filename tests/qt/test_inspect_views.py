@@ -14,6 +14,15 @@ from tests.core.test_inspection import arch_of, moe_mla_arch
 WAIT = 60_000  # ms: generous, the 2-core CI box is shared; no assertion depends on speed
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models: two OpenMP threads on a shared 2-core box spin against other processes (~100x slower)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 class FakeTimeline:
     architecture_changed = Signal(object)
 

@@ -161,8 +161,6 @@ def attention_png(ins, theme: str = "light", max_width: int = 1700) -> bytes:
             g = a.group_of[h]
             if a.n_kv_heads < a.n_heads:  # the group bracket, coloured per KV head, with its name
                 c.p.fillRect(QRectF(x - 4, y - 12, cell + 8, 6), QColor(GROUP_COLOURS[g % len(GROUP_COLOURS)]))
-                if h == a.groups[g][0]:
-                    c.text(x, y - 13, cell * len(a.groups[g]), 0, "", 1)
             c.heat(x, y, cell, cell, attention_rgb(a, a.weights[h], c.t))
             kv = f" kv{g}" if a.n_kv_heads < a.n_heads else ""
             c.text(x, y + cell + 1, cell, 16, f"h{h}{kv}  H {a.entropy[h]:.2f}", 11, align=Qt.AlignCenter)
