@@ -7,7 +7,7 @@ chart's curves are created once and fed with setData; only the marker moves whil
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from studio._qt.text import PROVENANCE_GLYPH
 from studio._qt.theme import LIGHT, Theme
@@ -35,7 +35,16 @@ class AccountingPanel(QWidget):
         super().__init__(parent)
         self.model, self.theme = model, theme
         self.hovered = ""
-        lay = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea(self)  # scrolls on a small screen instead of forcing the window taller
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # labels wrap instead
+        body = QWidget()
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
+        lay = QVBoxLayout(body)
         lay.setContentsMargins(6, 6, 6, 6)
         grid = QGridLayout()
         grid.setHorizontalSpacing(10)
@@ -62,7 +71,7 @@ class AccountingPanel(QWidget):
         lay.addWidget(self.regions)
         self.block = QLabel("Hover a block to see its share.")
         self.block.setWordWrap(True)
-        self.block.setMinimumHeight(self.block.fontMetrics().height() * 3)
+        self.block.setMinimumHeight(self.block.fontMetrics().height() * 2)
         lay.addWidget(self.block)
         self.chart = TimelineChart(model, theme, self)
         lay.addWidget(self.chart, 1)
@@ -164,7 +173,7 @@ class TimelineChart(QWidget):
         self.key.setToolTip("Parameters and KV-cache bytes per token (paper scale, log scale) of every "
                             "milestone; the line marks the current one. Gaps: undisclosed.")
         self.lay.addWidget(self.key)
-        self.setMinimumHeight(170)
+        self.setMinimumHeight(190)
         model.index_changed.connect(lambda _i: self.refresh_marker())
         model.edited_changed.connect(lambda _e: self.loaded and self.load())
 

@@ -22,7 +22,8 @@ def run_app(model_spec: str | None = None) -> int:
 
     win = MainWindow(defer_optional=True)
     win.show()
-    if model_spec:
+    recovered = win.projects.offer_recovery()
+    if model_spec and not recovered:
         try:
             win.open_model(model_spec)
         except StudioError as exc:

@@ -120,8 +120,20 @@ class NodeItem(QGraphicsObject):
         self.lines, self.badge, self.badge_tip, self.variant_badge = lines, badge, badge_tip, variant_badge
         self._badge_w = None
         self._tip = tooltip
-        self.setToolTip(tooltip)
+        self._apply_tip()
         self.update()
+
+    def set_issues(self, error: str | None, warning: str | None) -> None:
+        """Validation marks: red outline + "! invalid" tag, the reason in the tooltip."""
+        if (error, warning) == (self.invalid, self.warning):
+            return
+        self.invalid, self.warning = error, warning
+        self._apply_tip()
+        self.update()
+
+    def _apply_tip(self):
+        extra = (f"\n\n✖ {self.invalid}" if self.invalid else "") + (f"\n\n⚠ {self.warning}" if self.warning else "")
+        self.setToolTip(self._tip + extra)
 
     def port(self, name: str, is_input: bool) -> PortItem | None:
         return self.ports.get((name, is_input))

@@ -31,6 +31,8 @@ class GraphScene(QGraphicsScene):
     activated = Signal(str)
     node_dragged = Signal(str, QPointF, QPointF)  # id, old, new (the editor turns it into an undo command)
     changed_diff = Signal(object)  # {"added": [...], "removed": [...], "changed": [...]}
+    connect_requested = Signal(str, str, str, str)  # src, src port, dst, dst port (dragged port to port)
+    probe_message = Signal(str)  # live accept / reject text while a connection is dragged
 
     def __init__(self, model, theme: Theme = LIGHT, parent=None):
         super().__init__(parent)
@@ -46,6 +48,9 @@ class GraphScene(QGraphicsScene):
         self._graph = None
         self._faces: dict[tuple, tuple] = {}  # (model cache key, node id) -> face
         self._edited = False  # the shown graph changed under us: never use cached faces for it
+        self.editable = False  # the editor turns on port dragging
+        self.connect_probe = None  # callable(src, sport, dst, dport) -> refusal text or None
+        self._drag = None  # (port item, temporary path item, target port or None)
         self._moves: dict[str, tuple[QPointF, QPointF]] = {}
         self._press_pos: dict[str, QPointF] = {}
         self._anim = QVariantAnimation(self)
@@ -182,6 +187,8 @@ class GraphScene(QGraphicsScene):
 
     def _on_node_moved(self, nid, pos):
         item = self.nodes.get(nid)
+        if pos is None:
+            return
         if item is not None and item.pos() != QPointF(*pos):
             item.setPos(QPointF(*pos))
             self._update_frames()
@@ -422,11 +429,68 @@ class GraphScene(QGraphicsScene):
             self.node_dragged.emit(item.node_id, before, item.pos())
             self._update_frames()
 
+    def _port_at(self, pos):
+        from studio._qt.graph_items import PortItem
+        for it in self.items(pos):
+            if isinstance(it, PortItem):
+                return it
+        return None
+
     def mousePressEvent(self, event):
+        port = self._port_at(event.scenePos()) if self.editable and event.button() == Qt.LeftButton else None
+        if port is not None:  # start dragging a connection from this port
+            from PySide6.QtWidgets import QGraphicsPathItem
+            from PySide6.QtGui import QPen
+            tmp = QGraphicsPathItem()
+            tmp.setPen(QPen(QColor(self.theme.selection), 2.5, Qt.DashLine))
+            tmp.setZValue(5)
+            self.addItem(tmp)
+            self._drag = [port, tmp, None]
+            event.accept()
+            return
         super().mousePressEvent(event)
         for it in self.selectedItems():
             if isinstance(it, NodeItem):
                 self._press_pos[it.node_id] = it.pos()
+
+    def _ends(self, a, b):
+        """(src node, src port, dst node, dst port) for a drag between two ports, either direction."""
+        out, inp = (a, b) if not a.is_input else (b, a)
+        return out.node.node_id, out.name, inp.node.node_id, inp.name
+
+    def mouseMoveEvent(self, event):
+        if self._drag is None:
+            return super().mouseMoveEvent(event)
+        from PySide6.QtGui import QPainterPath
+        port, tmp, old = self._drag
+        start, end = port.scenePos(), event.scenePos()
+        path = QPainterPath(start)
+        path.cubicTo(QPointF(start.x(), (start.y() + end.y()) / 2), QPointF(end.x(), (start.y() + end.y()) / 2), end)
+        tmp.setPath(path)
+        target = self._port_at(end)
+        if target is port or (target is not None and target.is_input == port.is_input):
+            target = None
+        if old is not None and old is not target:
+            old.highlight = None
+            old.update()
+        self._drag[2] = target
+        if target is not None:
+            why = self.connect_probe(*self._ends(port, target)) if self.connect_probe else None
+            target.highlight = "reject" if why else "accept"
+            target.update()
+            self.probe_message.emit(f"Cannot connect: {why}" if why else
+                                    "Release to connect {0}.{1} → {2}.{3}".format(*self._ends(port, target)))
+
+    def mouseReleaseEvent(self, event):
+        if self._drag is None:
+            return super().mouseReleaseEvent(event)
+        port, tmp, target = self._drag
+        self._drag = None
+        self.removeItem(tmp)
+        if target is not None:
+            target.highlight = None
+            target.update()
+            self.connect_requested.emit(*self._ends(port, target))
 
 
 def get_family_name(family: str) -> str:
@@ -467,6 +531,8 @@ class GraphView(QGraphicsView):
         self.graph_scene.activated.connect(self.block_activated)
         self.graph_scene.hovered.connect(self.node_hovered)
         self.graph_scene.changed_diff.connect(lambda _d: self.auto_fit and self.fit_all())
+        self.drop_handler = None  # callable(kind, scene QPointF): the editor adds a dropped block
+        self.setAcceptDrops(True)
         self.card = QLabel(self)  # not the viewport: its children scroll with the scene
         self.card.setWordWrap(True)
         self.card.setTextFormat(Qt.RichText)
@@ -566,6 +632,32 @@ class GraphView(QGraphicsView):
             self.card.setFixedHeight(self.card.heightForWidth(w))
         if self.auto_fit:
             self.fit_all()
+
+    def _mime_ok(self, event) -> bool:
+        from studio._qt.palette import MIME
+        return self.drop_handler is not None and event.mimeData().hasFormat(MIME)
+
+    def dragEnterEvent(self, event):
+        if self._mime_ok(event):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event):
+        if self._mime_ok(event):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event):
+        from studio._qt.palette import MIME
+        if self._mime_ok(event):
+            kind = bytes(event.mimeData().data(MIME)).decode()
+            pos = self.mapToScene(event.position().toPoint())
+            self.drop_handler(kind, pos - QPointF(NODE_W / 2, NODE_H / 2))
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
 
     def set_card(self, html: str | None, stylesheet: str = "") -> None:
         """The presentation-mode title card, overlaid top-left on the graph."""

