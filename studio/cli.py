@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None, help="PATH, quick, full or starter")
     s.add_argument("--out", default=None)
     s.add_argument("--steps", type=int, default=None, help="total steps (default 200; --resume: the run's)")
-    s.add_argument("--batch-size", type=int, default=None, help="default 16 (--resume: the run's)")
+    s.add_argument("--batch-size", type=int, default=None, help="default 8 (--resume: the run's)")
     s.add_argument("--context", type=int, default=None)
     s.add_argument("--lr", type=float, default=None)
     s.add_argument("--seed", type=int, default=None, help="default 1337 (--resume: the run's)")

@@ -48,6 +48,9 @@ class TrainWorker(QThread):
         from studio.core.training.setup import prepare_new_run
         r = self.request
         try:
+            # torch.optim's first optimizer imports torch._dynamo (≈800 modules, seconds on a slow CPU),
+            # which holds the GIL in chunks; do it while the panel says "preparing", not mid-training
+            import torch._dynamo  # noqa: F401
             arch = r.arch.copy()
             model, data, run, cfg = prepare_new_run(arch, r.model_spec, r.data_spec, r.tokenizer, r.vocab_size,
                                                     r.tokenizer_model, r.config, r.run_dir, self.status.emit)

@@ -97,7 +97,7 @@ def cmd_train(args) -> int:
         seed = args.seed if args.seed is not None else 1337
         model = S.build_model(arch, seed)
         ctx = model.context
-        cfg = TrainConfig(steps=args.steps or 200, batch_size=args.batch_size or 16, context=ctx,
+        cfg = TrainConfig(steps=args.steps or 200, batch_size=args.batch_size or TrainConfig.batch_size, context=ctx,
                           lr=args.lr or TrainConfig.lr, seed=seed, threads=args.threads, device=args.device,
                           eval_interval=args.eval_interval or min(100, max(10, (args.steps or 200) // 10)),
                           sample_interval=0, checkpoint_interval=max(100, (args.steps or 200) // 10),
