@@ -136,7 +136,7 @@ def test_download_dialog_against_local_hub(qtbot, env, monkeypatch):
         dlg = DownloadDialog("quick", None)
         qtbot.addWidget(dlg)
         dlg.start()
-        qtbot.waitUntil(lambda: dlg.worker.isFinished(), timeout=30_000)
+        qtbot.waitUntil(lambda: dlg.result_path is not None or dlg.error is not None, timeout=30_000)
         dlg.worker.wait()
     assert dlg.result_path and Path(dlg.result_path).read_bytes() == body
     assert dlg.value() == 1000
@@ -145,3 +145,21 @@ def test_download_dialog_against_local_hub(qtbot, env, monkeypatch):
     install(w)
     w.training_panel.refresh_data_choices()
     assert w.training_panel.data.currentData() == "quick" and "CDLA-Sharing-1.0" in w.training_panel.attribution.text()
+
+
+def test_closing_the_main_window_stops_training_and_saves(qtbot, env, window):
+    """The real main window: the docks and the Train menu are installed; closing it mid-run stops
+    the thread cleanly and leaves a checkpoint."""
+    from studio.core.presets import load_preset
+    assert hasattr(window, "training_session")
+    assert "Start training" in [a.text() for a in window.menu("Train").actions()]
+    window.timeline_model.set_current("2023-07-llama-2")
+    configure(window.training_panel)
+    session = window.training_session
+    window.training_actions["start_stop"].trigger()
+    qtbot.waitUntil(lambda: session.history.series("loss").x.size >= 1, timeout=90_000)
+    assert session.info["run_dir"] and load_preset("2023-07-llama-2")  # trained a copy of the current model
+    window.close()
+    assert not session.running and session.state == "idle"
+    run = RunDir(session.info["run_dir"])
+    assert run.has_checkpoint() and run.load_checkpoint()["step"] >= 1

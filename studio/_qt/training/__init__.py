@@ -67,9 +67,12 @@ def install(window):
         f"Training on {info['label']}" + ("" if info["is_tinystories"] else " — not TinyStories"), 15000))
     session.failed.connect(lambda msg: window.show_status(msg, 15000))
 
+    closing = {"on": False}
+
     def give_snapshot(snap):
         ctl = getattr(window, "inspect_controller", None)
-        if ctl is not None and hasattr(ctl, "set_snapshot"):
+        # a snapshot still queued when the window closes must not start the inspector's work
+        if ctl is not None and hasattr(ctl, "set_snapshot") and not closing["on"]:
             arch, state, step, tok = snap
             ctl.set_snapshot(arch, state, step, tok)
     session.snapshot_ready.connect(give_snapshot)
@@ -82,6 +85,7 @@ def install(window):
             return False
 
     def shutdown():
+        closing["on"] = True
         gen.shutdown()
         if session.running:
             window.show_status("Stopping training and saving a checkpoint…")
