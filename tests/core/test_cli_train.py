@@ -4,13 +4,23 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
 from hf_server import Hub
 from studio.core.data.starter import starter_stories
 from studio.core.rundir import RunDir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args, env=None, timeout=300):
+    # not imported from conftest: that name is ambiguous when tests/qt is collected in the same run
+    e = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "studio.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=e, timeout=timeout)
+
 
 FAST = ["--steps", "6", "--batch-size", "4", "--context", "32", "--threads", "1", "--eval-interval", "3"]
 

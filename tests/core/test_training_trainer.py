@@ -9,7 +9,7 @@ from studio.core.data import make_tokenizer, tokenize_corpus
 from studio.core.data.sources import Corpus, content_hash
 from studio.core.rundir import RunDir
 from studio.core.training import (CheckpointSaved, EvalMetrics, Finished, Sample, StepMetrics, TrainConfig,
-                                  TrainingDiverged, evaluate, lr_at, train_steps)
+                                  TrainingDiverged, evaluate, lr_at, make_optimizer, train_steps)
 from studio.core.training import setup as S
 from studio.core.training.trainer import Batcher
 from tiny_training import starter_data, tiny_arch
@@ -118,3 +118,53 @@ def test_too_little_data_is_a_clear_error(tmp_path):
     data = tokenize_corpus(c, make_tokenizer("byte", c), cache=tmp_path)
     with pytest.raises(Exception, match="too few"):
         next(train_steps(S.build_model(tiny_arch(), 0), data, TrainConfig(steps=1, **CFG)))
+
+
+def _run(tmp_path, **kw):
+    data = starter_data(tmp_path)
+    model = S.build_model(tiny_arch(), 0)
+    cfg = TrainConfig(steps=12, **{**CFG, "eval_interval": 12, **kw})
+    evs = list(train_steps(model, data, cfg))
+    return [e.loss for e in evs if isinstance(e, StepMetrics)], evs[-1]
+
+
+def test_muon_learns_and_differs_from_adamw(tmp_path):
+    from studio.core.training.muon import MuonAdamW, muon_groups, orthogonalize
+    g = torch.randn(16, 8)
+    o = orthogonalize(g)
+    sv = torch.linalg.svdvals(o)
+    assert sv.max() < 1.3 and sv.min() > 0.5  # Newton-Schulz: singular values pushed towards 1
+    adam, _ = _run(tmp_path)
+    muon, fin = _run(tmp_path, optimizer="muon")
+    assert muon[0] == adam[0] and muon[1:] != adam[1:]
+    assert np.mean(muon[-3:]) < muon[0] - 0.5 and math.isfinite(fin.val_loss)
+    model = S.build_model(tiny_arch(), 0)
+    groups = muon_groups(model, TrainConfig())
+    in_muon = {id(p) for p in groups[0]["params"]}
+    assert id(model.tok_embeddings.weight) not in in_muon and id(model.output.weight) not in in_muon
+    assert id(model.layers[0].attention.wq.weight) in in_muon
+    assert isinstance(make_optimizer(model, TrainConfig(optimizer="muon")), MuonAdamW)
+
+
+def test_muon_resume_is_exact(tmp_path):
+    data = starter_data(tmp_path)
+    cfg = TrainConfig(steps=6, **{**CFG, "optimizer": "muon"})
+    arch = tiny_arch()
+    runs = []
+    for name in ("a", "b"):
+        run = RunDir(tmp_path / name)
+        run.initialize(arch, "x", data.tokenizer, {}, {})
+        runs.append(run)
+    full = [e.loss for e in train_steps(S.build_model(arch, 1), data, cfg, run=runs[0]) if isinstance(e, StepMetrics)]
+    first = [e.loss for e in train_steps(S.build_model(arch, 1), data, cfg, lambda: len(runs[1].metrics()) >= 3,
+                                         run=runs[1]) if isinstance(e, StepMetrics)]
+    rest = [e.loss for e in train_steps(runs[1].build_model().train(), data, cfg, run=runs[1], resume=True)
+            if isinstance(e, StepMetrics)]
+    np.testing.assert_allclose(first + rest, full, rtol=1e-6)
+
+
+def test_bf16_autocast_differs_from_fp32_and_learns(tmp_path):
+    fp32, _ = _run(tmp_path)
+    bf16, fin = _run(tmp_path, precision="bf16")
+    assert bf16[0] != fp32[0] and abs(bf16[0] - fp32[0]) < 0.05
+    assert np.mean(bf16[-3:]) < bf16[0] - 0.5 and math.isfinite(fin.val_loss)

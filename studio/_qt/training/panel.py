@@ -69,13 +69,22 @@ class TrainingPanel(QWidget):
         self.schedule.addItem("cosine", "cosine")
         self.schedule.addItem("warmup-stable-decay", "wsd")
         self.schedule.setToolTip("Learning-rate schedule after the warmup")
+        self.optimizer = QComboBox()
+        self.optimizer.addItem("AdamW", "adamw")
+        self.optimizer.addItem("Muon (+AdamW)", "muon")
+        self.optimizer.setToolTip("Muon: orthogonalised momentum for hidden weight matrices, AdamW for "
+                                  "embeddings, head and norms (QK-clip of MuonClip is not implemented)")
+        self.precision = QComboBox()
+        self.precision.addItem("fp32", "fp32")
+        self.precision.addItem("bf16 autocast", "bf16")
+        self.precision.setToolTip("bf16: matmuls in bfloat16 under autocast; weights and optimizer stay fp32")
         self.eval_every = _spin(1, 100_000, 50, "Steps between evaluations on the held-out split", 10)
         self.seed = _spin(0, 2**31 - 1, 1337, "Seed of the initial weights and of the batches")
         self.threads = _spin(1, max(1, os.cpu_count() or 1), max(1, (os.cpu_count() or 2) - 1),
                              "CPU threads for training (one core is left to the window)")
         fields = [("Steps", self.steps), ("Batch", self.batch), ("Context", self.context), ("LR", self.lr),
-                  ("Schedule", self.schedule), ("Eval every", self.eval_every), ("Seed", self.seed),
-                  ("Threads", self.threads)]
+                  ("Schedule", self.schedule), ("Optimizer", self.optimizer), ("Precision", self.precision),
+                  ("Eval every", self.eval_every), ("Seed", self.seed), ("Threads", self.threads)]
         for i, (name, w) in enumerate(fields):
             grid.addWidget(QLabel(name), i % 4, 2 * (i // 4))
             grid.addWidget(w, i % 4, 2 * (i // 4) + 1)
@@ -200,6 +209,7 @@ class TrainingPanel(QWidget):
         steps = self.steps.value()
         return TrainConfig(steps=steps, batch_size=self.batch.value(), context=self.context.value(),
                            lr=self.lr.value(), schedule=self.schedule.currentData(), eval_interval=self.eval_every.value(),
+                           optimizer=self.optimizer.currentData(), precision=self.precision.currentData(),
                            sample_interval=max(10, self.eval_every.value()), seed=self.seed.value(),
                            threads=self.threads.value(), checkpoint_interval=max(100, steps // 10),
                            log_interval=max(1, steps // 5000))
@@ -235,7 +245,7 @@ class TrainingPanel(QWidget):
         self.pause_btn.setText("Resume" if state == "paused" else "Pause")
         self.pause_btn.blockSignals(False)
         for w in (self.data, self.tokenizer, self.vocab, self.steps, self.batch, self.context, self.lr,
-                  self.schedule, self.eval_every, self.seed, self.threads):
+                  self.schedule, self.optimizer, self.precision, self.eval_every, self.seed, self.threads):
             w.setEnabled(not busy and (w is not self.vocab or self.tokenizer.currentData() in (None, "bpe")))
         if state == "preparing":
             self.progress.setRange(0, 0)

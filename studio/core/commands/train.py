@@ -101,7 +101,8 @@ def cmd_train(args) -> int:
                           lr=args.lr or TrainConfig.lr, seed=seed, threads=args.threads, device=args.device,
                           eval_interval=args.eval_interval or min(100, max(10, (args.steps or 200) // 10)),
                           sample_interval=0, checkpoint_interval=max(100, (args.steps or 200) // 10),
-                          log_interval=max(1, (args.steps or 200) // 2000))
+                          log_interval=max(1, (args.steps or 200) // 2000),
+                          optimizer=args.optimizer or "adamw", precision=args.precision or "fp32")
         run.initialize(arch, args.model, tok, S.training_record(cfg), corpus.describe())
         start = 0
     _say(f"data: {corpus.label}")

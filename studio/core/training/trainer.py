@@ -36,6 +36,9 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0
+    optimizer: str = "adamw"         # adamw, or muon (Muon for hidden matrices + AdamW for the rest)
+    muon_lr: float = 0.02
+    precision: str = "fp32"          # fp32, or bf16 (autocast around the forward; weights stay fp32)
     grad_accum: int = 1
     eval_interval: int = 50
     eval_batches: int = 4
@@ -79,10 +82,16 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "muon":
+        from studio.core.training.muon import MuonAdamW, muon_groups
+        return MuonAdamW(muon_groups(model, cfg), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    if cfg.optimizer != "adamw":
+        raise E.StudioError(f"unknown optimizer {cfg.optimizer!r}; choose adamw or muon")
     params = {id(p): p for p in model.parameters() if p.requires_grad}  # tied weights once
     decay = [p for p in params.values() if p.dim() >= 2]
     no_decay = [p for p in params.values() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay, "base_lr": cfg.lr},
+              {"params": no_decay, "weight_decay": 0.0, "base_lr": cfg.lr}]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=1e-8)
 
 
@@ -158,6 +167,16 @@ def sample_text(model, tokenizer, n_tokens: int, gen: torch.Generator, device, p
     return text
 
 
+def autocast(device, precision: str):
+    """bf16 autocast (matmuls in bfloat16, weights and optimizer in fp32), or nothing."""
+    import contextlib
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if precision != "fp32":
+        raise E.StudioError(f"unknown precision {precision!r}; choose fp32 or bf16")
+    return contextlib.nullcontext()
+
+
 def _moe_modules(model):
     return [m for m in model.modules() if isinstance(getattr(m, "tokens_per_expert", None), torch.Tensor)]
 
@@ -224,12 +243,14 @@ def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] =
         return
     while step < cfg.steps:
         t0 = time.perf_counter()
-        for g in opt.param_groups:
-            g["lr"] = lr = lr_at(step, cfg)
+        lr = lr_at(step, cfg)
+        for g in opt.param_groups:  # each group follows the schedule from its own base lr
+            g["lr"] = g.get("base_lr", cfg.lr) * lr / cfg.lr
         ce, aux, mtp = 0.0, 0.0, 0.0
         for _ in range(cfg.grad_accum):
             x, y, src = batcher.sample(cfg.batch_size, batch_gen)
-            _, loss = model(x, y, source=src)
+            with autocast(device, cfg.precision):
+                _, loss = model(x, y, source=src)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"the loss became {float(loss.detach())} at step {step + 1}; training stopped "
                                        + ("(the last good checkpoint is kept); " if run is not None and run.has_checkpoint() else "")
