@@ -164,8 +164,8 @@ class NodeItem(QGraphicsObject):
             pen = QPen(QColor(DIFF[self.diff]), 4)
             if self.diff == "removed":
                 pen.setStyle(Qt.DashLine)
-        if self.invalid:
-            pen = QPen(QColor(t.invalid), 4)
+        if self.invalid:  # a dash-dot outline, unlike any diff style, plus the "✖ invalid" tag
+            pen = QPen(QColor(t.invalid), 5, Qt.DashDotLine)
         if selected:
             pen = QPen(QColor(t.selection), 4)
         painter.setPen(pen)
@@ -219,7 +219,7 @@ class NodeItem(QGraphicsObject):
                        t.family("moe"), QColor("#000000"), 8.5 * fs, bold=True)
         tag = None
         if self.invalid:
-            tag, col = "! invalid", QColor(t.invalid)
+            tag, col = "✖ invalid", QColor(t.invalid)
         elif self.diff in DIFF_WORD:
             tag, col = DIFF_WORD[self.diff], QColor(DIFF[self.diff])
         elif self.warning:
@@ -228,7 +228,7 @@ class NodeItem(QGraphicsObject):
             tf2 = _font(9.5 * fs, bold=True)
             w = QFontMetricsF(tf2).horizontalAdvance(tag) + 16
             self._pill(painter, QRectF(4, -28 * min(fs, 1.2), w, 22 * min(fs, 1.2)), tag, col,
-                       QColor("#000000") if self.diff != "removed" or self.invalid else QColor("#ffffff"), 9.5 * fs, True)
+                       QColor("#ffffff") if self.invalid or self.diff == "removed" else QColor("#000000"), 9.5 * fs, True)
 
     def _badge_width(self, fs: float) -> float:
         if not self.badge:

@@ -181,9 +181,9 @@ class GraphScene(QGraphicsScene):
     def _on_config_changed(self, nid, key, old, new):
         self._edited = True
         item = self.nodes.get(nid)
-        if item is not None:
+        if item is not None:  # the editor refreshes the rest (ties, dims) once per undo step
             item.raw = dict(self._graph.node(nid).config)
-            self.refresh_all()
+            self._fill_node(item)
 
     def _on_node_moved(self, nid, pos):
         item = self.nodes.get(nid)

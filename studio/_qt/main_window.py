@@ -50,7 +50,7 @@ class _FirstPaint(QObject):
     def eventFilter(self, obj, event):
         if event.type() == QEvent.Paint:
             self.widget.removeEventFilter(self)
-            QTimer.singleShot(0, self.callback)
+            QTimer.singleShot(0, self, self.callback)  # context: cancelled if we are deleted first
         return False
 
 
@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.timeline_dock.setWidget(self.timeline_bar)
         self.timeline_dock.setFeatures(QDockWidget.NoDockWidgetFeatures)
         self.timeline_dock.setTitleBarWidget(QWidget())  # always visible, no chrome
+        self.fix_timeline_height()
         self.addDockWidget(Qt.BottomDockWidgetArea, self.timeline_dock)
         self.info_panel = InfoPanel(m, self)
         self.accounting_panel = AccountingPanel(m, self.theme, self)
@@ -115,6 +116,12 @@ class MainWindow(QMainWindow):
         self._warm_timer = QTimer(self)
         self._warm_timer.setInterval(0)
         self._warm_timer.timeout.connect(self._warm_step)
+
+    def fix_timeline_height(self):
+        """The strip never takes the room the graph should get when bottom docks close."""
+        h = self.timeline_bar.sizeHint().height()
+        self.timeline_dock.setMinimumHeight(h)
+        self.timeline_dock.setMaximumHeight(h)
 
     # ------------------------------------------------------------------ contract
     def menu(self, name: str) -> QMenu:
@@ -233,7 +240,7 @@ class MainWindow(QMainWindow):
         self.palette_dock.raise_()
         self.properties_dock = self.add_dock("Properties", self.property_editor, "left")
         self.splitDockWidget(self.palette_dock, self.properties_dock, Qt.Vertical)
-        self.resizeDocks([self.palette_dock], [250], Qt.Horizontal)
+        self.resizeDocks([self.palette_dock], [285], Qt.Horizontal)
         self.projects = ProjectController(self, self.editor)
         self.graph_view.drop_handler = lambda kind, pos: self.editor.add_block(kind, pos)
         self.graph_view.graph_scene.probe_message.connect(lambda m: self.show_status(m, 4000))
@@ -309,9 +316,10 @@ class MainWindow(QMainWindow):
     def _update_title(self):
         m = self.timeline_model
         title = m.title() if m.arch is not None else ""
-        dirty = getattr(self, "project_controller", None)
-        star = "*" if dirty is not None and dirty.dirty else ""
-        self.setWindowTitle(f"{title}{star} — LLM Architecture Studio" if title else "LLM Architecture Studio")
+        ctl = getattr(self, "project_controller", None)
+        # "[*]" is where Qt shows the changed-document marker (setWindowModified)
+        self.setWindowTitle(f"{title}[*] — LLM Architecture Studio" if title else "LLM Architecture Studio[*]")
+        self.setWindowModified(bool(ctl is not None and ctl.dirty))
         self.title_label.setText(f"{title} · {m.scale} scale")
 
     def _install_optional(self):
@@ -327,10 +335,10 @@ class MainWindow(QMainWindow):
 
     def _after_first_paint(self):
         if self._defer_optional:
-            QTimer.singleShot(0, self._install_deferred)
+            QTimer.singleShot(0, self, self._install_deferred)
         else:
             self._size_bottom_docks(self.settings.value("windowState") is None)
-        QTimer.singleShot(150, self._warm_timer.start)
+        QTimer.singleShot(150, self, self._warm_timer.start)
 
     def _install_deferred(self):
         self._install_optional()
@@ -342,7 +350,15 @@ class MainWindow(QMainWindow):
     def _size_bottom_docks(self, first_run: bool):
         """The tabbed bottom docks start low so the graph keeps most of a 1366×768 screen."""
         if first_run and self._bottom_docks:
-            self.resizeDocks([self._bottom_docks[0]], [max(140, self.height() // 5)], Qt.Vertical)
+            if self._defer_optional and self.height() < 900:
+                # A first start on a small screen: the graph gets the room; the training and
+                # inspection docks are one click away (View → Panels, Train and Inspect menus).
+                for d in self._bottom_docks:
+                    d.hide()
+                self.show_status("Training, plots and inspection panels: View → Panels", 15000)
+            else:
+                self._bottom_docks[0].raise_()
+                self.resizeDocks([self._bottom_docks[0]], [max(140, self.height() // 5)], Qt.Vertical)
             self.resizeDocks([self.info_dock, self.accounting_dock], [1, 1], Qt.Vertical)
 
     def _warm_step(self):

@@ -55,7 +55,7 @@ class PropertyEditor(QWidget):
         self.model.architecture_changed.connect(lambda _a: self.show_node(None))
         self.model.scale_changed.connect(lambda _s: self.rebuild())
         # rebuilt on the next turn: the widget that emitted the edit must not be deleted under it
-        editor.edit_done.connect(lambda: QTimer.singleShot(0, self.rebuild))
+        editor.edit_done.connect(lambda: QTimer.singleShot(0, self, self.rebuild))
         self.rebuild()
 
     def _on_selection(self):
@@ -194,7 +194,7 @@ class PropertyEditor(QWidget):
         self.message.setText(f"Refused: {msg}")
         self.message.show()
         self.editor.win.show_status(f"Refused: {msg}")
-        QTimer.singleShot(0, self.rebuild)  # the field shows the value that is still in force
+        QTimer.singleShot(0, self, self.rebuild)  # the field shows the value that is still in force
 
 
 def _clear(form: QFormLayout):

@@ -42,7 +42,11 @@ def paint_scene(painter, scene, width: int, height: int, theme, title: tuple[str
         painter.drawText(QRectF(24, 12 + big * 1.8, width - 48, big * 1.2), Qt.AlignLeft | Qt.AlignVCenter, title[1])
         top = 24 + big * 3.2
     src = scene.content_rect().adjusted(-20, -20, 20, 20)
-    scene.render(painter, QRectF(20, top, width - 40, height - top - 20), src, Qt.KeepAspectRatio)
+    box = QRectF(20, top, width - 40, height - top - 20)
+    k = min(box.width() / max(src.width(), 1), box.height() / max(src.height(), 1))
+    w, h = src.width() * k, src.height() * k  # centred in the free area, aspect kept
+    target = QRectF(box.x() + (box.width() - w) / 2, box.y() + (box.height() - h) / 2, w, h)
+    scene.render(painter, target, src, Qt.KeepAspectRatio)
 
 
 def save_scene(scene, path, size: tuple[int, int] | None = None, title=None) -> Path:

@@ -60,10 +60,10 @@ class Theme:
 
 LIGHT = Theme("light", window="#f3f4f6", base="#ffffff", text="#1b1f24", muted="#5b6470", node_body="#ffffff",
               node_border="#5b6470", edge="#4a5360", residual="#8a6d00", frame="#7a8594", frame_fill="#e9edf2",
-              selection="#0072B2")
+              selection="#0072B2", invalid="#C8102E")
 DARK = Theme("dark", window="#1e2227", base="#16191d", text="#e8eaed", muted="#a3abb5", node_body="#272c33",
              node_border="#8b95a1", edge="#b9c1cb", residual="#f0d264", frame="#7d8896", frame_fill="#22272d",
-             selection="#56B4E9")
+             selection="#56B4E9", invalid="#FF5A5F")
 THEMES = {"light": LIGHT, "dark": DARK}
 
 

@@ -19,7 +19,7 @@ import networkx as nx
 REGION_ORDER = ("stem", "encoder", "layer", "head")
 NODE_W, NODE_H = 190.0, 68.0
 COL, ROW = 250.0, 100.0  # grid pitch
-REGION_GAP = 90.0  # room for residual arcs and frame labels between region columns
+REGION_GAP = 120.0  # room for residual arcs and frame labels between region columns
 
 
 @dataclass

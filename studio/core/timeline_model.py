@@ -229,16 +229,14 @@ class TimelineModel:
         """Accounting of the current model (or of a canonical preset), cached: scrubbing is fast."""
         from studio.core.accounting import account
         scale = scale or self.scale
-        if preset_id is not None and preset_id not in self._custom:
-            key, arch = (preset_id, scale, 0), self.canonical(preset_id)
-        elif preset_id is not None:
-            key, arch = (preset_id, scale, "custom", self.version), self._custom[preset_id]
+        if preset_id is None and self.external is not None:
+            key, arch = (id(self.arch), scale, "custom", self.version), self.arch
         else:
-            pid = self.current_id
-            if self.external is None and pid is not None and pid not in self._custom:
-                key, arch = (pid, scale, 0), self.arch
+            pid = preset_id or self.current_id
+            if pid in self._custom:  # one key per custom model and edit, whoever asks
+                key, arch = (pid, scale, "custom", self.version), self._custom[pid]
             else:
-                key, arch = (id(self.arch), scale, "custom", self.version), self.arch
+                key, arch = (pid, scale, 0), (self.arch if preset_id is None else self.canonical(pid))
         acc = self._acc.get(key)
         if acc is None:
             if len(self._acc) > 512:  # edited models add one entry per edit; keep the cache bounded

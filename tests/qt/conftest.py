@@ -46,8 +46,9 @@ def _no_leaked_qthreads(qapp):
 
 
 def _running(t):
+    import shiboken6
     try:
-        return t.isRunning()
+        return shiboken6.isValid(t) and t.isRunning()
     except RuntimeError:  # the C++ object is already gone
         return False
 
@@ -63,3 +64,18 @@ def window(qtbot):
     w._warm()
     yield w
     w.timeline_model.set_playing(False)
+    dispose(w)
+
+
+def dispose(w):
+    """Delete a window now, not at a random garbage-collection moment inside a later test's
+    event processing (where PySide teardown of half-collected widgets can crash)."""
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+    if not shiboken6.isValid(w):
+        return
+    w.close()
+    w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()
