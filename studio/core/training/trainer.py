@@ -185,11 +185,27 @@ def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] =
                 is_paused: Callable[[], bool] = lambda: False, *, run=None, resume: bool = False) -> Iterator:
     """Train ``model`` on ``data`` (a TokenData) and yield StepMetrics, EvalMetrics, Sample,
     CheckpointSaved and finally Finished. With ``run`` (a RunDir) metrics go to metrics.jsonl
-    and checkpoints to run/checkpoints; ``resume`` continues run's latest checkpoint."""
+    and checkpoints to run/checkpoints; ``resume`` continues run's latest checkpoint.
+
+    Under torchrun (torch.distributed initialized, world size > 1) the model is wrapped in
+    DistributedDataParallel; every rank draws the same global batch of ``cfg.batch_size`` and
+    trains on its own slice of it, so the result equals one process with that batch. Only rank 0
+    evaluates, samples, logs and writes checkpoints."""
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = pick_device(cfg.device)
     model.to(device).train()
+    dist = torch.distributed
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    rank = dist.get_rank() if world > 1 else 0
+    if cfg.batch_size % world:
+        raise E.StudioError(f"the batch of {cfg.batch_size} does not split over {world} processes; use a multiple of {world}")
+    forward = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        forward = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    shard = slice(rank * cfg.batch_size // world, (rank + 1) * cfg.batch_size // world)
+    reader, run = run, (run if rank == 0 else None)  # every rank may resume; only rank 0 writes
     encdec = is_encoder_decoder(model)
     T = min(cfg.context, model.context)
     batcher = Batcher(data.train, T, encdec, device)
@@ -199,7 +215,7 @@ def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] =
     sample_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     step, tokens = 0, 0
     if resume:
-        ck = run.load_checkpoint()
+        ck = reader.load_checkpoint()
         model.load_state_dict(ck["model"], strict=False)
         opt.load_state_dict(ck["optimizer"])
         step, tokens = int(ck["step"]), int(ck["data_pos"]["tokens"])
@@ -249,8 +265,10 @@ def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] =
         ce, aux, mtp = 0.0, 0.0, 0.0
         for _ in range(cfg.grad_accum):
             x, y, src = batcher.sample(cfg.batch_size, batch_gen)
+            if world > 1:
+                x, y, src = x[shard], y[shard], (None if src is None else src[shard])
             with autocast(device, cfg.precision):
-                _, loss = model(x, y, source=src)
+                _, loss = forward(x, y, source=src)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(f"the loss became {float(loss.detach())} at step {step + 1}; training stopped "
                                        + ("(the last good checkpoint is kept); " if run is not None and run.has_checkpoint() else "")
@@ -260,6 +278,10 @@ def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] =
             ce += (ll["ce"] if "ce" in ll else float(loss.detach())) / cfg.grad_accum
             aux += ll.get("moe_aux", 0.0) / cfg.grad_accum
             mtp += sum(v for k, v in ll.items() if k not in ("ce", "moe_aux")) / cfg.grad_accum
+        if world > 1:  # log the global batch's loss, not this rank's slice
+            t = torch.tensor([ce, aux, mtp], dtype=torch.float64)
+            dist.all_reduce(t)
+            ce, aux, mtp = (t / world).tolist()
         gn = float(torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip if cfg.grad_clip > 0 else float("inf")))
         if not math.isfinite(gn):
             raise TrainingDiverged(f"the gradient norm became {gn} at step {step + 1}; training stopped; "
@@ -282,9 +304,9 @@ def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] =
         if run is not None and (step % max(1, cfg.log_interval) == 0 or step == cfg.steps):
             run.append_metrics(sm.record())
         yield sm
-        if step % max(1, cfg.eval_interval) == 0 or step == cfg.steps:
+        if rank == 0 and (step % max(1, cfg.eval_interval) == 0 or step == cfg.steps):
             yield do_eval()
-        if cfg.sample_interval and (step % cfg.sample_interval == 0 or step == cfg.steps):
+        if rank == 0 and cfg.sample_interval and (step % cfg.sample_interval == 0 or step == cfg.steps):
             yield Sample(step, sample_text(model, data.tokenizer, cfg.sample_tokens, sample_gen, device))
         if run is not None and cfg.checkpoint_interval and step % cfg.checkpoint_interval == 0 and step < cfg.steps:
             yield checkpoint("interval")
@@ -293,7 +315,7 @@ def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] =
         if should_stop() and step < cfg.steps:
             if run is not None:
                 yield checkpoint("stop")
-            if step % max(1, cfg.eval_interval):  # the summary needs a val loss at this step
+            if rank == 0 and step % max(1, cfg.eval_interval):  # the summary needs a val loss at this step
                 yield do_eval()
             yield finish("stopped")
             return

@@ -1,0 +1,34 @@
+"""3 steps under torchrun --nproc_per_node 2 (gloo, CPU): both ranks end with identical
+parameters, equal to one process with the same global batch (within fp32 tolerance)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from ddp_worker import CFG
+from studio.core.training import StepMetrics, TrainConfig, train_steps
+from studio.core.training import setup as S
+from tiny_training import starter_data, tiny_arch
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_two_gloo_ranks_equal_one_process(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        str(HERE / "ddp_worker.py"), str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    for k in a["params"]:
+        assert torch.equal(a["params"][k], b["params"][k]), k
+    single = S.build_model(tiny_arch(), 0)
+    losses = [e.loss for e in train_steps(single, starter_data(tmp_path / "c"), TrainConfig(**CFG))
+              if isinstance(e, StepMetrics)]
+    sd = single.state_dict()
+    for k, v in a["params"].items():
+        torch.testing.assert_close(v, sd[k], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(torch.tensor(a["losses"]), torch.tensor(losses), rtol=1e-5, atol=1e-5)
+    assert a["losses"] == b["losses"]  # every rank logs the global batch's loss
