@@ -39,6 +39,8 @@ class CompareDialog(QDialog):
                 box.setCurrentIndex(model.ids.index(pid))
             box.currentIndexChanged.connect(self._load)
         self.diff_list = QListWidget()
+        self.diff_list.setWordWrap(True)
+        self.diff_list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.diff_list.setToolTip("What differs from the left model to the right one")
         self.summary = QLabel()
         self.summary.setWordWrap(True)

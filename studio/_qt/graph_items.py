@@ -186,19 +186,27 @@ class NodeItem(QGraphicsObject):
         painter.setPen(QColor(t.text))
         badge_w = self._badge_width(fs)
         title_rect = QRectF(18, 8, NODE_W - 26 - (badge_w * 0.5 if badge_w else 0), 24 * fs)
-        for size in (11.5, 10.5, 9.5):  # long titles shrink a little before they are elided
+        n_lines = 2 if fs <= 1.1 else 1  # large (presentation) text: one settings line fits
+        for size in (11.5, 10.5, 9.5):  # long titles shrink a little, then wrap onto a second line
             tf = _font(size * fs, bold=True)
             if QFontMetricsF(tf).horizontalAdvance(self.title) <= title_rect.width():
+                painter.setFont(tf)
+                painter.drawText(title_rect, Qt.AlignLeft | Qt.AlignVCenter, self.title)
+                y = 8 + 24 * fs
                 break
-        painter.setFont(tf)
-        painter.drawText(title_rect, Qt.AlignLeft | Qt.AlignVCenter,
-                         QFontMetricsF(tf).elidedText(self.title, Qt.ElideRight, title_rect.width()))
+        else:
+            tf = _font(10.0 * fs, bold=True)
+            tfm = QFontMetricsF(tf)
+            two = QRectF(title_rect.x(), title_rect.y(), title_rect.width(), tfm.lineSpacing() * 2 + 2)
+            painter.setFont(tf)
+            painter.drawText(two, Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, self.title)
+            y = two.bottom() + 1
+            n_lines = 1
         lf = _font(9.0 * fs)
         painter.setFont(lf)
         painter.setPen(QColor(t.muted))
         fm = QFontMetricsF(lf)
-        y = 8 + 24 * fs
-        for line in self.lines[:2 if fs <= 1.1 else 1]:  # large (presentation) text: one line fits
+        for line in self.lines[:n_lines]:
             r = QRectF(18, y, NODE_W - 26, fm.height())
             painter.drawText(r, Qt.AlignLeft | Qt.AlignVCenter, fm.elidedText(line, Qt.ElideRight, r.width()))
             y += fm.height()

@@ -627,11 +627,19 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event):
         super().resizeEvent(event)
         if self.card.isVisible():
-            w = max(280, min(560, int(self.viewport().width() * 0.3)))
-            self.card.setFixedWidth(w)
-            self.card.setFixedHeight(self.card.heightForWidth(w))
+            self._size_card()
         if self.auto_fit:
             self.fit_all()
+
+    def _size_card(self):
+        """Fit the card to its text (QLabel's own height-for-width over-estimates rich text)."""
+        from PySide6.QtGui import QTextDocument
+        w = max(280, min(560, int(self.viewport().width() * 0.3)))
+        doc = QTextDocument()
+        doc.setDefaultFont(self.card.font())
+        doc.setHtml(self.card.text())
+        doc.setTextWidth(w - 40)  # the stylesheet's padding and border
+        self.card.setFixedSize(w, int(doc.size().height()) + 30)
 
     def _mime_ok(self, event) -> bool:
         from studio._qt.palette import MIME
@@ -666,8 +674,7 @@ class GraphView(QGraphicsView):
             return
         self.card.setStyleSheet(stylesheet)
         self.card.setText(html)
-        w = max(280, min(560, int(self.viewport().width() * 0.3)))
-        self.card.setFixedWidth(w)
-        self.card.setFixedHeight(self.card.heightForWidth(w))
+        self.card.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self._size_card()
         self.card.move(self.viewport().x() + 20, self.viewport().y() + 16)
         self.card.show()
