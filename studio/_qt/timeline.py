@@ -36,6 +36,7 @@ class TimelineStrip(QWidget):
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.setToolTip("")
         self.setAccessibleName("Timeline")
+        self.setStatusTip("Drag or use ←/→ Home/End to move through the milestones; ✎ edited, ·c exports to llama2.c")
         model.index_changed.connect(lambda _i: self.update())
         model.edited_changed.connect(lambda _e: self.update())
         self._refresh_height()
@@ -186,6 +187,8 @@ class TimelineStrip(QWidget):
             blurb = blurb[:217].rsplit(" ", 1)[0] + "…"
         group = "Build your own" if info.group == "recipe" else info.date
         edited = " <i>(edited)</i>" if self.model.is_edited(info.id) else ""
+        if self.llama2c.get(info.id):
+            blurb = f"{blurb} [·c: exports to llama2.c as is]".strip()
         return (f"<b>{esc(info.title)}</b>{edited}<br><span>{esc(info.org)} · {esc(group)}</span>"
                 + (f"<p style='max-width:320px'>{esc(blurb)}</p>" if blurb else ""))
 

@@ -93,6 +93,10 @@ class TimelineModel:
 
     @property
     def current_id(self) -> str | None:
+        """The milestone on screen; None while a model opened from a file (not branched from a
+        milestone) is shown."""
+        if self.external is not None:
+            return None
         return self.ids[self.index] if 0 <= self.index < len(self.ids) else None
 
     @property

@@ -57,3 +57,14 @@ def test_play_stops_at_last_milestone():
     while tm.advance_play():
         steps += 1
     assert not tm.playing and steps == len(tm.milestone_ids) - 1
+
+
+def test_a_model_from_a_file_is_not_a_milestone():
+    tm = TimelineModel(start="2019-02-gpt-2")
+    arch = tm.canonical("2023-07-llama-2").copy()
+    arch.meta["title"] = "My model"
+    tm.set_custom(None, arch)
+    assert tm.current_id is None and tm.arch is arch and tm.title() == "My model"
+    assert tm.accounting("paper").params_total == tm.accounting("paper", "2023-07-llama-2").params_total
+    tm.step(1)  # the slider takes over again
+    assert tm.current_id == tm.ids[tm.ids.index("2019-02-gpt-2") + 1]
