@@ -32,3 +32,18 @@ def test_two_gloo_ranks_equal_one_process(tmp_path):
         torch.testing.assert_close(v, sd[k], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(torch.tensor(a["losses"]), torch.tensor(losses), rtol=1e-5, atol=1e-5)
     assert a["losses"] == b["losses"]  # every rank logs the global batch's loss
+
+
+def test_archstudio_train_under_torchrun(tmp_path):
+    data = tmp_path / "s.txt"
+    data.write_text("Tom had a red ball. He liked it.\n<|endoftext|>\n" * 200)
+    env = dict(os.environ, OMP_NUM_THREADS="1", ARCHSTUDIO_CACHE_DIR=str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        "-m", "studio.cli", "train", "2023-07-llama-2", "--data", str(data), "--out", str(out),
+                        "--tokenizer", "byte", "--steps", "3", "--batch-size", "4", "--context", "32", "--threads", "1"],
+                       capture_output=True, text=True, env=env, timeout=120, cwd=HERE.parents[1])
+    assert r.returncode == 0, r.stderr[-2000:]
+    finals = [line for line in r.stdout.splitlines() if line.startswith("trained 3 steps, 384 tokens")]
+    assert len(finals) == 1  # only rank 0 reports
+    assert (out / "checkpoints" / "latest.pt").is_file()

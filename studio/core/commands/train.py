@@ -18,6 +18,22 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _quiet(msg: str) -> None:
+    pass
+
+
+def _distributed(device: str) -> tuple[int, int]:
+    """(rank, world size): under torchrun (WORLD_SIZE > 1) join the process group first."""
+    import os
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
 class TrainProgress:
     def __init__(self, total: int, stream=None):
         self.total, self.stream = total, stream or sys.stderr
@@ -51,6 +67,9 @@ def cmd_train(args) -> int:
     from studio.core.presets import load_model
     from studio.core.rundir import RunDir
     from studio.core.training import setup as S
+    dist = None
+    if int(__import__("os").environ.get("WORLD_SIZE", "1")) > 1:
+        import torch.distributed as dist
 
     for name in ("steps", "batch_size", "threads", "eval_interval", "vocab_size"):
         v = getattr(args, name, None)
@@ -59,6 +78,8 @@ def cmd_train(args) -> int:
     if args.lr is not None and not args.lr > 0:
         raise E.StudioError("--lr must be positive")
     arch = load_model(args.model)
+    rank, world = _distributed(args.device)
+    say = _say if rank == 0 else _quiet  # under torchrun only rank 0 talks
     if args.resume:
         if not args.out:
             raise E.StudioError("--resume needs --out RUN_DIR (the run to continue)")
@@ -80,35 +101,54 @@ def cmd_train(args) -> int:
             run.write_config({k: v for k, v in cfg_run.items() if k not in ("schema_version", "kind")}
                              | {"training": S.training_record(cfg)})
         start = run.load_checkpoint()["step"]
-        _say(f"resuming {run.path} at step {start} of {cfg.steps}")
+        say(f"resuming {run.path} at step {start} of {cfg.steps}")
     else:
+        if world > 1 and not args.out:
+            raise E.StudioError("under torchrun pass --out RUN_DIR: every process must use the same folder")
         run = RunDir(args.out) if args.out else RunDir(S.default_run_dir(arch.id))
-        if not run.is_empty():
-            raise E.StudioError(f"{run.path} is not empty; pass --resume to continue it, or --out a new folder")
-        corpus = load_corpus(args.data)
         from studio.core.training.trainer import TrainConfig
-        if args.data is None and corpus.name == "starter":
-            _say(f"no TinyStories download found: training on the {STARTER_LABEL}; "
-                 "run 'archstudio data fetch' for real stories")
-        kind, vocab = S.choose_tokenizer(arch, args.tokenizer, args.vocab_size)
-        tok = make_tokenizer(kind, corpus, vocab, args.tokenizer_model)
-        V = S.model_vocab(tok, args.vocab_size)
-        arch = S.classroom_arch(arch, V, args.context)
         seed = args.seed if args.seed is not None else 1337
-        model = S.build_model(arch, seed)
-        ctx = model.context
-        cfg = TrainConfig(steps=args.steps or 200, batch_size=args.batch_size or TrainConfig.batch_size, context=ctx,
-                          lr=args.lr or TrainConfig.lr, seed=seed, threads=args.threads, device=args.device,
-                          eval_interval=args.eval_interval or min(100, max(10, (args.steps or 200) // 10)),
-                          sample_interval=0, checkpoint_interval=max(100, (args.steps or 200) // 10),
-                          log_interval=max(1, (args.steps or 200) // 2000),
-                          optimizer=args.optimizer or "adamw", precision=args.precision or "fp32")
-        run.initialize(arch, args.model, tok, S.training_record(cfg), corpus.describe())
+
+        def make_cfg(ctx):
+            steps = args.steps or 200
+            return TrainConfig(steps=steps, batch_size=args.batch_size or TrainConfig.batch_size, context=ctx,
+                               lr=args.lr or TrainConfig.lr, seed=seed, threads=args.threads, device=args.device,
+                               eval_interval=args.eval_interval or min(100, max(10, steps // 10)),
+                               sample_interval=0, checkpoint_interval=max(100, steps // 10),
+                               log_interval=max(1, steps // 2000),
+                               optimizer=args.optimizer or "adamw", precision=args.precision or "fp32")
+        err = None
+        if rank == 0:  # rank 0 sets the run up; the other torchrun processes read it back
+            try:
+                if not run.is_empty():
+                    raise E.StudioError(f"{run.path} is not empty; pass --resume to continue it, or --out a new folder")
+                corpus = load_corpus(args.data)
+                if args.data is None and corpus.name == "starter":
+                    say(f"no TinyStories download found: training on the {STARTER_LABEL}; "
+                         "run 'archstudio data fetch' for real stories")
+                kind, vocab = S.choose_tokenizer(arch, args.tokenizer, args.vocab_size)
+                tok = make_tokenizer(kind, corpus, vocab, args.tokenizer_model)
+                arch = S.classroom_arch(arch, S.model_vocab(tok, args.vocab_size), args.context)
+                model = S.build_model(arch, seed)
+                cfg = make_cfg(model.context)
+                run.initialize(arch, args.model, tok, S.training_record(cfg), corpus.describe())
+            except E.StudioError as exc:
+                err = str(exc)
+        if world > 1:
+            box = [err]
+            dist.broadcast_object_list(box, src=0)
+            err = box[0]
+        if err:
+            raise E.StudioError(err)
+        if rank != 0:
+            corpus, tok, arch = load_corpus(run.read_config()["data"]["source"]), run.tokenizer(), run.architecture()
+            model = S.build_model(arch, seed)
+            cfg = make_cfg(model.context)
         start = 0
-    _say(f"data: {corpus.label}")
+    say(f"data: {corpus.label}")
     data = tokenize_corpus(corpus, tok)
     n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-    _say(f"model: {arch.id} classroom, {n_params:,} parameters, vocabulary {tok.kind} {tok.vocab_size}, "
+    say(f"model: {arch.id} classroom, {n_params:,} parameters, vocabulary {tok.kind} {tok.vocab_size}, "
          f"{len(data.train):,} training tokens; run folder {run.path}")
 
     from studio.core.training import EvalMetrics, Finished, Sample, StepMetrics, TrainingDiverged, train_steps
@@ -118,10 +158,10 @@ def cmd_train(args) -> int:
         if stop["flag"]:
             raise KeyboardInterrupt
         stop["flag"] = True
-        _say("\nstopping: saving a checkpoint (Ctrl+C again to abort)")
+        say("\nstopping: saving a checkpoint (Ctrl+C again to abort)")
 
     old = signal.signal(signal.SIGINT, on_sigint)
-    bar = TrainProgress(cfg.steps)
+    bar = TrainProgress(cfg.steps, None if rank == 0 else __import__("io").StringIO())
     end = None
     try:
         for ev in train_steps(model, data, cfg, lambda: stop["flag"], run=run, resume=args.resume):
@@ -140,6 +180,8 @@ def cmd_train(args) -> int:
         return 1
     finally:
         signal.signal(signal.SIGINT, old)
+    if rank != 0:
+        return 0 if end.reason == "done" else 130
     what = "trained" if end.reason == "done" else f"stopped after (resume with --resume --out {run.path})"
     print(f"{what} {end.step} steps, {end.tokens:,} tokens: train loss {end.train_loss:.4f}, "
           f"val loss {end.val_loss:.4f}, val bpb {end.val_bpb:.4f}, {end.tokens_per_s:,.0f} tokens/s, "
