@@ -97,3 +97,19 @@ def badge_html(prov: str, tip: str = "") -> str:
     """A provenance badge: glyph + word (never colour alone), with a tooltip-able title."""
     glyph = PROVENANCE_GLYPH.get(prov, "•")
     return f"<span title='{esc(tip or prov)}' style='font-size:small'>{glyph}&nbsp;{esc(prov)}</span>"
+
+
+def get_family_name(family: str) -> str:
+    from blocks.registry import FAMILIES
+    return FAMILIES.get(family, family)
+
+
+def ranges(idx: list[int]) -> str:
+    out, start = [], None
+    for i, v in enumerate(idx):
+        if start is None:
+            start = v
+        if i == len(idx) - 1 or idx[i + 1] != v + 1:
+            out.append(f"{start}" if start == v else f"{start}–{v}")
+            start = None
+    return ", ".join(out)
