@@ -173,3 +173,22 @@ def test_copy_paste(llama):
     g = w.timeline_model.arch.graph
     assert "ffn_norm_2" in g.nodes and g.node("ffn_norm_2").kind == "rmsnorm"
     assert w.editor.undo_action.text() == "Undo Paste 1 block(s)"
+
+
+def test_dropping_a_palette_block_on_the_canvas_adds_it_there(llama):
+    from PySide6.QtCore import QMimeData, QPointF
+    from PySide6.QtGui import QDropEvent
+    from studio._qt.palette import MIME
+    w = llama
+    view = w.graph_view
+    mime = QMimeData()
+    mime.setData(MIME, b"moe")
+    at = QPoint(200, 150)
+    ev = QDropEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    view.dropEvent(ev)
+    g = w.timeline_model.arch.graph
+    assert "moe" in g.nodes and g.node("moe").kind == "moe"
+    item = w.graph_view.graph_scene.nodes["moe"]
+    from studio.core.layout import NODE_W
+    assert abs(view.mapToScene(at).x() - (item.pos().x() + NODE_W / 2)) < 1  # centred where it was dropped
+    assert w.editor.undo_action.text() == "Undo Add Mixture of experts"
