@@ -168,3 +168,18 @@ def test_bf16_autocast_differs_from_fp32_and_learns(tmp_path):
     bf16, fin = _run(tmp_path, precision="bf16")
     assert bf16[0] != fp32[0] and abs(bf16[0] - fp32[0]) < 0.05
     assert np.mean(bf16[-3:]) < bf16[0] - 0.5 and math.isfinite(fin.val_loss)
+
+
+def test_fp8_differs_from_fp32_and_still_learns(tmp_path):
+    from studio.core.training.fp8 import E4M3, fp8_linears, qdq
+    t = torch.tensor([1.0, 0.3, -2.5, 1e-3])
+    q = qdq(t, E4M3)
+    assert q[2] == -2.5 and not torch.equal(q, t) and torch.allclose(q, t, rtol=0.07, atol=1e-4)
+    fp32, _ = _run(tmp_path)
+    fp8, fin = _run(tmp_path, precision="fp8")
+    assert fp8[0] != fp32[0] and abs(fp8[0] - fp32[0]) < 0.1
+    assert np.mean(fp8[-3:]) < fp8[0] - 0.5 and math.isfinite(fin.val_loss)
+    model = S.build_model(tiny_arch(), 0)
+    with fp8_linears(model) as n:
+        assert n > 0 and "forward" in model.layers[0].attention.wq.__dict__
+    assert "forward" not in model.layers[0].attention.wq.__dict__  # restored afterwards

@@ -64,7 +64,8 @@ def install(window):
     session.state_changed.connect(on_state)
     on_state(session.state)
     session.prepared.connect(lambda info: window.show_status(
-        f"Training on {info['label']}" + ("" if info["is_tinystories"] else " — not TinyStories"), 15000))
+        f"Training on {info['label']}" + ("" if info["is_tinystories"] or "not TinyStories" in info["label"]
+                                          else " — not TinyStories"), 15000))
     session.failed.connect(lambda msg: window.show_status(msg, 15000))
 
     closing = {"on": False}

@@ -77,7 +77,10 @@ class TrainingPanel(QWidget):
         self.precision = QComboBox()
         self.precision.addItem("fp32", "fp32")
         self.precision.addItem("bf16 autocast", "bf16")
-        self.precision.setToolTip("bf16: matmuls in bfloat16 under autocast; weights and optimizer stay fp32")
+        self.precision.addItem("fp8 (simulated)", "fp8")
+        self.precision.setToolTip("bf16: matmuls in bfloat16 under autocast; weights and optimizer stay fp32.\n"
+                                  "fp8 (simulated): linear layers see e4m3 inputs/weights and e5m2 gradients with "
+                                  "per-tensor scales (quantise-dequantise; FP8 numerics, not FP8 speed)")
         self.eval_every = _spin(1, 100_000, 50, "Steps between evaluations on the held-out split", 10)
         self.seed = _spin(0, 2**31 - 1, 1337, "Seed of the initial weights and of the batches")
         self.threads = _spin(1, max(1, os.cpu_count() or 1), max(1, (os.cpu_count() or 2) - 1),

@@ -38,7 +38,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     optimizer: str = "adamw"         # adamw, or muon (Muon for hidden matrices + AdamW for the rest)
     muon_lr: float = 0.02
-    precision: str = "fp32"          # fp32, or bf16 (autocast around the forward; weights stay fp32)
+    precision: str = "fp32"          # fp32; bf16 (autocast, weights stay fp32); fp8 (simulated, see fp8.py)
     grad_accum: int = 1
     eval_interval: int = 50
     eval_batches: int = 4
@@ -172,8 +172,8 @@ def autocast(device, precision: str):
     import contextlib
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    if precision != "fp32":
-        raise E.StudioError(f"unknown precision {precision!r}; choose fp32 or bf16")
+    if precision not in ("fp32", "fp8"):
+        raise E.StudioError(f"unknown precision {precision!r}; choose fp32, bf16 or fp8")
     return contextlib.nullcontext()
 
 
@@ -183,6 +183,17 @@ def _moe_modules(model):
 
 def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] = lambda: False,
                 is_paused: Callable[[], bool] = lambda: False, *, run=None, resume: bool = False) -> Iterator:
+    """See :func:`_train_steps`; with ``cfg.precision == "fp8"`` the model's linear layers compute
+    in simulated FP8 (studio.core.training.fp8) for as long as the generator runs."""
+    if cfg.precision != "fp8":
+        yield from _train_steps(model, data, cfg, should_stop, is_paused, run=run, resume=resume)
+        return
+    from studio.core.training.fp8 import fp8_linears
+    with fp8_linears(model):
+        yield from _train_steps(model, data, cfg, should_stop, is_paused, run=run, resume=resume)
+
+
+def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=None, resume: bool = False) -> Iterator:
     """Train ``model`` on ``data`` (a TokenData) and yield StepMetrics, EvalMetrics, Sample,
     CheckpointSaved and finally Finished. With ``run`` (a RunDir) metrics go to metrics.jsonl
     and checkpoints to run/checkpoints; ``resume`` continues run's latest checkpoint.
