@@ -26,7 +26,7 @@ from studio.core.errors import StudioError
 from studio.core.timeline_model import TimelineModel
 
 MENU_ORDER = ("File", "Edit", "View", "Train", "Inspect", "Help")
-OPTIONAL_MODULES = ("studio._qt.training", "studio._qt.inspect", "studio._qt.export_dialog")
+OPTIONAL_MODULES = ("studio._qt.training", "studio._qt.inspect", "studio._qt.export_dialog", "studio._qt.first_run")
 ABOUT = """<h3>LLM Architecture Studio {version}</h3>
 <p>Scrub from the 2017 Transformer to 2026 trillion-parameter mixtures of experts; edit, train,
 inspect and export the models.</p>
