@@ -323,6 +323,9 @@ class MainWindow(QMainWindow):
         self.title_label.setText(f"{title} · {m.scale} scale")
 
     def _install_optional(self):
+        if getattr(self, "_optional_installed", False):
+            return  # once per window, however start-up reaches here
+        self._optional_installed = True
         for name in OPTIONAL_MODULES:
             try:
                 mod = importlib.import_module(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSizePolicy, QStyle, QToolButton, QToolTip, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSizePolicy, QToolButton, QToolTip, QWidget
 
 from studio._qt.text import esc
 from studio._qt.theme import DIFF, LIGHT, Theme, ui_font
@@ -202,12 +202,10 @@ class TimelineBar(QWidget):
         self.strip = TimelineStrip(model, theme, self)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
-        st = self.style()
-        self.icons = {"play": st.standardIcon(QStyle.SP_MediaPlay), "pause": st.standardIcon(QStyle.SP_MediaPause)}
-        self.prev_btn = self._button(st.standardIcon(QStyle.SP_MediaSeekBackward), "Previous milestone (←)",
-                                     lambda: model.step(-1))
-        self.next_btn = self._button(st.standardIcon(QStyle.SP_MediaSeekForward), "Next milestone (→)",
-                                     lambda: model.step(1))
+        self.theme = theme
+        self.icons = transport_icons(theme)
+        self.prev_btn = self._button(self.icons["prev"], "Previous milestone (←)", lambda: model.step(-1))
+        self.next_btn = self._button(self.icons["next"], "Next milestone (→)", lambda: model.step(1))
         self.play_btn = self._button(self.icons["play"], "Play: step through the eras (Ctrl+Space)", self.toggle_play)
         self.play_btn.setCheckable(True)
         for b in (self.prev_btn, self.next_btn, self.play_btn):
@@ -255,5 +253,33 @@ class TimelineBar(QWidget):
         self.model.advance_play()
 
     def set_theme(self, theme: Theme):
+        self.theme = theme
         self.strip.theme = theme
         self.strip.update()
+        self.icons = transport_icons(theme)  # drawn in the theme's text colour: visible in both
+        self.prev_btn.setIcon(self.icons["prev"])
+        self.next_btn.setIcon(self.icons["next"])
+        self.play_btn.setIcon(self.icons["pause" if self.model.playing else "play"])
+
+
+def transport_icons(theme: Theme) -> dict:
+    from PySide6.QtGui import QIcon, QPixmap, QPolygonF
+
+    def icon(draw):
+        pm = QPixmap(44, 44)
+        pm.fill(QColor(0, 0, 0, 0))
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.setPen(QPen(QColor(0, 0, 0, 0), 0))
+        p.setBrush(QColor(theme.text))
+        draw(p)
+        p.end()
+        return QIcon(pm)
+
+    def tri(p, x0, x1):  # a triangle pointing from x0 to x1
+        p.drawPolygon(QPolygonF([QPointF(x0, 8), QPointF(x1, 22), QPointF(x0, 36)]))
+
+    return {"play": icon(lambda p: tri(p, 12, 36)),
+            "pause": icon(lambda p: (p.drawRect(11, 8, 8, 28), p.drawRect(25, 8, 8, 28))),
+            "next": icon(lambda p: (tri(p, 4, 22), tri(p, 22, 40))),
+            "prev": icon(lambda p: (tri(p, 22, 4), tri(p, 40, 22)))}
