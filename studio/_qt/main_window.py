@@ -323,14 +323,15 @@ class MainWindow(QMainWindow):
         self.title_label.setText(f"{title} · {m.scale} scale")
 
     def _install_optional(self):
-        if getattr(self, "_optional_installed", False):
-            return  # once per window, however start-up reaches here
-        self._optional_installed = True
+        done = self.__dict__.setdefault("_installed_modules", set())
         for name in OPTIONAL_MODULES:
             try:
                 mod = importlib.import_module(name)
             except ImportError:
                 continue
+            if id(mod) in done:
+                continue  # each module once per window, however start-up reaches here
+            done.add(id(mod))
             try:
                 mod.install(self)
             except Exception as exc:  # noqa: BLE001  a broken add-on must not stop the app
