@@ -320,3 +320,27 @@ def test_import_with_the_llama2_32k_tokenizer(tmp_path, l2c_files):
     tok = RunDir(run).tokenizer()
     assert tok.vocab_size == 32000 and tok.encode("Once upon a time") == [1, 9038, 2501, 263, 931]
     assert (RunDir(run).tokenizer_dir / "tokenizer.bin").read_bytes() == (l2c_files / "tokenizer.bin").read_bytes()
+
+
+def test_imported_model_trains_further_with_resume(shared_data, tmp_path):
+    """An imported llama2.c model is trainable: --resume starts a fresh optimizer on new data."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    run = tmp_path / "imp"
+    cli = [sys.executable, "-m", "studio.cli"]
+    r = subprocess.run(cli + ["import-llama2c", str(shared_data / "llama2c" / "stories260K.bin"), "--tokenizer",
+                              str(shared_data / "llama2c" / "tok512.bin"), "--out", str(run)],
+                       capture_output=True, text=True, cwd=root)
+    assert r.returncode == 0, r.stderr
+    stories = tmp_path / "s.txt"
+    stories.write_text("".join(f"Once upon a time a cat named Tom had {i} red balls.\n<|endoftext|>\n" for i in range(200)))
+    r = subprocess.run(cli + ["train", "2023-07-llama-2", "--resume", "--out", str(run), "--data", str(stories),
+                              "--steps", "3", "--batch-size", "2", "--threads", "1"],
+                       capture_output=True, text=True, cwd=root, timeout=300)
+    assert r.returncode == 0, r.stderr
+    from studio.core.rundir import RunDir
+    rd = RunDir(run)
+    assert rd.load_checkpoint()["step"] == 3 and rd.load_checkpoint()["optimizer"]
+    assert rd.read_config()["data"]["source"] == str(stories.resolve())

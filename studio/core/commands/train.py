@@ -87,7 +87,13 @@ def cmd_train(args) -> int:
         corpus = load_corpus(args.data) if args.data else None
         cfg_run = S.check_resume(run, args.model, corpus.sha256 if corpus else None, args.tokenizer, args.vocab_size)
         from studio.core.training.trainer import TrainConfig  # torch only once the input is known good
-        if corpus is None:
+        imported = cfg_run["data"].get("source") == S.IMPORTED
+        if imported:  # first training of imported weights: the chosen (or default) data, recorded now
+            corpus = corpus or load_corpus(None)
+            cfg_run = {**cfg_run, "data": corpus.describe()}
+            run.write_config({k: v for k, v in cfg_run.items() if k not in ("schema_version", "kind")})
+            say(f"continuing the imported model on {corpus.label}")
+        elif corpus is None:
             corpus = load_corpus(cfg_run["data"].get("source"))
             if corpus.sha256 != cfg_run["data"].get("sha256"):
                 raise E.StudioError(f"{run.path}: its data {corpus.name!r} changed since the run started; cannot resume")

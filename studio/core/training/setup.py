@@ -58,6 +58,9 @@ def build_model(arch, seed: int):
     return compile_architecture(arch, "classroom")
 
 
+IMPORTED = "llama2c-import"  # run.yaml data.source of a model imported from llama2.c
+
+
 def check_resume(run, model_spec: str, corpus_sha: str | None, kind: str | None, vocab: int | None) -> dict:
     """run.yaml of a run that may be resumed with these settings, or a clear StudioError."""
     cfg = run.read_config()
@@ -66,6 +69,8 @@ def check_resume(run, model_spec: str, corpus_sha: str | None, kind: str | None,
     if str(cfg.get("model")) != str(model_spec):
         raise E.StudioError(f"{run.path} trains {cfg.get('model')!r}, not {model_spec!r}; --resume continues the same model")
     data = cfg.get("data") or {}
+    if data.get("source") == IMPORTED:  # weights from elsewhere: any data may continue them
+        corpus_sha = None
     if corpus_sha is not None and data.get("sha256") != corpus_sha:
         raise E.StudioError(f"{run.path} was trained on {data.get('source', '?')!r}; --resume needs the same data")
     tdesc = cfg["tokenizer"]

@@ -228,6 +228,9 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
     if resume:
         ck = reader.load_checkpoint()
         model.load_state_dict(ck["model"], strict=False)
+    if resume and not ck.get("optimizer"):  # imported weights: a fresh optimizer, schedule and sampler
+        resume = False
+    if resume:
         opt.load_state_dict(ck["optimizer"])
         step, tokens = int(ck["step"]), int(ck["data_pos"]["tokens"])
         batch_gen.set_state(ck["data_pos"]["generator"])
