@@ -1,0 +1,115 @@
+"""First-run experience: a good starting milestone, a short dismissible tour, Help → Offline
+pack…, and a permanent status-bar line saying which data the app will train on."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QCheckBox, QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+START_MILESTONE = "2023-07-llama-2"  # a readable, exportable decoder in the middle of the story
+
+PAGES = [
+    ("Scrub through history",
+     "Drag the timeline at the bottom from the 2017 Transformer to 2026's trillion-parameter "
+     "mixtures of experts. The graph re-assembles as you drag: new blocks are highlighted, removed "
+     "ones fade, changed ones flash, and the card on the right says what changed and why.<br><br>"
+     "<b>← / →</b> step, <b>Home / End</b> jump, <b>Play</b> walks the eras, <b>F5</b> presents."),
+    ("Train it",
+     "Every milestone has a small <i>classroom</i> version of the same graph that trains on this "
+     "laptop. Open <b>Train → Train</b> (F6): the loss falls within a minute and the model starts "
+     "writing little stories. Edit the graph first (swap a norm, add experts) and race the variants."),
+    ("Look inside",
+     "Click an attention block to see what each head attends to; for mixture-of-experts models the "
+     "<b>Routing</b> panel shows which expert every token went to. <b>File → Export → llama2.c…</b> "
+     "writes a model.bin that karpathy's C program runs.<br><br>"
+     "No network in the classroom? <b>Help → Offline pack…</b> prepares TinyStories ahead of time."),
+]
+
+
+class TourDialog(QDialog):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Welcome to LLM Architecture Studio")
+        self.setMinimumWidth(520)
+        self.page = 0
+        self.title = QLabel()
+        self.title.setStyleSheet("font-size: 16pt; font-weight: bold;")
+        self.body = QLabel()
+        self.body.setWordWrap(True)
+        self.body.setTextFormat(Qt.RichText)
+        self.body.setMinimumHeight(130)
+        self.body.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.counter = QLabel()
+        self.dont_show = QCheckBox("Don't show this again")
+        self.dont_show.setChecked(True)
+        self.back = QPushButton("Back")
+        self.next = QPushButton("Next")
+        self.next.setDefault(True)
+        self.back.clicked.connect(lambda: self.show_page(self.page - 1))
+        self.next.clicked.connect(self._next)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.dont_show)
+        buttons.addStretch(1)
+        buttons.addWidget(self.counter)
+        buttons.addWidget(self.back)
+        buttons.addWidget(self.next)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(self.body, 1)
+        lay.addLayout(buttons)
+        self.show_page(0)
+
+    def show_page(self, i: int):
+        self.page = max(0, min(i, len(PAGES) - 1))
+        t, b = PAGES[self.page]
+        self.title.setText(t)
+        self.body.setText(b)
+        self.counter.setText(f"{self.page + 1} / {len(PAGES)}")
+        self.back.setEnabled(self.page > 0)
+        self.next.setText("Start" if self.page == len(PAGES) - 1 else "Next")
+
+    def _next(self):
+        if self.page == len(PAGES) - 1:
+            self.accept()
+        else:
+            self.show_page(self.page + 1)
+
+
+def data_status_text() -> str:
+    """Which data a new training run will use, in one line."""
+    from studio.core.data import download as dl
+    for sub in ("quick", "full"):
+        if dl.cached_path(sub):
+            return f"Training data: TinyStories {sub} (cached, offline-ready)"
+    return "Training data: starter corpus (not TinyStories) — Help → Offline pack… downloads TinyStories"
+
+
+def show_tour(window) -> None:
+    dlg = TourDialog(window)
+    dlg.exec()
+    if dlg.dont_show.isChecked():
+        window.settings.setValue("tour_done", True)
+
+
+def install(window) -> None:
+    from studio._qt.offline_pack import run_offline_pack
+    h = window.menu("Help")
+    h.addSeparator()
+    window._action(h, "&Tour…", lambda: show_tour(window), None, "The three-step introduction")
+    window._action(h, "&Offline pack…", lambda: run_offline_pack(window), None,
+                   "Download TinyStories and prepare the default vocabularies so a class needs no network")
+    window.data_status_label = QLabel()
+    window.data_status_label.setToolTip("TinyStories (Eldan & Li 2023) is licensed CDLA-Sharing-1.0")
+    window.statusBar().addPermanentWidget(window.data_status_label)
+
+    def refresh():
+        window.data_status_label.setText(data_status_text())
+    window.refresh_data_status = refresh
+    refresh()
+    first = not bool(window.settings.value("tour_done", False, type=bool))
+    if first:
+        tm = window.timeline_model
+        if START_MILESTONE in tm.ids and tm.current_id != START_MILESTONE:
+            tm.set_current(START_MILESTONE)
+        QTimer.singleShot(0, window, window.fit)
+        if window.isVisible() or getattr(window, "_defer_optional", False):
+            QTimer.singleShot(300, window, lambda: show_tour(window))
