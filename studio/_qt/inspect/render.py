@@ -21,13 +21,18 @@ _APP = None
 
 
 def ensure_app():
-    """A QGuiApplication for fonts; offscreen when there is no display (CLI, CI)."""
+    """An application object for fonts; offscreen when there is no display (CLI, CI).
+
+    A full QApplication, not a bare QGuiApplication: when this runs inside a process that
+    later opens windows (the app, a test session), a QGuiApplication would make every
+    QWidget abort ("Cannot create a QWidget without QApplication")."""
     global _APP
     app = QGuiApplication.instance()
     if app is None:
+        from PySide6.QtWidgets import QApplication
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        _APP = app = QGuiApplication(["archstudio"])
+        _APP = app = QApplication(["archstudio"])
     return app
 
 
