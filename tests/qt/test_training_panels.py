@@ -40,6 +40,34 @@ class FakeWindow(QMainWindow):
 
 
 @pytest.fixture
+def make_window(qtbot):
+    """FakeWindows made by a test, shut down and deleted at a fixed point (not by a later GC
+    inside pytest-qt's teardown event processing, where PySide can crash on half-dead widgets)."""
+    import gc
+
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+    made = []
+
+    def make(arch):
+        w = FakeWindow(arch)
+        qtbot.addWidget(w)
+        made.append(w)
+        return w
+    yield make
+    for w in made:
+        shutdown = getattr(w, "training_shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        if shiboken6.isValid(w):
+            w.close()
+            w.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()
+
+
+@pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("ARCHSTUDIO_RUNS_DIR", str(tmp_path / "runs"))
@@ -55,9 +83,8 @@ def configure(panel, steps=100_000):
     panel.threads.setValue(1)
 
 
-def test_start_metrics_plots_stop_and_generate(qtbot, env):
-    w = FakeWindow(tiny_arch())
-    qtbot.addWidget(w)
+def test_start_metrics_plots_stop_and_generate(qtbot, env, make_window):
+    w = make_window(tiny_arch())
     session = install(w)
     assert set(w.docks) == {"Training", "Plots", "Generate"}
     panel, plots, gen = w.training_panel, w.plots_panel, w.generate_panel
@@ -94,9 +121,8 @@ def test_start_metrics_plots_stop_and_generate(qtbot, env):
     assert gen.output.toPlainText().startswith("Tom")
 
 
-def test_generate_during_training_uses_a_snapshot(qtbot, env):
-    w = FakeWindow(tiny_arch())
-    qtbot.addWidget(w)
+def test_generate_during_training_uses_a_snapshot(qtbot, env, make_window):
+    w = make_window(tiny_arch())
     session = install(w)
     configure(w.training_panel)
     w.training_panel.start()
@@ -111,13 +137,12 @@ def test_generate_during_training_uses_a_snapshot(qtbot, env):
     assert RunDir(session.info["run_dir"]).has_checkpoint()
 
 
-def test_overlay_earlier_run(qtbot, env):
+def test_overlay_earlier_run(qtbot, env, make_window):
     from studio.core.training.events import EvalMetrics as EM
     run = RunDir(env / "old")
     for i in range(1, 6):
         run.append_metrics(EM(i * 10, i * 1000, 3.0 - i * 0.1, 2.0 - i * 0.1, 3.0).record())
-    w = FakeWindow(tiny_arch())
-    qtbot.addWidget(w)
+    w = make_window(tiny_arch())
     install(w)
     label = w.plots_panel.add_overlay(env / "old")
     assert label == "old" and w.plots_panel.overlays[0][2].getData()[0].size == 5
