@@ -188,3 +188,15 @@ def test_closing_the_main_window_stops_training_and_saves(qtbot, env, window):
     assert not session.running and session.state == "idle"
     run = RunDir(session.info["run_dir"])
     assert run.has_checkpoint() and run.load_checkpoint()["step"] >= 1
+
+
+def test_a_started_run_is_recorded_in_the_project(qtbot, env, window):
+    window.timeline_model.set_current("2023-07-llama-2")
+    configure(window.training_panel)
+    window.training_panel.steps.setValue(2)
+    session = window.training_session
+    with qtbot.waitSignal(session.prepared, timeout=120_000):
+        window.training_panel.start()
+    qtbot.waitUntil(lambda: session.state == "idle", timeout=120_000)
+    proj = window.project_controller.project()
+    assert proj.latest_run == session.info["run_dir"] and proj.training["steps"] == 2

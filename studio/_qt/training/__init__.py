@@ -28,6 +28,14 @@ def install(window):
     plots = PlotsPanel(session, getattr(window, "theme", None))
     gen = GeneratePanel(session)
     window.training_session, window.training_panel = session, panel
+
+    def record_in_project(info: dict):
+        """The project file keeps the latest run and its training settings (saved with it)."""
+        ctl = getattr(window, "project_controller", None)
+        if ctl is not None:
+            ctl.latest_run = info.get("run_dir")
+            ctl.training = {k: info[k] for k in ("steps", "vocab", "tokenizer", "label") if k in info}
+    session.prepared.connect(record_in_project)
     window.plots_panel, window.generate_panel = plots, gen
     train_dock = window.add_dock("Training", panel)
     plots_dock = window.add_dock("Plots", plots)
