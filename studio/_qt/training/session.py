@@ -145,6 +145,9 @@ class TrainingSession(QObject):
     def _on_finished(self):
         w, self.worker = self.worker, None
         if w is not None:
+            # QThread.finished is emitted just before the thread really ends: wait for it, or
+            # dropping the last reference destroys a QThread that is still running (a crash).
+            w.wait()
             w.deleteLater()
         self._set_state("idle")
 
