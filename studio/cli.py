@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--qt-probe"]:  # used by `archstudio doctor`, also inside a frozen bundle
+        from PySide6.QtWidgets import QApplication
+        print(QApplication([]).platformName())
+        return 0
     debug = "--debug" in argv
     if not argv or (len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in HANDLERS):
         if argv:

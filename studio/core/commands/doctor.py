@@ -53,9 +53,11 @@ def _qt_starts() -> Check:
     env = dict(os.environ)
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    code = "from PySide6.QtWidgets import QApplication; app = QApplication([]); print(app.platformName())"
+    # A child process, so a Qt that cannot start cannot take doctor down; in a frozen bundle
+    # sys.executable is archstudio itself, which answers --qt-probe the same way.
+    cmd = [sys.executable, "--qt-probe"] if getattr(sys, "frozen", False) else [sys.executable, "-m", "studio.cli", "--qt-probe"]
     try:
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     except subprocess.TimeoutExpired:
         return Check("Qt platform", False, "starting Qt timed out", "check the display (DISPLAY / WAYLAND_DISPLAY)")
     if r.returncode != 0:
