@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", help="cpu or cuda")
     s.add_argument("--tokenizer-model", default=None, help="Llama 2 tokenizer.model for --tokenizer llama2")
     s.add_argument("--eval-interval", type=int, default=None, help="steps between validation evals")
-    s.add_argument("--optimizer", choices=("adamw", "muon"), default=None, help="default adamw")
+    s.add_argument("--optimizer", choices=("adamw", "muon", "muonclip"), default=None,
+                   help="default adamw; muonclip = Muon + QK-clip (Kimi K2)")
     s.add_argument("--precision", choices=("fp32", "bf16", "fp8"), default=None,
                    help="default fp32; bf16 = autocast; fp8 = simulated (e4m3 forward, e5m2 gradients)")
 

@@ -21,6 +21,17 @@ def attention_mask(Tq: int, Tk: int, causal: bool, window: int, device, offset: 
     return keep
 
 
+def max_logits(q, k, keep, is_causal: bool) -> torch.Tensor:
+    """Largest pre-softmax logit per head, (nh,): what MuonClip's QK-clip bounds."""
+    with torch.no_grad():
+        s = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+        if is_causal:
+            keep = attention_mask(q.shape[-2], k.shape[-2], True, 0, q.device)
+        if keep is not None:
+            s = s.masked_fill(~keep, float("-inf"))
+        return s.amax(dim=(0, 2, 3)).float()
+
+
 def attend(q, k, v, keep, kernel: str, capture: bool, is_causal: bool = False):
     """q: (B, nh, Tq, hd), k/v: (B, nh, Tk, hd[v]); returns (out, weights or None).
 
@@ -52,6 +63,7 @@ class Attention(nn.Module):
             self.k_norm = RMSNorm(dim=cfg.hd)
         self.capture = False
         self.last_weights = None  # (B, nh, T, T) after a captured forward
+        self.track_max_logit, self.max_logit = False, None
 
     def forward(self, x, rope=None):
         B, T, _ = x.shape
@@ -69,6 +81,9 @@ class Attention(nn.Module):
         plain_causal = self.cfg.causal and not self.cfg.window
         keep = None if plain_causal or not (self.cfg.causal or self.cfg.window) else \
             attention_mask(T, T, self.cfg.causal, self.cfg.window, x.device)
+        if self.track_max_logit:  # MuonClip: remember the step's largest logit per head
+            m = max_logits(q, k, keep, plain_causal)
+            self.max_logit = m if self.max_logit is None else torch.maximum(self.max_logit, m)
         y, self.last_weights = attend(q, k, v, keep, self.cfg.kernel, self.capture, is_causal=plain_causal)
         return self.wo(y.transpose(1, 2).reshape(B, T, -1))  # (B, T, dim)
 

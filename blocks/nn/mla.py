@@ -6,7 +6,7 @@ decoupled RoPE key shared by all heads; only (c_kv, k_rope) is cached per token.
 import torch
 import torch.nn as nn
 
-from blocks.nn.attention import attend, attention_mask
+from blocks.nn.attention import attend, attention_mask, max_logits
 from blocks.nn.norms import RMSNorm
 from blocks.nn.rope import apply_rope
 
@@ -28,6 +28,7 @@ class MLA(nn.Module):
         self.wo = nn.Linear(c.n_heads * c.v_head_dim, c.dim, bias=False)
         self.capture = False
         self.last_weights = None
+        self.track_max_logit, self.max_logit = False, None
 
     def latent(self, x, cos, sin):
         """x: (B, T, dim) -> what the cache keeps: c_kv (B, T, kv_r) and k_rope (B, T, 1, rope)."""
@@ -51,6 +52,9 @@ class MLA(nn.Module):
         k_nope, v = kv.split([c.qk_nope_head_dim, c.v_head_dim], dim=-1)
         k = torch.cat([k_nope, k_pe.expand(-1, -1, c.n_heads, -1)], dim=-1)  # (B, S, nh, qk_hd)
         keep = attention_mask(Tq, S, c.causal, 0, q.device, offset)
+        if self.track_max_logit:  # MuonClip: remember the step's largest logit per head
+            m = max_logits(q.transpose(1, 2), k.transpose(1, 2), keep, False)
+            self.max_logit = m if self.max_logit is None else torch.maximum(self.max_logit, m)
         y, self.last_weights = attend(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), keep, c.kernel, self.capture)
         return self.wo(y.transpose(1, 2).reshape(B, Tq, -1))
 

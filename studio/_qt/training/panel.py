@@ -72,6 +72,7 @@ class TrainingPanel(QWidget):
         self.optimizer = QComboBox()
         self.optimizer.addItem("AdamW", "adamw")
         self.optimizer.addItem("Muon (+AdamW)", "muon")
+        self.optimizer.addItem("MuonClip (Muon + QK-clip, Kimi K2)", "muonclip")
         self.optimizer.setToolTip("Muon: orthogonalised momentum for hidden weight matrices, AdamW for "
                                   "embeddings, head and norms (QK-clip of MuonClip is not implemented)")
         self.precision = QComboBox()

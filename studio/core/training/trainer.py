@@ -36,7 +36,9 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0
-    optimizer: str = "adamw"         # adamw, or muon (Muon for hidden matrices + AdamW for the rest)
+    optimizer: str = "adamw"         # adamw, muon (Muon for hidden matrices + AdamW for the rest), or
+                                     # muonclip (muon + QK-clip of attention logits at qk_clip_tau)
+    qk_clip_tau: float = 100.0       # Kimi K2's threshold
     muon_lr: float = 0.02
     precision: str = "fp32"          # fp32; bf16 (autocast, weights stay fp32); fp8 (simulated, see fp8.py)
     grad_accum: int = 1
@@ -82,11 +84,11 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "muon":
+    if cfg.optimizer in ("muon", "muonclip"):
         from studio.core.training.muon import MuonAdamW, muon_groups
         return MuonAdamW(muon_groups(model, cfg), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     if cfg.optimizer != "adamw":
-        raise E.StudioError(f"unknown optimizer {cfg.optimizer!r}; choose adamw or muon")
+        raise E.StudioError(f"unknown optimizer {cfg.optimizer!r}; choose adamw, muon or muonclip")
     params = {id(p): p for p in model.parameters() if p.requires_grad}  # tied weights once
     decay = [p for p in params.values() if p.dim() >= 2]
     no_decay = [p for p in params.values() if p.dim() < 2]
@@ -236,6 +238,10 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
         batch_gen.set_state(ck["data_pos"]["generator"])
         sample_gen.set_state(ck["rng"]["sample"])
         torch.set_rng_state(ck["rng"]["torch"])
+    clipping = cfg.optimizer == "muonclip"
+    if clipping:
+        from studio.core.training import qk_clip
+        qk_clip.enable(model)
     moes = _moe_modules(model)
     params = [p for p in model.parameters() if p.requires_grad]
     recent: list[float] = []
@@ -301,6 +307,8 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
             raise TrainingDiverged(f"the gradient norm became {gn} at step {step + 1}; training stopped; "
                                    "try a lower learning rate (--lr)")
         opt.step()
+        if clipping:
+            qk_clip.clip(model, cfg.qk_clip_tau)
         opt.zero_grad(set_to_none=True)
         if device.type == "cuda":
             torch.cuda.synchronize()
