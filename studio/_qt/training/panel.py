@@ -74,7 +74,7 @@ class TrainingPanel(QWidget):
         self.optimizer.addItem("Muon (+AdamW)", "muon")
         self.optimizer.addItem("MuonClip (Muon + QK-clip, Kimi K2)", "muonclip")
         self.optimizer.setToolTip("Muon: orthogonalised momentum for hidden weight matrices, AdamW for "
-                                  "embeddings, head and norms (QK-clip of MuonClip is not implemented)")
+                                  "embeddings, head and norms; MuonClip adds QK-clip of attention logits (τ = 100)")
         self.precision = QComboBox()
         self.precision.addItem("fp32", "fp32")
         self.precision.addItem("bf16 autocast", "bf16")
