@@ -44,11 +44,11 @@ def bench_info_cold(pid: str, repeats: int = 7) -> tuple[float, bool]:
     clean = True
     for _ in range(repeats):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "studio.cli", "info", pid, "--json"], cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "studio", "info", pid, "--json"], cwd=ROOT, check=True,
                        capture_output=True)
         times.append(time.perf_counter() - t)
     probe = subprocess.run([sys.executable, "-c", "import sys, runpy; sys.argv=['archstudio','info','" + pid +
-                            "','--json']\ntry:\n runpy.run_module('studio.cli', run_name='__main__')\nexcept SystemExit: pass\n"
+                            "','--json']\ntry:\n runpy.run_module('studio', run_name='__main__')\nexcept SystemExit: pass\n"
                             "print('LOADED', any(m.split('.')[0] in ('torch','PySide6','pyqtgraph') for m in sys.modules), file=sys.stderr)"],
                            cwd=ROOT, capture_output=True, text=True)
     clean = "LOADED False" in probe.stderr

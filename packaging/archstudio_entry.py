@@ -1,7 +1,7 @@
 """Entry point of the frozen bundle: the same `archstudio` command line as the pip install."""
 import sys
 
-from studio.cli import main
+from studio.entry import main
 
 if __name__ == "__main__":
     sys.exit(main())

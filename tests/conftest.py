@@ -21,5 +21,5 @@ def shared_data() -> Path:
 def run_cli(*args, env=None, timeout=300):
     import subprocess
     e = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "studio.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True,
                           cwd=ROOT, env=e, timeout=timeout)

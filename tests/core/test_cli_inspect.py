@@ -124,7 +124,7 @@ def test_colour_table_is_perceptually_ordered(gamma):
 
 def test_inspect_imported_llama2c_stories260k(tmp_path, shared_data):
     try:
-        from studio.core.commands.export import cmd_import  # noqa: F401  (lands with the export/import issue)
+        from studio.cli.export import cmd_import  # noqa: F401  (lands with the export/import issue)
     except ImportError:
         pytest.skip("import-llama2c is not available in this build")
     model_bin = shared_data / "llama2c" / "stories260K.bin"

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_cli(*args, env=None, timeout=300):
     # not imported from conftest: that name is ambiguous when tests/qt is collected in the same run
     e = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "studio.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True,
                           cwd=ROOT, env=e, timeout=timeout)
 
 
@@ -106,7 +106,7 @@ def test_divergence_exits_1(tmp_path):
 
 def test_ctrl_c_saves_a_checkpoint(tmp_path):
     out = tmp_path / "r"
-    cmd = [sys.executable, "-m", "studio.cli", "train", "2023-07-llama-2", "--data", data_file(tmp_path), "--out",
+    cmd = [sys.executable, "-m", "studio", "train", "2023-07-llama-2", "--data", data_file(tmp_path), "--out",
            str(out), "--tokenizer", "byte", "--steps", "100000", "--batch-size", "2", "--context", "16", "--threads", "1"]
     p = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env(tmp_path)}, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)

@@ -22,13 +22,13 @@ DATA = Path(os.environ.get("ARCHSTUDIO_SHARED", ROOT.parent / "shared")) / "data
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "studio.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "studio", *map(str, args)], capture_output=True, text=True,
                           cwd=ROOT, timeout=300)
 
 
 def cli(capsys, *args):
     """The CLI in this process (the subprocess tests elsewhere cover start-up): (exit code, stdout, stderr)."""
-    from studio.cli import main
+    from studio.entry import main
     capsys.readouterr()
     code = main([str(a) for a in args])
     out = capsys.readouterr()
@@ -329,7 +329,7 @@ def test_imported_model_trains_further_with_resume(shared_data, tmp_path):
     from pathlib import Path
     root = Path(__file__).resolve().parents[2]
     run = tmp_path / "imp"
-    cli = [sys.executable, "-m", "studio.cli"]
+    cli = [sys.executable, "-m", "studio"]
     r = subprocess.run(cli + ["import-llama2c", str(shared_data / "llama2c" / "stories260K.bin"), "--tokenizer",
                               str(shared_data / "llama2c" / "tok512.bin"), "--out", str(run)],
                        capture_output=True, text=True, cwd=root)

@@ -40,7 +40,7 @@ def test_archstudio_train_under_torchrun(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", ARCHSTUDIO_CACHE_DIR=str(tmp_path / "cache"))
     out = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                        "-m", "studio.cli", "train", "2023-07-llama-2", "--data", str(data), "--out", str(out),
+                        "-m", "studio", "train", "2023-07-llama-2", "--data", str(data), "--out", str(out),
                         "--tokenizer", "byte", "--steps", "3", "--batch-size", "4", "--context", "32", "--threads", "1"],
                        capture_output=True, text=True, env=env, timeout=120, cwd=HERE.parents[1])
     assert r.returncode == 0, r.stderr[-2000:]

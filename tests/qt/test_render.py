@@ -2,7 +2,7 @@
 import pytest
 from PySide6.QtGui import QImage
 
-from studio.cli import main
+from studio.entry import main
 from studio.core.timeline_model import TimelineModel
 from tests.conftest import run_cli
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from studio.core.commands import print_json
+from studio.cli.output import print_json
 
 
 def cmd_presets(args) -> int:

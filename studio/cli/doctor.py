@@ -55,7 +55,7 @@ def _qt_starts() -> Check:
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
     # A child process, so a Qt that cannot start cannot take doctor down; in a frozen bundle
     # sys.executable is archstudio itself, which answers --qt-probe the same way.
-    cmd = [sys.executable, "--qt-probe"] if getattr(sys, "frozen", False) else [sys.executable, "-m", "studio.cli", "--qt-probe"]
+    cmd = [sys.executable, "--qt-probe"] if getattr(sys, "frozen", False) else [sys.executable, "-m", "studio", "--qt-probe"]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     except subprocess.TimeoutExpired:

@@ -11,20 +11,23 @@ import importlib
 import sys
 
 from studio import __version__
+from studio.cli.frontend import Frontend
+from studio.cli.frontend import current as current_frontend
+from studio.cli.frontend import install as install_frontend
 
 # command -> "module:function"; handlers take the parsed args and return an exit code.
 HANDLERS = {
-    "presets": "studio.core.commands.basic:cmd_presets",
-    "info": "studio.core.commands.basic:cmd_info",
-    "validate": "studio.core.commands.basic:cmd_validate",
-    "render": "studio.core.commands.render:cmd_render",
-    "data": "studio.core.commands.data:cmd_data",
-    "train": "studio.core.commands.train:cmd_train",
-    "generate": "studio.core.commands.generate:cmd_generate",
-    "inspect": "studio.core.commands.inspect:cmd_inspect",
-    "export": "studio.core.commands.export:cmd_export",
-    "import-llama2c": "studio.core.commands.export:cmd_import",
-    "doctor": "studio.core.commands.doctor:cmd_doctor",
+    "presets": "studio.cli.basic:cmd_presets",
+    "info": "studio.cli.basic:cmd_info",
+    "validate": "studio.cli.basic:cmd_validate",
+    "render": "studio.cli.render:cmd_render",
+    "data": "studio.cli.data:cmd_data",
+    "train": "studio.cli.train:cmd_train",
+    "generate": "studio.cli.generate:cmd_generate",
+    "inspect": "studio.cli.inspect:cmd_inspect",
+    "export": "studio.cli.export:cmd_export",
+    "import-llama2c": "studio.cli.export:cmd_import",
+    "doctor": "studio.cli.doctor:cmd_doctor",
 }
 
 
@@ -123,11 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, frontend: Frontend | None = None) -> int:
+    """Run one command. ``frontend`` (see studio.entry) starts the window and paints scenes."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if frontend is not None:
+        install_frontend(frontend)
     if argv == ["--qt-probe"]:  # used by `archstudio doctor`, also inside a frozen bundle
-        from PySide6.QtWidgets import QApplication
-        print(QApplication([]).platformName())
+        print(current_frontend().qt_probe())
         return 0
     debug = "--debug" in argv
     if not argv or (len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in HANDLERS):
@@ -173,12 +178,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def launch_gui(model: str | None) -> int:
     try:
-        from studio._qt.app import run_app
+        return current_frontend().launch(model)
     except ImportError as exc:
         print(f"archstudio: cannot start the GUI: {exc}; run 'archstudio doctor'", file=sys.stderr)
         return 2
-    return run_app(model)
 
 
-if __name__ == "__main__":
-    sys.exit(main())

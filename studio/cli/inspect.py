@@ -1,18 +1,18 @@
 """``archstudio inspect RUN_DIR --prompt TEXT --out DIR``: attention.png, routing.png (MoE), inspect.json.
 
-Qt-free at import time: the labelled PNGs are painted by ``studio._qt.inspect.render``, imported
-dynamically only here; without Qt (no display libraries) text-free heatmaps are written instead
-and stderr says so.
+The labelled PNGs are painted by the Qt front end (``studio.cli.frontend``); without Qt (no
+display libraries, or no front end plugged in) text-free heatmaps are written instead and stderr
+says so.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from studio.cli import frontend
 from studio.core import errors as E
 
 
@@ -32,9 +32,8 @@ def _plain_images(ins, out: Path) -> list[str]:
 
 def render_images(ins, out: Path, theme: str = "light") -> list[str]:
     try:
-        render = importlib.import_module("studio._qt.inspect.render")
-        return render.render_inspection(ins, str(out), theme)
-    except (ImportError, OSError, RuntimeError) as exc:
+        return frontend.current().render_inspection(ins, str(out), theme)
+    except (ImportError, OSError, RuntimeError, E.StudioError) as exc:
         print(f"archstudio inspect: Qt cannot start ({type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}); "
               "writing heatmaps without labels", file=sys.stderr)
         return _plain_images(ins, out)
