@@ -28,6 +28,7 @@ HANDLERS = {
     "export": "studio.cli.export:cmd_export",
     "import-llama2c": "studio.cli.export:cmd_import",
     "doctor": "studio.cli.doctor:cmd_doctor",
+    "plan": "studio.cli.plan:cmd_plan",
 }
 
 
@@ -123,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
 
     sub.add_parser("doctor", help="check the installation and name what is missing")
+
+    s = sub.add_parser("plan", help="training compute: 6·N·D, Chinchilla / nanochat optimum, a run's progress and ETA")
+    s.add_argument("model", metavar="MODEL")
+    s.add_argument("--run", default=None, metavar="RUN_DIR", help="a run of MODEL: tokens seen, measured speed, ETA")
+    s.add_argument("--json", action="store_true")
     return p
 
 
