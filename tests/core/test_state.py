@@ -1,0 +1,111 @@
+"""StudioModel: the Timeline moves, the Document follows; edits fork a milestone into a
+document of its own; Figures follow the Document's version (Qt-free)."""
+from pathlib import Path
+
+from studio.core.graph import Node
+from studio.core.state import StudioModel
+
+LLAMA = "2023-07-llama-2"
+
+
+def test_scrubbing_moves_the_document_and_clamps():
+    m = StudioModel()
+    seen = []
+    m.document.replaced.connect(lambda: seen.append(m.document.key))
+    m.timeline.last()
+    m.timeline.step(-1)
+    m.timeline.first()
+    ids = m.timeline.ids
+    assert seen == [f"milestone:{ids[-1]}", f"milestone:{ids[-2]}", f"milestone:{ids[0]}"]
+    m.timeline.step(-1)  # clamps at the start, no event
+    assert len(seen) == 3 and m.timeline.index == 0
+    assert m.document.kind == "milestone" and m.document.title == m.timeline.infos[0].title
+
+
+def test_the_document_gets_a_copy_of_the_cached_preset():
+    m = StudioModel(start=LLAMA)
+    assert m.document.architecture is not m.timeline.canonical(LLAMA)
+    assert m.document.architecture.graph == m.timeline.canonical(LLAMA).graph
+
+
+def test_an_edit_forks_the_milestone_and_the_original_stays_published():
+    m = StudioModel(start=LLAMA)
+    versions = []
+    m.document.changed.connect(versions.append)
+    m.document.set_config("attention", "n_kv_heads", 4)
+    assert versions == [1]
+    assert m.document.kind == "edited" and m.document.key == f"edited:{LLAMA}"
+    assert m.document.title == "LLaMA 2 (edited)" and m.document.origin == LLAMA
+    assert m.timeline.index is None  # the timeline shows published milestones only
+    edited = m.document.entry
+    m.show_milestone(LLAMA)  # clicking LLaMA 2 again: the original
+    assert m.document.kind == "milestone" and m.timeline.current_id == LLAMA
+    assert "n_kv_heads" not in m.document.architecture.graph.node("attention").config
+    assert [e.key for e in m.document.edited_copies(LLAMA)] == [edited.key]
+    m.reopen(edited.key)  # the edited copy is still there, edits intact
+    assert m.document.entry is edited and m.document.version == 1
+    assert m.document.architecture.graph.node("attention").config["n_kv_heads"] == 4
+    m.timeline.step(1)  # stepping from an edited copy moves on from its milestone
+    assert m.timeline.current_id == m.timeline.ids[m.timeline.ids.index(LLAMA) + 1]
+
+
+def test_a_second_edited_copy_gets_its_own_name():
+    m = StudioModel(start=LLAMA)
+    m.document.set_dim("paper", "dim", 1024)
+    m.show_milestone(LLAMA)
+    m.document.set_dim("paper", "dim", 2048)
+    assert m.document.title == "LLaMA 2 (edited 2)"
+    assert len(m.document.edited_copies(LLAMA)) == 2
+
+
+def test_figures_follow_the_documents_version():
+    m = StudioModel(start=LLAMA)
+    before = m.figures.accounting("paper").params_total
+    assert before > 1e9
+    m.document.add_node(Node("extra_norm", "rmsnorm", "head"))
+    after = m.figures.accounting("paper").params_total
+    assert after == before + m.document.architecture.dims("paper")["dim"]
+    removed = m.document.remove_node("extra_norm")
+    assert m.figures.accounting("paper").params_total == before
+    m.document.restore_node(removed)
+    assert m.figures.accounting("paper").params_total == after
+    # the timeline chart shows the published figures, never the edited copy's
+    assert m.figures.series()[m.timeline.ids.index(LLAMA)].params_total == before
+
+
+def test_an_imported_run_selects_no_milestone():
+    m = StudioModel(start=LLAMA)
+    arch = m.timeline.canonical("recipe-llama2c-stories260k").copy()
+    m.open_architecture(arch, "imported", "stories260K", run_dir="/tmp/run-260k")
+    assert m.timeline.index is None and m.document.kind == "imported"
+    assert m.document.run_dir == Path("/tmp/run-260k") and m.run.run_dir == Path("/tmp/run-260k")
+    assert m.figures.accounting("classroom").params_total == \
+        m.figures.milestone_accounting("recipe-llama2c-stories260k", "classroom").params_total
+
+
+def test_milestone_change_is_against_the_predecessor_on_the_timeline():
+    m = StudioModel(start="2025-07-kimi-k2")
+    assert m.figures.change().since == "2025-01-deepseek-r1"
+    m.timeline.first()
+    assert m.figures.change().empty  # the 2017 Transformer has no predecessor
+
+
+def test_play_stops_at_last_milestone():
+    m = StudioModel()
+    m.timeline.set_playing(True)
+    steps = 0
+    while m.timeline.advance_play():
+        steps += 1
+    assert not m.timeline.playing and steps == len(m.timeline.milestone_ids) - 1
+
+
+def test_a_broken_preset_leaves_the_slider_where_it_was(monkeypatch):
+    from studio.core import errors as E
+    m = StudioModel(start=LLAMA)
+    failed = []
+    m.timeline.load_failed.connect(lambda pid, msg: failed.append(pid))
+    target = m.timeline.ids[0]
+    m.timeline._canon.pop(target, None)
+    monkeypatch.setattr("studio.core.presets.load_preset", lambda pid: (_ for _ in ()).throw(E.LoadError("bad")))
+    m.timeline.first()
+    assert failed == [target] and m.timeline.current_id == LLAMA and m.document.milestone_id == LLAMA
