@@ -1,17 +1,17 @@
 """Exact accounting from the block formulas: parameters (total / active / embedding / MTP),
 KV-cache bytes per token, forward FLOPs per token, and a training-memory estimate.
 
-Pure Python: no torch, no tensors. Repeated regions are summed layer by layer so that
-per-layer overrides (DeepSeek's leading dense layers, GShard's every-other MoE) are exact.
+Pure Python: no torch, no tensors. The figures come from ``studio.core.resolve.resolve``
+(cached), which sums repeated regions layer by layer so that per-layer overrides (DeepSeek's
+leading dense layers, GShard's every-other MoE) are exact.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from blocks.registry import get_spec
+from studio.core.resolve import resolve
 
 DTYPE_BYTES = {"fp32": 4, "float32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1}
-EMBEDDING_KINDS = ("token_embedding", "learned_positions")
 
 
 @dataclass
@@ -51,66 +51,31 @@ class Accounting:
         return d
 
 
-def _layer_cost(arch, nid: str, scale: str, ctx: int) -> NodeCost:
-    node = arch.graph.node(nid)
-    variants = arch.variants(nid, scale)
-    cost = NodeCost(nid, node.kind, node.region, len(variants))
-    for _, kind, cfg in variants:
-        spec = get_spec(kind)
-        cost.params += spec.params(cfg)
-        cost.active += spec.active_params(cfg)
-        cost.flops += spec.flops(cfg, ctx)
-        cost.kv_elems += spec.kv_elems(cfg)
-        cost.act_elems += spec.act_elems(cfg, ctx)
-    return cost
-
-
-def layer_template_cost(arch, scale: str, ctx: int, layer: int | None = None) -> int:
+def layer_template_cost(arch, scale: str, ctx: int | None = None, layer: int | None = None) -> int:
     """Parameters of one layer of the 'layer' region (default: the last, usually the MoE variant)."""
-    n = arch.repeat("layer", scale)
-    i = n - 1 if layer is None else layer
-    total = 0
-    for nid, node in arch.graph.nodes.items():
-        if node.region == "layer":
-            cfg, kind = arch.config(nid, scale, i)
-            total += get_spec(kind).params(cfg)
-    return total
+    r = resolve(arch, scale).require()
+    return sum(rn.layers[-1 if layer is None else layer].costs.params
+               for rn in r.nodes.values() if rn.region == "layer" and rn.layers)
 
 
 def account(arch, scale: str = "paper", kv_dtype: str = "bf16", context: int | None = None) -> Accounting:
-    dims = arch.dims(scale)
-    ctx = int(context or dims.get("context") or 1)
-    per_node = {nid: _layer_cost(arch, nid, scale, ctx) for nid in arch.graph.nodes}
-    total = active = emb = mtp = flops = kv = 0
-    regions: dict[str, dict] = {}
-    for nid, c in per_node.items():
-        spec = get_spec(arch.graph.node(nid).kind)
-        if spec.kind == "mtp":
-            c.params += layer_template_cost(arch, scale, ctx)
-            c.active = c.params
-            mtp += c.params
-            continue
-        total += c.params
-        active += c.active
-        flops += c.flops
-        kv += c.kv_elems
-        if c.kind in EMBEDDING_KINDS:
-            emb += c.params
-        r = regions.setdefault(c.region, {"params": 0, "active": 0, "flops": 0, "repeats": c.repeats})
-        r["params"] += c.params
-        r["active"] += c.active
-        r["flops"] += c.flops
-    return Accounting(scale, ctx, total, active, emb, mtp, kv * DTYPE_BYTES[kv_dtype], kv_dtype, flops, per_node, regions)
+    """Package the cached resolution's exact costs (raises the first node's settings error)."""
+    r = resolve(arch, scale, context).require()
+    per_node = {nid: NodeCost(nid, rn.kind, rn.region, rn.repeats, rn.costs.params, rn.costs.active, rn.costs.flops,
+                              rn.costs.kv_elems, rn.costs.act_elems) for nid, rn in r.nodes.items()}
+    return Accounting(scale, r.context, r.params_total, r.params_active, r.params_embedding, r.params_mtp,
+                      r.kv_elems_per_token * DTYPE_BYTES[kv_dtype], kv_dtype, r.flops_per_token, per_node,
+                      {k: dict(v) for k, v in r.per_region.items()})
 
 
 def kv_cache_bytes(arch, scale: str, tokens: int, kv_dtype: str = "bf16") -> int:
     """Whole KV cache for a sequence of ``tokens``: sliding-window layers keep at most ``window``."""
     total = 0
-    for nid in arch.graph.nodes:
-        for _, kind, cfg in arch.variants(nid, scale):
-            per = get_spec(kind).kv_elems(cfg)
+    for rn in resolve(arch, scale).require().nodes.values():
+        for v in rn.layers:
+            per = v.costs.kv_elems
             if per:
-                win = getattr(cfg, "window", 0)
+                win = getattr(v.config, "window", 0)
                 total += per * (min(tokens, win) if win else tokens)
     return total * DTYPE_BYTES[kv_dtype]
 
@@ -128,7 +93,7 @@ def training_memory(arch, scale: str, batch: int, context: int, dtype: str = "fp
     weights = n * b
     grads = n * b
     opt = n * 4 * (2 if optimizer == "adamw" else 1 if optimizer == "sgd-momentum" else 0)
-    act_per_token = sum(c.act_elems for c in acc.per_node.values())
+    act_per_token = resolve(arch, scale, context).act_elems_per_token
     activations = act_per_token * batch * context * b
     return {"weights": weights, "gradients": grads, "optimizer": opt, "activations": activations,
             "total": weights + grads + opt + activations}

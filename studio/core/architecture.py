@@ -3,6 +3,12 @@
 A node's config is stored raw: literal values, or ``"$name"`` references into the scale's
 dims. A config field left out is bound to the dim of the same name when the scale has one
 (so ``dim``, ``n_heads``, ``vocab_size``, ``context`` are edited in one place).
+
+``Architecture.revision`` is an int that grows on every change: graph events (nodes, edges,
+settings, positions), dims, scales, regions, overrides, meta and training, whether made through
+the edit methods here (``set_dim``, ``set_scale``, ``set_overrides``, ``set_meta``, ``touch``) or
+by writing to those containers directly (caught by comparing with a snapshot when read).
+``studio.core.resolve.resolve`` keys its cache on it.
 """
 from __future__ import annotations
 
@@ -76,6 +82,9 @@ def coerce(fl: dataclasses.Field, value, where: str):
     return value
 
 
+_STATE = ("scales", "regions", "overrides", "meta", "training")
+
+
 @dataclass
 class Architecture:
     id: str
@@ -86,6 +95,63 @@ class Architecture:
     meta: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)  # stages, tokens, precision...: shown, not run
     source: str = ""  # file or preset id it came from
+
+    # ------------------------------------------------------------------ revision
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name == "graph":  # (re)subscribe: every graph event is a change
+            value.changed.connect(self.touch)
+            value.node_moved.connect(self._moved)
+        if name in ("graph", "id", "source") + _STATE:
+            self.touch()
+
+    def touch(self) -> int:
+        """Record a change (the edit methods and graph events call it); returns the new revision."""
+        rev = self.__dict__.get("_rev", 0) + 1
+        object.__setattr__(self, "_rev", rev)
+        object.__setattr__(self, "_snapshot", None)
+        return rev
+
+    def _moved(self, *_):
+        self.touch()
+
+    @property
+    def revision(self) -> int:
+        """Grows on every change. Direct writes into scales/regions/overrides/meta/training are
+        found by comparing with a deep snapshot (a few µs; the snapshot is retaken on change)."""
+        snap = self.__dict__.get("_snapshot")
+        now = tuple(getattr(self, k) for k in _STATE)
+        if snap is None or snap != now:
+            if snap is not None:
+                self.touch()
+            object.__setattr__(self, "_snapshot", copy.deepcopy(now))
+        return self.__dict__.get("_rev", 0)
+
+    def set_dim(self, scale: str, key: str, value) -> object:
+        """Set (or with None remove) one dim of a scale; returns the old value."""
+        dims = self.scales.setdefault(scale, {})
+        old = dims.get(key)
+        if value is None:
+            dims.pop(key, None)
+        else:
+            dims[key] = value
+        self.touch()
+        return old
+
+    def set_scale(self, scale: str, dims: dict) -> None:
+        self.scales[scale] = dict(dims)
+        self.touch()
+
+    def set_overrides(self, overrides: list) -> None:
+        self.overrides[:] = list(overrides)
+        self.touch()
+
+    def set_meta(self, key: str, value) -> None:
+        if value is None:
+            self.meta.pop(key, None)
+        else:
+            self.meta[key] = value
+        self.touch()
 
     def dims(self, scale: str) -> dict:
         if scale not in self.scales:
@@ -112,20 +178,28 @@ class Architecture:
         return kind, raw
 
     def config(self, node_id: str, scale: str, layer: int | None = None):
-        """The resolved, frozen Config of a node (of one layer's variant when ``layer`` is given)."""
-        from blocks.registry import get_spec
-        kind, raw = self.layer_variant(node_id, scale, layer) if layer is not None else (
-            self.graph.node(node_id).kind, self.graph.node(node_id).config)
+        """(Config, kind) of a node (of one layer's variant when ``layer`` is given); read from
+        the cached ``resolve(self, scale)``, raising what resolving the node raised."""
+        from studio.core.resolve import resolve
+        rn = resolve(self, scale).node(node_id)
+        if layer is None:
+            return rn.require().config, rn.kind
+        if node_id in self.graph.nodes and self.graph.node(node_id).region in self.regions \
+                and 0 <= layer < len(rn.require().layers):
+            v = rn.layers[layer]
+            return v.config, v.kind
+        from blocks.registry import get_spec  # a layer outside the region (rare): resolve it here
+        kind, raw = self.layer_variant(node_id, scale, layer)
         return resolve_config(node_id, get_spec(kind), raw, self.dims(scale)), kind
 
     def variants(self, node_id: str, scale: str) -> list[tuple[int, str, object]]:
         """Every layer's (index, kind, Config) for a node; one entry for non-repeated regions."""
-        node = self.graph.node(node_id)
-        n = self.repeat(node.region, scale)
-        if node.region not in self.regions:
-            cfg, kind = self.config(node_id, scale)
-            return [(0, kind, cfg)]
-        return [(i, *reversed(self.config(node_id, scale, i))) for i in range(n)]
+        from studio.core.resolve import resolve
+        rn = resolve(self, scale).node(node_id).require()
+        return [(v.layer, v.kind, v.config) for v in rn.layers]
+
+    def __deepcopy__(self, memo) -> "Architecture":
+        return self.copy()  # a fresh graph with its own signals, and a revision of its own
 
     def copy(self) -> "Architecture":
         return Architecture(self.id, self.graph.copy(), copy.deepcopy(self.scales), dict(self.regions),

@@ -1,0 +1,303 @@
+"""Resolve once: every node's per-layer frozen Config and exact costs, cached.
+
+``resolve(arch, scale)`` is the one place where raw node settings (``"$dim"`` references,
+fields bound to the scale's dims, per-layer overrides) become frozen ``Config`` objects and
+where the registry's cost formulas are applied. Validation, accounting, the compiler, the
+llama2.c checker, ``archstudio info`` and the GUI (scene badges, property editor) all read it.
+
+Cached per architecture object (by identity, through a weak reference, so a dropped
+architecture frees its entries), ``Architecture.revision`` and scale (and context, for FLOPs
+and activations): a scrub back to a milestone or a repeated panel refresh costs one dict
+lookup; any edit bumps the revision, so nothing stale is ever returned. Within one resolve,
+layers with identical settings share one Config and one cost evaluation, which makes an
+80-layer model cost what its distinct layer variants cost.
+
+Calling it (Qt-free, thread-safe to read: everything returned is frozen)::
+
+    from studio.core.resolve import resolve
+    r = resolve(arch, "paper")                 # Resolved
+    rn = r.node("attention")                   # ResolvedNode (KeyError-free: UnknownNodeError)
+    rn.config                                  # the node's own Config (as drawn, no per-layer override)
+    rn.layer_configs                           # one Config per layer (overrides applied)
+    rn.layers[3].kind, rn.layers[3].costs      # LayerVariant: layer, kind, spec, config, costs
+    rn.layers_differ, rn.variant_groups()      # [(layer indices, kind, Config)] when layers differ
+    rn.costs.params, rn.costs.active           # Costs summed over all repeats
+    rn.error                                   # "" or why its settings do not resolve (config None)
+    r.params_total, r.params_active, r.params_embedding, r.params_mtp
+    r.kv_elems_per_token, r.flops_per_token, r.act_elems_per_token, r.per_region
+    r.errors                                   # {node id: message} of nodes that failed
+
+A node whose settings cannot be resolved does not stop the others: it carries ``error`` (and
+``require()`` re-raises the original exception), which is how validation lists every problem at
+once while accounting and the compiler still fail loudly.
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from blocks.registry import BlockSpec, get_spec
+from studio.core import errors as E
+from studio.core.architecture import resolve_config
+
+# Exceptions that mean "this node's settings are wrong" (the rest are bugs and propagate).
+SETTING_ERRORS = (E.StudioError, TypeError, ValueError)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Exact costs from the registry formulas (FLOPs and activations at the resolve's context)."""
+    params: int = 0
+    active: int = 0  # parameters one token uses
+    flops: int = 0  # forward FLOPs per token
+    kv_elems: int = 0  # cached K/V elements per token
+    act_elems: int = 0  # elements saved for backward per token
+
+    def __add__(self, o: "Costs") -> "Costs":
+        return Costs(self.params + o.params, self.active + o.active, self.flops + o.flops,
+                     self.kv_elems + o.kv_elems, self.act_elems + o.act_elems)
+
+    def times(self, n: int) -> "Costs":
+        return Costs(self.params * n, self.active * n, self.flops * n, self.kv_elems * n, self.act_elems * n)
+
+    def as_dict(self) -> dict:
+        return {"params": self.params, "active": self.active, "flops": self.flops,
+                "kv_elems": self.kv_elems, "act_elems": self.act_elems}
+
+
+@dataclass(frozen=True)
+class LayerVariant:
+    layer: int
+    kind: str  # may differ from the node's kind (an override that swaps the block)
+    spec: BlockSpec
+    config: object
+    costs: Costs  # this one layer
+
+
+@dataclass(frozen=True)
+class ResolvedNode:
+    id: str
+    kind: str
+    region: str
+    spec: BlockSpec
+    repeats: int  # times the node runs (the region's layer count; 1 outside repeated regions)
+    config: object | None  # the node's own settings resolved (no per-layer override)
+    layers: tuple = ()  # LayerVariant per repeat (one for a node outside repeated regions)
+    costs: Costs = Costs()  # all repeats (an aux head: plus its copy of the last layer)
+    error: str = ""  # why its settings do not resolve ("" = fine)
+    exc: BaseException | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def layer_configs(self) -> tuple:
+        return tuple(v.config for v in self.layers)
+
+    @property
+    def layers_differ(self) -> bool:
+        """True when some layer's kind or settings differ from another's (overrides)."""
+        if not self.layers:
+            return False
+        first = self.layers[0]
+        return any(v.kind != first.kind or v.config != first.config for v in self.layers[1:])
+
+    def variant_groups(self) -> list[tuple[tuple[int, ...], str, object]]:
+        """Distinct (layer indices, kind, Config), in order of first appearance."""
+        groups: dict[tuple, list[int]] = {}
+        for v in self.layers:
+            groups.setdefault((v.kind, v.config), []).append(v.layer)
+        return [(tuple(ix), kind, cfg) for (kind, cfg), ix in groups.items()]
+
+    def require(self) -> "ResolvedNode":
+        """Self, or raise the error its settings raised."""
+        if self.exc is not None:
+            raise self.exc.with_traceback(None)
+        return self
+
+
+@dataclass(frozen=True)
+class Resolved:
+    arch_id: str
+    scale: str
+    revision: int
+    context: int
+    dims: MappingProxyType  # the scale's dims, derived ones included
+    nodes: MappingProxyType  # node id -> ResolvedNode, graph order
+    params_total: int
+    params_active: int
+    params_embedding: int
+    params_mtp: int
+    kv_elems_per_token: int
+    flops_per_token: int
+    act_elems_per_token: int  # all nodes (aux heads included), as the memory estimate counts them
+    per_region: MappingProxyType  # region -> {"params", "active", "flops", "repeats"} (aux heads apart)
+
+    def node(self, node_id: str) -> ResolvedNode:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise E.UnknownNodeError(f"no block with id {node_id!r}") from None
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {nid: rn.error for nid, rn in self.nodes.items() if rn.error}
+
+    def require(self) -> "Resolved":
+        """Self, or raise the first node's settings error (accounting and the compiler need all)."""
+        for rn in self.nodes.values():
+            rn.require()
+        return self
+
+    def with_role(self, role: str) -> list[ResolvedNode]:
+        return [rn for rn in self.nodes.values() if rn.spec.has(role)]
+
+
+# ---------------------------------------------------------------------------- the cache
+_CACHE: dict[int, tuple[weakref.ref, dict]] = {}
+_PER_ARCH = 8  # (scale, context) entries kept for the current revision of one architecture
+
+
+def _forget(key: int, ref) -> None:
+    slot = _CACHE.get(key)
+    if slot is not None and slot[0] is ref:
+        del _CACHE[key]
+
+
+def resolve(arch, scale: str, context: int | None = None) -> Resolved:
+    """The cached resolution of ``arch`` at ``scale`` (FLOPs/activations at ``context``,
+    default the scale's ``context`` dim). Raises ConfigError only for a missing scale or a
+    region count that does not resolve; node-level problems are recorded per node."""
+    rev = arch.revision
+    key = id(arch)
+    slot = _CACHE.get(key)
+    if slot is None or slot[0]() is not arch:
+        slot = (weakref.ref(arch, lambda r, k=key: _forget(k, r)), {})
+        _CACHE[key] = slot
+    entries = slot[1]
+    hit = entries.get((rev, scale, context))
+    if hit is None:
+        if entries and (next(iter(entries))[0] != rev or len(entries) >= _PER_ARCH):
+            entries.clear()  # an edit made every older entry stale
+        hit = entries[(rev, scale, context)] = _resolve(arch, scale, context, rev)
+    return hit
+
+
+def cache_clear() -> None:
+    _CACHE.clear()
+
+
+# ---------------------------------------------------------------------------- resolving
+def _freeze(value):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _layer_raws(arch, node, n: int, dims: dict) -> list[tuple[str, dict]]:
+    """(kind, raw settings) for each of n layers, overrides applied in order."""
+    out = [(node.kind, node.config)] * n
+    for ov in arch.overrides:
+        if ov.node != node.id:
+            continue
+        for i in ov.indices(n, dims):
+            if 0 <= i < n:
+                kind, raw = out[i]
+                if ov.kind and ov.kind != kind:
+                    kind, raw = ov.kind, {}
+                out[i] = (kind, {**raw, **ov.config})
+    return out
+
+
+def _costs(spec: BlockSpec, cfg, ctx: int) -> Costs:
+    return Costs(spec.params(cfg), spec.active_params(cfg), spec.flops(cfg, ctx),
+                 spec.kv_elems(cfg), spec.act_elems(cfg, ctx))
+
+
+def _resolve_node(arch, node, dims: dict, ctx: int, repeats: dict) -> ResolvedNode:
+    spec = get_spec(node.kind)
+    try:
+        base = resolve_config(node.id, spec, node.config, dims)
+        if node.region in arch.regions:
+            n = repeats[node.region]
+            if isinstance(n, BaseException):
+                raise n
+            memo: dict[tuple, tuple] = {}  # identical layers share one Config and one cost
+            layers = []
+            for i, (kind, raw) in enumerate(_layer_raws(arch, node, n, dims)):
+                k = (kind, _freeze(raw))
+                hit = memo.get(k)
+                if hit is None:
+                    lspec = get_spec(kind)
+                    cfg = base if raw is node.config and kind == node.kind else resolve_config(node.id, lspec, raw, dims)
+                    hit = memo[k] = (lspec, cfg, _costs(lspec, cfg, ctx))
+                layers.append(LayerVariant(i, kind, *hit))
+        else:
+            n = 1
+            layers = [LayerVariant(0, node.kind, spec, base, _costs(spec, base, ctx))]
+    except SETTING_ERRORS as exc:
+        return ResolvedNode(node.id, node.kind, node.region, spec, 0, None, (), Costs(), _message(exc), exc)
+    total = Costs()
+    for c, count in _count(layers).items():
+        total = total + c.times(count)
+    return ResolvedNode(node.id, node.kind, node.region, spec, n, base, tuple(layers), total)
+
+
+def _count(layers) -> dict:
+    out: dict[Costs, int] = {}
+    for v in layers:
+        out[v.costs] = out.get(v.costs, 0) + 1
+    return out
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, TypeError):
+        return f"bad settings: {exc}"
+    return str(exc).split(": ", 1)[-1] if isinstance(exc, E.StudioError) else str(exc)
+
+
+def _resolve(arch, scale: str, context: int | None, rev: int) -> Resolved:
+    dims = arch.dims(scale)
+    ctx = int(context or dims.get("context") or 1)
+    repeats: dict = {}
+    for region in arch.regions:
+        try:
+            repeats[region] = arch.repeat(region, scale)
+        except SETTING_ERRORS as exc:
+            repeats[region] = exc
+    nodes = {nid: _resolve_node(arch, node, dims, ctx, repeats) for nid, node in arch.graph.nodes.items()}
+    # An aux head (MTP) holds one more layer of the model's own kind: its last variant.
+    template = sum(rn.layers[-1].costs.params for rn in nodes.values() if rn.region == "layer" and rn.layers)
+    total = active = emb = mtp = flops = kv = act = 0
+    regions: dict[str, dict] = {}
+    for nid, rn in nodes.items():
+        c = rn.costs
+        act += c.act_elems
+        if rn.spec.has("aux_head"):
+            params = c.params + template
+            rn = nodes[nid] = _replace_costs(rn, Costs(params, params, c.flops, c.kv_elems, c.act_elems))
+            mtp += params
+            continue
+        total += c.params
+        active += c.active
+        flops += c.flops
+        kv += c.kv_elems
+        if rn.spec.has("embedding_params"):
+            emb += c.params
+        r = regions.setdefault(rn.region, {"params": 0, "active": 0, "flops": 0, "repeats": rn.repeats})
+        r["params"] += c.params
+        r["active"] += c.active
+        r["flops"] += c.flops
+    return Resolved(arch.id, scale, rev, ctx, MappingProxyType(dims), MappingProxyType(nodes), total, active, emb, mtp,
+                    kv, flops, act, MappingProxyType({k: MappingProxyType(v) for k, v in regions.items()}))
+
+
+def _replace_costs(rn: ResolvedNode, costs: Costs) -> ResolvedNode:
+    from dataclasses import replace
+    return replace(rn, costs=costs)
+
+
+def config_dict(cfg) -> dict:
+    """A Config as plain {field: value} (JSON-ready)."""
+    from dataclasses import fields
+    return {fl.name: getattr(cfg, fl.name) for fl in fields(cfg)}
