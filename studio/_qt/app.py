@@ -18,14 +18,25 @@ def run_app(model_spec: str | None = None) -> int:
     from PySide6.QtWidgets import QMessageBox
 
     from studio._qt.main_window import MainWindow
-    from studio.core.errors import StudioError
-
     win = MainWindow(defer_optional=True)
     win.show()
-    recovered = win.projects.offer_recovery()
+    try:
+        recovered = win.projects.offer_recovery()
+    except Exception as exc:  # noqa: BLE001  a damaged autosave must never stop the app from starting
+        recovered = False
+        QMessageBox.warning(win, "Cannot recover", one_line(exc))
     if model_spec and not recovered:
         try:
             win.open_model(model_spec)
-        except StudioError as exc:
-            QMessageBox.warning(win, "Cannot open", str(exc))
+        except Exception as exc:  # noqa: BLE001  any file, any error: a message, and the window stays
+            QMessageBox.warning(win, "Cannot open", one_line(exc))
     return app.exec()
+
+
+def one_line(exc: BaseException) -> str:
+    """A StudioError's own line, or the error's type and first line (cut) for anything else."""
+    from studio.core.errors import StudioError
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if not isinstance(exc, StudioError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= 300 else text[:299] + "…"

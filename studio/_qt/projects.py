@@ -185,7 +185,13 @@ class ProjectController(QObject):
 
     def offer_recovery(self, ask=None) -> bool:
         """At start-up: if a crashed session left recovery files, offer the newest one."""
-        found = [r for r in recoveries(_recovery_folder()) if not r.path.name.endswith(f"{self.session}.recovery.yaml")]
+        set_aside: list = []
+        found = [r for r in recoveries(_recovery_folder(), set_aside)
+                 if not r.path.name.endswith(f"{self.session}.recovery.yaml")]
+        if set_aside:  # damaged autosaves are moved aside once, and said so, instead of failing every start
+            moved, why = set_aside[0]
+            self.win.statusBar().showMessage(  # not modal: start-up goes on
+                f"A damaged autosave was moved aside{f' to {moved}' if moved else ''}: {why[:200]}", 20000)
         if not found:
             return False
         rec = found[0]

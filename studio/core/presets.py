@@ -12,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 
 from studio.core import errors as E
+from studio.core.file_schemas import TIMELINE, check_architecture
+from studio.core.file_schemas import check as check_file
 from studio.core.yamlio import architecture_from_data, check_schema, parse_yaml_text, read_yaml, parse_edge
 
 INHERITED = ("scales", "regions", "overrides", "nodes", "edges")
@@ -29,14 +31,17 @@ class PresetInfo:
 
 def _preset_text(name: str) -> str:
     try:
-        return resources.files("presets").joinpath(name).read_text(encoding="utf-8")
+        data = resources.files("presets").joinpath(name).read_bytes()
     except (FileNotFoundError, OSError):
         raise E.LoadError(f"no preset {name!r} in the presets package") from None
+    from studio.core.schema import decode_text
+    return decode_text(data, f"presets/{name}", "preset file")
 
 
 @functools.lru_cache(maxsize=1)
 def timeline() -> dict:
     data = parse_yaml_text(_preset_text("timeline.yaml"), "presets/timeline.yaml")
+    check_file(data, TIMELINE, "presets/timeline.yaml")
     return {"milestones": list(data.get("milestones") or []), "recipes": list(data.get("recipes") or [])}
 
 
@@ -56,6 +61,7 @@ def raw_preset(preset_id: str) -> dict:
     where = f"presets/{preset_id}.yaml"
     data = parse_yaml_text(_preset_text(f"{preset_id}.yaml"), where)
     check_schema(data, where)
+    data = check_architecture(data, where, partial=True)
     if data.get("id", preset_id) != preset_id:
         raise E.LoadError(f"{where}: id {data.get('id')!r} does not match the file name")
     return data
@@ -182,6 +188,7 @@ def load_model(spec: str):
         from studio.core.project import load_project
         return load_project(p).architecture
     if data.get("extends"):
+        data = check_architecture(data, str(p), partial=True)  # types first: graph_ops: 1.5 is one line
         base = copy.deepcopy(resolved_data(str(data["extends"])))
         base["edges"] = list(base.get("edges", []))
         for scale, dims in (data.get("scales") or {}).items():

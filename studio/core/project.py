@@ -17,6 +17,7 @@ left behind so the next start can offer them.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ import yaml
 
 from studio.core import errors as E
 from studio.core.architecture import Architecture
+from studio.core.schema import short
 from studio.core.yamlio import (architecture_from_data, architecture_to_data, atomic_write_text,
                                 parse_yaml_text, read_yaml)
 
@@ -70,7 +72,9 @@ def project_from_data(data: dict, where: str) -> Project:
         raise E.LoadError(f"{where}: not a project file (kind: {data.get('kind')!r}, expected 'project')")
     unknown = set(data) - TOP_KEYS
     if unknown:
-        raise E.LoadError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
+        raise E.LoadError(f"{where}: unknown key {short(sorted(map(str, unknown))[0])} (known: {', '.join(sorted(TOP_KEYS))})")
+    from studio.core.file_schemas import PROJECT, check
+    data = check(data, PROJECT, where)
     arch_data = data.get("architecture")
     if not isinstance(arch_data, dict):
         raise E.LoadError(f"{where}: 'architecture' must be a mapping (the model's nodes, edges and scales)")
@@ -131,17 +135,48 @@ class Recovery:
     name: str
 
 
-def recoveries(folder: Path | None = None) -> list[Recovery]:
-    """Recovery files left behind (newest first); unreadable ones are skipped."""
-    d = folder or recovery_dir()
+def recoveries(folder: Path | None = None, set_aside: list | None = None) -> list[Recovery]:
+    """Recovery files left behind (newest first). A file that cannot be opened as a project is
+    moved aside (``*.recovery.yaml.corrupt`` + a ``.txt`` note saying why) so that it is not
+    offered, and failing, at every start; each (path moved to, reason) is appended to set_aside."""
+    d = Path(folder or recovery_dir())
     out = []
-    for f in sorted(d.glob("*.recovery.yaml")) if d.is_dir() else []:
+    try:
+        files = sorted(d.glob("*.recovery.yaml")) if d.is_dir() else []
+    except OSError:
+        return []
+    for f in files:
         try:
             data = read_yaml(f)
-        except E.LoadError:
-            continue
-        out.append(Recovery(f, data.get("recovery_of"), float(data.get("saved_at") or 0), str(data.get("name") or "")))
+            proj = project_from_data(data, str(f))  # the whole file, so a recovery offered is one that opens
+            out.append(Recovery(f, data.get("recovery_of"), float(data.get("saved_at") or 0), proj.name))
+        except Exception as exc:  # noqa: BLE001  any damage: set it aside, never fail the start-up
+            moved = set_aside_recovery(f, exc)
+            if set_aside is not None:
+                set_aside.append((moved, str(exc)))
     return sorted(out, key=lambda r: -r.saved_at)
+
+
+def set_aside_recovery(path: Path, reason) -> Path | None:
+    """Rename a damaged recovery file to ``NAME.corrupt`` with a note beside it; None if it could not be moved."""
+    p = Path(path)
+    target = p.with_name(p.name + ".corrupt")
+    try:
+        os.replace(p, target)
+    except OSError:
+        return None
+    try:
+        atomic_write_text(target.with_name(target.name + ".txt"),
+                          f"archstudio set this recovery file aside at {time.strftime('%Y-%m-%d %H:%M:%S')} "
+                          f"because it could not be opened:\n{short_text(reason)}\n")
+    except OSError:
+        pass
+    return target
+
+
+def short_text(reason, limit: int = 2000) -> str:
+    s = str(reason)
+    return s if len(s) <= limit else s[:limit] + "…"
 
 
 def load_recovery(rec: Recovery) -> Project:

@@ -22,6 +22,7 @@ import yaml
 from studio.core import errors as E
 from studio.core.architecture import Architecture, Override
 from studio.core.graph import ArchGraph, Node
+from studio.core.schema import MAX_YAML_BYTES, load_yaml, read_text, short
 
 SCHEMA_VERSION = 1
 TOP_KEYS = {"schema_version", "id", "extends", "meta", "scales", "regions", "nodes", "edges", "overrides",
@@ -30,32 +31,32 @@ TOP_KEYS = {"schema_version", "id", "extends", "meta", "scales", "regions", "nod
 
 def read_yaml(path: str | os.PathLike) -> dict:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise E.LoadError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise E.LoadError(f"{p}: not a UTF-8 text file") from None
-    return parse_yaml_text(text, str(p))
+    return parse_yaml_text(read_text(p, MAX_YAML_BYTES, "YAML file"), short_path(p))
+
+
+def short_path(p) -> str:
+    s = str(p)
+    return s if len(s) <= 200 else "…" + s[-199:]
 
 
 def parse_yaml_text(text: str, where: str) -> dict:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise E.LoadError(f"{where}: malformed YAML{at}: {problem}") from None
+    """safe_load with bounded size and depth (studio.core.schema); the top level must be a mapping."""
+    data = load_yaml(text, where)
     if not isinstance(data, dict):
         raise E.LoadError(f"{where}: expected a mapping of keys at the top level, got {type(data).__name__}")
+    bad = next((k for k in data if not isinstance(k, str)), _NO_KEY)
+    if bad is not _NO_KEY:
+        raise E.LoadError(f"{where}: top-level key {short(bad)} must be text (a name)")
     return data
+
+
+_NO_KEY = object()
 
 
 def check_schema(data: dict, where: str) -> None:
     v = data.get("schema_version", SCHEMA_VERSION)
     if not isinstance(v, int) or v > SCHEMA_VERSION or v < 1:
-        raise E.LoadError(f"{where}: schema_version {v!r} is not supported (this version reads 1); update the app")
+        raise E.LoadError(f"{where}: schema_version {short(v)} is not supported (this version reads 1); update the app")
 
 
 def parse_edge(item, where: str) -> tuple[str, str, str, str | None]:
@@ -116,9 +117,12 @@ def parse_overrides(items, where: str) -> list[Override]:
 def architecture_from_data(data: dict, where: str) -> Architecture:
     """Build an Architecture from a fully resolved mapping (no ``extends``)."""
     check_schema(data, where)
+    from studio.core.file_schemas import check_architecture
     unknown = set(data) - TOP_KEYS
+    if not unknown:
+        data = check_architecture(data, where)
     if unknown:
-        raise E.LoadError(f"{where}: unknown top-level key {sorted(unknown)[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
+        raise E.LoadError(f"{where}: unknown top-level key {short(sorted(map(str, unknown))[0])} (known: {', '.join(sorted(TOP_KEYS))})")
     for key in ("nodes", "scales"):
         if key not in data:
             raise E.LoadError(f"{where}: missing '{key}'")

@@ -1,0 +1,96 @@
+"""Sane upper bounds for a model's dims, named in every message.
+
+Two tiers: any scale (the paper scale is only accounted, never built, so it may be large) and
+the scale that is instantiated (classroom; a run.yaml's trained dims; an imported llama2.c
+header), which must fit a laptop. Without them ``n_layers: 1000000000`` hung info (one config
+per layer) and ``context: 2147483648`` asked for 172 GB of RoPE tables.
+"""
+from __future__ import annotations
+
+import math
+
+K = 1024
+# dim name -> (min, max) for any scale
+ANY_SCALE = {
+    "n_layers": (1, 1024), "n_enc_layers": (1, 1024),
+    "dim": (1, 128 * K), "hidden_dim": (1, K * K), "dense_hidden_dim": (1, K * K), "expert_hidden_dim": (1, K * K),
+    "n_heads": (1, K), "n_kv_heads": (1, K), "head_dim": (1, 64 * K), "rope_head_dim": (1, 64 * K),
+    "vocab_size": (1, 2 * K * K), "context": (1, 16 * K * K), "local_window": (1, 16 * K * K),
+    "n_experts": (1, 16 * K), "top_k": (1, K), "n_shared": (0, K), "first_k_dense": (0, 1024),
+    "kv_lora_rank": (1, 64 * K), "q_lora_rank": (1, 64 * K), "qk_nope_head_dim": (1, 64 * K),
+    "qk_rope_head_dim": (1, 64 * K), "v_head_dim": (1, 64 * K),
+}
+# tighter maxima for a scale that is built as a torch module
+BUILT_SCALE = {
+    "n_layers": 256, "n_enc_layers": 256, "dim": 16 * K, "hidden_dim": 128 * K, "dense_hidden_dim": 128 * K,
+    "expert_hidden_dim": 128 * K, "n_heads": 256, "n_kv_heads": 256, "vocab_size": 256 * K, "context": 128 * K,
+    "local_window": 128 * K, "n_experts": K, "top_k": 64,
+}
+BUILT_SCALES = ("classroom",)
+GENERIC_MAX = 1 << 40  # any other integer dim or config value (keeps arithmetic and repr sane)
+
+
+def _problem(name: str, v, lo: int, hi: int, scale: str, built: bool) -> str | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return f"{name} is {v}; it must be a finite number"
+        if not v.is_integer():
+            return None if name not in ANY_SCALE else f"{name} must be a whole number, got {v}"
+        v = int(v)
+    if not isinstance(v, int):
+        return f"{name} must be a whole number, got {v!r:.40}" if name in ANY_SCALE else None
+    if v < lo:
+        return f"{name} {v} is below the minimum {lo}"
+    if v > hi:
+        what = f"the largest the {scale} scale can build" if built else "the largest this app accepts"
+        return f"{name} {v:,} is above {hi:,}, {what}"
+    return None
+
+
+def dim_bounds(name: str, scale: str, layer_dims: set[str] = frozenset()) -> tuple[int, int, bool]:
+    built = scale in BUILT_SCALES
+    lo, hi = ANY_SCALE.get(name, (-GENERIC_MAX, GENERIC_MAX))
+    if name in layer_dims and name not in ANY_SCALE:
+        lo, hi = ANY_SCALE["n_layers"]
+    if built:
+        key = "n_layers" if name in layer_dims and name not in BUILT_SCALE else name
+        hi = min(hi, BUILT_SCALE.get(key, hi))
+    return lo, hi, built
+
+
+def scale_problems(scales: dict, regions: dict | None = None) -> list[tuple[str, str]]:
+    """[(path, message)] for every dim outside its bound; path like ``scales.classroom.n_layers``."""
+    layer_dims = {str(v) for v in (regions or {"layer": "n_layers"}).values()}
+    out = []
+    for sc, dims in scales.items():
+        for name, v in dims.items():
+            if v is None:  # a child preset removing a dim
+                continue
+            lo, hi, built = dim_bounds(name, sc, layer_dims)
+            msg = _problem(name, v, lo, hi, sc, built)
+            if msg:
+                out.append((f"scales.{sc}.{name}", msg))
+    return out
+
+
+def config_value_problem(name: str, v) -> str | None:
+    """A node config literal (not a $ref): the same bound as the dim of that name, any scale."""
+    if isinstance(v, str) and v.startswith("$"):
+        return None  # a reference to a dim: the dim itself is bounded
+    if isinstance(v, (list, str)):
+        return None
+    lo, hi = ANY_SCALE.get(name, (-GENERIC_MAX, GENERIC_MAX))
+    return _problem(name, v, lo, hi, "any", False)
+
+
+def header_problems(dims: dict) -> list[str]:
+    """An imported llama2.c header's dims against the built-scale bounds (its model is built)."""
+    out = []
+    for name, v in dims.items():
+        lo, hi, built = dim_bounds(name, "classroom")
+        msg = _problem(name, v, lo, hi, "classroom", built)
+        if msg:
+            out.append(msg)
+    return out
