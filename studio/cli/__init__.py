@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     f = dsub.add_parser("fetch", help="download TinyStories (resumable)")
     f.add_argument("--subset", choices=("quick", "full"), default="quick")
     f.add_argument("--cache", default=None)
+    f.add_argument("--pretrained", nargs="+", metavar="NAME", default=None,
+                   help="instead: karpathy's pretrained tinyllamas (stories260K stories15M stories42M stories110M)")
 
     s = sub.add_parser("train", help="train a model's classroom scale on TinyStories")
     s.add_argument("model", metavar="MODEL")

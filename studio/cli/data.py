@@ -41,6 +41,8 @@ def cmd_data(args) -> int:
     from studio.core.data import download as dl
     if getattr(args, "data_command", None) != "fetch":
         raise E.StudioError("archstudio data: say what to do, e.g. 'archstudio data fetch --subset quick'")
+    if getattr(args, "pretrained", None):
+        return _fetch_pretrained(args.pretrained, args.cache)
     sub = dl.SUBSETS[args.subset]
     bar = ProgressBar(f"TinyStories {sub.name}")
     print(f"downloading {sub.what} from {dl.subset_url(sub.name)}", file=sys.stderr)
@@ -53,4 +55,26 @@ def cmd_data(args) -> int:
     bar.close()
     print(f"cached at {path}")
     print(f"licence: {dl.LICENSE} ({dl.ATTRIBUTION})")
+    return 0
+
+
+def _fetch_pretrained(names: list[str], cache) -> int:
+    """``data fetch --pretrained NAME…``: karpathy/tinyllamas checkpoints and their tokenizers."""
+    from studio.core import tinyllamas as tl
+    from studio.core.data import download as dl
+    for name in names:
+        tl.model(name)  # an unknown name: exit 2 before any download
+    for name in names:
+        bars: dict = {}
+        try:
+            mp, tp = tl.download(name, cache, progress=lambda f, d, t: bars.setdefault(f, ProgressBar(f))(d, t))
+        except dl.DownloadError as exc:
+            for b in bars.values():
+                b.close()
+            print(f"archstudio: {exc}", file=sys.stderr)
+            return 1
+        for b in bars.values():
+            b.close()
+        print(f"{name}: cached at {mp} (tokenizer {tp}); licence {tl.LICENSE}")
+    print("import one as a run: archstudio lesson prepare --pretrained NAME (or archstudio import-llama2c)")
     return 0

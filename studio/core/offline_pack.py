@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 @dataclass(frozen=True)
 class PackEvent:
-    stage: str  # "download", "tokenizer", "done"
+    stage: str  # "download", "tokenizer", "pretrained", "done"
     done: float
     total: float | None
     message: str
@@ -53,3 +53,51 @@ def prepare(subset: str = "quick", cache=None, should_cancel: Callable[[], bool]
         tokenize_corpus(corpus, tok, cache)
     yield PackEvent("done", len(sizes), len(sizes),
                     f"Ready offline: {corpus.label}; vocabularies {', '.join(map(str, sizes))} prepared")
+
+
+def _live(work: Callable, should_cancel: Callable[[], bool], every_s: float = 0.2):
+    """Run ``work(progress)`` in a helper thread and yield its latest ``progress(...)`` arguments every
+    ``every_s`` (a download reports through a callback; the caller wants a generator it can carry
+    to a GUI thread). Returns work's result via StopIteration.value; re-raises its exception."""
+    import threading
+    latest: list = []
+    box: dict = {}
+
+    def run():
+        try:
+            box["result"] = work(lambda *a: latest.append(a))
+        except BaseException as exc:  # noqa: BLE001  handed to the generator's caller below
+            box["error"] = exc
+
+    t = threading.Thread(target=run, name="archstudio-download", daemon=True)
+    t.start()
+    while t.is_alive():
+        t.join(every_s)
+        if latest:
+            yield latest[-1]
+            latest.clear()
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def fetch_pretrained(names: list[str], cache=None, should_cancel: Callable[[], bool] = lambda: False) -> Iterator[PackEvent]:
+    """Download karpathy's pretrained tinyllamas (cached, resumable, verified): stage "pretrained"
+    events with bytes done / total of the file in transfer, then one "done"."""
+    from studio.core import tinyllamas as tl
+    for name in names:
+        tl.model(name)  # unknown names fail before anything is downloaded
+    for i, name in enumerate(names):
+        m = tl.model(name)
+        yield PackEvent("pretrained", 0, None, f"Downloading {name} ({m.what}, {tl.LICENSE})…")
+        gen = _live(lambda progress, n=name: tl.download(n, cache, progress, should_cancel), should_cancel)
+        while True:
+            try:
+                file, done, total = next(gen)
+            except StopIteration as stop:
+                model_path, _ = stop.value
+                break
+            yield PackEvent("pretrained", done, total, f"{name}: {file} {done / 1e6:,.1f}"
+                            + (f" of {total / 1e6:,.1f} MB" if total else " MB"))
+        yield PackEvent("pretrained", i + 1, len(names), f"{name} cached at {model_path}")
+    yield PackEvent("done", len(names), len(names), f"Pretrained models ready offline: {', '.join(names)}")

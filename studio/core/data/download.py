@@ -100,12 +100,42 @@ def download(subset: str = "quick", cache: str | Path | None = None,
     """
     if subset not in SUBSETS:
         raise E.StudioError(f"unknown TinyStories subset {subset!r}; choose {' or '.join(SUBSETS)}")
-    folder = data_cache_dir(cache)
-    final = folder / SUBSETS[subset].filename
+    return fetch(subset_url(subset), data_cache_dir(cache) / SUBSETS[subset].filename, progress, should_cancel,
+                 timeout)
+
+
+class _RedirectHeaders(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does, but keeps what the first answer said about the file: the
+    hub answers a large (LFS) file with a redirect to its CDN whose headers X-Linked-Etag (the
+    sha256) and X-Linked-Size describe the file; the CDN's own ETag is some other hash."""
+
+    def __init__(self):
+        self.linked: dict[str, str] = {}
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        for key in ("X-Linked-Etag", "X-Linked-Size"):
+            if headers.get(key) and key not in self.linked:
+                self.linked[key] = headers.get(key)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and new.has_header("If-range"):
+            new.remove_header("If-range")  # the hub's ETag means nothing to the CDN; sha256 guards instead
+        return new
+
+
+def fetch(url: str, final: Path, progress: Callable[[int, int | None], None] | None = None,
+          should_cancel: Callable[[], bool] | None = None, timeout: float = 30.0, *,
+          expected_size: int | None = None, trust_etag_sha: bool = True,
+          validate: Callable[[Path], None] | None = None, _retry: bool = True) -> Path:
+    """Download ``url`` to ``final`` (cached: an existing ``final`` is returned at once), resuming
+    ``final.part``. Before the rename the file must have the announced (or ``expected_size``)
+    size, the sha256 the server announced (X-Linked-Etag; a 64-hex ETag if ``trust_etag_sha``),
+    and pass ``validate(part_path)`` (which raises a StudioError for a malformed file)."""
+    final = Path(final)
     if final.is_file():
         if progress:
             progress(final.stat().st_size, final.stat().st_size)
         return final
+    folder = final.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -118,15 +148,16 @@ def download(subset: str = "quick", cache: str | Path | None = None,
         except (OSError, json.JSONDecodeError):
             meta = {}
     have = part.stat().st_size if part.is_file() and meta else 0
-    url = subset_url(subset)
     req = urllib.request.Request(url, headers={"User-Agent": "archstudio"})
     if have:
         req.add_header("Range", f"bytes={have}-")
         if meta.get("etag"):
             req.add_header("If-Range", meta["etag"])
     host = urllib.parse.urlsplit(url).netloc
+    redirects = _RedirectHeaders()
+    opener = urllib.request.build_opener(redirects)
     try:
-        resp = urllib.request.urlopen(req, timeout=timeout)
+        resp = opener.open(req, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have and meta.get("total") == have:
             resp = None  # everything is already here; verify below
@@ -138,6 +169,16 @@ def download(subset: str = "quick", cache: str | Path | None = None,
                             "or train on a local file (--data PATH) or the starter corpus (--data starter)") from None
     if resp is not None:
         with resp:
+            linked_sha = _sha_etag({"X-Linked-Etag": redirects.linked.get("X-Linked-Etag")})
+            sha = linked_sha or (_sha_etag(resp.headers) if trust_etag_sha else None)
+            if have and sha and meta.get("sha256") and sha != meta["sha256"]:
+                resp.close()  # the file changed on the server since the partial download: start over
+                part.unlink(missing_ok=True)
+                meta_path.unlink(missing_ok=True)
+                if _retry:
+                    return fetch(url, final, progress, should_cancel, timeout, expected_size=expected_size,
+                                 trust_etag_sha=trust_etag_sha, validate=validate, _retry=False)
+                raise DownloadError(f"{url}: the file keeps changing on the server; try again later")
             if resp.status == 206 and have:
                 m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
                 if not m or int(m.group(1)) != have:
@@ -148,12 +189,18 @@ def download(subset: str = "quick", cache: str | Path | None = None,
                 have, mode = 0, "wb"
                 cl = resp.headers.get("Content-Length")
                 total = int(cl) if cl and cl.isdigit() else None
+            linked_size = redirects.linked.get("X-Linked-Size", "")
+            if total is None and linked_size.isdigit():
+                total = int(linked_size)
+            if expected_size is not None and total is not None and total != expected_size:
+                raise DownloadError(f"{url}: the server offers {total:,} bytes, not the expected {expected_size:,}; "
+                                    "it is not the file archstudio knows")
             etag = resp.headers.get("ETag") or resp.headers.get("X-Linked-Etag")
-            sha = _sha_etag(resp.headers) or (meta.get("sha256") if mode == "ab" else None)
-            meta = {"url": url, "total": total, "etag": etag, "sha256": sha}
+            sha = sha or (meta.get("sha256") if mode == "ab" else None)
+            meta = {"url": url, "total": total if total is not None else expected_size, "etag": etag, "sha256": sha}
             meta_path.write_text(json.dumps(meta))
-            _copy(resp, part, mode, have, total, progress, should_cancel, url)
-    return _finish(part, meta_path, final, meta)
+            _copy(resp, part, mode, have, meta["total"], progress, should_cancel, url)
+    return _finish(part, meta_path, final, meta, validate)
 
 
 def _copy(resp, part: Path, mode: str, have: int, total, progress, should_cancel, url: str) -> None:
@@ -177,7 +224,7 @@ def _copy(resp, part: Path, mode: str, have: int, total, progress, should_cancel
                             "run the same command again to resume") from None
 
 
-def _finish(part: Path, meta_path: Path, final: Path, meta: dict) -> Path:
+def _finish(part: Path, meta_path: Path, final: Path, meta: dict, validate=None) -> Path:
     size = part.stat().st_size if part.is_file() else 0
     total = meta.get("total")
     if total is not None and size < total:
@@ -197,6 +244,14 @@ def _finish(part: Path, meta_path: Path, final: Path, meta: dict) -> Path:
             meta_path.unlink(missing_ok=True)
             raise DownloadError(f"{final.name}: the downloaded file is corrupt (sha256 mismatch); "
                                 "it was deleted, run the command again")
+    if validate is not None:
+        try:
+            validate(part)
+        except E.StudioError as exc:
+            part.unlink(missing_ok=True)
+            meta_path.unlink(missing_ok=True)
+            raise DownloadError(f"{final.name}: the downloaded file is corrupt ({exc}); it was deleted, "
+                                "run the command again") from None
     os.replace(part, final)
     meta_path.unlink(missing_ok=True)
     return final
