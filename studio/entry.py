@@ -14,8 +14,17 @@ class QtFrontend:
     """What the command line asks of Qt. Each import is lazy: `archstudio info` never loads Qt."""
 
     def launch(self, model: str | None) -> int:
+        found = self.preflight()  # before any QApplication: Qt aborts the process instead of failing
+        if found:
+            print(f"archstudio: {found}", file=sys.stderr)
+            return 2
         from studio._qt.app import run_app
         return run_app(model)
+
+    def preflight(self) -> str | None:
+        """One line saying why no window can open here (no display, missing system libraries), or None."""
+        from studio._qt.preflight import problem
+        return problem()
 
     def render(self, args) -> int:
         from studio._qt.render import cmd_render

@@ -50,9 +50,19 @@ def _package(mod: str, dist: str, why: str) -> Check:
 
 
 def _qt_starts() -> Check:
+    """The platform the window will really use: the front end's pre-flight (display, the platform
+    plugin's system libraries), then Qt itself started in a child process with the same environment."""
+    from studio.cli.frontend import current
     env = dict(os.environ)
-    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
-        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        found = current().preflight()
+    except Exception:  # noqa: BLE001  no front end plugged in, or its pre-flight failed
+        found = None  # no front end plugged in: the child probe below says what it can
+    if found and "no display" in found:
+        env["QT_QPA_PLATFORM"] = "offscreen"  # still prove that rendering (archstudio render) works
+    elif found:
+        cmd = found.rsplit("install with: ", 1)[-1] if "install with: " in found else "reinstall PySide6"
+        return Check("Qt platform", False, found.removeprefix("cannot open a window: "), cmd)
     # A child process, so a Qt that cannot start cannot take doctor down; in a frozen bundle
     # sys.executable is archstudio itself, which answers --qt-probe the same way.
     cmd = [sys.executable, "--qt-probe"] if getattr(sys, "frozen", False) else [sys.executable, "-m", "studio", "--qt-probe"]
@@ -60,11 +70,17 @@ def _qt_starts() -> Check:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     except subprocess.TimeoutExpired:
         return Check("Qt platform", False, "starting Qt timed out", "check the display (DISPLAY / WAYLAND_DISPLAY)")
+    except OSError as exc:  # the probe itself cannot run (no such interpreter, no permission, no memory)
+        return Check("Qt platform", False, f"cannot run the Qt probe ({exc.strerror or type(exc).__name__})",
+                     "reinstall archstudio")
     if r.returncode != 0:
         last = (r.stderr.strip().splitlines() or ["unknown error"])[-1][:160]
         return Check("Qt platform", False, f"Qt cannot start: {last}",
-                     "install the system libraries Qt needs, e.g. apt-get install libegl1 libxkbcommon0 libxcb-cursor0")
-    return Check("Qt platform", True, f"starts ({r.stdout.strip()})")
+                     "install the system libraries Qt needs (see the README's system packages section)")
+    if found:
+        return Check("Qt platform", False, f"{found.removeprefix('cannot open a window: ')}; offscreen rendering works",
+                     "", needed=False)
+    return Check("Qt platform", True, f"starts ({r.stdout.strip()}, the platform the window uses)")
 
 
 def _torch_device() -> Check:

@@ -15,6 +15,7 @@ class Frontend(Protocol):
     def render(self, args) -> int: ...
     def render_inspection(self, ins, out: str, theme: str) -> list[str]: ...
     def qt_probe(self) -> str: ...
+    def preflight(self) -> str | None: ...  # why no window can open here, in one line; None when it can
 
 
 class NoFrontend:
@@ -23,7 +24,7 @@ class NoFrontend:
     def _refuse(self, *_a, **_k):
         raise StudioError("this command needs the desktop front end, which this build does not include")
 
-    launch = render = render_inspection = qt_probe = _refuse
+    launch = render = render_inspection = qt_probe = preflight = _refuse
 
 
 _current: Frontend = NoFrontend()
