@@ -151,10 +151,21 @@ def main(argv: list[str] | None = None, frontend: Frontend | None = None) -> int
                 print(f"archstudio: {argv[0]!r} is neither a command, a preset id nor a file (see --help)", file=sys.stderr)
                 return 2
         return launch_gui(argv[0] if argv else None)
+    import warnings
+    # library warnings (torch's UserWarning with ANSI escapes, numpy overflow) must not come
+    # before the one error line; with --debug they are shown as they happen
+    with warnings.catch_warnings(record=not debug):
+        if not debug:
+            warnings.simplefilter("ignore")
+        return _run(argv, debug)
+
+
+def _run(argv: list[str], debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not args.command:
             return launch_gui(None)
+        check_text_args(args)
         target = HANDLERS[args.command]
         mod, _, fn = target.partition(":")
         try:
@@ -164,7 +175,9 @@ def main(argv: list[str] | None = None, frontend: Frontend | None = None) -> int
                 print(f"archstudio {args.command}: not available in this build", file=sys.stderr)
                 return 2
             raise
-        return int(handler(args) or 0)
+        rc = int(handler(args) or 0)
+        sys.stdout.flush()  # a reader that left shows up here, inside the handling below
+        return rc
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0)
     except UsageError as exc:
@@ -173,15 +186,74 @@ def main(argv: list[str] | None = None, frontend: Frontend | None = None) -> int
     except KeyboardInterrupt:
         print("archstudio: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `archstudio info … | head -1`: the reader left; say nothing more
+        return _silence_stdout()
     except Exception as exc:  # noqa: BLE001  one line, never a traceback unless --debug
-        from studio.core.errors import StudioError
         if debug:
             raise
-        if isinstance(exc, StudioError):
-            print(f"archstudio: {exc}", file=sys.stderr)
-            return 2
-        print(f"archstudio: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", file=sys.stderr)
-        return 1
+        return report(exc)
+
+
+# OSError numbers that mean "the path you gave cannot be used" (bad input, exit 2)
+_BAD_PATH = {"EACCES", "EPERM", "ENAMETOOLONG", "ELOOP", "ENOTDIR", "EISDIR", "EROFS", "EEXIST", "ENOENT"}
+
+
+def report(exc: BaseException) -> int:
+    """Print the one error line for exc; return the exit code (2 bad input, 1 failure while working)."""
+    import errno
+    from studio.core.errors import StudioError
+    if isinstance(exc, StudioError):
+        _err(f"archstudio: {_first_line(exc)}")
+        return 2
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        name = errno.errorcode.get(exc.errno or 0, "")
+        _err(f"archstudio: {where}{exc.strerror or type(exc).__name__}"
+             + (" (free some disk space and retry)" if name in ("ENOSPC", "EDQUOT") else ""))
+        return 2 if name in _BAD_PATH else 1
+    if isinstance(exc, MemoryError):
+        _err("archstudio: out of memory: the input is too large for this machine")
+        return 2
+    if isinstance(exc, RecursionError):
+        _err("archstudio: the input is nested too deeply")
+        return 2
+    _err(f"archstudio: internal error: {type(exc).__name__}: {_first_line(exc)} (rerun with --debug for details)")
+    return 1
+
+
+def _first_line(exc) -> str:
+    text = (str(exc).splitlines() or [""])[0]
+    return text if len(text) <= 400 else text[:399] + "…"
+
+
+def _err(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> int:
+    import os
+    try:  # later flushes at exit go nowhere instead of printing "Exception ignored … BrokenPipeError"
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a command whose reader went away
+
+
+def check_text_args(args) -> None:
+    """A --prompt/--source that is not UTF-8 (argv bytes Python keeps as surrogates) is bad input."""
+    from studio.core.errors import StudioError
+    for name in ("prompt", "source"):
+        v = getattr(args, name, None)
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise StudioError(f"--{name} is not valid UTF-8 text (byte at position {exc.start}); "
+                                  "pass it as UTF-8") from None
 
 
 def launch_gui(model: str | None) -> int:
