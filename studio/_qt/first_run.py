@@ -2,7 +2,7 @@
 pack…, and a permanent status-bar line saying which data the app will train on."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 START_MILESTONE = "2023-07-llama-2"  # a readable, exportable decoder in the middle of the story
@@ -90,26 +90,35 @@ def show_tour(window) -> None:
         window.settings.setValue("tour_done", True)
 
 
-def install(window) -> None:
-    from studio._qt.offline_pack import run_offline_pack
-    h = window.menu("Help")
-    h.addSeparator()
-    window._action(h, "&Tour…", lambda: show_tour(window), None, "The three-step introduction")
-    window._action(h, "&Offline pack…", lambda: run_offline_pack(window), None,
-                   "Download TinyStories and prepare the default vocabularies so a class needs no network")
-    window.data_status_label = QLabel()
-    window.data_status_label.setToolTip("TinyStories (Eldan & Li 2023) is licensed CDLA-Sharing-1.0")
-    window.statusBar().addPermanentWidget(window.data_status_label)
+class FirstRun(QObject):
+    """Help → Tour… and Offline pack…, the status-bar line naming the training data, and on a
+    first start: the start milestone, the graph fitted and the tour. ``window`` provides
+    ``menu()``, ``_action()``, ``settings``, ``statusBar()`` and ``fit()``."""
 
-    def refresh():
-        window.data_status_label.setText(data_status_text())
-    window.refresh_data_status = refresh
-    refresh()
-    first = not bool(window.settings.value("tour_done", False, type=bool))
-    if first:
-        tm = window.timeline_model
-        if START_MILESTONE in tm.ids and tm.current_id != START_MILESTONE:
-            tm.set_current(START_MILESTONE)
-        QTimer.singleShot(0, window, window.fit)
-        if window.isVisible() or getattr(window, "_defer_optional", False):
-            QTimer.singleShot(300, window, lambda: show_tour(window))
+    def __init__(self, model, window):
+        super().__init__(window)
+        from studio._qt.offline_pack import run_offline_pack
+        self.model, self.win = model, window
+        h = window.menu("Help")
+        h.addSeparator()
+        window._action(h, "&Tour…", lambda: show_tour(window), None, "The three-step introduction")
+        window._action(h, "&Offline pack…", lambda: run_offline_pack(window, self.refresh), None,
+                       "Download TinyStories and prepare the default vocabularies so a class needs no network")
+        self.data_status_label = QLabel()
+        self.data_status_label.setToolTip("TinyStories (Eldan & Li 2023) is licensed CDLA-Sharing-1.0")
+        window.statusBar().addPermanentWidget(self.data_status_label)
+        self.refresh()
+
+    def refresh(self):
+        self.data_status_label.setText(data_status_text())
+
+    def start(self, show_tour_now: bool) -> None:
+        """On a first start: LLaMA 2 fitted, then the tour (``show_tour_now``: the window is up)."""
+        if bool(self.win.settings.value("tour_done", False, type=bool)):
+            return
+        tl = self.model.timeline
+        if START_MILESTONE in tl.ids and self.model.document.milestone_id != START_MILESTONE:
+            self.model.show_milestone(START_MILESTONE)
+        QTimer.singleShot(0, self.win, self.win.fit)
+        if show_tour_now:
+            QTimer.singleShot(300, self.win, lambda: show_tour(self.win))

@@ -2,47 +2,32 @@
 generation on the trained weights; the download dialog against a loopback hub; window close."""
 import sys
 from pathlib import Path
-from types import SimpleNamespace
-
 import pytest
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from hf_server import Hub  # noqa: E402
 from tiny_training import tiny_arch  # noqa: E402
 
-from studio._qt.training import install  # noqa: E402
+from studio._qt.training import TrainingDocks  # noqa: E402
 from studio.core.rundir import RunDir  # noqa: E402
+from studio.core.state import Document, RunState  # noqa: E402
 from studio.core.training import EvalMetrics, Finished, Sample  # noqa: E402
 
 
-class FakeWindow(QMainWindow):
-    """The main window's contract, nothing more."""
-
-    def __init__(self, arch):
-        super().__init__()
-        self.timeline_model = SimpleNamespace(arch=arch)
-        self.docks, self.menus, self.messages = {}, {}, []
-
-    def add_dock(self, title, widget, area="bottom"):
-        self.docks[title] = widget
-        from PySide6.QtWidgets import QDockWidget
-        d = QDockWidget(title, self)
-        d.setWidget(widget)
-        self.addDockWidget(__import__("PySide6.QtCore").QtCore.Qt.BottomDockWidgetArea, d)
-        return d
-
-    def menu(self, name):
-        return self.menus.setdefault(name, QMenu(name, self))
-
-    def show_status(self, msg, timeout_ms=0):
-        self.messages.append(msg)
+def make_models(arch, key="tiny"):
+    """The two models the training views read: a Document with ``arch`` on screen, and the RunState following it."""
+    doc, run = Document("classroom"), RunState()
+    run.follow(doc)
+    doc.show_milestone(key, arch, arch.meta.get("title", key))
+    return doc, run
 
 
 @pytest.fixture
-def make_window(qtbot):
-    """FakeWindows made by a test, shut down and deleted at a fixed point (not by a later GC
-    inside pytest-qt's teardown event processing, where PySide can crash on half-dead widgets)."""
+def make_docks(qtbot):
+    """TrainingDocks on a plain main window, shut down and deleted at a fixed point (not by a later
+    GC inside pytest-qt's teardown event processing, where PySide can crash on half-dead widgets)."""
     import gc
 
     import shiboken6
@@ -50,18 +35,25 @@ def make_window(qtbot):
     made = []
 
     def make(arch):
-        w = FakeWindow(arch)
+        doc, run = make_models(arch)
+        w = QMainWindow()
         qtbot.addWidget(w)
-        made.append(w)
-        return w
+        messages = []
+        t = TrainingDocks(run, parent=w, show_status=lambda msg, timeout_ms=0: messages.append(msg))
+        t.messages, t.doc, t.window = messages, doc, w
+        for title, widget in t.docks.items():
+            d = QDockWidget(title, w)
+            d.setWidget(widget)
+            w.addDockWidget(Qt.BottomDockWidgetArea, d)
+        t.fill_menu(QMenu("Train", w))
+        made.append(t)
+        return t
     yield make
-    for w in made:
-        shutdown = getattr(w, "training_shutdown", None)
-        if shutdown is not None:
-            shutdown()
-        if shiboken6.isValid(w):
-            w.close()
-            w.deleteLater()
+    for t in made:
+        t.shutdown()
+        if shiboken6.isValid(t.window):
+            t.window.close()
+            t.window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
     QCoreApplication.processEvents()
     gc.collect()
@@ -83,105 +75,135 @@ def configure(panel, steps=100_000):
     panel.threads.setValue(1)
 
 
-def test_start_metrics_plots_stop_and_generate(qtbot, env, make_window):
-    w = make_window(tiny_arch())
-    session = install(w)
-    assert set(w.docks) == {"Training", "Plots", "Generate"}
-    panel, plots, gen = w.training_panel, w.plots_panel, w.generate_panel
+def test_start_metrics_plots_stop_and_generate(qtbot, env, make_docks):
+    t = make_docks(tiny_arch())
+    session, run = t.session, t.run_state
+    assert set(t.docks) == {"Training", "Plots", "Generate"}
+    panel, plots, gen = t.panel, t.plots, t.generate
     assert panel.data.currentData() == "starter"  # nothing downloaded: the starter corpus, labelled
     assert "not TinyStories" in panel.attribution.text()
+    assert run.source is None and "none for this model" in gen.source_label.text()
     configure(panel)
     events = []
     session.event.connect(events.append)
-    w.training_actions["start_stop"].trigger()  # F6
+    t.actions["start_stop"].trigger()  # F6
+    assert run.source == "live" and run.training == "preparing"  # the run belongs to the document on screen
     qtbot.waitUntil(lambda: session.state == "running", timeout=60_000)
-    assert any("not TinyStories" in m for m in w.messages)
+    assert run.training == "running" and run.run_dir is not None and str(run.run_dir) == session.info["run_dir"]
+    assert any("not TinyStories" in m for m in t.messages)
     assert not panel.start_btn.isEnabled() and not panel.steps.isEnabled()
     qtbot.waitUntil(lambda: plots.curve_points("loss") >= 4 and plots.curve_points("val_loss") >= 1, timeout=60_000)
     qtbot.waitUntil(lambda: panel.sample.toPlainText().startswith("[step 10]"), timeout=60_000)
     assert plots.curve_points("lr") >= 4 and plots.curve_points("val_bpb") >= 1
     assert "step" in panel.progress.format() and "tok/s" in panel.progress.format()
     session.pause(True)
-    assert panel.pause_btn.text() == "Resume"
+    assert panel.pause_btn.text() == "Resume" and run.training == "paused"
     session.pause(False)
-    w.training_actions["start_stop"].trigger()  # F6 again: stop
-    qtbot.waitUntil(lambda: session.state == "idle", timeout=60_000)
+    with qtbot.waitSignal(session.state_changed, check_params_cb=lambda s: s == "idle", timeout=60_000):
+        t.actions["start_stop"].trigger()  # F6 again: stop
     fin = [e for e in events if isinstance(e, Finished)]
     assert fin and fin[0].reason == "stopped"
     assert any(isinstance(e, EvalMetrics) for e in events) and any(isinstance(e, Sample) for e in events)
-    run = RunDir(session.info["run_dir"])
-    assert run.load_checkpoint()["step"] == fin[0].step
+    assert run.training == "finished" and run.snapshot is not None and run.snapshot.step == fin[0].step
+    rd = RunDir(session.info["run_dir"])
+    assert rd.load_checkpoint()["step"] == fin[0].step
     assert "Stopped" in panel.progress.format() and panel.start_btn.isEnabled()
     # generate on the final weights: the prompt first, then the continuation
     gen.prompt.setText("Tom")
     gen.temperature.setValue(0.0)
     gen.max_tokens.setValue(8)
     gen.toggle()
-    qtbot.waitUntil(lambda: gen.worker is None, timeout=30_000)
+    assert gen.worker is not None
+    with qtbot.waitSignal(gen.worker.ended, timeout=30_000):
+        pass
     assert gen.output.toPlainText().startswith("Tom")
+    # another model on screen: its own (no) run, and the first model's text does not stay
+    t.doc.show_milestone("other", tiny_arch("2019-02-gpt-2"), "Other")
+    assert run.source is None and gen.output.toPlainText() == "" and "none for this model" in gen.source_label.text()
+    gen.toggle()
+    assert gen.worker is None and "Nothing to generate" in gen.source_label.text()
+    t.doc.show_milestone("tiny", tiny_arch(), "Tiny")  # back: the run is found again
+    assert run.source == "live" and f"step {fin[0].step}" in gen.source_label.text()
 
 
-def test_generate_during_training_uses_a_snapshot(qtbot, env, make_window):
-    w = make_window(tiny_arch())
-    session = install(w)
-    configure(w.training_panel)
-    w.training_panel.start()
+def test_generate_during_training_uses_a_snapshot(qtbot, env, make_docks):
+    t = make_docks(tiny_arch())
+    session = t.session
+    configure(t.panel)
+    t.panel.start()
     qtbot.waitUntil(lambda: session.history.series("loss").x.size >= 2, timeout=60_000)
-    g = w.generate_panel
+    g = t.generate
     g.max_tokens.setValue(5)
     g.toggle()
     qtbot.waitUntil(lambda: g.worker is None and g.go.text() == "Generate" and bool(g.output.toPlainText()), timeout=30_000)
     assert "weights at step" in g.source_label.text()
-    w.training_shutdown()  # what closing the window does
+    assert t.run_state.snapshot is not None and t.run_state.training == "running"
+    t.shutdown()  # what closing the window does
     assert session.state == "idle" and not session.running
     assert RunDir(session.info["run_dir"]).has_checkpoint()
 
 
-def test_overlay_earlier_run(qtbot, env, make_window):
+def test_switching_models_mid_generation_drops_the_old_text(qtbot, env, make_docks, tmp_path):
+    """Generation runs on a run folder; showing another model stops it, and nothing of it is shown."""
+    from studio.core.compiler import compile_architecture
+    from studio.core.tokenizers.byte_level import ByteTokenizer
+    arch = tiny_arch()
+    rd = RunDir(tmp_path / "imported")
+    rd.initialize(arch, "tiny", ByteTokenizer())
+    rd.save_checkpoint({"model": compile_architecture(arch).state_dict()}, step=3)
+    t = make_docks(arch)
+    t.doc.show("imported", arch, "Imported tiny", run_dir=rd.path)
+    g = t.generate
+    assert t.run_state.source == "imported" and "latest checkpoint" in g.source_label.text()
+    g.max_tokens.setValue(4000)
+    g.toggle()
+    w = g.worker
+    qtbot.waitUntil(lambda: bool(g.output.toPlainText()), timeout=30_000)
+    with qtbot.waitSignal(w.ended, timeout=30_000):
+        t.doc.show_milestone("tiny", tiny_arch(), "Tiny")
+    assert g.worker is None and g.output.toPlainText() == "" and g.go.text() == "Generate"
+
+
+def test_overlay_earlier_run(qtbot, env, make_docks):
     from studio.core.training.events import EvalMetrics as EM
     run = RunDir(env / "old")
     for i in range(1, 6):
         run.append_metrics(EM(i * 10, i * 1000, 3.0 - i * 0.1, 2.0 - i * 0.1, 3.0).record())
-    w = make_window(tiny_arch())
-    install(w)
-    label = w.plots_panel.add_overlay(env / "old")
-    assert label == "old" and w.plots_panel.overlays[0][2].getData()[0].size == 5
-    w.plots_panel.x_axis.setCurrentIndex(1)  # tokens seen
-    assert w.plots_panel.overlays[0][2].getData()[0].tolist() == [1000, 2000, 3000, 4000, 5000]
+    t = make_docks(tiny_arch())
+    label = t.plots.add_overlay(env / "old")
+    assert label == "old" and t.plots.overlays[0][2].getData()[0].size == 5
+    t.plots.x_axis.setCurrentIndex(1)  # tokens seen
+    assert t.plots.overlays[0][2].getData()[0].tolist() == [1000, 2000, 3000, 4000, 5000]
     from studio.core import errors as E
     with pytest.raises(E.StudioError, match="no validation metrics"):
-        w.plots_panel.add_overlay(env)
+        t.plots.add_overlay(env)
 
 
-def test_download_dialog_against_local_hub(qtbot, env, monkeypatch):
+def test_download_dialog_against_local_hub(qtbot, env, monkeypatch, make_docks):
     from studio._qt.training.download import DownloadDialog
     body = b"Once upon a time.\n<|endoftext|>\nThe end.\n" * 50_000
     with Hub({"TinyStories-valid.txt": body}) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         dlg = DownloadDialog("quick", None)
         qtbot.addWidget(dlg)
-        dlg.start()
-        qtbot.waitUntil(lambda: dlg.result_path is not None or dlg.error is not None, timeout=30_000)
-        dlg.worker.wait()
+        with qtbot.waitSignal(dlg.worker.ended, timeout=30_000):
+            dlg.start()
     assert dlg.result_path and Path(dlg.result_path).read_bytes() == body
-    assert dlg.value() == 1000
-    w = FakeWindow(tiny_arch())
-    qtbot.addWidget(w)
-    install(w)
-    w.training_panel.refresh_data_choices()
-    assert w.training_panel.data.currentData() == "quick" and "CDLA-Sharing-1.0" in w.training_panel.attribution.text()
+    assert dlg.value() == 1000 and dlg.worker is None
+    t = make_docks(tiny_arch())
+    t.panel.refresh_data_choices()
+    assert t.panel.data.currentData() == "quick" and "CDLA-Sharing-1.0" in t.panel.attribution.text()
 
 
 def test_closing_the_main_window_stops_training_and_saves(qtbot, env, window):
     """The real main window: the docks and the Train menu are installed; closing it mid-run stops
     the thread cleanly and leaves a checkpoint."""
     from studio.core.presets import load_preset
-    assert hasattr(window, "training_session")
     assert "Start training" in [a.text() for a in window.menu("Train").actions()]
     window.timeline_model.set_current("2023-07-llama-2")
-    configure(window.training_panel)
-    session = window.training_session
-    window.training_actions["start_stop"].trigger()
+    configure(window.training.panel)
+    session = window.training.session
+    window.training.actions["start_stop"].trigger()
     qtbot.waitUntil(lambda: session.history.series("loss").x.size >= 1, timeout=90_000)
     assert session.info["run_dir"] and load_preset("2023-07-llama-2")  # trained a copy of the current model
     window.close()
@@ -192,11 +214,11 @@ def test_closing_the_main_window_stops_training_and_saves(qtbot, env, window):
 
 def test_a_started_run_is_recorded_in_the_project(qtbot, env, window):
     window.timeline_model.set_current("2023-07-llama-2")
-    configure(window.training_panel)
-    window.training_panel.steps.setValue(2)
-    session = window.training_session
+    configure(window.training.panel)
+    window.training.panel.steps.setValue(2)
+    session = window.training.session
     with qtbot.waitSignal(session.prepared, timeout=120_000):
-        window.training_panel.start()
+        window.training.panel.start()
     qtbot.waitUntil(lambda: session.state == "idle", timeout=120_000)
     proj = window.project_controller.project()
     assert proj.latest_run == session.info["run_dir"] and proj.training["steps"] == 2

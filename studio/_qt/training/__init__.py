@@ -1,112 +1,99 @@
-"""Training in the app: the Training, Plots and Generate docks and the Train menu.
+"""Training in the app: the Training, Plots and Generate panels and the Train menu's actions.
 
-``install(window)`` needs the main window's contract: ``timeline_model.arch``,
-``add_dock(title, widget, area)``, ``menu(name)``, ``show_status(msg)``. It exposes
-``window.training_session`` (a :class:`TrainingSession`). Closing the window during training
-stops the thread cleanly after the trainer saved a checkpoint.
+    training = TrainingDocks(model.run, parent=window, theme=theme, show_status=window.show_status)
+    for title, widget in training.docks.items():
+        window.add_dock(title, widget)
+    training.fill_menu(window.menu("Train"))
+    training.run_prepared.connect(...)       # e.g. the project records its latest run
+
+``run`` is the app's :class:`~studio.core.state.run.RunState` (it follows the document on screen):
+a run starts for that document and is recorded there. Closing ``parent`` (or quitting) stops
+training after the trainer saved a checkpoint, and waits for every worker thread.
 """
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
 
-def install(window):
-    from PySide6.QtCore import QCoreApplication, QEvent, QObject
-    from PySide6.QtGui import QAction, QKeySequence
 
-    from studio._qt.training.generate_panel import GeneratePanel
-    from studio._qt.training.panel import TrainingPanel
-    from studio._qt.training.plots import PlotsPanel
-    from studio._qt.training.session import TrainingSession
+class TrainingDocks(QObject):
+    run_prepared = Signal(object)  # the Prepared info dict of a run that has just got its folder
+    reveal = Signal(str)           # a dock title the user should see now ("Training", "Plots")
 
-    session = TrainingSession(window)
-    session.routing_history_provider = lambda: getattr(getattr(window, "inspect_controller", None), "history", None)
+    def __init__(self, run_state, parent=None, theme=None, show_status=None):
+        super().__init__(parent)
+        from studio._qt.training.generate_panel import GeneratePanel
+        from studio._qt.training.panel import TrainingPanel
+        from studio._qt.training.plots import PlotsPanel
+        from studio._qt.training.session import TrainingSession
+        self.run_state = run_state
+        self.show_status = show_status or (lambda msg, timeout_ms=8000: None)
+        self.session = TrainingSession(run_state, self)
+        self.panel = TrainingPanel(self.session, run_state)
+        self.plots = PlotsPanel(self.session, theme)
+        self.generate = GeneratePanel(run_state, self.session)
+        self.docks = {"Training": self.panel, "Plots": self.plots, "Generate": self.generate}
+        self.session.prepared.connect(self.run_prepared)
+        self.session.prepared.connect(self._announce)
+        self.session.failed.connect(lambda msg: self.show_status(msg, 15000))
+        self.actions = self._make_actions(parent)
+        if parent is not None:
+            parent.installEventFilter(self)  # the window's Close stops the run before widgets go
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
 
-    def current():
-        arch = window.timeline_model.arch
-        return arch, (arch.id if arch is not None else "")
+    # ------------------------------------------------------------------ actions
+    def _make_actions(self, parent) -> dict:
+        s = self.session
+        start_stop = QAction("Start training", parent)
+        start_stop.setShortcut(QKeySequence("F6"))
+        start_stop.setToolTip("Train the current model's classroom scale; F6 again stops and saves a checkpoint")
+        start_stop.triggered.connect(self.toggle)
+        pause = QAction("Pause / resume", parent)
+        pause.setShortcut(QKeySequence("Shift+F6"))
+        pause.triggered.connect(lambda: s.pause(s.state == "running"))
+        download = QAction("Download TinyStories (quick, ≈19 MB)…", parent)
+        download.triggered.connect(lambda: self.panel.download("quick"))
+        overlay = QAction("Overlay an earlier run…", parent)
+        overlay.triggered.connect(lambda: (self.reveal.emit("Plots"), self.plots.choose_overlay()))
 
-    panel = TrainingPanel(session, current)
-    plots = PlotsPanel(session, getattr(window, "theme", None))
-    gen = GeneratePanel(session)
-    window.training_session, window.training_panel = session, panel
+        def on_state(state):
+            start_stop.setText("Stop training" if state in ("preparing", "running", "paused") else "Start training")
+            pause.setEnabled(state in ("running", "paused"))
+        s.state_changed.connect(on_state)
+        on_state(s.state)
+        return {"start_stop": start_stop, "pause": pause, "download": download, "overlay": overlay}
 
-    def record_in_project(info: dict):
-        """The project file keeps the latest run and its training settings (saved with it)."""
-        ctl = getattr(window, "project_controller", None)
-        if ctl is not None:
-            ctl.latest_run = info.get("run_dir")
-            ctl.training = {k: info[k] for k in ("steps", "vocab", "tokenizer", "label") if k in info}
-    session.prepared.connect(record_in_project)
-    window.plots_panel, window.generate_panel = plots, gen
-    train_dock = window.add_dock("Training", panel)
-    plots_dock = window.add_dock("Plots", plots)
-    window.add_dock("Generate", gen)
+    def fill_menu(self, menu) -> None:
+        """Put the actions in ``menu`` (and on the window, so shortcuts work with the menu closed)."""
+        for a in self.actions.values():
+            menu.addAction(a)
+            if self.parent() is not None:
+                self.parent().addAction(a)
 
-    menu = window.menu("Train")
-    start_stop = QAction("Start training", window)
-    start_stop.setShortcut(QKeySequence("F6"))
-    start_stop.setToolTip("Train the current model's classroom scale; F6 again stops and saves a checkpoint")
-
-    def toggle():
-        if session.running:
-            session.stop()
+    def toggle(self) -> None:
+        if self.session.running:
+            self.session.stop()
         else:
-            train_dock.show()
-            train_dock.raise_()
-            panel.start()
-    start_stop.triggered.connect(toggle)
-    pause = QAction("Pause / resume", window)
-    pause.setShortcut(QKeySequence("Shift+F6"))
-    pause.triggered.connect(lambda: session.pause(session.state == "running"))
-    download = QAction("Download TinyStories (quick, ≈19 MB)…", window)
-    download.triggered.connect(lambda: panel.download("quick"))
-    overlay = QAction("Overlay an earlier run…", window)
-    overlay.triggered.connect(lambda: (plots_dock.show(), plots_dock.raise_(), plots.choose_overlay()))
-    for a in (start_stop, pause, download, overlay):
-        menu.addAction(a)
-        window.addAction(a)
-    window.training_actions = {"start_stop": start_stop, "pause": pause, "download": download, "overlay": overlay}
+            self.reveal.emit("Training")
+            self.panel.start()
 
-    def on_state(state):
-        start_stop.setText("Stop training" if state in ("preparing", "running", "paused") else "Start training")
-        pause.setEnabled(state in ("running", "paused"))
-    session.state_changed.connect(on_state)
-    on_state(session.state)
-    session.prepared.connect(lambda info: window.show_status(
-        f"Training on {info['label']}" + ("" if info["is_tinystories"] or "not TinyStories" in info["label"]
-                                          else " — not TinyStories"), 15000))
-    session.failed.connect(lambda msg: window.show_status(msg, 15000))
+    def _announce(self, info: dict) -> None:
+        tiny = info["is_tinystories"] or "not TinyStories" in info["label"]
+        self.show_status(f"Training on {info['label']}" + ("" if tiny else " — not TinyStories"), 15000)
 
-    closing = {"on": False}
+    # ------------------------------------------------------------------ closing
+    def eventFilter(self, obj, event):
+        if obj is self.parent() and event.type() == QEvent.Close:
+            self.shutdown()
+        return False
 
-    def give_snapshot(snap):
-        ctl = getattr(window, "inspect_controller", None)
-        # a snapshot still queued when the window closes must not start the inspector's work
-        if ctl is not None and hasattr(ctl, "set_snapshot") and not closing["on"]:
-            arch, state, step, tok = snap
-            ctl.set_snapshot(arch, state, step, tok)
-    session.snapshot_ready.connect(give_snapshot)
-
-    class CloseGuard(QObject):
-        """Stops training (checkpoint saved) and generation before the window goes away."""
-        def eventFilter(self, obj, event):
-            if obj is window and event.type() == QEvent.Close:
-                shutdown()
-            return False
-
-    def shutdown():
-        closing["on"] = True
-        gen.shutdown()
-        if session.running:
-            window.show_status("Stopping training and saving a checkpoint…")
-            session.shutdown()
-        dlg = getattr(panel, "_download_dialog", None)
-        if dlg is not None:
-            dlg.shutdown()
-    guard = CloseGuard(window)
-    window.installEventFilter(guard)
-    window._training_close_guard = guard
-    app = QCoreApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(shutdown)
-    window.training_shutdown = shutdown
-    return session
+    def shutdown(self) -> None:
+        """Stop training (checkpoint saved), generation and a download, and wait for their threads."""
+        self.generate.shutdown()
+        if self.session.running:
+            self.show_status("Stopping training and saving a checkpoint…")
+            self.session.shutdown()
+        if self.panel.download_dialog is not None:
+            self.panel.download_dialog.shutdown()

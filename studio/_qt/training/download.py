@@ -1,29 +1,11 @@
-"""Downloading TinyStories from the GUI: a worker thread and a cancellable progress dialog."""
+"""Downloading TinyStories from the GUI: the core ``download_job`` on the one generic worker,
+shown in a cancellable progress dialog."""
 from __future__ import annotations
 
-from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QProgressDialog
 
-from studio.core import errors as E
-
-
-class DownloadWorker(QThread):
-    progress = Signal(object, object)  # done bytes, total bytes or None (64-bit safe)
-    done = Signal(str)                 # the cached path
-    failed = Signal(str)
-
-    def __init__(self, subset: str, cache=None, parent=None):
-        super().__init__(parent)
-        self.subset, self.cache = subset, cache
-
-    def run(self):
-        from studio.core.data import download as dl
-        try:
-            path = dl.download(self.subset, self.cache, progress=self.progress.emit,
-                               should_cancel=self.isInterruptionRequested)
-            self.done.emit(str(path))
-        except E.StudioError as exc:
-            self.failed.emit(str(exc))
+from studio._qt.worker import Worker
+from studio.core.jobs.download import DownloadProgress, Downloaded, download_job
 
 
 class DownloadDialog(QProgressDialog):
@@ -39,37 +21,38 @@ class DownloadDialog(QProgressDialog):
         self.setAutoReset(False)
         self.result_path: str | None = None
         self.error: str | None = None
-        self.worker = DownloadWorker(subset, cache, self)
-        self.worker.progress.connect(self._progress)
-        self.worker.done.connect(self._done)
+        self.worker: Worker | None = Worker(lambda control: download_job(subset, cache, control),
+                                            name="archstudio-download", what="the download", parent=self)
+        self.worker.event.connect(self._event)
         self.worker.failed.connect(self._failed)
-        self.canceled.connect(self.worker.requestInterruption)
-        self.worker.finished.connect(self._finished)
+        self.worker.ended.connect(self._ended)
+        self.canceled.connect(self.worker.stop)
         self._label = self.labelText()
 
     def start(self) -> None:
         self.worker.start()
 
-    def _progress(self, done, total):
-        if total:
-            self.setValue(int(1000 * done / total))
-            self.setLabelText(f"{self._label}\n{done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
-        else:
-            self.setLabelText(f"{self._label}\n{done / 1e6:,.1f} MB")
-
-    def _done(self, path: str):
-        self.result_path = path
+    def _event(self, ev):
+        if isinstance(ev, Downloaded):
+            self.result_path = ev.path
+        elif isinstance(ev, DownloadProgress):
+            done, total = ev.done, ev.total
+            if total:
+                self.setValue(int(1000 * done / total))
+                self.setLabelText(f"{self._label}\n{done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
+            else:
+                self.setLabelText(f"{self._label}\n{done / 1e6:,.1f} MB")
 
     def _failed(self, msg: str):
         self.error = msg
 
-    def _finished(self):
-        self.worker.wait()
+    def _ended(self):
+        self.worker = None
         if self.result_path:
             self.accept()
         else:
             self.reject()
 
     def shutdown(self) -> None:
-        self.worker.requestInterruption()
-        self.worker.wait(10_000)
+        if self.worker is not None:
+            self.worker.shutdown(10_000)

@@ -1,58 +1,30 @@
 """The Generate panel: prompt, temperature, top-k, top-p, max tokens; text streams in as tokens
-are sampled. Works during training (on a weight snapshot the trainer copies between steps),
-after it (the run's last snapshot), or on any run folder opened from disk."""
+are sampled. It generates from the run of the model on screen (``RunState``): a weight snapshot
+of its live training run (copied between steps), or its run folder's latest checkpoint (an
+imported run, a project's run, a lesson's prepared run). Another model on screen: the output
+of the previous one is cleared, never carried over."""
 from __future__ import annotations
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QThread
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
-from studio.core import errors as E
-
-
-class GenerateWorker(QThread):
-    piece = Signal(str)
-    failed = Signal(str)
-
-    def __init__(self, source, prompt: str, settings: dict, parent=None):
-        super().__init__(parent)
-        self.source, self.prompt, self.settings = source, prompt, settings
-
-    def _model(self):
-        kind, payload = self.source
-        if kind == "run":
-            from studio.core.rundir import RunDir
-            run = RunDir(payload)
-            return run.build_model(), run.tokenizer()
-        from studio.core.compiler import compile_architecture
-        arch, state, _step, tok = payload
-        model = compile_architecture(arch, "classroom", check=False)
-        model.load_state_dict(state, strict=False)
-        return model.eval(), tok
-
-    def run(self):
-        import torch
-
-        from studio.core.training.generation import generate_stream
-        try:
-            torch.set_num_threads(1)  # the trainer may be using the other cores
-            model, tok = self._model()
-            for text in generate_stream(model, tok, self.prompt, should_stop=self.isInterruptionRequested, **self.settings):
-                self.piece.emit(text)
-        except E.StudioError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001  one line in the panel, not a crash
-            self.failed.emit(f"generation failed: {type(exc).__name__}: {exc}")
+from studio._qt.worker import Worker
+from studio.core.jobs.generate import TextPiece, generate_job
+from studio.core.jobs.weights import WeightsSource, run_label
 
 
 class GeneratePanel(QWidget):
-    def __init__(self, session, parent=None):
+    def __init__(self, run_state, session=None, parent=None):
+        """``run_state``: whose run to generate from; ``session``: asked for a fresh snapshot while training."""
         super().__init__(parent)
-        self.session = session
-        self.worker: GenerateWorker | None = None
-        self.run_dir: str | None = None
-        self._pending = False
+        self.run_state, self.session = run_state, session
+        self.worker: Worker | None = None
+        self._retired: list[Worker] = []  # stopped for an older model, kept until their thread has ended
+        self._pending = None   # the snapshot we had when we asked the trainer for a fresh one
+        self._waiting = False
+        self._identity = None  # (document key, source, run folder) the output belongs to
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         row = QHBoxLayout()
@@ -83,43 +55,71 @@ class GeneratePanel(QWidget):
             row.addWidget(QLabel(label))
             row.addWidget(w)
         self.go = QPushButton("Generate")
-        self.open_btn = QPushButton("Open run…")
-        self.open_btn.setToolTip("Generate from a saved run folder instead of the current training run")
         row.addWidget(self.go)
-        row.addWidget(self.open_btn)
         lay.addLayout(row)
         self.source_label = QLabel("")
+        self.source_label.setWordWrap(True)
         lay.addWidget(self.source_label)
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
         lay.addWidget(self.output, 1)
         self.go.clicked.connect(self.toggle)
         self.prompt.returnPressed.connect(self.toggle)
-        self.open_btn.clicked.connect(self.choose_run)
-        session.snapshot_ready.connect(self._snapshot_ready)
-        session.prepared.connect(lambda info: self._set_run(info.get("run_dir"), quiet=True))
-        self._update_source()
+        run_state.changed.connect(self._run_changed)
+        self._run_changed()
 
-    def _set_run(self, path, quiet=False):
-        self.run_dir = path
-        self._update_source()
+    # ------------------------------------------------------------------ mirroring the run
+    def _identity_now(self):
+        r = self.run_state
+        return (r.key, r.source, None if r.run_dir is None else str(r.run_dir))
+
+    def _run_changed(self):
+        ident = self._identity_now()
+        if ident != self._identity:  # another model (or another run of it): nothing of the old one stays
+            self._identity = ident
+            self._waiting, self._pending = False, None
+            self.go.setEnabled(True)
+            if self.worker is not None:
+                self.worker.stop()
+                self._retired.append(self.worker)
+                self.worker = None
+                self.go.setText("Generate")
+            self.output.clear()
+        if self._waiting and self.run_state.snapshot is not None and self.run_state.snapshot is not self._pending:
+            self._waiting, self._pending = False, None
+            self.go.setEnabled(True)
+            self._start(self._source())
+            return
+        if self.worker is None and not self._waiting:
+            self._update_source()
+
+    def _source(self) -> WeightsSource | None:
+        r = self.run_state
+        snap = r.snapshot
+        if snap is not None:
+            title = snap.arch.meta.get("title", snap.arch.id)
+            return WeightsSource("snapshot", f"{title}, weights at step {snap.step}", arch=snap.arch, snapshot=snap)
+        if r.run_dir is not None and (r.run_dir / "checkpoints" / "latest.pt").is_file():
+            return WeightsSource("run", run_label(r.run_dir), path=str(r.run_dir))
+        return None
+
+    def _training_here(self) -> bool:
+        """The model on screen is the one being trained in this window right now."""
+        s = self.session
+        return s is not None and s.running and s.key is not None and s.key == self.run_state.key
 
     def _update_source(self):
-        snap = self.session.last_snapshot
-        if self.session.running:
+        src = self._source()
+        if self._training_here():
             self.source_label.setText("Source: a snapshot of the model being trained (taken when you press Generate)")
-        elif self.run_dir:
-            self.source_label.setText(f"Source: run folder {self.run_dir} (its latest checkpoint)")
-        elif snap is not None:
-            self.source_label.setText(f"Source: weights at step {snap[2]}")
+        elif src is not None:
+            self.source_label.setText(f"Source: {src.label} ({self.run_state.label()})")
+        elif self.run_state.source is not None:
+            self.source_label.setText(f"Source: {self.run_state.label()} — no checkpoint yet")
         else:
-            self.source_label.setText("Source: none yet — start training, or open a run folder")
+            self.source_label.setText("Source: none for this model — train it, or import or open a run")
 
-    def choose_run(self):
-        folder = QFileDialog.getExistingDirectory(self, "Run folder (RUN_DIR)")
-        if folder:
-            self._set_run(folder)
-
+    # ------------------------------------------------------------------ generating
     def settings(self) -> dict:
         return {"max_new_tokens": self.max_tokens.value(), "temperature": self.temperature.value(),
                 "top_k": self.top_k.value() or None, "top_p": self.top_p.value() or None,
@@ -127,55 +127,50 @@ class GeneratePanel(QWidget):
 
     def toggle(self):
         if self.worker is not None:
-            self.worker.requestInterruption()
+            self.worker.stop()
             return
-        if self.session.running and self.session.request_snapshot():
-            self._pending = True  # the trainer copies its weights after the current step
+        if self._training_here() and self.session.request_snapshot():
+            self._pending, self._waiting = self.run_state.snapshot, True  # copied after the current step
             self.go.setEnabled(False)
             self.source_label.setText("Source: waiting for a snapshot of the model being trained…")
             return
-        if self.session.running and self.session.last_snapshot is not None:
-            self._start(("snapshot", self.session.last_snapshot))
-        elif self.run_dir:
-            self._start(("run", self.run_dir))
-        elif self.session.last_snapshot is not None:
-            self._start(("snapshot", self.session.last_snapshot))
-        else:
-            self.source_label.setText("Nothing to generate from: start training, or open a run folder")
+        src = self._source()
+        if src is None:
+            self.source_label.setText("Nothing to generate from for this model: train it, or import or open a run")
+            return
+        self._start(src)
 
-    def _snapshot_ready(self, snap):
-        if self._pending:
-            self._pending = False
-            self.go.setEnabled(True)
-            self._start(("snapshot", snap))
-
-    def _start(self, source):
+    def _start(self, source: WeightsSource | None):
+        if source is None:
+            return
         self.output.clear()
-        if source[0] == "snapshot":
-            self.source_label.setText(f"Source: weights at step {source[1][2]}")
-        self.worker = GenerateWorker(source, self.prompt.text(), self.settings(), self)
-        self.worker.piece.connect(self._append)
-        self.worker.failed.connect(lambda m: self.source_label.setText(m))
-        self.worker.finished.connect(self._finished)
+        self.source_label.setText(f"Source: {source.label}")
+        prompt, settings = self.prompt.text(), self.settings()
+        w = Worker(lambda control: generate_job(source, prompt, settings, control), name="archstudio-generate",
+                   what="generation", parent=self)
+        w.event.connect(lambda ev, w=w: self._event(w, ev))
+        w.failed.connect(lambda msg, w=w: w is self.worker and self.source_label.setText(msg))
+        w.ended.connect(lambda w=w: self._ended(w))
+        self.worker = w
         self.go.setText("Stop")
-        self.worker.start(QThread.LowPriority)
+        w.start(QThread.LowPriority)
 
-    def _append(self, text: str):
-        cur = self.output.textCursor()
-        cur.movePosition(QTextCursor.End)
-        cur.insertText(text)
-        self.output.setTextCursor(cur)
+    def _event(self, w, ev):
+        if isinstance(ev, TextPiece) and w is self.worker:  # a stopped older job's last pieces: dropped
+            cur = self.output.textCursor()
+            cur.movePosition(QTextCursor.End)
+            cur.insertText(ev.text)
+            self.output.setTextCursor(cur)
 
-    def _finished(self):
-        w, self.worker = self.worker, None
-        if w is not None:
-            w.wait()
-            w.deleteLater()
-        self.go.setText("Generate")
-        self.go.setEnabled(True)
+    def _ended(self, w):
+        if w in self._retired:
+            self._retired.remove(w)
+        if w is self.worker:
+            self.worker = None
+            self.go.setText("Generate")
+            self.go.setEnabled(True)  # the label keeps naming the weights the output came from
 
     def shutdown(self):
-        if self.worker is not None:
-            self.worker.requestInterruption()
-            self.worker.wait(30_000)
-            self._finished()
+        for w in [self.worker, *self._retired]:
+            if w is not None:
+                w.shutdown(30_000)

@@ -14,6 +14,10 @@ from studio.core.data.starter import LABEL as STARTER_LABEL
 from studio.core.training.events import EvalMetrics, Finished, Sample, StepMetrics
 
 
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _spin(lo, hi, value, tip, step=1):
     s = QSpinBox()
     s.setRange(lo, hi)
@@ -24,12 +28,13 @@ def _spin(lo, hi, value, tip, step=1):
 
 
 class TrainingPanel(QWidget):
-    def __init__(self, session, arch_provider, parent=None):
-        """arch_provider() -> (Architecture or None, model spec string)."""
+    def __init__(self, session, run_state, parent=None):
+        """Trains the document ``run_state`` follows (the model on screen); the run is recorded for it."""
         super().__init__(parent)
-        self.session, self.arch_provider = session, arch_provider
+        self.session, self.run_state = session, run_state
         self.local_path: str | None = None
         self.tokenizer_model: str | None = None
+        self.download_dialog = None  # the open TinyStories download, if any (closing the window stops it)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(6, 4, 6, 4)
 
@@ -164,11 +169,18 @@ class TrainingPanel(QWidget):
         return str(spec)
 
     def _show_attribution(self) -> None:
+        """Describe what is chosen now: TinyStories' attribution only for TinyStories."""
         spec = self.data_spec()
         if spec == "starter":
             self.attribution.setText(f"<i>{STARTER_LABEL}.</i> Download TinyStories for real stories.")
-        else:
+        elif spec in ("quick", "full") or (spec or "").startswith("download:"):
             self.attribution.setText(f"<small>{ATTRIBUTION}.</small>")
+        elif spec == "choose":
+            self.attribution.setText("<small>Choose a text file of your own (.txt, .json or .jsonl).</small>")
+        else:
+            name = _html(os.path.basename(str(spec)))
+            self.attribution.setText(f"<small>Your file <b>{name}</b> (not TinyStories): the model learns "
+                                     "whatever text it holds.</small>")
 
     def _data_changed(self, _i) -> None:
         spec = self.data_spec()
@@ -187,9 +199,10 @@ class TrainingPanel(QWidget):
     def download(self, subset: str) -> bool:
         from studio._qt.training.download import DownloadDialog
         dlg = DownloadDialog(subset, self)
-        self._download_dialog = dlg
+        self.download_dialog = dlg
         dlg.start()
         dlg.exec()
+        self.download_dialog = None
         ok = bool(dlg.result_path)
         self.status.setText(f"Downloaded TinyStories {subset} to {dlg.result_path}" if ok else
                             (dlg.error or "Download cancelled; it resumes where it stopped next time"))
@@ -223,7 +236,8 @@ class TrainingPanel(QWidget):
         from studio.core.training.setup import default_run_dir
         if self.session.running:
             return
-        arch, spec = self.arch_provider()
+        doc = self.run_state.document
+        arch = None if doc is None else doc.architecture
         if arch is None:
             self.status.setText("No model selected: pick a milestone first")
             return
@@ -231,10 +245,10 @@ class TrainingPanel(QWidget):
         if data in ("choose",) or (data or "").startswith("download:"):
             self.status.setText("Choose what to train on first")
             return
-        req = TrainRequest(arch, spec, data, self.tokenizer.currentData(), self.vocab.value() or None,
+        req = TrainRequest(arch, arch.id, data, self.tokenizer.currentData(), self.vocab.value() or None,
                            self.tokenizer_model, self.config(), str(default_run_dir(arch.id)))
         self.sample.clear()
-        self.session.start(req)
+        self.session.start(req, doc.key)
 
     def _pause(self, on: bool) -> None:
         self.session.pause(on)

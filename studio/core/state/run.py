@@ -41,6 +41,7 @@ class _LiveRun:
     training: str = "preparing"
     snapshot: Snapshot | None = None
     info: dict = dataclasses.field(default_factory=dict)
+    routing_history: Any = None      # studio.core.inspection.RoutingHistory the worker feeds (or None)
 
 
 class RunState:
@@ -138,6 +139,12 @@ class RunState:
         return {} if live is None else dict(live.info)
 
     @property
+    def routing_history(self):
+        """The routing-over-steps record of THIS document's live run (None: no live run)."""
+        live = self._current_live()
+        return None if live is None else live.routing_history
+
+    @property
     def live_key(self) -> str | None:
         """The document whose run is training now (it may not be the one on screen)."""
         return self._live_key
@@ -155,9 +162,10 @@ class RunState:
                 "project": "the project's run", "prepared": "the lesson's prepared run"}[src] + where
 
     # ------------------------------------------------------------------ the live run (the training worker feeds these)
-    def start_live(self, key: str) -> None:
-        """A training run starts for document ``key``; it replaces that document's earlier live run."""
-        self._live[key] = _LiveRun()
+    def start_live(self, key: str, routing_history=None) -> None:
+        """A training run starts for document ``key``; it replaces that document's earlier live run.
+        ``routing_history``: the MoE routing-over-steps record the worker fills for this run."""
+        self._live[key] = _LiveRun(routing_history=routing_history)
         self._live_key = key
         self.changed.emit()
 

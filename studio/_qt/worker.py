@@ -1,0 +1,89 @@
+"""The one worker thread of the app: it runs a core job (a generator of frozen-dataclass events,
+see ``studio.core.jobs``) and carries each event to the GUI thread.
+
+    w = Worker(lambda control: training_job(request, control), name="archstudio-training")
+    w.event.connect(...)      # every event, in order, on the GUI thread
+    w.failed.connect(...)     # one line (a StudioError's text, or the exception's type and text)
+    w.ended.connect(...)      # the thread has REALLY ended: drop your reference now
+    w.start()
+    w.set_paused(True) / w.stop() / w.shutdown(timeout_ms)
+
+Stop is cooperative: ``stop()`` sets the job's stop flag and ``requestInterruption()``; the job
+returns at its next check (training saves a checkpoint first). Pause is a flag the job polls.
+
+Why ``ended`` and not ``QThread.finished``: ``finished`` is emitted from the thread just before
+it really ends. Dropping the last reference to a QThread that is still running destroys it
+while running, which aborted the interpreter in full test runs. ``ended`` is emitted on the GUI
+thread after ``wait()`` returned, and the object is then deleted with ``deleteLater()``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from PySide6.QtCore import QThread, Signal
+
+from studio.core.errors import StudioError
+from studio.core.jobs.control import JobControl
+
+
+class Worker(QThread):
+    event = Signal(object)    # a frozen dataclass the job yielded (or passed to control.notify)
+    failed = Signal(str)
+    ended = Signal()
+
+    def __init__(self, job: Callable[[JobControl], Iterable[object]], name: str = "archstudio-job",
+                 what: str = "the job", parent=None):
+        """``job(control)`` returns the event iterator; it is called in the worker thread.
+        ``what`` names the work in a failure line ("training failed: …")."""
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.job, self.what = job, what
+        self.control = JobControl(should_stop=self.isInterruptionRequested, notify=self.event.emit)
+        self.error: str | None = None
+        self._ended = False
+        self.finished.connect(self._on_finished)
+
+    def run(self):
+        try:
+            for ev in self.job(self.control):
+                self.event.emit(ev)
+        except StudioError as exc:
+            self.error = str(exc)
+            self.failed.emit(self.error)
+        except Exception as exc:  # noqa: BLE001  one line in the GUI, never a crash of the app
+            self.error = f"{self.what} failed: {type(exc).__name__}: {exc}"
+            self.failed.emit(self.error)
+
+    # ------------------------------------------------------------------ control (GUI thread)
+    def stop(self) -> None:
+        self.control.stop()
+        self.requestInterruption()
+
+    def set_paused(self, on: bool) -> None:
+        self.control.paused = bool(on)
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused
+
+    def request(self, what: str) -> None:
+        """A one-shot request the job takes between units of work (e.g. "snapshot")."""
+        self.control.request(what)
+
+    def shutdown(self, timeout_ms: int = 120_000) -> bool:
+        """Stop and wait for the thread to end (window closing); True when it has ended."""
+        if self._ended:
+            return True
+        self.stop()
+        if self.isRunning() and not self.wait(timeout_ms):
+            return False
+        self._on_finished()
+        return True
+
+    def _on_finished(self) -> None:
+        if self._ended:
+            return
+        self.wait()  # finished comes just before the thread really ends
+        self._ended = True
+        self.ended.emit()
+        self.deleteLater()
