@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from blocks.registry import get_spec
 from studio.core import errors as E
 from studio.core.plan import build_plan
+from studio.core.resolve import resolve
 from studio.core.validate import errors_only, validate
 
 REGION_ATTR = {"layer": "layers", "encoder": "encoder_layers"}
@@ -48,13 +49,14 @@ class RegionBlock(nn.Module):
 
     def __init__(self, arch, rplan, scale: str, layer: int):
         super().__init__()
+        res = resolve(arch, scale).require()
         inside = set(rplan.order)
         # Blocks are registered under their node ids (keys like layers.3.attention.wq.weight);
         # the plan is precomputed as (module, [(port, source)...]) so forward is a flat loop.
         self._steps = []
         for nid in rplan.order:
-            cfg, kind = arch.config(nid, scale, layer)
-            self.add_module(nid, get_spec(kind).module_class()(cfg))
+            v = res.node(nid).layers[layer]
+            self.add_module(nid, v.spec.module_class()(v.config))
             feeds = [(e.dst_port, ("v", e.src)) for e in arch.graph.in_edges(nid) if e.src in inside]
             feeds += [(dp, ("x", None)) for (d, dp) in rplan.entry_targets if d == nid]
             feeds += [(dp, ("b", (d, dp))) for (_, _, d, dp) in rplan.broadcasts if d == nid]
@@ -74,18 +76,22 @@ class GraphModel(nn.Module):
         super().__init__()
         self.arch_id, self.scale = arch.id, scale
         self.plan = build_plan(arch)
-        self.dims = arch.dims(scale)
+        res = resolve(arch, scale).require()
+        self.dims = dict(res.dims)
         self.context = int(self.dims.get("context", 256))
         g = arch.graph
         self.inputs: dict[str, str] = {}  # input node id -> "tokens" | "source"
         self.feeds: dict[str, list[tuple[str, str, str]]] = {}
         self.loss_nodes: list[str] = []
+        self.length_fed: set[str] = set()
         for step, name in self.plan.steps:
             if step == "node":
-                cfg, kind = arch.config(name, scale)
-                spec = get_spec(kind)
-                if kind == "input":
+                rn = res.node(name)
+                cfg, spec = rn.config, rn.spec
+                if spec.has("input"):
                     self.inputs[name] = cfg.name
+                if spec.has("rotary"):  # RoPE tables are built for the sequence length
+                    self.length_fed.add(name)
                 self.add_module(name, spec.module_class()(cfg))
                 self.feeds[name] = [(e.dst_port, e.src, e.src_port) for e in g.in_edges(name)]
                 if not spec.outputs:
@@ -95,13 +101,13 @@ class GraphModel(nn.Module):
                 n = arch.repeat(name, scale)
                 self.add_module(REGION_ATTR.get(name, name + "_layers"),
                                 nn.ModuleList(RegionBlock(arch, rp, scale, i) for i in range(n)))
-        heads = [n for n, node in g.nodes.items() if node.kind == "lm_head"]
+        heads = [n for n, node in g.nodes.items() if node.spec.has("lm_head")]
         self.head_id = heads[0]
         # The decoder's own table (fed by the "tokens" input): MTP and tied heads read it.
         decoder_inputs = {i for i, name in self.inputs.items() if name == "tokens"}
-        embs = [n for n, node in g.nodes.items() if node.kind == "token_embedding"]
+        embs = [n for n, node in g.nodes.items() if node.spec.has("token_table")]
         fed = [n for n in embs if any(e.src in decoder_inputs for e in g.in_edges(n))]
-        own = [n for n in fed + embs if not arch.config(n, scale)[0].tie_to]
+        own = [n for n in fed + embs if not res.node(n).config.tie_to]
         self.embedding_id = own[0] if own else None
         for nid, node in g.nodes.items():  # tied tables share one Parameter
             if node.region in REGION_ATTR or not hasattr(getattr(self, nid), "cfg"):
@@ -164,7 +170,7 @@ class GraphModel(nn.Module):
                     if out is not None:
                         aux.append((name, m.cfg.loss_weight * out))
                     continue
-                if not self.feeds[name] and get_spec_kind(m) == "rope":
+                if not self.feeds[name] and name in self.length_fed:
                     out = m(T if not self.inputs or source is None else max(T, source.shape[1]))
                 else:
                     out = m(**kw)
@@ -257,7 +263,7 @@ def get_spec_kind(module) -> str:
 
 
 RESERVED_IDS = {"layers", "encoder_layers", "plan", "dims", "context", "inputs", "feeds", "loss_nodes",
-                "head_id", "embedding_id", "n_layers", "last_losses", "scale", "arch_id", "training"}
+                "head_id", "embedding_id", "n_layers", "last_losses", "scale", "arch_id", "training", "length_fed"}
 
 
 def compile_architecture(arch, scale: str = "classroom", check: bool = True) -> GraphModel:

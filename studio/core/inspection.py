@@ -4,20 +4,20 @@
 plain numpy arrays that any thread may hold. The model is left as it was: training flag, the
 MoE load buffers and the capture flags are restored, so inspecting between training steps
 never changes the run (DeepSeek-V3's balancing bias only moves in training mode).
-``RoutingHistory`` is the training-time accumulator: the trainer calls ``record(step, model)``
-after each step and the GUI reads bounded ``snapshot()``s.
+``RoutingHistory`` (studio.core.routing_history, re-exported here) is the training-time
+accumulator: the trainer calls ``record(step, model)`` after each step and the GUI reads
+bounded ``snapshot()``s.
 """
 from __future__ import annotations
 
-import math
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from blocks.registry import get_spec
 from studio.core import errors as E
+from studio.core.routing_history import RoutingHistory, RoutingHistorySnapshot, load_cv  # noqa: F401 (re-exported)
 
-ATTENTION_KINDS = ("attention", "cross_attention", "mla")
 REGION_OF_ATTR = {"layers": "layer", "encoder_layers": "encoder"}
 
 
@@ -50,7 +50,7 @@ class AttentionMap:
     node: str  # graph node id
     region: str  # encoder | layer | (other: a block outside the repeated regions)
     layer: int
-    kind: str  # attention | cross_attention | mla
+    kind: str  # the block kind (attention | cross_attention | mla | ...)
     weights: np.ndarray  # (H, Tq, Tk) float32, rows sum to 1
     causal: bool
     window: int  # 0 = full attention
@@ -63,6 +63,7 @@ class AttentionMap:
     rope_dim: int = 0  # MLA: the decoupled RoPE key cached next to the latent
     queries: str = "tokens"  # which sequence the rows are: tokens | source
     keys: str = "tokens"  # which sequence the columns are
+    geometry: str = "grouped"  # registry geometry: grouped (MHA/GQA/MQA) | latent (MLA) | cross
 
     @property
     def n_heads(self) -> int:
@@ -96,18 +97,18 @@ class AttentionMap:
     @property
     def label(self) -> str:
         pre = {"encoder": "enc ", "layer": ""}.get(self.region, self.region + " ")
-        what = {"attention": "self" if self.causal else "self (bidirectional)",
-                "cross_attention": "cross", "mla": "MLA"}.get(self.kind, self.kind)
+        what = {"grouped": "self" if self.causal else "self (bidirectional)",
+                "cross": "cross", "latent": "MLA"}.get(self.geometry, self.kind)
         if self.window:
             what += f", window {self.window}"
         return f"{pre}L{self.layer} {what}"
 
     @property
     def sharing(self) -> str:
-        if self.kind == "mla":
+        if self.geometry == "latent":
             return (f"MLA: caches {self.cache_elems} numbers per token ({self.latent_dim} latent + {self.rope_dim} RoPE key) "
                     f"where MHA would cache {self.mha_cache_elems}")
-        if self.kind == "cross_attention" or self.n_kv_heads == self.n_heads:
+        if self.geometry == "cross" or self.n_kv_heads == self.n_heads:
             return "MHA: every head has its own keys/values"
         if self.n_kv_heads == 1:
             return f"MQA: all {self.n_heads} heads share one key/value head"
@@ -166,12 +167,6 @@ class RoutingMap:
         return f"{'enc ' if self.region == 'encoder' else ''}L{self.layer} {self.node}"
 
 
-def load_cv(counts) -> float:
-    c = np.asarray(counts, dtype=np.float64)
-    m = c.mean() if c.size else 0.0
-    return float(c.std() / m) if m > 0 else 0.0
-
-
 @dataclass(frozen=True, eq=False)
 class Inspection:
     arch_id: str
@@ -205,26 +200,28 @@ def _attention_map(name, module, kind, w, source_model: bool) -> AttentionMap:
     c = module.cfg
     region, layer, node = _where(name)
     H = int(w.shape[0])
-    if kind == "mla":
-        n_kv, cache = H, c.kv_lora_rank + c.qk_rope_head_dim
+    spec = get_spec(kind)
+    geometry = spec.geometry or "grouped"
+    if geometry == "latent":
+        n_kv, cache = H, spec.kv_elems(c)
         mha = H * (c.qk_nope_head_dim + c.qk_rope_head_dim) + H * c.v_head_dim
         extra = {"latent_dim": c.kv_lora_rank, "rope_dim": c.qk_rope_head_dim}
         causal, window = c.causal, 0
-    elif kind == "cross_attention":
+    elif geometry == "cross":
         n_kv, hd = H, c.dim // c.n_heads
         cache = mha = 2 * H * hd
         extra, causal, window = {}, False, 0
     else:
         n_kv, hd = c.kv_heads, c.hd
-        cache, mha = 2 * n_kv * hd, 2 * H * hd
+        cache, mha = 2 * n_kv * hd, 2 * H * hd  # what the layer would keep per token (a decoder's cache)
         extra, causal, window = {}, c.causal, c.window
     group = H // n_kv
     groups = tuple(tuple(range(g * group, (g + 1) * group)) for g in range(n_kv))  # llama's repeat_kv order
-    keys = "source" if source_model and (region == "encoder" or kind == "cross_attention") else "tokens"
+    keys = "source" if source_model and (region == "encoder" or geometry == "cross") else "tokens"
     queries = "source" if source_model and region == "encoder" else "tokens"
     return AttentionMap(name=name, node=node, region=region, layer=layer, kind=kind, weights=w, causal=causal,
                         window=window, n_kv_heads=n_kv, groups=groups, entropy=row_entropy_bits(w).mean(-1),
-                        cache_elems=cache, mha_cache_elems=mha, queries=queries, keys=keys, **extra)
+                        cache_elems=cache, mha_cache_elems=mha, queries=queries, keys=keys, geometry=geometry, **extra)
 
 
 def inspect_model(model, tokens, tokenizer, source=None, label: str = "") -> Inspection:
@@ -239,7 +236,7 @@ def inspect_model(model, tokens, tokenizer, source=None, label: str = "") -> Ins
         raise E.StudioError(f"the prompt has {max(len(ids), len(src_ids) if src_ids is not None else 0)} tokens; "
                             f"this model sees at most {limit}: shorten it")
     mods = [(n, m, _kind(m)) for n, m in model.named_modules() if hasattr(m, "capture")]
-    moes = [(n, m) for n, m, k in mods if k == "moe"]
+    moes = [(n, m) for n, m, k in mods if k and get_spec(k).has("moe")]
     saved = [(m, m.tokens_per_expert.clone(), m.aux_loss, m.last_routing) for _, m in moes]
     router_in: dict[str, object] = {}
     def keep_input(n):  # the compiler calls blocks with keyword ports: MoE.forward(x=...)
@@ -270,7 +267,7 @@ def inspect_model(model, tokens, tokenizer, source=None, label: str = "") -> Ins
         attn = []
         source_model = "source" in getattr(model, "inputs", {}).values()
         for n, m, k in mods:
-            if k in ATTENTION_KINDS and m.last_weights is not None:
+            if k and get_spec(k).has("attention") and m.last_weights is not None:
                 w = m.last_weights[0].float().cpu().numpy()
                 attn.append(_attention_map(n, m, k, w, source_model))
         routing = []
@@ -328,80 +325,3 @@ def to_json(ins: Inspection, digits: int = 6) -> dict:
                     for m in ins.routing],
         "expert_counts": [[int(c) for c in m.counts] for m in ins.routing],
     }
-
-
-# ---------------------------------------------------------------------------- training history
-@dataclass(frozen=True, eq=False)
-class RoutingHistorySnapshot:
-    layers: tuple  # MoE module names
-    steps: np.ndarray  # (S,)
-    load: tuple  # per layer (S, E): fraction of routed tokens each expert got at each step
-    aux: tuple  # per layer (S,): auxiliary loss (NaN where the block had none)
-    bias: tuple  # per layer (S, E): auxiliary-loss-free selection bias
-    version: int
-
-    def collapsed(self, i: int, last: int = 0) -> tuple:
-        """Experts that got no token in any of the (last N) recorded steps of layer i."""
-        ld = self.load[i][-last:] if last else self.load[i]
-        return tuple(int(e) for e in np.flatnonzero(ld.sum(0) == 0)) if len(ld) else ()
-
-    def cv(self, i: int) -> np.ndarray:
-        return np.array([load_cv(row) for row in self.load[i]])
-
-
-class RoutingHistory:
-    """Expert load, aux loss and balancing bias over training steps, per MoE layer.
-
-    Bounded: past ``max_steps`` records every other one is dropped (and only every other later
-    step kept), so a 100k-step run still covers its whole history in fixed memory.
-    """
-
-    def __init__(self, max_steps: int = 2048):
-        self.max_steps = max(4, int(max_steps))
-        self._lock = threading.Lock()
-        self.clear()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._names: list[str] = []
-            self._steps: list[int] = []
-            self._load: list[list[np.ndarray]] = []
-            self._aux: list[list[float]] = []
-            self._bias: list[list[np.ndarray]] = []
-            self._stride, self._seen, self.version = 1, 0, 0
-
-    def record(self, step: int, model) -> None:
-        """Read each MoE block's last-forward buffers (call right after the training step)."""
-        moes = [(n, m) for n, m in model.named_modules() if hasattr(m, "tokens_per_expert") and hasattr(m, "expert_bias")]
-        if not moes:
-            return
-        with self._lock:
-            names = [n for n, _ in moes]
-            if names != self._names or (self._steps and step <= self._steps[-1]):  # another model or run: start over
-                self._names, self._steps = names, []
-                self._load, self._aux, self._bias = [[] for _ in names], [[] for _ in names], [[] for _ in names]
-                self._stride, self._seen = 1, 0
-            self._seen += 1
-            if (self._seen - 1) % self._stride:
-                return
-            self._steps.append(int(step))
-            for i, (_, m) in enumerate(moes):
-                c = m.tokens_per_expert.detach().float().cpu().numpy()
-                self._load[i].append(c / c.sum() if c.sum() else c)
-                a = m.aux_loss
-                self._aux[i].append(float(a.detach()) if a is not None else math.nan)
-                self._bias[i].append(m.expert_bias.detach().float().cpu().numpy().copy())
-            if len(self._steps) > self.max_steps:
-                self._steps = self._steps[::2]
-                for lst in (self._load, self._aux, self._bias):
-                    for i in range(len(lst)):
-                        lst[i] = lst[i][::2]
-                self._stride *= 2
-            self.version += 1
-
-    def snapshot(self) -> RoutingHistorySnapshot:
-        with self._lock:
-            return RoutingHistorySnapshot(
-                layers=tuple(self._names), steps=np.array(self._steps, dtype=np.int64),
-                load=tuple(np.array(x) for x in self._load), aux=tuple(np.array(x, dtype=np.float64) for x in self._aux),
-                bias=tuple(np.array(x) for x in self._bias), version=self.version)

@@ -62,7 +62,7 @@ def _region_grid(graph, members: list[str]) -> dict[str, tuple[int, int]]:
     Cached by the region's structure: scrubbing revisits the same few shapes again and again."""
     inside = set(members)
     edges = [(e.src, e.dst) for e in graph.edges if e.src in inside and e.dst in inside]
-    key = (tuple(members), tuple(edges), tuple(graph.node(v).kind == "input" for v in members))
+    key = (tuple(members), tuple(edges), tuple(graph.node(v).spec.has("input") for v in members))
     hit = _GRID_CACHE.get(key)
     if hit is None:
         if len(_GRID_CACHE) > 2048:
@@ -83,7 +83,7 @@ def _compute_grid(graph, members: list[str], edges) -> dict[str, tuple[int, int]
     rank = {v: i for i, v in enumerate(order)}
     # the token stream's chain (it starts at an input block) first, side tables (RoPE) after it
     comps = sorted(nx.weakly_connected_components(sub),
-                   key=lambda c: (not any(graph.node(v).kind == "input" for v in c), -len(c), min(rank[v] for v in c)))
+                   key=lambda c: (not any(graph.node(v).spec.has("input") for v in c), -len(c), min(rank[v] for v in c)))
     grid, col0 = {}, 0
     prev = None  # (first column, last row) of the previous chain
     for comp in comps:

@@ -5,8 +5,7 @@ from dataclasses import dataclass
 
 from studio.core import errors as E
 from studio.core.plan import build_plan
-
-POSITIONAL = ("learned_positions", "sinusoidal_positions")
+from studio.core.resolve import resolve
 
 
 @dataclass(frozen=True)
@@ -37,18 +36,26 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
     cfgs: dict[str, dict[str, object]] = {}
     for sc in scales:
         cfgs[sc] = {}
-        for nid in g.nodes:
-            try:
-                for _, _, cfg in arch.variants(nid, sc):
-                    for m in cfg.check():
-                        add(nid, f"{m} [{sc}]" if len(scales) > 1 else m)
-                    for m in cfg.warnings():
-                        add(nid, m, "warning")
-                    cfgs[sc].setdefault(nid, cfg)
-            except E.StudioError as exc:
-                add(nid, str(exc).split(": ", 1)[-1])
-            except TypeError as exc:
-                add(nid, f"bad settings: {exc}")
+        try:
+            res = resolve(arch, sc)
+        except E.StudioError as exc:  # no such scale, or a region count that does not resolve
+            add("model", str(exc))
+            continue
+        for nid, rn in res.nodes.items():
+            if rn.error:
+                add(nid, rn.error)
+                continue
+            checked = set()  # identical layers share one Config: check it once
+            for v in rn.layers:
+                if id(v.config) in checked:
+                    continue
+                checked.add(id(v.config))
+                for m in v.config.check():
+                    add(nid, f"{m} [{sc}]" if len(scales) > 1 else m)
+                for m in v.config.warnings():
+                    add(nid, m, "warning")
+            if rn.layers:
+                cfgs[sc][nid] = rn.layers[0].config
     # wiring
     for nid, n in g.nodes.items():
         for p in n.spec.inputs:
@@ -56,7 +63,7 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
                 add(nid, f"input {p.name!r} ({p.type}) is not connected: wire a {p.type} output into it")
         if n.spec.outputs and not g.out_edges(nid) and n.spec.outputs[0].type != "logits":
             add(nid, "its output goes nowhere: connect it or delete the block", "warning")
-    heads = [nid for nid, n in g.nodes.items() if n.kind == "lm_head"]
+    heads = [nid for nid, n in g.nodes.items() if n.spec.has("lm_head")]
     if len(heads) != 1:
         add("model", f"needs exactly one LM head, found {len(heads)}")
     try:
@@ -77,7 +84,7 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
                 continue
             if hasattr(a, "dim") and hasattr(b, "dim") and g.node(e.src).spec.output(e.src_port).type == "hidden" and a.dim != b.dim:
                 add(e.dst, f"receives width {a.dim} from {e.src} but expects dim {b.dim}")
-            if g.node(e.src).kind == "rope":
+            if g.node(e.src).spec.has("rotary"):
                 want = getattr(b, "qk_rope_head_dim", None) or getattr(b, "hd", None)
                 if want and a.head_dim != want:
                     add(e.dst, f"RoPE from {e.src} rotates {a.head_dim} dims but this block's rotary head dim is {want}")
@@ -87,23 +94,26 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
         for nid, cfg in c.items():
             tie = getattr(cfg, "tie_to", "")
             if tie:
-                if tie not in g.nodes or g.node(tie).kind != "token_embedding":
+                if tie not in g.nodes or not g.node(tie).spec.has("token_table"):
                     add(nid, f"tie_to {tie!r} is not a token embedding block")
                 elif c.get(tie) is not None and (c[tie].vocab_size, c[tie].dim) != (cfg.vocab_size, cfg.dim) and not getattr(cfg, "pad_vocab_to", 0):
                     add(nid, f"tied to {tie} but shapes differ ({cfg.vocab_size}×{cfg.dim} vs {c[tie].vocab_size}×{c[tie].dim})")
                 elif getattr(cfg, "pad_vocab_to", 0):
                     add(nid, "a padded head cannot be tied: untie it or set pad_vocab_to to 0")
-            if g.node(nid).kind == "learned_positions":
+            if g.node(nid).spec.has("position_table"):
                 ctx = arch.dims(sc).get("context")
                 if ctx and cfg.context < ctx:
                     add(nid, f"table covers {cfg.context} positions but the context is {ctx}")
+    nxg = None
     for nid, n in g.nodes.items():
-        if n.kind in ("attention", "mla"):
+        if n.spec.has("self_attention"):
             import networkx as nx
-            anc = nx.ancestors(g.nx(), nid)
-            kinds = {g.node(a).kind for a in anc if g.node(a).kind in POSITIONAL}
-            if g.input_edge(nid, "rope") is not None:
-                kinds.add("rope")
+            nxg = g.nx() if nxg is None else nxg
+            anc = nx.ancestors(nxg, nid)
+            kinds = {g.node(a).kind for a in anc if g.node(a).spec.has("positional")}
+            rope = g.input_edge(nid, "rope")
+            if rope is not None:
+                kinds.add(g.node(rope.src).kind)
             if len(kinds) > 1:
                 add(nid, f"two positional schemes reach it ({', '.join(sorted(kinds))}): keep one")
     return issues

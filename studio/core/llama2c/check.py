@@ -10,21 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from blocks.registry import get_spec
 from studio.core import errors as E
+from studio.core.resolve import resolve
 from studio.core.validate import Issue, errors_only, validate
 
 ROLES = ("tokens", "tok_embeddings", "rope", "attention_norm", "attention", "add_attn", "ffn_norm",
          "feed_forward", "add_ffn", "norm", "output")
 
-KIND_FIX = {
-    "learned_positions": "llama2.c has no position table; delete it (RoPE in attention gives positions)",
-    "sinusoidal_positions": "llama2.c has no position table; delete it (RoPE in attention gives positions)",
-    "layernorm": "LayerNorm: llama2.c normalizes with RMSNorm (eps 1e-5); replace it with an RMSNorm block",
-    "mla": "multi-head latent attention: llama2.c runs plain (GQA) attention; replace it with an attention block",
-    "moe": "mixture of experts: llama2.c has one dense SwiGLU per layer; replace it with a SwiGLU block",
-    "mtp": "multi-token prediction head: llama2.c has only the LM head; delete it",
-    "cross_attention": "cross-attention needs an encoder: llama2.c is decoder-only; delete it",
-}
+# Which block can fill which run.c role, and why the others cannot, are registry traits
+# (BlockSpec.llama2c / llama2c_fix): a new block kind needs no change here.
 
 
 @dataclass
@@ -72,7 +67,8 @@ def _check(arch, scale, tokenizer):
     if errs:  # a graph that does not build has no llama2.c form to speak of
         return [Issue(i.node, f"{i.message} (fix the model first)") for i in errs], None
     g = arch.graph
-    dims = arch.dims(scale)
+    res = resolve(arch, scale).require()
+    dims = dict(res.dims)
     n_layers = arch.repeat("layer", scale)
     # ---------------------------------------------------------------- each block's kind and settings
     per_node: dict[str, list] = {}
@@ -82,7 +78,7 @@ def _check(arch, scale, tokenizer):
     for nid, node in g.nodes.items():
         if node.region == "encoder":
             continue
-        variants = arch.variants(nid, scale)
+        variants = [(v.layer, v.kind, v.config) for v in res.node(nid).layers]
         per_node[nid] = variants
         by_msg: dict[str, list[int]] = {}
         for layer, kind, cfg in variants:
@@ -101,15 +97,15 @@ def _check(arch, scale, tokenizer):
         add(node, msg)
     m = None
     if not structural and not issues:
-        emb = arch.config(ids["tok_embeddings"], scale)[0]
+        emb = res.node(ids["tok_embeddings"]).config
         attn = per_node[ids["attention"]][0][2]
         ffn = per_node[ids["feed_forward"]][0][2]
-        head = arch.config(ids["output"], scale)[0]
+        head = res.node(ids["output"]).config
         if head.vocab_size != emb.vocab_size:
             add(ids["output"], f"vocab_size {head.vocab_size} differs from the embedding's {emb.vocab_size}")
         m = Match(ids, {"dim": emb.dim, "hidden_dim": ffn.hidden_dim, "n_layers": n_layers, "n_heads": attn.n_heads,
                         "n_kv_heads": attn.kv_heads, "vocab_size": emb.vocab_size,
-                        "seq_len": int(dims.get("context") or arch.config(ids["rope"], scale)[0].context)},
+                        "seq_len": int(dims.get("context") or res.node(ids["rope"]).config.context)},
                   head.tie_to == ids["tok_embeddings"])
     # ---------------------------------------------------------------- tokenizer.bin layout
     if tokenizer is not None:
@@ -133,21 +129,20 @@ def _check(arch, scale, tokenizer):
 
 
 def _config_problems(kind, cfg, dims) -> list[str]:
-    if kind in KIND_FIX:
-        return [KIND_FIX[kind]]
-    if kind == "mlp":
-        return [f"{cfg.activation.upper()} MLP: llama2.c's feed-forward is SwiGLU, w2(silu(w1 x)·w3 x); "
-                "replace it with a SwiGLU block"]
+    spec = get_spec(kind)
+    if not spec.llama2c:
+        return [spec.llama2c_problem(cfg)]
+    role = spec.llama2c
     out = []
     if getattr(cfg, "bias", False):
         out.append("has biases: llama2.c has none; turn bias off")
-    if kind == "rmsnorm" and abs(cfg.eps - 1e-5) > 1e-12:
+    if role == "norm" and abs(cfg.eps - 1e-5) > 1e-12:
         out.append(f"eps {cfg.eps:g}: run.c hard-codes 1e-5; set eps to 1e-5")
-    if kind == "token_embedding" and cfg.scale:
+    if role == "tok_embeddings" and cfg.scale:
         out.append("scales embeddings by √dim: run.c does not; turn scale off")
-    if kind == "rope" and cfg.theta != 10000.0:
+    if role == "rope" and cfg.theta != 10000.0:
         out.append(f"θ {cfg.theta:g}: run.c hard-codes RoPE θ 10000; set theta to 10000")
-    if kind == "attention":
+    if role == "attention":
         if cfg.head_dim and cfg.head_dim * cfg.n_heads != cfg.dim:
             out.append(f"head_dim {cfg.head_dim} × n_heads {cfg.n_heads} ≠ dim {cfg.dim}: run.c needs head_dim = dim / n_heads; "
                        "set head_dim to 0")
@@ -157,7 +152,7 @@ def _config_problems(kind, cfg, dims) -> list[str]:
             out.append(f"sliding window {cfg.window}: run.c attends to the whole context; set window to 0")
         if not cfg.causal:
             out.append("not causal: run.c generates left to right; turn causal on")
-    if kind == "lm_head":
+    if role == "output":
         if cfg.softcap:
             out.append(f"logit soft-capping {cfg.softcap:g}: run.c has none; set softcap to 0")
         if cfg.pad_vocab_to:
@@ -169,17 +164,22 @@ def _match_topology(arch):
     """Find each llama2.c role by following the wires; (ids, [(node, problem)])."""
     g = arch.graph
     kinds = {nid: n.kind for nid, n in g.nodes.items()}
+    specs = {nid: n.spec for nid, n in g.nodes.items()}
+
+    def role(nid):  # the run.c role a block can fill ("" = none)
+        return specs[nid].llama2c
+
     problems: list[tuple[str, str]] = []
     ids: dict[str, str] = {}
-    inputs = [n for n, k in kinds.items() if k == "input"]
+    inputs = [n for n in kinds if specs[n].has("input")]
     if len(inputs) != 1:
         return ids, [("model", f"{len(inputs)} input blocks: llama2.c reads one token sequence (decoder-only)")]
     ids["tokens"] = inputs[0]
     outs = g.out_edges(inputs[0])
-    if len(outs) != 1 or kinds[outs[0].dst] != "token_embedding":
+    if len(outs) != 1 or role(outs[0].dst) != "tok_embeddings":
         return ids, [(inputs[0], "must feed exactly one token embedding, as llama2.c does")]
     ids["tok_embeddings"] = outs[0].dst
-    ropes = [n for n, k in kinds.items() if k == "rope"]
+    ropes = [n for n in kinds if specs[n].has("rotary")]
     if len(ropes) != 1:
         problems.append(("model", "llama2.c rotates q and k with RoPE (θ 10000): add one RoPE block wired to attention"
                          if not ropes else f"{len(ropes)} RoPE blocks: llama2.c has one"))
@@ -194,7 +194,7 @@ def _match_topology(arch):
         between = f" ({rp.entry[0]} sits in between)" if rp.entry else ""
         problems.append((ids["tok_embeddings"], f"the layers must read the embedding directly{between}: llama2.c "
                          "feeds the embedding straight into the first layer"))
-    reported = set(KIND_FIX) | {"mlp"}  # already named by their kind's own message
+    reported = {k for n, k in kinds.items() if not role(n)}  # already named by their kind's own message
     stray = [n for n, k in kinds.items() if g.node(n).region == "stem" and n not in ids.values() and k not in reported]
     for n in stray:
         problems.append((n, f"a {kinds[n]} in the stem has no llama2.c counterpart; delete it"))
@@ -203,18 +203,18 @@ def _match_topology(arch):
 
     def sublayer(targets, norm_role, mix_role, add_role, want_mix, label):
         tnodes = {d: p for d, p in targets}
-        adds = [d for d, p in tnodes.items() if kinds[d] == "residual" and p == "x"]
+        adds = [d for d, p in tnodes.items() if specs[d].has("residual") and p == "x"]
         others = [d for d in tnodes if d not in adds]
         if len(adds) != 1 or len(others) != 1:
             problems.append(("layer", f"the {label} sublayer is not pre-norm x + {label}(rmsnorm(x)) as in llama2.c"))
             return None
         add_id, norm_id = adds[0], others[0]
-        if kinds[norm_id] not in ("rmsnorm", "layernorm"):
+        if not specs[norm_id].has("norm"):
             problems.append((norm_id, f"receives the residual stream directly (no norm before it): llama2.c normalizes "
                                       f"before each sublayer (pre-norm); put an RMSNorm in front of it"))
             return None
         mix = g.out_edges(norm_id)
-        if len(mix) != 1 or kinds[mix[0].dst] == "residual":
+        if len(mix) != 1 or specs[mix[0].dst].has("residual"):
             problems.append((norm_id, f"must feed exactly the {label} block (llama2.c's pre-norm wiring)"))
             return None
         mix_id = mix[0].dst
@@ -222,16 +222,15 @@ def _match_topology(arch):
         if len(back) != 1 or back[0].dst != add_id or back[0].dst_port != "y":
             problems.append((mix_id, f"its output must go only into {add_id}.y (x + {label}(norm(x)))"))
             return None
-        if kinds[mix_id] not in want_mix:
+        if not specs[mix_id].has(want_mix):
             problems.append((mix_id, f"a {kinds[mix_id]} where llama2.c has {label}"))
         ids[norm_role], ids[mix_role], ids[add_role] = norm_id, mix_id, add_id
         return add_id
 
-    first = sublayer(stream_src, "attention_norm", "attention", "add_attn",
-                     ("attention", "mla", "cross_attention"), "attention")
+    first = sublayer(stream_src, "attention_norm", "attention", "add_attn", "attention", "attention")
     if first:
         nxt = [(e.dst, e.dst_port) for e in g.out_edges(first)]
-        second = sublayer(nxt, "ffn_norm", "feed_forward", "add_ffn", ("swiglu", "mlp", "moe"), "feed-forward")
+        second = sublayer(nxt, "ffn_norm", "feed_forward", "add_ffn", "ffn", "feed-forward")
         if second:
             if rp.exit is None or rp.exit[0] != second:
                 problems.append((second, "must end the layer (llama2.c's layer is attention then feed-forward)"))
@@ -243,12 +242,12 @@ def _match_topology(arch):
                          and kinds[e.dst] not in reported]  # an MTP head also reads the last layer
                 norm = after[0].dst if len(after) == 1 else None
                 head = g.out_edges(norm) if norm else []
-                if not norm or kinds[norm] not in ("rmsnorm", "layernorm") or len(head) != 1 or kinds[head[0].dst] != "lm_head":
+                if not norm or not specs[norm].has("norm") or len(head) != 1 or not specs[head[0].dst].has("lm_head"):
                     problems.append(("head", "llama2.c ends with rmsnorm → classifier; wire the last layer into one "
                                              "RMSNorm and that into the LM head"))
                 else:
                     ids["norm"], ids["output"] = norm, head[0].dst
-    if "attention" in ids and "rope" in ids and kinds[ids["attention"]] == "attention":
+    if "attention" in ids and "rope" in ids and role(ids["attention"]) == "attention":
         if g.input_edge(ids["attention"], "rope") is None or g.input_edge(ids["attention"], "rope").src != ids["rope"]:
             problems.append((ids["attention"], f"its rope input must come from {ids['rope']}: run.c rotates q and k in every layer"))
     if "output" in ids:
