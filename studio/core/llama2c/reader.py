@@ -13,8 +13,7 @@ import numpy as np
 
 from studio.core import errors as E
 from studio.core.llama2c.format import (
-    FIELDS, MAGIC, MATRIX_KINDS, V0_HEADER, V12_HEADER, Header, Llama2cModel, dim_problems, expected_shapes,
-    freq_cis_tables,
+    FIELDS, MAGIC, MATRIX_KINDS, V0_HEADER, V12_HEADER, Header, Llama2cModel, dim_problems, freq_cis_tables,
 )
 
 
@@ -22,28 +21,109 @@ def _fail(path, msg: str):
     raise E.LoadError(f"{path}: {msg}")
 
 
+MAX_MODEL_BYTES = 64 << 30  # a model.bin this app will read into memory at all
+
+
+def _matrices(h: Header) -> list[int]:
+    """Element counts of the weight matrices in file order, by arithmetic (no per-layer entries)."""
+    d, hd, kv, L = h.dim, h.hidden_dim, h.kv_dim, h.n_layers
+    per_layer = [d * d, kv * d, kv * d, d * d, hd * d, d * hd, hd * d]
+    return [h.vocab_size * d] + [L * n for n in per_layer] + ([] if h.shared_classifier else [h.vocab_size * d])
+
+
 def _body_floats(h: Header, with_freq: bool) -> int:
-    per = sum(int(np.prod(s)) for s in expected_shapes(h).values())
-    return per + (h.seq_len * h.head_size if with_freq else 0)
+    norms = (2 * h.n_layers + 1) * h.dim
+    return norms + sum(_matrices(h)) + (h.seq_len * h.head_size if with_freq else 0)
 
 
 def _v2_bytes(h: Header) -> int:
     norms = (2 * h.n_layers + 1) * h.dim * 4
-    q = 0
-    for name, shape in expected_shapes(h).items():
-        if not name.endswith("norm.weight"):
-            n = int(np.prod(shape))
-            q += n + 4 * (n // h.group_size)
+    d, hd, kv, L, gs = h.dim, h.hidden_dim, h.kv_dim, h.n_layers, h.group_size
+    per_layer = [d * d, kv * d, kv * d, d * d, hd * d, d * hd, hd * d]
+    q = sum(L * (n + 4 * (n // gs)) for n in per_layer)
+    emb = h.vocab_size * d
+    q += (emb + 4 * (emb // gs)) * (1 if h.shared_classifier else 2)
     return V12_HEADER + norms + q
 
 
-def read_header(path, data: bytes) -> Header:
-    if len(data) < V0_HEADER:
-        _fail(path, f"only {len(data)} bytes: too short for a llama2.c header (28 bytes for version 0, 256 for 1/2)")
+def expected_size(h: Header) -> int:
+    """The exact file size the header implies (checked before anything is allocated)."""
+    if h.version == 2:
+        return _v2_bytes(h)
+    return (V0_HEADER if h.version == 0 else V12_HEADER) + 4 * _body_floats(h, h.version == 0)
+
+
+def check_header(path, h: Header) -> None:
+    """Every field plausible and within the bounds a built model may have, before any allocation."""
+    from studio.core.bounds import header_problems
+    probs = dim_problems(h)
+    if probs:
+        _fail(path, f"bad header: {probs[0]}")
+    big = header_problems(h.dims())
+    if big:
+        _fail(path, f"bad header: {big[0]}")
+    if h.version == 2 and (h.group_size <= 0 or h.dim % h.group_size or h.hidden_dim % h.group_size):
+        _fail(path, f"Q8_0 group size {h.group_size} does not divide both dim {h.dim} and hidden_dim {h.hidden_dim}; "
+                    "runq would read w2's scales across rows (re-export with a group size dividing both)")
+
+
+def read_model_file(path) -> tuple[bytes, Header]:
+    """A model.bin's bytes, read only after its header has been checked against the file size:
+    a 256-byte file claiming 2^31 layers is refused at once, a FIFO or /dev/zero is never read."""
+    import os
+    import stat
+
+    from studio.core.schema import os_reason
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        _fail(path, f"cannot read ({os_reason(exc)})")
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            from studio.core.schema import _kind_of
+            _fail(path, f"is {_kind_of(st.st_mode)}, not a model.bin file")
+        if st.st_size > MAX_MODEL_BYTES:
+            _fail(path, f"{st.st_size:,} bytes; this app reads model.bin files up to {MAX_MODEL_BYTES:,} bytes")
+        head = os.pread(fd, V12_HEADER, 0)
+        h = read_header(path, head, st.st_size)
+        check_header(path, h)
+        _check_size(path, h, st.st_size)
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(st.st_size + 1)
+    except OSError as exc:
+        _fail(path, f"cannot read ({os_reason(exc)})")
+    finally:
+        os.close(fd)
+    if len(data) != st.st_size:
+        _fail(path, "changed size while it was read")
+    return data, h
+
+
+def _check_size(path, h: Header, size: int) -> None:
+    want = expected_size(h)
+    if size != want:
+        hint = ""
+        if h.version == 0:
+            other = Header(**{**h.__dict__, "shared_classifier": not h.shared_classifier})
+            if size == V0_HEADER + 4 * _body_floats(other, True):
+                hint = (f"; the size fits an {'untied' if h.shared_classifier else 'tied'} classifier, "
+                        f"so the sign of vocab_size is wrong")
+        what = "truncated" if size < want else "too long"
+        _fail(path, f"{what}: {size:,} bytes but the version-{h.version} header "
+                    f"({h.dim}/{h.hidden_dim}/{h.n_layers}/{h.n_heads}/{h.n_kv_heads}/{h.vocab_size}/{h.seq_len}, "
+                    f"{'tied' if h.shared_classifier else 'untied'}) needs {want:,}{hint}")
+
+
+def read_header(path, data: bytes, size: int | None = None) -> Header:
+    size = len(data) if size is None else size
+    if size < V0_HEADER:
+        _fail(path, f"only {size} bytes: too short for a llama2.c header (28 bytes for version 0, 256 for 1/2)")
     magic, = struct.unpack_from("<I", data, 0)
     if magic == MAGIC:
-        if len(data) < V12_HEADER:
-            _fail(path, f"truncated: {len(data)} bytes, shorter than the 256-byte version 1/2 header")
+        if size < V12_HEADER:
+            _fail(path, f"truncated: {size} bytes, shorter than the 256-byte version 1/2 header")
         version, = struct.unpack_from("<i", data, 4)
         if version not in (1, 2):
             _fail(path, f"llama2.c magic but version {version}; this reads versions 0, 1 and 2")
@@ -73,29 +153,11 @@ def read_model(path, data: bytes | None = None) -> Llama2cModel:
     """Parse and fully validate a model.bin; returns float32 tensors (v2 dequantized)."""
     path = Path(path)
     if data is None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            _fail(path, f"cannot read ({exc.strerror or exc})")
-    h = read_header(path, data)
-    probs = dim_problems(h)
-    if probs:
-        _fail(path, f"bad header: {probs[0]}")
-    if h.version == 2 and (h.group_size <= 0 or h.dim % h.group_size or h.hidden_dim % h.group_size):
-        _fail(path, f"Q8_0 group size {h.group_size} does not divide both dim {h.dim} and hidden_dim {h.hidden_dim}; "
-                    "runq would read w2's scales across rows (re-export with a group size dividing both)")
-    want = _v2_bytes(h) if h.version == 2 else (V0_HEADER if h.version == 0 else V12_HEADER) + 4 * _body_floats(h, h.version == 0)
-    if len(data) != want:
-        hint = ""
-        if h.version == 0:
-            other = Header(**{**h.__dict__, "shared_classifier": not h.shared_classifier})
-            if len(data) == V0_HEADER + 4 * _body_floats(other, True):
-                hint = (f"; the size fits an {'untied' if h.shared_classifier else 'tied'} classifier, "
-                        f"so the sign of vocab_size is wrong")
-        what = "truncated" if len(data) < want else "too long"
-        _fail(path, f"{what}: {len(data):,} bytes but the version-{h.version} header "
-                    f"({h.dim}/{h.hidden_dim}/{h.n_layers}/{h.n_heads}/{h.n_kv_heads}/{h.vocab_size}/{h.seq_len}, "
-                    f"{'tied' if h.shared_classifier else 'untied'}) needs {want:,}{hint}")
+        data, h = read_model_file(path)
+    else:
+        h = read_header(path, data)
+        check_header(path, h)
+        _check_size(path, h, len(data))
     m = _read_body(path, h, data)
     for name, t in m.tensors.items():
         if not np.isfinite(t).all():

@@ -17,7 +17,7 @@ from pathlib import Path
 from studio.core import errors as E
 from studio.core.llama2c.check import match_llama2c
 from studio.core.llama2c.format import Header, tensors_from_state_dict, write_model
-from studio.core.llama2c.reader import read_model
+from studio.core.llama2c.reader import read_model, read_model_file
 
 FREQ_KEY = "llama2c_freq_cis"  # checkpoint entry: an imported v0 file's RoPE table bytes (uint8, 2 × n)
 BASE_PRESET = "2023-07-llama-2"
@@ -123,7 +123,7 @@ def import_llama2c(model_bin, tokenizer_bin, out_dir) -> tuple[Path, list[str]]:
         raise E.StudioError(f"{out}: is a file; --out needs a new folder for the imported run")
     if out.exists() and any(out.iterdir()):
         raise E.StudioError(f"{out}: exists and is not empty; choose a new folder for the imported run")
-    data = _read(model_bin)
+    data, _ = read_model_file(model_bin)  # header checked against the size before the body is read
     mf = read_model(model_bin, data)
     h = mf.header
     tok = Llama2cTokenizer.from_file(tokenizer_bin, vocab_size=h.vocab_size)
@@ -174,9 +174,3 @@ def import_llama2c(model_bin, tokenizer_bin, out_dir) -> tuple[Path, list[str]]:
         raise
     return out, warnings
 
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise E.LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None

@@ -16,6 +16,9 @@ from pathlib import Path
 from studio.core import errors as E
 from studio.core.tokenizers import BOS, EOS, UNK, Tokenizer, register_loader
 
+MAX_TOKEN_LENGTH = 4096  # SentencePiece pieces are at most 16 characters by default; Llama 2's longest is 16 bytes
+MAX_VOCAB = 1 << 18
+MAX_TOKENIZER_BYTES = 64 << 20
 _PRINTABLE = set(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0B, 0x0C, 0x0D}  # C-locale isprint || isspace
 
 
@@ -28,6 +31,9 @@ def parse_tokenizer_bin(data: bytes, where: str = "tokenizer.bin", vocab_size: i
     if len(data) < 4:
         raise E.LoadError(f"{where}: {len(data)} bytes; a tokenizer.bin starts with a 4-byte max_token_length")
     max_len, = struct.unpack_from("<I", data, 0)
+    if max_len > MAX_TOKEN_LENGTH:  # run.c mallocs (max_token_length * 2 + 3) bytes for its merge buffer
+        raise E.LoadError(f"{where}: max_token_length {max_len:,} is above {MAX_TOKEN_LENGTH:,}, the longest piece "
+                          "this app accepts (run.c would allocate a buffer twice that size)")
     off, scores, pieces = 4, [], []
     while off < len(data):
         i = len(pieces)
@@ -36,6 +42,8 @@ def parse_tokenizer_bin(data: bytes, where: str = "tokenizer.bin", vocab_size: i
         score, n = struct.unpack_from("<fi", data, off)
         if n <= 0:
             raise E.LoadError(f"{where}: entry {i} has length {n}; run.c aborts on pieces shorter than 1 byte")
+        if i >= MAX_VOCAB:
+            raise E.LoadError(f"{where}: more than {MAX_VOCAB:,} tokens, the largest vocabulary this app accepts")
         if off + 8 + n > len(data):
             raise E.LoadError(f"{where}: truncated inside entry {i} (its piece needs {n} bytes, {len(data) - off - 8} left)")
         pieces.append(bytes(data[off + 8: off + 8 + n]))
@@ -104,11 +112,9 @@ class Llama2cTokenizer(Tokenizer):
 
     @classmethod
     def from_file(cls, path, vocab_size: int | None = None):
+        from studio.core.schema import read_bytes
         p = Path(path)
-        try:
-            data = p.read_bytes()
-        except OSError as exc:
-            raise E.LoadError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        data = read_bytes(p, MAX_TOKENIZER_BYTES, "tokenizer.bin")  # regular files only: a FIFO never blocks
         return cls.from_bytes(data, str(p), vocab_size)
 
     def to_bytes(self) -> bytes:

@@ -19,6 +19,9 @@ BPE_CACHE_VERSION = "bpe-llama2c-v1"
 SPACE = "\u2581"  # sentencepiece's ▁
 
 
+MAX_MODEL_BYTES = 64 << 20  # Llama 2's tokenizer.model is 500 kB
+
+
 class SentencePieceTokenizer(Tokenizer):
     def __init__(self, model_bytes: bytes, kind: str = "bpe", source: str = "tokenizer.model"):
         import sentencepiece as spm
@@ -39,10 +42,11 @@ class SentencePieceTokenizer(Tokenizer):
 
     @classmethod
     def from_file(cls, path, kind: str = "llama2") -> "SentencePieceTokenizer":
+        from studio.core.schema import read_bytes
         p = Path(path)
-        if not p.is_file():
+        if not p.exists():
             raise E.LoadError(f"{p}: no such file; pass the SentencePiece tokenizer.model")
-        return cls(p.read_bytes(), kind, str(p))
+        return cls(read_bytes(p, MAX_MODEL_BYTES, "tokenizer.model"), kind, str(p))
 
     @property
     def sha256(self) -> str:
@@ -150,10 +154,21 @@ def train_bpe(stories: list[str], vocab_size: int, cache_dir: Path | None = None
 
 
 def _load(folder: Path, desc: dict) -> SentencePieceTokenizer:
+    from studio.core.schema import read_bytes
     p = Path(folder) / "tokenizer.model"
     if not p.is_file():
         raise E.LoadError(f"{p}: missing; the run's SentencePiece tokenizer is needed")
-    return SentencePieceTokenizer(p.read_bytes(), desc.get("kind", "bpe"), str(p))
+    data = read_bytes(p, MAX_MODEL_BYTES, "tokenizer.model")
+    want = desc.get("sha256")
+    if isinstance(want, str) and hashlib.sha256(data).hexdigest() != want:
+        # a swapped tokenizer.model (32k pieces in a 512-vocab run) would index past the embedding
+        raise E.LoadError(f"{p}: is not the tokenizer this run was trained with (its sha256 differs from run.yaml's); "
+                          "restore the run's own tokenizer.model")
+    tok = SentencePieceTokenizer(data, desc.get("kind", "bpe"), str(p))
+    if isinstance(desc.get("vocab_size"), int) and tok.vocab_size != desc["vocab_size"]:
+        raise E.LoadError(f"{p}: {tok.vocab_size} pieces but run.yaml records vocab_size {desc['vocab_size']}; "
+                          "restore the run's own tokenizer.model")
+    return tok
 
 
 register_loader("bpe")(_load)
