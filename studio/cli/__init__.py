@@ -29,6 +29,7 @@ HANDLERS = {
     "import-llama2c": "studio.cli.export:cmd_import",
     "doctor": "studio.cli.doctor:cmd_doctor",
     "plan": "studio.cli.plan:cmd_plan",
+    "lesson": "studio.cli.lesson:cmd_lesson",
 }
 
 
@@ -126,6 +127,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
 
     sub.add_parser("doctor", help="check the installation and name what is missing")
+
+    s = sub.add_parser("lesson", help="prepare the lesson's models ahead of class; summary of what is ready")
+    lsub = s.add_subparsers(dest="lesson_command", parser_class=Parser)
+    f = lsub.add_parser("prepare", help="train each milestone's classroom model into LESSON_DIR (resumable)")
+    f.add_argument("--minutes-per-model", type=float, default=None, help="default 5")
+    f.add_argument("--milestones", nargs="+", metavar="ID", default=None, help="default: every milestone and recipe")
+    f.add_argument("--data", default=None, help="PATH, quick, full or starter (default: TinyStories if downloaded)")
+    f.add_argument("--out", default=None, metavar="LESSON_DIR")
+    f.add_argument("--pretrained", nargs="+", metavar="NAME", default=None,
+                   help="also import karpathy's tinyllamas (stories260K stories15M stories42M stories110M)")
+    f.add_argument("--steps", type=int, default=None, help="instead of minutes: steps per model")
+    f.add_argument("--batch-size", type=int, default=None)
+    f.add_argument("--context", type=int, default=None)
+    f.add_argument("--seed", type=int, default=1337)
+    f.add_argument("--threads", type=int, default=None)
+    f.add_argument("--device", default="cpu")
+    f = lsub.add_parser("summary", help="held-out bits per byte, tokens seen and minutes of each prepared run")
+    f.add_argument("lesson_dir", metavar="LESSON_DIR")
+    f.add_argument("--csv", default=None, metavar="FILE")
 
     s = sub.add_parser("plan", help="training compute: 6·N·D, Chinchilla / nanochat optimum, a run's progress and ETA")
     s.add_argument("model", metavar="MODEL")

@@ -1,0 +1,106 @@
+"""``archstudio lesson prepare|summary``: train the lesson's models ahead of class; list what is ready."""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+from studio.core import errors as E
+
+
+def _clock(seconds) -> str:
+    if seconds is None:
+        return "--:--"
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _default_out() -> Path:
+    import os
+
+    import platformdirs
+    return Path(os.environ.get("ARCHSTUDIO_LESSON_DIR")
+                or Path(platformdirs.user_data_dir("archstudio", appauthor=False)) / "lesson")
+
+
+def cmd_lesson(args) -> int:
+    sub = getattr(args, "lesson_command", None)
+    if sub == "prepare":
+        return _prepare(args)
+    if sub == "summary":
+        return _summary(args)
+    raise E.StudioError("archstudio lesson: say what to do: 'lesson prepare' or 'lesson summary LESSON_DIR'")
+
+
+def _prepare(args) -> int:
+    from studio.core.lesson import LessonConfig, prepare
+    for name in ("steps", "batch_size", "threads", "context"):
+        v = getattr(args, name, None)
+        if v is not None and v < 1:
+            raise E.StudioError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.minutes_per_model is not None and not args.minutes_per_model > 0:
+        raise E.StudioError("--minutes-per-model must be positive")
+    cfg = LessonConfig(milestones=tuple(args.milestones or ()), minutes_per_model=args.minutes_per_model or 5.0,
+                       steps=args.steps, data=args.data, pretrained=tuple(args.pretrained or ()),
+                       batch_size=args.batch_size or 8, context=args.context, seed=args.seed,
+                       threads=args.threads, device=args.device)
+    out = Path(args.out) if args.out else _default_out()
+    stop = {"flag": False}
+
+    def on_sigint(signum, frame):
+        if stop["flag"]:
+            raise KeyboardInterrupt
+        stop["flag"] = True
+        print("\nstopping: saving a checkpoint (Ctrl+C again to abort); run the same command to resume",
+              file=sys.stderr, flush=True)
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    tty = sys.stderr.isatty()
+    last = 0.0
+    code = 0
+    try:
+        for ev in prepare(out, cfg, lambda: stop["flag"]):
+            if ev.kind in ("step", "eval") and not (ev.kind == "eval" and not tty):
+                now = time.monotonic()
+                if not tty or now - last < 0.25:
+                    continue
+                last = now
+                bar = "#" * int(20 * ev.overall_fraction)
+                sys.stderr.write(f"\r[{bar:<20}] model {ev.index + 1}/{ev.total} {ev.model} step {ev.step}/{ev.steps} "
+                                 f"ETA {_clock(ev.eta_s)} ")
+                sys.stderr.flush()
+                continue
+            if tty:
+                sys.stderr.write("\r" + " " * 100 + "\r")
+            eta = f" (lesson ETA {_clock(ev.eta_s)})" if ev.kind in ("model", "resume") else ""
+            print(f"[{ev.index + (ev.kind not in ('done', 'start'))}/{ev.total}] {ev.message}{eta}", file=sys.stderr, flush=True)
+            if ev.kind == "failed":
+                code = 1
+            if ev.kind == "stopped":
+                code = 130
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if code != 130:
+        print(f"lesson ready: {out} (archstudio lesson summary {out})")
+    return code
+
+
+def _summary(args) -> int:
+    from studio.core.lesson import summary, summary_csv
+    from studio.core.yamlio import atomic_write_text
+    rows = summary(args.lesson_dir)
+    if args.csv:
+        try:
+            atomic_write_text(args.csv, summary_csv(rows))
+        except OSError as exc:
+            raise E.StudioError(f"{args.csv}: cannot write ({exc.strerror or exc})") from None
+    print(f"{'model':32} {'status':10} {'bits/byte':>9} {'tokens':>12} {'minutes':>8}")
+    for r in rows:
+        bpb = f"{r['val_bpb']:.3f}" if r["val_bpb"] is not None else "—"
+        tokens = f"{r['tokens']:,}" if r["tokens"] is not None else "—"
+        minutes = f"{r['minutes']:.1f}" if r["minutes"] is not None else "—"
+        print(f"{r['id']:32} {r['status']:10} {bpb:>9} {tokens:>12} {minutes:>8}")
+    if args.csv:
+        print(f"written {args.csv}")
+    return 0

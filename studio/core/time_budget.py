@@ -1,0 +1,48 @@
+"""Fitting a step count to a time budget by measuring this machine, shared by lesson prepare and races.
+
+The schedule (warmup, cosine decay) needs the run's total steps up front, so a budget in
+minutes is turned into steps by timing a few real training steps of the model on its data
+(forward + backward, no optimizer step, gradients dropped: the weights stay untouched), then
+leaving a margin for the evaluations and checkpoints the run also does.
+"""
+from __future__ import annotations
+
+import time
+
+EVAL_MARGIN = 0.9  # share of the budget left for training steps (evals, checkpoints, samples take the rest)
+
+
+def measure_step_seconds(model, data, batch_size: int, context: int, device: str = "cpu", precision: str = "fp32",
+                         steps: int = 3) -> float:
+    """Median seconds of one training step's forward + backward (after one untimed warm-up)."""
+    import torch
+
+    from studio.core.training.trainer import Batcher, autocast, is_encoder_decoder, pick_device
+    dev = pick_device(device)
+    model.to(dev).train()
+    T = min(context, model.context)
+    batcher = Batcher(data.train, T, is_encoder_decoder(model), dev)
+    gen = torch.Generator().manual_seed(0)  # its own generator: the run's batch order is untouched
+    rng = torch.get_rng_state()
+    times = []
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        x, y, src = batcher.sample(batch_size, gen)
+        with autocast(dev, precision):
+            _, loss = model(x, y, source=src)
+        loss.backward()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        if i:
+            times.append(time.perf_counter() - t0)
+    model.zero_grad(set_to_none=True)
+    torch.set_rng_state(rng)
+    times.sort()
+    return times[len(times) // 2] * 1.15  # the optimizer step and clipping add roughly this much
+
+
+def steps_for(seconds: float, step_seconds: float, minimum: int = 10) -> int:
+    """Optimizer steps that fit ``seconds`` at ``step_seconds`` each, keeping the eval margin."""
+    if seconds <= 0:
+        return minimum
+    return max(minimum, int(seconds * EVAL_MARGIN / max(1e-6, step_seconds)))

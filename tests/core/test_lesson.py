@@ -1,0 +1,112 @@
+"""lesson prepare: two tiny milestones with a tiny budget, the index, the summary, the prepared-run
+lookup, and a real SIGKILL in the middle of the second model followed by a resume."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+from studio.core.errors import StudioError
+from studio.core.lesson import Lesson, LessonConfig, describe_run, prepare, prepared_lookup, summary, summary_csv
+from studio.core.rundir import RunDir
+
+TWO = ("recipe-microgpt", "2023-07-llama-2")  # byte and BPE-512 tokenizers
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One cache for the module: the starter corpus' BPE vocabulary is trained once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def env(cache, monkeypatch):
+    monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(cache))  # no TinyStories there: the starter corpus
+    return {"ARCHSTUDIO_CACHE_DIR": str(cache)}
+
+
+def tiny(**kw):
+    return LessonConfig(**{"milestones": TWO, "steps": 12, "batch_size": 2, "context": 32, "threads": 1, **kw})
+
+
+def test_prepare_two_models_index_summary_and_lookup(env, tmp_path):
+    events = list(prepare(tmp_path / "lesson", tiny()))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("model_done") == 2
+    assert "starter corpus" in events[0].message  # the data is labelled
+    fractions = [e.overall_fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert all(e.eta_s is not None for e in events if e.kind in ("step", "model_done"))
+    lesson = Lesson(tmp_path / "lesson")
+    index = lesson.read()
+    assert [e["status"] for e in index["models"]] == ["done", "done"] and index["data"]["tinystories"] is False
+    for pid in TWO:
+        run = RunDir(tmp_path / "lesson" / pid)
+        assert run.read_config()["model"] == pid and run.has_checkpoint()
+    rows = summary(tmp_path / "lesson")
+    assert [r["id"] for r in rows] == list(TWO)
+    assert all(r["tokens"] == 12 * 2 * 32 and 0 < r["val_bpb"] < 10 and r["minutes"] is not None for r in rows)
+    assert summary_csv(rows).splitlines()[0] == "id,status,val_bpb,tokens,minutes,params,run"
+    look = prepared_lookup(tmp_path / "lesson")
+    assert look("2023-07-llama-2") == tmp_path / "lesson" / "2023-07-llama-2" and look("2019-02-gpt-2") is None
+    assert "trained" in describe_run(look("2023-07-llama-2")) and "starter corpus" in describe_run(look("recipe-microgpt"))
+    again = list(prepare(tmp_path / "lesson", tiny()))  # everything prepared: both skipped, nothing retrained
+    assert [e.kind for e in again].count("skip") == 2 and "step" not in [e.kind for e in again]
+
+
+def test_stop_then_resume_continues_the_same_run(env, tmp_path):
+    calls = {"n": 0}
+
+    def stop_in_second_model():
+        calls["n"] += 1
+        return RunDir(tmp_path / "l" / TWO[1]).has_checkpoint()
+
+    events = list(prepare(tmp_path / "l", tiny(steps=20), should_stop=stop_in_second_model))
+    assert events[-1].kind == "stopped" and events[-1].model == TWO[1]
+    assert [e["status"] for e in Lesson(tmp_path / "l").entries()] == ["done", "training"]
+    again = list(prepare(tmp_path / "l", tiny(steps=20)))
+    assert [e.kind for e in again][:3] == ["start", "skip", "resume"] and again[-1].kind == "done"
+    steps = [r["step"] for r in RunDir(tmp_path / "l" / TWO[1]).metrics() if r["kind"] == "step"]
+    assert steps == list(range(1, 21))  # one unbroken curve, no step trained twice
+
+
+def test_bad_input(env, tmp_path):
+    with pytest.raises(StudioError, match="not a preset id"):
+        list(prepare(tmp_path / "x", tiny(milestones=("no-such-model",))))
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f.txt").write_text("x")
+    with pytest.raises(StudioError, match="not a lesson folder"):
+        list(prepare(tmp_path / "full", tiny()))
+
+
+def _cli(*args, env):
+    return [sys.executable, "-m", "studio", "lesson", *map(str, args)], dict(os.environ, **env)
+
+
+def test_cli_survives_sigkill_and_resumes(env, tmp_path):
+    out = tmp_path / "lesson"
+    args = ["prepare", "--milestones", *TWO, "--steps", "40", "--context", "32", "--batch-size", "2", "--threads", "1",
+            "--out", out]
+    cmd, e = _cli(*args, env=env)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = RunDir(out / TWO[1])
+    deadline = time.monotonic() + 240
+    while not second.has_checkpoint() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the lesson finished before it could be killed: " + proc.stderr.read().decode()[-500:]
+    proc.send_signal(signal.SIGKILL)  # no chance to clean up: as a power cut or a reboot
+    proc.wait(30)
+    assert [e["status"] for e in Lesson(out).entries()] == ["done", "training"]
+    r = subprocess.run(cmd, cwd=ROOT, env=e, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"{TWO[0]}: already prepared, skipped" in r.stderr and f"{TWO[1]}: resuming at step" in r.stderr
+    assert [e["status"] for e in Lesson(out).entries()] == ["done", "done"]
+    s = subprocess.run(_cli("summary", out, "--csv", tmp_path / "s.csv", env=env)[0], cwd=ROOT, env=e,
+                       capture_output=True, text=True, timeout=120)
+    assert s.returncode == 0 and TWO[1] in s.stdout and (tmp_path / "s.csv").read_text().count("\n") == 3
+    bad = subprocess.run(_cli("summary", tmp_path / "nothing", env=env)[0], cwd=ROOT, env=e, capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
