@@ -30,6 +30,7 @@ ROLES = {
     "moe": "routes each token to a few experts; keeps a tokens_per_expert buffer",
     "residual": "adds a sub-block's output back onto the skip path (x + f(x))",
     "lm_head": "the model's logits head (exactly one per model)",
+    "vision": "turns images into vectors of the text stream (runs once per image, not per text token)",
     "aux_head": "a training-only extra head (no outputs); its parameters are counted apart, "
                 "including the one copy of the last layer it contains",
 }
@@ -208,7 +209,7 @@ SPECS = [
           config_cls=C.InputConfig, inputs=(), outputs=(PortSpec("tokens", "tokens", help="token ids (B, T)"),),
           module="blocks.nn.embeddings:InputTokens", key_fields=("name",)),
     _spec(kind="token_embedding", 
-          roles=("token_table", "embedding_params"), llama2c="tok_embeddings", title="Token embedding", family="embedding",
+          roles=("token_table", "embedding_params"), llama2c="tok_embeddings", topic="Token embedding", title="Token embedding", family="embedding",
           summary="Looks up a learned vector of width dim for every token id.",
           config_cls=C.TokenEmbeddingConfig, inputs=(PortSpec("tokens", "tokens"),), outputs=(X_OUT,),
           module="blocks.nn.embeddings:TokenEmbedding",
@@ -327,7 +328,7 @@ SPECS = [
           # Own parameters only; the accounting adds one copy of the layer block it contains.
           params=lambda c: 2 * c.dim * c.dim + 3 * c.dim + (2 * c.vocab_size * c.dim if c.store_copies else 0),
           key_fields=("loss_weight", "store_copies")),
-    _spec(kind="vision_encoder", title="Vision encoder", family="input",
+    _spec(kind="vision_encoder", roles=("vision",), title="Vision encoder", family="input",
           summary="A ViT image tower and projector (Kimi's MoonViT): image patches become tokens in the text stream; "
                   "a text-only batch passes through unchanged.",
           config_cls=C.VisionEncoderConfig, inputs=(X_IN,), outputs=(X_OUT,),

@@ -32,8 +32,11 @@ def cmd_info(args) -> int:
     from studio.core.info import model_info
     from studio.core.presets import load_model
     arch = load_model(args.model)
-    info = model_info(arch, _default_scale(arch, args.scale))
+    scale = _default_scale(arch, args.scale)
+    info = model_info(arch, scale)
     if args.json:
+        from studio.core.info import node_configs
+        info["nodes"] = node_configs(arch, scale)  # every block's resolved settings (per layer where they differ)
         print_json(info)
         return 0
     prov = info["provenance"]

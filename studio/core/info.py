@@ -51,3 +51,25 @@ def model_info(arch, scale: str = "paper") -> dict:
         "provenance": prov,
         "params_by_region": {r: v["params"] for r, v in acc.per_region.items()} if values["params_total"] is not None else {},
     }
+
+def node_configs(arch, scale: str) -> list[dict]:
+    """Each node's resolved configuration at ``scale`` (``archstudio info --json``'s ``nodes``):
+    id, kind, region, repeats, config (every field, ``$dims`` and bindings resolved), and, only
+    where layers differ (overrides), ``layers``: [{layers: [indices], kind, config}] per distinct
+    variant; costs over all repeats (params, active, flops, kv_elems, act_elems). At paper scale
+    an undisclosed or stand-in architecture's costs are null (its figures are not the model's)."""
+    from studio.core.resolve import config_dict, resolve
+    res = resolve(arch, scale)
+    hide = scale == "paper" and arch.meta.get("disclosure", "disclosed") in ("undisclosed", "stand-in")
+    out = []
+    for nid, rn in res.nodes.items():
+        entry = {"id": nid, "kind": rn.kind, "region": rn.region, "repeats": rn.repeats,
+                 "config": config_dict(rn.config) if rn.config is not None else None}
+        if rn.layers_differ:
+            entry["layers"] = [{"layers": list(ix), "kind": kind, "config": config_dict(cfg)}
+                               for ix, kind, cfg in rn.variant_groups()]
+        entry["costs"] = None if hide or rn.error else rn.costs.as_dict()
+        if rn.error:
+            entry["error"] = rn.error
+        out.append(entry)
+    return out

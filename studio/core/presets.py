@@ -118,34 +118,42 @@ def apply_graph_ops(base: dict, ops: dict, where: str) -> None:
     edges.extend(ops.get("connect", []) or [])
 
 
+def apply_extends(data: dict, where: str, _chain: tuple = ()) -> dict:
+    """The one ``extends`` resolver (presets and architecture files alike): the base preset's
+    resolved data, with the child's scales merged dim by dim (a null dim removes it), regions
+    merged, overrides replaced, ``graph_ops`` applied, and id/meta/training/schema_version
+    taken from the child. ``_chain`` holds the ids already being resolved (loop detection)."""
+    base_id = str(data["extends"])
+    if base_id in _chain:
+        raise E.LoadError(f"{where}: 'extends' loops back to {base_id}")
+    base = copy.deepcopy(resolved_data(base_id, _chain))
+    out = {k: base[k] for k in INHERITED if k in base}
+    out["edges"] = list(out.get("edges", []))
+    for scale, dims in (data.get("scales") or {}).items():
+        merged = dict(out.get("scales", {}).get(scale, {}))
+        for k, v in (dims or {}).items():
+            if v is None:
+                merged.pop(k, None)
+            else:
+                merged[k] = v
+        out.setdefault("scales", {})[scale] = merged
+    if "regions" in data:
+        out["regions"] = {**out.get("regions", {}), **(data["regions"] or {})}
+    if "overrides" in data:
+        out["overrides"] = data["overrides"] or []
+    apply_graph_ops(out, data.get("graph_ops") or {}, where)
+    for k in ("id", "meta", "training", "schema_version", "extends"):
+        if k in data:
+            out[k] = data[k]
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def resolved_data(preset_id: str, _chain: tuple = ()) -> dict:
     data = copy.deepcopy(raw_preset(preset_id))
-    base_id = data.get("extends")
     where = f"presets/{preset_id}.yaml"
-    if base_id:
-        if base_id in _chain or base_id == preset_id:
-            raise E.LoadError(f"{where}: 'extends' loops back to {base_id}")
-        base = copy.deepcopy(resolved_data(base_id, _chain + (preset_id,)))
-        out = {k: base[k] for k in INHERITED if k in base}
-        out["edges"] = list(out.get("edges", []))
-        for scale, dims in (data.get("scales") or {}).items():
-            merged = dict(out.get("scales", {}).get(scale, {}))
-            for k, v in (dims or {}).items():
-                if v is None:
-                    merged.pop(k, None)
-                else:
-                    merged[k] = v
-            out.setdefault("scales", {})[scale] = merged
-        if "regions" in data:
-            out["regions"] = {**out.get("regions", {}), **data["regions"]}
-        if "overrides" in data:
-            out["overrides"] = data["overrides"] or []
-        apply_graph_ops(out, data.get("graph_ops") or {}, where)
-        for k in ("id", "meta", "training", "schema_version", "extends"):
-            if k in data:
-                out[k] = data[k]
-        return out
+    if data.get("extends"):
+        return apply_extends(data, where, _chain + (preset_id,))
     if data.get("graph_ops"):
         raise E.LoadError(f"{where}: graph_ops needs 'extends'")
     return data
@@ -189,14 +197,7 @@ def load_model(spec: str):
         return load_project(p).architecture
     if data.get("extends"):
         data = check_architecture(data, str(p), partial=True)  # types first: graph_ops: 1.5 is one line
-        base = copy.deepcopy(resolved_data(str(data["extends"])))
-        base["edges"] = list(base.get("edges", []))
-        for scale, dims in (data.get("scales") or {}).items():
-            base.setdefault("scales", {}).setdefault(scale, {}).update(dims or {})
-        apply_graph_ops(base, data.get("graph_ops") or {}, str(p))
-        for k in ("id", "meta", "training", "overrides", "regions"):
-            if k in data:
-                base[k] = data[k]
+        base = apply_extends(data, str(p))
         base.pop("extends", None)
         return architecture_from_data(base, str(p))
     return architecture_from_data(data, str(p))

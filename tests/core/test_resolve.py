@@ -1,0 +1,132 @@
+"""resolve(arch, scale): one cached resolution (per-layer Config + exact costs) that every
+consumer reads; Architecture.revision; block roles as registry traits."""
+from __future__ import annotations
+
+import gc
+import re
+
+import pytest
+
+from blocks.registry import GEOMETRIES, LLAMA2C_ROLES, REGISTRY, ROLES
+from studio.core import errors as E
+from studio.core import resolve as R
+from studio.core.accounting import account
+from studio.core.architecture import Override
+from studio.core.presets import load_preset, preset_ids
+from studio.core.validate import validate
+
+
+def _llama():
+    return load_preset("2023-02-llama-1").copy()
+
+
+def test_resolve_is_cached_until_anything_changes():
+    a = _llama()
+    r = R.resolve(a, "paper")
+    assert R.resolve(a, "paper") is r  # a scrub back or a panel refresh: one lookup
+    rev = a.revision
+    a.graph.set_config("feed_forward", "hidden_dim", 1000)  # a graph event
+    r2 = R.resolve(a, "paper")
+    assert a.revision > rev and r2 is not r and r2.node("feed_forward").config.hidden_dim == 1000
+    a.scales["paper"]["n_layers"] = 2  # a direct write into the dims is noticed too
+    assert R.resolve(a, "paper").node("attention").repeats == 2
+    rev = a.revision
+    a.meta["title"] = "renamed"
+    assert a.revision > rev
+    rev = a.revision
+    a.graph.move_node("attention", (10.0, 20.0))
+    assert a.revision > rev
+    rev = a.revision
+    a.set_dim("paper", "dim", 512)
+    assert a.revision > rev and R.resolve(a, "paper").node("attention").config.dim == 512
+    assert a.copy().revision != a.revision or a.copy() is not a  # a copy is its own document
+    assert R.resolve(a.copy(), "paper") is not R.resolve(a, "paper")
+
+
+def test_cache_entries_die_with_their_architecture():
+    a = _llama()
+    R.resolve(a, "classroom")
+    key = id(a)
+    assert key in R._CACHE
+    del a
+    gc.collect()
+    assert key not in R._CACHE
+
+
+def test_per_layer_configs_follow_overrides_and_group_identical_layers():
+    a = _llama()
+    a.overrides.append(Override(layers="0:3", node="feed_forward", kind="moe",
+                                config={"n_experts": 4, "top_k": 1, "expert_hidden_dim": 256}))
+    rn = R.resolve(a, "paper").node("feed_forward")
+    assert rn.layers_differ and len(rn.layers) == rn.repeats == 32
+    assert [v.kind for v in rn.layers[:4]] == ["moe", "moe", "moe", "swiglu"]
+    groups = rn.variant_groups()
+    assert [(g[0][:3], g[1]) for g in groups] == [((0, 1, 2), "moe"), ((3, 4, 5), "swiglu")]
+    assert rn.layers[3].config is rn.layers[31].config  # identical layers share one Config
+    assert rn.config.hidden_dim == 11008  # the node as drawn (no override)
+    assert rn.costs.params == sum(v.costs.params for v in rn.layers)
+    assert not R.resolve(a, "paper").node("attention").layers_differ
+
+
+@pytest.mark.parametrize("pid", preset_ids())
+def test_totals_are_the_accounting_and_per_node_costs_add_up(pid):
+    arch = load_preset(pid)
+    for scale in arch.scales:
+        r, acc = R.resolve(arch, scale), account(arch, scale)
+        assert (r.params_total, r.params_active, r.params_embedding, r.params_mtp, r.flops_per_token) == (
+            acc.params_total, acc.params_active, acc.params_embedding, acc.params_mtp, acc.flops_per_token)
+        assert r.kv_elems_per_token * 2 == acc.kv_cache_bytes_per_token
+        apart = sum(rn.costs.params for rn in r.nodes.values() if rn.spec.has("aux_head"))
+        assert sum(rn.costs.params for rn in r.nodes.values()) - apart == r.params_total
+        assert arch.variants("output", scale)[0][2] is r.node("output").layers[0].config
+
+
+def test_a_bad_setting_is_recorded_on_its_node_and_raised_where_all_are_needed():
+    a = _llama()
+    a.graph.set_config("attention", "n_heads", "$no_such_dim")
+    r = R.resolve(a, "paper")
+    bad = r.node("attention")
+    assert bad.config is None and "no_such_dim" in bad.error and r.errors == {"attention": bad.error}
+    assert r.node("feed_forward").config.hidden_dim == 11008  # the others still resolve
+    assert any(i.node == "attention" and "no_such_dim" in i.message for i in validate(a, "paper"))
+    with pytest.raises(E.ConfigError, match="no_such_dim"):
+        account(a, "paper")
+    with pytest.raises(E.ConfigError):
+        a.config("attention", "paper")
+    with pytest.raises(E.UnknownNodeError):
+        r.node("nope")
+
+
+def test_resolving_the_largest_preset_twice_costs_a_lookup():
+    import time
+    a = load_preset("2024-07-llama-3.1").copy()
+    R.resolve(a, "paper")
+    t = time.perf_counter()
+    for _ in range(1000):
+        R.resolve(a, "paper")
+    assert (time.perf_counter() - t) < 1.0  # generous: a lookup is microseconds, a resolve milliseconds
+
+
+# ---------------------------------------------------------------------------- roles as traits
+def test_every_kind_declares_known_roles():
+    for kind, spec in REGISTRY.items():
+        assert spec.roles, f"{kind} declares no role"
+        assert spec.roles <= set(ROLES), f"{kind}: unknown roles {spec.roles - set(ROLES)}"
+        assert (spec.geometry in GEOMETRIES) == spec.has("attention"), kind
+        assert spec.llama2c in LLAMA2C_ROLES + ("",), kind
+        assert spec.llama2c or spec.llama2c_problem(spec.config_cls()), kind
+
+
+CORE_FILES = ("studio/core/validate.py", "studio/core/accounting.py", "studio/core/compiler.py",
+              "studio/core/inspection.py", "studio/core/llama2c/check.py", "studio/core/layout.py",
+              "studio/core/resolve.py", "studio/core/diff.py", "studio/core/info.py")
+
+
+def test_core_never_tests_a_block_kind_by_name():
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    kinds = "|".join(re.escape(k) for k in REGISTRY)
+    pattern = re.compile(rf"""kinds?\b[^\n]*(==|!=|\bin\b)\s*\(?["']({kinds})["']""")
+    for rel in CORE_FILES:
+        for n, line in enumerate((root / rel).read_text().splitlines(), 1):
+            assert not pattern.search(line), f"{rel}:{n} tests a kind by name: {line.strip()}"
