@@ -259,7 +259,7 @@ class GraphScene(PortDragMixin, QGraphicsScene):
         if src is None or dst is None:
             return
         ptype = get_spec(src.kind).output(e.src_port).type if get_spec(src.kind).output(e.src_port) else "hidden"
-        residual = dst.kind == "residual" and e.dst_port == "x"
+        residual = get_spec(dst.kind).has("residual") and e.dst_port == "x"
         item = EdgeItem(e, src, dst, self.theme, residual, ptype)
         item.width_scale = self.font_scale
         if highlight and (src.diff == "added" or dst.diff == "added"):

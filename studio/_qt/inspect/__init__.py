@@ -7,8 +7,6 @@ snapshots with ``set_snapshot(arch, state_dict, step, tokenizer)`` and feeds
 """
 from __future__ import annotations
 
-ATTENTION_KINDS = ("attention", "cross_attention", "mla")
-
 
 LIVE_REFRESH_MS = 5000
 
@@ -85,7 +83,7 @@ def install(window):
 
     def block_activated(node_id: str):
         arch = window.timeline_model.arch
-        if arch is None or node_id not in arch.graph.nodes or arch.graph.node(node_id).kind not in ATTENTION_KINDS:
+        if arch is None or node_id not in arch.graph.nodes or not arch.graph.node(node_id).spec.has("attention"):
             return
         if ctl.source is None or (ctl.source.kind == "untrained" and ctl.source.arch is not arch):
             current_untrained()

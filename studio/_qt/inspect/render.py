@@ -131,10 +131,10 @@ class Canvas:
 def _pick_enlarged(ins):
     """The maps worth a large view with tokens: the last decoder self-attention, and cross-attention."""
     out = []
-    selfs = [a for a in ins.attention if a.region == "layer" and a.kind != "cross_attention"] or list(ins.attention)
+    selfs = [a for a in ins.attention if a.region == "layer" and a.geometry != "cross"] or list(ins.attention)
     if selfs:
         out.append(selfs[-1])
-    cross = [a for a in ins.attention if a.kind == "cross_attention"]
+    cross = [a for a in ins.attention if a.geometry == "cross"]
     if cross:
         out.append(cross[-1])
     return out
