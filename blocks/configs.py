@@ -134,11 +134,18 @@ class AttentionConfig(ConfigBase):
 class CrossAttentionConfig(ConfigBase):
     dim: int = f(64, "Width of the residual stream", min=1)
     n_heads: int = f(8, "Heads", min=1)
+    head_dim: int = f(0, "Width of each head (0 = dim / n_heads; GShard: 128 with 16 heads at width 1024)", min=0)
     bias: bool = f(False, "Biases on the projections")
     kernel: str = f("sdpa", "Attention kernel", choices=("sdpa", "eager"))
 
+    @property
+    def hd(self) -> int:
+        return self.head_dim or (self.dim // self.n_heads if self.n_heads else 0)
+
     def extra_checks(self):
-        return [f"dim {self.dim} is not divisible by n_heads {self.n_heads}"] if self.dim % self.n_heads else []
+        if not self.head_dim and self.dim % self.n_heads:
+            return [f"dim {self.dim} is not divisible by n_heads {self.n_heads}: set head_dim or change the head count"]
+        return []
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,7 @@ class SwiGLUConfig(ConfigBase):
     dim: int = f(64, "Width of the residual stream", min=1)
     hidden_dim: int = f(172, "Inner width (LLaMA: ≈ 8/3 × dim, rounded)", min=1)
     bias: bool = f(False, "Biases on w1, w2, w3")
+    zero_init_output: bool = f(False, "Initialise w2 to zero (modded-llama2.c)")
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,33 @@ class MTPConfig(ConfigBase):
     loss_weight: float = f(0.3, "Weight λ of the t+2 prediction loss", min=0.0)
     store_copies: bool = f(False, "Keep own copies of embedding and output head (as DeepSeek-V3's released checkpoint does)")
     eps: float = f(1e-6, "RMSNorm eps", min=0.0)
+
+
+@dataclass(frozen=True)
+class VisionEncoderConfig(ConfigBase):
+    """A ViT image tower plus the projector that maps merged patches into the text stream
+    (Kimi's MoonViT: SigLIP-so400m-shaped). vit_layers = 0 builds nothing at that scale."""
+    dim: int = f(64, "Width of the text stream the projector writes into", min=1)
+    vit_dim: int = f(32, "Width of the vision transformer (MoonViT: 1152)", min=1)
+    vit_layers: int = f(1, "Vision transformer layers (MoonViT: 27; 0 = not built at this scale)", min=0)
+    vit_heads: int = f(2, "Vision attention heads (MoonViT: 16)", min=1)
+    vit_hidden_dim: int = f(64, "Inner width of the vision MLP (MoonViT: 4304)", min=1)
+    patch_size: int = f(4, "Square image patch, in pixels (MoonViT: 14)", "px", min=1)
+    pos_table: int = f(16, "Rows of the learned patch-position table, a square grid interpolated to the image (MoonViT: 27 × 27)", min=1)
+    merge: int = f(2, "Patches merged per side before the projector (pixel shuffle: 2 → 2×2)", min=1)
+
+    def extra_checks(self):
+        return [f"vit_dim {self.vit_dim} is not divisible by vit_heads {self.vit_heads}"] if self.vit_dim % self.vit_heads else []
+
+    def param_count(self) -> int:
+        """Exact parameters of blocks.nn.vision.VisionEncoder (0 when not built at this scale)."""
+        if not self.vit_layers:
+            return 0
+        vd, h, m = self.vit_dim, self.vit_hidden_dim, self.merge * self.merge * self.vit_dim
+        patch = 3 * self.patch_size ** 2 * vd + vd + self.pos_table * vd
+        layer = (3 * vd * vd + 3 * vd) + (vd * vd + vd) + (vd * h + h) + (h * vd + vd) + 2 * 2 * vd
+        projector = 2 * m + (m * m + m) + (m * self.dim + self.dim)
+        return patch + self.vit_layers * layer + 2 * vd + projector
 
 
 CONFIG_CLASSES = {

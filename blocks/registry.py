@@ -333,7 +333,8 @@ SPECS = [
                   "a text-only batch passes through unchanged.",
           config_cls=C.VisionEncoderConfig, inputs=(X_IN,), outputs=(X_OUT,),
           module="blocks.nn.vision:VisionEncoder",
-          params=lambda c: c.param_count(),  # runs once per image, so no per-token FLOPs or KV
+          # runs once per image: no text token uses it, so no active parameters, FLOPs or KV per token
+          params=lambda c: c.param_count(), active=lambda c: 0,
           key_fields=("vit_layers", "vit_dim", "patch_size")),
 ]
 

@@ -92,11 +92,12 @@ class CrossAttention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
-        self.n_heads, self.head_dim = cfg.n_heads, cfg.dim // cfg.n_heads
-        self.wq = nn.Linear(cfg.dim, cfg.dim, bias=cfg.bias)
-        self.wk = nn.Linear(cfg.dim, cfg.dim, bias=cfg.bias)
-        self.wv = nn.Linear(cfg.dim, cfg.dim, bias=cfg.bias)
-        self.wo = nn.Linear(cfg.dim, cfg.dim, bias=cfg.bias)
+        self.n_heads, self.head_dim = cfg.n_heads, cfg.hd
+        inner = cfg.n_heads * cfg.hd  # = dim unless head_dim is set (GShard: 16 × 128 at width 1024)
+        self.wq = nn.Linear(cfg.dim, inner, bias=cfg.bias)
+        self.wk = nn.Linear(cfg.dim, inner, bias=cfg.bias)
+        self.wv = nn.Linear(cfg.dim, inner, bias=cfg.bias)
+        self.wo = nn.Linear(inner, cfg.dim, bias=cfg.bias)
         self.capture = False
         self.last_weights = None
 

@@ -146,8 +146,10 @@ class GraphModel(nn.Module):
                 nn.init.normal_(p, mean=0.0, std=std)
         for m in self.modules():
             cfg = getattr(m, "cfg", None)
-            if getattr(cfg, "zero_init_output", False) and hasattr(m, "wo"):
-                nn.init.zeros_(m.wo.weight)
+            if getattr(cfg, "zero_init_output", False):
+                for out in ("wo", "w2"):  # the projection back into the residual stream
+                    if hasattr(m, out):
+                        nn.init.zeros_(getattr(m, out).weight)
 
     # -------------------------------------------------------------- forward
     def forward(self, tokens, targets=None, source=None):
