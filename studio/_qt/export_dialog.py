@@ -1,7 +1,9 @@
 """File → Export → llama2.c…: check a training run against llama2.c, then write model.bin + tokenizer.bin.
 
 Every reason a run cannot run in llama2.c is listed before anything is written (Export stays
-disabled until there are none). The format choice is fp32 version 0 (karpathy's ``run``) or
+disabled until there are none). The dialog follows ``RunState``: the run of the model on screen
+is the one offered, and the texts describe what is chosen now (the model on screen until a run
+is chosen, then that run), never what was on screen before. The format choice is fp32 version 0 (karpathy's ``run``) or
 Q8_0 version 2 (``runq``); afterwards the dialog shows the exact command line to try. Export of
 even a 15M-parameter model takes well under a second, so it runs on the GUI thread.
 """
@@ -13,29 +15,39 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QRadioButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+                               QSpinBox, QVBoxLayout)
 
+from studio._qt.export_dialog_parts import BAD_COLOUR, OK_COLOUR, html, row
+from studio._qt.import_dialog import ImportDialog
 from studio.core import errors as E
 
-OK_COLOUR, BAD_COLOUR = "#009E73", "#D55E00"  # Okabe–Ito green / vermillion, always with ✓ / ✗ and words
+__all__ = ["ExportDialog", "ImportDialog", "Llama2cActions", "OK_COLOUR", "BAD_COLOUR"]
 
 
 class ExportDialog(QDialog):
-    def __init__(self, parent=None, timeline_model=None, run_dir: str | None = None, on_status=None):
+    def __init__(self, run_state=None, run_dir: str | None = None, on_status=None, parent=None):
+        """``run_state``: the app's RunState (the model on screen and its run); ``run_dir``: a folder to check now."""
         super().__init__(parent)
         self.setWindowTitle("Export to llama2.c")
-        self.timeline_model = timeline_model
+        self.run_state = run_state
         self.on_status = on_status or (lambda msg: None)
         self.compatible = False
         self.run_path: Path | None = None
         self.last_result = None
         self.dims: dict | None = None
+        self._offered: str = ""  # the folder we filled in from RunState (replaced when the model changes)
+        self._auto_out: str = ""  # the output folder we suggested (replaced with the next run's)
+        self._stale = False  # the model on screen changed while the dialog was hidden
         self._build()
         self._show_on_screen_model()
         if run_dir:
             self.run_edit.setText(str(run_dir))
             self.check_run()
+        else:
+            self.follow_run(force=True)
         self._update_buttons()
+        if run_state is not None:
+            run_state.changed.connect(self.follow_run)
 
     # ------------------------------------------------------------------ layout
     def _build(self):
@@ -54,7 +66,7 @@ class ExportDialog(QDialog):
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_run)
         lay.addWidget(QLabel("<b>Run to export</b>"))
-        lay.addLayout(_row(self.run_edit, browse))
+        lay.addLayout(row(self.run_edit, browse))
 
         self.status_label = QLabel("Choose a run folder to check it.")
         self.status_label.setWordWrap(True)
@@ -81,7 +93,7 @@ class ExportDialog(QDialog):
         self.group_note = QLabel()
         fl.addRow(self.fp32_radio)
         fl.addRow(self.q8_radio)
-        fl.addRow("Group size:", _row(self.group_spin, self.group_note))
+        fl.addRow("Group size:", row(self.group_spin, self.group_note))
         self.prompt_edit = QLineEdit("Once upon a time")
         self.prompt_edit.setToolTip("Prompt used in the command line shown after export")
         self.new_spin = QSpinBox()
@@ -101,7 +113,7 @@ class ExportDialog(QDialog):
         out_browse = QPushButton("Browse…")
         out_browse.clicked.connect(self._browse_out)
         lay.addWidget(QLabel("<b>Output folder</b>"))
-        lay.addLayout(_row(self.out_edit, out_browse))
+        lay.addLayout(row(self.out_edit, out_browse))
 
         self.result = QPlainTextEdit()
         self.result.setReadOnly(True)
@@ -125,13 +137,45 @@ class ExportDialog(QDialog):
         self.resize(640, 640)
 
     # ------------------------------------------------------------------ checking
+    def _on_screen_arch(self):
+        doc = None if self.run_state is None else self.run_state.document
+        return None if doc is None else doc.architecture
+
+    def follow_run(self, force: bool = False):
+        """Offer the run of the model on screen; a folder the user typed or browsed stays.
+        A hidden dialog only notes that it is stale (scrubbing must not pay for its checks)."""
+        if not (force or self.isVisible()):
+            self._stale = True
+            return
+        self._stale = False
+        rd = None if self.run_state is None else self.run_state.run_dir
+        text = self.run_edit.text().strip()
+        if text and text != self._offered:
+            self._show_on_screen_model()
+            return
+        new = str(rd) if rd is not None else ""
+        self._offered = new
+        if new != text:
+            self.run_edit.setText(new)
+            self.check_run()
+        else:
+            self._show_on_screen_model()
+
+    def showEvent(self, event):
+        if self._stale:
+            self.follow_run(force=True)
+        super().showEvent(event)
+
     def _show_on_screen_model(self):
         """Say whether the model on screen fits llama2.c (before any run exists) and, while no run is
-        chosen, list its reasons, so the user learns what to change before training."""
-        arch = getattr(self.timeline_model, "arch", None)
-        if arch is None:
+        chosen, list its reasons, so the user learns what to change before training. Once a run is
+        chosen the run's own check is what counts: the on-screen model's reasons go away."""
+        arch = self._on_screen_arch()
+        if arch is None or self.run_edit.text().strip():
             self.screen_label.hide()
+            self.screen_label.clear()
             return
+        self.screen_label.show()
         from studio.core.llama2c import check_llama2c
         title = arch.meta.get("title", arch.id)
         try:
@@ -141,13 +185,11 @@ class ExportDialog(QDialog):
         n = len(issues)
         self.screen_label.setText(f"The model on screen, {title}, " + (
             "fits llama2.c: train it, then export the run." if not n else
-            f"does not fit llama2.c as it is ({n} reason{'s' if n > 1 else ''}"
-            + (", listed below until you choose a run)." if not self.run_edit.text().strip() else ").")))
-        if not self.run_edit.text().strip():
-            self.issues_list.clear()
-            self.issues_list.setVisible(bool(issues))
-            for i in issues:
-                self._add_issue(i)
+            f"does not fit llama2.c as it is ({n} reason{'s' if n > 1 else ''}, listed below until you choose a run)."))
+        self.issues_list.clear()
+        self.issues_list.setVisible(bool(issues))
+        for i in issues:
+            self._add_issue(i)
 
     def _add_issue(self, issue):
         item = QListWidgetItem(f"✗  {issue}")
@@ -163,11 +205,14 @@ class ExportDialog(QDialog):
         self.issues_list.clear()
         self.issues_list.hide()  # shown again by the first reason; a clean run leaves room for the result
         self.compatible, self.run_path, self.dims = False, None, None
+        if self._auto_out and self.out_edit.text().strip() == self._auto_out:
+            self.out_edit.clear()  # suggested for the previous run, not for this one
         if not text:
             self._set_status(None, "Choose a run folder to check it.")
             self._show_on_screen_model()
             self._update_buttons()
             return
+        self._show_on_screen_model()  # a run is chosen: the on-screen model's line goes
         run = RunDir(text)
         try:
             arch, scale, tok = run.architecture(), run.scale(), run.tokenizer()
@@ -193,7 +238,8 @@ class ExportDialog(QDialog):
                                    f"{d['n_heads']} heads ({d['n_kv_heads']} kv), vocab {d['vocab_size']}, "
                                    f"seq_len {d['seq_len']}, {'tied' if m.tied else 'untied'} classifier.")
             if not self.out_edit.text().strip():
-                self.out_edit.setText(str(run.path / "llama2c"))
+                self._auto_out = str(run.path / "llama2c")
+                self.out_edit.setText(self._auto_out)
         self._update_buttons()
 
     def _set_status(self, ok: bool | None, text: str):
@@ -201,7 +247,7 @@ class ExportDialog(QDialog):
             self.status_label.setText(text)
             return
         mark, colour = ("✓", OK_COLOUR) if ok else ("✗", BAD_COLOUR)
-        self.status_label.setText(f'<span style="color:{colour}"><b>{mark}</b></span> {_html(text)}')
+        self.status_label.setText(f'<span style="color:{colour}"><b>{mark}</b></span> {html(text)}')
 
     def _group_problem(self) -> str | None:
         if not (self.q8_radio.isChecked() and self.dims):
@@ -266,138 +312,59 @@ class ExportDialog(QDialog):
             self.out_edit.setText(d)
 
 
-def _row(*widgets) -> QHBoxLayout:
-    h = QHBoxLayout()
-    for w in widgets:
-        if isinstance(w, QWidget):
-            h.addWidget(w, 1 if isinstance(w, QLineEdit) else 0)
-        else:
-            h.addLayout(w)
-    return h
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def open_dialog(window, run_dir: str | None = None) -> ExportDialog:
-    dlg = getattr(window, "_llama2c_export_dialog", None)
-    if dlg is None:
-        dlg = ExportDialog(window, getattr(window, "timeline_model", None), run_dir,
-                           on_status=getattr(window, "show_status", None))
-        window._llama2c_export_dialog = dlg
-    else:
-        dlg._show_on_screen_model()
-        if run_dir:
-            dlg.run_edit.setText(str(run_dir))
-            dlg.check_run()
-    dlg.show()
-    dlg.raise_()
-    dlg.activateWindow()
-    return dlg
-
-
-class ImportDialog(QDialog):
-    """File → Import → llama2.c model…: model.bin + tokenizer.bin → a new run folder, shown on screen."""
-
-    def __init__(self, parent=None, on_imported=None):
-        super().__init__(parent)
-        self.setWindowTitle("Import a llama2.c model")
-        self.on_imported = on_imported or (lambda path, arch: None)
-        lay = QVBoxLayout(self)
-        intro = QLabel("Turns a llama2.c <b>model.bin</b> (version 0, 1 or 2) and its <b>tokenizer.bin</b> into a "
-                       "run folder: the LLaMA-2 graph at the file's size, ready for Generate, Inspect, Export "
-                       "and further training.")
-        intro.setWordWrap(True)
-        lay.addWidget(intro)
-        form = QFormLayout()
-        self.model_edit, self.tok_edit, self.out_edit = QLineEdit(), QLineEdit(), QLineEdit()
-        self.model_edit.setPlaceholderText("e.g. stories15M.bin")
-        self.tok_edit.setPlaceholderText("the tokenizer.bin that belongs to it")
-        self.out_edit.setPlaceholderText("a new, empty folder")
-        for label, edit, title, folder in (("Model:", self.model_edit, "llama2.c model.bin", False),
-                                           ("Tokenizer:", self.tok_edit, "Its tokenizer.bin", False),
-                                           ("Run folder:", self.out_edit, "Empty folder for the run", True)):
-            b = QPushButton("Browse…")
-            b.clicked.connect(lambda _c=False, e=edit, t=title, f=folder: self._pick(e, t, f))
-            edit.textChanged.connect(self._update)
-            form.addRow(label, _row(edit, b))
-        lay.addLayout(form)
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        lay.addWidget(self.status_label, 1)
-        self.import_button = QPushButton("Import")
-        self.import_button.setDefault(True)
-        self.import_button.clicked.connect(self.do_import)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        lay.addLayout(_row(QWidget(), self.import_button, close))
-        self.resize(620, 260)
-        self._update()
-
-    def _update(self):
-        self.import_button.setEnabled(all(e.text().strip() for e in (self.model_edit, self.tok_edit, self.out_edit)))
-
-    def do_import(self):
-        from studio.core.llama2c.runio import import_llama2c
-        from studio.core.rundir import RunDir
-        QGuiApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            out, warnings = import_llama2c(self.model_edit.text().strip(), self.tok_edit.text().strip(),
-                                           self.out_edit.text().strip())
-            arch = RunDir(out).architecture()
-        except (E.StudioError, OSError) as exc:
-            self.status_label.setText(f'<span style="color:{BAD_COLOUR}"><b>✗</b></span> Nothing was imported: '
-                                      f"{_html(str(exc))}")
-            return
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-        d = arch.dims("classroom")
-        text = (f"Imported into {out}: dim {d['dim']}, {d['n_layers']} layers, {d['n_heads']} heads "
-                f"({d['n_kv_heads']} kv), vocab {d['vocab_size']}, seq_len {d['context']}.")
-        self.status_label.setText(f'<span style="color:{OK_COLOUR}"><b>✓</b></span> {_html(text)}'
-                                  + "".join(f"<br>Warning: {_html(w)}" for w in warnings))
-        self.on_imported(out, arch)
-
-    def _pick(self, edit: QLineEdit, title: str, folder: bool = False):
-        if folder:
-            f = QFileDialog.getExistingDirectory(self, title, edit.text())
-        else:
-            f = QFileDialog.getOpenFileName(self, title, edit.text(), "llama2.c files (*.bin);;All files (*)")[0]
-        if f:
-            edit.setText(f)
-
-
-def _submenu(window, title: str):
-    file_menu = window.menu("File")
+def _submenu(file_menu, title: str):
     sub = next((a.menu() for a in file_menu.actions()
                 if a.menu() is not None and a.menu().title().replace("&", "") == title), None)
     return sub if sub is not None else file_menu.addMenu(f"&{title}")
 
 
-def open_import_dialog(window) -> ImportDialog:
-    def shown(path, arch):
-        tm = getattr(window, "timeline_model", None)
-        if tm is not None and hasattr(tm, "set_custom"):
-            tm.set_custom(None, arch)  # the imported graph goes on screen, off the timeline
-        if hasattr(window, "show_status"):
-            window.show_status(f"Imported {arch.meta.get('title', arch.id)} into {path}")
-    dlg = getattr(window, "_llama2c_import_dialog", None)
-    if dlg is None:
-        dlg = window._llama2c_import_dialog = ImportDialog(window, shown)
-    dlg.show()
-    dlg.raise_()
-    return dlg
+class Llama2cActions:
+    """File → Export → llama2.c… and File → Import → llama2.c model…, on the app's model.
 
+    ``model`` is the StudioModel: the export dialog reads ``model.run``; an import opens the
+    new run folder as an "imported" document (``model.open_architecture``), so Generate,
+    Attention, Routing and Export all use it.
+    """
 
-def install(window) -> None:
-    """Add File → Export → llama2.c… and File → Import → llama2.c model… to the main window."""
-    act = _submenu(window, "Export").addAction("llama2.c…")
-    act.setStatusTip("Check a training run against llama2.c and write model.bin + tokenizer.bin for run / runq")
-    act.triggered.connect(lambda _checked=False: open_dialog(window))
-    window.export_llama2c_action = act
-    imp = _submenu(window, "Import").addAction("llama2.c model…")
-    imp.setStatusTip("Turn a llama2.c model.bin + tokenizer.bin into a run folder and show its graph")
-    imp.triggered.connect(lambda _checked=False: open_import_dialog(window))
-    window.import_llama2c_action = imp
+    def __init__(self, model, parent=None, show_status=None):
+        self.model, self.parent = model, parent
+        self.show_status = show_status or (lambda msg, timeout_ms=8000: None)
+        self.export_dialog: ExportDialog | None = None
+        self.import_dialog: ImportDialog | None = None
+        self.export_action = self.import_action = None
+
+    def fill_file_menu(self, file_menu) -> None:
+        act = _submenu(file_menu, "Export").addAction("llama2.c…")
+        act.setStatusTip("Check a training run against llama2.c and write model.bin + tokenizer.bin for run / runq")
+        act.triggered.connect(lambda _checked=False: self.open_export())
+        imp = _submenu(file_menu, "Import").addAction("llama2.c model…")
+        imp.setStatusTip("Turn a llama2.c model.bin + tokenizer.bin into a run folder and show its graph")
+        imp.triggered.connect(lambda _checked=False: self.open_import())
+        self.export_action, self.import_action = act, imp
+
+    def open_export(self, run_dir: str | None = None) -> ExportDialog:
+        dlg = self.export_dialog
+        if dlg is None:
+            dlg = self.export_dialog = ExportDialog(self.model.run, run_dir, on_status=self.show_status,
+                                                    parent=self.parent)
+        elif run_dir:
+            dlg.run_edit.setText(str(run_dir))
+            dlg.check_run()
+        dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()
+        return dlg
+
+    def imported(self, path, arch) -> None:
+        """The imported graph goes on screen as a document of its own, off the timeline, with its run."""
+        title = arch.meta.get("title", arch.id)
+        self.model.open_architecture(arch, "imported", title, run_dir=path)
+        self.show_status(f"Imported {title} into {path}")
+
+    def open_import(self) -> ImportDialog:
+        dlg = self.import_dialog
+        if dlg is None:
+            dlg = self.import_dialog = ImportDialog(self.parent, self.imported)
+        dlg.show()
+        dlg.raise_()
+        return dlg

@@ -1,7 +1,10 @@
 """File → Export → llama2.c…: the check is shown before anything is written; export writes and shows run's command."""
-from PySide6.QtWidgets import QMainWindow
+from types import SimpleNamespace
+
+from PySide6.QtWidgets import QMainWindow, QMenu
 
 from studio._qt import export_dialog
+from studio.core.state import Document, RunState, StudioModel
 from studio.core.compiler import compile_architecture
 from studio.core.llama2c import read_model
 from studio.core.presets import load_preset
@@ -11,21 +14,14 @@ from studio.core.tokenizers.llama2c_bin import Llama2cTokenizer
 BASE = [b"<unk>", b"\n<s>\n", b"\n</s>\n"] + [f"<0x{i:02X}>".encode() for i in range(256)] + [b" ", b" the"]
 
 
-class FakeWindow(QMainWindow):
-    """What the main window's contract provides: menu(name), timeline_model, show_status."""
-
-    def __init__(self, arch=None):
-        super().__init__()
-        self.menus, self.status = {}, []
-        self.timeline_model = type("TM", (), {"arch": arch})()
-
-    def menu(self, name):
-        if name not in self.menus:
-            self.menus[name] = self.menuBar().addMenu(name)
-        return self.menus[name]
-
-    def show_status(self, msg, timeout_ms=8000):
-        self.status.append(msg)
+def models(arch=None, key=None):
+    """The app's models the dialogs read: a Document (``arch`` on screen) and the RunState following it."""
+    doc, run = Document("classroom"), RunState()
+    run.follow(doc)
+    if arch is not None:
+        doc.show_milestone(key or arch.id, arch, arch.meta.get("title", arch.id))
+    return SimpleNamespace(document=doc, run=run,
+                           open_architecture=lambda a, kind, title, run_dir=None: doc.show(kind, a, title, run_dir=run_dir))
 
 
 def make_run(tmp_path, pid, name, hidden=None):
@@ -40,22 +36,61 @@ def make_run(tmp_path, pid, name, hidden=None):
     return run
 
 
-def find_action(window):
-    sub = next(a.menu() for a in window.menu("File").actions() if a.menu() and a.menu().title() == "&Export")
-    return next(a for a in sub.actions() if a.text() == "llama2.c…")
-
-
 def test_menu_entry_opens_the_dialog_with_the_on_screen_models_reasons(qtbot):
-    w = FakeWindow(load_preset("2019-02-gpt-2"))
+    w = QMainWindow()
     qtbot.addWidget(w)
-    export_dialog.install(w)
-    find_action(w).trigger()
-    dlg = w._llama2c_export_dialog
+    actions = export_dialog.Llama2cActions(models(load_preset("2019-02-gpt-2")), parent=w)
+    file_menu = QMenu("File", w)
+    actions.fill_file_menu(file_menu)
+    sub = next(a.menu() for a in file_menu.actions() if a.menu() and a.menu().title() == "&Export")
+    assert actions.export_action in sub.actions() and actions.export_action.text() == "llama2.c…"
+    actions.export_action.trigger()
+    dlg = actions.export_dialog
     qtbot.addWidget(dlg)
     assert dlg.isVisible() and not dlg.export_button.isEnabled()
     assert "does not fit llama2.c" in dlg.screen_label.text()
     texts = [dlg.issues_list.item(i).text() for i in range(dlg.issues_list.count())]
     assert any("feed_forward" in t and "SwiGLU" in t for t in texts)
+
+
+def test_choosing_a_llama_run_drops_the_on_screen_models_reasons(qtbot, tmp_path):
+    """DeepSeek-V3 on screen, then a LLaMA run chosen: no "DeepSeek-V3 does not fit (N reasons)" stays."""
+    m = models(load_preset("2024-12-deepseek-v3"))
+    dlg = export_dialog.ExportDialog(m.run)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert "DeepSeek-V3" in dlg.screen_label.text() and "does not fit" in dlg.screen_label.text()
+    assert dlg.issues_list.count() >= 1
+    run = make_run(tmp_path, "2023-07-llama-2", "llama", hidden=96)
+    dlg.run_edit.setText(str(run.path))
+    dlg.check_run()
+    assert dlg.compatible and dlg.issues_list.count() == 0 and "Ready: dim 32" in dlg.status_label.text()
+    assert dlg.screen_label.isHidden() and "DeepSeek" not in dlg.screen_label.text()
+    dlg.run_edit.setText("")  # no run chosen again: the on-screen model's line comes back
+    dlg.check_run()
+    assert not dlg.screen_label.isHidden() and "DeepSeek-V3" in dlg.screen_label.text()
+
+
+def test_the_dialog_offers_the_run_of_the_model_on_screen(qtbot, tmp_path):
+    llama, gpt2 = make_run(tmp_path, "2023-07-llama-2", "llama", hidden=96), make_run(tmp_path, "2019-02-gpt-2", "gpt2")
+    m = models(load_preset("2024-12-deepseek-v3"))
+    dlg = export_dialog.ExportDialog(m.run)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert dlg.run_edit.text() == ""
+    m.document.show("imported", llama.architecture(), "LLaMA run", run_dir=llama.path)
+    assert dlg.run_edit.text() == str(llama.path) and dlg.compatible
+    assert dlg.out_edit.text() == str(llama.path / "llama2c") and dlg.screen_label.isHidden()
+    m.document.show("project", gpt2.architecture(), "GPT-2 project", run_dir=gpt2.path)
+    assert dlg.run_edit.text() == str(gpt2.path) and not dlg.compatible
+    assert "cannot run in llama2.c" in dlg.status_label.text()
+    assert dlg.out_edit.text() == ""  # the LLaMA run's output folder is not this run's
+    m.document.show_milestone("2023-07-llama-2", load_preset("2023-07-llama-2"), "LLaMA 2")  # no run
+    assert dlg.run_edit.text() == "" and "LLaMA 2" in dlg.screen_label.text()
+    dlg.run_edit.setText(str(gpt2.path))  # a folder the user chose stays when the model changes
+    dlg.check_run()
+    m.document.show("imported", llama.architecture(), "LLaMA run", run_dir=llama.path)
+    assert dlg.run_edit.text() == str(gpt2.path)
 
 
 def test_incompatible_run_lists_reasons_and_writes_nothing(qtbot, tmp_path):
@@ -100,14 +135,11 @@ def test_unreadable_folder_is_one_message(qtbot, tmp_path):
     assert "not a run folder" in dlg.status_label.text() and not dlg.export_button.isEnabled()
 
 
-def test_main_window_gets_the_menu_entry(window):
-    act = getattr(window, "export_llama2c_action", None) or find_action(window)
-    assert act.text() == "llama2.c…"
-
-
-def test_import_dialog_creates_a_run_and_shows_its_graph(window, tmp_path, shared_data):
-    export_dialog.open_import_dialog(window)
-    dlg = window._llama2c_import_dialog
+def test_import_dialog_creates_a_run_and_shows_its_graph(qtbot, tmp_path, shared_data):
+    model = StudioModel(scale="classroom")
+    actions = export_dialog.Llama2cActions(model)
+    dlg = actions.open_import()
+    qtbot.addWidget(dlg)
     assert not dlg.import_button.isEnabled()
     dlg.model_edit.setText(str(shared_data / "llama2c" / "stories260K.bin"))
     dlg.tok_edit.setText(str(shared_data / "llama2c" / "tok512.bin"))
@@ -116,8 +148,9 @@ def test_import_dialog_creates_a_run_and_shows_its_graph(window, tmp_path, share
     dlg.do_import()
     assert "Imported into" in dlg.status_label.text()
     assert RunDir(tmp_path / "imported").has_checkpoint()
-    arch = window.timeline_model.arch
+    arch = model.document.architecture
     assert arch.meta["title"] == "stories260K (llama2.c import)" and arch.dims("classroom")["dim"] == 64
+    assert model.document.kind == "imported" and model.run.source == "imported" and model.timeline.index is None
     dlg.do_import()  # the folder is no longer empty: one message, nothing overwritten
     assert "Nothing was imported" in dlg.status_label.text() and "not empty" in dlg.status_label.text()
 

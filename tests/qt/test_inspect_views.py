@@ -1,13 +1,15 @@
-"""pytest-qt: the Attention and Routing docks, driven through install(window) as the app does."""
+"""pytest-qt: the Attention and Routing docks on the app's Document + RunState (build the model, build the view, change the model)."""
 import numpy as np
 import pytest
 import torch
-from psygnal import Signal
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
-from studio._qt.inspect import install
+from studio._qt.inspect import InspectDocks, reveal_dock
+from studio.core.inspection import RoutingHistory
+from studio.core.state import Document, RunState
+from studio.core.state.run import Snapshot
 from studio.core.compiler import compile_architecture
 from tests.core.test_inspection import arch_of, moe_mla_arch
 
@@ -23,62 +25,51 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-class FakeTimeline:
-    architecture_changed = Signal(object)
-
-    def __init__(self, arch):
-        self.arch = arch
-
-    def set(self, arch):
-        self.arch = arch
-        self.architecture_changed.emit(arch)
-
-
 class FakeGraphView(QObject):
     block_activated = QtSignal(str)
 
 
-class FakeWindow(QMainWindow):
-    """The main window's integration contract: timeline_model.arch, graph_view.block_activated,
-    add_dock, menu, show_status."""
+class Win(QMainWindow):
+    """The docks composed as the main window does: InspectDocks on the app's Document + RunState."""
 
     def __init__(self, arch):
         super().__init__()
-        self.timeline_model = FakeTimeline(arch)
+        self.doc, self.run = Document("classroom"), RunState()
+        self.run.follow(self.doc)
+        self.show_arch(arch)
         self.graph_view = FakeGraphView()
         self.setCentralWidget(QLabel("graph"))
-        self.docks, self.menus, self.status = {}, {}, ""
+        self.status = ""
+        self.inspect = InspectDocks(self.run, parent=self, show_status=self._status)
+        self.inspect_controller = self.inspect.controller
+        self.attention_inspector, self.routing_view = self.inspect.attention, self.inspect.routing
+        self.docks, self.menus = {}, {"Inspect": self.menuBar().addMenu("Inspect")}
+        for title, widget in self.inspect.docks.items():
+            d = QDockWidget(title, self)
+            d.setWidget(widget)
+            self.addDockWidget(Qt.BottomDockWidgetArea, d)
+            if self.docks:
+                self.tabifyDockWidget(next(iter(self.docks.values())), d)
+            self.docks[title] = d
+        self.inspect.fill_menu(self.menus["Inspect"])
+        self.inspect.reveal.connect(lambda title: reveal_dock(self, self.docks[title]))
+        self.graph_view.block_activated.connect(self.inspect.block_activated)
         self.resize(1366, 768)
 
-    def add_dock(self, title, widget, area="bottom"):
-        d = QDockWidget(title, self)
-        d.setWidget(widget)
-        self.addDockWidget(pg_area(), d)
-        if self.docks:
-            self.tabifyDockWidget(next(iter(self.docks.values())), d)
-        self.docks[title] = d
-        return d
+    def show_arch(self, arch, key=None):
+        self.doc.show_milestone(key or arch.id, arch, arch.meta.get("title", arch.id))
 
-    def menu(self, name):
-        return self.menus.setdefault(name, self.menuBar().addMenu(name))
-
-    def show_status(self, msg, timeout_ms=0):
+    def _status(self, msg, timeout_ms=0):
         self.status = msg
-
-
-def pg_area():
-    from PySide6.QtCore import Qt
-    return Qt.BottomDockWidgetArea
 
 
 @pytest.fixture
 def win(qtbot):
-    w = FakeWindow(arch_of())
+    w = Win(arch_of())
     qtbot.addWidget(w)
-    ctl = install(w)
     w.show()
     yield w
-    ctl.shutdown()
+    w.inspect.shutdown()
 
 
 def inspect_untrained(qtbot, w):
@@ -88,10 +79,11 @@ def inspect_untrained(qtbot, w):
     return blocker.args[0]
 
 
-def test_install_adds_docks_and_menu(win):
-    assert set(win.docks) == {"Attention", "Routing"}
+def test_docks_and_menu(win):
+    assert set(win.inspect.docks) == {"Attention", "Routing"}
     texts = [a.text() for a in win.menus["Inspect"].actions()]
-    assert texts[0].startswith("Inspect current milestone") and "Open run or checkpoint…" in texts
+    assert texts[0] == "Inspect the model on screen" and "Open run or checkpoint…" in texts
+    assert win.inspect_controller.source is None  # nothing is computed before the user asks
 
 
 def test_untrained_milestone_grid_and_selection(qtbot, win):
@@ -141,7 +133,7 @@ def pg_point(x, y):
 def test_slider_change_reinspects_untrained(qtbot, win):
     inspect_untrained(qtbot, win)
     with qtbot.waitSignal(win.inspect_controller.inspected, timeout=WAIT) as blocker:
-        win.timeline_model.set(arch_of("2020-05-gpt-3"))
+        win.show_arch(arch_of("2020-05-gpt-3"))
     qtbot.waitUntil(lambda: not win.inspect_controller.busy(), timeout=WAIT)
     assert blocker.args[0].arch_id == "2020-05-gpt-3"
     qtbot.waitUntil(lambda: len(win.attention_inspector._cells) == 4 and len(win.attention_inspector._cells[0]) == 5)
@@ -150,13 +142,19 @@ def test_slider_change_reinspects_untrained(qtbot, win):
 
 
 def test_snapshot_updates_and_routing_view(qtbot, win):
+    """A live run of the model on screen feeds its snapshots and routing history through RunState."""
     arch = moe_mla_arch(bias_balancing=True)
+    win.show_arch(arch, key="moe-mla")
     ctl = win.inspect_controller
+    history = RoutingHistory()
+    win.run.start_live(win.doc.key, routing_history=history)
     torch.manual_seed(1)
     model = compile_architecture(arch).train()
+    win.run.set_snapshot(Snapshot(arch, {k: v.clone() for k, v in model.state_dict().items()}, 0))
     with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as b1:
-        ctl.set_snapshot(arch, {k: v.clone() for k, v in model.state_dict().items()}, step=0)
+        win.inspect.inspect_on_screen()
     qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
+    assert ctl.history is history
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     x = torch.randint(3, 259, (2, 24))
     for step in range(1, 6):
@@ -164,9 +162,9 @@ def test_snapshot_updates_and_routing_view(qtbot, win):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        ctl.history.record(step, model)
-    with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as b2:
-        ctl.set_snapshot(arch, {k: v.clone() for k, v in model.state_dict().items()}, step=5)
+        history.record(step, model)
+    with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as b2:  # the trainer's next snapshot: shown at once
+        win.run.set_snapshot(Snapshot(arch, {k: v.clone() for k, v in model.state_dict().items()}, 5))
     qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
     assert "step 5" in win.attention_inspector.source_label.text()
     a1, a2 = b1.args[0].attention[2].weights, b2.args[0].attention[2].weights
@@ -180,6 +178,13 @@ def test_snapshot_updates_and_routing_view(qtbot, win):
     rv.refresh_history()
     assert rv.load_img.image.shape[:2] == (8, 5) and "step 5" in rv.train_note.text()
     assert len(rv.bias_curves) == 8 and "bias per expert" in rv.bias_plot.getPlotItem().titleLabel.text
+    # another model on screen: none of this run's curves stay
+    with qtbot.waitSignal(ctl.inspected, timeout=WAIT):
+        win.show_arch(arch_of())
+    qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
+    rv.refresh_history()
+    assert rv.load_img.image is None and "During training" in rv.train_note.text()
+    assert "untrained" in win.attention_inspector.source_label.text()
 
 
 def test_dense_model_says_no_moe(qtbot, win):
@@ -195,7 +200,7 @@ def test_bad_run_folder_is_a_status_message(qtbot, win, tmp_path, monkeypatch):
 
 
 def test_encoder_decoder_source_box(qtbot, win):
-    win.timeline_model.arch = arch_of("2017-06-transformer")
+    win.show_arch(arch_of("2017-06-transformer"))
     ins = inspect_untrained(qtbot, win)
     view = win.attention_inspector
     assert view.encoder.isVisibleTo(view)  # only encoder-decoder models show the source box

@@ -1,12 +1,19 @@
 """Attention inspector and MoE routing view (docks), and the offscreen renderer of the CLI's PNGs.
 
-``install(window)`` adds the "Attention" and "Routing" docks and an Inspect menu, and exposes
-``window.inspect_controller`` (an :class:`InspectController`): training code hands it weight
-snapshots with ``set_snapshot(arch, state_dict, step, tokenizer)`` and feeds
-``window.inspect_controller.history.record(step, model)`` for the routing-over-time plots.
+    inspect = InspectDocks(model.run, session=training.session, show_status=window.show_status,
+                           open_run=lambda folder: ..., parent=window)
+    for title, widget in inspect.docks.items():
+        window.add_dock(title, widget)
+    inspect.fill_menu(window.menu("Inspect"))
+    graph_view.block_activated.connect(inspect.block_activated)
+    inspect.reveal.connect(lambda title: reveal_dock(window, window_docks[title]))
+
+Both docks show the run of the model on screen (``RunState``): its training snapshots while it
+trains here, its run folder's checkpoint (imported, project, lesson), or fresh random weights.
 """
 from __future__ import annotations
 
+from PySide6.QtCore import QObject, QTimer, Signal
 
 LIVE_REFRESH_MS = 5000
 
@@ -22,72 +29,102 @@ def _scrolling(widget):
     return area
 
 
-def install(window):
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QFileDialog
+def reveal_dock(window, dock) -> None:
+    """Show a dock and give it room: the maps need about half of a 768-px screen to be legible.
+    When the docked layout cannot give that much (tall side panels), float it over the window."""
+    from PySide6.QtCore import Qt
+    dock.show()
+    dock.raise_()
+    if dock.isFloating() or not window.isVisible():
+        return
+    window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Vertical)
 
-    from studio._qt.inspect.attention_view import AttentionInspector
-    from studio._qt.inspect.controller import InspectController
-    from studio._qt.inspect.routing_view import RoutingView
-    from studio.core import errors as E
-    from studio.core.rundir import RunDir
+    def float_if_cramped():
+        if dock.isVisible() and not dock.isFloating() and dock.height() < 320:
+            dock.setFloating(True)
+            g = window.frameGeometry()
+            w, h = int(g.width() * 0.92), int(min(g.height() * 0.62, 620))
+            dock.setGeometry(g.x() + (g.width() - w) // 2, g.y() + g.height() - h - 40, w, h)
+    QTimer.singleShot(0, dock, float_if_cramped)
 
-    ctl = InspectController(window)
-    window.inspect_controller = ctl
-    attn = AttentionInspector(ctl)
-    routing = RoutingView(ctl)
-    attn_dock = window.add_dock("Attention", _scrolling(attn))
-    routing_dock = window.add_dock("Routing", _scrolling(routing))
-    window.attention_inspector, window.routing_view = attn, routing
 
-    def reveal(dock):
-        """Show a dock and give it room: the maps need about half of a 768-px screen to be legible.
-        When the docked layout cannot give that much (tall side panels), float it over the window."""
-        from PySide6.QtCore import QTimer, Qt
-        dock.show()
-        dock.raise_()
-        if dock.isFloating() or not window.isVisible():
-            return
-        window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Vertical)
+class InspectDocks(QObject):
+    reveal = Signal(str)  # "Attention" or "Routing": the user should see that dock now
 
-        def float_if_cramped():
-            if dock.isVisible() and not dock.isFloating() and dock.height() < 320:
-                dock.setFloating(True)
-                g = window.frameGeometry()
-                w, h = int(g.width() * 0.92), int(min(g.height() * 0.62, 620))
-                dock.setGeometry(g.x() + (g.width() - w) // 2, g.y() + g.height() - h - 40, w, h)
-        QTimer.singleShot(0, float_if_cramped)
+    def __init__(self, run_state, session=None, parent=None, show_status=None, open_run=None):
+        """``session``: the TrainingSession asked for fresh weights while the model on screen
+        trains; ``open_run(folder)``: how the app opens a run folder as the document (None: the
+        inspector looks at the folder itself until the model on screen changes)."""
+        super().__init__(parent)
+        from studio._qt.inspect.attention_view import AttentionInspector
+        from studio._qt.inspect.controller import InspectController
+        from studio._qt.inspect.routing_view import RoutingView
+        self.run_state, self.session = run_state, session
+        self.show_status = show_status or (lambda msg, timeout_ms=8000: None)
+        self.open_run_callback = open_run
+        self.controller = ctl = InspectController(run_state, self)
+        self.attention = AttentionInspector(ctl)
+        self.routing = RoutingView(ctl)
+        self.docks = {"Attention": _scrolling(self.attention), "Routing": _scrolling(self.routing)}
+        ctl.failed.connect(lambda msg: self.show_status(msg))
+        self._live = QTimer(self)
+        self._live.setInterval(LIVE_REFRESH_MS)
+        self._live.timeout.connect(self.live_refresh)
+        self._live.start()
+        self._tips = {
+            "Inspect the model on screen": "Its training run's weights, its run folder's checkpoint, or fresh random weights",
+            "Open run or checkpoint…": "A RUN_DIR from training or import: its latest checkpoint"}
 
-    def current_untrained():
-        arch = window.timeline_model.arch
-        if arch is None:
-            window.show_status("No milestone selected")
-            return
-        if "classroom" not in arch.scales:
-            window.show_status(f"{arch.id} has no classroom scale to run")
-            return
-        ctl.set_untrained(arch)
-        reveal(attn_dock)
+    def fill_menu(self, menu) -> None:
+        for text, slot in (("Inspect the model on screen", self.inspect_on_screen),
+                           ("Open run or checkpoint…", self.open_run)):
+            a = menu.addAction(text, slot)
+            a.setToolTip(self._tips[text])
+        menu.addSeparator()
+        menu.addAction("Show attention", lambda: self.reveal.emit("Attention"))
+        menu.addAction("Show routing", lambda: self.reveal.emit("Routing"))
 
-    def open_run():
-        folder = QFileDialog.getExistingDirectory(window, "Open a run folder (RUN_DIR)")
-        if not folder:
-            return
+    # ------------------------------------------------------------------ actions
+    def inspect_on_screen(self) -> bool:
+        if self.session is not None and self.session.key == self.run_state.key:
+            self.session.request_snapshot()  # training here: fresh weights after this step
+        if not self.controller.activate():
+            return False
+        self.reveal.emit("Attention")
+        return True
+
+    def open_run(self, folder: str | None = None) -> bool:
+        from PySide6.QtWidgets import QFileDialog
+
+        from studio.core import errors as E
+        from studio.core.rundir import RunDir
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self.attention, "Open a run folder (RUN_DIR)")
+            if not folder:
+                return False
         try:
             RunDir(folder).read_config()
         except E.StudioError as exc:
-            window.show_status(str(exc))
-            return
-        ctl.set_run(folder)
-        reveal(attn_dock)
+            self.show_status(str(exc))
+            return False
+        self.controller.active = True
+        if self.open_run_callback is not None:
+            self.open_run_callback(folder)  # the run becomes the document: RunState brings it here
+        else:
+            self.controller.set_run(folder)
+        self.reveal.emit("Attention")
+        return True
 
-    def block_activated(node_id: str):
-        arch = window.timeline_model.arch
+    def block_activated(self, node_id: str) -> None:
+        doc = self.run_state.document
+        arch = None if doc is None else doc.architecture
         if arch is None or node_id not in arch.graph.nodes or not arch.graph.node(node_id).spec.has("attention"):
             return
-        if ctl.source is None or (ctl.source.kind == "untrained" and ctl.source.arch is not arch):
-            current_untrained()
-        reveal(attn_dock)
+        ctl = self.controller
+        if not ctl.active or ctl.source is None:
+            if not self.inspect_on_screen():
+                return
+        self.reveal.emit("Attention")
         if ctl.last is not None and not ctl.busy():
             ctl.focus_requested.emit(node_id, 0)
         else:  # open on that block as soon as the running inspection arrives
@@ -96,43 +133,14 @@ def install(window):
                 ctl.focus_requested.emit(node_id, 0)
             ctl.inspected.connect(once)
 
-    def arch_changed(arch):
-        # an untrained view follows the slider; runs and snapshots stay until the user changes them
-        if ctl.source is not None and ctl.source.kind == "untrained" and arch is not None and "classroom" in arch.scales:
-            ctl.set_untrained(arch)
-
-    def inspect_training():
-        session = getattr(window, "training_session", None)
-        if session is None or not (session.running or session.last_snapshot is not None):
-            window.show_status("No training run in this window: start one (Train menu) or open a run folder")
-            return
-        if not session.request_snapshot() and session.last_snapshot is not None:
-            ctl.set_snapshot(*session.last_snapshot)  # paused or finished: the last snapshot is current
-        reveal(attn_dock)
-
-    def live_refresh():
-        # while training runs and a dock shows a training snapshot, ask for fresh weights now and then
-        session = getattr(window, "training_session", None)
-        showing = any(d.isVisible() and not d.visibleRegion().isEmpty() for d in (attn_dock, routing_dock))
-        if (session is not None and session.running and showing and ctl.source is not None
+    def live_refresh(self) -> None:
+        """While the model on screen trains here and a dock shows it, ask for fresh weights now and then."""
+        s, ctl = self.session, self.controller
+        showing = any(w.isVisible() and not w.visibleRegion().isEmpty() for w in (self.attention, self.routing))
+        if (s is not None and s.running and s.key == self.run_state.key and showing and ctl.source is not None
                 and ctl.source.kind == "snapshot" and not ctl.busy()):
-            session.request_snapshot()
-    live = QTimer(attn)
-    live.setInterval(LIVE_REFRESH_MS)
-    live.timeout.connect(live_refresh)
-    live.start()
+            s.request_snapshot()
 
-    m = window.menu("Inspect")
-    a = m.addAction("Inspect current milestone (untrained)", current_untrained)
-    a.setToolTip("Fresh random weights of the current milestone's classroom model")
-    a = m.addAction("Open run or checkpoint…", open_run)
-    a.setToolTip("A RUN_DIR from training or import: its latest checkpoint")
-    a = m.addAction("Inspect the model being trained", inspect_training)
-    a.setToolTip(f"A snapshot of the training weights, refreshed every {LIVE_REFRESH_MS // 1000} s while training runs")
-    m.addSeparator()
-    m.addAction("Show attention", lambda: reveal(attn_dock))
-    m.addAction("Show routing", lambda: reveal(routing_dock))
-    window.graph_view.block_activated.connect(block_activated)
-    window.timeline_model.architecture_changed.connect(arch_changed)
-    window.destroyed.connect(lambda *_: ctl.shutdown())
-    return ctl
+    def shutdown(self) -> None:
+        self._live.stop()
+        self.controller.shutdown()

@@ -34,6 +34,7 @@ class RoutingView(QWidget):
         self.ins = None
         self.layer = 0
         self._hist_version = -1
+        self._hist = None  # the RoutingHistory drawn (each training run has its own)
         base, text, mask = palette_colours()
         self._mask_rgb, self._text = mask.getRgb()[:3], text
         moe = FAMILY_COLOURS["moe"]
@@ -66,7 +67,9 @@ class RoutingView(QWidget):
         self.readout = QLabel("Hover the map to read a gate weight.")
 
         # training history: load over steps, aux loss, balancing bias
-        self.train_note = QLabel("During training: expert load over steps, auxiliary loss and DeepSeek-V3's balancing bias appear here.")
+        self._idle_note = ("During training: expert load over steps, auxiliary loss and DeepSeek-V3's balancing bias "
+                           "appear here.")
+        self.train_note = QLabel(self._idle_note)
         self.train_note.setWordWrap(True)
         self.load_plot = pg.PlotWidget(background=base)
         _style(self.load_plot, text, "expert", "step")
@@ -185,8 +188,20 @@ class RoutingView(QWidget):
         self.readout.setText(f"token {t} “{tok}”: chose {picks} · router score of E{e}: {m.scores[t, e]:.3f}")
 
     # ------------------------------------------------------------------ training history
+    def _clear_history(self):
+        """Another model's run: none of the previous run's curves stay."""
+        self.train_note.setText(self._idle_note)
+        self.load_img.clear()
+        self.aux_curve.setData([], [])
+        for c in self.bias_curves:
+            c.setData([], [])
+
     def refresh_history(self):
-        snap = self.ctl.history.snapshot() if self.ctl.history.version != self._hist_version else None
+        h = self.ctl.history
+        if h is not self._hist:
+            self._hist, self._hist_version = h, -1
+            self._clear_history()
+        snap = h.snapshot() if h.version != self._hist_version else None
         if snap is None or not snap.layers:
             return
         self._hist_version = snap.version

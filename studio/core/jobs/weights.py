@@ -12,7 +12,7 @@ class WeightsSource:
     label: str
     arch: object = None        # Architecture (untrained; snapshot: the trained copy)
     path: str = ""             # RUN_DIR (run)
-    snapshot: object = None    # studio.core.state.run.Snapshot (snapshot)
+    snapshot: object = dataclasses.field(default=None, repr=False)  # studio.core.state.run.Snapshot
     version: int = 0           # bumped by the owner for every new source (cache key)
 
     def cache_key(self):

@@ -30,7 +30,7 @@ SOURCES = ("live", "imported", "project", "prepared")
 class Snapshot:
     """A copy of training weights: safe to read on any thread, never touched by the trainer again."""
     arch: Any            # the Architecture that was trained (its classroom dims)
-    state: dict          # state-dict copy (CPU tensors)
+    state: dict = dataclasses.field(repr=False)  # state-dict copy (CPU tensors)
     step: int
     tokenizer: Any = None  # the run's tokenizer (None: byte-level)
 
