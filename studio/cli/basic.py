@@ -39,26 +39,51 @@ def cmd_info(args) -> int:
         info["nodes"] = node_configs(arch, scale)  # every block's resolved settings (per layer where they differ)
         print_json(info)
         return 0
-    prov = info["provenance"]
+    _print_info(info)
+    return 0
+
+
+def _print_info(info: dict) -> None:
+    """Every figure with its provenance (and its source where a source states it), then the
+    published figures, the notes and what the card lists (studio.core.provenance)."""
+    from studio.core.accounting import human_bytes, humanize
     print(f"{info['title']} ({info['date']}) — {info['scale']} scale")
-    rows = [("parameters (total)", humanize(info["params_total"]), info["params_total"], "params_total"),
-            ("parameters (active / token)", humanize(info["params_active"]), info["params_active"], "params_active"),
-            ("embedding parameters", humanize(info["params_embedding"]), info["params_embedding"], "params_embedding"),
-            ("MTP module parameters", humanize(info["params_mtp"]), info["params_mtp"], "params_mtp"),
-            ("KV cache per token (bf16)", human_bytes(info["kv_cache_bytes_per_token"]), info["kv_cache_bytes_per_token"], "kv_cache_bytes_per_token"),
-            (f"forward FLOPs per token @ {info['context']}", humanize(info["flops_per_token"]), info["flops_per_token"], "flops_per_token")]
-    for label, human, exact, key in rows:
-        exact_s = f"{exact:,}" if isinstance(exact, int) else "—"
-        print(f"  {label:34} {human:>12}  ({exact_s}; {prov.get(key, 'computed')})")
-    if info["published"]:
-        pub = ", ".join(f"{k} {humanize(v) if isinstance(v, (int, float)) or v is None else v}"
-                        for k, v in info["published"].items() if k not in ("source", "note"))
-        print(f"  published: {pub} — {info['published'].get('source', '')}")
-        if info["published"].get("note"):
-            print(f"  note: {info['published']['note']}")
+    if info["card"]["illustrative_graph"]:
+        print("  ILLUSTRATIVE STAND-IN: the graph shows structure only; no figure is shown for it")
+    figs = info["figures"]
+    ctx = figs["context"]["value"]
+    labels = {"params_total": "parameters (total)", "params_active": "parameters (active / token)",
+              "params_embedding": "embedding parameters", "params_mtp": "MTP module parameters",
+              "kv_cache_bytes_per_token": "KV cache per generated token (bf16)",
+              "cross_kv_bytes_per_source_token": "cross-attn K/V per source token (bf16)",
+              "flops_per_token": f"forward FLOPs per token @ {ctx if ctx is not None else '?'}",
+              "context": "context (tokens)"}
+    for key, label in labels.items():
+        f = figs.get(key)
+        if f is None:
+            continue
+        v = f["value"]
+        human = (human_bytes(v) if "bytes" in key else f"{v:,}" if key == "context" else humanize(v)) \
+            if v is not None else "undisclosed"
+        exact_s = f"{v:,}" if isinstance(v, int) else "—"
+        src = f" — {f['source']}" if f["provenance"] in ("published", "reported") and f["source"] else ""
+        print(f"  {label:38} {human:>12}  ({exact_s}; {f['provenance']}{src})")
+    pub = info.get("published_figures") or {}
+    for key, f in pub.items():
+        v = f["value"]
+        shown = f"{humanize(v)} ({f['provenance']})" if isinstance(v, (int, float)) else f["provenance"] if v is None else str(v)
+        print(f"  published {f['label'].lower()}: {shown} — {f['source']}")
+    if info["published"].get("note"):
+        print(f"  note: {info['published']['note']}")
     for key, text in (info.get("notes") or {}).items():  # gap / seed / reported notes of a preset
         print(f"  {key.replace('_', ' ')}: {' '.join(str(text).split())}")
-    return 0
+    card = info["card"]
+    for key, title in (("assumptions", "assumption"), ("illustrative", "illustrative or inferred"),
+                       ("classroom_limits", "not visible at classroom scale")):
+        for line in card[key]:
+            print(f"  {title}: {line}")
+    if card["citations"]:
+        print("  builds on: " + "; ".join(f"{c['title']} <{c['link']}>" for c in card["citations"]))
 
 
 def cmd_validate(args) -> int:

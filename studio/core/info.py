@@ -1,37 +1,32 @@
-"""The figures a milestone shows, each with its provenance (published, computed, reported, ...).
+"""The figures a milestone shows, each with its own provenance and source.
 
-At paper scale a preset's ``meta.disclosure`` decides what may be shown: ``undisclosed`` and
-``stand-in`` architectures show no figures (null, provenance ``undisclosed``); ``reported``
-ones are computed from the reported graph and labelled ``reported``. The classroom scale is
-always computed exactly from the graph.
+``studio.core.provenance`` decides them: at paper scale ``stand-in`` and ``undisclosed``
+architectures show no figure (null, ``undisclosed``); a reported architecture's exact counts are
+``computed-from-assumptions`` while the leak's own figures stay ``reported``; contexts no source
+states are ``illustrative``. The classroom scale is computed exactly (its context is ``chosen``).
 """
 from __future__ import annotations
 
+from studio.core import provenance
 from studio.core.accounting import account
 
 FIGURES = ("params_total", "params_active", "params_embedding", "params_mtp",
            "kv_cache_bytes_per_token", "flops_per_token")
 # Why a computed figure differs from the published one, where the seed is wrong, what a leak says.
-NOTE_KEYS = ("gap_note", "seed_note", "reported_note")
+NOTE_KEYS = ("gap_note", "seed_note", "reported_note", "standin_note", "kv_note", "size_note", "vision_note",
+             "window_note")
 
 
 def model_info(arch, scale: str = "paper") -> dict:
     acc = account(arch, scale)
     meta = arch.meta
     disclosure = meta.get("disclosure", "disclosed") if scale == "paper" else "disclosed"
-    values = {k: getattr(acc, k) for k in FIGURES}
-    if disclosure in ("undisclosed", "stand-in"):
-        values = {k: None for k in FIGURES}
-        prov = {k: "undisclosed" for k in FIGURES}
-    else:
-        label = "reported" if disclosure == "reported" else "computed"
-        prov = {k: label for k in FIGURES}
+    # Every figure with its own provenance and source (studio.core.provenance decides them all)
+    figs = provenance.figures(arch, scale, acc)
+    values = {k: figs[k].value for k in FIGURES}
+    prov = {k: f.provenance for k, f in figs.items()}
     published = dict(meta.get("published") or {}) if scale == "paper" else {}
-    for k in published:
-        if k not in ("source", "note") and k not in prov:
-            prov[k] = "published"
-    if scale == "paper":
-        prov.update(meta.get("provenance") or {})
+    pub_figs = provenance.published_figures(arch) if scale == "paper" else {}
     # Relative difference computed vs published (0.015 = 1.5 % above), where both exist.
     vs_published = {k: values[k] / published[k] - 1 for k in ("params_total", "params_active")
                     if values.get(k) and isinstance(published.get(k), (int, float)) and published[k]}
@@ -49,8 +44,14 @@ def model_info(arch, scale: str = "paper") -> dict:
         "family_member": meta.get("family_member", "") if scale == "paper" else "",
         "notes": {k: meta[k] for k in NOTE_KEYS if meta.get(k)} if scale == "paper" else {},
         "provenance": prov,
+        "figures": {k: f.as_dict() for k, f in figs.items()},
+        "published_figures": {k: f.as_dict() for k, f in pub_figs.items()},
+        "cross_kv_bytes_per_source_token": figs["cross_kv_bytes_per_source_token"].value
+        if "cross_kv_bytes_per_source_token" in figs else 0,
+        "card": provenance.card(arch),
         "params_by_region": {r: v["params"] for r, v in acc.per_region.items()} if values["params_total"] is not None else {},
     }
+
 
 def node_configs(arch, scale: str) -> list[dict]:
     """Each node's resolved configuration at ``scale`` (``archstudio info --json``'s ``nodes``):

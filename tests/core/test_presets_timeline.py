@@ -14,7 +14,7 @@ from studio.core.presets import load_preset, preset_ids, preset_infos, raw_prese
 
 MILESTONES = [
     "2017-06-transformer", "2018-06-gpt-1", "2019-02-gpt-2", "2019-10-rmsnorm", "2020-02-swiglu",
-    "2020-05-gpt-3", "2020-06-gshard", "2021-04-rope", "2022-03-chinchilla", "2022-03-instructgpt",
+    "2020-05-gpt-3", "2020-06-gshard", "2021-04-rope", "2022-03-instructgpt", "2022-03-chinchilla",
     "2022-05-flashattention", "2022-11-chatgpt", "2023-02-llama-1", "2023-03-gpt-4", "2023-07-llama-2",
     "2023-12-mixtral", "2024-05-deepseek-v2", "2024-07-llama-3.1", "2024-09-o1", "2024-12-deepseek-v3",
     "2025-01-deepseek-r1", "2025-07-kimi-k2", "2026-04-kimi-k2.6",
@@ -47,6 +47,7 @@ EXACT = {
     "recipe-llama2c-stories260k": {"params_total": 260_032},
     "recipe-llama2c-stories15m": {"params_total": 15_191_712},
 }
+NOT_PLAIN_COMPUTED = {("2026-04-kimi-k2.6", "params_total"): "computed-from-assumptions"}
 UNDISCLOSED = ("2022-11-chatgpt", "2024-09-o1")
 META_KEYS = ("date", "org", "title", "link", "short", "explanation", "changes", "why", "disclosure",
              "family_member", "published", "classroom_tokenizer")
@@ -73,7 +74,8 @@ def test_paper_figures_match_reference_configs(pid):
             assert got == want, (key, got, want)
         else:
             assert abs(got - want) <= 1e-3 * want, (key, got, want)
-        assert info["provenance"][key] == "computed"
+        # K2.6's total includes the MoonViT encoder, whose shape is inferred (issue 16)
+        assert info["provenance"][key] == NOT_PLAIN_COMPUTED.get((pid, key), "computed")
 
 
 def test_component_milestones_differ_from_their_flagship_by_exactly_the_swap():
@@ -115,13 +117,17 @@ def test_gpt4_is_the_reported_moe_labelled_reported():
     arch = load_preset("2023-03-gpt-4")
     info = model_info(arch, "paper")
     assert info["disclosure"] == "reported"
-    assert info["provenance"]["params_total"] == "reported" == info["provenance"]["params_active"]
+    # issue 16: only the leak's own figures are "reported"; exact counts rest on assumed widths
+    assert info["provenance"]["params_total"] == "computed-from-assumptions" == info["provenance"]["params_active"]
+    assert info["published_figures"]["params_total"]["provenance"] == "reported"
     cfg = arch.variants("feed_forward", "paper")[-1][2]
     assert (cfg.n_experts, cfg.top_k, arch.repeat("layer", "paper")) == (16, 2, 120)
     pub = info["published"]
     assert "leak" in pub["source"].lower()
     assert abs(info["params_total"] - pub["params_total"]) < 0.05 * pub["params_total"]
-    assert abs(info["params_active"] - pub["params_active"]) < 0.05 * pub["params_active"]
+    # multi-query attention (the leak) at the assumed width: 251B, 10 % under ~280B (gap note)
+    assert abs(info["params_active"] - pub["params_active"]) < 0.15 * pub["params_active"]
+    assert "multi-query" in arch.meta["gap_note"] or "MQA" in arch.meta["gap_note"]
 
 
 def test_cli_info_gives_exact_moe_figures_with_published_beside_them():
@@ -316,7 +322,9 @@ def test_history_moe_line():
     assert (p["n_heads"], p["n_experts"], p["first_k_dense"]) == ((128, 64), (256, 384), (3, 1))
     assert a.training["settings"]["optimizer"] == "MuonClip"
     d, a = _d("2026-04-kimi-k2.6")
-    assert not d.graph_changed and d.dims["paper"] == {"context": (131072, 262144)}
+    # issue 16: K2.6 is natively multimodal (MoonViT); the 256K context came with K2-Instruct-0905
+    assert d.added == ["vision_encoder"] and not d.removed and not d.replaced
+    assert d.dims["paper"] == {"context": (131072, 262144), "vit_layers": (None, 27)}
 
 
 def test_history_recipes():
@@ -330,9 +338,12 @@ def test_history_recipes():
     assert d.changed["attention"]["kernel"] == ("eager", "sdpa") and d.dims["paper"]["n_kv_heads"][1] == 2
     assert a.training["settings"]["precision"] == "fp8"
     d, a = _d("recipe-modded-llama2c")
+    # issue 16: the repository's model.py ties the head, has no QK-norm or soft-capping and
+    # zero-initialises wo and w2
     att, out = a.config("attention", "classroom")[0], a.config("output", "classroom")[0]
-    assert att.qk_norm and att.zero_init_output and not out.tie_to and out.softcap == 30.0
-    assert out.rows == 4096 > out.vocab_size == 4000  # padded head
+    ffn = a.config("feed_forward", "classroom")[0]
+    assert att.zero_init_output and ffn.zero_init_output and not att.qk_norm
+    assert out.tie_to == "tok_embeddings" and out.softcap == 0.0 and out.rows == out.vocab_size
     for pid in ("recipe-llama2c-stories260k", "recipe-llama2c-stories15m"):
         arch = load_preset(pid)
         assert arch.config("output", "paper")[0].tie_to == "tok_embeddings"
