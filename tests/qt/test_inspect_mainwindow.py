@@ -1,8 +1,9 @@
-"""The inspector inside the real main window: graph click opens it, training snapshots feed it."""
+"""The inspector inside the real main window: graph click opens it; the run of the model on screen feeds it."""
 import pytest
 import torch
 
 from studio.core.compiler import compile_architecture
+from studio.core.state.run import Snapshot
 from studio.core.tokenizers.byte_level import ByteTokenizer
 
 WAIT = 60_000
@@ -10,23 +11,26 @@ WAIT = 60_000
 
 @pytest.fixture
 def ready(window, qtbot):
-    if not hasattr(window, "inspect_controller"):
-        pytest.skip("the main window did not install studio._qt.inspect")
+    if getattr(window, "inspect", None) is None:
+        pytest.skip("the main window did not build the inspection docks")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
     yield window
-    window.inspect_controller.shutdown()
+    window.inspect.shutdown()
+    torch.set_num_threads(n)
 
 
 def test_graph_click_opens_inspector_on_that_block(ready, qtbot):
     w = ready
-    w.timeline_model.set_current("2023-07-llama-2")
+    w.model.show_milestone("2023-07-llama-2")
     assert {"Attention", "Routing"} <= set(w._docks)
-    ctl = w.inspect_controller
+    ctl = w.inspect.controller
     with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as blocker:
         w.graph_view.block_activated.emit("attention")
     qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
     ins = blocker.args[0]
     assert ins.arch_id == "2023-07-llama-2" and "untrained" in ins.label
-    view = w.attention_inspector
+    view = w.inspect.attention
     qtbot.waitUntil(lambda: view.ins is ins)
     assert view.sel == (0, -1) and ins.attention[0].node == "attention"
     assert w._docks["Attention"].isVisible()
@@ -36,17 +40,23 @@ def test_graph_click_opens_inspector_on_that_block(ready, qtbot):
     assert view.sel == (3, 4)
 
 
-def test_training_snapshot_reaches_inspector(ready, qtbot):
+def test_the_run_of_the_model_on_screen_reaches_the_inspector(ready, qtbot):
     w = ready
-    session = getattr(w, "training_session", None)
-    if session is None:
-        pytest.skip("training module not installed")
-    w.timeline_model.set_current("2023-07-llama-2")
-    arch = w.timeline_model.arch.copy()
+    w.model.show_milestone("2023-07-llama-2")
+    ctl = w.inspect.controller
+    with qtbot.waitSignal(ctl.inspected, timeout=WAIT):
+        w.inspect.inspect_on_screen()
+    qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
+    arch = w.model.document.architecture.copy()
     arch.scales["classroom"]["vocab_size"] = 259
-    model = compile_architecture(arch)
-    with qtbot.waitSignal(w.inspect_controller.inspected, timeout=WAIT) as blocker:
-        session.snapshot_ready.emit((arch, model.state_dict(), 42, ByteTokenizer()))
-    qtbot.waitUntil(lambda: not w.inspect_controller.busy(), timeout=WAIT)
+    run = w.model.run
+    run.start_live(w.model.document.key)  # what the training session does when training starts here
+    with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as blocker:
+        run.set_snapshot(Snapshot(arch, compile_architecture(arch).state_dict(), 42, ByteTokenizer()))
+    qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
     assert "step 42" in blocker.args[0].label
-    assert "step 42" in w.attention_inspector.source_label.text()
+    assert "step 42" in w.inspect.attention.source_label.text()
+    with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as other:  # another milestone: not that run's weights
+        w.model.show_milestone("2019-02-gpt-2")
+    qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
+    assert "untrained" in other.args[0].label and other.args[0].arch_id == "2019-02-gpt-2"

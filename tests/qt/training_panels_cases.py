@@ -200,12 +200,13 @@ def test_closing_the_main_window_stops_training_and_saves(qtbot, env, window):
     the thread cleanly and leaves a checkpoint."""
     from studio.core.presets import load_preset
     assert "Start training" in [a.text() for a in window.menu("Train").actions()]
-    window.timeline_model.set_current("2023-07-llama-2")
+    window.model.show_milestone("2023-07-llama-2")
     configure(window.training.panel)
     session = window.training.session
     window.training.actions["start_stop"].trigger()
     qtbot.waitUntil(lambda: session.history.series("loss").x.size >= 1, timeout=90_000)
     assert session.info["run_dir"] and load_preset("2023-07-llama-2")  # trained a copy of the current model
+    assert window.model.run.source == "live" and str(window.model.run.run_dir) == session.info["run_dir"]
     window.close()
     assert not session.running and session.state == "idle"
     run = RunDir(session.info["run_dir"])
@@ -213,12 +214,12 @@ def test_closing_the_main_window_stops_training_and_saves(qtbot, env, window):
 
 
 def test_a_started_run_is_recorded_in_the_project(qtbot, env, window):
-    window.timeline_model.set_current("2023-07-llama-2")
+    window.model.show_milestone("2023-07-llama-2")
     configure(window.training.panel)
     window.training.panel.steps.setValue(2)
     session = window.training.session
     with qtbot.waitSignal(session.prepared, timeout=120_000):
         window.training.panel.start()
     qtbot.waitUntil(lambda: session.state == "idle", timeout=120_000)
-    proj = window.project_controller.project()
+    proj = window.projects.project()
     assert proj.latest_run == session.info["run_dir"] and proj.training["steps"] == 2

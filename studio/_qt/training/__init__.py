@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 
 class TrainingDocks(QObject):
-    run_prepared = Signal(object)  # the Prepared info dict of a run that has just got its folder
+    run_prepared = Signal(object)  # a run just got its folder: {"run_dir", …, "training": settings a project keeps}
     reveal = Signal(str)           # a dock title the user should see now ("Training", "Plots")
 
     def __init__(self, run_state, parent=None, theme=None, show_status=None):
@@ -33,7 +33,7 @@ class TrainingDocks(QObject):
         self.plots = PlotsPanel(self.session, theme)
         self.generate = GeneratePanel(run_state, self.session)
         self.docks = {"Training": self.panel, "Plots": self.plots, "Generate": self.generate}
-        self.session.prepared.connect(self.run_prepared)
+        self.session.prepared.connect(self._prepared)
         self.session.prepared.connect(self._announce)
         self.session.failed.connect(lambda msg: self.show_status(msg, 15000))
         self.actions = self._make_actions(parent)
@@ -78,6 +78,10 @@ class TrainingDocks(QObject):
         else:
             self.reveal.emit("Training")
             self.panel.start()
+
+    def _prepared(self, info: dict) -> None:
+        keep = {k: info[k] for k in ("steps", "vocab", "tokenizer", "label") if k in info}
+        self.run_prepared.emit({**info, "training": keep})
 
     def _announce(self, info: dict) -> None:
         tiny = info["is_tinystories"] or "not TinyStories" in info["label"]

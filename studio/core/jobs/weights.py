@@ -40,8 +40,10 @@ def run_label(path) -> str:
     from studio.core.errors import StudioError
     from studio.core.rundir import RunDir
     try:
-        model = RunDir(path).read_config().get("model", "")
-    except StudioError:
+        cfg = RunDir(path).read_config()
+        meta = (cfg.get("architecture") or {}).get("meta") or {}
+        model = str(meta.get("title") or cfg.get("model", ""))  # "stories260K (llama2.c import)", not the base preset
+    except (StudioError, AttributeError):
         model = ""
     p = Path(path)
     where = f"{p.parent.name}/{p.name}" if p.parent.name else p.name
