@@ -30,6 +30,7 @@ HANDLERS = {
     "doctor": "studio.cli.doctor:cmd_doctor",
     "plan": "studio.cli.plan:cmd_plan",
     "lesson": "studio.cli.lesson:cmd_lesson",
+    "race": "studio.cli.race:cmd_race",
 }
 
 
@@ -146,6 +147,24 @@ def build_parser() -> argparse.ArgumentParser:
     f = lsub.add_parser("summary", help="held-out bits per byte, tokens seen and minutes of each prepared run")
     f.add_argument("lesson_dir", metavar="LESSON_DIR")
     f.add_argument("--csv", default=None, metavar="FILE")
+
+    s = sub.add_parser("race", help="train 2-4 models side by side on the identical token stream")
+    s.add_argument("models", nargs="*", metavar="MODEL", help="2 to 4 preset ids or model files")
+    s.add_argument("--minutes", type=float, default=None, help="the whole race (default 3)")
+    s.add_argument("--steps", type=int, default=None, help="instead of minutes")
+    s.add_argument("--data", default=None, help="PATH, quick, full or starter (default: TinyStories if downloaded)")
+    s.add_argument("--out", default=None, metavar="DIR")
+    s.add_argument("--match", choices=("none", "params", "active", "flops"), default=None,
+                   help="fit the later models' FFN widths to the first's parameters / active parameters / FLOPs")
+    s.add_argument("--preset", default=None, metavar="ID", help="a classic race (see --list)")
+    s.add_argument("--list", action="store_true", help="list the race presets")
+    s.add_argument("--show", default=None, metavar="DIR", help="reopen a saved race: its final table")
+    s.add_argument("--batch-size", type=int, default=None)
+    s.add_argument("--context", type=int, default=None)
+    s.add_argument("--vocab-size", type=int, default=None, help="the shared BPE vocabulary (default 512)")
+    s.add_argument("--seed", type=int, default=1337)
+    s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--device", default="cpu")
 
     s = sub.add_parser("plan", help="training compute: 6·N·D, Chinchilla / nanochat optimum, a run's progress and ETA")
     s.add_argument("model", metavar="MODEL")

@@ -1,0 +1,87 @@
+"""``archstudio race A B [C D] --minutes N --out DIR``: models side by side on the identical token stream."""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+from studio.core import errors as E
+
+
+def print_table(rows: list[dict]) -> None:
+    from studio.core.accounting import humanize
+    print(f"{'model':28} {'params':>9} {'active':>9} {'FLOPs':>9} {'tokens':>9} {'tokens/s':>9} {'bits/byte':>9}")
+    for r in rows:
+        bpb = f"{r['val_bpb']:.3f}" if r.get("val_bpb") is not None else "—"
+        print(f"{r['name'][:28]:28} {humanize(r['params']):>9} {humanize(r['params_active']):>9} "
+              f"{r['flops']:>9.2e} {humanize(r['tokens']):>9} {r['tokens_per_s']:>9,.0f} {bpb:>9}")
+    for r in rows:
+        print(f"  {r['name']}: {' '.join(str(r.get('sample', '')).split())[:150]!r}")
+
+
+def cmd_race(args) -> int:
+    from studio.core.race import RaceConfig, load_race, race
+    from studio.core.race_setup import race_preset, race_presets
+    if args.list:
+        for p in race_presets().values():
+            print(f"{p.id:16} {p.title} (match: {p.match})")
+        return 0
+    if args.show:
+        saved = load_race(args.show)
+        print(f"{saved.index.get('title')} — {saved.index.get('status')}, {saved.index.get('steps_done', 0)} steps; "
+              f"data: {(saved.index.get('data') or {}).get('label', '')}")
+        print_table(saved.table)
+        return 0
+    models, match, title = list(args.models), args.match, ""
+    if args.preset:
+        p = race_preset(args.preset)
+        if models:
+            raise E.StudioError("give either --preset or the models A B [C D], not both")
+        models, match, title = list(p.models), args.match or p.match, p.title
+    if not 2 <= len(models) <= 4:
+        raise E.StudioError(f"a race takes 2 to 4 models (got {len(models)}); e.g. archstudio race 2019-02-gpt-2 "
+                            "2023-07-llama-2 --minutes 3, or --preset ID (--list shows them)")
+    for name in ("steps", "batch_size", "context", "threads", "vocab_size"):
+        v = getattr(args, name, None)
+        if v is not None and v < 1:
+            raise E.StudioError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.minutes is not None and not args.minutes > 0:
+        raise E.StudioError("--minutes must be positive")
+    out = Path(args.out) if args.out else Path(f"race-{time.strftime('%Y%m%d-%H%M%S')}")
+    cfg = RaceConfig(models=tuple(models), minutes=args.minutes or 3.0, steps=args.steps, match=match or "none",
+                     data=args.data, vocab_size=args.vocab_size or 512, batch_size=args.batch_size or 8,
+                     context=args.context or 256, seed=args.seed, threads=args.threads, device=args.device,
+                     title=title)
+    stop = {"flag": False}
+
+    def on_sigint(signum, frame):
+        if stop["flag"]:
+            raise KeyboardInterrupt
+        stop["flag"] = True
+        print("\nstopping the race after this step (Ctrl+C again to abort)", file=sys.stderr, flush=True)
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    tty = sys.stderr.isatty()
+    last = 0.0
+    end = None
+    try:
+        for ev in race(out, cfg, lambda: stop["flag"]):
+            if ev.kind == "step":
+                now = time.monotonic()
+                if tty and now - last > 0.25:
+                    last = now
+                    sys.stderr.write(f"\rstep {ev.step}/{ev.steps} ")
+                    sys.stderr.flush()
+            elif ev.kind == "eval":
+                if tty:
+                    sys.stderr.write("\r" + " " * 40 + "\r")
+                print(f"step {ev.step}: {ev.name}: held-out {ev.val_bpb:.3f} bits/byte", file=sys.stderr, flush=True)
+            else:
+                print(ev.message, file=sys.stderr, flush=True)
+                end = ev
+    finally:
+        signal.signal(signal.SIGINT, old)
+    print_table(list(end.table))
+    print(f"race saved in {out} (reopen: archstudio race --show {out})")
+    return 0 if end.kind == "done" else 130

@@ -1,0 +1,96 @@
+"""Architecture race: two models, the identical token stream (checked by hashing what each model's
+forward actually received), per-model metrics and runs, matching, save and reopen, the presets."""
+import hashlib
+
+import pytest
+
+from conftest import run_cli
+from studio.core.errors import StudioError
+from studio.core.race import RaceConfig, load_race, race
+from studio.core.race_setup import MATCHES, figure, load_race_model, match_models, race_presets
+from studio.core.rundir import RunDir
+from studio.core.training import setup as S
+from studio.core.validate import validate
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))  # no TinyStories: the starter corpus
+
+
+def tiny(**kw):
+    return RaceConfig(**{"models": ("2019-02-gpt-2", "2023-07-llama-2"), "steps": 6, "batch_size": 2, "context": 16,
+                         "tokenizer": "byte", "vocab_size": 259, "threads": 1, "eval_interval": 3, **kw})
+
+
+def test_two_models_see_identical_batches_and_write_their_own_metrics(cache, tmp_path, monkeypatch):
+    seen = {}
+    real_build = S.build_model
+
+    def spy(arch, seed):  # hash the token ids every model's forward really receives while training
+        model = real_build(arch, seed)
+        log = seen.setdefault(len(seen), [])
+
+        def pre(module, args, kwargs):
+            if module.training:
+                log.append(hashlib.sha256(args[0].numpy().tobytes()).hexdigest())
+        model.register_forward_pre_hook(pre, with_kwargs=True)
+        return model
+    monkeypatch.setattr(S, "build_model", spy)
+    events = list(race(tmp_path / "race", tiny()))
+    assert events[0].kind == "start" and events[-1].kind == "done"
+    train_calls = [h for h in seen.values() if h]
+    assert len(train_calls) == 2 and len(train_calls[0]) >= 6
+    assert train_calls[0][-6:] == train_calls[1][-6:], "both models trained on the same batches in the same order"
+    assert len(set(train_calls[0][-6:])) == 6, "a new batch every step"
+    saved = load_race(tmp_path / "race")
+    runs = [RunDir(tmp_path / "race" / m["run"]) for m in saved.index["models"]]
+    hashes = [[r["batch"] for r in run.metrics() if r["kind"] == "step"] for run in runs]
+    assert hashes[0] == hashes[1] and len(hashes[0]) == 6
+    for run, m in zip(runs, saved.index["models"]):
+        recs = run.metrics()
+        assert [r["step"] for r in recs if r["kind"] == "eval"] == [3, 6]
+        assert run.has_checkpoint() and run.read_config()["tokenizer"]["vocab_size"] == 259  # one shared tokenizer
+    assert [r["name"] for r in saved.table] == ["GPT-2", "LLaMA 2"]
+    for row in saved.table:
+        assert row["tokens"] == 6 * 2 * 16 and row["flops"] == pytest.approx(6 * row["params_active"] * row["tokens"])
+        assert row["val_bpb"] > 0 and row["tokens_per_s"] > 0 and row["sample"].startswith("Once upon a time")
+    assert set(saved.curves) == {"GPT-2", "LLaMA 2"} and all(len(c) == 2 for c in saved.curves.values())
+
+
+def test_matching_equal_active_parameters():
+    archs = [S.classroom_arch(load_race_model(m)[0], 512, 64) for m in ("2023-07-llama-2", "2023-12-mixtral")]
+    assert figure(archs[1], "params_active") > 1.5 * figure(archs[0], "params_active")
+    matched = match_models(archs, "active")
+    a, b = (figure(x, "params_active") for x in matched)
+    assert abs(b - a) / a < 0.005 and figure(matched[1], "params_total") > 2 * a  # the experts stay
+    with pytest.raises(StudioError, match="unknown --match"):
+        match_models(archs, "bogus")
+
+
+@pytest.mark.parametrize("race_id", ["norm-placement", "positions", "dense-vs-moe", "attention-kv"])
+def test_race_presets_build_valid_matched_models(race_id):
+    p = race_presets()[race_id]
+    archs = [S.classroom_arch(load_race_model(m)[0], 512, 64) for m in p.models]
+    for a in match_models(archs, p.match):
+        assert not [i for i in validate(a, "classroom") if i.severity == "error"], a.id
+    if MATCHES[p.match]:
+        figs = [figure(a, MATCHES[p.match]) for a in match_models(archs, p.match)]
+        assert max(figs) / min(figs) < 1.01
+
+
+def test_bad_races_are_refused(cache, tmp_path):
+    with pytest.raises(StudioError, match="2 to 4"):
+        list(race(tmp_path / "r", tiny(models=("2019-02-gpt-2",))))
+    with pytest.raises(StudioError, match="encoder-decoder"):
+        list(race(tmp_path / "r2", tiny(models=("2017-06-transformer", "2019-02-gpt-2"))))
+    with pytest.raises(StudioError, match="not a race folder"):
+        load_race(tmp_path)
+
+
+def test_cli_race_list_and_usage_errors():
+    r = run_cli("race", "--list")
+    assert r.returncode == 0 and "dense-vs-moe" in r.stdout and "MHA vs GQA vs MLA" in r.stdout
+    for args in (("race", "2019-02-gpt-2"), ("race", "--preset", "nope"), ("race", "--show", "/nonexistent")):
+        bad = run_cli(*args)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, (args, bad.stderr)
