@@ -11,12 +11,15 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWi
 
 from studio._qt.text import PROVENANCE_GLYPH
 from studio._qt.theme import LIGHT, Theme
+from studio.core import provenance
 from studio.core.accounting import human_bytes, humanize
 from studio.core.errors import StudioError
 
 ROWS = [("params_total", "Parameters", humanize), ("params_active", "Active / token", humanize),
         ("params_embedding", "Embedding", humanize), ("params_mtp", "MTP module", humanize),
-        ("kv_cache_bytes_per_token", "KV cache / token", human_bytes), ("flops_per_token", "FLOPs / token", humanize),
+        ("kv_cache_bytes_per_token", "KV cache / token", human_bytes),
+        ("cross_kv_bytes_per_source_token", "Cross K/V / source token", human_bytes),
+        ("flops_per_token", "FLOPs / token", humanize),
         ("context", "Context", lambda v: f"{v:,}")]
 
 
@@ -97,25 +100,31 @@ class AccountingPanel(QWidget):
         if arch is None:
             return
         accs = {s: self._acc(s) for s in ("paper", "classroom")}
+        # each figure carries its own provenance and source (studio.core.provenance)
+        figs = {s: provenance.figures(arch, s, a) for s, a in accs.items() if a is not None}
         for key, _label, fmt in ROWS:
-            show_row = key not in ("params_mtp",) or any(a and a.params_mtp for a in accs.values())
+            show_row = True
+            if key == "params_mtp":
+                show_row = any(a and a.params_mtp for a in accs.values())
+            elif key == "cross_kv_bytes_per_source_token":  # encoder-decoder models only
+                show_row = any(key in f for f in figs.values())
             self.row_labels[key].setVisible(show_row)
             for scale, acc in accs.items():
                 cell = self.cells[(key, scale)]
                 cell.setVisible(show_row)
-                shown, prov = paper_provenance(arch, scale)
-                if acc is None:
+                fig = figs.get(scale, {}).get(key)
+                if acc is None or fig is None:
                     cell.setText("—")
-                    cell.setToolTip("no such scale, or the settings are invalid")
+                    cell.setToolTip("no such scale, or the settings are invalid" if acc is None else "not in this model")
                     continue
-                v = getattr(acc, key)
-                if not shown and key != "context":
+                word = provenance.glyph_word(fig.provenance)
+                if fig.value is None:
                     cell.setText(f"{PROVENANCE_GLYPH['undisclosed']} undisclosed")
-                    cell.setToolTip("The maker never disclosed this architecture; no figure is shown rather than a borrowed one")
+                    cell.setToolTip("The maker never disclosed this architecture: the graph is an illustrative "
+                                    "stand-in and no figure is shown rather than a borrowed one")
                     continue
-                p = prov if key != "context" else "published"
-                cell.setText(f"{fmt(v)} <span style='font-size:small'>{PROVENANCE_GLYPH.get(p, '')}</span>")
-                cell.setToolTip(f"{v:,} exactly · {p}" + (" from the block formulas" if p == "computed" else ""))
+                cell.setText(f"{fmt(fig.value)} <span style='font-size:small'>{PROVENANCE_GLYPH.get(fig.provenance, '')}</span>")
+                cell.setToolTip("\n".join(x for x in (f"{fig.value:,} exactly · {word}", fig.source, fig.note) if x))
         acc = accs.get("paper") or accs.get("classroom")
         if acc is not None:
             total = max(1, sum(r["params"] for r in acc.per_region.values()))
@@ -127,7 +136,8 @@ class AccountingPanel(QWidget):
                     parts.append(f"{r}{rep}: <b>{humanize(d['params'])}</b> ({100 * d['params'] / total:.1f} %)")
             shown, _ = paper_provenance(arch, acc.scale)
             self.regions.setText(("By region (" + acc.scale + "): " + " · ".join(parts)) if shown else
-                                 "By region: undisclosed at paper scale")
+                                 f"{PROVENANCE_GLYPH['illustrative']} Illustrative stand-in: the graph shows "
+                                 "structure only; no figure at paper scale")
         self.show_block(self.hovered)
         self.chart.refresh_marker()
 

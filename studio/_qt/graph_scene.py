@@ -19,6 +19,7 @@ from studio._qt.graph_items import EdgeItem, FrameItem, NodeItem, StageItem
 from studio._qt.port_drag import PortDragMixin
 from studio._qt.text import get_family_name, key_settings, ranges as _ranges, training_stages
 from studio._qt.theme import LIGHT, Theme, ui_font
+from studio.core import provenance
 from studio.core.accounting import humanize
 from studio.core.errors import StudioError
 from studio.core.layout import Layout, NODE_H, NODE_W, compute_layout, signatures
@@ -225,16 +226,17 @@ class GraphScene(PortDragMixin, QGraphicsScene):
         arch, scale = self.arch, self.model.scale
         node = arch.graph.node(nid)
         spec = get_spec(node.kind)
-        lines, badge, tip_extra, variant = [], "", "", ""
+        lines, badge, badge_tip, tip_extra, variant = [], "", "", "", ""
         if scale not in arch.scales:
             scale = next(iter(arch.scales), scale)
         try:
             cfg, _ = arch.config(node.id, scale)
-            lines = key_settings(spec, cfg)
+            hide = provenance.hides_figures(arch, scale)  # a stand-in: structure only, no figure on it
+            lines = [] if hide else key_settings(spec, cfg)
             per = spec.params(cfg)
             n = arch.repeat(node.region, scale)
-            badge = humanize(per) if per else ""
-            if per:
+            badge, badge_tip = provenance.block_badge(arch, scale, node.id, per)
+            if per and not hide:
                 tip_extra = f"\nParameters: {per:,}" + (f" per layer, {per * n:,} over {n} layers" if n > 1 else "")
             # per-layer overrides, read from the override list (resolving every layer is too slow to scrub)
             dims = arch.dims(scale)
@@ -245,14 +247,16 @@ class GraphScene(PortDragMixin, QGraphicsScene):
                     idx.update(hit)
                     if hit:
                         kinds.add(get_spec(ov.kind).title if ov.kind else f"{spec.title} with other settings")
-            if idx:
+            if hide:
+                tip_extra = "\n" + provenance.STAND_IN_NOTE
+            elif idx:
                 variant = f"≠ {len(idx)}/{n} layers"
                 tip_extra += f"\nLayers {_ranges(sorted(idx))} use {', '.join(sorted(kinds))} (per-layer override)"
         except (StudioError, TypeError, ValueError) as exc:
             lines = ["settings invalid"]
             tip_extra = f"\n{exc}"
         tip = f"{spec.title} ({node.id}) · {get_family_name(spec.family)}\n{spec.summary}{tip_extra}"
-        return node.kind, spec, lines, badge, "", variant, tip
+        return node.kind, spec, lines, badge, badge_tip, variant, tip
 
     def _add_edge(self, e, highlight: bool) -> None:
         src, dst = self.nodes.get(e.src), self.nodes.get(e.dst)
@@ -308,7 +312,7 @@ class GraphScene(PortDragMixin, QGraphicsScene):
                 frame = self.frames[r] = FrameItem(self.theme)
                 self.addItem(frame)
             frame.font_scale = self.font_scale
-            frame.set(wanted[r], title, f"× {n} layers")
+            frame.set(wanted[r], title, provenance.frame_label(arch, scale, r, n))
         for r in [r for r in self.frames if r not in wanted]:
             self.removeItem(self.frames.pop(r))
 

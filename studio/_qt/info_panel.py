@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from studio._qt.text import badge_html, esc, fmt_value, training_settings, training_stages
 from studio._qt.theme import DIFF
+from studio.core import provenance
 from studio.core.accounting import humanize
 from studio.core.diff import diff
 
@@ -74,7 +75,8 @@ class InfoPanel(QWidget):
             h.append(f"<p><a href='{esc(m['link'])}'>Read the paper ↗</a></p>")
         if m.get("disclosure") in ("undisclosed", "stand-in", "reported"):
             word = {"undisclosed": "Architecture undisclosed: figures are not shown",
-                    "stand-in": "Stand-in graph (the real architecture was never disclosed); figures undisclosed",
+                    "stand-in": "Illustrative stand-in: the graph shows structure only (the real architecture "
+                                "was never disclosed); no figure is shown for it",
                     "reported": "Architecture as reported by third parties (not confirmed by the maker)"}[m["disclosure"]]
             h.append(f"<p><b>{badge_html(m['disclosure'])}</b> {esc(word)}</p>")
         if m.get("explanation") or m.get("summary"):
@@ -84,7 +86,9 @@ class InfoPanel(QWidget):
             h.append(f"<p><b>Why it mattered.</b> {esc(m['why'])}</p>")
         h += self._training_html(arch.training or {})
         h += self._published_html(m)
-        for key in ("gap_note", "seed_note", "window_note", "note"):
+        h += self._card_html(m)
+        for key in ("gap_note", "seed_note", "reported_note", "standin_note", "kv_note", "size_note",
+                    "vision_note", "window_note", "note"):
             if m.get(key):
                 h.append(f"<p style='font-size:small'><i>{esc(m[key])}</i></p>")
         self.browser.setHtml("\n".join(h))
@@ -137,16 +141,38 @@ class InfoPanel(QWidget):
         return out
 
     def _published_html(self, m: dict) -> list[str]:
-        pub = m.get("published") or {}
-        figures = {k: v for k, v in pub.items() if k not in ("source", "note")}
-        if not figures:
+        """The source's own figures, each with its provenance badge (published, reported, n/a,
+        undisclosed) and its source as the badge's tooltip."""
+        figs = provenance.published_figures_of(m)
+        if not figs:
             return []
-        src = pub.get("source", "")
+        src = (m.get("published") or {}).get("source", "")
         rows = []
-        for k, v in figures.items():
-            val = humanize(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else fmt_value(v)
+        for k, f in figs.items():
+            v = f.value
+            val = humanize(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else \
+                f.provenance if v is None else fmt_value(v)
             exact = f"{v:,}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
-            rows.append(f"<tr><td>{esc(k.replace('_', ' '))}&nbsp;</td><td title='{esc(exact)}'><b>{esc(val)}</b>"
-                        f"&nbsp;</td><td>{badge_html('published', src)}</td></tr>")
+            rows.append(f"<tr><td>{esc(f.label)}&nbsp;</td><td title='{esc(exact)}'><b>{esc(val)}</b>"
+                        f"&nbsp;</td><td>{badge_html(f.provenance, f.source)}</td></tr>")
         return ["<h3>Published figures</h3><table>", *rows, "</table>",
                 f"<p style='font-size:small'>Source: {esc(src)}</p>" if src else ""]
+
+    def _card_html(self, m: dict) -> list[str]:
+        """Where the configuration comes from, what rests on assumptions or is illustrative, what
+        the classroom scale cannot show, and what the milestone built on (linked)."""
+        c = provenance.card_of(m)
+        out = []
+        if c["config_source"]:
+            out.append(f"<p style='font-size:small'><b>Configuration:</b> {esc(c['config_source'])}</p>")
+        for key, title in (("assumptions", "Assumptions"), ("illustrative", "Illustrative or inferred"),
+                           ("classroom_limits", "Not visible at classroom scale")):
+            if c[key]:
+                out.append(f"<p style='font-size:small'><b>{title}:</b></p><ul style='font-size:small'>")
+                out += [f"<li>{esc(x)}</li>" for x in c[key]]
+                out.append("</ul>")
+        if c["citations"]:
+            out.append("<p style='font-size:small'><b>Built on:</b></p><ul style='font-size:small'>")
+            out += [f"<li><a href='{esc(x.get('link', ''))}'>{esc(x.get('title', ''))}</a></li>" for x in c["citations"]]
+            out.append("</ul>")
+        return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from studio.core import provenance
 from studio.core.errors import StudioError
 
 
@@ -21,6 +22,8 @@ def ensure_app():
 def _title_lines(arch, scale: str) -> tuple[str, str]:
     m = arch.meta
     sub = " · ".join(str(x) for x in (m.get("org"), m.get("date"), f"{scale} scale") if x)
+    if provenance.is_stand_in(arch):  # the slide must say so too: the graph is not the model's
+        sub += " · ILLUSTRATIVE STAND-IN: structure only" + (", no figures" if scale == "paper" else "")
     return str(m.get("title", arch.id)), sub
 
 

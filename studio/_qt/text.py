@@ -9,7 +9,8 @@ SHORT = {"n_heads": "heads", "n_kv_heads": "kv heads", "hidden_dim": "hidden", "
          "loss_weight": "λ", "store_copies": "own copies"}
 
 PROVENANCE_GLYPH = {"published": "◆", "computed": "●", "measured": "▲", "reported": "◇",
-                    "undisclosed": "○", "stand-in": "◌"}
+                    "undisclosed": "○", "stand-in": "◌", "computed-from-assumptions": "◐",
+                    "illustrative": "◌", "inferred": "◑", "chosen": "□", "n/a": "–"}
 
 
 def fmt_value(v) -> str:
@@ -96,7 +97,8 @@ def esc(s) -> str:
 def badge_html(prov: str, tip: str = "") -> str:
     """A provenance badge: glyph + word (never colour alone), with a tooltip-able title."""
     glyph = PROVENANCE_GLYPH.get(prov, "•")
-    return f"<span title='{esc(tip or prov)}' style='font-size:small'>{glyph}&nbsp;{esc(prov)}</span>"
+    word = "computed from assumptions" if prov == "computed-from-assumptions" else prov
+    return f"<span title='{esc(tip or word)}' style='font-size:small'>{glyph}&nbsp;{esc(word)}</span>"
 
 
 def get_family_name(family: str) -> str:

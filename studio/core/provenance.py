@@ -152,7 +152,11 @@ def figures(arch, scale: str, acc=None, kv_dtype: str = "bf16") -> dict[str, Fig
 
 def published_figures(arch) -> dict[str, Figure]:
     """The source's own figures (shown beside the exact counts), each with its provenance."""
-    m = arch.meta
+    return published_figures_of(arch.meta)
+
+
+def published_figures_of(m: dict) -> dict[str, Figure]:
+    """published_figures from a preset's meta alone (the milestone card has only the meta)."""
     pub = m.get("published") or {}
     source, per = str(pub.get("source", "")), m.get("published_sources") or {}
     word = m.get("published_provenance") or ("reported" if m.get("disclosure") == "reported" else "published")
@@ -215,9 +219,12 @@ def figures_provenance(arch, scale: str, key: str) -> tuple[str, str]:
 def card(arch) -> dict:
     """What the milestone card lists besides its figures: assumptions, illustrative or inferred
     fields, what the classroom scale cannot show, and the work it built on (with links)."""
-    m = arch.meta
+    return card_of(arch.meta)
+
+
+def card_of(m: dict) -> dict:
     return {
-        "illustrative_graph": is_stand_in(arch),
+        "illustrative_graph": m.get("disclosure") in ("stand-in", "undisclosed"),
         "config_source": m.get("config_source", ""),
         "assumptions": list(m.get("assumptions") or []),
         "illustrative": list(m.get("illustrative") or []),
@@ -229,3 +236,24 @@ def card(arch) -> dict:
 def glyph_word(provenance: str) -> str:
     """The short word a badge or tooltip shows for a provenance."""
     return {"computed-from-assumptions": "computed from assumptions"}.get(provenance, provenance)
+
+
+STAND_IN_NOTE = ("Illustrative stand-in: the real architecture was never disclosed, so this graph shows "
+                 "structure only and no figure is shown on it")
+
+
+def block_badge(arch, scale: str, nid: str, params: int) -> tuple[str, str]:
+    """(badge text, badge tooltip) of a block's parameter badge: no figure on a stand-in."""
+    from studio.core.accounting import humanize
+    if hides_figures(arch, scale) or not params:
+        return "", ""
+    prov, src = figures_provenance(arch, scale, "params_total")
+    e = _entry(((arch.meta.get("node_provenance") or {}) if scale == "paper" else {}).get(nid))
+    prov = e.get("provenance", prov)
+    tip = f"{params:,} parameters · {glyph_word(prov)}" + (f"\n{e['note']}" if e.get("note") else f"\n{src}" if src else "")
+    return humanize(params), tip
+
+
+def frame_label(arch, scale: str, region: str, n) -> str:
+    """The label of a repeated region's frame: "× N layers", or the stand-in mark instead of N."""
+    return "illustrative stand-in" if hides_figures(arch, scale) else f"× {n} layers"

@@ -30,7 +30,7 @@ class TrainingDocks(QObject):
         self.show_status = show_status or (lambda msg, timeout_ms=8000: None)
         self.session = TrainingSession(run_state, self)
         self.panel = TrainingPanel(self.session, run_state)
-        self.plots = PlotsPanel(self.session, theme)
+        self.plots = PlotsPanel(self.session, theme, run_state=run_state)
         self.generate = GeneratePanel(run_state, self.session)
         self.docks = {"Training": self.panel, "Plots": self.plots, "Generate": self.generate}
         self.session.prepared.connect(self._prepared)

@@ -1,6 +1,10 @@
 """Live training plots (pyqtgraph). Every curve is created once; a ≤ 30 Hz timer feeds them with
 setData, and only when the metrics changed. Earlier runs are overlaid from their metrics.jsonl
-on the validation bits-per-byte plot, which is comparable across tokenizers."""
+on the validation bits-per-byte plot, which is comparable across tokenizers.
+
+The curves are those of the run of the model on screen (``RunState``): this window's training
+run while it belongs to that model, else the run folder's metrics.jsonl (an imported, project
+or lesson run), else nothing — never another model's curves."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,11 +24,14 @@ FRAME_MS = 33  # ≤ 30 redraws a second
 
 
 class PlotsPanel(QWidget):
-    def __init__(self, session, theme=None, parent=None):
+    def __init__(self, session, theme=None, parent=None, run_state=None):
         super().__init__(parent)
-        self.session = session
+        self.session, self.run_state = session, run_state
         self.overlays: list[tuple[str, MetricsHistory, object]] = []
         self._drawn = -1
+        self._drawn_history = None
+        self._saved: tuple | None = None  # (run folder, metrics.jsonl mtime, MetricsHistory) read from disk
+        self._empty = MetricsHistory(4)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         bar = QHBoxLayout()
@@ -105,13 +112,40 @@ class PlotsPanel(QWidget):
             p.titleLabel.setText(p.titleLabel.text, color=fg, size="9pt")
 
     # ------------------------------------------------------------------ feeding
+    @property
+    def history(self) -> MetricsHistory:
+        """The metrics of the run that belongs to the model on screen."""
+        r, s = self.run_state, self.session
+        if r is None or (s.key is not None and s.key == r.key):
+            return s.history
+        rd = r.run_dir
+        if rd is None:
+            return self._empty
+        path = rd / "metrics.jsonl"
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return self._empty
+        if self._saved is None or self._saved[:2] != (rd, mtime):
+            from studio.core import errors as E
+            from studio.core.rundir import RunDir
+            h = MetricsHistory(4096)
+            try:
+                for rec in RunDir(rd).metrics():
+                    h.add_record(rec)
+            except E.StudioError:
+                pass  # unreadable metrics: the plots stay empty rather than show another run
+            self._saved = (rd, mtime, h)
+        return self._saved[2]
+
     def tick(self) -> None:
-        if self.session.history.version != self._drawn:
+        h = self.history
+        if h is not self._drawn_history or h.version != self._drawn:
             self.redraw()
 
     def redraw(self) -> None:
-        h = self.session.history
-        self._drawn = h.version
+        h = self.history
+        self._drawn, self._drawn_history = h.version, h
         x = self.x_axis.currentData()
         loss = h.series("loss", x)
         self.raw_curve.setData(loss.x, loss.y)
