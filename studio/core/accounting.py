@@ -54,8 +54,8 @@ class Accounting:
 def layer_template_cost(arch, scale: str, ctx: int | None = None, layer: int | None = None) -> int:
     """Parameters of one layer of the 'layer' region (default: the last, usually the MoE variant)."""
     r = resolve(arch, scale).require()
-    return sum(rn.layers[-1 if layer is None else layer].costs.params
-               for rn in r.nodes.values() if rn.region == "layer" and rn.layers)
+    return sum((rn.last if layer is None else rn.layers[layer]).costs.params
+               for rn in r.nodes.values() if rn.region == "layer" and rn.variants)
 
 
 def account(arch, scale: str = "paper", kv_dtype: str = "bf16", context: int | None = None) -> Accounting:
@@ -72,11 +72,11 @@ def kv_cache_bytes(arch, scale: str, tokens: int, kv_dtype: str = "bf16") -> int
     """Whole KV cache for a sequence of ``tokens``: sliding-window layers keep at most ``window``."""
     total = 0
     for rn in resolve(arch, scale).require().nodes.values():
-        for v in rn.layers:
+        for v in rn.variants:
             per = v.costs.kv_elems
             if per:
                 win = getattr(v.config, "window", 0)
-                total += per * (min(tokens, win) if win else tokens)
+                total += per * (min(tokens, win) if win else tokens) * len(v.layers)
     return total * DTYPE_BYTES[kv_dtype]
 
 

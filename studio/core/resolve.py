@@ -20,12 +20,15 @@ Calling it (Qt-free, thread-safe to read: everything returned is frozen)::
     rn.config                                  # the node's own Config (as drawn, no per-layer override)
     rn.layer_configs                           # one Config per layer (overrides applied)
     rn.layers[3].kind, rn.layers[3].costs      # LayerVariant: layer, kind, spec, config, costs
+    rn.variants                                # distinct Variant(kind, spec, config, costs, layers)
     rn.layers_differ, rn.variant_groups()      # [(layer indices, kind, Config)] when layers differ
+    rn.overridden_layers                       # layers not as drawn (the scene's "≠ k/n layers")
     rn.costs.params, rn.costs.active           # Costs summed over all repeats
     rn.error                                   # "" or why its settings do not resolve (config None)
     r.params_total, r.params_active, r.params_embedding, r.params_mtp
     r.kv_elems_per_token, r.flops_per_token, r.act_elems_per_token, r.per_region
     r.errors                                   # {node id: message} of nodes that failed
+    try_setting(arch, scale, node_id, key, value)  # (Config | None, problems): the property editor's check
 
 A node whose settings cannot be resolved does not stop the others: it carries ``error`` (and
 ``require()`` re-raises the original exception), which is how validation lists every problem at
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 from blocks.registry import BlockSpec, get_spec
@@ -76,6 +80,16 @@ class LayerVariant:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One distinct setting of a node across its layers (most nodes have exactly one)."""
+    kind: str
+    spec: BlockSpec
+    config: object
+    costs: Costs  # one layer
+    layers: tuple  # the layer indices that use it
+
+
+@dataclass(frozen=True)
 class ResolvedNode:
     id: str
     kind: str
@@ -83,29 +97,46 @@ class ResolvedNode:
     spec: BlockSpec
     repeats: int  # times the node runs (the region's layer count; 1 outside repeated regions)
     config: object | None  # the node's own settings resolved (no per-layer override)
-    layers: tuple = ()  # LayerVariant per repeat (one for a node outside repeated regions)
+    variants: tuple = ()  # distinct Variants in order of first layer
     costs: Costs = Costs()  # all repeats (an aux head: plus its copy of the last layer)
     error: str = ""  # why its settings do not resolve ("" = fine)
     exc: BaseException | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def layers(self) -> tuple:
+        """LayerVariant per repeat (one for a node outside repeated regions); built on first use."""
+        out = [None] * sum(len(v.layers) for v in self.variants)
+        for v in self.variants:
+            for i in v.layers:
+                out[i] = LayerVariant(i, v.kind, v.spec, v.config, v.costs)
+        return tuple(out)
 
     @property
     def layer_configs(self) -> tuple:
         return tuple(v.config for v in self.layers)
 
     @property
+    def last(self) -> Variant | None:
+        """The variant of the last layer (accounting's and MTP's 'typical' layer)."""
+        return max(self.variants, key=lambda v: v.layers[-1]) if self.variants else None
+
+    @property
     def layers_differ(self) -> bool:
         """True when some layer's kind or settings differ from another's (overrides)."""
-        if not self.layers:
-            return False
-        first = self.layers[0]
-        return any(v.kind != first.kind or v.config != first.config for v in self.layers[1:])
+        return len({(v.kind, v.config) for v in self.variants}) > 1
+
+    @property
+    def overridden_layers(self) -> tuple:
+        """Layers whose kind or settings differ from the node as drawn (the scene's '≠ k/n' badge)."""
+        return tuple(sorted(i for v in self.variants if (v.kind, v.config) != (self.kind, self.config)
+                            for i in v.layers))
 
     def variant_groups(self) -> list[tuple[tuple[int, ...], str, object]]:
         """Distinct (layer indices, kind, Config), in order of first appearance."""
         groups: dict[tuple, list[int]] = {}
-        for v in self.layers:
-            groups.setdefault((v.kind, v.config), []).append(v.layer)
-        return [(tuple(ix), kind, cfg) for (kind, cfg), ix in groups.items()]
+        for v in self.variants:
+            groups.setdefault((v.kind, v.config), []).extend(v.layers)
+        return [(tuple(sorted(ix)), kind, cfg) for (kind, cfg), ix in groups.items()]
 
     def require(self) -> "ResolvedNode":
         """Self, or raise the error its settings raised."""
@@ -186,26 +217,25 @@ def cache_clear() -> None:
 
 
 # ---------------------------------------------------------------------------- resolving
-def _freeze(value):
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def _layer_raws(arch, node, n: int, dims: dict) -> list[tuple[str, dict]]:
-    """(kind, raw settings) for each of n layers, overrides applied in order."""
+def _layer_raws(arch, node, n: int, dims: dict) -> list[tuple[str, dict]] | None:
+    """(kind, raw settings) for each of n layers, overrides applied in order; None when no
+    override touches the node. Layers that end up alike share one (kind, dict) pair."""
+    mine = [(k, ov) for k, ov in enumerate(arch.overrides) if ov.node == node.id]
+    if not mine:
+        return None
     out = [(node.kind, node.config)] * n
-    for ov in arch.overrides:
-        if ov.node != node.id:
-            continue
+    applied: dict[tuple, tuple] = {}
+    for k, ov in mine:
         for i in ov.indices(n, dims):
             if 0 <= i < n:
-                kind, raw = out[i]
-                if ov.kind and ov.kind != kind:
-                    kind, raw = ov.kind, {}
-                out[i] = (kind, {**raw, **ov.config})
+                key = (id(out[i][1]), out[i][0], k)
+                hit = applied.get(key)
+                if hit is None:
+                    kind, raw = out[i]
+                    if ov.kind and ov.kind != kind:
+                        kind, raw = ov.kind, {}
+                    hit = applied[key] = (kind, {**raw, **ov.config})
+                out[i] = hit
     return out
 
 
@@ -218,36 +248,30 @@ def _resolve_node(arch, node, dims: dict, ctx: int, repeats: dict) -> ResolvedNo
     spec = get_spec(node.kind)
     try:
         base = resolve_config(node.id, spec, node.config, dims)
+        n = 1
         if node.region in arch.regions:
             n = repeats[node.region]
             if isinstance(n, BaseException):
                 raise n
-            memo: dict[tuple, tuple] = {}  # identical layers share one Config and one cost
-            layers = []
-            for i, (kind, raw) in enumerate(_layer_raws(arch, node, n, dims)):
-                k = (kind, _freeze(raw))
-                hit = memo.get(k)
+        raws = _layer_raws(arch, node, n, dims) if node.region in arch.regions else None
+        if raws is None:  # every layer as drawn: one variant
+            variants = (Variant(node.kind, spec, base, _costs(spec, base, ctx), tuple(range(n))),) if n else ()
+        else:
+            groups: dict[int, list] = {}  # identical layers share one Config and one cost evaluation
+            for i, (kind, raw) in enumerate(raws):
+                hit = groups.get(id(raw))
                 if hit is None:
                     lspec = get_spec(kind)
                     cfg = base if raw is node.config and kind == node.kind else resolve_config(node.id, lspec, raw, dims)
-                    hit = memo[k] = (lspec, cfg, _costs(lspec, cfg, ctx))
-                layers.append(LayerVariant(i, kind, *hit))
-        else:
-            n = 1
-            layers = [LayerVariant(0, node.kind, spec, base, _costs(spec, base, ctx))]
+                    hit = groups[id(raw)] = [kind, lspec, cfg, _costs(lspec, cfg, ctx), []]
+                hit[4].append(i)
+            variants = tuple(Variant(k, sp, c, co, tuple(ix)) for k, sp, c, co, ix in groups.values())
     except SETTING_ERRORS as exc:
         return ResolvedNode(node.id, node.kind, node.region, spec, 0, None, (), Costs(), _message(exc), exc)
     total = Costs()
-    for c, count in _count(layers).items():
-        total = total + c.times(count)
-    return ResolvedNode(node.id, node.kind, node.region, spec, n, base, tuple(layers), total)
-
-
-def _count(layers) -> dict:
-    out: dict[Costs, int] = {}
-    for v in layers:
-        out[v.costs] = out.get(v.costs, 0) + 1
-    return out
+    for v in variants:
+        total = total + v.costs.times(len(v.layers))
+    return ResolvedNode(node.id, node.kind, node.region, spec, n, base, variants, total)
 
 
 def _message(exc: BaseException) -> str:
@@ -267,7 +291,7 @@ def _resolve(arch, scale: str, context: int | None, rev: int) -> Resolved:
             repeats[region] = exc
     nodes = {nid: _resolve_node(arch, node, dims, ctx, repeats) for nid, node in arch.graph.nodes.items()}
     # An aux head (MTP) holds one more layer of the model's own kind: its last variant.
-    template = sum(rn.layers[-1].costs.params for rn in nodes.values() if rn.region == "layer" and rn.layers)
+    template = sum(rn.last.costs.params for rn in nodes.values() if rn.region == "layer" and rn.variants)
     total = active = emb = mtp = flops = kv = act = 0
     regions: dict[str, dict] = {}
     for nid, rn in nodes.items():
@@ -295,6 +319,19 @@ def _resolve(arch, scale: str, context: int | None, rev: int) -> Resolved:
 def _replace_costs(rn: ResolvedNode, costs: Costs) -> ResolvedNode:
     from dataclasses import replace
     return replace(rn, costs=costs)
+
+
+def try_setting(arch, scale: str, node_id: str, key: str, value) -> tuple[object | None, list[str]]:
+    """What an editor asks before an edit becomes an undo command: the node's own Config with
+    ``key`` set to ``value`` (None unsets it) at ``scale``, and every problem with it, each
+    naming the node. Never raises for a bad value: (None, [why]) when it does not resolve."""
+    node = arch.graph.node(node_id)
+    trial = {k: v for k, v in {**node.config, key: value}.items() if v is not None}
+    try:
+        cfg = resolve_config(node_id, node.spec, trial, arch.dims(scale))
+    except SETTING_ERRORS as exc:
+        return None, [str(exc)]
+    return cfg, [f"{node_id}: {m}" for m in cfg.check()]
 
 
 def config_dict(cfg) -> dict:

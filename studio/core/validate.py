@@ -45,17 +45,13 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
             if rn.error:
                 add(nid, rn.error)
                 continue
-            checked = set()  # identical layers share one Config: check it once
-            for v in rn.layers:
-                if id(v.config) in checked:
-                    continue
-                checked.add(id(v.config))
+            for v in rn.variants:  # identical layers share one Config: check it once
                 for m in v.config.check():
                     add(nid, f"{m} [{sc}]" if len(scales) > 1 else m)
                 for m in v.config.warnings():
                     add(nid, m, "warning")
-            if rn.layers:
-                cfgs[sc][nid] = rn.layers[0].config
+            if rn.variants:
+                cfgs[sc][nid] = rn.variants[0].config  # layer 0's
     # wiring
     for nid, n in g.nodes.items():
         for p in n.spec.inputs:

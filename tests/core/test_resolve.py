@@ -63,6 +63,7 @@ def test_per_layer_configs_follow_overrides_and_group_identical_layers():
     groups = rn.variant_groups()
     assert [(g[0][:3], g[1]) for g in groups] == [((0, 1, 2), "moe"), ((3, 4, 5), "swiglu")]
     assert rn.layers[3].config is rn.layers[31].config  # identical layers share one Config
+    assert len(rn.variants) == 2 and rn.overridden_layers == (0, 1, 2)
     assert rn.config.hidden_dim == 11008  # the node as drawn (no override)
     assert rn.costs.params == sum(v.costs.params for v in rn.layers)
     assert not R.resolve(a, "paper").node("attention").layers_differ
@@ -130,3 +131,14 @@ def test_core_never_tests_a_block_kind_by_name():
     for rel in CORE_FILES:
         for n, line in enumerate((root / rel).read_text().splitlines(), 1):
             assert not pattern.search(line), f"{rel}:{n} tests a kind by name: {line.strip()}"
+
+
+def test_try_setting_reports_problems_without_raising():
+    a = _llama()
+    cfg, problems = R.try_setting(a, "paper", "attention", "n_kv_heads", 8)
+    assert cfg.kv_heads == 8 and problems == []
+    cfg, problems = R.try_setting(a, "paper", "attention", "n_kv_heads", 5)
+    assert problems and problems[0].startswith("attention: ") and "divisible" in problems[0]
+    cfg, problems = R.try_setting(a, "paper", "attention", "n_heads", "$nope")
+    assert cfg is None and "nope" in problems[0]
+    assert a.graph.node("attention").config.get("n_kv_heads") is None  # nothing was changed
