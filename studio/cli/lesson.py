@@ -16,14 +16,6 @@ def _clock(seconds) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def _default_out() -> Path:
-    import os
-
-    import platformdirs
-    return Path(os.environ.get("ARCHSTUDIO_LESSON_DIR")
-                or Path(platformdirs.user_data_dir("archstudio", appauthor=False)) / "lesson")
-
-
 def cmd_lesson(args) -> int:
     sub = getattr(args, "lesson_command", None)
     if sub == "prepare":
@@ -45,7 +37,8 @@ def _prepare(args) -> int:
                        steps=args.steps, data=args.data, pretrained=tuple(args.pretrained or ()),
                        batch_size=args.batch_size or 8, context=args.context, seed=args.seed,
                        threads=args.threads, device=args.device)
-    out = Path(args.out) if args.out else _default_out()
+    from studio.core.lesson import default_lesson_dir
+    out = Path(args.out) if args.out else default_lesson_dir()
     stop = {"flag": False}
 
     def on_sigint(signum, frame):

@@ -121,8 +121,23 @@ def prepared_run(lesson_dir, preset_id: str) -> Path | None:
 
 
 def prepared_lookup(lesson_dir) -> Callable[[str], Path | None]:
-    """A ``key -> Path | None`` for RunState.set_prepared_lookup (keys are preset ids)."""
-    return lambda key: prepared_run(lesson_dir, key)
+    """A ``key -> Path | None`` for RunState.set_prepared_lookup: document keys of published
+    milestones (``milestone:<preset id>``) or bare preset ids find their prepared run; an edited
+    copy, a project or an import is another architecture and finds none."""
+    def lookup(key: str) -> Path | None:
+        key = str(key or "")
+        pid = key.split(":", 1)[1] if key.startswith("milestone:") else key
+        return None if ":" in pid else prepared_run(lesson_dir, pid)
+    return lookup
+
+
+def default_lesson_dir() -> Path:
+    """``ARCHSTUDIO_LESSON_DIR``, else ``lesson/`` in the user data dir (the CLI's and the GUI's default)."""
+    import os
+
+    import platformdirs
+    env = os.environ.get("ARCHSTUDIO_LESSON_DIR")
+    return Path(env) if env else Path(platformdirs.user_data_dir("archstudio", appauthor=False)) / "lesson"
 
 
 def describe_run(run_dir) -> str:

@@ -51,7 +51,9 @@ def test_prepare_two_models_index_summary_and_lookup(env, tmp_path):
     assert all(r["tokens"] == 12 * 2 * 32 and 0 < r["val_bpb"] < 10 and r["minutes"] is not None for r in rows)
     assert summary_csv(rows).splitlines()[0] == "id,status,val_bpb,tokens,minutes,params,run"
     look = prepared_lookup(tmp_path / "lesson")
+    assert look("milestone:2023-07-llama-2") == tmp_path / "lesson" / "2023-07-llama-2"  # a Document key
     assert look("2023-07-llama-2") == tmp_path / "lesson" / "2023-07-llama-2" and look("2019-02-gpt-2") is None
+    assert look("edited:2023-07-llama-2") is None  # an edited copy is another architecture
     assert "trained" in describe_run(look("2023-07-llama-2")) and "starter corpus" in describe_run(look("recipe-microgpt"))
     again = list(prepare(tmp_path / "lesson", tiny()))  # everything prepared: both skipped, nothing retrained
     assert [e.kind for e in again].count("skip") == 2 and "step" not in [e.kind for e in again]
