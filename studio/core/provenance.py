@@ -107,7 +107,7 @@ def cross_kv_elems_per_source_token(arch, scale: str) -> int:
     """Cross-attention K and V of one source token, over all decoder layers (computed once per source)."""
     total = 0
     for nid, node in arch.graph.nodes.items():
-        if node.kind != "cross_attention":
+        if node.spec.geometry != "cross":  # registry trait, not a kind name
             continue
         for _, _kind, cfg in arch.variants(nid, scale):
             total += 2 * cfg.n_heads * cfg.hd
