@@ -1,8 +1,11 @@
 """Accounting panel: exact figures at paper and classroom scale, per region, per block on hover,
 and a log-scale chart of parameters and KV-cache bytes across the whole timeline.
 
-Figures come from TimelineModel.accounting (cached per preset, so scrubbing stays O(1)); the
-chart's curves are created once and fed with setData; only the marker moves while scrubbing.
+The panel mirrors the StudioModel's Figures: ``Figures.accounting`` of the document on screen
+(cached by document key, version and scale, so scrubbing stays O(1) and an edit recomputes
+once), refreshed on ``Figures.changed``. The chart's curves (the published milestones) are
+created once and fed with setData; only the marker moves while scrubbing, and it hides while
+the document on screen is not a milestone.
 """
 from __future__ import annotations
 
@@ -82,21 +85,20 @@ class AccountingPanel(QWidget):
         self._pending.setSingleShot(True)
         self._pending.setInterval(0)
         self._pending.timeout.connect(self.refresh)
-        model.architecture_changed.connect(lambda _a: self._pending.start())
-        model.scale_changed.connect(lambda _s: self._pending.start())
+        model.figures.changed.connect(lambda: self._pending.start())
         self.refresh()
 
     def _acc(self, scale):
-        arch = self.model.arch
+        arch = self.model.document.architecture
         if arch is None or scale not in arch.scales:
             return None
         try:
-            return self.model.accounting(scale)
+            return self.model.figures.accounting(scale)
         except (StudioError, TypeError, ValueError):
             return None
 
     def refresh(self):
-        arch = self.model.arch
+        arch = self.model.document.architecture
         if arch is None:
             return
         accs = {s: self._acc(s) for s in ("paper", "classroom")}
@@ -143,7 +145,7 @@ class AccountingPanel(QWidget):
 
     def show_block(self, nid: str):
         self.hovered = nid
-        arch = self.model.arch
+        arch = self.model.document.architecture
         if not nid or arch is None or nid not in arch.graph.nodes:
             self.block.setText("Hover a block to see its parameters, KV cache and FLOPs.")
             return
@@ -184,8 +186,7 @@ class TimelineChart(QWidget):
                             "milestone; the line marks the current one. Gaps: undisclosed.")
         self.lay.addWidget(self.key)
         self.setMinimumHeight(190)
-        model.index_changed.connect(lambda _i: self.refresh_marker())
-        model.edited_changed.connect(lambda _e: self.loaded and self.load())
+        model.timeline.index_changed.connect(lambda _i: self.refresh_marker())
 
     def _build(self):
         import pyqtgraph as pg
@@ -210,13 +211,13 @@ class TimelineChart(QWidget):
         """Compute every entry's figures (cached in the model) and feed the curves once."""
         if self.plot is None:
             self._build()
-        pts = self.model.series()
+        pts = self.model.figures.series()
         xs = list(range(len(pts)))
         nan = float("nan")
         self.params_curve.setData(xs, [p.params_total if p.params_total else nan for p in pts])
         self.kv_curve.setData(xs, [p.kv_bytes if p.kv_bytes else nan for p in pts])
         ticks, last, last_i = [], None, -9
-        for i, info in enumerate(self.model.infos):
+        for i, info in enumerate(self.model.timeline.infos):
             year = info.date[:4] if info.group == "milestone" else "DIY"
             if year != last and i - last_i >= 2:  # no two labels on neighbouring points
                 ticks.append((i, year if year == "DIY" else f"'{year[2:]}"))
@@ -231,17 +232,15 @@ class TimelineChart(QWidget):
     def refresh_marker(self):
         if self.plot is None:
             return
-        if self.marker.value() != self.model.index:
-            self.marker.setValue(self.model.index)
-        if self.model.is_edited() and self.loaded:
-            self.model.invalidate_series()
-            pts = self.model.series()
-            nan = float("nan")
-            self.params_curve.setData(list(range(len(pts))), [p.params_total or nan for p in pts])
-            self.kv_curve.setData(list(range(len(pts))), [p.kv_bytes or nan for p in pts])
+        index = self.model.timeline.index
+        self.marker.setVisible(index is not None)  # an edited copy, a project or a run: not on the timeline
+        if index is not None and self.marker.value() != index:
+            self.marker.setValue(index)
 
     def marker_index(self) -> int:
-        return int(round(self.marker.value())) if self.plot is not None else -1
+        if self.plot is None or not self.marker.isVisible():
+            return -1
+        return int(round(self.marker.value()))
 
     def set_theme(self, theme: Theme):
         self.theme = theme

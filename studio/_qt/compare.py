@@ -1,5 +1,7 @@
-"""Compare mode: two milestones side by side, their differences highlighted in both graphs
-(left: removed / changed, right: added / changed) and listed in words between them."""
+"""Compare mode: two models side by side, their differences highlighted in both graphs
+(left: removed / changed, right: added / changed) and listed in words between them. Either
+side may be any milestone or the document on screen (an edited copy, a project, a run): this
+is the one place where the app compares with what you viewed."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -7,8 +9,10 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QHBoxLayout
                                QVBoxLayout, QWidget)
 
 from studio._qt.graph_view import GraphView
-from studio.core.architecture import ArchitectureModel
 from studio.core.diff import diff
+from studio.core.state.document import Document
+
+ON_SCREEN = "__on_screen__"
 
 
 class CompareDialog(QDialog):
@@ -17,7 +21,8 @@ class CompareDialog(QDialog):
         self.setWindowTitle("Compare milestones")
         self.model = model
         self.resize(1300, 720)
-        self.holders = [ArchitectureModel(None, model.scale), ArchitectureModel(None, model.scale)]
+        self.holders = [Document(model.document.scale), Document(model.document.scale)]
+        tl, doc = model.timeline, model.document
         self.boxes, self.views = [], []
         split = QSplitter(Qt.Horizontal, self)
         for side, pid in enumerate((left_id, right_id)):
@@ -25,8 +30,10 @@ class CompareDialog(QDialog):
             lay = QVBoxLayout(w)
             lay.setContentsMargins(0, 0, 0, 0)
             box = QComboBox()
-            for info in model.infos:
-                box.addItem(f"{info.date}  {model.title(info.id)}" if info.date else model.title(info.id), info.id)
+            if not doc.is_milestone and doc.architecture is not None:
+                box.addItem(f"On screen: {doc.title}", ON_SCREEN)
+            for info in tl.infos:
+                box.addItem(f"{info.date}  {info.title}" if info.date else info.title, info.id)
             box.setToolTip("Milestone shown on this side")
             lay.addWidget(box)
             view = GraphView(self.holders[side], theme, w)
@@ -35,8 +42,7 @@ class CompareDialog(QDialog):
             split.addWidget(w)
             self.boxes.append(box)
             self.views.append(view)
-            if pid in model.ids:
-                box.setCurrentIndex(model.ids.index(pid))
+            box.setCurrentIndex(max(0, box.findData(pid if pid is not None else ON_SCREEN)))
             box.currentIndexChanged.connect(self._load)
         self.diff_list = QListWidget()
         self.diff_list.setWordWrap(True)
@@ -61,15 +67,19 @@ class CompareDialog(QDialog):
         lay.addLayout(h)
         self._load()
 
-    def _arch(self, side: int):
-        pid = self.boxes[side].currentData()
-        return self.model.arch if pid == self.model.current_id else self.model.canonical(pid).copy()
+    def _show(self, side: int):
+        """Put the chosen model into this side's own Document (its view mirrors it)."""
+        pid, holder, doc = self.boxes[side].currentData(), self.holders[side], self.model.document
+        if pid == ON_SCREEN:
+            holder.show(doc.kind, doc.architecture.copy(), doc.title, key=doc.key)
+        else:
+            holder.show_milestone(pid, self.model.timeline.canonical(pid).copy(), self.model.timeline.info(pid).title)
+        return holder.architecture
 
     def _load(self):
-        a, b = self._arch(0), self._arch(1)
-        for holder, arch, view in zip(self.holders, (a, b), self.views):
-            view.graph_scene.set_architecture(arch, animate=False)
-            holder.arch = arch
+        a, b = self._show(0), self._show(1)
+        for view in self.views:
+            view.graph_scene._end_animation()
         d = diff(a, b)
         self.last = d
         left, right = self.views[0].graph_scene, self.views[1].graph_scene
@@ -92,7 +102,7 @@ class CompareDialog(QDialog):
             for view in self.views:
                 view.fit_all()
         self.diff_list.clear()
-        lines = d.describe(b, self.model.scale)
+        lines = d.describe(b, self.model.document.shown_scale())
         self.diff_list.addItems(lines or ["No differences"])
         self.summary.setText(f"{len(d.added)} added · {len(d.removed)} removed · "
                              f"{len(d.replaced) + len(d.changed)} changed blocks")

@@ -1,9 +1,10 @@
-"""Editing: undo stacks, the Edit menu, delete/copy/paste, connecting ports, validation marks.
+"""Editing: undo stacks, the edit actions, delete/copy/paste, connecting ports, validation marks.
 
-Every edit is a QUndoCommand (studio._qt.commands) pushed on the stack of the architecture it
-changes (a QUndoGroup switches stacks as the slider moves, so undo never reaches into a model
-that is not on screen). The first edit of a milestone turns it into a custom model
-(TimelineModel.mark_edited): the timeline marks it and scrubbing away and back keeps it.
+Every edit is a QUndoCommand (studio._qt.commands) on the Document, pushed on the stack of the
+architecture it changes (a QUndoGroup switches stacks whenever another document is shown, so
+undo never reaches into a model that is not on screen). The first edit of a milestone forks
+it into its own document ("LLaMA 2 (edited)"); the published milestone stays as it was.
+Validation re-runs shortly after the document changes; nothing here refreshes other views.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import copy
 import re
 
 from PySide6.QtCore import QObject, QPointF, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QUndoGroup, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QUndoGroup, QUndoStack
 
 from studio._qt.commands import AddNode, Connect, Disconnect, MoveNode, RemoveNode, SetConfig, SetDim
 from studio._qt.graph_items import EdgeItem, NodeItem
@@ -22,12 +23,11 @@ from studio.core.validate import validate
 
 class Editor(QObject):
     issues_changed = Signal(object)  # list[Issue]
-    edit_done = Signal()
+    status = Signal(str)  # one line for the status bar (refusals, copies)
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.win, self.model = window, window.timeline_model
-        self.scene = window.graph_view.graph_scene
+    def __init__(self, model, scene, parent=None):
+        super().__init__(parent)
+        self.model, self.document, self.scene = model, model.document, scene
         self.group = QUndoGroup(self)
         self.stacks: dict[int, QUndoStack] = {}
         self.issues = []
@@ -36,20 +36,22 @@ class Editor(QObject):
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(120)
         self._validate_timer.timeout.connect(self.validate_now)
-        self.model.architecture_changed.connect(self._on_arch)
-        self.model.scale_changed.connect(lambda _s: self._validate_timer.start())
-        self.scene.editable = True
-        self.scene.connect_requested.connect(self.connect_ports)
-        self.scene.connect_probe = self.probe
-        self.scene.node_dragged.connect(self._moved)
-        self._on_arch(self.model.arch)
+        self.document.replaced.connect(self._on_replaced)
+        self.document.changed.connect(lambda _v: self._validate_timer.start())
+        self.document.scale_changed.connect(lambda _s: self._validate_timer.start())
+        scene.editable = True
+        scene.connect_requested.connect(self.connect_ports)
+        scene.connect_probe = self.probe
+        scene.node_dragged.connect(self._moved)
         self._build_actions()
+        self._on_replaced()
 
     # ------------------------------------------------------------------ stacks
     def stack(self) -> QUndoStack:
         return self.group.activeStack()
 
-    def _on_arch(self, arch):
+    def _on_replaced(self):
+        arch = self.document.architecture
         if arch is None:
             return
         st = self.stacks.get(id(arch))
@@ -65,44 +67,38 @@ class Editor(QObject):
             self.stack().push(cmd)  # push runs redo()
             return True
         except StudioError as exc:
-            self.win.show_status(str(exc))
+            self.status.emit(str(exc))
             return False
-
-    def edited(self, arch):
-        """After every do/undo: the model is custom now, figures and marks follow."""
-        if arch is self.model.arch:
-            self.model.mark_edited()
-            self.model.touch()
-            self.scene.refresh_all()
-            self.win.accounting_panel.refresh()
-            self._validate_timer.start()
-            self.edit_done.emit()
 
     # ------------------------------------------------------------------ actions
     def _build_actions(self):
-        e = self.win.menu("Edit")
-        first = e.actions()[0] if e.actions() else None
         self.undo_action = self.group.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence.Undo)
         self.redo_action = self.group.createRedoAction(self, "Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
-        acts = [self.undo_action, self.redo_action]
-        for a in acts:
-            e.insertAction(first, a)
-        e.insertSeparator(first)
-        w = self.win
-        self.delete_action = w._action(e, "&Delete", self.delete_selected, QKeySequence.Delete,
-                                       "Remove the selected blocks or links")
-        self.copy_action = w._action(e, "&Copy", self.copy_selected, QKeySequence.Copy, "Copy the selected blocks")
-        self.paste_action = w._action(e, "&Paste", self.paste, QKeySequence.Paste, "Paste copied blocks")
-        for a in (self.delete_action, self.copy_action, self.paste_action):
-            a.setShortcutContext(a.shortcutContext().WidgetWithChildrenShortcut)
-            w.graph_view.addAction(a)
+
+        def act(text, slot, key, tip):
+            a = QAction(text, self)
+            a.setShortcut(QKeySequence(key))
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+            a.triggered.connect(slot)
+            a.setShortcutContext(a.shortcutContext().WidgetWithChildrenShortcut)  # the graph's keys only
+            return a
+        self.delete_action = act("&Delete", self.delete_selected, QKeySequence.Delete,
+                                 "Remove the selected blocks or links")
+        self.copy_action = act("&Copy", self.copy_selected, QKeySequence.Copy, "Copy the selected blocks")
+        self.paste_action = act("&Paste", self.paste, QKeySequence.Paste, "Paste copied blocks")
+
+    @property
+    def graph_actions(self) -> list[QAction]:
+        """The actions that act on the graph's selection (the window adds them to the view)."""
+        return [self.delete_action, self.copy_action, self.paste_action]
 
     # ------------------------------------------------------------------ edits
     def unique_id(self, base: str) -> str:
         base = re.sub(r"\W", "_", base) or "block"
-        nodes = self.model.arch.graph.nodes
+        nodes = self.document.graph.nodes
         if base not in nodes:
             return base
         i = 2
@@ -115,34 +111,34 @@ class Editor(QObject):
         spec = get_spec(kind)
         if region is None:
             sel = self.selected_nodes()
-            region = self.model.arch.graph.node(sel[0]).region if sel else "layer"
+            region = self.document.graph.node(sel[0]).region if sel else "layer"
         if pos is None:
-            pos = self.scene._free_spot()
+            pos = self.scene.free_spot()
         nid = self.unique_id(spec.kind)
         node = Node(nid, spec.kind, region, {}, (round(pos.x(), 1), round(pos.y(), 1)))
-        return nid if self.push(AddNode(self, node)) else None
+        return nid if self.push(AddNode(self.document, node)) else None
 
     def probe(self, src, sport, dst, dport) -> str | None:
         """Why a connection would be refused (None: it would be accepted)."""
         try:
-            self.model.arch.graph.check_connect(src, sport, dst, dport)
+            self.document.check_connect(src, sport, dst, dport)
             return None
         except GraphEditError as exc:
             return str(exc)
 
     def connect_ports(self, src, sport, dst, dport) -> bool:
         try:
-            edge = self.model.arch.graph.check_connect(src, sport, dst, dport)
+            edge = self.document.check_connect(src, sport, dst, dport)
         except GraphEditError as exc:  # refused: the core's reason, nothing changes
-            self.win.show_status(f"Cannot connect: {exc}")
+            self.status.emit(f"Cannot connect: {exc}")
             return False
-        return self.push(Connect(self, edge))
+        return self.push(Connect(self.document, edge))
 
     def set_config(self, node_id: str, key: str, value, shown_old=None) -> bool:
-        return self.push(SetConfig(self, node_id, key, value, shown_old))
+        return self.push(SetConfig(self.document, node_id, key, value, shown_old))
 
     def set_dim(self, scale: str, key: str, value) -> bool:
-        return self.push(SetDim(self, scale, key, value))
+        return self.push(SetDim(self.document, scale, key, value))
 
     def selected_nodes(self) -> list[str]:
         return [it.node_id for it in self.scene.selectedItems() if isinstance(it, NodeItem)]
@@ -157,16 +153,16 @@ class Editor(QObject):
         st.beginMacro(f"Delete {len(nodes) + len(edges)} item(s)" if len(nodes) + len(edges) > 1 else
                       (f"Delete {nodes[0]}" if nodes else f"Disconnect {edges[0].src} → {edges[0].dst}"))
         for e in edges:
-            st.push(Disconnect(self, e))
+            st.push(Disconnect(self.document, e))
         for nid in nodes:
-            st.push(RemoveNode(self, nid))
+            st.push(RemoveNode(self.document, nid))
         st.endMacro()
 
     def copy_selected(self):
-        g = self.model.arch.graph
+        g = self.document.graph
         self._clipboard = [copy.deepcopy(g.node(n)) for n in self.selected_nodes()]
         if self._clipboard:
-            self.win.show_status(f"Copied {len(self._clipboard)} block(s)")
+            self.status.emit(f"Copied {len(self._clipboard)} block(s)")
 
     def paste(self):
         if not self._clipboard:
@@ -176,24 +172,25 @@ class Editor(QObject):
         for n in self._clipboard:
             x, y = n.pos or (self.scene.nodes[n.id].pos().x(), self.scene.nodes[n.id].pos().y()) \
                 if n.id in self.scene.nodes else (0.0, 0.0)
-            st.push(AddNode(self, Node(self.unique_id(n.id), n.kind, n.region, dict(n.config), (x + 40.0, y + 40.0))))
+            st.push(AddNode(self.document, Node(self.unique_id(n.id), n.kind, n.region, dict(n.config),
+                                                (x + 40.0, y + 40.0))))
         st.endMacro()
 
     def _moved(self, nid: str, old: QPointF, new: QPointF):
-        if nid in self.model.arch.graph.nodes:
-            self.push(MoveNode(self, nid, (old.x(), old.y()), (round(new.x(), 1), round(new.y(), 1))))
+        if nid in self.document.graph.nodes:
+            self.push(MoveNode(self.document, nid, (old.x(), old.y()), (round(new.x(), 1), round(new.y(), 1))))
 
     # ------------------------------------------------------------------ validation
     def validate_now(self):
-        arch = self.model.arch
+        arch = self.document.architecture
         if arch is None:
             return
-        scale = self.model.scale if self.model.scale in arch.scales else None
+        scale = self.document.scale if self.document.scale in arch.scales else None
         try:
             self.issues = validate(arch, scale)
         except StudioError as exc:
             self.issues = []
-            self.win.show_status(str(exc))
+            self.status.emit(str(exc))
         by_node: dict[str, list] = {}
         for i in self.issues:
             by_node.setdefault(i.node, []).append(i)

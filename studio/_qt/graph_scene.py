@@ -1,44 +1,46 @@
-"""The graph scene: a QGraphicsScene that mirrors the current ArchGraph.
+"""The graph scene: a QGraphicsScene that mirrors the Document on screen.
 
-The scene never owns the model. It subscribes to the holder's ``architecture_changed`` /
-``scale_changed`` and to the current graph's node/edge/config events, and keeps item
-dictionaries keyed by node id and Edge. A milestone change updates items in place and
-animates the diff with one animation object: a newer change stops the running one and
-jumps to its end first, so fast scrubbing never queues animations (latest state wins).
+The scene never owns the model. It subscribes to the Document (``replaced``, ``changed``,
+``scale_changed``) and to the current graph's node/edge/config events, and keeps item
+dictionaries keyed by node id and Edge. When another document is shown, items are updated in
+place and moved with one animation object (a newer change stops the running one and jumps to
+its end first, so fast scrubbing never queues animations). Which blocks are marked added /
+changed comes from ``Figures.change()``: a milestone against its predecessor on the timeline,
+never against whatever was on screen before.
 """
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, QVariantAnimation, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsScene
 
 from blocks.registry import get_spec
-from studio._qt.graph_items import EdgeItem, FrameItem, NodeItem, StageItem
+from studio._qt.block_face import block_face
+from studio._qt.graph_items import EdgeItem, FrameItem, NodeItem
 from studio._qt.port_drag import PortDragMixin
-from studio._qt.text import get_family_name, key_settings, ranges as _ranges, training_stages
-from studio._qt.theme import LIGHT, Theme, ui_font
-from studio.core import provenance
-from studio.core.accounting import humanize
-from studio.core.errors import StudioError
-from studio.core.layout import Layout, NODE_H, NODE_W, compute_layout, signatures
+from studio._qt.present_scene import PresentMixin
+from studio._qt.scene_decor import SceneDecor
+from studio._qt.theme import LIGHT, Theme
+from studio.core.layout import Layout, compute_layout, signatures
+from studio.core.state.figures import NO_CHANGE
 
 ANIM_MS = 320
-REGION_TITLES = {"encoder": "Encoder", "layer": ""}
 
 
-class GraphScene(PortDragMixin, QGraphicsScene):
+class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
     hovered = Signal(str)
     activated = Signal(str)
     node_dragged = Signal(str, QPointF, QPointF)  # id, old, new (the editor turns it into an undo command)
     changed_diff = Signal(object)  # {"added": [...], "removed": [...], "changed": [...]}
     connect_requested = Signal(str, str, str, str)  # src, src port, dst, dst port (dragged port to port)
-    probe_message = Signal(str)  # live accept / reject text while a connection is dragged
+    probe_message = Signal(str)  # live accept / reject text while a connection is dragged ("" when done)
 
-    def __init__(self, model, theme: Theme = LIGHT, parent=None):
+    def __init__(self, document, theme: Theme = LIGHT, parent=None, figures=None):
+        """``figures``: where the marks of a milestone's change come from (None: no marks)."""
         super().__init__(parent)
-        self.model, self.theme = model, theme
+        self.document, self.figures, self.theme = document, figures, theme
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[object, EdgeItem] = {}
         self.frames: dict[str, FrameItem] = {}
@@ -48,12 +50,12 @@ class GraphScene(PortDragMixin, QGraphicsScene):
         self.font_scale = 1.0
         self.arch = None
         self._graph = None
-        self._faces: dict[tuple, tuple] = {}  # (model cache key, node id) -> face
-        self._edited = False  # the shown graph changed under us: never use cached faces for it
+        self._faces: dict[tuple, tuple] = {}  # (document key, version, scale, node id) -> face
         self.editable = False  # the editor turns on port dragging
         self.connect_probe = None  # callable(src, sport, dst, dport) -> refusal text or None
         self._drag = None  # (port item, temporary path item, target port or None)
         self._moves: dict[str, tuple[QPointF, QPointF]] = {}
+        self._appearing: set[str] = set()
         self._press_pos: dict[str, QPointF] = {}
         self._anim = QVariantAnimation(self)
         self._anim.setStartValue(0.0)
@@ -63,30 +65,46 @@ class GraphScene(PortDragMixin, QGraphicsScene):
         self._anim.valueChanged.connect(self._tick)
         self._anim.finished.connect(self._finish)
         self.setBackgroundBrush(QColor(theme.base))
-        model.architecture_changed.connect(self._on_architecture)
-        model.scale_changed.connect(self._on_scale)
-        if getattr(model, "arch", None) is not None:
-            self.set_architecture(model.arch, animate=False)
+        document.replaced.connect(self._on_replaced)
+        document.changed.connect(self._on_changed)
+        document.scale_changed.connect(self._on_scale)
+        if document.architecture is not None:
+            self.set_architecture(animate=False)
 
     # ------------------------------------------------------------------ model → scene
-    def _on_architecture(self, arch):
-        self.set_architecture(arch, animate=True)
+    def _on_replaced(self):
+        self.set_architecture(animate=True)
+
+    def _on_changed(self, _version):
+        if self.document.architecture is self.arch:  # an edit: every block's figures may follow a dim
+            self.refresh_all()
 
     def _on_scale(self, _scale):
         self.refresh_all()
 
-    def set_architecture(self, arch, animate: bool = True) -> None:
+    def marks(self):
+        """The change the scene marks: the milestone's own, against its predecessor."""
+        if self.figures is None or not self.document.is_milestone:
+            return NO_CHANGE
+        return self.figures.change()
+
+    def set_architecture(self, animate: bool = True) -> None:
+        """Mirror the document's architecture (another document was shown)."""
+        arch = self.document.architecture
+        if arch is None:
+            return
         self._end_animation()
         prev_layout = self.current_layout()
+        had_items = bool(self.nodes)
         self._subscribe(arch.graph)
         self.arch = arch
-        layout = compute_layout(arch.graph, prev_layout if self.nodes else None)
+        layout = compute_layout(arch.graph, prev_layout if had_items else None)
         g = arch.graph
-        added, removed, changed = [], [], []
+        ch = self.marks()
+        place = self.place(layout, ch)  # the layout's positions, or the presentation placement
         for nid in [n for n in self.nodes if n not in g.nodes]:
             item = self.nodes.pop(nid)
-            removed.append(nid)
-            item.diff = "removed"
+            item.diff = "removed" if nid in ch.removed else None
             item.setFlag(item.GraphicsItemFlag.ItemIsSelectable, False)
             item.setZValue(0.8)
             self.ghosts.append(item)
@@ -95,29 +113,31 @@ class GraphScene(PortDragMixin, QGraphicsScene):
             self._drop_edge(e)
         for nid, node in g.nodes.items():
             item = self.nodes.get(nid)
-            new_pos = QPointF(*layout.pos[nid])
+            new_pos = place[nid]
             if item is None:
                 item = self._make_node(nid)
                 item.setPos(new_pos)
-                item.diff = "added" if self.arch is not None and prev_layout.pos else None
-                if item.diff:
-                    added.append(nid)
+                if had_items:
+                    self._appearing.add(nid)
                     item.setOpacity(0.0 if animate else 1.0)
-            else:
-                before = (item.kind, item.raw)
-                item.diff = None
-                if before != (node.kind, node.config):
-                    item.diff = "changed"
-                    changed.append(nid)
-                if item.pos() != new_pos:
-                    self._moves[nid] = (item.pos(), new_pos)
+            elif item.pos() != new_pos:
+                self._moves[nid] = (item.pos(), new_pos)
+            item.diff = "added" if nid in ch.added else "changed" if nid in ch.changed else None
             item.raw = dict(node.config)
             self._fill_node(item)
+            self.apply_box(item)
         for e in sorted(edges_now - set(self.edges)):
-            self._add_edge(e, highlight=bool(prev_layout.pos))
-        self.last_diff = {"added": added, "removed": removed, "changed": changed}
+            self._add_edge(e)
+        for edge in self.edges.values():  # a link into an added block is part of the addition
+            want = "added" if "added" in (edge.src.diff, edge.dst.diff) else None
+            if edge.diff != want:
+                edge.diff = want
+                edge.restyle()
+        self.last_diff = {"added": [n for n in ch.added if n in g.nodes], "removed": list(ch.removed),
+                          "changed": [n for n in ch.changed if n in g.nodes]}
         self._build_stages()
-        if animate and (added or removed or changed or self._moves):
+        flashing = any(it.diff == "changed" for it in self.nodes.values())
+        if animate and (self._appearing or self.ghosts or flashing or self._moves):
             self._anim.start()
         else:
             self._end_animation()
@@ -125,6 +145,9 @@ class GraphScene(PortDragMixin, QGraphicsScene):
         self.changed_diff.emit(self.last_diff)
 
     def current_layout(self) -> Layout:
+        units = self.units_layout()  # presenting: the grid positions, not the enlarged ones
+        if units is not None:
+            return units
         lay = Layout()
         g = self._graph
         sigs = signatures(g) if g is not None else {}
@@ -138,7 +161,6 @@ class GraphScene(PortDragMixin, QGraphicsScene):
     def _subscribe(self, graph) -> None:
         if self._graph is graph:
             return
-        self._edited = False
         if self._graph is not None:
             for sig, slot in self._graph_slots():
                 sig.disconnect(slot)
@@ -154,16 +176,14 @@ class GraphScene(PortDragMixin, QGraphicsScene):
 
     # edits of the current graph (issue 5): mirror them one event at a time, no relayout
     def _on_node_added(self, node):
-        self._edited = True
         self._end_animation()
         item = self._make_node(node.id)
         item.raw = dict(node.config)
-        item.setPos(QPointF(*node.pos) if node.pos else self._free_spot())
+        item.setPos(QPointF(*node.pos) if node.pos else self.free_spot())
         self._fill_node(item)
         self._update_frames()
 
     def _on_node_removed(self, node):
-        self._edited = True
         self._end_animation()
         item = self.nodes.pop(node.id, None)
         if item is not None:
@@ -173,15 +193,12 @@ class GraphScene(PortDragMixin, QGraphicsScene):
         self._update_frames()
 
     def _on_edge_added(self, edge):
-        self._edited = True
-        self._add_edge(edge, highlight=False)
+        self._add_edge(edge)
 
     def _on_edge_removed(self, edge):
-        self._edited = True
         self._drop_edge(edge)
 
     def _on_config_changed(self, nid, key, old, new):
-        self._edited = True
         item = self.nodes.get(nid)
         if item is not None:  # the editor refreshes the rest (ties, dims) once per undo step
             item.raw = dict(self._graph.node(nid).config)
@@ -195,7 +212,7 @@ class GraphScene(PortDragMixin, QGraphicsScene):
             item.setPos(QPointF(*pos))
             self._update_frames()
 
-    def _free_spot(self) -> QPointF:
+    def free_spot(self) -> QPointF:
         r = self.content_rect()
         return QPointF(r.right() + 60, r.top() + 40) if self.nodes else QPointF(0, 0)
 
@@ -209,56 +226,18 @@ class GraphScene(PortDragMixin, QGraphicsScene):
         return item
 
     def _fill_node(self, item: NodeItem) -> None:
-        key = None
-        if hasattr(self.model, "cache_key") and not self._edited:
-            key = self.model.cache_key(self.model.scale)
-        face = self._faces.get((key, item.node_id)) if key is not None else None
+        doc = self.document
+        # milestones keep one key (cached across scrubs); any edit, even straight on the graph, bumps the revision
+        key = (doc.key, getattr(self.arch, "revision", doc.version), doc.shown_scale(), item.node_id)
+        face = self._faces.get(key)
         if face is None:
-            face = self._face(item.node_id)
-            if key is not None:
-                if len(self._faces) > 4096:
-                    self._faces.clear()
-                self._faces[(key, item.node_id)] = face
+            face = block_face(self.arch, doc.shown_scale(), item.node_id)
+            if len(self._faces) > 4096:
+                self._faces.clear()
+            self._faces[key] = face
         item.set_block(*face)
 
-    def _face(self, nid: str) -> tuple:
-        """What a block shows: (kind, spec, key lines, badge, badge tip, variant badge, tooltip)."""
-        arch, scale = self.arch, self.model.scale
-        node = arch.graph.node(nid)
-        spec = get_spec(node.kind)
-        lines, badge, badge_tip, tip_extra, variant = [], "", "", "", ""
-        if scale not in arch.scales:
-            scale = next(iter(arch.scales), scale)
-        try:
-            cfg, _ = arch.config(node.id, scale)
-            hide = provenance.hides_figures(arch, scale)  # a stand-in: structure only, no figure on it
-            lines = [] if hide else key_settings(spec, cfg)
-            per = spec.params(cfg)
-            n = arch.repeat(node.region, scale)
-            badge, badge_tip = provenance.block_badge(arch, scale, node.id, per)
-            if per and not hide:
-                tip_extra = f"\nParameters: {per:,}" + (f" per layer, {per * n:,} over {n} layers" if n > 1 else "")
-            # per-layer overrides, read from the override list (resolving every layer is too slow to scrub)
-            dims = arch.dims(scale)
-            idx, kinds = set(), set()
-            for ov in arch.overrides:
-                if ov.node == node.id and node.region in arch.regions:
-                    hit = ov.indices(n, dims)
-                    idx.update(hit)
-                    if hit:
-                        kinds.add(get_spec(ov.kind).title if ov.kind else f"{spec.title} with other settings")
-            if hide:
-                tip_extra = "\n" + provenance.STAND_IN_NOTE
-            elif idx:
-                variant = f"≠ {len(idx)}/{n} layers"
-                tip_extra += f"\nLayers {_ranges(sorted(idx))} use {', '.join(sorted(kinds))} (per-layer override)"
-        except (StudioError, TypeError, ValueError) as exc:
-            lines = ["settings invalid"]
-            tip_extra = f"\n{exc}"
-        tip = f"{spec.title} ({node.id}) · {get_family_name(spec.family)}\n{spec.summary}{tip_extra}"
-        return node.kind, spec, lines, badge, badge_tip, variant, tip
-
-    def _add_edge(self, e, highlight: bool) -> None:
+    def _add_edge(self, e) -> None:
         src, dst = self.nodes.get(e.src), self.nodes.get(e.dst)
         if src is None or dst is None:
             return
@@ -266,9 +245,6 @@ class GraphScene(PortDragMixin, QGraphicsScene):
         residual = get_spec(dst.kind).has("residual") and e.dst_port == "x"
         item = EdgeItem(e, src, dst, self.theme, residual, ptype)
         item.width_scale = self.font_scale
-        if highlight and (src.diff == "added" or dst.diff == "added"):
-            item.diff = "added"
-            item.restyle()
         self.addItem(item)
         self.edges[e] = item
 
@@ -285,64 +261,6 @@ class GraphScene(PortDragMixin, QGraphicsScene):
             self._fill_node(item)
         self._update_frames()
 
-    def _update_frames(self) -> None:
-        arch, scale = self.arch, self.model.scale
-        if arch is None:
-            return
-        if scale not in arch.scales:
-            scale = next(iter(arch.scales), scale)
-        wanted = {}
-        for r in arch.regions:
-            items = [it for it in self.nodes.values() if arch.graph.nodes.get(it.node_id) and arch.graph.node(it.node_id).region == r]
-            if not items:
-                continue
-            rect = QRectF()
-            for it in items:
-                rect = rect.united(QRectF(it.pos(), it.pos() + QPointF(NODE_W, NODE_H)))
-            wanted[r] = rect.adjusted(-78, -62 * max(1.0, self.font_scale), 30, 30)
-            try:
-                n = arch.repeat(r, scale)
-            except StudioError:
-                n = "?"
-            title = REGION_TITLES.get(r, r.title())
-            if r == "layer" and "encoder" in arch.regions and any(x.region == "encoder" for x in arch.graph.nodes.values()):
-                title = "Decoder"
-            frame = self.frames.get(r)
-            if frame is None:
-                frame = self.frames[r] = FrameItem(self.theme)
-                self.addItem(frame)
-            frame.font_scale = self.font_scale
-            frame.set(wanted[r], title, provenance.frame_label(arch, scale, r, n))
-        for r in [r for r in self.frames if r not in wanted]:
-            self.removeItem(self.frames.pop(r))
-
-    def _build_stages(self) -> None:
-        stages = training_stages(self.arch.training or {})
-        top = min((it.pos().y() for it in self.nodes.values()), default=0.0)
-        left = min((it.pos().x() for it in self.nodes.values()), default=0.0)
-        key = (tuple(stages), top, left, self.font_scale, self.theme.name)
-        if key == getattr(self, "_stages_key", None):
-            return  # same pipeline at the same place: keep the items (scrubbing within an era)
-        self._stages_key = key
-        for it in self.stage_items:
-            self.removeItem(it)
-        self.stage_items = []
-        if not stages:
-            return
-        y = top - StageItem.H - 120
-        label = QGraphicsSimpleTextItem("Training pipeline (what this milestone changed)")
-        label.setFont(ui_font(13 * self.font_scale, bold=True))
-        label.setBrush(QColor(self.theme.text))
-        label.setPos(left, y - 34 * self.font_scale)
-        self.addItem(label)
-        self.stage_items.append(label)
-        for i, (title, detail) in enumerate(stages):
-            st = StageItem(self.theme, title, detail, i, i == len(stages) - 1)
-            st.font_scale = self.font_scale
-            st.setPos(left + i * (StageItem.W + 60), y)
-            self.addItem(st)
-            self.stage_items.append(st)
-
     # ------------------------------------------------------------------ animation
     def _tick(self, v):
         v = float(v)
@@ -350,10 +268,11 @@ class GraphScene(PortDragMixin, QGraphicsScene):
             item = self.nodes.get(nid)
             if item is not None:
                 item.setPos(a + (b - a) * v)
+        for nid in self._appearing:
+            if nid in self.nodes:
+                self.nodes[nid].setOpacity(min(1.0, 0.15 + v))
         for item in self.nodes.values():
-            if item.diff == "added":
-                item.setOpacity(min(1.0, 0.15 + v))
-            elif item.diff == "changed":
+            if item.diff == "changed":
                 item.flash = math.sin(math.pi * v)
                 item.update()
         for g in self.ghosts:
@@ -371,6 +290,7 @@ class GraphScene(PortDragMixin, QGraphicsScene):
             if nid in self.nodes:
                 self.nodes[nid].setPos(b)
         self._moves = {}
+        self._appearing = set()
         for item in self.nodes.values():
             item.setOpacity(1.0)
             if item.flash:

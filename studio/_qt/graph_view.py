@@ -7,6 +7,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsView, QLabel
 
 from studio._qt.graph_items import NodeItem
+from studio._qt.present_geometry import font_px
 from studio._qt.graph_scene import GraphScene  # noqa: F401  (re-exported: GraphScene lived here)
 from studio._qt.theme import LIGHT, Theme
 from studio.core.layout import NODE_H, NODE_W
@@ -18,17 +19,20 @@ class GraphView(QGraphicsView):
     node_hovered = Signal(str)
 
     def __init__(self, model, theme: Theme = LIGHT, parent=None):
+        """``model``: the StudioModel (keys step its timeline), or a bare Document to show one
+        architecture (Compare mode, rendering)."""
         super().__init__(parent)
         self.model = model
-        self.graph_scene = GraphScene(model, theme, self)
+        self.timeline = getattr(model, "timeline", None)
+        self.graph_scene = GraphScene(getattr(model, "document", model), theme, self, getattr(model, "figures", None))
         self.setScene(self.graph_scene)
         self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing | QPainter.SmoothPixmapTransform)
         self.setDragMode(QGraphicsView.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
         self.setFocusPolicy(Qt.StrongFocus)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # fit/zoom/pan instead of scroll bars
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)  # only when titles would drop below 12 px
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.auto_fit = True
         self._pan = None
         self.graph_scene.activated.connect(self.block_activated)
@@ -42,24 +46,65 @@ class GraphView(QGraphicsView):
         self.card.hide()
         self.setToolTip("")
 
+    presenting = False
+    NORMAL_MIN_TITLE_PX = 12.0  # node titles on screen never below this: scroll instead of shrinking
+
+    def set_presenting(self, on: bool) -> None:
+        """Presentation mode: the scene laid out for a projector in the area beside the card."""
+        self.presenting = on
+        policy = Qt.ScrollBarAlwaysOff if on else Qt.ScrollBarAsNeeded
+        self.setHorizontalScrollBarPolicy(policy)
+        self.setVerticalScrollBarPolicy(policy)
+        self._present_area()
+
+    def _present_area(self) -> None:
+        if not self.presenting:
+            self.graph_scene.set_presentation(None)
+            return
+        vp = self.viewport()
+        self.graph_scene.set_presentation((vp.width() - self.card_room(), vp.height()))
+
+    def card_room(self) -> float:
+        """Viewport pixels the presentation card takes on the left (with its margins)."""
+        return self.card_width() + 36.0 if self.presenting else 0.0
+
+    def card_width(self) -> int:
+        return max(300, min(460, int(self.viewport().width() * 0.25)))
+
+    def min_readable_scale(self) -> float:
+        """The smallest view scale at which every node title is ≥ 12 px on screen (normal mode)."""
+        dpi = self.viewport().logicalDpiY() or 96.0
+        sizes = [font_px(f, dpi) for _it, role, f, _t in self.graph_scene.drawn_texts() if role == "title"]
+        return self.NORMAL_MIN_TITLE_PX / min(sizes) if sizes else 0.1
+
     def fit_all(self) -> None:
+        """Whole graph in view. Presenting: scaled into the area right of the card. Normal: as
+        large as fits, up to 1.4, but never so small that a node title drops below 12 px on
+        screen; then it shows the start of the graph and scroll bars reach the rest."""
         rect = self.graph_scene.content_rect()
         if rect.isNull():
             return
-        # a generous scene rect keeps panning free but forgets where long-gone items were
-        self.graph_scene.setSceneRect(rect.adjusted(-2000, -2000, 2000, 2000))
-        rect = rect.adjusted(-30, -30, 30, 30)
-        self.fitInView(rect, Qt.KeepAspectRatio)
-        if self.card.isVisible():  # keep the title card's column free: refit with room left of the graph
-            base = QRectF(rect)
-            for _ in range(3):  # the room needed depends on the zoom it produces; converges quickly
-                pad = (self.card.width() + 30) / max(self.transform().m11(), 0.05)
-                rect = base.adjusted(-pad, 0, 0, 0)
-                self.fitInView(rect, Qt.KeepAspectRatio)
-        if self.transform().m11() > 1.4:  # small graphs: do not blow text up beyond readable
-            self.resetTransform()
-            self.scale(1.4, 1.4)
-            self.centerOn(rect.center())
+        vp = QRectF(self.viewport().rect())
+        m = 12.0  # the same margin present_geometry plans with
+        area = QRectF(vp.x() + self.card_room(), vp.y(), vp.width() - self.card_room(), vp.height()).adjusted(m, m, -m, -m)
+        k = min(area.width() / max(rect.width(), 1), area.height() / max(rect.height(), 1))
+        k = min(k, 2.0 if self.presenting else 1.4)
+        if not self.presenting:
+            k = max(k, self.min_readable_scale())
+        if self.presenting:
+            self.graph_scene.setSceneRect(rect.adjusted(-4000, -4000, 4000, 4000))
+        else:  # scroll bars only where the graph is larger than the view
+            extra_w = max(0.0, vp.width() / k - rect.width()) / 2 + m / k
+            extra_h = max(0.0, vp.height() / k - rect.height()) / 2 + m / k
+            self.graph_scene.setSceneRect(rect.adjusted(-extra_w, -extra_h, extra_w, extra_h))
+        self.resetTransform()
+        self.scale(k, k)
+        fits = rect.width() * k <= area.width() + 1 and rect.height() * k <= area.height() + 1
+        if fits:  # the graph's centre on the area's centre
+            off = area.center() - vp.center()
+            self.centerOn(rect.center() - QPointF(off.x() / k, off.y() / k))
+        else:  # too large to read whole: start at the top-left, where the model starts
+            self.centerOn(rect.topLeft() + QPointF(vp.width() / (2 * k) - m / k, vp.height() / (2 * k) - m / k))
 
     def zoom(self, factor: float) -> None:
         self.auto_fit = False
@@ -102,14 +147,15 @@ class GraphView(QGraphicsView):
     def keyPressEvent(self, event):
         k = event.key()
         step = {Qt.Key_Left: -1, Qt.Key_Right: 1}.get(k)
-        if step and hasattr(self.model, "step") and not event.modifiers():
-            self.model.step(step)
+        tl = self.timeline
+        if step and tl is not None and not event.modifiers():
+            tl.step(step)
             return
-        if k == Qt.Key_Home and hasattr(self.model, "first"):
-            self.model.first()
+        if k == Qt.Key_Home and tl is not None:
+            tl.first()
             return
-        if k == Qt.Key_End and hasattr(self.model, "last"):
-            self.model.last()
+        if k == Qt.Key_End and tl is not None:
+            tl.last()
             return
         if k == Qt.Key_F and not event.modifiers():
             sel = [it for it in self.graph_scene.selectedItems() if isinstance(it, NodeItem)]
@@ -131,13 +177,15 @@ class GraphView(QGraphicsView):
         super().resizeEvent(event)
         if self.card.isVisible():
             self._size_card()
+        if self.presenting:
+            self._present_area()  # the projector layout depends on the room it has
         if self.auto_fit:
             self.fit_all()
 
     def _size_card(self):
         """Fit the card to its text (QLabel's own height-for-width over-estimates rich text)."""
         from PySide6.QtGui import QTextDocument
-        w = max(280, min(560, int(self.viewport().width() * 0.3)))
+        w = self.card_width()
         doc = QTextDocument()
         doc.setDefaultFont(self.card.font())
         doc.setHtml(self.card.text())

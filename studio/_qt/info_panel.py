@@ -1,5 +1,9 @@
-"""Info panel: the milestone card (explanation, what changed and why, paper link, provenance)
-and the side list of what the scene just animated, in words."""
+"""Info panel: the milestone card (explanation, what changed and why, paper link, provenance).
+
+The change it lists is the one the scene marks: ``Figures.change()``, a milestone against its
+predecessor on the timeline (an edited copy against its milestone), in a learner's words,
+never against whatever was on screen before (that comparison is Compare mode's).
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
@@ -9,15 +13,14 @@ from studio._qt.text import badge_html, esc, fmt_value, training_settings, train
 from studio._qt.theme import DIFF
 from studio.core import provenance
 from studio.core.accounting import humanize
-from studio.core.diff import diff
 
 GLYPH = {"added": "+", "removed": "−", "replaced": "⇄", "changed": "~", "none": "=", "training": "▶",
          "dims": "↔", "rewired": "↝"}
 
 
 class InfoPanel(QWidget):
-    """The words are computed at once (cheap) so they always match the scene's last change; the
-    HTML is laid out on the next event-loop turn, once, however fast the slider moves."""
+    """Mirrors the Document (and its Figures' change); the HTML is laid out on the next
+    event-loop turn, once, however fast the slider moves."""
     updated = Signal()
 
     def __init__(self, model, parent=None):
@@ -30,42 +33,29 @@ class InfoPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.browser)
-        self.transition: list[tuple[str, str]] = []  # (kind, sentence) of the last scene change
-        self._prev = None
-        self._base_cache: dict[str, list[str]] = {}
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
         self._pending.setInterval(0)
         self._pending.timeout.connect(self.refresh)
-        model.architecture_changed.connect(self._on_arch)
-        model.edited_changed.connect(lambda _e: self._pending.start())
-        if getattr(model, "arch", None) is not None:
-            self._prev = model.arch
-            self.refresh()
+        model.document.replaced.connect(lambda: self._pending.start())
+        model.document.changed.connect(lambda _v: self._pending.start())
+        self.refresh()
 
-    def _on_arch(self, arch):
-        prev, self._prev = self._prev, arch
-        self.transition = []
-        self._prev_name = prev.meta.get("title", prev.id) if prev is not None else ""
-        if prev is not None and prev is not arch:
-            d = diff(prev, arch)
-            for sentence in d.describe(arch, self.model.scale):
-                kind = ("added" if sentence.startswith("Added") else "removed" if sentence.startswith("Removed")
-                        else "replaced" if sentence.startswith("Replaced") else "rewired" if sentence.startswith("Rewired")
-                        else "changed")
-                self.transition.append((kind, sentence))
-        self._pending.start()
+    def change(self):
+        return self.model.figures.change()
 
     def transition_text(self) -> list[str]:
-        return [s for _, s in self.transition]
+        """The sentences of the change on screen (the presentation card shows the first ones)."""
+        return [s for _, s in self.change().sentences]
 
     def refresh(self):
-        arch = self.model.arch
+        doc = self.model.document
+        arch = doc.architecture
         if arch is None:
             self.browser.setHtml("")
             return
         m = arch.meta
-        title = self.model.title() if hasattr(self.model, "title") else m.get("title", arch.id)
+        title = doc.title
         h = [f"<h2 style='margin-bottom:2px'>{esc(title)}</h2>"]
         sub = " · ".join(esc(x) for x in (m.get("org"), m.get("date")) if x)
         if m.get("family_member"):
@@ -96,20 +86,24 @@ class InfoPanel(QWidget):
 
     def _changes_html(self, arch) -> list[str]:
         out = []
-        if self.transition:
-            prev_title = self._prev_title()
-            out.append(f"<h3>On screen{(' since ' + esc(prev_title)) if prev_title else ''}</h3><ul>")
-            for kind, s in self.transition[:14]:
+        ch, tl = self.change(), self.model.timeline
+        if ch.since in tl.ids:
+            since = tl.info(ch.since).title
+            doc = self.model.document
+            head = (f"Your changes to {esc(since)}" if doc.kind == "edited" else
+                    f"What changed since {esc(since)} (the milestone before)")
+            out.append(f"<h3>{head}</h3><ul>")
+            for kind, s in ch.sentences[:14]:
                 colour = DIFF.get("added" if kind == "added" else "removed" if kind == "removed" else "changed")
                 out.append(f"<li><b style='color:{colour}'>{GLYPH.get(kind, '~')}</b> {esc(s)}</li>")
-            if len(self.transition) > 14:
-                out.append(f"<li>… and {len(self.transition) - 14} more</li>")
+            if len(ch.sentences) > 14:
+                out.append(f"<li>… and {len(ch.sentences) - 14} more</li>")
+            if not ch.sentences:
+                out.append("<li>The same architecture</li>")
             out.append("</ul>")
         changes = arch.meta.get("changes")
         base = arch.meta.get("extends")
-        base_title = ""
-        if base and hasattr(self.model, "ids") and base in self.model.ids:
-            base_title = self.model.info(base).title
+        base_title = tl.info(base).title if base in tl.ids else ""
         if changes:
             out.append(f"<h3>What changed{(' since ' + esc(base_title)) if base_title else ''}</h3><ul>")
             for c in changes if isinstance(changes, list) else [changes]:
@@ -121,9 +115,6 @@ class InfoPanel(QWidget):
                 out.append(f"<li><b>{GLYPH.get(kind, '•')}</b> {esc(text)}</li>")
             out.append("</ul>")
         return out
-
-    def _prev_title(self) -> str:
-        return getattr(self, "_prev_name", "")
 
     def _training_html(self, training: dict) -> list[str]:
         stages, settings = training_stages(training), training_settings(training)

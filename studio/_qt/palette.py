@@ -120,4 +120,5 @@ class IssuesList(QListWidget):
         if nid in scene.nodes:
             scene.clearSelection()
             scene.nodes[nid].setSelected(True)
-            self.editor.win.graph_view.ensureVisible(scene.nodes[nid])
+            for view in scene.views():
+                view.ensureVisible(scene.nodes[nid])

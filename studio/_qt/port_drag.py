@@ -1,8 +1,8 @@
 """Dragging a connection from port to port in the graph scene, with live accept/reject.
 
 The scene asks ``connect_probe(src, sport, dst, dport)`` (the editor's check_connect) while
-the mouse moves, colours the target port and says why; on release it emits
-``connect_requested``; the editor turns it into an undo command or shows the refusal.
+the mouse moves, colours the target port and says why; on release it clears that line and
+emits ``connect_requested``; the editor turns it into an undo command or shows the refusal.
 """
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ class PortDragMixin:
         port, tmp, target = self._drag
         self._drag = None
         self.removeItem(tmp)
+        self.probe_message.emit("")  # the "Release to connect …" line is over once released
         if target is not None:
             target.highlight = None
             target.update()

@@ -4,9 +4,10 @@ offer to recover after a crash. Files are written atomically by studio.core.proj
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -25,51 +26,94 @@ def _recovery_folder() -> Path:
 
 
 class ProjectController(QObject):
-    def __init__(self, window, editor):
+    """Project files and the session's documents for the window (``window``: menus, settings,
+    status line and the parent of dialogs). Every document that is not a published milestone
+    is listed under File → Models this session and stays unsaved work until it is saved."""
+    dirty_changed = Signal(bool)
+
+    def __init__(self, model, window):
         super().__init__(window)
-        self.win, self.editor, self.model = window, editor, window.timeline_model
-        self.path: Path | None = None
-        self.training: dict = {}
-        self.latest_run: str | None = None
-        self._saved_version = self.model.version
+        self.win, self.model, self.document = window, model, model.document
+        self.training: dict = {}  # the training panel's settings, saved with the project
+        self._latest_run: str | None = None
+        self._saved: dict[str, int] = {}  # document key -> version last saved (or opened)
         self.session = f"{os.getpid()}"
         self.autosave = QTimer(self)
         self.autosave.setSingleShot(True)
         self.autosave.setInterval(AUTOSAVE_IDLE_MS)
         self.autosave.timeout.connect(self.write_recovery)
-        editor.edit_done.connect(self._on_edit)
-        self.model.edited_changed.connect(lambda _e: self._update())
-        window.project_controller = self
+        self.document.changed.connect(self._on_edit)
+        self.document.replaced.connect(self._update)
+        self.document.listed.connect(self._fill_documents)
         self._build_menu()
 
     # ------------------------------------------------------------------ state
     @property
-    def dirty(self) -> bool:
-        return self.model.version != self._saved_version and (self.model.is_edited() or self.model.external is not None)
+    def path(self) -> Path | None:
+        return self.document.path
 
-    def _on_edit(self):
-        self.autosave.start()  # restarts: writes after AUTOSAVE_IDLE_MS without edits
+    @property
+    def latest_run(self) -> str | None:
+        """The run that belongs to the document on screen (what a saved project records)."""
+        rd = self.model.run.run_dir
+        return str(rd) if rd is not None else self._latest_run
+
+    @latest_run.setter
+    def latest_run(self, value):
+        self._latest_run = str(value) if value else None
+
+    def record_run(self, info: dict) -> None:
+        """A training run got its folder: the project records it (and its settings) from now on."""
+        if info.get("run_dir"):
+            self._latest_run = str(info["run_dir"])
+        if isinstance(info.get("training"), dict):
+            self.training = dict(info["training"])
+
+    def is_dirty(self, entry) -> bool:
+        if entry is None or entry.kind == "milestone":
+            return False
+        return entry.version != self._saved.get(entry.key, -1)
+
+    @property
+    def dirty(self) -> bool:
+        return self.is_dirty(self.document.entry)
+
+    def unsaved(self) -> list:
+        return [e for e in self.document.opened.values() if self.is_dirty(e)]
+
+    def _on_edit(self, _version=None):
+        if self.dirty:
+            self.autosave.start()  # restarts: writes after AUTOSAVE_IDLE_MS without edits
         self._update()
 
     def _update(self):
-        self.win._update_title()
-        self.win.setWindowModified(self.dirty)
+        self.dirty_changed.emit(self.dirty)
+
+    def _mark_saved(self):
+        e = self.document.entry
+        if e is not None:
+            self._saved[e.key] = e.version
+        self.autosave.stop()
+        discard_recovery(self.recovery_file())
+        self._update()
 
     def project(self) -> Project:
-        m = self.model
-        origin = m.current_id if m.external is None else m.arch.meta.get("id") if m.arch.meta.get("id") in m.ids else None
-        return Project(m.arch, origin, m.title(), dict(self.training), self.latest_run, self.path)
+        d = self.document
+        return Project(d.architecture, d.origin, d.title, dict(self.training), self.latest_run, d.path)
 
     # ------------------------------------------------------------------ menu
     def _build_menu(self):
         f, w = self.win.menu("File"), self.win
         first = f.actions()[0] if f.actions() else None
         acts = [
-            w._action(f, "&New project", self.new, QKeySequence.New, "Start again from the current milestone"),
+            w._action(f, "&New project", self.new, QKeySequence.New,
+                      "Close the edited and opened models and start again from the published milestone"),
             w._action(f, "&Open project…", self.open_dialog, QKeySequence.Open, "Open a project file"),
         ]
         self.recent_menu = f.addMenu("Open &recent")
-        acts.append(self.recent_menu.menuAction())
+        self.documents_menu = f.addMenu("&Models this session")
+        self.documents_menu.setToolTipsVisible(True)
+        acts += [self.recent_menu.menuAction(), self.documents_menu.menuAction()]
         acts += [w._action(f, "&Save", self.save, QKeySequence.Save, "Save the project"),
                  w._action(f, "Save &as…", self.save_as, QKeySequence("Ctrl+Shift+S"), "Save under a new name")]
         for a in acts:
@@ -77,6 +121,18 @@ class ProjectController(QObject):
             f.insertAction(first, a)
         f.insertSeparator(first)
         self._fill_recent()
+        self._fill_documents()
+
+    def _fill_documents(self):
+        """Edited copies, projects and imported runs of this session: click one to show it again."""
+        self.documents_menu.clear()
+        for key, entry in self.document.opened.items():
+            a = self.documents_menu.addAction(entry.title + (" *" if self.is_dirty(entry) else ""))
+            a.setToolTip({"edited": "An edited copy (the published milestone is unchanged)",
+                          "project": f"Project {entry.path or ''}", "imported": f"Imported run {entry.run_dir or ''}"
+                          }.get(entry.kind, entry.kind))
+            a.triggered.connect(lambda _c=False, k=key: self.model.reopen(k))
+        self.documents_menu.setEnabled(bool(self.document.opened))
 
     def _recent(self) -> list[str]:
         v = self.win.settings.value("recent", []) or []
@@ -97,14 +153,17 @@ class ProjectController(QObject):
 
     # ------------------------------------------------------------------ actions
     def new(self):
-        if not self.confirm_discard():
+        if not self.confirm_discard(all_documents=True):
             return
-        idx = max(0, self.model.index)
-        self.model.discard_custom()
-        self.path, self.training, self.latest_run = None, {}, None
-        self.model.index = -1  # force a reload of the canonical milestone
-        self.model.set_index(idx)
-        self.model.edited_changed.emit(False)
+        d = self.document
+        origin = d.milestone_id or d.origin
+        self.training, self._latest_run = {}, None
+        for e in list(d.opened.values()):
+            self.model.run.forget(e.key)
+        d.close_all_listed()
+        tl = self.model.timeline
+        self.model.show_milestone(origin if origin in tl.ids else tl.ids[max(0, tl.index or 0)])
+        self._saved.clear()
         self._mark_saved()
 
     def open_dialog(self):
@@ -120,11 +179,8 @@ class ProjectController(QObject):
             QMessageBox.warning(self.win, "Cannot open project", str(exc))
             self.win.show_status(str(exc))
             return False
-        if not self.confirm_discard():
-            return False
-        self._show(proj)
-        self.path = Path(path)
-        self._add_recent(self.path)
+        self._show(proj, Path(path))
+        self._add_recent(Path(path))
         self._mark_saved()
         self.win.show_status(f"Opened {path}")
         return True
@@ -141,15 +197,17 @@ class ProjectController(QObject):
                 return self.open(p)
         return False
 
-    def _show(self, proj: Project):
-        self.training, self.latest_run = dict(proj.training), proj.latest_run
-        self.model.set_custom(proj.origin, proj.architecture)
+    def _show(self, proj: Project, path=None):
+        self.training, self._latest_run = dict(proj.training), proj.latest_run
+        self.model.open_architecture(proj.architecture, "project", proj.name or None, run_dir=proj.latest_run,
+                                     origin=proj.origin, path=path)
 
     def save(self) -> bool:
         return self.save_to(self.path) if self.path else self.save_as()
 
     def save_as(self) -> bool:
-        name = (self.model.current_id or "model") + ".archproj.yaml"
+        d = self.document
+        name = re.sub(r"[^\w.-]+", "-", d.title or "model").strip("-") + ".archproj.yaml"
         path, _ = QFileDialog.getSaveFileName(self.win, "Save project", name, FILTER)
         return self.save_to(Path(path)) if path else False
 
@@ -159,17 +217,11 @@ class ProjectController(QObject):
         except (StudioError, OSError) as exc:
             QMessageBox.warning(self.win, "Cannot save", str(exc))
             return False
-        self.path = Path(path)
-        self._add_recent(self.path)
+        self.document.set_identity(path=path)
+        self._add_recent(Path(path))
         self._mark_saved()
         self.win.show_status(f"Saved {path}")
         return True
-
-    def _mark_saved(self):
-        self._saved_version = self.model.version
-        self.autosave.stop()
-        discard_recovery(self.recovery_file())
-        self._update()
 
     # ------------------------------------------------------------------ recovery
     def recovery_file(self) -> Path:
@@ -208,26 +260,28 @@ class ProjectController(QObject):
         except StudioError as exc:
             QMessageBox.warning(self.win, "Cannot recover", str(exc))
             return False
-        self._show(proj)
-        self.path = proj.path
+        self._show(proj, proj.path)
         discard_recovery(rec.path)
-        self.model.touch()  # recovered work is unsaved work
+        self._saved.pop(self.document.key, None)  # recovered work is unsaved work
         self._update()
         self.autosave.start()
         return True
 
     # ------------------------------------------------------------------ closing
-    def confirm_discard(self) -> bool:
-        if not self.dirty:
+    def confirm_discard(self, all_documents: bool = False) -> bool:
+        """Ask before unsaved work is lost: the document on screen, or every listed one."""
+        unsaved = self.unsaved() if all_documents else ([self.document.entry] if self.dirty else [])
+        if not unsaved:
             return True
-        r = QMessageBox.question(self.win, "Unsaved changes", "Save the changes to the current model first?",
+        names = ", ".join(e.title for e in unsaved[:3]) + (" …" if len(unsaved) > 3 else "")
+        r = QMessageBox.question(self.win, "Unsaved changes", f"Save the changes to {names} first?",
                                  QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
         if r == QMessageBox.Save:
-            return self.save()
+            return self.save() if self.dirty else True
         return r == QMessageBox.Discard
 
     def confirm_close(self) -> bool:
-        if not self.confirm_discard():
+        if not self.confirm_discard(all_documents=True):
             return False
         self.autosave.stop()
         discard_recovery(self.recovery_file())  # a clean exit leaves nothing to recover

@@ -2,7 +2,8 @@
 unit, choices, min), plus the model's shared dimensions edited in one place.
 
 A value is checked with the core (resolve_config + Config.check) before it becomes an undo
-command; an impossible value is refused with the core's message and the field reverts.
+command; an impossible value is refused with the core's message and the field reverts. The
+form mirrors the Document: rebuilt when it is replaced, edited or shown at another scale.
 """
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ SHARED_DIMS = ("dim", "n_layers", "n_enc_layers", "n_heads", "n_kv_heads", "hidd
 
 
 class PropertyEditor(QWidget):
-    def __init__(self, editor, parent=None):
+    def __init__(self, model, editor, parent=None):
         super().__init__(parent)
-        self.editor, self.model = editor, editor.model
+        self.editor, self.document = editor, model.document
         self.node_id: str | None = None
         self.fields: dict[str, QWidget] = {}
         self.dim_fields: dict[str, QWidget] = {}
@@ -52,10 +53,10 @@ class PropertyEditor(QWidget):
         self.lay.addWidget(self.dims_box)
         self.lay.addStretch(1)
         editor.scene.selectionChanged.connect(self._on_selection)
-        self.model.architecture_changed.connect(lambda _a: self.show_node(None))
-        self.model.scale_changed.connect(lambda _s: self.rebuild())
+        self.document.replaced.connect(lambda: self.show_node(None))
+        self.document.scale_changed.connect(lambda _s: self.rebuild())
         # rebuilt on the next turn: the widget that emitted the edit must not be deleted under it
-        editor.edit_done.connect(lambda: QTimer.singleShot(0, self, self.rebuild))
+        self.document.changed.connect(lambda _v: QTimer.singleShot(0, self, self.rebuild))
         self.rebuild()
 
     def _on_selection(self):
@@ -72,11 +73,10 @@ class PropertyEditor(QWidget):
 
     # ------------------------------------------------------------------ building
     def _scale(self) -> str:
-        arch = self.model.arch
-        return self.model.scale if self.model.scale in arch.scales else next(iter(arch.scales))
+        return self.document.shown_scale()
 
     def rebuild(self):
-        arch = self.model.arch
+        arch = self.document.architecture
         _clear(self.block_form)
         _clear(self.dims_form)
         self.fields, self.dim_fields = {}, {}
@@ -158,7 +158,7 @@ class PropertyEditor(QWidget):
         self._edited(key, value)
 
     def _edited(self, key: str, value):
-        arch = self.model.arch
+        arch = self.document.architecture
         if self.node_id is None or self.node_id not in arch.graph.nodes:
             return
         node = arch.graph.node(self.node_id)
@@ -183,7 +183,7 @@ class PropertyEditor(QWidget):
         self.editor.set_config(node.id, key, value, shown_old=getattr(current, key, None))
 
     def _dim_edited(self, key: str, value: int):
-        arch = self.model.arch
+        arch = self.document.architecture
         scale = self._scale()
         if arch.scales[scale].get(key) == value:
             return
@@ -193,7 +193,7 @@ class PropertyEditor(QWidget):
     def _refuse(self, msg: str):
         self.message.setText(f"Refused: {msg}")
         self.message.show()
-        self.editor.win.show_status(f"Refused: {msg}")
+        self.editor.status.emit(f"Refused: {msg}")
         QTimer.singleShot(0, self, self.rebuild)  # the field shows the value that is still in force
 
 

@@ -3,7 +3,9 @@
 Dragging scrubs live (every tick crossed sets the model's index while the mouse moves),
 ←/→ step, Home/End jump, hovering a tick shows the milestone card. Edited milestones carry a
 ✎ marker, llama2.c-exportable ones a small "c" (when the exporter exists). The widget keeps
-no state of its own beyond geometry: it reads the TimelineModel and repaints on its events.
+no state of its own beyond geometry: it reads the StudioModel's Timeline (which tick is
+selected: none while an edited copy, a project or an imported run is on screen), the
+Document's list of edited copies and the Figures' llama2.c markers, and repaints on their events.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ class TimelineStrip(QWidget):
 
     def __init__(self, model, theme: Theme = LIGHT, parent=None):
         super().__init__(parent)
-        self.model, self.theme = model, theme
+        self.model, self.timeline, self.theme = model, model.timeline, theme
         self.font_pt = 9.0
         self.llama2c: dict[str, bool] = {}
         self._dragging = False
@@ -37,26 +39,63 @@ class TimelineStrip(QWidget):
         self.setToolTip("")
         self.setAccessibleName("Timeline")
         self.setStatusTip("Drag or use ←/→ Home/End to move through the milestones; ✎ edited, ·c exports to llama2.c")
-        model.index_changed.connect(lambda _i: self.update())
-        model.edited_changed.connect(lambda _e: self.update())
+        self.timeline.index_changed.connect(lambda _i: self.update())
+        model.document.listed.connect(lambda: self.update())
+        model.figures.series_changed.connect(self._markers)
         self._refresh_height()
 
+    def _markers(self):
+        self.llama2c = self.model.figures.llama2c_markers()
+        self.update()
+
+    def is_edited(self, preset_id: str) -> bool:
+        """An edited copy of this milestone exists (the tick itself stays the published one)."""
+        return bool(self.model.document.edited_copies(preset_id))
+
     # ------------------------------------------------------------------ geometry
+    presenting = False
+
+    def fonts(self):
+        """(other labels, the current milestone's full name) fonts."""
+        k = 1.25 if self.presenting else 1.1
+        return ui_font(self.font_pt), ui_font(self.font_pt * k, bold=True)
+
+    def _rows(self):
+        """y of: the current name row, the short labels above the axis, the axis, the labels
+        below, the years (normal mode only), and the total height."""
+        other, cur = (QFontMetricsF(f).height() for f in self.fonts())
+        y_cur = 4.0
+        y_above = y_cur + cur + 2
+        axis = y_above + other + 10
+        y_below = axis + 10
+        y_years = y_below + other + 4
+        bottom = (y_below + other + 6) if self.presenting else (y_years + other + 6)
+        return y_cur, y_above, axis, y_below, y_years, bottom
+
     def _refresh_height(self):
-        fm = QFontMetricsF(ui_font(self.font_pt))
-        self.setFixedHeight(int(fm.height() * 4 + 38))
+        self.setFixedHeight(int(self._rows()[-1]) + 2)
 
     def set_font_pt(self, pt: float):
         self.font_pt = pt
         self._refresh_height()
         self.update()
 
+    def set_presenting(self, on: bool):
+        """Presentation: larger labels, no year row (the card gives the date)."""
+        self.presenting = on
+        self.set_font_pt(10.5 if on else 9.0)
+
+    def label(self, i: int) -> str:
+        """The short, unambiguous tick label (the preset's ``short_label``), never elided."""
+        info = self.timeline.infos[i]
+        return getattr(info, "short_label", "") or short_title(info.title)
+
     def sizeHint(self):
         return QSize(900, self.height())
 
     def positions(self) -> list[float]:
         """x of every entry: milestones evenly over the left part, recipes after a gap."""
-        n_m, n_r = len(self.model.milestone_ids), len(self.model.recipe_ids)
+        n_m, n_r = len(self.timeline.milestone_ids), len(self.timeline.recipe_ids)
         left, right = 40.0, float(self.width()) - 40.0
         if n_r:
             split = left + (right - left) * (n_m / (n_m + n_r + 1.2))
@@ -69,7 +108,7 @@ class TimelineStrip(QWidget):
         return xs
 
     def axis_y(self) -> float:
-        return QFontMetricsF(ui_font(self.font_pt)).height() + 16
+        return self._rows()[2]
 
     def index_at(self, x: float) -> int:
         xs = self.positions()
@@ -79,18 +118,17 @@ class TimelineStrip(QWidget):
 
     # ------------------------------------------------------------------ painting
     def paintEvent(self, _event):
-        m, t = self.model, self.theme
+        m, t = self.timeline, self.theme
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         p.fillRect(self.rect(), QColor(t.window))
         xs = self.positions()
         if not xs:
             return
-        font = ui_font(self.font_pt)
+        font, cur_font = self.fonts()
         fm = QFontMetricsF(font)
-        ay = self.axis_y()
+        y_cur, y_above, ay, y_below, y_years, _h = self._rows()
         n_m = len(m.milestone_ids)
-        # axes
         axis_pen = QPen(QColor(t.muted), 3)
         axis_pen.setCapStyle(Qt.RoundCap)
         p.setPen(axis_pen)
@@ -98,32 +136,43 @@ class TimelineStrip(QWidget):
             p.drawLine(QPointF(xs[0], ay), QPointF(xs[n_m - 1], ay))
         if len(xs) > n_m:
             p.drawLine(QPointF(xs[n_m], ay), QPointF(xs[-1], ay))
-            p.setFont(ui_font(self.font_pt, bold=True))
-            p.setPen(QColor(t.muted))
-            p.drawText(QRectF(xs[n_m] - 4, ay + 2 * fm.height() + 14, 40 + (xs[-1] - xs[n_m]), fm.height()),
-                       Qt.AlignLeft, "Build your own")
-        # years under the axis: one label at the first milestone of each year
-        p.setFont(font)
-        last_year, last_end = None, -1e9
-        year_y = ay + 2 * fm.height() + 14
-        for i in range(n_m):
-            year = m.infos[i].date[:4]
-            if year and year != last_year and xs[i] > last_end:  # skip a year whose label would collide
-                last_end = xs[i] + fm.horizontalAdvance(year) + 8
-                p.setPen(QPen(QColor(t.muted), 1, Qt.DotLine))
-                p.drawLine(QPointF(xs[i], ay + 6), QPointF(xs[i], year_y))
+        if not self.presenting:  # years under the axis: one label at the first milestone of each year
+            p.setFont(font)
+            last_year, last_end = None, -1e9
+            for i in range(n_m):
+                year = m.infos[i].date[:4]
+                if year and year != last_year and xs[i] > last_end:  # skip a year whose label would collide
+                    last_end = xs[i] + fm.horizontalAdvance(year) + 8
+                    p.setPen(QPen(QColor(t.muted), 1, Qt.DotLine))
+                    p.drawLine(QPointF(xs[i], ay + 6), QPointF(xs[i], y_years))
+                    p.setPen(QColor(t.muted))
+                    p.drawText(QRectF(xs[i] + 3, y_years, 60, fm.height()), Qt.AlignLeft, year)
+                    last_year = year
+        # the current milestone's full name on a row of its own (never elided, never crowded)
+        cur_span = None
+        if m.index is not None and 0 <= m.index < len(xs):
+            info = m.infos[m.index]
+            name = info.title + (" ✎" if self.is_edited(info.id) else "")
+            cfm = QFontMetricsF(cur_font)
+            tw = cfm.horizontalAdvance(name)
+            tx = min(max(2.0, xs[m.index] - tw / 2), self.width() - tw - 2)
+            p.setFont(cur_font)
+            p.setPen(QColor(t.selection))
+            p.drawText(QRectF(tx, y_cur, tw + 2, cfm.height()), Qt.AlignLeft, name)
+            cur_span = (tx, tx + tw)
+        if len(xs) > n_m:
+            bf = ui_font(self.font_pt, bold=True)
+            bw = QFontMetricsF(bf).horizontalAdvance("Build your own")
+            bx = xs[n_m] - 4
+            if cur_span is None or bx > cur_span[1] + 12 or bx + bw < cur_span[0] - 12:
+                p.setFont(bf)
                 p.setPen(QColor(t.muted))
-                p.drawText(QRectF(xs[i] + 3, year_y, 60, fm.height()), Qt.AlignLeft, year)
-                last_year = year
-        # ticks, labels (alternating above / below so neighbours never collide)
-        step = (xs[1] - xs[0]) if len(xs) > 1 else 200.0
-        width = max(40.0, step * 2 - 3)
+                p.drawText(QRectF(bx, y_cur, bw + 4, fm.height()), Qt.AlignLeft, "Build your own")
+        # ticks and short labels, alternating above / below so neighbours never collide
         for i, x in enumerate(xs):
             info = m.infos[i]
             cur = i == m.index
-            label = short_title(info.title)
-            edited = m.is_edited(info.id)
-            col = QColor(t.selection) if cur else QColor(t.text)
+            edited = self.is_edited(info.id)
             p.setPen(QPen(QColor(0, 0, 0, 0), 0))
             p.setBrush(QColor(t.selection) if cur else QColor(t.muted))
             r = 9.0 if cur else 5.0
@@ -132,29 +181,26 @@ class TimelineStrip(QWidget):
                 p.setPen(QPen(QColor(DIFF["changed"]), 2.5))
                 p.setBrush(QBrush(QColor(0, 0, 0, 0)))
                 p.drawEllipse(QPointF(x, ay), r + 4, r + 4)
-            above = i % 2 == 0
+            text = self.label(i) + (" ✎" if edited else "") + (" ·c" if self.llama2c.get(info.id) else "")
             f = ui_font(self.font_pt, bold=cur)
-            p.setFont(f)
-            text = label + (" ✎" if edited else "") + (" ·c" if self.llama2c.get(info.id) else "")
-            text = QFontMetricsF(f).elidedText(text, Qt.ElideRight, width)
             tw = QFontMetricsF(f).horizontalAdvance(text)
             tx = min(max(2.0, x - tw / 2), self.width() - tw - 2)
-            ty = ay - 12 - fm.height() if above else ay + 10
-            p.setPen(col)
-            p.drawText(QRectF(tx, ty, tw + 2, fm.height()), Qt.AlignLeft, text)
+            p.setFont(f)
+            p.setPen(QColor(t.selection) if cur else QColor(t.text))
+            p.drawText(QRectF(tx, y_above if i % 2 == 0 else y_below, tw + 2, fm.height()), Qt.AlignLeft, text)
         p.end()
 
     # ------------------------------------------------------------------ interaction
     def mousePressEvent(self, event):
         if event.button() == Qt.LeftButton:
             self._dragging = True
-            self.model.set_playing(False)
-            self.model.set_index(self.index_at(event.position().x()))
+            self.timeline.set_playing(False)
+            self._select(self.index_at(event.position().x()))
 
     def mouseMoveEvent(self, event):
         x = event.position().x()
         if self._dragging:  # live scrubbing: the graph re-assembles while the handle moves
-            self.model.set_index(self.index_at(x))
+            self.timeline.set_index(self.index_at(x))
             return
         i = self.index_at(x)
         xs = self.positions()
@@ -167,26 +213,31 @@ class TimelineStrip(QWidget):
     def mouseReleaseEvent(self, event):
         self._dragging = False
 
+    def _select(self, i: int):
+        """A click shows the published milestone, also when its edited copy is on screen."""
+        if 0 <= i < len(self.timeline.ids):
+            self.model.show_milestone(self.timeline.ids[i])
+
     def keyPressEvent(self, event):
         k = event.key()
         if k in (Qt.Key_Left, Qt.Key_Right):
-            self.model.step(-1 if k == Qt.Key_Left else 1)
+            self.timeline.step(-1 if k == Qt.Key_Left else 1)
         elif k == Qt.Key_Home:
-            self.model.first()
+            self.timeline.first()
         elif k == Qt.Key_End:
-            self.model.last()
+            self.timeline.last()
         else:
             super().keyPressEvent(event)
 
     def card_html(self, i: int) -> str:
-        info = self.model.infos[i]
-        arch = self.model.canonical(info.id)
+        info = self.timeline.infos[i]
+        arch = self.timeline.canonical(info.id)
         meta = arch.meta
         blurb = meta.get("short") or meta.get("summary") or meta.get("explanation") or ""
         if isinstance(blurb, str) and len(blurb) > 220:
             blurb = blurb[:217].rsplit(" ", 1)[0] + "…"
         group = "Build your own" if info.group == "recipe" else info.date
-        edited = " <i>(edited)</i>" if self.model.is_edited(info.id) else ""
+        edited = " <i>(an edited copy is open: File → Edited models)</i>" if self.is_edited(info.id) else ""
         if self.llama2c.get(info.id):
             blurb = f"{blurb} [·c: exports to llama2.c as is]".strip()
         return (f"<b>{esc(info.title)}</b>{edited}<br><span>{esc(info.org)} · {esc(group)}</span>"
@@ -198,14 +249,14 @@ class TimelineBar(QWidget):
 
     def __init__(self, model, theme: Theme = LIGHT, parent=None):
         super().__init__(parent)
-        self.model = model
+        self.model, tl = model, model.timeline
         self.strip = TimelineStrip(model, theme, self)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
         self.theme = theme
         self.icons = transport_icons(theme)
-        self.prev_btn = self._button(self.icons["prev"], "Previous milestone (←)", lambda: model.step(-1))
-        self.next_btn = self._button(self.icons["next"], "Next milestone (→)", lambda: model.step(1))
+        self.prev_btn = self._button(self.icons["prev"], "Previous milestone (←)", lambda: tl.step(-1))
+        self.next_btn = self._button(self.icons["next"], "Next milestone (→)", lambda: tl.step(1))
         self.play_btn = self._button(self.icons["play"], "Play: step through the eras (Ctrl+Space)", self.toggle_play)
         self.play_btn.setCheckable(True)
         for b in (self.prev_btn, self.next_btn, self.play_btn):
@@ -215,14 +266,14 @@ class TimelineBar(QWidget):
         self.scale_box.addItems(["paper", "classroom"])
         self.scale_box.setToolTip("Scale shown on the blocks: the published configuration (paper) or the "
                                   "laptop-trainable one (classroom)")
-        self.scale_box.setCurrentText(model.scale)
-        self.scale_box.currentTextChanged.connect(model.set_scale)
-        model.scale_changed.connect(lambda s: self.scale_box.setCurrentText(s))
+        self.scale_box.setCurrentText(model.document.scale)
+        self.scale_box.currentTextChanged.connect(model.document.set_scale)
+        model.document.scale_changed.connect(lambda s: self.scale_box.setCurrentText(s))
         lay.addWidget(self.scale_box)
         self.timer = QTimer(self)
         self.timer.setInterval(1600)
         self.timer.timeout.connect(self._tick)
-        model.playing_changed.connect(self._on_playing)
+        tl.playing_changed.connect(self._on_playing)
 
     def _button(self, icon, tip, slot):
         b = QToolButton(self)
@@ -235,10 +286,10 @@ class TimelineBar(QWidget):
         return b
 
     def toggle_play(self):
-        m = self.model
-        if not m.playing and m.index >= len(m.milestone_ids) - 1:
-            m.first()  # Play at the end starts again from 2017
-        m.set_playing(not m.playing)
+        tl = self.model.timeline
+        if not tl.playing and tl.index is not None and tl.index >= len(tl.milestone_ids) - 1:
+            tl.first()  # Play at the end starts again from 2017
+        tl.set_playing(not tl.playing)
 
     def _on_playing(self, on: bool):
         self.play_btn.setChecked(on)
@@ -250,7 +301,11 @@ class TimelineBar(QWidget):
             self.timer.stop()
 
     def _tick(self):
-        self.model.advance_play()
+        self.model.timeline.advance_play()
+
+    def set_presenting(self, on: bool):
+        self.strip.set_presenting(on)
+        self.scale_box.setVisible(not on)
 
     def set_theme(self, theme: Theme):
         self.theme = theme
@@ -259,7 +314,7 @@ class TimelineBar(QWidget):
         self.icons = transport_icons(theme)  # drawn in the theme's text colour: visible in both
         self.prev_btn.setIcon(self.icons["prev"])
         self.next_btn.setIcon(self.icons["next"])
-        self.play_btn.setIcon(self.icons["pause" if self.model.playing else "play"])
+        self.play_btn.setIcon(self.icons["pause" if self.model.timeline.playing else "play"])
 
 
 def transport_icons(theme: Theme) -> dict:

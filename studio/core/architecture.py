@@ -16,7 +16,6 @@ import copy
 import dataclasses
 from dataclasses import dataclass, field
 
-from psygnal import Signal
 
 from studio.core import errors as E
 from studio.core.graph import ArchGraph
@@ -219,22 +218,3 @@ def resolve_config(node_id: str, spec, raw: dict, dims: dict):
     if unknown:
         raise E.ConfigError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
     return spec.config_cls(**values)
-
-
-class ArchitectureModel:
-    """The evented holder of the current architecture and scale that views subscribe to."""
-    architecture_changed = Signal(object)  # Architecture (a new one was loaded)
-    scale_changed = Signal(str)
-
-    def __init__(self, arch: Architecture | None = None, scale: str = "classroom"):
-        self.arch = arch
-        self.scale = scale
-
-    def set_architecture(self, arch: Architecture):
-        self.arch = arch
-        self.architecture_changed.emit(arch)
-
-    def set_scale(self, scale: str):
-        if scale != self.scale:
-            self.scale = scale
-            self.scale_changed.emit(scale)

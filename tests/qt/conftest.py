@@ -63,7 +63,7 @@ def window(qtbot):
     qtbot.waitExposed(w)
     w._warm()
     yield w
-    w.timeline_model.set_playing(False)
+    w.model.timeline.set_playing(False)
     dispose(w)
 
 

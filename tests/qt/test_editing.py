@@ -11,7 +11,7 @@ from studio.core.graph import Edge
 
 @pytest.fixture
 def llama(window):
-    window.timeline_model.set_current("2023-07-llama-2")
+    window.model.show_milestone("2023-07-llama-2")
     window.graph_view.graph_scene._end_animation()
     return window
 
@@ -32,7 +32,7 @@ def _drag(qtbot, window, a, b):
 
 def test_palette_double_click_adds_and_undo_redo(llama, qtbot):
     w = llama
-    g = w.timeline_model.arch.graph
+    g = w.model.document.graph
     before = g.copy()
     w.block_palette.search.setText("rmsnorm")
     assert w.block_palette.visible_kinds() == ["rmsnorm"]
@@ -51,7 +51,7 @@ def test_palette_double_click_adds_and_undo_redo(llama, qtbot):
 def test_connect_by_dragging_ports_and_refusal(llama, qtbot):
     w = llama
     ed, scene = w.editor, w.graph_view.graph_scene
-    g = w.timeline_model.arch.graph
+    g = w.model.document.graph
     ed.add_block("rmsnorm", region="head")
     nid = "rmsnorm"
     w.fit()
@@ -66,12 +66,13 @@ def test_connect_by_dragging_ports_and_refusal(llama, qtbot):
     src = scene.nodes["norm"].port("x", False)
     _drag(qtbot, w, _vp(w, src), _vp(w, new_in))
     assert Edge("norm", "x", nid, "x") in g.edges and Edge("norm", "x", nid, "x") in scene.edges
+    assert "Release to connect" not in w.statusBar().currentMessage()  # the drag's hint ends with the drag
     assert w.editor.undo_action.text().startswith("Undo Connect norm.x")
 
 
 def test_delete_key_removes_selection_and_undo_restores(llama, qtbot):
     w = llama
-    g = w.timeline_model.arch.graph
+    g = w.model.document.graph
     before = g.copy()
     scene = w.graph_view.graph_scene
     scene.nodes["feed_forward"].setSelected(True)
@@ -84,7 +85,7 @@ def test_delete_key_removes_selection_and_undo_restores(llama, qtbot):
 
 def test_property_editor_edits_live_refuses_and_names_the_undo(llama, qtbot):
     w = llama
-    g = w.timeline_model.arch.graph
+    g = w.model.document.graph
     scene = w.graph_view.graph_scene
     scene.nodes["attention"].setSelected(True)
     pe = w.property_editor
@@ -96,7 +97,8 @@ def test_property_editor_edits_live_refuses_and_names_the_undo(llama, qtbot):
     box.editingFinished.emit()
     assert g.node("attention").config["n_kv_heads"] == 4
     assert w.editor.undo_action.text() == "Undo Change n_kv_heads 8 → 4"
-    assert w.accounting_panel.cells[("params_total", "paper")].text() != params_before  # live figures
+    cell = w.accounting_panel.cells[("params_total", "paper")]
+    qtbot.waitUntil(lambda: cell.text() != params_before, timeout=2000)  # live figures, on the next turn
     assert "kv heads 4" in " ".join(scene.nodes["attention"].lines)
     qtbot.waitUntil(lambda: "n_kv_heads" in pe.fields)
     box = pe.fields["n_kv_heads"]
@@ -111,11 +113,11 @@ def test_property_editor_edits_live_refuses_and_names_the_undo(llama, qtbot):
 def test_every_edit_kind_undoes_and_redoes_exactly(llama):
     from studio.core.graph import Node
     w, ed = llama, llama.editor
-    arch = w.timeline_model.arch
+    arch = w.model.document.architecture
     steps = [
         lambda: ed.add_block("swiglu", region="layer"),
         lambda: ed.connect_ports("norm", "x", "swiglu", "x"),
-        lambda: ed.push(__import__("studio._qt.commands", fromlist=["Disconnect"]).Disconnect(ed, Edge("norm", "x", "swiglu", "x"))),
+        lambda: ed.push(__import__("studio._qt.commands", fromlist=["Disconnect"]).Disconnect(ed.document, Edge("norm", "x", "swiglu", "x"))),
         lambda: ed.set_config("feed_forward", "hidden_dim", 1000),
         lambda: ed.set_dim("paper", "n_layers", 40),
         lambda: ed._moved("rope", w.graph_view.graph_scene.nodes["rope"].pos(), w.graph_view.graph_scene.nodes["rope"].pos() + QPoint(30, 0)),
@@ -133,28 +135,35 @@ def test_every_edit_kind_undoes_and_redoes_exactly(llama):
     assert isinstance(arch.graph.node("rope"), Node)
 
 
-def test_edits_make_a_custom_model_that_survives_scrubbing(llama, qtbot):
+def test_an_edit_makes_a_document_of_its_own_and_the_milestone_stays(llama, qtbot):
+    """Edit LLaMA 2, click LLaMA 2 on the timeline: the original; the edited copy reopens with its undo history."""
     w = llama
-    m = w.timeline_model
+    m, strip = w.model, w.timeline_bar.strip
     w.editor.set_config("attention", "n_kv_heads", 4)
-    assert m.is_edited() and "(edited)" in w.windowTitle()
-    assert w.timeline_bar.strip.model.is_edited("2023-07-llama-2")
-    m.step(-1)
-    assert not m.is_edited()
-    m.step(1)
-    assert m.arch.graph.node("attention").config["n_kv_heads"] == 4
-    w.editor.undo_action.trigger()  # the stack followed the custom model back
-    assert "n_kv_heads" not in m.arch.graph.node("attention").config
+    assert m.document.kind == "edited" and "LLaMA 2 (edited)" in w.windowTitle()
+    assert m.timeline.index is None and strip.is_edited("2023-07-llama-2")  # no tick selected, ✎ on LLaMA 2
+    i = m.timeline.ids.index("2023-07-llama-2")
+    qtbot.mouseClick(strip, Qt.LeftButton, pos=QPoint(int(strip.positions()[i]), int(strip.axis_y())))
+    assert m.document.kind == "milestone" and m.timeline.index == i
+    assert "n_kv_heads" not in m.document.graph.node("attention").config
+    assert "(edited)" not in w.windowTitle()
+    listed = [a for a in w.projects.documents_menu.actions() if a.text().startswith("LLaMA 2 (edited)")]
+    assert len(listed) == 1
+    listed[0].trigger()  # File → Models this session → LLaMA 2 (edited)
+    assert m.document.kind == "edited" and m.document.graph.node("attention").config["n_kv_heads"] == 4
+    assert m.timeline.index is None
+    w.editor.undo_action.trigger()  # the stack followed the edited copy back
+    assert "n_kv_heads" not in m.document.graph.node("attention").config
     w.editor.redo_action.trigger()
-    w.reset_action.trigger()
-    assert not m.is_edited() and "n_kv_heads" not in m.arch.graph.node("attention").config
+    w.reset_action.trigger()  # Edit → Show the original milestone
+    assert m.document.kind == "milestone" and m.document.milestone_id == "2023-07-llama-2"
 
 
 def test_invalid_nodes_are_marked_and_the_issue_list_selects_them(llama, qtbot):
     w = llama
     ed, scene = w.editor, w.graph_view.graph_scene
     ed.push(__import__("studio._qt.commands", fromlist=["Disconnect"]).Disconnect(
-        ed, w.timeline_model.arch.graph.input_edge("output", "x")))
+        ed.document, w.model.document.graph.input_edge("output", "x")))
     ed.validate_now()
     assert scene.nodes["output"].invalid and "not connected" in scene.nodes["output"].invalid
     assert "not connected" in scene.nodes["output"].toolTip()
@@ -170,7 +179,7 @@ def test_copy_paste(llama):
     scene.nodes["ffn_norm"].setSelected(True)
     w.editor.copy_action.trigger()
     w.editor.paste_action.trigger()
-    g = w.timeline_model.arch.graph
+    g = w.model.document.graph
     assert "ffn_norm_2" in g.nodes and g.node("ffn_norm_2").kind == "rmsnorm"
     assert w.editor.undo_action.text() == "Undo Paste 1 block(s)"
 
@@ -186,7 +195,7 @@ def test_dropping_a_palette_block_on_the_canvas_adds_it_there(llama):
     at = QPoint(200, 150)
     ev = QDropEvent(QPointF(at), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     view.dropEvent(ev)
-    g = w.timeline_model.arch.graph
+    g = w.model.document.graph
     assert "moe" in g.nodes and g.node("moe").kind == "moe"
     item = w.graph_view.graph_scene.nodes["moe"]
     from studio.core.layout import NODE_W

@@ -8,15 +8,15 @@ from studio._qt.first_run import PAGES, TourDialog, data_status_text
 def window(qtbot, monkeypatch, tmp_path):
     monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
     from studio._qt.main_window import MainWindow
-    from studio.core.timeline_model import TimelineModel
-    w = MainWindow(TimelineModel(start=0))
+    from studio.core.state import StudioModel
+    w = MainWindow(StudioModel(start=0))
     qtbot.addWidget(w)
     return w
 
 
 def test_first_run_starts_at_llama2_and_says_which_data(window):
-    assert window.timeline_model.current_id == "2023-07-llama-2"
-    text = window.data_status_label.text()
+    assert window.model.timeline.current_id == "2023-07-llama-2"
+    text = window.first_run.data_status_label.text()
     assert "starter corpus" in text and "Offline pack" in text
     labels = [a.text().replace("&", "") for a in window.menu("Help").actions()]
     assert "Offline pack…" in labels and "Tour…" in labels
@@ -26,10 +26,10 @@ def test_second_run_keeps_the_chosen_milestone(qtbot, monkeypatch, tmp_path):
     from PySide6.QtCore import QSettings
     QSettings().setValue("tour_done", True)
     from studio._qt.main_window import MainWindow
-    from studio.core.timeline_model import TimelineModel
-    w = MainWindow(TimelineModel(start=0))
+    from studio.core.state import StudioModel
+    w = MainWindow(StudioModel(start=0))
     qtbot.addWidget(w)
-    assert w.timeline_model.current_id == w.timeline_model.ids[0]
+    assert w.model.timeline.current_id == w.model.timeline.ids[0]
 
 
 def test_data_status_names_cached_tinystories(monkeypatch, tmp_path):

@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 def test_save_open_round_trip_is_byte_stable(window, tmp_path):
     w = window
-    w.timeline_model.set_current("2023-07-llama-2")
+    w.model.show_milestone("2023-07-llama-2")
     w.editor.set_config("attention", "n_kv_heads", 4)
     assert w.projects.dirty and w.isWindowModified()
     p = tmp_path / "mine.archproj.yaml"
@@ -19,10 +19,12 @@ def test_save_open_round_trip_is_byte_stable(window, tmp_path):
     assert not w.projects.dirty and not w.isWindowModified()
     first = p.read_bytes()
     w.projects.new()
-    assert "n_kv_heads" not in w.timeline_model.arch.graph.node("attention").config
+    assert "n_kv_heads" not in w.model.document.graph.node("attention").config
+    assert not w.model.document.opened  # New closes the edited copies
     assert w.projects.open(p)
-    assert w.timeline_model.arch.graph.node("attention").config["n_kv_heads"] == 4
-    assert w.timeline_model.current_id == "2023-07-llama-2" and w.timeline_model.is_edited()
+    d = w.model.document
+    assert d.graph.node("attention").config["n_kv_heads"] == 4 and d.kind == "project"
+    assert d.origin == "2023-07-llama-2" and d.title == "LLaMA 2 (edited)" and w.model.timeline.index is None
     p2 = tmp_path / "again.archproj.yaml"
     assert w.projects.save_to(p2)
     assert p2.read_bytes() == first
@@ -31,16 +33,16 @@ def test_save_open_round_trip_is_byte_stable(window, tmp_path):
 
 def test_malformed_or_future_project_leaves_work_untouched(window, tmp_path, dialogs):
     w = window
-    w.timeline_model.set_current("2023-07-llama-2")
+    w.model.show_milestone("2023-07-llama-2")
     w.editor.set_config("attention", "n_kv_heads", 4)
-    arch = w.timeline_model.arch
+    arch = w.model.document.architecture
     for name, text, msg in [("bad.yaml", "kind: project\narchitecture: {\n", "malformed YAML"),
                             ("future.yaml", "schema_version: 99\nkind: project\narchitecture: {}\n", "newer version")]:
         p = tmp_path / name
         p.write_text(text)
         assert not w.projects.open(p)
         assert dialogs[-1][0] == "warning" and msg in dialogs[-1][2]
-        assert w.timeline_model.arch is arch and arch.graph.node("attention").config["n_kv_heads"] == 4
+        assert w.model.document.architecture is arch and arch.graph.node("attention").config["n_kv_heads"] == 4
 
 
 def test_close_asks_only_with_unsaved_work(qtbot, dialogs):
@@ -51,9 +53,7 @@ def test_close_asks_only_with_unsaved_work(qtbot, dialogs):
     assert not [d for d in dialogs if d[0] == "question"]
     w2 = MainWindow()
     qtbot.addWidget(w2)
-    w2.editor.set_config(next(iter(w2.timeline_model.arch.graph.nodes)), "name", "source") \
-        if w2.timeline_model.arch.graph.node(next(iter(w2.timeline_model.arch.graph.nodes))).kind == "input" else \
-        w2.editor.add_block("rmsnorm")
+    w2.editor.add_block("rmsnorm")
     w2.close()
     assert [d for d in dialogs if d[0] == "question"]
 
@@ -69,7 +69,7 @@ CRASHER = textwrap.dedent("""
     app = create_app()
     from studio._qt.main_window import MainWindow
     w = MainWindow()
-    w.timeline_model.set_current("2023-07-llama-2")
+    w.model.show_milestone("2023-07-llama-2")
     w.editor.set_config("attention", "n_kv_heads", 2)
     w.editor.set_dim("classroom", "dim", 96)
     folder = os.environ["ARCHSTUDIO_RECOVERY_DIR"]
@@ -95,8 +95,8 @@ def test_crash_then_restart_offers_recovery_and_restores_edits(tmp_path, qtbot):
     qtbot.addWidget(w)
     asked = []
     assert w.projects.offer_recovery(ask=lambda: asked.append(1) or True)
-    arch = w.timeline_model.arch
+    arch = w.model.document.architecture
     assert asked and arch.graph.node("attention").config["n_kv_heads"] == 2
     assert arch.scales["classroom"]["dim"] == 96
-    assert w.timeline_model.current_id == "2023-07-llama-2" and w.projects.dirty
+    assert w.model.document.origin == "2023-07-llama-2" and w.projects.dirty
     assert not list(rec.glob("*.recovery.yaml"))  # taken; the next autosave writes a fresh one

@@ -3,10 +3,10 @@ import pytest
 from PySide6.QtGui import QImage
 
 from studio.entry import main
-from studio.core.timeline_model import TimelineModel
+from studio.core.presets import preset_ids
 from tests.conftest import run_cli
 
-PRESETS = TimelineModel(start=None).ids
+PRESETS = preset_ids()
 
 
 def _distinct_colours(img: QImage, step: int = 7) -> int:

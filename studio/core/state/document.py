@@ -193,9 +193,9 @@ class Document:
             self._e = e
             self.listed.emit()
         e.version += 1
-        arch = e.architecture
-        if hasattr(arch, "revision"):  # the resolve cache key of the architecture
-            arch.revision += 1
+        touch = getattr(e.architecture, "touch", None)  # Architecture.revision: resolve()'s cache key
+        if touch is not None:
+            touch()
         self.changed.emit(e.version)
 
     @property

@@ -37,7 +37,7 @@ def readable_infos():
                 broken[pid] = str(exc).splitlines()[0]
                 continue
             infos.append(P.PresetInfo(pid, str(m.get("date", "")), str(m.get("title", pid)), group,
-                                      str(m.get("org", "")), str(m.get("short", ""))))
+                                      str(m.get("org", "")), str(m.get("short", "")), str(m.get("short_label", ""))))
     return infos, broken
 
 
@@ -129,7 +129,8 @@ class Timeline:
         self.set_index(0)
 
     def last(self) -> None:
-        self.set_index(len(self.ids) - 1)
+        """End: the latest dated milestone (2026), not the last "Build your own" recipe."""
+        self.set_index(len(self.milestone_ids) - 1)
 
     def set_playing(self, on: bool) -> None:
         if bool(on) != self.playing:

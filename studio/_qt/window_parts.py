@@ -1,0 +1,94 @@
+"""Small pieces of the main window: the About and shortcut texts, and the first-paint hook."""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMenu
+
+MENU_ORDER = ("File", "Edit", "View", "Train", "Inspect", "Help")
+
+ABOUT = """<h3>LLM Architecture Studio {version}</h3>
+<p>Scrub from the 2017 Transformer to 2026 trillion-parameter mixtures of experts; edit, train,
+inspect and export the models.</p>
+<p><b>Data.</b> TinyStories (Eldan &amp; Li, 2023), licensed under the Community Data License
+Agreement – Sharing, Version 1.0 (CDLA-Sharing-1.0); stories you download are used under that
+licence and are not bundled with the app.</p>
+<p><b>Colours.</b> Block families use the Okabe–Ito colour-blind-safe palette; changes are
+shown with a word and an outline style as well as colour.</p>
+<p>Figures carry their provenance: ◆ published · ● computed · ▲ measured · ◇ reported ·
+○ undisclosed · ◌ stand-in.</p>"""
+
+SHORTCUTS = (
+    "←/→  previous / next milestone (graph or timeline focused)\nHome / End  first / last\n"
+    "Ctrl+Space  play / pause\nCtrl+0  fit · Ctrl+wheel  zoom · middle-drag  pan · F  frame selection\n"
+    "Double-click a block  open it in the inspector\nF5 / Esc  presentation mode on / off\n"
+    "Ctrl+K  compare milestones · Ctrl+E  export diagram\n"
+    "Ctrl+Z / Ctrl+Shift+Z  undo / redo · Ctrl+S / Ctrl+O / Ctrl+N  save / open / new")
+
+
+class FirstPaint(QObject):
+    """Calls back once, right after the first paint of a widget (start-up work waits for it)."""
+
+    def __init__(self, widget, callback):
+        super().__init__(widget)
+        self.callback, self.widget = callback, widget
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Paint:
+            self.widget.removeEventFilter(self)
+            QTimer.singleShot(0, self, self.callback)  # context: cancelled if we are deleted first
+        return False
+
+
+class DockHost:
+    """Mixed into the main window: its menus in a fixed order, its docks (right: stacked;
+    left; bottom: tabbed under the timeline, each listed in View → Panels) and actions."""
+
+    def menu(self, name: str) -> QMenu:
+        if name not in self._menus:
+            menu = QMenu(name.replace("&", ""), self)
+            menu.setTitle(f"&{name}")
+            later = [n for n in MENU_ORDER[MENU_ORDER.index(name) + 1:] if n in self._menus] if name in MENU_ORDER else []
+            if later:
+                self.menuBar().insertMenu(self._menus[later[0]].menuAction(), menu)
+            else:
+                self.menuBar().addMenu(menu)
+            self._menus[name] = menu
+        return self._menus[name]
+
+    def add_dock(self, title: str, widget, area: str = "bottom") -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        if area == "right":
+            self.addDockWidget(Qt.RightDockWidgetArea, dock)
+            if self._right_docks:
+                self.splitDockWidget(self._right_docks[-1], dock, Qt.Vertical)
+            self._right_docks.append(dock)
+        elif area == "left":
+            self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        else:  # tabbed, under the timeline
+            self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+            if self._bottom_docks:
+                self.tabifyDockWidget(self._bottom_docks[0], dock)
+            else:
+                self.splitDockWidget(self.timeline_dock, dock, Qt.Vertical)
+            self._bottom_docks.append(dock)
+        self._docks[title] = dock
+        self._panels.addAction(dock.toggleViewAction())
+        dock.toggleViewAction().setToolTip(f"Show or hide the {title} panel")
+        return dock
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "", checkable=False) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setToolTip(tip or text.replace("&", ""))
+        a.setStatusTip(tip or text.replace("&", ""))
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
