@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QStyle
 
+from studio._qt.present_geometry import PAD_Y, STRIPE, Present
 from studio._qt.theme import DIFF, DIFF_WORD, PORT_COLOURS, Theme
 from studio.core.layout import NODE_H, NODE_W
 
@@ -83,6 +84,9 @@ class NodeItem(QGraphicsObject):
         self.invalid: str | None = None
         self.warning: str | None = None
         self.font_scale = 1.0
+        self.box_w, self.box_h = NODE_W, NODE_H
+        self.title_lines: list[str] | None = None  # presentation: the title as laid out (one or two lines)
+        self.present: Present | None = None  # presentation sizes; None in normal mode
         self.ports: dict[tuple[str, bool], PortItem] = {}
         self.edges: set = set()
         self._tip = ""
@@ -107,12 +111,9 @@ class NodeItem(QGraphicsObject):
                     p.scene().removeItem(p)
             self.ports = {}
             for is_input, ports in ((True, spec.inputs), (False, spec.outputs)):
-                n = len(ports)
-                for i, ps in enumerate(ports):
-                    item = PortItem(self, ps.name, ps.type, is_input, ps.optional, ps.help)
-                    x = NODE_W * (i + 1) / (n + 1)
-                    item.setPos(x, 0 if is_input else NODE_H)
-                    self.ports[(ps.name, is_input)] = item
+                for ps in ports:
+                    self.ports[(ps.name, is_input)] = PortItem(self, ps.name, ps.type, is_input, ps.optional, ps.help)
+            self._place_ports()
         if (kind, lines, badge, variant_badge, tooltip) == (self.kind, self.lines, self.badge, self.variant_badge,
                                                             self._tip):
             return  # unchanged: no repaint, no geometry change (scrubbing revisits the same faces)
@@ -142,16 +143,109 @@ class NodeItem(QGraphicsObject):
         p = self.port(name, is_input)
         if p is not None:
             return p.scenePos()
-        return self.scenePos() + QPointF(NODE_W / 2, 0 if is_input else NODE_H)
+        return self.scenePos() + QPointF(self.box_w / 2, 0 if is_input else self.box_h)
+
+    # ---------------------------------------------------------------- geometry
+    def set_box(self, w: float, h: float, title_lines: list[str] | None = None, present: Present | None = None):
+        """Box size and presentation sizes (None: the normal 190×68 block drawn in points)."""
+        self.prepareGeometryChange()
+        self.box_w, self.box_h, self.title_lines, self.present = w, h, title_lines, present
+        self._badge_w = None
+        self._place_ports()
+        for e in self.edges:
+            e.update_path()
+        self.update()
+
+    def _place_ports(self):
+        for is_input in (True, False):
+            ports = [p for (_n, inp), p in self.ports.items() if inp == is_input]
+            for i, item in enumerate(ports):
+                item.setPos(self.box_w * (i + 1) / (len(ports) + 1), 0 if is_input else self.box_h)
 
     # ---------------------------------------------------------------- painting
     def boundingRect(self) -> QRectF:
-        return QRectF(-8, -36, NODE_W + 8 + self._badge_width(max(self.font_scale, 1.0)) * 0.5 + 8, NODE_H + 58)
+        if self.present is not None:
+            top = self.present.pill_h + 8
+            return QRectF(-8, -top, self.box_w + 16, self.box_h + top + self.present.pill_h / 2 + 10)
+        return QRectF(-8, -36, self.box_w + 8 + self._badge_width(max(self.font_scale, 1.0)) * 0.5 + 8, self.box_h + 58)
+
+    def _tag(self):
+        if self.invalid:
+            return "✖ invalid", QColor(self.theme.invalid)
+        if self.diff in DIFF_WORD:
+            return DIFF_WORD[self.diff], QColor(DIFF[self.diff])
+        if self.warning:
+            return "⚠ warning", QColor(DIFF["changed"])
+        return None, None
+
+    def runs(self) -> list[tuple]:
+        """Every text the block draws: (role, font, rect, text, alignment flags, pill kind or None).
+        paint() draws exactly these; tests measure them."""
+        pr, w, h = self.present, self.box_w, self.box_h
+        out = []
+        left, ctr = Qt.AlignLeft | Qt.AlignVCenter, Qt.AlignCenter
+        tag, _ = self._tag()
+        if pr is None:
+            fs = self.font_scale
+            badge_w = self._badge_width(fs)
+            title_rect = QRectF(18, 8, w - 26 - (badge_w * 0.5 if badge_w else 0), 24 * fs)
+            n_lines = 2 if fs <= 1.1 else 1  # large text: one settings line fits
+            for size in (11.5, 10.5, 10.0):  # long titles shrink a little, then wrap onto a second line
+                tf = _font(size * fs, bold=True)
+                if QFontMetricsF(tf).horizontalAdvance(self.title) <= title_rect.width():
+                    out.append(("title", tf, title_rect, self.title, left, None))
+                    y = 8 + 24 * fs
+                    break
+            else:
+                tf = _font(10.0 * fs, bold=True)
+                two = QRectF(title_rect.x(), title_rect.y(), title_rect.width(), QFontMetricsF(tf).lineSpacing() * 2 + 2)
+                out.append(("title", tf, two, self.title, Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, None))
+                y = two.bottom() + 1
+                n_lines = 1
+            lf = _font(9.0 * fs)
+            fm = QFontMetricsF(lf)
+            for line in self.lines[:n_lines]:
+                r = QRectF(18, y, w - 26, fm.height())
+                out.append(("line", lf, r, fm.elidedText(line, Qt.ElideRight, r.width()), left, None))
+                y += fm.height()
+            if self.badge:  # straddles the top-right corner like a notification badge
+                out.append(("badge", _font(9.0 * fs, bold=True), QRectF(w - badge_w * 0.75, -11 * fs, badge_w, 21 * fs),
+                            self.badge, ctr, "badge"))
+            if self.variant_badge:  # on the bottom edge, right of the output port in the middle
+                vf = _font(8.5 * fs, bold=True)
+                vw = QFontMetricsF(vf).horizontalAdvance(self.variant_badge) + 14
+                out.append(("variant", vf, QRectF(w / 2 + 10, h - 9 * fs, vw, 18 * fs), self.variant_badge, ctr, "variant"))
+            if tag:
+                tf2 = _font(9.5 * fs, bold=True)
+                tw = QFontMetricsF(tf2).horizontalAdvance(tag) + 16
+                out.append(("tag", tf2, QRectF(4, -28 * min(fs, 1.2), tw, 22 * min(fs, 1.2)), tag, ctr, "tag"))
+            return out
+        tf, xf, bf = pr.title_font(), pr.text_font(), pr.text_font(bold=True)
+        y = PAD_Y
+        for line in self.title_lines or [self.title]:
+            out.append(("title", tf, QRectF(STRIPE, y, w - STRIPE - 4, pr.title_line), line, left, None))
+            y += pr.title_line
+        if pr.show_lines and self.lines:
+            out.append(("line", xf, QRectF(STRIPE, y, w - STRIPE - 4, pr.text_line), self.lines[0], left, None))
+        bfm = QFontMetricsF(bf)
+        if pr.show_badges and self.badge:  # above the right end, beside the diff tag
+            bw = bfm.horizontalAdvance(self.badge) + 16
+            out.append(("badge", bf, QRectF(w - bw, -pr.pill_h - 4, bw, pr.pill_h), self.badge, ctr, "badge"))
+        if pr.show_badges and self.variant_badge:
+            vw = bfm.horizontalAdvance(self.variant_badge) + 16
+            out.append(("variant", bf, QRectF(w - vw - 8, h - pr.pill_h / 2, vw, pr.pill_h), self.variant_badge, ctr,
+                        "variant"))
+        if tag:
+            out.append(("tag", bf, QRectF(0, -pr.pill_h - 4, bfm.horizontalAdvance(tag) + 20, pr.pill_h), tag, ctr, "tag"))
+        return out
+
+    def texts(self) -> list[tuple[str, QFont, str]]:
+        return [(role, font, text) for role, font, _r, text, _f, _p in self.runs()]
 
     def paint(self, painter: QPainter, option, widget=None):
         t = self.theme
         painter.setRenderHint(QPainter.Antialiasing)
-        rect = QRectF(0, 0, NODE_W, NODE_H)
+        rect = QRectF(0, 0, self.box_w, self.box_h)
         body = t.tint(self.family)
         if self.flash > 0:
             c = QColor(DIFF["changed"])
@@ -179,64 +273,25 @@ class NodeItem(QGraphicsObject):
         painter.setPen(QPen(QColor(0, 0, 0, 0), 0))
         painter.setBrush(t.family(self.family))
         stripe = QPainterPath()
-        stripe.addRoundedRect(QRectF(0, 0, 12, NODE_H), 9, 9)
-        painter.drawPath(stripe.intersected(_rect_path(QRectF(0, 0, 9, NODE_H))))
-        # text
-        fs = self.font_scale
-        painter.setPen(QColor(t.text))
-        badge_w = self._badge_width(fs)
-        title_rect = QRectF(18, 8, NODE_W - 26 - (badge_w * 0.5 if badge_w else 0), 24 * fs)
-        n_lines = 2 if fs <= 1.1 else 1  # large (presentation) text: one settings line fits
-        for size in (11.5, 10.5, 9.5):  # long titles shrink a little, then wrap onto a second line
-            tf = _font(size * fs, bold=True)
-            if QFontMetricsF(tf).horizontalAdvance(self.title) <= title_rect.width():
-                painter.setFont(tf)
-                painter.drawText(title_rect, Qt.AlignLeft | Qt.AlignVCenter, self.title)
-                y = 8 + 24 * fs
-                break
-        else:
-            tf = _font(10.0 * fs, bold=True)
-            tfm = QFontMetricsF(tf)
-            two = QRectF(title_rect.x(), title_rect.y(), title_rect.width(), tfm.lineSpacing() * 2 + 2)
-            painter.setFont(tf)
-            painter.drawText(two, Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, self.title)
-            y = two.bottom() + 1
-            n_lines = 1
-        lf = _font(9.0 * fs)
-        painter.setFont(lf)
-        painter.setPen(QColor(t.muted))
-        fm = QFontMetricsF(lf)
-        for line in self.lines[:n_lines]:
-            r = QRectF(18, y, NODE_W - 26, fm.height())
-            painter.drawText(r, Qt.AlignLeft | Qt.AlignVCenter, fm.elidedText(line, Qt.ElideRight, r.width()))
-            y += fm.height()
-        if self.badge:
-            # straddles the top-right corner like a notification badge, leaving the title its width
-            br = QRectF(NODE_W - badge_w * 0.75, -11 * fs, badge_w, 21 * fs)
-            painter.setPen(QPen(QColor(t.node_border), 1))
-            painter.setBrush(QColor(t.base))
-            painter.drawRoundedRect(br, br.height() / 2, br.height() / 2)
-            painter.setPen(QColor(t.text))
-            painter.setFont(_font(9.0 * fs, bold=True))
-            painter.drawText(br, Qt.AlignCenter, self.badge)
-        if self.variant_badge:
-            vf = _font(8.5 * fs, bold=True)
-            w = QFontMetricsF(vf).horizontalAdvance(self.variant_badge) + 14
-            # on the bottom edge, right of the output port in the middle
-            self._pill(painter, QRectF(NODE_W / 2 + 10, NODE_H - 9 * fs, w, 18 * fs), self.variant_badge,
-                       t.family("moe"), QColor("#000000"), 8.5 * fs, bold=True)
-        tag = None
-        if self.invalid:
-            tag, col = "✖ invalid", QColor(t.invalid)
-        elif self.diff in DIFF_WORD:
-            tag, col = DIFF_WORD[self.diff], QColor(DIFF[self.diff])
-        elif self.warning:
-            tag, col = "⚠ warning", QColor(DIFF["changed"])
-        if tag:
-            tf2 = _font(9.5 * fs, bold=True)
-            w = QFontMetricsF(tf2).horizontalAdvance(tag) + 16
-            self._pill(painter, QRectF(4, -28 * min(fs, 1.2), w, 22 * min(fs, 1.2)), tag, col,
-                       QColor("#ffffff") if self.invalid or self.diff == "removed" else QColor("#000000"), 9.5 * fs, True)
+        stripe.addRoundedRect(QRectF(0, 0, 12, self.box_h), 9, 9)
+        painter.drawPath(stripe.intersected(_rect_path(QRectF(0, 0, 9, self.box_h))))
+        _, tag_col = self._tag()
+        for role, font, r, text, flags, pill in self.runs():
+            if pill == "badge":
+                painter.setPen(QPen(QColor(t.node_border), 1))
+                painter.setBrush(QColor(t.base))
+                painter.drawRoundedRect(r, r.height() / 2, r.height() / 2)
+                painter.setPen(QColor(t.text))
+            elif pill == "variant":
+                self._pill_bg(painter, r, t.family("moe"))
+                painter.setPen(QColor("#000000"))
+            elif pill == "tag":
+                self._pill_bg(painter, r, tag_col)
+                painter.setPen(QColor("#ffffff") if self.invalid or self.diff == "removed" else QColor("#000000"))
+            else:
+                painter.setPen(QColor(t.text if role == "title" else t.muted))
+            painter.setFont(font)
+            painter.drawText(r, flags, text)
 
     def _badge_width(self, fs: float) -> float:
         if not self.badge:
@@ -246,13 +301,10 @@ class NodeItem(QGraphicsObject):
         return self._badge_w[1]
 
     @staticmethod
-    def _pill(painter, rect: QRectF, text: str, bg: QColor, fg: QColor, size: float, bold=False):
+    def _pill_bg(painter, rect: QRectF, bg: QColor):
         painter.setPen(QPen(QColor(0, 0, 0, 0), 0))
         painter.setBrush(bg)
         painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
-        painter.setPen(fg)
-        painter.setFont(_font(size, bold))
-        painter.drawText(rect, Qt.AlignCenter, text)
 
     # ---------------------------------------------------------------- interaction
     def _moved(self):
@@ -326,7 +378,7 @@ class EdgeItem(QGraphicsPathItem):
         b = self.dst.port_anchor(self.edge.dst_port, True)
         path = QPainterPath(a)
         dy = max(40.0, abs(b.y() - a.y()) * 0.5)
-        if self.residual and abs(a.x() - b.x()) < NODE_W and b.y() > a.y():
+        if self.residual and abs(a.x() - b.x()) < self.dst.box_w and b.y() > a.y():
             bulge = min(self.dst.scenePos().x(), self.src.scenePos().x()) - 45
             path.cubicTo(QPointF(a.x(), a.y() + 30), QPointF(bulge, a.y() + 30), QPointF(bulge, (a.y() + b.y()) / 2))
             path.cubicTo(QPointF(bulge, b.y() - 30), QPointF(b.x(), b.y() - 40), b)
@@ -339,77 +391,4 @@ class EdgeItem(QGraphicsPathItem):
         self.setPath(path)
 
 
-class FrameItem(QGraphicsItem):
-    """The repeated region drawn once, framed, with "× N layers" (and Encoder/Decoder for 2017)."""
-
-    def __init__(self, theme: Theme):
-        super().__init__()
-        self.theme = theme
-        self.rect = QRectF()
-        self.label = ""
-        self.title = ""
-        self.font_scale = 1.0
-        self.setZValue(-2)
-
-    def set(self, rect: QRectF, title: str, label: str):
-        self.prepareGeometryChange()
-        self.rect, self.title, self.label = rect, title, label
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self.rect.adjusted(-4, -4, 4, 4)
-
-    def paint(self, painter: QPainter, option, widget=None):
-        t = self.theme
-        painter.setRenderHint(QPainter.Antialiasing)
-        painter.setPen(QPen(QColor(t.frame), 2, Qt.DashLine))
-        painter.setBrush(QColor(t.frame_fill))
-        painter.drawRoundedRect(self.rect, 16, 16)
-        f = _font(14 * self.font_scale, bold=True)
-        painter.setFont(f)
-        painter.setPen(QColor(t.text))
-        text = f"{self.title}  {self.label}" if self.title else self.label
-        painter.drawText(self.rect.adjusted(16, 8, -16, 0), Qt.AlignLeft | Qt.AlignTop, text)
-
-
-class StageItem(QGraphicsItem):
-    """One training stage (pretraining, SFT, reward model, PPO, GRPO...) shown above the graph."""
-
-    W, H = 270.0, 112.0
-
-    def __init__(self, theme: Theme, title: str, detail: str, index: int, last: bool):
-        super().__init__()
-        self.theme, self.title, self.detail, self.index, self.last = theme, title, detail, index, last
-        self.font_scale = 1.0
-        self.diff: str | None = None
-        self.setToolTip(f"Training stage {index + 1}: {title}" + (f"\n{detail}" if detail else ""))
-        self.setZValue(1)
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(-4, -4, self.W + 60, self.H + 8)
-
-    def paint(self, painter: QPainter, option, widget=None):
-        t = self.theme
-        painter.setRenderHint(QPainter.Antialiasing)
-        r = QRectF(0, 0, self.W, self.H)
-        painter.setPen(QPen(QColor(DIFF["added"]) if self.diff == "added" else t.family("training"), 2.5))
-        painter.setBrush(t.tint("training"))
-        painter.drawRoundedRect(r, 10, 10)
-        fs = self.font_scale
-        f = _font(11 * fs, bold=True)
-        painter.setFont(f)
-        painter.setPen(QColor(t.text))
-        fm = QFontMetricsF(f)
-        painter.drawText(QRectF(10, 6, self.W - 20, fm.height()), Qt.AlignLeft,
-                         fm.elidedText(f"{self.index + 1}. {self.title}", Qt.ElideRight, self.W - 20))
-        df = _font(9.5 * fs)
-        painter.setFont(df)
-        painter.setPen(QColor(t.muted))
-        painter.drawText(QRectF(10, 8 + fm.height(), self.W - 20, self.H - 14 - fm.height()),
-                         Qt.TextWordWrap | Qt.AlignLeft | Qt.AlignTop, self.detail)
-        if not self.last:
-            painter.setPen(QPen(t.family("training"), 3))
-            y = self.H / 2
-            painter.drawLine(QPointF(self.W + 8, y), QPointF(self.W + 44, y))
-            painter.setBrush(t.family("training"))
-            painter.drawPolygon(QPolygonF([QPointF(self.W + 50, y), QPointF(self.W + 40, y - 7), QPointF(self.W + 40, y + 7)]))
+from studio._qt.frame_items import FrameItem, StageItem  # noqa: E402,F401  (re-exported: they lived here)

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", choices=("paper", "classroom"), default="paper")
     s.add_argument("--theme", choices=("light", "dark"), default="light")
     s.add_argument("--size", default="1600x900")
+    s.add_argument("--presentation", action="store_true",
+                   help="the whole presentation-mode screen (card, graph, timeline) at --size")
 
     s = sub.add_parser("data", help="TinyStories data")
     dsub = s.add_subparsers(dest="data_command", parser_class=Parser)

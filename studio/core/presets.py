@@ -27,6 +27,7 @@ class PresetInfo:
     group: str  # "milestone" or "recipe"
     org: str = ""
     short: str = ""
+    short_label: str = ""  # the timeline's tick label: short and unambiguous ("DS-V3")
 
 
 def _preset_text(name: str) -> str:
