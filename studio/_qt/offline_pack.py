@@ -9,7 +9,7 @@ from studio._qt.worker import Worker
 
 
 class OfflinePackDialog(QProgressDialog):
-    def __init__(self, parent=None, subset: str = "quick", cache=None):
+    def __init__(self, parent=None, subset: str = "quick", cache=None, sizes: list[int] | None = None):
         from studio.core.offline_pack import prepare
         super().__init__("Preparing the offline pack…", "Cancel", 0, 100, parent)
         self.setWindowTitle("Offline pack")
@@ -19,7 +19,7 @@ class OfflinePackDialog(QProgressDialog):
         self.setMinimumWidth(480)
         self.message = ""
         self.error: str | None = None
-        self.worker: Worker | None = Worker(lambda control: prepare(subset, cache, should_cancel=control.should_stop),
+        self.worker: Worker | None = Worker(lambda control: prepare(subset, cache, control.should_stop, sizes),
                                             name="archstudio-offline-pack", what="the offline pack", parent=self)
         self.worker.event.connect(self._event)
         self.worker.failed.connect(self._failed)
