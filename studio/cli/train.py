@@ -62,6 +62,12 @@ class TrainProgress:
 
 
 def cmd_train(args) -> int:
+    import contextlib
+    with contextlib.ExitStack() as stack:  # holds the run folder's lock until the command ends
+        return _cmd_train(args, stack)
+
+
+def _cmd_train(args, stack) -> int:
     from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
     from studio.core.data.starter import LABEL as STARTER_LABEL
     from studio.core.presets import load_model
@@ -80,33 +86,42 @@ def cmd_train(args) -> int:
     arch = load_model(args.model)
     rank, world = _distributed(args.device)
     say = _say if rank == 0 else _quiet  # under torchrun only rank 0 talks
+    resume_from = True  # False: a --resume of a run that has no checkpoint yet starts at step 0
     if args.resume:
         if not args.out:
             raise E.StudioError("--resume needs --out RUN_DIR (the run to continue)")
         run = RunDir(args.out)
+        if run.path.is_dir():
+            stack.enter_context(run.lock())  # a second --resume of the same folder is refused here
         corpus = load_corpus(args.data) if args.data else None
         cfg_run = S.check_resume(run, args.model, corpus.sha256 if corpus else None, args.tokenizer, args.vocab_size)
         from studio.core.training.trainer import TrainConfig  # torch only once the input is known good
-        imported = cfg_run["data"].get("source") == S.IMPORTED
+        imported = (cfg_run.get("data") or {}).get("source") == S.IMPORTED
+        tok = run.tokenizer()
+        known = set(TrainConfig.__dataclass_fields__)
+        stored = {k: v for k, v in (cfg_run.get("training") or {}).items() if k in known}
+        if run.has_checkpoint():  # checked before anything is rewritten
+            model = run.build_model().train()
+            start = run.load_checkpoint()["step"]
+        else:  # killed before its first checkpoint: the same run again from step 0 (same seed, same init)
+            model = S.build_model(run.architecture(), int(stored.get("seed", 1337))).train()
+            start, resume_from = 0, False
+            say(f"{run.path} has no checkpoint yet: starting it again from step 0")
         if imported:  # first training of imported weights: the chosen (or default) data, recorded now
             corpus = corpus or load_corpus(None)
             cfg_run = {**cfg_run, "data": corpus.describe()}
             run.write_config({k: v for k, v in cfg_run.items() if k not in ("schema_version", "kind")})
             say(f"continuing the imported model on {corpus.label}")
         elif corpus is None:
-            corpus = load_corpus(cfg_run["data"].get("source"))
-            if corpus.sha256 != cfg_run["data"].get("sha256"):
+            corpus = load_corpus((cfg_run.get("data") or {}).get("source"))
+            if corpus.sha256 != (cfg_run.get("data") or {}).get("sha256"):
                 raise E.StudioError(f"{run.path}: its data {corpus.name!r} changed since the run started; cannot resume")
-        tok = run.tokenizer()
-        model = run.build_model().train()
-        known = set(TrainConfig.__dataclass_fields__)
-        stored = {k: v for k, v in (cfg_run.get("training") or {}).items() if k in known}
         cfg = TrainConfig(**{**stored, "steps": args.steps or stored.get("steps", 200),
                              "threads": args.threads, "device": args.device})
         if args.steps:
             run.write_config({k: v for k, v in cfg_run.items() if k not in ("schema_version", "kind")}
                              | {"training": S.training_record(cfg)})
-        start = run.load_checkpoint()["step"]
+        run.truncate_metrics(start)  # the steps after the checkpoint are trained (and logged) again
         say(f"resuming {run.path} at step {start} of {cfg.steps}")
     else:
         if world > 1 and not args.out:
@@ -123,7 +138,7 @@ def cmd_train(args) -> int:
                                sample_interval=0, checkpoint_interval=max(100, steps // 10),
                                log_interval=max(1, steps // 2000),
                                optimizer=args.optimizer or "adamw", precision=args.precision or "fp32")
-        err = None
+        err, data = None, None
         if rank == 0:  # rank 0 sets the run up; the other torchrun processes read it back
             try:
                 if not run.is_empty():
@@ -137,7 +152,18 @@ def cmd_train(args) -> int:
                 arch = S.classroom_arch(arch, S.model_vocab(tok, args.vocab_size), args.context)
                 model = S.build_model(arch, seed)
                 cfg = make_cfg(model.context)
-                run.initialize(arch, args.model, tok, S.training_record(cfg), corpus.describe())
+                # the folder appears only once the first step can run (data long enough, files written)
+                from studio.core.training.runfolder import StagedRun, check_first_step
+                staged = StagedRun(run.path)
+                try:
+                    staged.run.initialize(arch, args.model, tok, S.training_record(cfg), corpus.describe())
+                    data = tokenize_corpus(corpus, tok)
+                    check_first_step(model, data)
+                except BaseException:
+                    staged.discard()
+                    raise
+                run = staged.commit()
+                stack.enter_context(run.lock())
             except E.StudioError as exc:
                 err = str(exc)
         if world > 1:
@@ -152,7 +178,7 @@ def cmd_train(args) -> int:
             cfg = make_cfg(model.context)
         start = 0
     say(f"data: {corpus.label}")
-    data = tokenize_corpus(corpus, tok)
+    data = data if not args.resume and data is not None else tokenize_corpus(corpus, tok)
     n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     say(f"model: {arch.id} classroom, {n_params:,} parameters, vocabulary {tok.kind} {tok.vocab_size}, "
          f"{len(data.train):,} training tokens; run folder {run.path}")
@@ -164,13 +190,15 @@ def cmd_train(args) -> int:
         if stop["flag"]:
             raise KeyboardInterrupt
         stop["flag"] = True
-        say("\nstopping: saving a checkpoint (Ctrl+C again to abort)")
+        say(f"\nstopping ({signal.Signals(signum).name}): saving a checkpoint (Ctrl+C again to abort)")
 
-    old = signal.signal(signal.SIGINT, on_sigint)
+    # SIGTERM (kill, a logout, a scheduler) and SIGHUP (a closed terminal) save a checkpoint as Ctrl+C does
+    sigs = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    old = {sig: signal.signal(sig, on_sigint) for sig in sigs}
     bar = TrainProgress(cfg.steps, None if rank == 0 else __import__("io").StringIO())
     end = None
     try:
-        for ev in train_steps(model, data, cfg, lambda: stop["flag"], run=run, resume=args.resume):
+        for ev in train_steps(model, data, cfg, lambda: stop["flag"], run=run, resume=args.resume and resume_from):
             if isinstance(ev, StepMetrics):
                 bar.step(ev, start)
             elif isinstance(ev, EvalMetrics):
@@ -185,7 +213,8 @@ def cmd_train(args) -> int:
         bar.line(f"archstudio: {exc}")
         return 1
     finally:
-        signal.signal(signal.SIGINT, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     if rank != 0:
         return 0 if end.reason == "done" else 130
     what = "trained" if end.reason == "done" else f"stopped after (resume with --resume --out {run.path})"

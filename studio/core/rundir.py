@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from studio.core import errors as E
+from studio.core.schema import short
 from studio.core.yamlio import architecture_from_data, atomic_write_bytes, atomic_write_text, read_yaml
 
 RUN_SCHEMA = 1
@@ -61,11 +62,12 @@ class RunDir:
         data = read_yaml(self.config_path)
         v = data.get("schema_version")
         if not isinstance(v, int) or v > RUN_SCHEMA:
-            raise E.LoadError(f"{self.config_path}: schema_version {v!r} is not supported (this version reads {RUN_SCHEMA})")
+            raise E.LoadError(f"{self.config_path}: schema_version {short(v)} is not supported (this version reads {RUN_SCHEMA})")
         for key in ("architecture", "tokenizer"):
             if key not in data:
                 raise E.LoadError(f"{self.config_path}: missing '{key}'")
-        return data
+        from studio.core.file_schemas import RUN, check
+        return check(data, RUN, str(self.config_path))
 
     def write_config(self, data: dict) -> None:
         data = {"schema_version": RUN_SCHEMA, "kind": "run", **data}
@@ -73,7 +75,15 @@ class RunDir:
 
     def architecture(self):
         cfg = self.read_config()
-        return architecture_from_data(cfg["architecture"], str(self.config_path))
+        arch = architecture_from_data(cfg["architecture"], str(self.config_path))
+        from studio.core.bounds import scale_problems
+        sc = cfg.get("scale", "classroom")
+        if sc in arch.scales:  # the trained scale is built, whatever its name: the built bounds apply
+            probs = scale_problems({"classroom": arch.scales[sc]}, arch.regions)
+            if probs:
+                path, msg = probs[0]
+                raise E.LoadError(f"{self.config_path}: architecture.{path.replace('classroom', sc, 1)}: {msg}")
+        return arch
 
     def scale(self) -> str:
         return self.read_config().get("scale", "classroom")
@@ -87,9 +97,14 @@ class RunDir:
         return self.checkpoint_dir / ("latest.pt" if step is None else f"step-{step:06d}.pt")
 
     def save_checkpoint(self, payload: dict, step: int, keep_step_file: bool = True) -> Path:
+        """step-NNNNNN.pt then latest.pt, each atomic; the payload carries a checksum of every
+        tensor so that a bit flip is found on load instead of loading silently."""
         import torch
+        from studio.core.checkpoints import payload_digest
+        body = {"schema_version": RUN_SCHEMA, "step": int(step), **payload}
+        body["checksum"] = payload_digest(body)
         buf = io.BytesIO()
-        torch.save({"schema_version": RUN_SCHEMA, "step": int(step), **payload}, buf)
+        torch.save(body, buf)
         data = buf.getvalue()
         if keep_step_file:
             atomic_write_bytes(self.checkpoint_path(step), data)
@@ -97,37 +112,43 @@ class RunDir:
         return self.checkpoint_path(None)
 
     def load_checkpoint(self, step: int | None = None, map_location="cpu") -> dict:
-        import pickle
-        import zipfile
+        """One checkpoint, fully checked (readable, checksum, step). Without ``step``: latest.pt,
+        or, when it is missing or damaged (a kill between the two writes, a bit flip), the newest
+        step file that is complete."""
+        from studio.core.checkpoints import read_checkpoint
+        if step is not None:
+            return read_checkpoint(self.checkpoint_path(step), map_location)
+        first_error = None
+        for p in self.checkpoint_candidates():
+            try:
+                return read_checkpoint(p, map_location)
+            except E.LoadError as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+        raise E.LoadError(f"{self.checkpoint_path(None)}: no checkpoint; train the run first")
 
-        import torch
-        p = self.checkpoint_path(step)
-        if not p.is_file():
-            raise E.LoadError(f"{p}: no checkpoint; train the run first")
+    def checkpoint_candidates(self) -> list[Path]:
+        """latest.pt, then step files newest first (the order resume tries them)."""
+        d = self.checkpoint_dir
         try:
-            ck = torch.load(p, map_location=map_location, weights_only=True)
-        except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError, OSError) as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise E.LoadError(f"{p}: unreadable or truncated checkpoint ({msg[:120]})") from None
-        if not isinstance(ck, dict) or "model" not in ck:
-            raise E.LoadError(f"{p}: not an archstudio checkpoint (no 'model' weights)")
-        return ck
+            steps = sorted((p for p in d.glob("step-*.pt") if p.is_file()), key=lambda p: p.name, reverse=True)
+        except OSError:
+            steps = []
+        latest = self.checkpoint_path(None)
+        return ([latest] if latest.is_file() else []) + steps
 
     def has_checkpoint(self) -> bool:
-        return self.checkpoint_path(None).is_file()
+        return bool(self.checkpoint_candidates())
 
     def build_model(self, step: int | None = None, map_location="cpu"):
         """The run's GraphModel with the checkpoint's weights loaded (eval mode)."""
         from studio.core.compiler import compile_architecture
         arch = self.architecture()
+        from studio.core.weights import load_weights
         model = compile_architecture(arch, self.scale())
         ck = self.load_checkpoint(step, map_location)
-        missing, unexpected = model.load_state_dict(ck["model"], strict=False)
-        missing = [k for k in missing if not k.endswith(("cos", "sin", "pe"))]
-        if missing or unexpected:
-            first = (missing or unexpected)[0]
-            raise E.LoadError(f"{self.checkpoint_path(step)}: weights do not fit the run's architecture "
-                              f"({len(missing)} missing, {len(unexpected)} unexpected, e.g. {first})")
+        load_weights(model, ck["model"], f"{self.checkpoint_dir} (weights for run.yaml's architecture)")
         return model.eval()
 
     def initialize(self, arch, model_spec: str, tokenizer, training: dict | None = None,
@@ -147,12 +168,18 @@ class RunDir:
             fh.write(json.dumps(record) + "\n")
 
     def metrics(self) -> list[dict]:
-        if not self.metrics_path.is_file():
-            return []
-        out = []
-        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash: skip it, keep the rest
-        return out
+        """Every readable record; a damaged line (cut by a crash, a bad byte, not an object) is
+        skipped, a metrics.jsonl that is not a regular file reads as no metrics."""
+        from studio.core.checkpoints import metrics_records
+        return metrics_records(self.metrics_path)
+
+    def truncate_metrics(self, step: int) -> None:
+        """Keep only records up to ``step`` (resume replays the steps after its checkpoint, which
+        would otherwise be logged twice and plot as zig-zags)."""
+        from studio.core.checkpoints import truncate_metrics
+        truncate_metrics(self.metrics_path, step)
+
+    def lock(self):
+        """An exclusive lock on this run folder for a training process (see checkpoints.RunLock)."""
+        from studio.core.checkpoints import RunLock
+        return RunLock(self.path)

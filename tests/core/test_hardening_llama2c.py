@@ -86,11 +86,13 @@ def test_max_token_length_is_bounded():
 
 
 def test_cli_import_of_a_hostile_header_is_one_line(tmp_path, shared_data):
-    from conftest import run_cli
+    import subprocess
+    import sys
     p = tmp_path / "model.bin"
     p.write_bytes(v12(1, layers=2**31 - 1))
-    r = run_cli("import-llama2c", str(p), "--tokenizer", str(shared_data / "llama2c" / "tok512.bin"),
-                "--out", str(tmp_path / "run"), timeout=60)
+    r = subprocess.run([sys.executable, "-m", "studio", "import-llama2c", str(p), "--tokenizer",
+                        str(shared_data / "llama2c" / "tok512.bin"), "--out", str(tmp_path / "run")],
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "n_layers 2,147,483,647 is above 256" in r.stderr
     assert not (tmp_path / "run").exists()
 

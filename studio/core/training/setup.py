@@ -63,9 +63,7 @@ IMPORTED = "llama2c-import"  # run.yaml data.source of a model imported from lla
 
 def check_resume(run, model_spec: str, corpus_sha: str | None, kind: str | None, vocab: int | None) -> dict:
     """run.yaml of a run that may be resumed with these settings, or a clear StudioError."""
-    cfg = run.read_config()
-    if not run.has_checkpoint():
-        raise E.StudioError(f"{run.path}: no checkpoint to resume; start a new run in an empty folder")
+    cfg = run.read_config()  # a run without a checkpoint yet resumes from step 0 (the CLI rebuilds it)
     if str(cfg.get("model")) != str(model_spec):
         raise E.StudioError(f"{run.path} trains {cfg.get('model')!r}, not {model_spec!r}; --resume continues the same model")
     data = cfg.get("data") or {}
@@ -73,7 +71,7 @@ def check_resume(run, model_spec: str, corpus_sha: str | None, kind: str | None,
         corpus_sha = None
     if corpus_sha is not None and data.get("sha256") != corpus_sha:
         raise E.StudioError(f"{run.path} was trained on {data.get('source', '?')!r}; --resume needs the same data")
-    tdesc = cfg["tokenizer"]
+    tdesc = cfg["tokenizer"] or {}
     if kind is not None and kind != tdesc.get("kind"):
         raise E.StudioError(f"{run.path} uses the {tdesc.get('kind')} tokenizer, not {kind}; --resume needs the same tokenizer")
     if vocab is not None and vocab != tdesc.get("vocab_size") and kind in (None, "bpe"):
