@@ -58,7 +58,8 @@ def node_configs(arch, scale: str) -> list[dict]:
     id, kind, region, repeats, config (every field, ``$dims`` and bindings resolved), and, only
     where layers differ (overrides), ``layers``: [{layers: [indices], kind, config}] per distinct
     variant; costs over all repeats (params, active, flops, kv_elems, act_elems). At paper scale
-    an undisclosed or stand-in architecture's costs are null (its figures are not the model's)."""
+    an undisclosed or stand-in architecture's costs are null and each node says ``illustrative``
+    (its settings only illustrate the structure; they are not the model's)."""
     from studio.core.resolve import config_dict, resolve
     res = resolve(arch, scale)
     hide = scale == "paper" and arch.meta.get("disclosure", "disclosed") in ("undisclosed", "stand-in")
@@ -70,6 +71,8 @@ def node_configs(arch, scale: str) -> list[dict]:
             entry["layers"] = [{"layers": list(ix), "kind": kind, "config": config_dict(cfg)}
                                for ix, kind, cfg in rn.variant_groups()]
         entry["costs"] = None if hide or rn.error else rn.costs.as_dict()
+        if hide:
+            entry["illustrative"] = True  # a stand-in's settings illustrate the structure only
         if rn.error:
             entry["error"] = rn.error
         out.append(entry)
