@@ -1,0 +1,84 @@
+"""The one generic worker: a core generator's events reach the GUI thread in order; stop, pause,
+failures and the end of the thread are handled the same way for every job."""
+import dataclasses
+import threading
+
+from studio._qt.worker import Worker
+from studio.core.errors import StudioError
+
+
+@dataclasses.dataclass(frozen=True)
+class Tick:
+    i: int
+    thread: str
+
+
+def counting(n, gate=None):
+    def job(control):
+        for i in range(n):
+            if control.should_stop():
+                return
+            while control.is_paused() and not control.should_stop():
+                gate.wait(0.01)
+            if control.take("mark"):
+                yield "marked"
+            yield Tick(i, threading.current_thread().name)
+            if gate is not None:
+                gate.wait(0.005)
+    return job
+
+
+def test_events_arrive_in_order_on_the_gui_thread_and_ended_comes_last(qtbot):
+    got, where = [], []
+    w = Worker(counting(50), name="archstudio-test")
+    w.event.connect(lambda ev: (got.append(ev), where.append(threading.current_thread() is threading.main_thread())))
+    ended = []
+    w.ended.connect(lambda: ended.append((len(got), w.isFinished())))
+    with qtbot.waitSignal(w.ended, timeout=10_000):
+        w.start()
+    assert [e.i for e in got] == list(range(50)) and all(where)
+    assert got[0].thread != threading.main_thread().name  # the work ran on the worker's thread
+    assert ended == [(50, True)]  # after every event, and only once the thread has really finished
+
+
+def test_stop_pause_and_requests_are_cooperative(qtbot):
+    gate = threading.Event()
+    got = []
+    w = Worker(counting(10_000, gate))
+    w.event.connect(got.append)
+    w.start()
+    qtbot.waitUntil(lambda: len(got) >= 3, timeout=10_000)
+    w.request("mark")
+    qtbot.waitUntil(lambda: "marked" in got, timeout=10_000)
+    w.set_paused(True)
+    assert w.paused
+    with qtbot.waitSignal(w.ended, timeout=10_000):
+        w.stop()  # wakes the paused job, which returns at its next check
+    assert len(got) < 10_000 and w.control.should_stop() and not w.paused
+
+
+def test_failures_are_one_line(qtbot):
+    def broken(control):
+        yield 1
+        raise ZeroDivisionError("boom")
+
+    def refused(control):
+        raise StudioError("no data: choose a file")
+        yield  # pragma: no cover
+
+    for job, text in ((broken, "the job failed: ZeroDivisionError: boom"), (refused, "no data: choose a file")):
+        w = Worker(job)
+        with qtbot.waitSignal(w.failed, timeout=10_000) as failed, qtbot.waitSignal(w.ended, timeout=10_000):
+            w.start()
+        assert failed.args == [text]
+
+
+def test_shutdown_waits_for_the_thread(qtbot):
+    gate = threading.Event()
+    w = Worker(counting(1_000_000, gate))
+    ended = []
+    w.ended.connect(lambda: ended.append(w.isFinished()))
+    w.start()
+    qtbot.waitUntil(w.isRunning, timeout=10_000)
+    assert w.shutdown(10_000) and ended == [True]
+    assert w.shutdown(10_000)  # twice is harmless
