@@ -17,6 +17,7 @@ class MLP(nn.Module):
 class SwiGLU(nn.Module):
     def __init__(self, cfg=None, dim: int = 0, hidden_dim: int = 0, bias: bool = False):
         super().__init__()
+        self.cfg = cfg  # the compiler reads zero_init_output from it (modded-llama2.c zero-inits w2)
         if cfg is not None:
             dim, hidden_dim, bias = cfg.dim, cfg.hidden_dim, cfg.bias
         self.w1 = nn.Linear(dim, hidden_dim, bias=bias)
