@@ -43,7 +43,8 @@ class ProjectController(QObject):
         self.autosave.setInterval(AUTOSAVE_IDLE_MS)
         self.autosave.timeout.connect(self.write_recovery)
         self.document.changed.connect(self._on_edit)
-        self.document.replaced.connect(self._update)
+        self.document.replaced.connect(self._on_replaced)
+        self._was_dirty = None
         self.document.listed.connect(self._fill_documents)
         self._build_menu()
 
@@ -86,8 +87,18 @@ class ProjectController(QObject):
             self.autosave.start()  # restarts: writes after AUTOSAVE_IDLE_MS without edits
         self._update()
 
+    def _on_replaced(self):
+        e = self.document.entry
+        if e is not None and e.kind in ("project", "imported") and e.key not in self._saved:
+            self._saved[e.key] = e.version  # as it is on disk: a file or a run folder
+        self._update()
+
     def _update(self):
-        self.dirty_changed.emit(self.dirty)
+        dirty = self.dirty
+        if dirty != self._was_dirty:  # the "*" after a listed model's name
+            self._was_dirty = dirty
+            self._fill_documents()
+        self.dirty_changed.emit(dirty)
 
     def _mark_saved(self):
         e = self.document.entry
