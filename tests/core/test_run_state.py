@@ -111,3 +111,22 @@ def test_unknown_training_state_is_refused(doc_and_run):
     with pytest.raises(ValueError):
         run.set_training("sleeping")
     assert run.training == "idle"
+
+
+def test_resolution_is_cached_until_something_changes(doc_and_run, tmp_path):
+    doc, run = doc_and_run
+    calls = []
+    lessons = {}
+
+    def lookup(key):
+        calls.append(key)
+        return lessons.get(key)
+    run.set_prepared_lookup(lookup)
+    for _ in range(30):  # e.g. a plot timer reading the run at 30 Hz
+        assert run.source is None and run.run_dir is None
+    assert calls == ["llama-2"]
+    lessons["llama-2"] = tmp_path / "lesson" / "llama-2"  # the lesson prepared it meanwhile
+    run.refresh()
+    assert run.source == "prepared" and len(calls) == 2
+    doc.replace("gpt-2")
+    assert run.source is None and calls[-1] == "gpt-2"

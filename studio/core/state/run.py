@@ -54,6 +54,7 @@ class RunState:
         self._live: dict[str, _LiveRun] = {}   # document key -> live run started for it
         self._prepared_lookup: Callable[[str], Path | None] | None = None
         self._live_key: str | None = None      # the document whose run is training now (or None)
+        self._resolved: tuple | None = None    # (source, run_dir) cached until the next change
 
     # ------------------------------------------------------------------ following the document
     def follow(self, document) -> None:
@@ -71,9 +72,13 @@ class RunState:
         changed = getattr(document, "changed", None)
         if changed is not None:
             changed.connect(self._on_document)
-        self.changed.emit()
+        self._changed()
 
     def _on_document(self, *_):
+        self._changed()
+
+    def _changed(self) -> None:
+        self._resolved = None  # every mutation passes here: the next read resolves again
         self.changed.emit()
 
     @property
@@ -85,10 +90,14 @@ class RunState:
         d = self._document
         return None if d is None else d.key
 
+    def refresh(self) -> None:
+        """Resolve again and tell the views (e.g. a lesson folder has just got a prepared run)."""
+        self._changed()
+
     def set_prepared_lookup(self, lookup: Callable[[str], Path | None] | None) -> None:
         """Where lesson folders offer prepared runs: ``lookup(document key) -> run folder or None``."""
         self._prepared_lookup = lookup
-        self.changed.emit()
+        self._changed()
 
     # ------------------------------------------------------------------ what the views read
     def _current_live(self) -> _LiveRun | None:
@@ -104,6 +113,11 @@ class RunState:
         return self._resolve()[1]
 
     def _resolve(self) -> tuple[str | None, Path | None]:
+        if self._resolved is None:
+            self._resolved = self._resolve_now()  # views read this at up to 30 Hz: the lookup runs once
+        return self._resolved
+
+    def _resolve_now(self) -> tuple[str | None, Path | None]:
         d = self._document
         if d is None:
             return None, None
@@ -167,7 +181,7 @@ class RunState:
         ``routing_history``: the MoE routing-over-steps record the worker fills for this run."""
         self._live[key] = _LiveRun(routing_history=routing_history)
         self._live_key = key
-        self.changed.emit()
+        self._changed()
 
     def _live_for(self, key: str | None) -> _LiveRun | None:
         k = self._live_key if key is None else key
@@ -178,7 +192,7 @@ class RunState:
         if live is None:
             return
         live.run_dir, live.info, live.training = Path(run_dir), dict(info or {}), "running"
-        self.changed.emit()
+        self._changed()
 
     def set_training(self, state: str, key: str | None = None) -> None:
         if state not in TRAINING_STATES:
@@ -189,14 +203,14 @@ class RunState:
         live.training = state
         if state == "finished" and (key is None or key == self._live_key):
             self._live_key = None
-        self.changed.emit()
+        self._changed()
 
     def set_snapshot(self, snapshot: Snapshot, key: str | None = None) -> None:
         live = self._live_for(key)
         if live is None:
             return
         live.snapshot = snapshot
-        self.changed.emit()
+        self._changed()
 
     def live_failed(self, key: str | None = None) -> None:
         """The run never got a folder (bad data, …): forget it, the document falls back to its own run."""
@@ -210,11 +224,11 @@ class RunState:
             live.training = "finished"
         if k == self._live_key:
             self._live_key = None
-        self.changed.emit()
+        self._changed()
 
     def forget(self, key: str) -> None:
         """Drop a document's live run (the document was closed / reset)."""
         if self._live.pop(key, None) is not None:
             if key == self._live_key:
                 self._live_key = None
-            self.changed.emit()
+            self._changed()
