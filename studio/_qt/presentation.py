@@ -88,8 +88,10 @@ class Presentation:
         w.statusBar().show()
         for d in self._hidden:
             d.show()
+        import shiboken6
         for tb in getattr(self, "_tabbars", []):
-            tb.show()
+            if shiboken6.isValid(tb):  # the window recreates dock tab bars as docks come back
+                tb.show()
         if self._state is not None:
             w.restoreState(self._state)
         w.showMaximized() if self._was_maximized else w.showNormal()
