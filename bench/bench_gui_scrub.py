@@ -1,9 +1,11 @@
 """GUI benchmarks (issue 4/5): cold start to first painted window, scrubbing latency, idle
 memory, and property-edit latency. Offscreen; run: python bench/bench_gui_scrub.py
 
-Scrub latency = time from the slider's value change (TimelineModel.set_index, as a mouse drag
-calls it) until every synchronous subscriber (scene items, diff, frames, info panel, chart
-marker) has updated — what the user waits for before the next paint.
+Scrub latency = time from the slider's value change (``model.timeline.set_index``, as a mouse
+drag calls it) until every synchronous subscriber (the Document following the Timeline, scene
+items, marks, frames, chart marker) has updated — what the user waits for before the next paint.
+Property edit = ``model.document.set_config`` (what the undo command calls: scene faces follow
+its ``changed`` event) plus the accounting panel's refresh that runs on the next turn.
 """
 from __future__ import annotations
 
@@ -71,7 +73,7 @@ def in_process():
     w.show()
     app.processEvents()
     w._warm()
-    m = w.timeline_model
+    m = w.model.timeline
     lat = []
     for _sweep in range(3):  # forward and back over every milestone, as a drag does
         order = list(range(len(m.ids))) + list(range(len(m.ids) - 2, -1, -1))
@@ -84,11 +86,10 @@ def in_process():
     m.set_current("2023-07-llama-2")
     app.processEvents()
     edit = []
-    g = m.arch.graph
+    doc = w.model.document
     for k in range(60):
         t = time.perf_counter()
-        g.set_config("attention", "n_kv_heads", 4 if k % 2 else 8)
-        m.mark_edited()
+        doc.set_config("attention", "n_kv_heads", 4 if k % 2 else 8)
         w.accounting_panel.refresh()
         w.graph_view.graph_scene.nodes["attention"].update()
         edit.append((time.perf_counter() - t) * 1000)
