@@ -77,7 +77,20 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
 
     def _on_changed(self, _version):
         if self.document.architecture is self.arch:  # an edit: every block's figures may follow a dim
+            if not self.document.is_milestone and any(self.last_diff.values()):
+                self.clear_marks()  # an edited copy: the milestone's own change is no longer what is shown
             self.refresh_all()
+
+    def clear_marks(self) -> None:
+        self.last_diff = {"added": [], "removed": [], "changed": []}
+        for item in self.nodes.values():
+            if item.diff:
+                item.diff = None
+                item.update()
+        for edge in self.edges.values():
+            if edge.diff:
+                edge.diff = None
+                edge.restyle()
 
     def _on_scale(self, _scale):
         self.refresh_all()

@@ -106,3 +106,15 @@ def test_timeline_strip_highlights_no_tick_off_the_timeline(model, qtbot):
     strip.grab()  # paints with no selected tick
     strip._select(model.timeline.ids.index(LLAMA))  # a click on LLaMA 2: the published one
     assert model.document.kind == "milestone" and model.timeline.current_id == LLAMA
+
+
+def test_an_edited_copy_drops_the_milestones_marks(model, qtbot):
+    from studio._qt.graph_view import GraphView
+    view = GraphView(model)
+    qtbot.addWidget(view)
+    scene = view.graph_scene
+    model.show_milestone(LLAMA)
+    assert any(it.diff for it in scene.nodes.values())  # LLaMA 2 against its predecessor
+    model.document.set_config("attention", "n_kv_heads", 4)
+    assert not any(it.diff for it in scene.nodes.values()) and not any(scene.last_diff.values())
+    assert "kv heads 4" in " ".join(scene.nodes["attention"].lines)
