@@ -294,13 +294,19 @@ def milestone_change(prev_arch, arch, scale: str | None = None) -> list[str]:
     share 8 key/value heads (GQA)"); never a field name or block id. The first milestone has
     no predecessor (``prev_arch`` None) and so no changes. Figures are compared at ``scale``
     (default: paper when both have it) and left out for undisclosed / stand-in architectures."""
+    return [text for _, text in milestone_change_items(prev_arch, arch, scale)]
+
+
+def milestone_change_items(prev_arch, arch, scale: str | None = None) -> list[tuple[str, str]]:
+    """``milestone_change`` with each line's kind for the card's glyphs and the animation's
+    colours: (added | removed | replaced | changed, text)."""
     if prev_arch is None or arch is None:
         return []
     from studio.core.accounting import humanize
     from studio.core.resolve import resolve
     scale = scale or _scale_for(prev_arch, arch)
     d = diff(prev_arch, arch)
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     pg, ng = prev_arch.graph, arch.graph
     numbers = bool(scale) and _disclosed(prev_arch, scale) and _disclosed(arch, scale)
     try:
@@ -312,17 +318,17 @@ def milestone_change(prev_arch, arch, scale: str | None = None) -> list[str]:
     removed, added = set(d.removed), set(d.added)
     gone = _removed_with_encoder(prev_arch, removed)
     if gone:
-        out.append("Encoder removed: decoder-only, one stack of layers reads the text and predicts the next token")
+        out.append(("removed", "Encoder removed: decoder-only, one stack of layers reads the text and predicts the next token"))
     came = _removed_with_encoder(arch, added)
     if came:
-        out.append("Encoder added: a separate stack reads the source sequence; the decoder attends to it")
+        out.append(("added", "Encoder added: a separate stack reads the source sequence; the decoder attends to it"))
     # -- blocks swapped, added, removed (by topic)
     for nid in sorted(set(pg.nodes) & set(ng.nodes)):
         a, b = pg.node(nid), ng.node(nid)
         before = _kinds_words(pr.nodes[nid], numbers) if pr and nid in pr.nodes else get_spec(a.kind).title
         after = _kinds_words(nr.nodes[nid], numbers) if nr and nid in nr.nodes else get_spec(b.kind).title
         if a.kind != b.kind or before != after:
-            out.append(f"{get_spec(b.kind).topic_words}: {before} → {after}")
+            out.append(("replaced", f"{get_spec(b.kind).topic_words}: {before} → {after}"))
     by_topic: dict[str, tuple[list, list]] = {}
     for nid in sorted(removed - gone):
         spec = get_spec(pg.node(nid).kind)
@@ -335,34 +341,34 @@ def milestone_change(prev_arch, arch, scale: str | None = None) -> list[str]:
         if rm == ad:  # the same blocks under new ids: nothing a learner would see
             continue
         if rm and ad:
-            out.append(f"{topic}: {', '.join(rm)} → {', '.join(ad)}")
+            out.append(("replaced", f"{topic}: {', '.join(rm)} → {', '.join(ad)}"))
         elif ad:
-            out.append(f"{topic}: {', '.join(ad)} added")
+            out.append(("added", f"{topic}: {', '.join(ad)} added"))
         else:
-            out.append(f"{topic}: {', '.join(rm)} removed")
+            out.append(("removed", f"{topic}: {', '.join(rm)} removed"))
     # -- wiring that means something
     pp, np_ = _norm_placement(prev_arch), _norm_placement(arch)
     if pp and np_ and pp != np_:
-        out.append(f"Norm placement: {PLACEMENT[pp]} → {PLACEMENT[np_]}")
+        out.append(("changed", f"Norm placement: {PLACEMENT[pp]} → {PLACEMENT[np_]}"))
     # -- what the resolved settings do
     if pr and nr:
-        out += _feature_lines(pr, nr, numbers)
+        out += [("changed", line) for line in _feature_lines(pr, nr, numbers)]
     # -- sizes
     if numbers and pr and nr:
         da, db = pr.dims, nr.dims
         for k, (label, unit) in DIM_WORDS.items():
             if da.get(k) is not None and db.get(k) is not None and da[k] != db[k]:
-                out.append(f"{label}: {_num(da[k])} → {_num(db[k])}{unit}")
+                out.append(("changed", f"{label}: {_num(da[k])} → {_num(db[k])}{unit}"))
         if not pr.errors and not nr.errors:
             a, b = humanize(pr.params_total), humanize(nr.params_total)
             if a != b:
-                out.append(f"Parameters: {a} → {b}")
+                out.append(("changed", f"Parameters: {a} → {b}"))
             a, b = humanize(pr.params_active), humanize(nr.params_active)
             if nr.params_active != nr.params_total and a != b:
-                out.append(f"Active per token: {a} → {b} parameters")
-    seen, lines = set(), []
-    for line in out:
-        if line not in seen:
-            seen.add(line)
-            lines.append(line)
-    return lines
+                out.append(("changed", f"Active per token: {a} → {b} parameters"))
+    seen, items = set(), []
+    for kind, text in out:
+        if text not in seen:
+            seen.add(text)
+            items.append((kind, text))
+    return items

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from studio.core import errors as E
-from studio.core.diff import milestone_change
+from studio.core.diff import milestone_change, milestone_change_items
 from studio.core.presets import load_model, load_preset, timeline
 
 MILESTONES = timeline()["milestones"]
@@ -57,6 +57,14 @@ def test_a_norm_swap_is_one_line_not_one_per_block():
 def test_gpt_1_to_gpt_2_moves_the_norms_before_each_sublayer():
     lines = milestone_change(load_preset("2018-06-gpt-1"), load_preset("2019-02-gpt-2"))
     assert "Norm placement: after each sub-layer (post-norm) → before each sub-layer (pre-norm)" in lines
+
+
+def test_each_line_carries_its_kind_for_the_card_and_the_animation():
+    items = milestone_change_items(load_preset("2021-04-rope"), load_preset("2022-03-instructgpt"))
+    assert ("replaced", "Positions: RoPE → Learned positions") in items
+    items = milestone_change_items(load_preset("2017-06-transformer"), load_preset("2018-06-gpt-1"))
+    assert items[0][0] == "removed" and {k for k, _ in items} <= {"added", "removed", "replaced", "changed"}
+    assert [t for _, t in items] == milestone_change(load_preset("2017-06-transformer"), load_preset("2018-06-gpt-1"))
 
 
 def test_dropping_the_encoder_is_one_line():
