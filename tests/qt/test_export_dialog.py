@@ -164,3 +164,11 @@ def test_import_dialog_reports_a_bad_file(qtbot, tmp_path, shared_data):
     dlg.out_edit.setText(str(tmp_path / "r"))
     dlg.do_import()
     assert "Nothing was imported" in dlg.status_label.text() and not (tmp_path / "r").exists()
+
+
+def test_main_window_gets_the_menu_entries(window):
+    actions = window.llama2c
+    assert actions.export_action.text() == "llama2.c…" and actions.import_action.text() == "llama2.c model…"
+    actions.export_action.trigger()
+    assert actions.export_dialog.isVisible() and actions.export_dialog.run_state is window.model.run
+    actions.export_dialog.close()
