@@ -45,14 +45,14 @@ def main():
         while time.monotonic() < end:
             app.processEvents(QEventLoop.AllEvents, 20)
     spin(1.0)
-    w.timeline_model.set_current(a.model)
+    w.model.show_milestone(a.model)
     docks = {d.windowTitle(): d for d in w.findChildren(QDockWidget)}
     docks["Plots"].raise_()
-    p = w.training_panel
+    p = w.training.panel
     p.steps.setValue(100_000)
     p.threads.setValue(a.threads)
     p.eval_every.setValue(25)
-    s = w.training_session
+    s = w.training.session
 
     def measure(seconds):
         """Gaps (ms) between ticks of a 5 ms timer on the GUI thread for ``seconds``."""
@@ -80,7 +80,7 @@ def main():
     # the same window idle first: what the machine itself does to the event loop (other processes)
     idle = measure(min(10.0, a.seconds))
     start_gaps = []
-    w.training_actions["start_stop"].trigger()
+    w.training.actions["start_stop"].trigger()
     while s.state != "running":  # preparing: data, tokenizer, model, first-time imports
         start_gaps += measure(0.25)
     start_gaps.sort()

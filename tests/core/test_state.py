@@ -15,7 +15,7 @@ def test_scrubbing_moves_the_document_and_clamps():
     m.timeline.last()
     m.timeline.step(-1)
     m.timeline.first()
-    ids = m.timeline.ids
+    ids = m.timeline.milestone_ids  # End: the latest milestone, the recipes come after it
     assert seen == [f"milestone:{ids[-1]}", f"milestone:{ids[-2]}", f"milestone:{ids[0]}"]
     m.timeline.step(-1)  # clamps at the start, no event
     assert len(seen) == 3 and m.timeline.index == 0
@@ -109,3 +109,32 @@ def test_a_broken_preset_leaves_the_slider_where_it_was(monkeypatch):
     monkeypatch.setattr("studio.core.presets.load_preset", lambda pid: (_ for _ in ()).throw(E.LoadError("bad")))
     m.timeline.first()
     assert failed == [target] and m.timeline.current_id == LLAMA and m.document.milestone_id == LLAMA
+
+
+def test_every_edit_bumps_the_version_and_undoes_through_the_document():
+    import copy
+
+    from studio.core import errors as E
+    from studio.core.architecture import Override
+    m = StudioModel(start=LLAMA)
+    d = m.document
+    arch = d.architecture
+    versions = []
+    d.changed.connect(versions.append)
+    before = (arch.graph.copy(), copy.deepcopy(arch.scales), copy.deepcopy(arch.overrides), dict(arch.regions))
+    old_dim = d.set_dim("classroom", "dim", 96)
+    old_ov = d.set_overrides([Override("0:1", "feed_forward", None, {"hidden_dim": 64})])
+    old_region = d.set_region("layer", "n_layers")
+    d.move_node("rope", (10.0, 20.0))
+    old_meta = d.set_meta("title", "Mine")
+    assert versions == [1, 2, 3, 4, 5] and arch.scales["classroom"]["dim"] == 96
+    with __import__("pytest").raises(E.ConfigError):
+        d.set_dim("classroom", "dim", "wide")  # refused before anything changes
+    assert d.version == 5
+    d.set_meta("title", old_meta)
+    d.move_node("rope", None)
+    d.set_region("layer", old_region)
+    d.set_overrides(old_ov)
+    d.set_dim("classroom", "dim", old_dim)
+    assert (arch.graph, arch.scales, arch.overrides, arch.regions) == before
+    assert arch.graph.node("rope").pos is None

@@ -88,7 +88,7 @@ class Figures:
 
     def __init__(self, timeline, document):
         self.timeline, self.document = timeline, document
-        self._acc: dict[tuple, object] = {}  # (document key, version, scale) -> Accounting | error text
+        self._acc: dict[tuple, object] = {}  # (document key, version, revision, scale) -> Accounting
         self._series: dict[str, TimelinePoint] = {}
         self._changes: dict[str, Change] = {}
         self._llama2c: dict[str, bool] | None = None
@@ -110,7 +110,8 @@ class Figures:
         scale = scale or doc.shown_scale()
         if doc.is_milestone:
             return self.milestone_accounting(doc.milestone_id, scale, arch)
-        key = (doc.key, doc.version, scale)
+        # the revision catches a change made straight on the architecture, bypassing the Document
+        key = (doc.key, doc.version, getattr(arch, "revision", 0), scale)
         acc = self._acc.get(key)
         if acc is None:
             if len(self._acc) > 512:  # edited documents add one entry per edit: keep it bounded
@@ -119,7 +120,7 @@ class Figures:
         return acc
 
     def milestone_accounting(self, preset_id: str, scale: str, arch=None):
-        key = (f"milestone:{preset_id}", 0, scale)
+        key = (f"milestone:{preset_id}", 0, 0, scale)
         acc = self._acc.get(key)
         if acc is None:
             acc = self._acc[key] = _account(arch if arch is not None else self.timeline.canonical(preset_id), scale)
