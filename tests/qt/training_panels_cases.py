@@ -20,7 +20,7 @@ def make_models(arch, key="tiny"):
     """The two models the training views read: a Document with ``arch`` on screen, and the RunState following it."""
     doc, run = Document("classroom"), RunState()
     run.follow(doc)
-    doc.show_milestone(key, arch, arch.meta.get("title", key))
+    doc.show_milestone(key, arch, "Tiny")
     return doc, run
 
 
@@ -138,6 +138,10 @@ def test_generate_during_training_uses_a_snapshot(qtbot, env, make_docks):
     qtbot.waitUntil(lambda: g.worker is None and g.go.text() == "Generate" and bool(g.output.toPlainText()), timeout=30_000)
     assert "weights at step" in g.source_label.text()
     assert t.run_state.snapshot is not None and t.run_state.training == "running"
+    assert t.panel.owner.isHidden()
+    t.doc.show_milestone("other", tiny_arch("2019-02-gpt-2"), "Other")  # the run goes on for its own model
+    assert not t.panel.owner.isHidden() and "Tiny" in t.panel.owner.text()
+    assert t.run_state.training == "idle" and t.run_state.live_key == "milestone:tiny"
     t.shutdown()  # what closing the window does
     assert session.state == "idle" and not session.running
     assert RunDir(session.info["run_dir"]).has_checkpoint()

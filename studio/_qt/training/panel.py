@@ -115,6 +115,11 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("idle")
         self.progress.setTextVisible(True)
         v.addWidget(self.progress)
+        self.owner = QLabel("")  # which model the run in progress belongs to, when it is not the one on screen
+        self.owner.setWordWrap(True)
+        self.owner.hide()
+        v.addWidget(self.owner)
+        self._training_title = ""
         self.status = QLabel("")
         self.status.setWordWrap(True)
         v.addWidget(self.status)
@@ -136,6 +141,7 @@ class TrainingPanel(QWidget):
         session.status.connect(self.status.setText)
         session.failed.connect(self._failed)
         session.prepared.connect(self._prepared)
+        run_state.changed.connect(self._show_owner)
         self._state("idle")
 
     # ------------------------------------------------------------------ data choice
@@ -248,12 +254,21 @@ class TrainingPanel(QWidget):
         req = TrainRequest(arch, arch.id, data, self.tokenizer.currentData(), self.vocab.value() or None,
                            self.tokenizer_model, self.config(), str(default_run_dir(arch.id)))
         self.sample.clear()
+        self._training_title = doc.title or arch.meta.get("title", arch.id)
         self.session.start(req, doc.key)
 
     def _pause(self, on: bool) -> None:
         self.session.pause(on)
 
+    def _show_owner(self) -> None:
+        s = self.session
+        away = s.running and s.key is not None and s.key != self.run_state.key
+        self.owner.setText(f"This run trains <b>{self._training_title}</b>, not the model on screen; "
+                           "its Generate and inspector views come back with it." if away else "")
+        self.owner.setVisible(away)
+
     def _state(self, state: str) -> None:
+        self._show_owner()
         busy = state in ("preparing", "running", "paused", "stopping")
         self.start_btn.setEnabled(not busy)
         self.pause_btn.setEnabled(state in ("running", "paused"))
