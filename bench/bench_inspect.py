@@ -55,7 +55,8 @@ def time_gui_feed(ins, reps=10):
     from studio._qt.inspect.routing_view import RoutingView
     app = QApplication.instance() or QApplication([])
     from studio._qt.inspect.widgets import attention_images
-    ctl = InspectController()
+    from studio.core.state import RunState
+    ctl = InspectController(RunState())
     ctl.images = {id(ins): attention_images(ins, ctl.mask_rgb)}  # as the job thread delivers them
     view, rv = AttentionInspector(ctl), RoutingView(ctl)
     view.resize(1366, 400)
