@@ -33,7 +33,9 @@ def _plain_images(ins, out: Path) -> list[str]:
 def render_images(ins, out: Path, theme: str = "light") -> list[str]:
     try:
         return frontend.current().render_inspection(ins, str(out), theme)
-    except (ImportError, OSError, RuntimeError, E.StudioError) as exc:
+    except OSError as exc:  # a full disk or an unwritable --out is not "Qt cannot start"
+        raise E.StudioError(f"{out}: cannot write the images ({exc.strerror or type(exc).__name__})") from None
+    except (ImportError, RuntimeError, E.StudioError) as exc:
         print(f"archstudio inspect: Qt cannot start ({type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}); "
               "writing heatmaps without labels", file=sys.stderr)
         return _plain_images(ins, out)
@@ -57,8 +59,9 @@ def cmd_inspect(args) -> int:
     if out.exists() and not out.is_dir():
         raise E.StudioError(f"{out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "inspect.json", json.dumps(to_json(ins), ensure_ascii=False))
     written = render_images(ins, out, getattr(args, "theme", None) or "light")
+    # inspect.json last: its presence says the images beside it belong to it and are complete
+    atomic_write_text(out / "inspect.json", json.dumps(to_json(ins), ensure_ascii=False))
     print(f"{len(ins.tokens)} tokens, {len(ins.attention)} attention blocks, {len(ins.routing)} MoE layers")
     for p in [str(out / "inspect.json"), *written]:
         print(p)

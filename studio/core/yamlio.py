@@ -180,6 +180,55 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_write_files(files: dict) -> None:
+    """Write several files as one commit: every temp file is written and synced first, then all
+    are renamed; if a rename fails, the files already replaced get their old content back (or are
+    removed if they are new), so the folder holds all new files or all old ones."""
+    import tempfile
+    staged, replaced, backups = [], [], {}
+    try:
+        for path, data in files.items():
+            p = Path(path)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+            staged.append((tmp, p))
+            os.fchmod(fd, 0o666 & ~_umask()) if hasattr(os, "fchmod") else None
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, p in staged:
+            if p.is_file():
+                bak = Path(tempfile.mkstemp(prefix=f".{p.name}.", suffix=".bak", dir=p.parent)[1])
+                os.replace(p, bak)  # the old file, kept until every rename has succeeded
+                backups[p] = bak
+            os.replace(tmp, p)
+            replaced.append(p)
+    except BaseException:
+        for p in replaced:
+            try:
+                os.replace(backups[p], p) if p in backups else os.unlink(p)
+            except OSError:
+                pass
+        for p, bak in backups.items():
+            if p not in replaced:
+                try:
+                    os.replace(bak, p)
+                except OSError:
+                    pass
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    for bak in backups.values():
+        try:
+            os.unlink(bak)
+        except OSError:
+            pass
+
+
 def _umask() -> int:
     """The process umask (read by setting it and back: there is no getter before Python 3.13's os API)."""
     m = os.umask(0o022)

@@ -212,6 +212,13 @@ def encode_v2(h: Header, tensors: dict) -> tuple[bytes, float]:
 def write_model(path, h: Header, tensors: dict, version: int = 0, freq_cis=None) -> dict:
     """Write model.bin atomically; returns {"bytes", "version", "group_size", "max_quant_error"}."""
     from studio.core.yamlio import atomic_write_bytes
+    data, info = encode_model(h, tensors, version, freq_cis)
+    atomic_write_bytes(path, data)
+    return info
+
+
+def encode_model(h: Header, tensors: dict, version: int = 0, freq_cis=None) -> tuple[bytes, dict]:
+    """model.bin's bytes and {"bytes", "version", "group_size", "max_quant_error"} (nothing written)."""
     err = 0.0
     if version == 0:
         data = encode_v0(h, tensors, freq_cis)
@@ -221,9 +228,8 @@ def write_model(path, h: Header, tensors: dict, version: int = 0, freq_cis=None)
         data, err = encode_v2(h, tensors)
     else:
         raise E.StudioError(f"llama2.c version {version} does not exist (0 = run, 1, 2 = runq Q8_0)")
-    atomic_write_bytes(path, data)
-    return {"bytes": len(data), "version": version, "group_size": h.group_size if version == 2 else 0,
-            "max_quant_error": err}
+    return data, {"bytes": len(data), "version": version, "group_size": h.group_size if version == 2 else 0,
+                  "max_quant_error": err}
 
 
 def tensors_from_state_dict(sd: dict, h: Header, key_of=None) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from studio.core import errors as E
 from studio.core.llama2c.check import match_llama2c
-from studio.core.llama2c.format import Header, tensors_from_state_dict, write_model
+from studio.core.llama2c.format import Header, encode_model, tensors_from_state_dict
 from studio.core.llama2c.reader import read_model, read_model_file
 
 FREQ_KEY = "llama2c_freq_cis"  # checkpoint entry: an imported v0 file's RoPE table bytes (uint8, 2 × n)
@@ -80,10 +80,10 @@ def export_run(run_dir, out_dir, quantize: str | None = None, group_size: int | 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise E.StudioError(f"{out}: is a file; --out needs a folder for model.bin and tokenizer.bin")
-    from studio.core.yamlio import atomic_write_bytes
-    try:
-        info = write_model(out / "model.bin", h, tensors, version, freq)
-        atomic_write_bytes(out / "tokenizer.bin", tok_bytes)
+    from studio.core.yamlio import atomic_write_files
+    data, info = encode_model(h, tensors, version, freq)
+    try:  # both files or neither: a failure between them never leaves a new model.bin by an old tokenizer.bin
+        atomic_write_files({out / "model.bin": data, out / "tokenizer.bin": tok_bytes})
     except OSError as exc:
         raise E.StudioError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
     ids = runc_tok.encode(prompt)
@@ -147,7 +147,8 @@ def import_llama2c(model_bin, tokenizer_bin, out_dir) -> tuple[Path, list[str]]:
     sd = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in mf.tensors.items()}
     if h.shared_classifier:
         sd["output.weight"] = sd["tok_embeddings.weight"]
-    model.load_state_dict(sd, strict=True)
+    from studio.core.weights import load_weights
+    load_weights(model, sd, str(model_bin))
     payload = {"model": model.state_dict(), "optimizer": None, "schedule": None, "rng": None, "data_pos": None}
     if mf.freq_cis is not None:
         payload[FREQ_KEY] = torch.frombuffer(bytearray(mf.freq_cis[0] + mf.freq_cis[1]), dtype=torch.uint8)
