@@ -34,7 +34,7 @@ def test_gshard_follows_table_1_and_its_active_count_is_exact():
     assert arch.config("src_embeddings", "paper")[0].vocab_size == 64000
     assert arch.config("tok_embeddings", "paper")[0].vocab_size == 32000
     d, f, E = 1024, 8192, 2048
-    attn = 4 * d * 16 * 128 + (3 * 16 * 128 + d)  # biases kept from the 2017 graph (an assumption)
+    attn = 4 * d * 16 * 128  # bias-free, as the 2017 graph's tensor2tensor code (an assumption)
     norms = (18 * 2 + 18 * 3) * 2 * d
     shared = 54 * attn + 18 * 2 * d * f + (64000 + 32000) * d + norms  # dense FFNs bias-free (Eq. 2)
     acc = account(arch, "paper")
