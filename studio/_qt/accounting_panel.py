@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from studio._qt.text import PROVENANCE_GLYPH
+from studio._qt.text import PROVENANCE_GLYPH, provenance_badge
 from studio._qt.theme import LIGHT, Theme
 from studio.core import provenance
 from studio.core.accounting import human_bytes, humanize
@@ -125,7 +125,7 @@ class AccountingPanel(QWidget):
                     cell.setToolTip("The maker never disclosed this architecture: the graph is an illustrative "
                                     "stand-in and no figure is shown rather than a borrowed one")
                     continue
-                cell.setText(f"{fmt(fig.value)} <span style='font-size:small'>{PROVENANCE_GLYPH.get(fig.provenance, '')}</span>")
+                cell.setText(f"{fmt(fig.value)} <span style='font-size:small'>{provenance_badge(fig.provenance)}</span>")
                 cell.setToolTip("\n".join(x for x in (f"{fig.value:,} exactly · {word}", fig.source, fig.note) if x))
         acc = accs.get("paper") or accs.get("classroom")
         if acc is not None:

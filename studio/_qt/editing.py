@@ -75,7 +75,8 @@ class Editor(QObject):
         self.undo_action = self.group.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence.Undo)
         self.redo_action = self.group.createRedoAction(self, "Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+        # explicit keys: QKeySequence.Redo already is Ctrl+Shift+Z on Linux (twice = "ambiguous", dead)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
 
         def act(text, slot, key, tip):
             a = QAction(text, self)

@@ -15,7 +15,7 @@ PAGES = [
      "<b>← / →</b> step, <b>Home / End</b> jump, <b>Play</b> walks the eras, <b>F5</b> presents."),
     ("Train it",
      "Every milestone has a small <i>classroom</i> version of the same graph that trains on this "
-     "laptop. Open <b>Train → Train</b> (F6): the loss falls within a minute and the model starts "
+     "laptop. Choose <b>Train → Start training</b> (F6): the loss falls within a minute and the model starts "
      "writing little stories. Edit the graph first (swap a norm, add experts) and race the variants."),
     ("Look inside",
      "Click an attention block to see what each head attends to; for mixture-of-experts models the "
@@ -40,7 +40,7 @@ class TourDialog(QDialog):
         self.body.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.counter = QLabel()
         self.dont_show = QCheckBox("Don't show this again")
-        self.dont_show.setChecked(True)
+        self.dont_show.setChecked(False)  # the user decides; unticked, the tour comes back next start
         self.back = QPushButton("Back")
         self.next = QPushButton("Next")
         self.next.setDefault(True)

@@ -90,6 +90,7 @@ class NodeItem(QGraphicsObject):
         self.ports: dict[tuple[str, bool], PortItem] = {}
         self.edges: set = set()
         self._tip = ""
+        self._on_tag: str | None = None  # the pointer is over a tag: its own tooltip is shown
         self._badge_w = None
         self.setFlags(QGraphicsItem.ItemIsSelectable | QGraphicsItem.ItemIsMovable
                       | QGraphicsItem.ItemSendsGeometryChanges | QGraphicsItem.ItemIsFocusable)
@@ -241,6 +242,43 @@ class NodeItem(QGraphicsObject):
 
     def texts(self) -> list[tuple[str, QFont, str]]:
         return [(role, font, text) for role, font, _r, text, _f, _p in self.runs()]
+
+    def shape(self) -> QPainterPath:
+        """What the pointer hits: the box and this block's own tags and badges, not the margin
+        around them (a neighbour's "✖ invalid" tag sits in that margin and has its own tooltip)."""
+        p = QPainterPath()
+        p.addRoundedRect(QRectF(0, 0, self.box_w, self.box_h), 9, 9)
+        for _role, _f, r, _t, _fl, pill in self.runs():
+            if pill:
+                p.addRoundedRect(r, r.height() / 2, r.height() / 2)
+        return p
+
+    def tag_tooltip(self, pos: QPointF) -> str | None:
+        """The tooltip of the tag or badge under ``pos`` (item coordinates), None elsewhere."""
+        for role, _f, r, _t, _fl, pill in self.runs():
+            if pill and r.contains(pos):
+                if role == "tag" and self.invalid:
+                    return f"✖ invalid: {self.invalid}"
+                if role == "tag" and self.warning and not self.diff:
+                    return f"⚠ {self.warning}"
+                if role == "tag":
+                    return {"added": "New in this milestone", "removed": "Removed in this milestone",
+                            "changed": "Settings changed in this milestone"}.get(self.diff or "", None)
+                if role == "badge":
+                    return f"Parameters of this block: {self.badge} (per layer where it repeats)"
+                if role == "variant":
+                    return self.variant_badge
+        return None
+
+    def hoverMoveEvent(self, event):
+        tip = self.tag_tooltip(event.pos())
+        if tip is not None and tip != self._on_tag:
+            self._on_tag = tip
+            self.setToolTip(tip)
+        elif tip is None and self._on_tag is not None:
+            self._on_tag = None
+            self._apply_tip()
+        super().hoverMoveEvent(event)
 
     def paint(self, painter: QPainter, option, widget=None):
         t = self.theme

@@ -77,11 +77,22 @@ class GraphView(QGraphicsView):
         sizes = [font_px(f, dpi) for _it, role, f, _t in self.graph_scene.drawn_texts() if role == "title"]
         return self.NORMAL_MIN_TITLE_PX / min(sizes) if sizes else 0.1
 
+    def _fits_readable(self, rect: QRectF) -> bool:
+        vp = self.viewport().rect()
+        k = min((vp.width() - 24) / max(rect.width(), 1), (vp.height() - 24) / max(rect.height(), 1))
+        return k >= self.min_readable_scale()
+
     def fit_all(self) -> None:
         """Whole graph in view. Presenting: scaled into the area right of the card. Normal: as
         large as fits, up to 1.4, but never so small that a node title drops below 12 px on
         screen; then it shows the start of the graph and scroll bars reach the rest."""
-        rect = self.graph_scene.content_rect()
+        sc = self.graph_scene
+        if not self.presenting and sc.stages_user_choice is None and sc.stage_items:
+            # a small view: the stage strip folds to one line before the graph needs scrolling
+            sc.set_stages_folded(False)
+            if not self._fits_readable(sc.content_rect()):
+                sc.set_stages_folded(True)
+        rect = sc.content_rect()
         if rect.isNull():
             return
         vp = QRectF(self.viewport().rect())

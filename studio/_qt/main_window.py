@@ -42,7 +42,8 @@ class MainWindow(DockHost, QMainWindow):
         if QApplication.instance() is not None:
             apply_theme(QApplication.instance(), self.theme)
         self.setWindowTitle("LLM Architecture Studio")
-        self.resize(1366, 768)
+        from studio._qt.app import size_to_screen
+        size_to_screen(self)  # a saved geometry (restored below) wins
         self.setDockOptions(QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks | QMainWindow.AllowNestedDocks)
         self.setCorner(Qt.BottomLeftCorner, Qt.BottomDockWidgetArea)
         self.setCorner(Qt.BottomRightCorner, Qt.BottomDockWidgetArea)
@@ -139,6 +140,15 @@ class MainWindow(DockHost, QMainWindow):
         self.graph_view.block_activated.connect(self.inspect.block_activated)
         self.llama2c = Llama2cActions(m, self, self.show_status)
         self.llama2c.fill_file_menu(self.menu("File"))
+        self._quit_last()
+
+    def _quit_last(self):
+        """Quit at the bottom of File, below the Export / Import menus added later."""
+        f = self.menu("File")
+        f.removeAction(self.quit_action)
+        if f.actions() and not f.actions()[-1].isSeparator():
+            f.addSeparator()
+        f.addAction(self.quit_action)
 
     def open_run_folder(self, folder: str) -> None:
         """A run folder (RUN_DIR) becomes the document on screen, its run with it."""
@@ -171,7 +181,7 @@ class MainWindow(DockHost, QMainWindow):
         self.export_action = self._action(f, "&Export diagram…", self.export_diagram, "Ctrl+E",
                                           "Save the graph as PNG or SVG")
         f.addSeparator()
-        self._action(f, "&Quit", self.close, QKeySequence.Quit)
+        self.quit_action = self._action(f, "&Quit", self.close, "Ctrl+Q")  # kept last: see _quit_last
         e.addActions([ed.undo_action, ed.redo_action])
         e.addSeparator()
         e.addActions(ed.graph_actions)
@@ -243,7 +253,9 @@ class MainWindow(DockHost, QMainWindow):
         self.show_status(f"Opened {spec}")
 
     def open_model_dialog(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Open architecture", "", "YAML (*.yaml *.yml);;All files (*)")
+        from studio._qt.dialogs import remember, start_dir
+        path, _ = QFileDialog.getOpenFileName(self, "Open architecture", start_dir("model"), "YAML (*.yaml *.yml);;All files (*)")
+        remember("model", path)
         if path:
             try:
                 self.open_model(path)
@@ -254,7 +266,10 @@ class MainWindow(DockHost, QMainWindow):
         from studio._qt.render import save_scene
         d = self.model.document
         title = d.milestone_id or d.title or "diagram"
-        path, _ = QFileDialog.getSaveFileName(self, "Export diagram", f"{title}.png", "PNG image (*.png);;SVG drawing (*.svg)")
+        from studio._qt.dialogs import remember, start_dir
+        path, _ = QFileDialog.getSaveFileName(self, "Export diagram", start_dir("diagram", f"{title}.png"),
+                                              "PNG image (*.png);;SVG drawing (*.svg)")
+        remember("diagram", path)
         if path:
             try:
                 save_scene(self.graph_view.graph_scene, path)

@@ -30,8 +30,16 @@ class PresentMixin:
         self.present_area = area
         self._relayout(units)
 
+    stages_user_choice: bool | None = None  # None: the view folds the strip when the graph would not fit
+
     def toggle_stages_folded(self) -> None:
-        self.stages_folded = not self.stages_folded
+        self.set_stages_folded(not self.stages_folded)
+        self.stages_user_choice = self.stages_folded
+
+    def set_stages_folded(self, on: bool) -> None:
+        if on == self.stages_folded:
+            return
+        self.stages_folded = on
         self._stages_key = None
         if self.arch is not None:
             self._build_stages()

@@ -178,7 +178,9 @@ class ProjectController(QObject):
         self._mark_saved()
 
     def open_dialog(self):
-        path, _ = QFileDialog.getOpenFileName(self.win, "Open project", "", FILTER)
+        from studio._qt.dialogs import remember, start_dir
+        path, _ = QFileDialog.getOpenFileName(self.win, "Open project", start_dir("project"), FILTER)
+        remember("project", path)
         if path:
             self.open(path)
 
@@ -219,7 +221,9 @@ class ProjectController(QObject):
     def save_as(self) -> bool:
         d = self.document
         name = re.sub(r"[^\w.-]+", "-", d.title or "model").strip("-") + ".archproj.yaml"
-        path, _ = QFileDialog.getSaveFileName(self.win, "Save project", name, FILTER)
+        from studio._qt.dialogs import remember, start_dir
+        path, _ = QFileDialog.getSaveFileName(self.win, "Save project", start_dir("project", name), FILTER)
+        remember("project", path)
         return self.save_to(Path(path)) if path else False
 
     def save_to(self, path) -> bool:

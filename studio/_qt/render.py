@@ -3,6 +3,7 @@ File → Export diagram). Same scene, items and theme as the window, so slides m
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from studio.core import provenance
@@ -52,6 +53,40 @@ def paint_scene(painter, scene, width: int, height: int, theme, title: tuple[str
     scene.render(painter, target, src, Qt.KeepAspectRatio)
 
 
+@contextmanager
+def without_marks(scene):
+    """The scene as a handout shows it: no "+ new / ~ changed" diff marks, no selection, no
+    fading ghosts of removed blocks (they belong to the live transition, not to the diagram)."""
+    nodes = list(getattr(scene, "nodes", {}).values())
+    edges = list(getattr(scene, "edges", {}).values())
+    ghosts = [g for g in getattr(scene, "ghosts", []) if g.isVisible()]
+    saved = [(n, n.diff, n.flash, n.isSelected()) for n in nodes]
+    saved_edges = [(e, e.diff) for e in edges]
+    try:
+        for n in nodes:
+            n.diff, n.flash = None, 0.0
+            n.setSelected(False)
+            n.update()
+        for e in edges:
+            if e.diff:
+                e.diff = None
+                e.restyle()
+        for g in ghosts:
+            g.hide()
+        yield scene
+    finally:
+        for n, diff, flash, sel in saved:
+            n.diff, n.flash = diff, flash
+            n.setSelected(sel)
+            n.update()
+        for e, diff in saved_edges:
+            if e.diff != diff:
+                e.diff = diff
+                e.restyle()
+        for g in ghosts:
+            g.show()
+
+
 def save_scene(scene, path, size: tuple[int, int] | None = None, title=None) -> Path:
     """Write the scene as PNG or SVG (the suffix decides); size defaults to the content's size."""
     from PySide6.QtCore import QRect, QSize
@@ -70,7 +105,8 @@ def save_scene(scene, path, size: tuple[int, int] | None = None, title=None) -> 
         if suffix == ".png":
             img = QImage(w, h, QImage.Format_ARGB32)
             painter = QPainter(img)
-            paint_scene(painter, scene, w, h, scene.theme, title)
+            with without_marks(scene):
+                paint_scene(painter, scene, w, h, scene.theme, title)
             painter.end()
             if not img.save(str(tmp), "PNG"):
                 raise StudioError(f"{p}: could not write the image")
@@ -82,7 +118,8 @@ def save_scene(scene, path, size: tuple[int, int] | None = None, title=None) -> 
             gen.setViewBox(QRect(0, 0, w, h))
             gen.setTitle(title[0] if title else "LLM Architecture Studio diagram")
             painter = QPainter(gen)
-            paint_scene(painter, scene, w, h, scene.theme, title)
+            with without_marks(scene):
+                paint_scene(painter, scene, w, h, scene.theme, title)
             painter.end()
         os.replace(tmp, p)  # atomic: never a half-written image under the real name
     finally:

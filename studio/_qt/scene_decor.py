@@ -28,6 +28,9 @@ class SceneDecor:
             items = [it for it in self.nodes.values() if arch.graph.nodes.get(it.node_id) and arch.graph.node(it.node_id).region == r]
             if not items:
                 continue
+            wired = [it for it in items if it.edges]
+            if wired:  # a block just dropped and not yet connected does not stretch the frame
+                items = wired
             rect = QRectF()
             for it in items:
                 rect = rect.united(QRectF(it.pos(), it.pos() + QPointF(it.box_w, it.box_h)))
@@ -89,7 +92,8 @@ class SceneDecor:
                 w = plan.stage_width
                 st.set_size(w, max(stage_box_height(t, d, pr, w) for t, d in stages), False)
         h = max(st.h for st in items)
-        y = top - h - (40 if pr is not None else 120 if not folded else 60)
+        frame_room = 62 * max(1.0, fs) if self.frames else 0.0  # the "× N layers" label above the blocks
+        y = top - h - (40 if pr is not None else frame_room + (58 if not folded else 20))
         if pr is not None and any(it.diff or (pr.show_badges and it.badge) for it in self.nodes.values()
                                   if abs(it.pos().y() - top) < 1):
             y -= pr.pill_h + 6

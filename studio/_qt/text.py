@@ -12,6 +12,15 @@ PROVENANCE_GLYPH = {"published": "◆", "computed": "●", "measured": "▲", "r
                     "undisclosed": "○", "stand-in": "◌", "computed-from-assumptions": "◐",
                     "illustrative": "◌", "inferred": "◑", "chosen": "□", "n/a": "–"}
 
+PROVENANCE_WORD = {"computed-from-assumptions": "assumed", "n/a": ""}
+
+
+def provenance_badge(provenance: str) -> str:
+    """Glyph and word ("● computed"): the shape alone does not say where a number came from."""
+    glyph = PROVENANCE_GLYPH.get(provenance, "")
+    word = PROVENANCE_WORD.get(provenance, provenance)
+    return f"{glyph} {word}".strip()
+
 
 def fmt_value(v) -> str:
     if isinstance(v, bool):

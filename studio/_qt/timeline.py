@@ -171,7 +171,7 @@ class TimelineStrip(QWidget):
         # ticks and short labels, alternating above / below so neighbours never collide
         for i, x in enumerate(xs):
             info = m.infos[i]
-            cur = i == m.index
+            cur = i == m.index and cur_span is not None
             edited = self.is_edited(info.id)
             p.setPen(QPen(QColor(0, 0, 0, 0), 0))
             p.setBrush(QColor(t.selection) if cur else QColor(t.muted))
@@ -181,6 +181,8 @@ class TimelineStrip(QWidget):
                 p.setPen(QPen(QColor(DIFF["changed"]), 2.5))
                 p.setBrush(QBrush(QColor(0, 0, 0, 0)))
                 p.drawEllipse(QPointF(x, ay), r + 4, r + 4)
+            if cur:
+                continue  # its full name is on the row above
             text = self.label(i) + (" ✎" if edited else "") + (" ·c" if self.llama2c.get(info.id) else "")
             f = ui_font(self.font_pt, bold=cur)
             tw = QFontMetricsF(f).horizontalAdvance(text)

@@ -38,7 +38,7 @@ class Tokenizer(ABC):
 
     def decode(self, ids: list[int]) -> str:
         """Text as llama2.c's run prints it: BOS dropped, the dummy-prefix space after BOS
-        stripped, <0xHH> pieces turned back into bytes (decoded as UTF-8, errors replaced)."""
+        stripped, <0xHH> pieces turned back into bytes (complete UTF-8 only: readable_utf8)."""
         out = bytearray()
         prev = BOS
         for t in ids:
@@ -57,12 +57,21 @@ class Tokenizer(ABC):
                     pass
             out += p.encode("utf-8")
             prev = t
-        return out.decode("utf-8", errors="replace")
+        return readable_utf8(bytes(out))
 
     def display_piece(self, token_id: int) -> str:
         """A short label for plots (attention axes)."""
         p = self.piece(token_id)
         return {BOS: "<s>", EOS: "</s>", UNK: "<unk>"}.get(token_id, p.replace("\n", "⏎"))
+
+
+def readable_utf8(data: bytes, final: bool = False) -> str:
+    """Text of a token stream's bytes with no mojibake: only complete UTF-8 characters are
+    decoded; a byte that cannot start or continue one is shown as ``\\xHH`` (never U+FFFD);
+    unless ``final``, an incomplete character at the end is held back (the next token may
+    complete it, and a sample cut there has nothing readable to show)."""
+    import codecs
+    return codecs.getincrementaldecoder("utf-8")(errors="backslashreplace").decode(data, final=final)
 
 
 LOADERS: dict[str, Callable[[Path, dict], Tokenizer]] = {}

@@ -192,7 +192,8 @@ class Llama2cTokenizer(Tokenizer):
         return bytes(out)
 
     def decode(self, ids: list[int]) -> str:
-        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+        from studio.core.tokenizers import readable_utf8
+        return readable_utf8(self.decode_bytes(ids))
 
     def display_piece(self, token_id: int) -> str:
         if token_id in (UNK, BOS, EOS):
