@@ -106,8 +106,17 @@ def _records(data: bytes):
             rec = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
             continue  # a line cut by a crash or damaged: skip it, keep the rest
-        if isinstance(rec, dict):
+        if isinstance(rec, dict) and _plain_numbers(rec):
             yield raw, rec
+
+
+def _plain_numbers(rec: dict) -> bool:
+    """step and tokens, when present, are whole numbers (a plot indexes by them)."""
+    for k in ("step", "tokens"):
+        v = rec.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or abs(v) > 1 << 62):
+            return False
+    return True
 
 
 def metrics_records(path) -> list[dict]:

@@ -8,7 +8,6 @@ folder reads every such file in it, sorted by name.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,19 +62,26 @@ def _json_stories(path: Path, items) -> list[str]:
     return [s.strip() for s in out if s.strip()]
 
 
+MAX_DATA_BYTES = 8 << 30  # TinyStories' full JSON is 4.6 GB; anything larger is not training text here
+
+
 def read_file(path: Path) -> list[str]:
-    try:
+    """Stories of one file. Regular files only (a FIFO never blocks), size bounded; JSON and JSONL
+    must be UTF-8 (the bad byte is named), .txt is read with replacement as before."""
+    from studio.core.schema import load_json, read_bytes
+    data = read_bytes(path, MAX_DATA_BYTES, "training data file")
+    if path.suffix in (".json", ".jsonl"):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise E.LoadError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start:,}); "
+                              "JSON must be UTF-8") from None
         if path.suffix == ".jsonl":
-            items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            items = [load_json(line, f"{path}: line {i + 1}") for i, line in enumerate(text.splitlines()) if line.strip()]
             return _json_stories(path, items)
-        if path.suffix == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return _json_stories(path, data if isinstance(data, list) else [data])
-        return split_text(path.read_text(encoding="utf-8", errors="replace"))
-    except json.JSONDecodeError as exc:
-        raise E.LoadError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except OSError as exc:
-        raise E.LoadError(f"{path}: cannot read ({exc.strerror})") from None
+        parsed = load_json(text, str(path))
+        return _json_stories(path, parsed if isinstance(parsed, list) else [parsed])
+    return split_text(data.decode("utf-8", errors="replace"))
 
 
 def read_stories(path) -> list[str]:
@@ -85,7 +91,7 @@ def read_stories(path) -> list[str]:
         if not files:
             raise E.LoadError(f"{p}: no .txt, .json or .jsonl files in this folder")
         stories = [s for f in files for s in read_file(f)]
-    elif p.is_file():
+    elif p.is_file() or p.exists():  # a FIFO or device: read_file names what it is
         stories = read_file(p)
     else:
         raise E.LoadError(f"{p}: no such file or folder; pass a .txt/.json/.jsonl file, quick, full or starter")
