@@ -164,9 +164,9 @@ def fetch(url: str, final: Path, progress: Callable[[int, int | None], None] | N
         else:
             raise DownloadError(f"{url}: the server answered HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, socket.timeout, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DownloadError(f"cannot reach {host} ({reason}): you seem to be offline. Try again when online, "
-                            "or train on a local file (--data PATH) or the starter corpus (--data starter)") from None
+        raise DownloadError(f"cannot reach {host}: {unreachable_reason(getattr(exc, 'reason', exc))}. It looks "
+                            "like this computer is offline: try again when online, or train on a local text "
+                            "file or on the built-in starter corpus") from None
     if resp is not None:
         with resp:
             linked_sha = _sha_etag({"X-Linked-Etag": redirects.linked.get("X-Linked-Etag")})
@@ -201,6 +201,22 @@ def fetch(url: str, final: Path, progress: Callable[[int, int | None], None] | N
             meta_path.write_text(json.dumps(meta))
             _copy(resp, part, mode, have, meta["total"], progress, should_cancel, url)
     return _finish(part, meta_path, final, meta, validate)
+
+
+def unreachable_reason(reason) -> str:
+    """Why a server could not be reached, in words (no errno numbers, no library names)."""
+    if isinstance(reason, socket.gaierror):
+        return "its name could not be looked up (no network, or no DNS)"
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return "it did not answer in time"
+    if isinstance(reason, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(reason, (ConnectionResetError, ConnectionAbortedError)):
+        return "the connection was cut"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror[0].lower() + reason.strerror[1:]
+    text = str(reason)
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", text) or "no connection"
 
 
 def _copy(resp, part: Path, mode: str, have: int, total, progress, should_cancel, url: str) -> None:
