@@ -32,6 +32,12 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
     g = arch.graph
     if not g.nodes:
         return [Issue("model", "the graph is empty: add blocks from the palette")]
+    from studio.core.bounds import scale_problems  # dims outside their bounds: named, and nothing resolved
+    out_of_bounds = scale_problems({s: arch.scales[s] for s in scales if s in arch.scales}, arch.regions)
+    for path, msg in out_of_bounds:
+        add("model", f"{msg} ({path})")
+    if out_of_bounds:
+        return issues
     # configs, per scale and per layer variant
     cfgs: dict[str, dict[str, object]] = {}
     for sc in scales:

@@ -107,3 +107,16 @@ def test_yaml_error_is_not_doubled():
     with pytest.raises(E.LoadError) as ei:
         load_yaml("a: [1, 2\n", "x.yaml")
     assert str(ei.value).count("malformed YAML") == 1
+
+
+@pytest.mark.parametrize("dims,want", [({"n_layers": 0}, "n_layers 0 is below the minimum 1"),
+                                       ({"n_layers": -1}, "n_layers -1 is below the minimum 1"),
+                                       ({"context": 0}, "context 0 is below the minimum 1"),
+                                       ({"n_layers": 10**9}, "n_layers 1,000,000,000 is above 256")])
+def test_validate_names_the_bound_for_an_edited_architecture(dims, want):
+    from studio.core.presets import load_preset
+    from studio.core.validate import validate
+    arch = load_preset("recipe-microgpt")
+    arch.scales["classroom"].update(dims)  # as an edit in the GUI would
+    msgs = [str(i) for i in validate(arch, "classroom") if i.severity == "error"]
+    assert any(want in m for m in msgs), msgs
