@@ -136,7 +136,7 @@ def test_generate_during_training_uses_a_snapshot(qtbot, env, make_docks):
     g.max_tokens.setValue(5)
     g.toggle()
     qtbot.waitUntil(lambda: g.worker is None and g.go.text() == "Generate" and bool(g.output.toPlainText()), timeout=30_000)
-    assert "weights at step" in g.source_label.text()
+    assert "snapshot at step" in g.source_label.text()
     assert t.run_state.snapshot is not None and t.run_state.training == "running"
     assert t.panel.owner.isHidden()
     t.doc.show_milestone("other", tiny_arch("2019-02-gpt-2"), "Other")  # the run goes on for its own model

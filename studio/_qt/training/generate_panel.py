@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, Q
 
 from studio._qt.worker import Worker
 from studio.core.jobs.generate import TextPiece, generate_job
-from studio.core.jobs.weights import WeightsSource, run_label
+from studio.core.jobs.weights import WeightsSource, source_for
 
 
 class GeneratePanel(QWidget):
@@ -94,14 +94,8 @@ class GeneratePanel(QWidget):
             self._update_source()
 
     def _source(self) -> WeightsSource | None:
-        r = self.run_state
-        snap = r.snapshot
-        if snap is not None:
-            title = snap.arch.meta.get("title", snap.arch.id)
-            return WeightsSource("snapshot", f"{title}, weights at step {snap.step}", arch=snap.arch, snapshot=snap)
-        if r.run_dir is not None and (r.run_dir / "checkpoints" / "latest.pt").is_file():
-            return WeightsSource("run", run_label(r.run_dir), path=str(r.run_dir))
-        return None
+        """The live run's latest snapshot, else the run folder's checkpoint; never random weights."""
+        return source_for(self.run_state, None)
 
     def _training_here(self) -> bool:
         """The model on screen is the one being trained in this window right now."""
