@@ -125,7 +125,13 @@ class GraphModel(nn.Module):
                 with torch.no_grad():
                     m.embed.copy_(self.embedding_weight)
                     m.head.copy_(getattr(self, self.head_id).weight[: m.cfg.vocab_size])
-        self.last_losses: dict[str, float] = {}
+        # the last forward's loss terms as detached tensors: reading them as numbers would wait for
+        # the computation (and break a torch.compile graph), so the trainer reads them in batches
+        self.last_loss_terms: dict[str, torch.Tensor] = {}
+
+    @property
+    def last_losses(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.last_loss_terms.items()}
 
     @property
     def embedding_weight(self):
@@ -192,14 +198,15 @@ class GraphModel(nn.Module):
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
-            self.last_losses = {"ce": float(loss.detach())}
+            terms = {"ce": loss.detach()}
             for m in self.modules():
                 a = getattr(m, "aux_loss", None)
                 if a is not None:
                     aux.append(("moe_aux", a))
             for name, a in aux:
-                self.last_losses[name] = self.last_losses.get(name, 0.0) + float(a.detach())
+                terms[name] = terms[name] + a.detach() if name in terms else a.detach()
                 loss = loss + a
+            self.last_loss_terms = terms
         return logits, loss
 
     def _out_port(self, name):
@@ -265,7 +272,7 @@ def get_spec_kind(module) -> str:
 
 
 RESERVED_IDS = {"layers", "encoder_layers", "plan", "dims", "context", "inputs", "feeds", "loss_nodes",
-                "head_id", "embedding_id", "n_layers", "last_losses", "scale", "arch_id", "training", "length_fed"}
+                "head_id", "embedding_id", "n_layers", "last_losses", "last_loss_terms", "scale", "arch_id", "training", "length_fed"}
 
 
 def compile_architecture(arch, scale: str = "classroom", check: bool = True) -> GraphModel:

@@ -7,10 +7,12 @@ imported (e.g. to refuse bad CLI input) without paying for importing torch.
 import importlib
 
 _WHERE = {
-    **dict.fromkeys(("CheckpointSaved", "EvalMetrics", "Finished", "Sample", "StepMetrics"), "events"),
+    **dict.fromkeys(("CheckpointSaved", "EvalMetrics", "Finished", "Preparing", "Sample", "SpeedSetup", "StepMetrics"),
+                    "events"),
     **dict.fromkeys(("MetricsHistory", "Series", "smooth"), "history"),
     **dict.fromkeys(("TrainConfig", "TrainingDiverged", "evaluate", "lr_at", "make_optimizer", "sample_text",
-                     "train_steps", "pick_device"), "trainer"),
+                     "train_steps", "pick_device", "FAST"), "trainer"),
+    "Budget": "budget",
 }
 __all__ = sorted(_WHERE)
 

@@ -19,6 +19,9 @@ class StepMetrics:
     aux_loss: float | None = None      # MoE load-balancing loss where the model has one
     mtp_loss: float | None = None
     expert_load: tuple = field(default=())  # per MoE layer: np.ndarray of token fractions per expert
+    bpb: float | None = None           # the loss in bits per byte (comparable across tokenizers)
+    planned_steps: int = 0             # the steps this run is expected to reach (a time budget re-fits it)
+    eta_s: float | None = None         # seconds of training left (steps, evals, samples, checkpoints)
 
     def record(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if k != "expert_load" and v is not None}
@@ -34,6 +37,7 @@ class EvalMetrics:
     val_loss: float
     val_bpb: float          # bits per byte: comparable across tokenizers
     train_loss: float       # mean of the recent training losses
+    train_bpb: float = float("nan")
 
     def record(self) -> dict:
         return {"kind": "eval", **asdict(self)}
@@ -53,11 +57,38 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
+class Preparing:
+    """A part of the preparing phase starts (its time never counts as training)."""
+    what: str               # e.g. "measuring bf16 against fp32", "compiling the training step"
+
+
+@dataclass(frozen=True)
+class SpeedSetup:
+    """How the steps will run, decided while preparing (also written to run.yaml ``runtime``)."""
+    threads: int
+    precision: str          # fp32, bf16 or fp8
+    precision_reason: str
+    step: str               # "compiled (inductor)" or "eager (…why…)"
+    compiled: bool
+    preparing_s: float      # probe + compilation + warm-up
+
+    def record(self) -> dict:
+        return {"kind": "setup", **asdict(self)}
+
+
+@dataclass(frozen=True)
 class Finished:
     step: int
     tokens: int
-    reason: str             # "done" (reached the step budget) or "stopped"
+    reason: str             # "done" (reached the step or time budget) or "stopped"
     train_loss: float
     val_loss: float
     val_bpb: float
     tokens_per_s: float
+    train_bpb: float = float("nan")
+    elapsed_s: float = 0.0  # training wall time of this session (preparing not included)
+    budget_s: float | None = None  # the time budget of this segment, if the run trains for a time
+    final_lr: float | None = None
+
+    def record(self) -> dict:
+        return {"kind": "finished", **{k: v for k, v in asdict(self).items() if v is not None}}

@@ -1,11 +1,18 @@
-"""The trainer: a plain generator, so the CLI loops over it and the GUI's QThread only forwards
+"""The trainer: a plain generator, so the CLI loops over it and the GUI's worker only forwards
 its events. AdamW with llama2.c's weight-decay groups (2-D weights decay, norms and biases do
-not), linear warmup then cosine decay to lr/10, gradient clipping and accumulation, periodic
-eval on the held-out split, sample text and atomic checkpoints that make ``resume`` continue the
-very same loss curve (model, optimizer, schedule, RNG states and the batch sampler's state).
+not), linear warmup then cosine or warmup-stable-decay to lr/10 over a step count or a time
+budget (budget.py), gradient clipping and accumulation, periodic eval on the held-out split,
+sample text and atomic checkpoints that make ``resume`` continue the very same loss curve
+(model, optimizer, schedule, RNG states and the batch sampler's state).
+
+Before the first step a preparing phase (speed.py) picks threads, bf16 or fp32 and compiles the
+step; its time is reported apart and never counted as training. The hot loop keeps the step's
+numbers as tensors and reads them in one go every ``read_every`` steps (on an accelerator that
+saves a host sync per step; on a CPU the values are ready anyway, so it reads every step).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -16,7 +23,15 @@ import torch
 
 from studio.core import errors as E
 from studio.core.tokenizers import BOS
-from studio.core.training.events import CheckpointSaved, EvalMetrics, Finished, Sample, StepMetrics
+from studio.core.training.batches import (  # noqa: F401  (re-exported: the trainer's public names)
+    Batcher, eval_batcher, evaluate, is_encoder_decoder, sample_text)
+from studio.core.training.budget import Budget
+from studio.core.training.events import (CheckpointSaved, EvalMetrics, Finished, Preparing, Sample, SpeedSetup,
+                                         StepMetrics)
+from studio.core.training.speed import PrecisionChoice, autocast, set_threads  # noqa: F401  (autocast: re-exported)
+from studio.core.training.step import gradients, prepare
+
+_eval_batcher = eval_batcher  # the older name (bench/train_presets.py)
 
 
 class TrainingDiverged(E.StudioError):
@@ -40,7 +55,12 @@ class TrainConfig:
                                      # muonclip (muon + QK-clip of attention logits at qk_clip_tau)
     qk_clip_tau: float = 100.0       # Kimi K2's threshold
     muon_lr: float = 0.02
-    precision: str = "fp32"          # fp32; bf16 (autocast, weights stay fp32); fp8 (simulated, see fp8.py)
+    precision: str = "fp32"          # fp32; bf16 (autocast, weights stay fp32); fp8 (simulated, see fp8.py);
+                                     # auto: bf16 where native and measured faster (FAST, the apps' default)
+    compile: bool | str = False      # torch.compile the step (inductor), eager where that fails; "auto":
+                                     # only for runs long enough to win back the compile time
+    minutes: float | None = None     # train for this wall-clock budget instead of ``steps``
+    read_every: int = 0              # steps between reads of the loss; 0 = every step on a CPU, 16 elsewhere
     grad_accum: int = 1
     eval_interval: int = 50
     eval_batches: int = 4
@@ -53,8 +73,17 @@ class TrainConfig:
     device: str = "cpu"              # cpu, cuda, mps or auto
 
     @property
+    def budget_s(self) -> float | None:
+        return None if self.minutes is None else 60.0 * float(self.minutes)
+
+    @property
     def warmup(self) -> int:
         return self.warmup_steps if self.warmup_steps is not None else min(100, max(1, self.steps // 20))
+
+
+# What the CLI and the app train with unless told otherwise: the fastest way this machine runs the
+# very same step (tests and the library keep the plain fp32 eager defaults, whose numbers are exact).
+FAST = {"precision": "auto", "compile": "auto"}
 
 
 def pick_device(name: str) -> torch.device:
@@ -97,115 +126,42 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=1e-8)
 
 
-def is_encoder_decoder(model) -> bool:
-    return "source" in getattr(model, "inputs", {}).values()
-
-
-class Batcher:
-    """Random windows of the token stream, as llama2.c's batches. For an encoder-decoder model a
-    window of 2T tokens is split: the encoder reads the first T, the decoder starts from BOS and
-    predicts the next T."""
-
-    def __init__(self, tokens: np.ndarray, T: int, encdec: bool, device):
-        self.tokens, self.T, self.encdec, self.device = tokens, T, encdec, device
-        self.span = 2 * T if encdec else T + 1
-        if len(tokens) <= self.span:
-            raise E.StudioError(f"the training data has {len(tokens):,} tokens, too few for windows of {self.span}; "
-                                "use more data or a smaller --context")
-
-    def windows(self, starts) -> tuple:
-        w = torch.from_numpy(np.stack([self.tokens[i:i + self.span] for i in starts]).astype(np.int64))
-        if self.encdec:
-            T = self.T
-            src, y = w[:, :T], w[:, T:]
-            x = torch.cat([torch.full((len(w), 1), BOS, dtype=torch.long), y[:, :-1]], 1)
-        else:
-            src, x, y = None, w[:, :-1], w[:, 1:]
-        to = (lambda t: None if t is None else t.to(self.device, non_blocking=True))
-        return to(x), to(y), to(src)
-
-    def sample(self, B: int, gen: torch.Generator) -> tuple:
-        starts = torch.randint(0, len(self.tokens) - self.span, (B,), generator=gen).tolist()
-        return self.windows(starts)
-
-
-def _eval_batcher(val: np.ndarray, T: int, encdec: bool, device) -> Batcher:
-    # a tiny validation split still gets evaluated, on shorter windows
-    span_T = T if len(val) > (2 * T if encdec else T + 1) else max(2, (len(val) - 1) // (2 if encdec else 1) - 1)
-    return Batcher(val, span_T, encdec, device)
-
-
-@torch.no_grad()
-def evaluate(model, val_batcher: Batcher, batches: int, B: int) -> float:
-    """Mean cross-entropy over fixed, evenly spaced windows of the held-out split."""
-    was = model.training
-    model.eval()
-    n = max(1, batches * B)
-    starts = np.linspace(0, len(val_batcher.tokens) - val_batcher.span - 1, n).astype(int).tolist()
-    losses = []
-    for i in range(0, n, B):
-        x, y, src = val_batcher.windows(starts[i:i + B])
-        model(x, y, source=src)
-        losses.append(model.last_losses["ce"])
-    model.train(was)
-    return float(np.mean(losses))
-
-
-@torch.no_grad()
-def sample_text(model, tokenizer, n_tokens: int, gen: torch.Generator, device, prompt: str = "",
-                temperature: float = 0.8, top_k: int | None = None) -> str:
-    was = model.training
-    model.eval()
-    ids = tokenizer.encode(prompt, bos=True) if prompt else [BOS]
-    idx = torch.tensor([ids], dtype=torch.long, device=device)
-    if is_encoder_decoder(model):
-        src, start = idx[:, -model.context:], torch.tensor([[BOS]], device=device)
-        out = model.generate(start, n_tokens, temperature, top_k, stop_token=BOS, source=src, generator=gen)
-        text = tokenizer.decode(ids + out[0, 1:].tolist())
-    else:
-        out = model.generate(idx, n_tokens, temperature, top_k, stop_token=BOS, generator=gen)
-        text = tokenizer.decode(out[0].tolist())
-    model.train(was)
-    return text
-
-
-def autocast(device, precision: str):
-    """bf16 autocast (matmuls in bfloat16, weights and optimizer in fp32), or nothing."""
-    import contextlib
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    if precision not in ("fp32", "fp8"):
-        raise E.StudioError(f"unknown precision {precision!r}; choose fp32, bf16 or fp8")
-    return contextlib.nullcontext()
-
-
 def _moe_modules(model):
     return [m for m in model.modules() if isinstance(getattr(m, "tokens_per_expert", None), torch.Tensor)]
 
 
 def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] = lambda: False,
-                is_paused: Callable[[], bool] = lambda: False, *, run=None, resume: bool = False) -> Iterator:
+                is_paused: Callable[[], bool] = lambda: False, *, run=None, resume: bool = False,
+                extend: bool = False) -> Iterator:
     """See :func:`_train_steps`; with ``cfg.precision == "fp8"`` the model's linear layers compute
     in simulated FP8 (studio.core.training.fp8) for as long as the generator runs."""
     if cfg.precision != "fp8":
-        yield from _train_steps(model, data, cfg, should_stop, is_paused, run=run, resume=resume)
+        yield from _train_steps(model, data, cfg, should_stop, is_paused, run=run, resume=resume, extend=extend)
         return
     from studio.core.training.fp8 import fp8_linears
     with fp8_linears(model):
-        yield from _train_steps(model, data, cfg, should_stop, is_paused, run=run, resume=resume)
+        yield from _train_steps(model, data, cfg, should_stop, is_paused, run=run, resume=resume, extend=extend)
 
 
-def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=None, resume: bool = False) -> Iterator:
-    """Train ``model`` on ``data`` (a TokenData) and yield StepMetrics, EvalMetrics, Sample,
-    CheckpointSaved and finally Finished. With ``run`` (a RunDir) metrics go to metrics.jsonl
-    and checkpoints to run/checkpoints; ``resume`` continues run's latest checkpoint.
+def _record(run, key: str, value: dict) -> None:
+    cfg = run.read_config()
+    run.write_config({k: v for k, v in cfg.items() if k not in ("schema_version", "kind")} | {key: value})
+
+
+def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=None, resume: bool = False,
+                 extend: bool = False) -> Iterator:
+    """Train ``model`` on ``data`` (a TokenData) and yield Preparing, SpeedSetup, then StepMetrics,
+    EvalMetrics, Sample, CheckpointSaved and finally Finished. With ``run`` (a RunDir) metrics go to
+    metrics.jsonl, checkpoints to run/checkpoints and the setup and result to run.yaml; ``resume``
+    continues run's latest checkpoint; ``extend`` (with ``cfg.minutes``) starts a new time budget
+    there even if the run's last one is finished ("N more minutes").
 
     Under torchrun (torch.distributed initialized, world size > 1) the model is wrapped in
     DistributedDataParallel; every rank draws the same global batch of ``cfg.batch_size`` and
     trains on its own slice of it, so the result equals one process with that batch. Only rank 0
     evaluates, samples, logs and writes checkpoints."""
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
+    t_prep = time.perf_counter()
+    threads = set_threads(cfg.threads)
     device = pick_device(cfg.device)
     model.to(device).train()
     dist = torch.distributed
@@ -222,11 +178,11 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
     encdec = is_encoder_decoder(model)
     T = min(cfg.context, model.context)
     batcher = Batcher(data.train, T, encdec, device)
-    val_batcher = _eval_batcher(data.val, T, encdec, device)
+    val_batcher = eval_batcher(data.val, T, encdec, device)
     opt = make_optimizer(model, cfg)
     batch_gen = torch.Generator().manual_seed(cfg.seed)
     sample_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    step, tokens = 0, 0
+    step, tokens, ck = 0, 0, {}
     if resume:
         ck = reader.load_checkpoint()
         model.load_state_dict(ck["model"], strict=False)
@@ -238,109 +194,190 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
         batch_gen.set_state(ck["data_pos"]["generator"])
         sample_gen.set_state(ck["rng"]["sample"])
         torch.set_rng_state(ck["rng"]["torch"])
+    kept = None
+    if resume and cfg.precision == "auto":  # a resumed run computes as it started
+        kept = ((reader.read_config().get("runtime") or {}).get("precision"))
+        if kept in ("fp32", "bf16"):
+            cfg = dataclasses.replace(cfg, precision=kept)
     clipping = cfg.optimizer == "muonclip"
     if clipping:
         from studio.core.training import qk_clip
         qk_clip.enable(model)
+    runner, choice, step_s = yield from prepare(model, forward, cfg, device, batcher, cfg.batch_size // world, world > 1,
+                                                cfg.steps - step)
+    if clipping:
+        qk_clip.enable(model)  # forget the warm-up's logits
+    if kept in ("fp32", "bf16"):
+        choice = PrecisionChoice(kept, "kept from the run's first session (auto)")
+    setup = SpeedSetup(threads, choice.precision, choice.reason, runner.note, runner.is_compiled,
+                       time.perf_counter() - t_prep)
+    precision = choice.precision
+    if run is not None:
+        _record(run, "runtime", {"threads": threads, "device": device.type, **choice.record(), "step": runner.note,
+                                 "preparing_s": round(setup.preparing_s, 2)})
+    yield setup
+
+    min_lr = cfg.lr * cfg.min_lr_ratio
+    budget = None
+    if cfg.budget_s:
+        st = (ck.get("schedule") or {}).get("budget") if resume else None
+        budget = Budget.from_state(st, cfg.lr, min_lr, step) if st and not extend else \
+            Budget(cfg.lr, min_lr, cfg.budget_s, step, 0.0, cfg.warmup_steps, step_s)
+    budget_base = budget.used if budget else 0.0  # seconds of the budget spent by earlier sessions
+    more = budget.more if budget else (lambda: step < cfg.steps)
+    lr_of = budget.lr if budget else (lambda i: lr_at(i, cfg))
+    planned = budget.planned_steps if budget else (lambda: cfg.steps)
+    groups = [(g, g.get("base_lr", cfg.lr) / cfg.lr) for g in opt.param_groups]  # each follows its own base lr
     moes = _moe_modules(model)
     params = [p for p in model.parameters() if p.requires_grad]
+    clip_at = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
+    read_every = cfg.read_every or (1 if device.type == "cpu" else 16)
+    eval_every_s = (budget.seconds / 10) if budget and not cfg.eval_interval else None
     recent: list[float] = []
-    last_val, last_bpb = float("nan"), float("nan")
-    train_time, session_tokens = 0.0, 0
-    t_start = time.perf_counter()
+    last_val, last_bpb, last_eval_step, next_eval_s = float("nan"), float("nan"), -1, eval_every_s
+    train_time, session_tokens, paused_s, last_lr = 0.0, 0, 0.0, None
+    cost = {"eval": 0.0, "checkpoint": 0.0}  # seconds of the latest eval and checkpoint
+    pending: list[tuple] = []  # (step, lr, ce, aux, other, grad norm) of steps not read yet
+    n_tok = cfg.batch_size * T * cfg.grad_accum
+    t_start = t_window = time.perf_counter()
+
+    def used_s() -> float:
+        return time.perf_counter() - t_start - paused_s
+
+    def read(final: bool = False):
+        """Turn the pending steps' tensors into StepMetrics: one host sync for all of them."""
+        nonlocal t_window, train_time
+        if not pending:
+            return []
+        zero = torch.zeros((), device=device)
+        vals = torch.stack([torch.stack([p[2].float(), zero if p[3] is None else p[3].float(),
+                                         zero if p[4] is None else p[4].float(), p[5].float()]) for p in pending])
+        if world > 1:  # log the global batch's loss, not this rank's slice
+            dist.all_reduce(vals)
+            vals = vals / world
+        rows = vals.double().tolist()
+        now = time.perf_counter()
+        dt = (now - t_window) / len(pending)
+        t_window = now
+        loads = tuple((m.tokens_per_expert.float() / max(1, int(m.tokens_per_expert.sum()))).cpu().numpy() for m in moes)
+        out = []
+        for (stp, lr, _, aux_t, other_t, _), (ce, aux, other, gn) in zip(pending, rows):
+            if not math.isfinite(ce):
+                raise TrainingDiverged(f"the loss became {ce} at step {stp}; training stopped "
+                                       + ("(the last good checkpoint is kept); " if run is not None and run.has_checkpoint() else "")
+                                       + "try a lower learning rate (--lr)")
+            if not math.isfinite(gn):
+                raise TrainingDiverged(f"the gradient norm became {gn} at step {stp}; training stopped; "
+                                       "try a lower learning rate (--lr)")
+            train_time += dt
+            recent.append(ce)
+            eta = budget.remaining_s() if budget else (cfg.steps - stp) * (used_s() / max(1, stp - start_step))
+            sm = StepMetrics(stp, tokens - n_tok * (step - stp), ce, lr, gn, n_tok / dt if dt > 0 else 0.0, now - t_start,
+                             aux if moes else None, other if other_t is not None and other else None,
+                             loads if stp == step else (), data.bits_per_byte(ce), planned(), eta)
+            if run is not None and (stp % max(1, cfg.log_interval) == 0 or (final and stp == step)):
+                run.append_metrics(sm.record())
+            out.append(sm)
+        del recent[:-100]
+        pending.clear()
+        return out
 
     def checkpoint(reason: str):
         payload = {"model": model.state_dict(), "optimizer": opt.state_dict(),
                    "schedule": {"kind": cfg.schedule, "warmup": cfg.warmup, "steps": cfg.steps, "lr": cfg.lr,
-                                "min_lr": cfg.lr * cfg.min_lr_ratio},
+                                "min_lr": min_lr, "budget": budget.state(reason == "end") if budget else None},
                    "rng": {"torch": torch.get_rng_state(), "sample": sample_gen.get_state()},
                    "data_pos": {"tokens": tokens, "generator": batch_gen.get_state()},
                    "config": asdict(cfg)}
+        t = time.perf_counter()
         path = run.save_checkpoint(payload, step, keep_step_file=True)
+        cost["checkpoint"] = time.perf_counter() - t
+        if budget:  # keep the final eval and checkpoint inside the budget
+            budget.reserve = 1.2 * (cost["eval"] + cost["checkpoint"])
         return CheckpointSaved(step, str(path), reason)
 
     def finish(reason: str):
         tps = session_tokens / train_time if train_time > 0 else 0.0
         train_loss = float(np.mean(recent[-10:])) if recent else float("nan")
-        return Finished(step, tokens, reason, train_loss, last_val, last_bpb, tps)
+        fin = Finished(step, tokens, reason, train_loss, last_val, last_bpb, tps, data.bits_per_byte(train_loss),
+                       used_s(), budget.seconds if budget else None, last_lr)
+        if run is not None:
+            run.append_metrics(fin.record())
+            _record(run, "result", {k: (round(v, 5) if isinstance(v, float) else v) for k, v in fin.record().items()
+                                    if k != "kind"})
+        return fin
 
     def do_eval():
-        nonlocal last_val, last_bpb
+        nonlocal last_val, last_bpb, last_eval_step
+        t = time.perf_counter()
         last_val = evaluate(model, val_batcher, cfg.eval_batches, cfg.batch_size)
-        last_bpb = data.bits_per_byte(last_val)
-        ev = EvalMetrics(step, tokens, last_val, last_bpb, float(np.mean(recent[-20:])) if recent else float("nan"))
+        last_bpb, last_eval_step = data.bits_per_byte(last_val), step
+        train_loss = float(np.mean(recent[-20:])) if recent else float("nan")
+        ev = EvalMetrics(step, tokens, last_val, last_bpb, train_loss, data.bits_per_byte(train_loss))
         if run is not None:
             run.append_metrics(ev.record())
+        cost["eval"] = time.perf_counter() - t
+        if budget:
+            budget.reserve = 1.2 * (cost["eval"] + cost["checkpoint"])
         return ev
 
-    if step >= cfg.steps:  # resumed a finished run: report where it stands
+    start_step = step
+    if not more():  # resumed a finished run: report where it stands
         yield do_eval()
         yield finish("done")
         return
-    while step < cfg.steps:
-        t0 = time.perf_counter()
-        lr = lr_at(step, cfg)
-        for g in opt.param_groups:  # each group follows the schedule from its own base lr
-            g["lr"] = g.get("base_lr", cfg.lr) * lr / cfg.lr
-        ce, aux, mtp = 0.0, 0.0, 0.0
+    while more():
+        lr = lr_of(step)
+        for g, base in groups:
+            g["lr"] = base * lr
+        micro = []
         for _ in range(cfg.grad_accum):
             x, y, src = batcher.sample(cfg.batch_size, batch_gen)
-            if world > 1:
-                x, y, src = x[shard], y[shard], (None if src is None else src[shard])
-            with autocast(device, cfg.precision):
-                _, loss = forward(x, y, source=src)
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(f"the loss became {float(loss.detach())} at step {step + 1}; training stopped "
-                                       + ("(the last good checkpoint is kept); " if run is not None and run.has_checkpoint() else "")
-                                       + "try a lower learning rate (--lr)")
-            (loss / cfg.grad_accum).backward()
-            ll = model.last_losses
-            ce += (ll["ce"] if "ce" in ll else float(loss.detach())) / cfg.grad_accum
-            aux += ll.get("moe_aux", 0.0) / cfg.grad_accum
-            mtp += sum(v for k, v in ll.items() if k not in ("ce", "moe_aux")) / cfg.grad_accum
-        if world > 1:  # log the global batch's loss, not this rank's slice
-            t = torch.tensor([ce, aux, mtp], dtype=torch.float64)
-            dist.all_reduce(t)
-            ce, aux, mtp = (t / world).tolist()
-        gn = float(torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip if cfg.grad_clip > 0 else float("inf")))
-        if not math.isfinite(gn):
-            raise TrainingDiverged(f"the gradient norm became {gn} at step {step + 1}; training stopped; "
-                                   "try a lower learning rate (--lr)")
+            micro.append((x[shard], y[shard], None if src is None else src[shard]) if world > 1 else (x, y, src))
+        ce, aux, other = gradients(runner, model, micro, precision, device, cfg.grad_accum)
+        gn = torch.nn.utils.clip_grad_norm_(params, clip_at)
         opt.step()
         if clipping:
             qk_clip.clip(model, cfg.qk_clip_tau)
         opt.zero_grad(set_to_none=True)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        dt = time.perf_counter() - t0
         step += 1
-        n_tok = cfg.batch_size * T * cfg.grad_accum
         tokens += n_tok
         session_tokens += n_tok
-        train_time += dt
-        recent.append(ce)
-        del recent[:-100]
-        loads = tuple((m.tokens_per_expert.float() / max(1, int(m.tokens_per_expert.sum()))).cpu().numpy() for m in moes)
-        sm = StepMetrics(step, tokens, ce, lr, gn, n_tok / dt if dt > 0 else 0.0, time.perf_counter() - t_start,
-                         aux if moes else None, mtp if mtp else None, loads)
-        if run is not None and (step % max(1, cfg.log_interval) == 0 or step == cfg.steps):
-            run.append_metrics(sm.record())
-        yield sm
-        if rank == 0 and (step % max(1, cfg.eval_interval) == 0 or step == cfg.steps):
+        last_lr = lr
+        pending.append((step, lr, ce, aux, other, gn))
+        if budget:
+            budget.observe(step, budget_base + used_s())
+        final = not more()
+        evaluating = rank == 0 and (final or (
+            step % cfg.eval_interval == 0 if cfg.eval_interval else
+            next_eval_s is not None and used_s() >= next_eval_s))
+        sampling = rank == 0 and cfg.sample_interval and (step % cfg.sample_interval == 0 or final)
+        checkpointing = run is not None and cfg.checkpoint_interval and step % cfg.checkpoint_interval == 0 and not final
+        stopping = should_stop() or is_paused()
+        if len(pending) >= read_every or final or evaluating or sampling or checkpointing or stopping:
+            yield from read(final)
+        if evaluating:
+            if eval_every_s:
+                next_eval_s = used_s() + eval_every_s
             yield do_eval()
-        if rank == 0 and cfg.sample_interval and (step % cfg.sample_interval == 0 or step == cfg.steps):
+        if sampling:
             yield Sample(step, sample_text(model, data.tokenizer, cfg.sample_tokens, sample_gen, device))
-        if run is not None and cfg.checkpoint_interval and step % cfg.checkpoint_interval == 0 and step < cfg.steps:
+        if checkpointing:
             yield checkpoint("interval")
+        t_pause = time.perf_counter()
         while is_paused() and not should_stop():
             time.sleep(0.05)
-        if should_stop() and step < cfg.steps:
+        paused_s += time.perf_counter() - t_pause
+        if should_stop() and more():
             if run is not None:
                 yield checkpoint("stop")
-            if rank == 0 and step % max(1, cfg.eval_interval):  # the summary needs a val loss at this step
+            if rank == 0 and last_eval_step != step:  # the summary needs a val loss at this step
                 yield do_eval()
             yield finish("stopped")
             return
+    yield from read(True)
+    if rank == 0 and last_eval_step != step:
+        yield do_eval()
     if run is not None:
         yield checkpoint("end")
     yield finish("done")

@@ -1,0 +1,96 @@
+"""Training for a wall-clock budget ("train for N minutes"): a warmup-stable-decay schedule fitted
+to the budget from the measured step time, and re-fitted after every step as that time settles.
+
+The clock is the training loop's wall time (steps, evals, samples, checkpoints), without the
+preparing phase (data, tokenizer, compilation) and without time spent paused. The learning rate
+warms up over ``warmup`` steps, stays at its peak, and decays linearly to its floor over the last
+``DECAY`` of the budget; the step expected to be the last one runs at the floor, so a run that
+ends on time ends decayed. A finished budget can be extended: the next segment re-warms from the
+floor and decays again at its own end.
+"""
+from __future__ import annotations
+
+DECAY = 0.2        # share of the budget spent decaying (WSD's cool-down)
+MAX_WARMUP = 100
+
+
+class Budget:
+    def __init__(self, lr: float, min_lr: float, seconds: float, start_step: int, used_s: float = 0.0,
+                 warmup: int | None = None, step_s: float | None = None, reserve_s: float = 0.0):
+        self.peak, self.floor, self.seconds = float(lr), float(min_lr), float(seconds)
+        self.start, self.used = int(start_step), float(used_s)
+        self.step_s = step_s            # seconds per step, everything included (re-fitted)
+        self.reserve = float(reserve_s)  # kept back for the final eval and checkpoint
+        self.warmup = warmup if warmup is not None else self._default_warmup()
+        self._last_lr = float("inf")
+        self._ran_last = False  # the step handed the floor as the last one has been given out
+
+    def _default_warmup(self) -> int:
+        # 5 % of the steps the budget is expected to hold, as for step-counted runs
+        if not self.step_s:
+            return 10
+        return min(MAX_WARMUP, max(1, int(self.seconds / self.step_s) // 20))
+
+    # ------------------------------------------------------------------ fitting
+    def observe(self, step: int, used_s: float) -> None:
+        """``step`` optimizer steps are done and ``used_s`` seconds of the budget are spent."""
+        self.used = float(used_s)
+        done = step - self.start
+        if done > 0:
+            self.step_s = self.used / done
+
+    def planned_steps(self) -> int:
+        """The total step count this budget is expected to reach (for progress bars and ETA)."""
+        if not self.step_s:
+            return self.start + self.warmup
+        return self.start + int(round(self.seconds / self.step_s))
+
+    def remaining_s(self) -> float:
+        return max(0.0, self.seconds - self.used)
+
+    def _left_after_next(self) -> float:
+        return self.seconds - self.reserve - self.used - (self.step_s or 0.0)
+
+    def more(self) -> bool:
+        """Whether to run another step: one fits (it would end before the budget, or overshoot by less
+        than half a step), or time is left but less than a step, and the last step must run at the floor."""
+        if self._ran_last:
+            return False
+        if self._left_after_next() > -0.5 * (self.step_s or 0.0):
+            return True
+        return self.used < self.seconds - self.reserve
+
+    def is_last(self) -> bool:
+        """The next step is expected to be the last one (less than half a step would remain)."""
+        return self._left_after_next() < 0.5 * (self.step_s or 0.0)
+
+    # ------------------------------------------------------------------ schedule
+    def lr(self, step: int) -> float:
+        """Learning rate of the step with 0-based index ``step`` (the next one to run)."""
+        k = step - self.start
+        if k < self.warmup:  # a fresh run warms up from 0, an extension from the floor it ended at
+            base = self.floor if self.start else 0.0
+            return base + (self.peak - base) * (k + 1) / self.warmup
+        if self.step_s and self.is_last():
+            lr, self._ran_last = self.floor, True
+        else:  # where this step will end, as a share of the budget
+            end_frac = (self.used + (self.step_s or 0.0)) / max(1e-9, self.seconds - self.reserve)
+            into_decay = (end_frac - (1 - DECAY)) / DECAY
+            lr = self.peak if into_decay <= 0 else self.peak + (self.floor - self.peak) * min(1.0, into_decay)
+        self._last_lr = min(self._last_lr, lr)  # once decaying, never back up when the fit moves
+        return self._last_lr
+
+    # ------------------------------------------------------------------ checkpoints
+    def state(self, finished: bool = False) -> dict:
+        return {"budget_s": self.seconds, "segment_start": self.start, "used_s": self.used,
+                "warmup": self.warmup, "finished": bool(finished)}
+
+    @classmethod
+    def from_state(cls, st: dict, lr: float, min_lr: float, step: int, reserve_s: float = 0.0) -> "Budget":
+        done = step - int(st["segment_start"])
+        step_s = float(st["used_s"]) / done if done > 0 else None
+        b = cls(lr, min_lr, float(st["budget_s"]), int(st["segment_start"]), float(st["used_s"]),
+                int(st["warmup"]), step_s, reserve_s)
+        b._ran_last = bool(st.get("finished"))
+        return b
+

@@ -1,0 +1,172 @@
+"""How fast a training step runs on this machine: intra-op threads, bf16 or fp32 (decided by a
+measured probe), and the step compiled by torch.compile (inductor) with a logged fallback to eager.
+
+Everything here happens in the run's "preparing" phase, before the training clock starts.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import torch
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp8")
+NO_COMPILE_ENV = "ARCHSTUDIO_NO_COMPILE"  # set to 1 to train eagerly (e.g. to debug a block)
+
+
+def physical_cores() -> int:
+    """Physical cores (hyper-threads share a core's FPUs, so more threads only add barrier waits)."""
+    try:
+        cores = set()
+        cpu = None
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("physical id"):
+                    cpu = line.split(":")[1].strip()
+                elif line.startswith("core id"):
+                    cores.add((cpu, line.split(":")[1].strip()))
+        if cores:
+            return max(1, min(len(cores), len(os.sched_getaffinity(0))))
+    except (OSError, AttributeError, IndexError):
+        pass
+    n = os.cpu_count() or 1
+    return max(1, n // 2 if n >= 4 else n)  # other systems: assume 2-way SMT on bigger machines
+
+
+def set_threads(threads: int | None) -> int:
+    n = int(threads) if threads else physical_cores()
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def autocast(device, precision: str):
+    """bf16 autocast (matmuls in bfloat16, weights and optimizer in fp32), or nothing."""
+    from studio.core import errors as E
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if precision not in ("fp32", "fp8"):
+        raise E.StudioError(f"unknown precision {precision!r}; choose auto, fp32, bf16 or fp8")
+    return contextlib.nullcontext()
+
+
+@dataclass(frozen=True)
+class PrecisionChoice:
+    precision: str          # fp32 or bf16 (or fp8 when asked for)
+    reason: str             # one line for run.yaml and the user
+    fp32_ms: float | None = None
+    bf16_ms: float | None = None
+
+    def record(self) -> dict:
+        d = {"precision": self.precision, "reason": self.reason}
+        if self.fp32_ms is not None:
+            d.update(fp32_step_ms=round(self.fp32_ms, 2), bf16_step_ms=round(self.bf16_ms, 2))
+        return d
+
+
+def native_bf16(device) -> bool:
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    try:  # oneDNN's check: AVX-512 BF16 or AMX
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _time_fwd_bwd(model, batch, device, precision: str, reps: int) -> float:
+    x, y, src = batch
+    best = float("inf")
+    for i in range(reps + 1):  # the first pass warms up kernels and the allocator
+        t = time.perf_counter()
+        with autocast(device, precision):
+            _, loss = model(x, y, source=src)
+        loss.backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i:
+            best = min(best, time.perf_counter() - t)
+    model.zero_grad(set_to_none=True)
+    return best
+
+
+def choose_precision(requested: str, model, probe_batch, device, reps: int = 2) -> PrecisionChoice:
+    """``requested`` fp32 / bf16 / fp8 is kept; "auto" is bf16 where the hardware has native bf16
+    and a measured forward+backward of this model on a small batch is faster in it, else fp32."""
+    if requested not in PRECISIONS:
+        from studio.core import errors as E
+        raise E.StudioError(f"unknown precision {requested!r}; choose {', '.join(PRECISIONS)}")
+    if requested != "auto":
+        return PrecisionChoice(requested, "chosen by the user")
+    if not native_bf16(device):
+        return PrecisionChoice("fp32", f"no native bf16 on this {device.type}")
+    rng = torch.get_rng_state()  # the probe must not change the run's random numbers (dropout)
+    fp32 = _time_fwd_bwd(model, probe_batch, device, "fp32", reps)
+    bf16 = _time_fwd_bwd(model, probe_batch, device, "bf16", reps)
+    torch.set_rng_state(rng)
+    faster = bf16 < 0.95 * fp32  # a clear win only: fp32 keeps the numbers of the reference
+    word = "bf16 (autocast)" if faster else "fp32"
+    return PrecisionChoice("bf16" if faster else "fp32",
+                           f"{word}: measured forward+backward {fp32 * 1e3:.1f} ms fp32 vs {bf16 * 1e3:.1f} ms bf16",
+                           fp32 * 1e3, bf16 * 1e3)
+
+
+def use_compile_cache() -> str | None:
+    """Keep inductor's FX-graph and autograd caches in the user cache (across runs and reboots)
+    unless the user chose a folder; returns the folder."""
+    if os.environ.get("TORCHINDUCTOR_CACHE_DIR"):
+        return os.environ["TORCHINDUCTOR_CACHE_DIR"]
+    try:
+        import platformdirs
+        path = os.path.join(platformdirs.user_cache_dir("archstudio", appauthor=False), "torchinductor")
+        os.makedirs(path, exist_ok=True)
+    except (ImportError, OSError):
+        return None
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = path
+    return path
+
+
+class StepRunner:
+    """The forward of one training micro-step, compiled where inductor can, else eager.
+
+    torch.compile is lazy: the graph is built on the first call, so the trainer makes that call
+    inside its preparing phase. Any exception from the compiled call (no C++ compiler, an
+    unsupported op, a platform quirk) switches to eager for the rest of the run and is recorded
+    in ``note``; the step is then redone eagerly, so training goes on with the same numbers."""
+
+    def __init__(self, forward, device, want_compile: bool):
+        self.eager = forward
+        self.compiled = None
+        self.note = "eager (compilation off)" if not want_compile else ""
+        self.compile_s = 0.0
+        if want_compile and os.environ.get(NO_COMPILE_ENV, "") not in ("", "0"):
+            self.note = f"eager ({NO_COMPILE_ENV} is set)"
+        elif want_compile:
+            try:
+                use_compile_cache()
+                self.compiled = torch.compile(forward, dynamic=False)
+                self.note = "compiled (inductor)"
+            except Exception as exc:  # noqa: BLE001  any failure means: train eagerly
+                self.fallback(exc)
+
+    @property
+    def is_compiled(self) -> bool:
+        return self.compiled is not None
+
+    def fallback(self, exc: BaseException) -> None:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        self.note = f"eager (compilation failed: {type(exc).__name__}: {first})"
+        log.warning("torch.compile failed, training eagerly: %s", first)
+        self.compiled = None
+        with contextlib.suppress(Exception):
+            torch._dynamo.reset()
+
+    def __call__(self, x, y, src):
+        fn = self.eager if self.compiled is None else self.compiled
+        return fn(x, y, source=src)
