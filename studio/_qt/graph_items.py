@@ -420,6 +420,9 @@ class EdgeItem(QGraphicsPathItem):
             bulge = min(self.dst.scenePos().x(), self.src.scenePos().x()) - 45
             path.cubicTo(QPointF(a.x(), a.y() + 30), QPointF(bulge, a.y() + 30), QPointF(bulge, (a.y() + b.y()) / 2))
             path.cubicTo(QPointF(bulge, b.y() - 30), QPointF(b.x(), b.y() - 40), b)
+        elif b.y() < a.y() - 20:  # upwards (a stacked stem into the layer's top): a short loop, no deep dip
+            mid = a.x() + (b.x() - a.x()) * 0.5
+            path.cubicTo(QPointF(mid, a.y() + 36), QPointF(mid, b.y() - 36), b)
         else:
             path.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
         # arrow head into the input port

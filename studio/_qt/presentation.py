@@ -63,7 +63,7 @@ class Presentation:
             tb.hide()
         w.menuBar().hide()
         w.statusBar().hide()
-        w.timeline_bar.set_presenting(True)
+        w.timeline_bar.set_presenting(True, self.text_scale())
         w.fix_timeline_height()
         for a in self._keys:
             a.setEnabled(True)
@@ -107,16 +107,22 @@ class Presentation:
         sub = " · ".join(str(x) for x in (meta.get("org"), meta.get("date")) if x)
         short = meta.get("short") or ""
         changes = self.win.info_panel.transition_text()[:3]
-        ch = "".join(f"<div style='font-size:{CARD_PT}pt; margin-top:4px'>• {esc(c)}</div>" for c in changes)
-        html = (f"<div style='font-size:{TITLE_PT}pt; font-weight:bold'>{esc(doc.title)}</div>"
-                f"<div style='font-size:{CARD_PT}pt'>{esc(sub)}</div>"
-                f"<div style='font-size:{CARD_PT}pt; margin-top:6px'>{esc(short)}</div>{ch}")
+        k = self.text_scale()
+        card, title = round(CARD_PT * k, 1), round(TITLE_PT * k, 1)
+        ch = "".join(f"<div style='font-size:{card}pt; margin-top:4px'>• {esc(c)}</div>" for c in changes)
+        html = (f"<div style='font-size:{title}pt; font-weight:bold'>{esc(doc.title)}</div>"
+                f"<div style='font-size:{card}pt'>{esc(sub)}</div>"
+                f"<div style='font-size:{card}pt; margin-top:6px'>{esc(short)}</div>{ch}")
         plan = self.win.graph_view.graph_scene.plan
         stages = training_stages(arch.training or {})
         if stages and plan is not None and plan.present.stages_one_line:  # the strip had no room in the graph
             line = " → ".join(f"{i + 1}. {esc(t)}" for i, (t, _d) in enumerate(stages))
-            html += f"<div style='font-size:{CARD_PT}pt; margin-top:8px'><b>Training:</b> {line}</div>"
+            html += f"<div style='font-size:{card}pt; margin-top:8px'><b>Training:</b> {line}</div>"
         return html
+
+    def text_scale(self) -> float:
+        """Card and timeline text grow with the screen (sized for 768 pixels of height)."""
+        return max(1.0, min(2.0, self.win.height() / 768))
 
     def refresh_card(self):
         if not self.active:

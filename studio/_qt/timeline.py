@@ -80,10 +80,10 @@ class TimelineStrip(QWidget):
         self._refresh_height()
         self.update()
 
-    def set_presenting(self, on: bool):
-        """Presentation: larger labels, no year row (the card gives the date)."""
+    def set_presenting(self, on: bool, scale: float = 1.0):
+        """Presentation: larger labels (``scale``: bigger screens), no year row (the card gives the date)."""
         self.presenting = on
-        self.set_font_pt(10.5 if on else 9.0)
+        self.set_font_pt(10.5 * scale if on else 9.0)
 
     def label(self, i: int) -> str:
         """The short, unambiguous tick label (the preset's ``short_label``), never elided."""
@@ -305,8 +305,8 @@ class TimelineBar(QWidget):
     def _tick(self):
         self.model.timeline.advance_play()
 
-    def set_presenting(self, on: bool):
-        self.strip.set_presenting(on)
+    def set_presenting(self, on: bool, scale: float = 1.0):
+        self.strip.set_presenting(on, scale)
         self.scale_box.setVisible(not on)
 
     def set_theme(self, theme: Theme):
