@@ -81,10 +81,10 @@ ARCHITECTURE = Map({
     "meta": Opt(META), "scales": Map(values=DIMS, max_len=20), "regions": Opt(Map(values=Opt(Str(200)), max_len=20)),
     "nodes": Map(values=NODE, max_len=2000), "edges": Opt(List(EDGE, 20_000)),
     "overrides": Opt(List(OVERRIDE, 2000)), "training": Opt(Map(values=Any_())), "graph_ops": Opt(GRAPH_OPS),
-})
+}, required=("nodes", "scales"))
 # a preset or an architecture file that extends another may leave nodes and scales out
 ARCHITECTURE_PARTIAL = Map({**ARCHITECTURE.fields, "scales": Opt(Map(values=Opt(Map(values=Opt(DIM_VALUE), max_len=200)), max_len=20)),
-                            "nodes": Opt(Map(values=NODE, max_len=2000))})
+                            "nodes": Opt(Map(values=NODE, max_len=2000))})  # nothing required
 TIMELINE = Map({"milestones": Opt(List(Str(200), 1000)), "recipes": Opt(List(Str(200), 1000))})
 PROJECT = Map({
     "schema_version": Any_(), "kind": Any_(), "name": Opt(TEXT), "origin": Opt(Str(200, coerce_scalar=True)),

@@ -149,6 +149,10 @@ class Llama2cTokenizer(Tokenizer):
             if nxt & 0xC0 == 0x80 and len(buf) < 4:
                 continue
             tid = self._lookup.get(buf)
+            if tid is None and max(buf) + 3 >= self.vocab_size:
+                # run.c would index past its vocabulary here (byte fallback needs ids 3..258)
+                raise E.StudioError(f"cannot encode {buf!r}: this tokenizer has {self.vocab_size} tokens, too few for "
+                                    "the byte pieces <0x00>..<0xFF> at ids 3..258 that byte fallback needs")
             ids.extend([tid] if tid is not None else [b + 3 for b in buf])
             buf = b""
         cs, sc = self._cstr, self.scores
