@@ -49,6 +49,7 @@ def model_info(arch, scale: str = "paper") -> dict:
         "cross_kv_bytes_per_source_token": figs["cross_kv_bytes_per_source_token"].value
         if "cross_kv_bytes_per_source_token" in figs else 0,
         "card": provenance.card(arch),
+        "dims": provenance.dims_table(arch, scale),
         "params_by_region": {r: v["params"] for r, v in acc.per_region.items()} if values["params_total"] is not None else {},
     }
 

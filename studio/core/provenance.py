@@ -257,3 +257,15 @@ def block_badge(arch, scale: str, nid: str, params: int) -> tuple[str, str]:
 def frame_label(arch, scale: str, region: str, n) -> str:
     """The label of a repeated region's frame: "× N layers", or the stand-in mark instead of N."""
     return "illustrative stand-in" if hides_figures(arch, scale) else f"× {n} layers"
+
+
+def dims_table(arch, scale: str) -> dict[str, dict]:
+    """Every configuration value of a scale with its provenance and source (``info --json``'s
+    ``dims``), so a script can check a preset against a config.json. Nothing for a stand-in."""
+    if hides_figures(arch, scale):
+        return {}
+    out = {}
+    for name, value in arch.dims(scale).items():
+        prov, src, note = dim_provenance(arch, scale, name)
+        out[name] = {"value": value, "provenance": prov, "source": src, "note": note}
+    return out

@@ -119,3 +119,14 @@ def test_the_card_lists_inferred_fields_and_classroom_limits_where_the_issue_nam
     assert any("vision encoder" in x.lower() for x in card["2026-04-kimi-k2.6"]["classroom_limits"])
     assert all(card[p]["illustrative_graph"] is False for p in card)
     assert all(P.card(load_preset(p))["illustrative_graph"] for p in STAND_INS)
+
+
+def test_info_json_gives_each_dim_with_its_provenance_for_scripted_checks(capsys):
+    assert cli_main(["info", "2023-03-gpt-4", "--scale", "paper", "--json"]) == 0
+    dims = json.loads(capsys.readouterr().out)["dims"]
+    assert dims["n_layers"] == {"value": 120, "provenance": "reported", "source": dims["n_layers"]["source"], "note": ""}
+    assert dims["n_layers"]["source"].startswith("SemiAnalysis")
+    assert dims["dim"]["provenance"] == "illustrative" and dims["dim"]["note"]
+    assert model_info(load_preset("2024-09-o1"), "paper")["dims"] == {}  # a stand-in states nothing
+    cls = model_info(load_preset("2023-07-llama-2"), "classroom")["dims"]
+    assert {d["provenance"] for d in cls.values()} == {"chosen"}
