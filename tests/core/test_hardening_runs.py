@@ -208,3 +208,18 @@ def test_sigterm_and_sighup_save_a_checkpoint(base, tmp_path, sig):
     assert p.returncode == 130, err
     assert f"stopping ({sig.name})" in err
     assert RunDir(out).load_checkpoint()["step"] >= 1
+
+
+def test_gui_run_setup_is_staged_too(base, tmp_path):
+    from studio.core.presets import load_model
+    from studio.core.training.setup import prepare_new_run
+    from studio.core.training.trainer import TrainConfig
+    arch = load_model(str(base / "tiny.yaml"))
+    (tmp_path / "short.txt").write_text("a b\n\nc d\n")
+    with pytest.raises(E.StudioError, match="too few for windows"):
+        prepare_new_run(arch, "tiny", str(tmp_path / "short.txt"), "byte", None, None, TrainConfig(context=32),
+                        tmp_path / "gui-run")
+    assert not (tmp_path / "gui-run").exists() and not list(tmp_path.glob(".gui-run.*"))
+    _, _, run, _ = prepare_new_run(arch, "tiny", str(base / "stories.txt"), "byte", None, None,
+                                   TrainConfig(context=32), tmp_path / "gui-run")
+    assert run.path == tmp_path / "gui-run" and run.exists()

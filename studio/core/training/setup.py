@@ -116,7 +116,14 @@ def prepare_new_run(arch, model_spec: str, data_spec: str | None, kind: str | No
     a = classroom_arch(arch, model_vocab(tok, vocab_size if kind != "bpe" else None), cfg.context)
     model = build_model(a, cfg.seed)
     cfg = dataclasses.replace(cfg, context=model.context)
-    run.initialize(a, model_spec, tok, training_record(cfg), corpus.describe())
-    status("tokenizing")
-    data = tokenize_corpus(corpus, tok)
-    return model, data, run, cfg
+    from studio.core.training.runfolder import StagedRun, check_first_step
+    staged = StagedRun(run.path)  # the folder appears only once the first step can run
+    try:
+        staged.run.initialize(a, model_spec, tok, training_record(cfg), corpus.describe())
+        status("tokenizing")
+        data = tokenize_corpus(corpus, tok)
+        check_first_step(model, data)
+    except BaseException:
+        staged.discard()
+        raise
+    return model, data, staged.commit(), cfg
