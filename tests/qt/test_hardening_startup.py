@@ -1,0 +1,30 @@
+"""Issue 17: the GUI never dies of a file at start-up: a damaged recovery file is set aside with a
+note, and any error opening the model file given on the command line becomes a message."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def test_start_up_survives_a_corrupt_recovery_and_a_failing_model(qapp, dialogs, monkeypatch):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from studio._qt import app as app_mod
+    from studio._qt.main_window import MainWindow
+    rec = Path(os.environ["ARCHSTUDIO_RECOVERY_DIR"])
+    rec.mkdir(parents=True, exist_ok=True)
+    bad = rec / "00000000000000ff.recovery.yaml"
+    bad.write_text("schema_version: 1\nkind: project\nsaved_at: abc\nrecovery_of: 5\narchitecture: {}\n")
+
+    def boom(self, spec):
+        raise ValueError("not a StudioError")
+    monkeypatch.setattr(MainWindow, "open_model", boom)
+    QTimer.singleShot(300, qapp.quit)
+    assert app_mod.run_app("whatever.yaml") == 0
+    assert ("warning", "Cannot open", "ValueError: not a StudioError") in dialogs
+    assert not bad.exists() and bad.with_name(bad.name + ".corrupt").is_file()
+    for w in QApplication.topLevelWidgets():
+        w.close()
+        w.deleteLater()
+    qapp.processEvents()
