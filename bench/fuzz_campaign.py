@@ -68,6 +68,17 @@ WRONG = [None, True, 0, -1, 2**31, 2**63 - 1, 10**30, 1.5, float("nan"), float("
          [], [1, 2], [{"a": 1}], {}, {"a": 1}, {1: 2}, "x" * 5000]
 
 
+def dump(d) -> str:
+    """yaml.safe_dump of a mutant; deep ones need more stack than the app is given (it keeps 1000)."""
+    import yaml
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(50_000)
+    try:
+        return yaml.safe_dump(d, allow_unicode=True)
+    finally:
+        sys.setrecursionlimit(old)
+
+
 def deep(n: int):
     v: object = 1
     for _ in range(n):
@@ -217,12 +228,12 @@ def campaign(args, work: Path, tally: Tally, fx: dict) -> None:
     for i in range(N):  # architecture YAML: bytes and fields
         pid = rng.choice(presets)
         f.write_bytes(mutate_bytes(rng, texts[pid]) if i % 2 else
-                      yaml.safe_dump(mutate_data(rng, yaml.safe_load(texts[pid])), allow_unicode=True).encode())
+                      dump(mutate_data(rng, yaml.safe_load(texts[pid]))).encode())
         run("architecture", ["info", str(f), "--json"])
         run("architecture", ["validate", str(f)])
     base_proj = yaml.safe_load(fx["project"])
     for i in range(N):  # projects and recovery files
-        f.write_text(yaml.safe_dump(mutate_data(rng, base_proj)) if i % 2 else
+        f.write_text(dump(mutate_data(rng, base_proj)) if i % 2 else
                      mutate_bytes(rng, fx["project"].encode()).decode("utf-8", "replace"))
         run("project", ["info", str(f)])
         rec = work / "rec"
@@ -234,7 +245,7 @@ def campaign(args, work: Path, tally: Tally, fx: dict) -> None:
     base_run = yaml.safe_load((work / "run" / "run.yaml").read_text())
     for i in range(N):  # run.yaml
         r = fresh_run(work, "run", "mut-run")
-        (r / "run.yaml").write_text(yaml.safe_dump(mutate_data(rng, base_run)))
+        (r / "run.yaml").write_text(dump(mutate_data(rng, base_run)))
         run("run.yaml", ["generate", str(r), "--max-new-tokens", "3", "--prompt", "a"])
         if i % 4 == 0:
             out = work / "ins"
