@@ -19,6 +19,7 @@ from studio._qt.editing import Editor
 from studio._qt.first_run import FirstRun
 from studio._qt.graph_view import GraphView
 from studio._qt.info_panel import InfoPanel
+from studio._qt.lesson_dialog import LessonActions
 from studio._qt.palette import IssuesList, Palette
 from studio._qt.presentation import Presentation
 from studio._qt.projects import ProjectController
@@ -100,6 +101,7 @@ class MainWindow(DockHost, QMainWindow):
         self.presentation = Presentation(self)
         self.first_run = FirstRun(m, self)
         self.first_run.start(show_tour_now=defer_optional)
+        self.lesson = LessonActions(self)  # Help → Prepare the lesson…, races, planner; the lesson's prepared runs
         self._first_paint = FirstPaint(self.graph_view.viewport(), self._after_first_paint)
         self._defer_optional = defer_optional
         if not defer_optional:
@@ -383,4 +385,5 @@ class MainWindow(DockHost, QMainWindow):
             self.presentation.toggle()
         self.save_settings()
         self.model.timeline.set_playing(False)
+        self.lesson.shutdown()  # a preparing lesson or a race saves its checkpoint and stops
         super().closeEvent(event)

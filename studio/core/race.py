@@ -81,6 +81,17 @@ class Racer:
     losses: list = field(default_factory=list)
 
 
+def default_race_dir() -> Path:
+    """A new folder for a race started from the app: ``races/<time>`` in the user data dir
+    (``ARCHSTUDIO_RACES_DIR`` replaces that parent)."""
+    import os
+
+    import platformdirs
+    env = os.environ.get("ARCHSTUDIO_RACES_DIR")
+    base = Path(env) if env else Path(platformdirs.user_data_dir("archstudio", appauthor=False)) / "races"
+    return base / time.strftime("race-%Y%m%d-%H%M%S")
+
+
 def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "model"
 

@@ -185,7 +185,8 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
     step, tokens, ck = 0, 0, {}
     if resume:
         ck = reader.load_checkpoint()
-        model.load_state_dict(ck["model"], strict=False)
+        from studio.core.weights import load_weights  # strict: names missing/unexpected/mis-shaped keys
+        load_weights(model, ck["model"], str(reader.checkpoint_dir))
     if resume and not ck.get("optimizer"):  # imported weights: a fresh optimizer, schedule and sampler
         resume = False
     if resume:
