@@ -32,6 +32,8 @@ def load_weights(model, state, where: str, derived=DERIVED_SUFFIXES):
     anything does not fit. Returns the model."""
     if not isinstance(state, dict):
         raise E.LoadError(f"{where}: the weights are a {type(state).__name__}, not a mapping of tensors")
+    if any(isinstance(k, str) and k.startswith("_orig_mod.") for k in state):  # saved from a torch.compile'd module
+        state = {k.removeprefix("_orig_mod."): v for k, v in state.items()}
     try:
         import torch
         bad_type = next((k for k, v in state.items() if not isinstance(v, torch.Tensor)), None)

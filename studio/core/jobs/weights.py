@@ -63,7 +63,8 @@ def load(source: WeightsSource):
     if source.kind == "snapshot":
         snap = source.snapshot
         model = compile_architecture(snap.arch, "classroom", check=False)
-        model.load_state_dict(snap.state, strict=False)
+        from studio.core.weights import load_weights  # strict: one line naming what does not fit
+        load_weights(model, snap.state, "training snapshot")
         return model.eval(), snap.tokenizer or ByteTokenizer()
     torch.manual_seed(0)  # "untrained" is the same picture every time for the same milestone
     return compile_architecture(source.arch, "classroom").eval(), ByteTokenizer()
