@@ -66,3 +66,19 @@ def test_doctor_survives_a_qt_probe_that_cannot_run(monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     c = doctor._qt_starts()
     assert not c.ok and "cannot run the Qt probe" in c.detail
+
+
+@pytest.fixture(scope="module")
+def triggers():
+    from test_hardening_schema import TRIGGERS
+    return TRIGGERS
+
+
+@pytest.mark.parametrize("command", ["info", "validate"])
+def test_every_architecture_trigger_is_exit_2_and_one_line(tmp_path, capsys, triggers, command):
+    for name, (text, want) in triggers.items():
+        p = tmp_path / "m.yaml"
+        p.write_bytes(text if isinstance(text, bytes) else text.encode())
+        assert cli.main([command, str(p)]) == 2, name
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and want in err and "internal error" not in err, (name, err)
