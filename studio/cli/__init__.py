@@ -188,7 +188,11 @@ def main(argv: list[str] | None = None, frontend: Frontend | None = None) -> int
         if argv:
             from pathlib import Path
             from studio.core.presets import is_preset
-            if not is_preset(argv[0]) and not Path(argv[0]).is_file():
+            try:
+                known = is_preset(argv[0]) or Path(argv[0]).is_file()
+            except Exception as exc:  # noqa: BLE001  a damaged timeline.yaml: one line, not a traceback
+                return report(exc)
+            if not known:
                 print(f"archstudio: {argv[0]!r} is neither a command, a preset id nor a file (see --help)", file=sys.stderr)
                 return 2
         return launch_gui(argv[0] if argv else None)
@@ -303,5 +307,7 @@ def launch_gui(model: str | None) -> int:
     except ImportError as exc:
         print(f"archstudio: cannot start the GUI: {exc}; run 'archstudio doctor'", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001  whatever the window's start-up raises: one line
+        return report(exc)
 
 

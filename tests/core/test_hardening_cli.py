@@ -82,3 +82,13 @@ def test_every_architecture_trigger_is_exit_2_and_one_line(tmp_path, capsys, tri
         assert cli.main([command, str(p)]) == 2, name
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and want in err and "internal error" not in err, (name, err)
+
+
+def test_gui_start_with_a_damaged_timeline_is_one_line(capsys, monkeypatch):
+    import studio.core.presets as P
+
+    def broken(name):
+        raise E.LoadError("presets/timeline.yaml: not UTF-8 text (byte 0xff at offset 3)")
+    monkeypatch.setattr(P, "is_preset", broken)
+    assert cli.main(["some-model"]) == 2
+    assert capsys.readouterr().err == "archstudio: presets/timeline.yaml: not UTF-8 text (byte 0xff at offset 3)\n"
