@@ -60,6 +60,11 @@ class Editor(QObject):
             st.arch = arch
             self.stacks[id(arch)] = st
         self.group.setActiveStack(st)
+        for key, old in list(self.stacks.items()):  # scrubbing leaves a stack per copy shown: drop unused ones
+            if old is not st and old.count() == 0:
+                del self.stacks[key]
+                self.group.removeStack(old)
+                old.deleteLater()
         self._validate_timer.start()
 
     def push(self, cmd) -> bool:

@@ -53,11 +53,20 @@ class PropertyEditor(QWidget):
         self.lay.addWidget(self.dims_box)
         self.lay.addStretch(1)
         editor.scene.selectionChanged.connect(self._on_selection)
-        self.document.replaced.connect(lambda: self.show_node(None))
+        self._rebuild_soon = QTimer(self)  # one rebuild per turn however fast the slider moves
+        self._rebuild_soon.setSingleShot(True)
+        self._rebuild_soon.setInterval(0)
+        self._rebuild_soon.timeout.connect(self.rebuild)
+        self.document.replaced.connect(self._on_replaced)
         self.document.scale_changed.connect(lambda _s: self.rebuild())
         # rebuilt on the next turn: the widget that emitted the edit must not be deleted under it
         self.document.changed.connect(lambda _v: QTimer.singleShot(0, self, self.rebuild))
         self.rebuild()
+
+    def _on_replaced(self):
+        self.node_id = None
+        self.message.hide()
+        self._rebuild_soon.start()
 
     def _on_selection(self):
         try:
