@@ -22,6 +22,7 @@ SYMBOLS = ["o", "s", "t", "d"]  # and a shape per model, so colour is not the on
 FRAME_MS = 33
 CUSTOM = "custom"
 NONE = ""
+INLINE = "inline"  # a choice box showing a demo's inline model
 
 
 class RaceView(QWidget):
@@ -146,6 +147,8 @@ class RaceView(QWidget):
         custom = rid == CUSTOM
         for box in self.model_boxes:
             box.setEnabled(custom)
+            if custom and box.findData(INLINE) >= 0:
+                box.removeItem(box.findData(INLINE))
         if custom:
             self.say.setText("Your own race: 2 to 4 models on one tokenizer and one token stream.")
             return
@@ -153,18 +156,22 @@ class RaceView(QWidget):
         self.say.setText(p.say)
         for i, box in enumerate(self.model_boxes):
             spec = p.models[i] if i < len(p.models) else None
-            sid = spec if isinstance(spec, str) else None
-            if isinstance(spec, dict):  # an inline model: show the preset it extends
-                sid = str(spec.get("extends"))
-            j = box.findData(sid if sid is not None else NONE)
-            box.setCurrentIndex(max(0, j))
+            j = box.findData(INLINE)
+            if j >= 0:
+                box.removeItem(j)
+            if isinstance(spec, dict):  # an inline model of the demo: its own title, not its base preset's
+                title = (spec.get("meta") or {}).get("title") or spec.get("id")
+                box.insertItem(0, f"{title} (this demo)", INLINE)
+                box.setCurrentIndex(0)
+                continue
+            box.setCurrentIndex(max(0, box.findData(spec if spec is not None else NONE)))
         self.match.setCurrentIndex(max(0, self.match.findData(p.match)))
 
     def chosen_models(self) -> tuple:
         rid = self.demo.currentData()
         if rid != CUSTOM:
             return tuple(self.presets[rid].models)
-        return tuple(b.currentData() for b in self.model_boxes if b.currentData())
+        return tuple(b.currentData() for b in self.model_boxes if b.currentData() not in (NONE, INLINE, None))
 
     # ------------------------------------------------------------------ running
     def start(self, out_dir=None, **overrides):
@@ -251,7 +258,7 @@ class RaceView(QWidget):
         if h.status == "running":
             lead = f"; ahead: {leader}" if leader else ""
             self.status.setText(f"{h.title}: step {h.step} of {h.steps}{lead}")
-        elif h.status in ("done", "stopped", "failed"):
+        elif h.status in ("done", "stopped", "failed", "interrupted"):
             self.status.setText(h.message + (f" — lowest held-out bits per byte: {leader}" if leader and h.status != "failed" else ""))
 
     def _fill_table(self, rows):

@@ -91,10 +91,26 @@ class RaceHistory:
         h.table = list(saved.table)
         h.status = str(saved.index.get("status", "done"))
         h.steps = int(saved.index.get("steps") or 0)
-        h.step = int(saved.index.get("steps_done") or 0)
+        h.step = int(saved.index.get("steps_done") or max((c.step for c in h.curves), default=0))
         h.message = f"reopened {saved.path}"
+        if h.status == "running":  # its process ended without finishing (killed, power cut)
+            h.status = "interrupted"
+            h.message = f"reopened {saved.path}: interrupted at step {h.step} of {h.steps} (no final table)"
+            h.table = h._partial_table(saved)
         h.version = 1
         return h
+
+    def _partial_table(self, saved) -> list[dict]:
+        """Rows from the last eval of each model when the race never wrote its final table."""
+        rows = []
+        for m, c in zip(saved.index.get("models") or [], self.curves):
+            if not c.bpb:
+                continue
+            rows.append({"name": c.name, "params": m.get("params"), "params_active": m.get("params_active"),
+                         "tokens": c.tokens[-1], "flops": c.flops[-1],
+                         "tokens_per_s": c.tokens[-1] / c.wall_s[-1] if c.wall_s[-1] else 0.0,
+                         "val_bpb": c.bpb[-1], "sample": "(interrupted: no sample)"})
+        return rows
 
     def leader(self) -> str | None:
         """The model with the lowest latest held-out bits per byte (None before the first eval)."""

@@ -7,6 +7,7 @@ import pytest
 from conftest import run_cli
 from studio.core.errors import StudioError
 from studio.core.race import RaceConfig, load_race, race
+from studio.core.race_history import RaceHistory
 from studio.core.race_setup import MATCHES, figure, load_race_model, match_models, race_presets
 from studio.core.rundir import RunDir
 from studio.core.training import setup as S
@@ -56,6 +57,19 @@ def test_two_models_see_identical_batches_and_write_their_own_metrics(cache, tmp
         assert row["tokens"] == 6 * 2 * 16 and row["flops"] == pytest.approx(6 * row["params_active"] * row["tokens"])
         assert row["val_bpb"] > 0 and row["tokens_per_s"] > 0 and row["sample"].startswith("Once upon a time")
     assert set(saved.curves) == {"GPT-2", "LLaMA 2"} and all(len(c) == 2 for c in saved.curves.values())
+    h = RaceHistory.from_saved(saved)
+    assert h.status == "done" and [round(c.bpb[-1], 4) for c in h.curves] == [r["val_bpb"] for r in saved.table]
+    assert [len(c.tokens) for c in h.curves] == [2, 2] and h.leader() in ("GPT-2", "LLaMA 2")
+    # a race whose process was killed: race.yaml still says running and has no table
+    import yaml
+    idx = yaml.safe_load((tmp_path / "race" / "race.yaml").read_text())
+    idx.update(status="running")
+    idx.pop("table")
+    idx.pop("steps_done")
+    (tmp_path / "race" / "race.yaml").write_text(yaml.safe_dump(idx))
+    cut = RaceHistory.from_saved(load_race(tmp_path / "race"))
+    assert cut.status == "interrupted" and cut.step == 6 and "interrupted at step 6" in cut.message
+    assert [r["name"] for r in cut.table] == ["GPT-2", "LLaMA 2"] and all(r["val_bpb"] > 0 for r in cut.table)
 
 
 def test_matching_equal_active_parameters():
