@@ -104,18 +104,20 @@ class Lesson:
 
 
 def prepared_run(lesson_dir, preset_id: str) -> Path | None:
-    """The prepared run for the model of ``preset_id``: its own trained run if finished, else a
-    pretrained import that serves it (tinyllamas MODELS[...].presets), else None."""
+    """The prepared run for the model of ``preset_id``: a pretrained import that serves it
+    (tinyllamas MODELS[...].presets: it writes real stories, which is why it was imported), else
+    its own finished classroom run, else None."""
     lesson = Lesson(lesson_dir)
     try:
         entries = lesson.entries()
     except E.StudioError:
         return None
     for e in entries:
-        if e["id"] == preset_id and e.get("status") == "done" and (lesson.run_dir(e) / "run.yaml").is_file():
+        if e.get("status") == "pretrained" and preset_id in (e.get("serves") or []) \
+                and (lesson.run_dir(e) / "run.yaml").is_file():
             return lesson.run_dir(e)
     for e in entries:
-        if e.get("status") == "pretrained" and preset_id in (e.get("serves") or []):
+        if e["id"] == preset_id and e.get("status") == "done" and (lesson.run_dir(e) / "run.yaml").is_file():
             return lesson.run_dir(e)
     return None
 

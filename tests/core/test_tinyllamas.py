@@ -126,10 +126,10 @@ def test_cli_data_fetch_pretrained(hub, tmp_path):
 def test_lesson_imports_a_pretrained_model_that_serves_its_recipe(hub, tmp_path, monkeypatch):
     from studio.core.lesson import LessonConfig, describe_run, prepare, prepared_run
     monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
-    cfg = LessonConfig(milestones=("recipe-microgpt",), steps=3, batch_size=2, context=16, threads=1,
+    cfg = LessonConfig(milestones=("recipe-llama2c-stories260k",), steps=3, batch_size=2, context=16, threads=1,
                        pretrained=("stories260K",))
     events = list(prepare(tmp_path / "lesson", cfg, cache=tmp_path / "tl"))
     assert events[-1].kind == "done" and "2 of 2" in events[-1].message
     run = prepared_run(tmp_path / "lesson", "recipe-llama2c-stories260k")
-    assert run == tmp_path / "lesson" / "pretrained-stories260K"
+    assert run == tmp_path / "lesson" / "pretrained-stories260K"  # the real pretrained model beats 3 steps
     assert "pretrained stories260K" in describe_run(run)
