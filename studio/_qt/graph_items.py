@@ -359,13 +359,12 @@ class NodeItem(QGraphicsObject):
         self._scene_ref.node_hovered("")
         super().hoverLeaveEvent(event)
 
-    def mouseDoubleClickEvent(self, event):
-        self._scene_ref.node_activated(self.node_id)
-        super().mouseDoubleClickEvent(event)
-
     def mouseReleaseEvent(self, event):
         super().mouseReleaseEvent(event)
-        self._scene_ref.node_released(self)
+        # a click (released where it was pressed) selects and inspects; activating on the
+        # double-click's press instead opened a dock under the held button, and the re-fitted
+        # view then dragged the block
+        self._scene_ref.node_released(self, clicked=event.button() == Qt.LeftButton)
 
 
 def _rect_path(r: QRectF) -> QPainterPath:

@@ -359,10 +359,13 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
     def node_activated(self, nid: str):
         self.activated.emit(nid)
 
-    def node_released(self, item: NodeItem):
+    def node_released(self, item: NodeItem, clicked: bool = False):
+        """A drag becomes an undoable move; a left click that moved nothing activates the block."""
         old = self._press_pos.pop(item.node_id, None)
         node = self._graph.nodes.get(item.node_id) if self._graph else None
         before = QPointF(*node.pos) if node is not None and node.pos else old
         if before is not None and before != item.pos():
             self.node_dragged.emit(item.node_id, before, item.pos())
             self._update_frames()
+        elif clicked:
+            self.activated.emit(item.node_id)

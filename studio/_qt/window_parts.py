@@ -21,7 +21,8 @@ shown with a word and an outline style as well as colour.</p>
 SHORTCUTS = (
     "←/→  previous / next milestone (graph or timeline focused)\nHome / End  first / last\n"
     "Ctrl+Space  play / pause\nCtrl+0  fit · Ctrl+wheel  zoom · middle-drag  pan · F  frame selection\n"
-    "Double-click a block  open it in the inspector\nF5 / Esc  presentation mode on / off\n"
+    "Click an attention block  inspect it · Ctrl+L  Look inside (attention + routing, own window)\n"
+    "F5 / Esc  presentation mode on / off\n"
     "Ctrl+K  compare milestones · Ctrl+E  export diagram\n"
     "Ctrl+Z / Ctrl+Shift+Z  undo / redo · Ctrl+S / Ctrl+O / Ctrl+N  save / open / new")
 

@@ -60,3 +60,49 @@ def test_the_run_of_the_model_on_screen_reaches_the_inspector(ready, qtbot):
         w.model.show_milestone("2019-02-gpt-2")
     qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
     assert "untrained" in other.args[0].label and other.args[0].arch_id == "2019-02-gpt-2"
+
+
+def _click_block(qtbot, w, node_id, double=False):
+    from PySide6.QtCore import Qt
+    view = w.graph_view
+    item = view.graph_scene.nodes[node_id]
+    view.centerOn(item)
+    pos = view.mapFromScene(item.sceneBoundingRect().center())
+    click = qtbot.mouseDClick if double else qtbot.mouseClick
+    click(view.viewport(), Qt.LeftButton, pos=pos)
+    return item
+
+
+def test_a_single_click_on_a_block_selects_and_inspects_it_without_moving_it(ready, qtbot):
+    w = ready
+    w.model.show_milestone("2023-07-llama-2")
+    ctl = w.inspect.controller
+    from PySide6.QtCore import QAbstractAnimation
+    scene = w.graph_view.graph_scene
+    qtbot.waitUntil(lambda: scene._anim.state() == QAbstractAnimation.Stopped)  # the milestone change's motion
+    item = scene.nodes["attention"]
+    before, moves = item.pos(), []
+    w.graph_view.graph_scene.node_dragged.connect(lambda *a: moves.append(a))
+    with qtbot.waitSignal(ctl.inspected, timeout=WAIT):
+        _click_block(qtbot, w, "attention")
+    qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
+    assert item.isSelected() and item.pos() == before
+    assert w._docks["Attention"].isVisible() and w.inspect.attention.sel == (0, -1)
+    # a double-click no longer drags the block under the re-fitted view, and still inspects
+    _click_block(qtbot, w, "attention", double=True)
+    qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
+    assert item.pos() == before and moves == []  # no move was recorded
+
+
+def test_look_inside_from_the_inspect_menu(ready, qtbot):
+    w = ready
+    w.model.show_milestone("2023-12-mixtral")
+    action = next(a for a in w.menu("Inspect").actions() if a.text().replace("&", "").startswith("Look inside"))
+    assert action.shortcut().toString() == "Ctrl+L"
+    action.trigger()
+    look = w.inspect.look_inside
+    assert look.window is not None and w.inspect.routing.window() is look.window
+    assert not w.inspect.routing.empty.isVisibleTo(w.inspect.routing)  # Mixtral routes, before any run
+    action.trigger()
+    qtbot.waitUntil(lambda: look.window is None)
+    assert w.inspect.routing.window() is w

@@ -4,12 +4,13 @@
                            open_run=lambda folder: ..., parent=window)
     for title, widget in inspect.docks.items():
         window.add_dock(title, widget)
-    inspect.fill_menu(window.menu("Inspect"))
-    graph_view.block_activated.connect(inspect.block_activated)
+    inspect.fill_menu(window.menu("Inspect"))       # Look inside (Ctrl+L) among them
+    graph_view.block_activated.connect(inspect.block_activated)  # a click on an attention block
     inspect.reveal.connect(lambda title: reveal_dock(window, window_docks[title]))
 
 Both docks show the run of the model on screen (``RunState``): its training snapshots while it
 trains here, its run folder's checkpoint (imported, project, lesson), or fresh random weights.
+``look_inside`` moves both views into a window of their own (studio._qt.look_inside).
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ def reveal_dock(window, dock) -> None:
     """Show a dock and give it room: the maps need about half of a 768-px screen to be legible.
     When the docked layout cannot give that much (tall side panels), float it over the window."""
     from PySide6.QtCore import Qt
+    presentation = getattr(window, "presentation", None)
+    if getattr(presentation, "active", False):
+        return  # presenting: graph, card and timeline only (Look inside opens a window of its own)
     dock.show()
     dock.raise_()
     if dock.isFloating() or not window.isVisible():
@@ -66,7 +70,12 @@ class InspectDocks(QObject):
         self.attention = AttentionInspector(ctl)
         self.routing = RoutingView(ctl)
         self.docks = {"Attention": _scrolling(self.attention), "Routing": _scrolling(self.routing)}
+        from studio._qt.look_inside import LookInside
+        self.look_inside = LookInside(self, parent)
+        ctl.source_changed.connect(lambda _s: self.look_inside.update_title())
         ctl.failed.connect(lambda msg: self.show_status(msg))
+        self.attention.inspect_requested.connect(self.inspect_on_screen)
+        self.routing.inspect_requested.connect(self.inspect_on_screen)
         self._live = QTimer(self)
         self._live.setInterval(LIVE_REFRESH_MS)
         self._live.timeout.connect(self.live_refresh)
@@ -81,8 +90,20 @@ class InspectDocks(QObject):
             a = menu.addAction(text, slot)
             a.setToolTip(self._tips[text])
         menu.addSeparator()
-        menu.addAction("Show attention", lambda: self.reveal.emit("Attention"))
-        menu.addAction("Show routing", lambda: self.reveal.emit("Routing"))
+        menu.addAction("Show attention", lambda: self.show_view("Attention"))
+        menu.addAction("Show routing", lambda: self.show_view("Routing"))
+        menu.addAction(self.look_inside.action)
+        if self.parent() is not None:
+            self.parent().addAction(self.look_inside.action)  # Ctrl+L with the menu closed
+
+    def show_view(self, title: str) -> None:
+        """Bring the Attention or Routing view forward: in the Look inside window when open, else its dock."""
+        win = self.look_inside.window
+        if win is None:
+            self.reveal.emit(title)
+            return
+        win.raise_()
+        win.activateWindow()
 
     # ------------------------------------------------------------------ actions
     def inspect_on_screen(self) -> bool:
@@ -90,7 +111,7 @@ class InspectDocks(QObject):
             self.session.request_snapshot()  # training here: fresh weights after this step
         if not self.controller.activate():
             return False
-        self.reveal.emit("Attention")
+        self.show_view("Attention")
         return True
 
     def open_run(self, folder: str | None = None) -> bool:
@@ -112,7 +133,7 @@ class InspectDocks(QObject):
             self.open_run_callback(folder)  # the run becomes the document: RunState brings it here
         else:
             self.controller.set_run(folder)
-        self.reveal.emit("Attention")
+        self.show_view("Attention")
         return True
 
     def block_activated(self, node_id: str) -> None:
@@ -124,7 +145,7 @@ class InspectDocks(QObject):
         if not ctl.active or ctl.source is None:
             if not self.inspect_on_screen():
                 return
-        self.reveal.emit("Attention")
+        self.show_view("Attention")
         if ctl.last is not None and not ctl.busy():
             ctl.focus_requested.emit(node_id, 0)
         else:  # open on that block as soon as the running inspection arrives
@@ -143,4 +164,5 @@ class InspectDocks(QObject):
 
     def shutdown(self) -> None:
         self._live.stop()
+        self.look_inside.close()
         self.controller.shutdown()

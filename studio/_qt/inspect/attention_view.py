@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QLineEdit, QScrollArea, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QLineEdit, QScrollArea, QSplitter, QStackedWidget,
+                               QVBoxLayout, QWidget)
 
-from studio._qt.inspect.widgets import (GROUP_COLOURS, ColourBar, HeatPlot, attention_images, button, palette_colours,
-                                        rgb_image, row,
-                                        wrap_label)
+from studio._qt.inspect.widgets import (GROUP_COLOURS, ColourBar, FitsViewport, HeatPlot, attention_images, button,
+                                        note_page, palette_colours, rgb_image, row, wrap_label)
 from studio.core.inspect_render import ATTN_GAMMA, token_label
 
 CELL = 84  # px per grid heat map
+EMPTY_TEXT = ("<b>Nothing inspected yet.</b><br>Click an attention block in the graph, or choose "
+              "Inspect → Inspect the model on screen: the prompt runs through the model and each map shows "
+              "which earlier tokens every token looks at.")
 
 
-class AttentionInspector(QWidget):
+class AttentionInspector(FitsViewport, QWidget):
+    inspect_requested = Signal()  # the empty page's button: inspect the model on screen
+
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self.ctl = controller
@@ -92,20 +96,38 @@ class AttentionInspector(QWidget):
         split.addWidget(scroll)
         split.addWidget(right)
         split.setSizes([560, 800])
+        self.split = split
+        # before the first inspection (a restored dock, another model): words, never empty axes
+        self.empty_page, self.empty_note, _ = note_page(EMPTY_TEXT, "Inspect the model on screen",
+                                                        self.inspect_requested.emit)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty_page)
+        self.pages.addWidget(split)
         lay = QVBoxLayout(self)
         lay.addWidget(top)
         lay.addWidget(bar)
-        lay.addWidget(split, 1)
+        lay.addWidget(self.pages, 1)
         self.encoder.setVisible(False)
         self.encoder_label.setVisible(False)
         self.ctl.inspected.connect(self.show_inspection)
-        self.ctl.failed.connect(lambda msg: self.status.setText(f"⚠ {msg}"))
+        self.ctl.failed.connect(self._failed)
         self.ctl.busy_changed.connect(lambda b: self.status.setText("working…") if b else None)
         self.ctl.source_changed.connect(lambda s: self.source_label.setText(f"Model: {s.label}"))
         self.ctl.focus_requested.connect(self.focus_block)
 
     def _run(self):
-        self.ctl.set_prompt(self.prompt.text(), self.encoder.text())
+        self.ctl.set_prompt(self.prompt.text(), self.encoder.text())  # runs it when a model is inspected
+        if self.ctl.source is None:  # nothing inspected yet: "Inspect" means the model on screen
+            self.inspect_requested.emit()
+
+    def _failed(self, msg: str):
+        self.status.setText(f"⚠ {msg}")
+        if self.ins is None:
+            self.empty_note.setText(f"<b>⚠ {msg}</b><br>{EMPTY_TEXT.split('<br>', 1)[1]}")
+
+    @property
+    def showing_maps(self) -> bool:
+        return self.pages.currentWidget() is self.split
 
     def _show_encoder_box(self, ins):
         on = bool(ins.source_tokens)
@@ -152,6 +174,7 @@ class AttentionInspector(QWidget):
 
     def show_inspection(self, ins):
         self.ins = ins
+        self.pages.setCurrentWidget(self.split)
         self._show_encoder_box(ins)
         self.status.setText(f"{len(ins.tokens)} tokens in {self.ctl.last_ms:.0f} ms")
         self._build_grid(ins)

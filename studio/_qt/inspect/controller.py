@@ -3,7 +3,7 @@
 The source follows :class:`~studio.core.state.run.RunState` (the run of the model on screen):
 its live training snapshot, its run folder's latest checkpoint (imported, project, prepared),
 or, when it has no run, fresh random weights of its classroom scale ("untrained"). Nothing is
-computed until the user first asks (a block double-click, the Inspect menu); from then on the
+computed until the user first asks (a click on an attention block, the Inspect menu); from then on the
 inspector follows the document. One job at a time on the generic worker, latest request wins;
 results come back to the GUI thread as frozen ``Inspection``s.
 """

@@ -8,12 +8,44 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from studio._qt.inspect.widgets import ColourBar, HeatPlot, palette_colours, rgb_image, row, wrap_label
+from studio._qt.inspect.widgets import (ColourBar, FitsViewport, HeatPlot, note_page, palette_colours, rgb_image, row,
+                                        thin_ticks, wrap_label)
 from studio._qt.theme import FAMILY_COLOURS
 from studio.core.inspect_render import token_label
+
+NO_MOE = ("This model has no mixture-of-experts layer: every token goes through the same feed-forward "
+          "block. Pick a MoE milestone (GShard, Mixtral, DeepSeek, Kimi) to see routing.")
+
+
+def moe_layers(arch) -> tuple[int, int, int]:
+    """(MoE layers, routed experts, top-k) of the classroom scale the inspector runs; (0, 0, 0) for
+    a dense model. Decided from the architecture and the registry's "moe" role (overrides that
+    swap a layer's block included, as GShard's every other layer), before any run data arrives."""
+    if arch is None:
+        return 0, 0, 0
+    try:
+        from studio.core.resolve import resolve
+        scales = getattr(arch, "scales", {}) or {}
+        res = resolve(arch, "classroom" if "classroom" in scales else next(iter(scales)))
+        moe = [v for rn in res.nodes.values() for v in rn.variants if v.spec.has("moe")]
+        if moe:
+            return (sum(len(v.layers) for v in moe), int(getattr(moe[0].config, "n_experts", 0) or 0),
+                    int(getattr(moe[0].config, "top_k", 0) or 0))
+    except Exception:  # noqa: BLE001  settings that do not resolve: the traits of the drawn blocks still tell
+        pass
+    from blocks.registry import UnknownBlockKind, get_spec
+
+    def is_moe(kind):
+        try:
+            return bool(kind) and get_spec(kind).has("moe")
+        except UnknownBlockKind:
+            return False
+    nodes = getattr(getattr(arch, "graph", None), "nodes", {}) or {}
+    hit = any(is_moe(n.kind) for n in nodes.values()) or any(is_moe(o.kind) for o in getattr(arch, "overrides", ()))
+    return (1, 0, 0) if hit else (0, 0, 0)
 
 
 def _style(plot, text, left: str, bottom: str):
@@ -27,7 +59,9 @@ def _style(plot, text, left: str, bottom: str):
     plot.hideButtons()
 
 
-class RoutingView(QWidget):
+class RoutingView(FitsViewport, QWidget):
+    inspect_requested = Signal()  # the waiting page's button: inspect the model on screen
+
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self.ctl = controller
@@ -45,9 +79,9 @@ class RoutingView(QWidget):
         self.layer_box.currentIndexChanged.connect(self._layer_changed)
         self.summary = wrap_label()
         self.summary.setStyleSheet("font-weight: bold")
-        self.empty = QLabel("This model has no mixture-of-experts layer: every token goes through the same feed-forward "
-                            "block. Pick a MoE milestone (GShard, Mixtral, DeepSeek, Kimi) to see routing.")
+        self.empty = QLabel(NO_MOE)
         self.empty.setWordWrap(True)
+        self.moe = (0, 0, 0)  # (MoE layers, experts, top-k) of the model on screen
 
         self.map = HeatPlot("token →", "expert")
         self.map.setMinimumSize(260, 130)
@@ -76,6 +110,7 @@ class RoutingView(QWidget):
         self.load_img = pg.ImageItem(axisOrder="row-major")
         self.load_plot.addItem(self.load_img)
         self.load_plot.setToolTip("Fraction of routed tokens per expert at each step (brighter = more load)")
+        self.load_cbar = ColourBar("share of tokens", (0, 0.5, 1), fmt="{:.0%}")
         self.aux_plot = pg.PlotWidget(background=base)
         _style(self.aux_plot, text, "aux loss", "step")
         self.aux_curve = self.aux_plot.plot(pen=pg.mkPen(moe, width=2))
@@ -86,8 +121,8 @@ class RoutingView(QWidget):
         for p in (self.hist, self.load_plot, self.aux_plot, self.bias_plot):
             p.setMinimumSize(160, 110)
         # two tabs so each gets the dock's full height on a small screen
-        prompt_tab = QWidget()
-        grid = QGridLayout(prompt_tab)
+        prompt_maps = QWidget()
+        grid = QGridLayout(prompt_maps)
         grid.addWidget(row(self.map, self.cbar, stretch_at=0), 0, 0)
         grid.addWidget(self.hist, 0, 1)
         grid.addWidget(self.readout, 1, 0, 1, 2)
@@ -95,10 +130,15 @@ class RoutingView(QWidget):
         grid.setColumnStretch(1, 1)
         grid.setHorizontalSpacing(18)
         grid.setRowStretch(0, 1)
+        self.wait_page, self.wait_note, _ = note_page("", "Inspect the model on screen", self.inspect_requested.emit)
+        self.prompt_pages = prompt_tab = QStackedWidget()  # words until this model's first inspection arrives
+        prompt_tab.addWidget(self.wait_page)
+        prompt_tab.addWidget(prompt_maps)
+        self.prompt_maps = prompt_maps
         train_tab = QWidget()
         tg = QGridLayout(train_tab)
         tg.addWidget(self.train_note, 0, 0, 1, 3)
-        tg.addWidget(self.load_plot, 1, 0)
+        tg.addWidget(row(self.load_plot, self.load_cbar, stretch_at=0), 1, 0)
         tg.addWidget(self.aux_plot, 1, 1)
         tg.addWidget(self.bias_plot, 1, 2)
         tg.setColumnStretch(0, 3)
@@ -119,7 +159,35 @@ class RoutingView(QWidget):
         self.timer.setInterval(250)
         self.timer.timeout.connect(self.refresh_history)
         self.timer.start()
-        self._set_empty(True)
+        self.ctl.run_state.changed.connect(self.follow_model)
+        self.ctl.source_changed.connect(lambda _s: self.follow_model())
+        self.follow_model()
+
+    def _arch(self):
+        src = self.ctl.source
+        if src is not None and src.arch is not None:
+            return src.arch
+        doc = self.ctl.run_state.document
+        return None if doc is None else doc.architecture
+
+    def follow_model(self):
+        """Whether this model routes at all comes from its architecture, not from a run."""
+        arch = self._arch()
+        self.moe = moe_layers(arch)
+        layers, experts, k = self.moe
+        if not layers:
+            self.empty.setText(NO_MOE if arch is not None else "No model on screen.")
+        self._set_empty(not layers)
+        if layers and (self.ins is None or not self.ins.routing or self.ins.arch_id != getattr(arch, "id", None)):
+            title = arch.meta.get("title", arch.id)
+            what = f"{layers} mixture-of-experts layer{'s' if layers != 1 else ''}" + (
+                f", each routing every token to {k} of {experts} experts" if experts and k else "")
+            self.wait_note.setText(f"<b>{title}</b> (classroom scale) has {what}.<br>Inspect the model on screen "
+                                   "to see which experts each token of the prompt chooses.")
+            self.prompt_pages.setCurrentWidget(self.wait_page)
+            self.ins = None  # another model's routing is not this one's
+            self.layer_box.clear()
+            self.summary.setText("")
 
     def _set_empty(self, empty: bool):
         self.empty.setVisible(empty)
@@ -128,15 +196,18 @@ class RoutingView(QWidget):
     # ------------------------------------------------------------------ one prompt
     def show_inspection(self, ins):
         self.ins = ins
-        self._set_empty(not ins.routing)
+        if not ins.routing:  # a dense model (or a run whose routing did not come back): the architecture decides
+            self.follow_model()
+            return
+        self._set_empty(False)
+        self.prompt_pages.setCurrentWidget(self.prompt_maps)
         self.layer_box.blockSignals(True)
         self.layer_box.clear()
         self.layer_box.addItems([m.label for m in ins.routing])
         self.layer = min(self.layer, max(len(ins.routing) - 1, 0))
         self.layer_box.setCurrentIndex(self.layer)
         self.layer_box.blockSignals(False)
-        if ins.routing:
-            self.show_layer(self.layer)
+        self.show_layer(self.layer)
 
     def _layer_changed(self, i):
         if i >= 0 and self.ins is not None and self.ins.routing:
@@ -213,6 +284,10 @@ class RoutingView(QWidget):
                                 f"{', '.join(f'E{e}' for e in snap.collapsed(i, last=20)) or 'none'}")
         vmax = max(float(load.max()), 1e-9)
         self.load_img.setImage(rgb_image(load.T, vmax), autoLevels=False)
+        self.load_cbar.set_scale((0, vmax / 2, vmax), vmax=vmax)
+        n_exp = load.shape[1]
+        axis_px = max(self.load_plot.getPlotItem().vb.height(), 1.0)
+        self.load_plot.getAxis("left").setTicks(thin_ticks([f"E{e}" for e in range(n_exp)], axis_px, 15))
         span = max(int(steps[-1] - steps[0]), 1) * len(steps) / max(len(steps) - 1, 1)  # one column per record
         self.load_img.setRect(float(steps[0]), 0, span, load.shape[1])
         self.load_plot.setRange(xRange=(float(steps[0]), float(steps[0]) + span), yRange=(0, load.shape[1]), padding=0)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.inspect_render import colorize
 
@@ -104,9 +105,10 @@ class HeatPlot(pg.PlotWidget):
 class ColourBar(pg.PlotWidget):
     """A vertical legend of the colour scale with ticks in data units (gamma: the scale's power)."""
 
-    def __init__(self, title: str, ticks, gamma: float = 1.0, vmax: float = 1.0, parent=None):
+    def __init__(self, title: str, ticks, gamma: float = 1.0, vmax: float = 1.0, parent=None, fmt: str = "{:g}"):
         base, text, _ = palette_colours()
         super().__init__(parent, background=base)
+        self.fmt = fmt
         self.setFixedWidth(92)
         self.setMinimumHeight(110)
         self.getPlotItem().hideAxis("bottom")
@@ -127,7 +129,8 @@ class ColourBar(pg.PlotWidget):
         vals = np.linspace(0, vmax, 256)[:, None]
         self.item.setImage(colorize(vals, 0, vmax, gamma), autoLevels=False)
         self.item.setRect(0, 0, 1, 256)
-        self.getAxis("right").setTicks([[((v / vmax) ** gamma * 256, f"{v:g}") for v in ticks]])
+        self.vmax = vmax
+        self.getAxis("right").setTicks([[((v / vmax) ** gamma * 256, self.fmt.format(v)) for v in ticks]])
         self.setRange(xRange=(0, 1), yRange=(0, 256), padding=0)
 
 
@@ -152,3 +155,32 @@ def wrap_label(text: str = "", tip: str = "") -> QLabel:
     lab.setWordWrap(True)
     lab.setToolTip(tip)
     return lab
+
+
+class FitsViewport:
+    """Mixed into a dock's view: inside a resizable scroll area it takes the viewport's height
+    (down to its minimum) instead of its preferred height. A word-wrapped label makes the layout
+    height-for-width, and QScrollArea then sizes the widget to the sum of preferred heights: the
+    routing map grew past a 768-px screen and showed experts E0-E1 only."""
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802  Qt virtual
+        return self.minimumSizeHint().height()
+
+
+def note_page(text: str, button_text: str = "", slot=None) -> tuple[QWidget, QLabel, QPushButton | None]:
+    """A page that explains why a view is empty and what to do, instead of empty axes."""
+    page = QWidget()
+    lay = QVBoxLayout(page)
+    lay.addStretch(1)
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignCenter)
+    label.setTextFormat(Qt.RichText)
+    lay.addWidget(label)
+    btn = None
+    if button_text:
+        btn = QPushButton(button_text)
+        btn.clicked.connect(slot)
+        lay.addWidget(btn, 0, Qt.AlignHCenter)
+    lay.addStretch(1)
+    return page, label, btn
