@@ -182,7 +182,7 @@ class Document:
         return self._e
 
     # ------------------------------------------------------------------ edits
-    def _edited(self) -> None:
+    def _after_edit(self) -> None:
         e = self._require()
         if e.kind == "milestone":  # fork: the milestone stays as published
             pid = e.origin
@@ -211,7 +211,7 @@ class Document:
         added = g.add_node(copy.deepcopy(node))
         for e in edges:
             g.connect(e.src, e.src_port, e.dst, e.dst_port)
-        self._edited()
+        self._after_edit()
         return added
 
     def remove_node(self, node_id: str) -> RemovedNode:
@@ -219,7 +219,7 @@ class Document:
         overrides = [o for o in arch.overrides if o.node == node_id]
         node, edges = arch.graph.remove_node(node_id)
         arch.overrides[:] = [o for o in arch.overrides if o.node != node_id]
-        self._edited()
+        self._after_edit()
         return RemovedNode(copy.deepcopy(node), list(edges), copy.deepcopy(overrides))
 
     def restore_node(self, removed: RemovedNode) -> None:
@@ -228,21 +228,21 @@ class Document:
         for e in removed.edges:
             arch.graph.connect(e.src, e.src_port, e.dst, e.dst_port)
         arch.overrides.extend(copy.deepcopy(removed.overrides))
-        self._edited()
+        self._after_edit()
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Edge:
         edge = self.graph.connect(src, src_port, dst, dst_port)
-        self._edited()
+        self._after_edit()
         return edge
 
     def disconnect(self, edge: Edge) -> None:
         self.graph.disconnect(edge)
-        self._edited()
+        self._after_edit()
 
     def set_config(self, node_id: str, key: str, value) -> object:
         """Set one setting of a block (None: back to its default / the model's dim); returns the old value."""
         old = self.graph.set_config(node_id, key, value)
-        self._edited()
+        self._after_edit()
         return old
 
     def set_dim(self, scale: str, key: str, value) -> object:
@@ -258,7 +258,7 @@ class Document:
             dims.pop(key, None)
         else:
             dims[key] = value
-        self._edited()
+        self._after_edit()
         return old
 
     def set_overrides(self, overrides: list[Override]) -> list[Override]:
@@ -269,7 +269,7 @@ class Document:
                 raise E.UnknownNodeError(f"override names no block: {ov.node!r}")
         old = copy.deepcopy(arch.overrides)
         arch.overrides[:] = copy.deepcopy(list(overrides))
-        self._edited()
+        self._after_edit()
         return old
 
     def set_region(self, region: str, repeat_dim: str | None) -> str | None:
@@ -282,7 +282,7 @@ class Document:
             arch.regions.pop(region, None)
         else:
             arch.regions[region] = str(repeat_dim)
-        self._edited()
+        self._after_edit()
         return old
 
     def set_meta(self, key: str, value) -> object:
@@ -292,7 +292,7 @@ class Document:
             arch.meta.pop(key, None)
         else:
             arch.meta[key] = value
-        self._edited()
+        self._after_edit()
         return old
 
     def move_node(self, node_id: str, pos: tuple[float, float] | None) -> None:
@@ -303,4 +303,4 @@ class Document:
             g.node_moved.emit(node_id, None)
         else:
             g.move_node(node_id, pos)
-        self._edited()
+        self._after_edit()
