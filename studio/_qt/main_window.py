@@ -280,11 +280,11 @@ class MainWindow(DockHost, QMainWindow):
                 QMessageBox.warning(self, "Cannot export", str(exc))
 
     def open_compare(self):
-        """Compare mode: the milestone before the one on screen (left) with what is on screen (right)."""
+        """Compare mode, with what is on screen on the right: a milestone against the one before
+        it, an edited copy (or a project branched from a milestone) against that milestone."""
         from studio._qt.compare import CompareDialog
         tl, d = self.model.timeline, self.model.document
-        here = d.milestone_id or d.origin
-        left = tl.predecessor(here) if here else None
+        left = tl.predecessor(d.milestone_id) if d.is_milestone else d.origin
         right = d.milestone_id  # None: the document on screen (an edited copy, a project, a run)
         self.compare_dialog = CompareDialog(self.model, left or (tl.ids[0] if tl.ids else None), right, self.theme, self)
         self.compare_dialog.show()

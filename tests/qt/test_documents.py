@@ -118,3 +118,16 @@ def test_an_edited_copy_drops_the_milestones_marks(model, qtbot):
     model.document.set_config("attention", "n_kv_heads", 4)
     assert not any(it.diff for it in scene.nodes.values()) and not any(scene.last_diff.values())
     assert "kv heads 4" in " ".join(scene.nodes["attention"].lines)
+
+
+def test_compare_mode_puts_the_edited_copy_against_its_milestone(window, qtbot):
+    w = window
+    w.model.show_milestone(LLAMA)
+    w.editor.set_config("attention", "n_kv_heads", 4)
+    dlg = w.open_compare()
+    qtbot.waitExposed(dlg)
+    assert dlg.boxes[0].currentData() == LLAMA and dlg.boxes[1].currentText() == "On screen: LLaMA 2 (edited)"
+    lines = [dlg.diff_list.item(i).text() for i in range(dlg.diff_list.count())]
+    assert any("n_kv_heads" in t and "4" in t for t in lines)
+    assert dlg.views[1].graph_scene.nodes["attention"].diff == "changed"
+    dlg.close()
