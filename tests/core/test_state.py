@@ -45,6 +45,8 @@ def test_an_edit_forks_the_milestone_and_the_original_stays_published():
     m.reopen(edited.key)  # the edited copy is still there, edits intact
     assert m.document.entry is edited and m.document.version == 1
     assert m.document.architecture.graph.node("attention").config["n_kv_heads"] == 4
+    m.timeline.last()
+    m.reopen(edited.key)  # from the far end of the timeline
     m.timeline.step(1)  # stepping from an edited copy moves on from its milestone
     assert m.timeline.current_id == m.timeline.ids[m.timeline.ids.index(LLAMA) + 1]
 

@@ -45,7 +45,8 @@ class StudioModel:
     def _let_go_of_timeline(self, *_):
         """Only a published milestone is selected on the timeline (an edit forks the document)."""
         if not self.document.is_milestone:
-            self.timeline.set_index(None)
+            tl, origin = self.timeline, self.document.origin
+            tl.set_index(None, anchor=tl.ids.index(origin) if origin in tl.ids else None)
 
     # ------------------------------------------------------------------ opening documents
     def show_milestone(self, preset_id: str) -> None:

@@ -96,12 +96,17 @@ class Timeline:
             return None
 
     # ------------------------------------------------------------------ moving
-    def set_index(self, index: int | None) -> None:
-        """Select an entry (None: none). A preset that cannot be loaded is named through
+    def set_index(self, index: int | None, anchor: int | None = None) -> None:
+        """Select an entry (None: none; ``anchor``: where ←/→ then step from, by default the
+        entry that was selected). A preset that cannot be loaded is named through
         ``load_failed`` and the selection stays where it was."""
         if index is None:
+            if anchor is not None:
+                self._anchor = anchor
             if self.index is not None:
-                self._anchor, self.index = self.index, None
+                if anchor is None:
+                    self._anchor = self.index
+                self.index = None
                 self.index_changed.emit(None)
             return
         if not self.ids:
