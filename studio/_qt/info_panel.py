@@ -102,10 +102,10 @@ class InfoPanel(QWidget):
                 out.append("<li>The same architecture</li>")
             out.append("</ul>")
         changes = arch.meta.get("changes")
-        base = arch.meta.get("extends")
-        base_title = tl.info(base).title if base in tl.ids else ""
-        if changes:
-            out.append(f"<h3>What changed{(' since ' + esc(base_title)) if base_title else ''}</h3><ul>")
+        # the preset's own notes describe the step from the preset it extends: shown only when
+        # that is the step the card lists (one change per card, always from the milestone before)
+        if changes and self.model.document.is_milestone and arch.meta.get("extends") == ch.since:
+            out.append("<h3>In the authors' words</h3><ul>")
             for c in changes if isinstance(changes, list) else [changes]:
                 if isinstance(c, dict):
                     kind = str(c.get("kind", "changed"))
