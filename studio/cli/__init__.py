@@ -96,15 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-interval", type=int, default=None, help="steps between validation evals")
     s.add_argument("--optimizer", choices=("adamw", "muon", "muonclip"), default=None,
                    help="default adamw; muonclip = Muon + QK-clip (Kimi K2)")
-    s.add_argument("--precision", choices=("fp32", "bf16", "fp8"), default=None,
-                   help="default fp32; bf16 = autocast; fp8 = simulated (e4m3 forward, e5m2 gradients)")
+    s.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp8"), default=None,
+                   help="default auto: bf16 autocast where this CPU/GPU has native bf16 and a measured step is "
+                        "faster, else fp32; fp8 = simulated (e4m3 forward, e5m2 gradients)")
+    s.add_argument("--minutes", type=float, default=None,
+                   help="train for this many minutes (the schedule is fitted to it; preparing is not counted); "
+                        "with --resume: that many more minutes")
+    s.add_argument("--schedule", choices=("wsd", "cosine"), default=None,
+                   help="learning-rate schedule after warmup (default: wsd for --minutes, else cosine)")
+    s.add_argument("--compile", choices=("auto", "on", "off"), default=None,
+                   help="torch.compile the training step (default auto: for runs of 2 minutes or more; "
+                        "eager wherever compilation fails)")
 
     s = sub.add_parser("generate", help="continue a prompt with a trained run")
     s.add_argument("run_dir", metavar="RUN_DIR")
     s.add_argument("--prompt", default="")
-    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--temperature", type=float, default=0.8, help="default 0.8; 0 = greedy")
     s.add_argument("--top-k", type=int, default=None)
-    s.add_argument("--top-p", type=float, default=None)
+    s.add_argument("--top-p", type=float, default=0.9, help="default 0.9; 1 = off")
     s.add_argument("--max-new-tokens", type=int, default=200)
     s.add_argument("--seed", type=int, default=None)
 

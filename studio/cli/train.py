@@ -6,6 +6,7 @@ the loss diverged (NaN/Inf; the last good checkpoint stays), 2 for bad input, 13
 """
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sys
 import time
@@ -43,22 +44,30 @@ class TrainProgress:
 
     def step(self, ev, start_step: int) -> None:
         now = time.monotonic()
-        if not self.tty or (now - self.last_draw < 0.2 and ev.step != self.total):
+        total = ev.planned_steps or self.total  # a time budget re-fits its step count as it goes
+        if not self.tty or (now - self.last_draw < 0.2 and ev.step != total):
             return
         self.last_draw = now
         done = ev.step - start_step
-        eta = (now - self.t0) / max(1, done) * (self.total - ev.step)
-        bar = "#" * int(24 * ev.step / self.total)
+        eta = ev.eta_s if ev.eta_s is not None else (now - self.t0) / max(1, done) * (total - ev.step)
+        bar = "#" * min(24, int(24 * ev.step / max(1, total)))
         val = f" val {self.val:.3f}" if self.val is not None else ""
-        self.stream.write(f"\r[{bar:<24}] step {ev.step}/{self.total} loss {ev.loss:.3f}{val} "
+        bpb = f" ({ev.bpb:.2f} bpb)" if ev.bpb is not None else ""
+        self.stream.write(f"\r[{bar:<24}] step {ev.step}/{total} loss {ev.loss:.3f}{bpb}{val} "
                           f"{ev.tokens_per_s:,.0f} tok/s ETA {int(eta) // 60}:{int(eta) % 60:02d} ")
         self.stream.flush()
 
     def line(self, msg: str) -> None:
         if self.tty:
-            self.stream.write("\r" + " " * 100 + "\r")
+            self.stream.write("\r" + " " * 110 + "\r")
         self.stream.write(msg + "\n")
         self.stream.flush()
+
+
+def describe_setup(ev) -> str:
+    """One line: how the steps run (threads, precision and why, compiled or why not), preparing time."""
+    return (f"speed: {ev.threads} thread{'s' if ev.threads != 1 else ''}, {ev.precision_reason}; step {ev.step}; "
+            f"prepared in {ev.preparing_s:.1f} s (not counted as training)")
 
 
 def cmd_train(args) -> int:
@@ -81,6 +90,13 @@ def _cmd_train(args, stack) -> int:
         v = getattr(args, name, None)
         if v is not None and v < 1:
             raise E.StudioError(f"--{name.replace('_', '-')} must be at least 1")
+    minutes = getattr(args, "minutes", None)
+    if minutes is not None and not 0 < minutes <= 7 * 24 * 60:
+        raise E.StudioError("--minutes must be more than 0 (and at most a week)")
+    if minutes is not None and args.steps:
+        raise E.StudioError("--minutes and --steps both set how long to train; give one of them")
+    speed = {"precision": args.precision or "auto",
+             "compile": {"on": True, "off": False}.get(getattr(args, "compile", None) or "auto", "auto")}
     if args.lr is not None and not args.lr > 0:
         raise E.StudioError("--lr must be positive")
     arch = load_model(args.model)
@@ -116,13 +132,19 @@ def _cmd_train(args, stack) -> int:
             corpus = load_corpus((cfg_run.get("data") or {}).get("source"))
             if corpus.sha256 != (cfg_run.get("data") or {}).get("sha256"):
                 raise E.StudioError(f"{run.path}: its data {corpus.name!r} changed since the run started; cannot resume")
+        over = {k: v for k, v in speed.items() if getattr(args, k, None)}  # given now, else the run's own
         cfg = TrainConfig(**{**stored, "steps": args.steps or stored.get("steps", 200),
-                             "threads": args.threads, "device": args.device})
-        if args.steps:
+                             "threads": args.threads, "device": args.device, **over})
+        if minutes is not None:  # N more minutes (also after a run counted in steps)
+            cfg = dataclasses.replace(cfg, minutes=minutes)
+        elif args.steps:  # a step count replaces the run's time budget
+            cfg = dataclasses.replace(cfg, minutes=None, eval_interval=cfg.eval_interval or 50)
+        if args.steps or minutes is not None or over:
             run.write_config({k: v for k, v in cfg_run.items() if k not in ("schema_version", "kind")}
                              | {"training": S.training_record(cfg)})
         run.truncate_metrics(start)  # the steps after the checkpoint are trained (and logged) again
-        say(f"resuming {run.path} at step {start} of {cfg.steps}")
+        say(f"resuming {run.path} at step {start} " + (f"for {cfg.minutes:g} more minutes" if minutes is not None
+                                                         else f"of {cfg.steps}"))
     else:
         if world > 1 and not args.out:
             raise E.StudioError("under torchrun pass --out RUN_DIR: every process must use the same folder")
@@ -132,12 +154,14 @@ def _cmd_train(args, stack) -> int:
 
         def make_cfg(ctx):
             steps = args.steps or 200
+            timed = minutes is not None  # evals every 10 % of the budget unless --eval-interval says otherwise
             return TrainConfig(steps=steps, batch_size=args.batch_size or TrainConfig.batch_size, context=ctx,
                                lr=args.lr or TrainConfig.lr, seed=seed, threads=args.threads, device=args.device,
-                               eval_interval=args.eval_interval or min(100, max(10, steps // 10)),
-                               sample_interval=0, checkpoint_interval=max(100, steps // 10),
-                               log_interval=max(1, steps // 2000),
-                               optimizer=args.optimizer or "adamw", precision=args.precision or "fp32")
+                               eval_interval=args.eval_interval or (0 if timed else min(100, max(10, steps // 10))),
+                               sample_interval=0, checkpoint_interval=100 if timed else max(100, steps // 10),
+                               log_interval=1 if timed else max(1, steps // 2000), minutes=minutes,
+                               schedule=getattr(args, "schedule", None) or ("wsd" if timed else TrainConfig.schedule),
+                               optimizer=args.optimizer or "adamw", **speed)
         err, data = None, None
         if rank == 0:  # rank 0 sets the run up; the other torchrun processes read it back
             try:
@@ -183,7 +207,8 @@ def _cmd_train(args, stack) -> int:
     say(f"model: {arch.id} classroom, {n_params:,} parameters, vocabulary {tok.kind} {tok.vocab_size}, "
          f"{len(data.train):,} training tokens; run folder {run.path}")
 
-    from studio.core.training import EvalMetrics, Finished, Sample, StepMetrics, TrainingDiverged, train_steps
+    from studio.core.training import (EvalMetrics, Finished, Preparing, Sample, SpeedSetup, StepMetrics,
+                                      TrainingDiverged, train_steps)
     stop = {"flag": False}
 
     def on_sigint(signum, frame):
@@ -198,13 +223,19 @@ def _cmd_train(args, stack) -> int:
     bar = TrainProgress(cfg.steps, None if rank == 0 else __import__("io").StringIO())
     end = None
     try:
-        for ev in train_steps(model, data, cfg, lambda: stop["flag"], run=run, resume=args.resume and resume_from):
+        for ev in train_steps(model, data, cfg, lambda: stop["flag"], run=run, resume=args.resume and resume_from,
+                              extend=minutes is not None):
             if isinstance(ev, StepMetrics):
                 bar.step(ev, start)
+            elif isinstance(ev, Preparing):
+                bar.line(f"preparing: {ev.what}")
+            elif isinstance(ev, SpeedSetup):
+                bar.line(describe_setup(ev))
+                bar.t0 = time.monotonic()
             elif isinstance(ev, EvalMetrics):
                 bar.val = ev.val_loss
-                bar.line(f"step {ev.step}: train loss {ev.train_loss:.3f}, val loss {ev.val_loss:.3f}, "
-                         f"val bpb {ev.val_bpb:.3f}")
+                bar.line(f"step {ev.step}: train loss {ev.train_loss:.3f} ({ev.train_bpb:.3f} bpb), "
+                         f"val loss {ev.val_loss:.3f}, val bpb {ev.val_bpb:.3f}")
             elif isinstance(ev, Sample):
                 bar.line(f"sample: {ev.text!r}")
             elif isinstance(ev, Finished):
@@ -218,7 +249,11 @@ def _cmd_train(args, stack) -> int:
     if rank != 0:
         return 0 if end.reason == "done" else 130
     what = "trained" if end.reason == "done" else f"stopped after (resume with --resume --out {run.path})"
-    print(f"{what} {end.step} steps, {end.tokens:,} tokens: train loss {end.train_loss:.4f}, "
-          f"val loss {end.val_loss:.4f}, val bpb {end.val_bpb:.4f}, {end.tokens_per_s:,.0f} tokens/s, "
-          f"run {Path(run.path)}", flush=True)
+    took = ""
+    if end.budget_s:  # how long it took against the budget (this session's share of it when resumed)
+        took = (f"{end.elapsed_s:.1f} s of a {end.budget_s:g} s budget, " if end.budget_s < 120 else
+                f"{end.elapsed_s / 60:.2f} of {end.budget_s / 60:g} minutes, ")
+    print(f"{what} {end.step} steps, {end.tokens:,} tokens: train loss {end.train_loss:.4f} "
+          f"({end.train_bpb:.4f} bpb), val loss {end.val_loss:.4f}, val bpb {end.val_bpb:.4f}, "
+          f"{took}{end.tokens_per_s:,.0f} tokens/s, run {Path(run.path)}", flush=True)
     return 0 if end.reason == "done" else 130

@@ -107,6 +107,11 @@ def test_bits_per_byte_next_to_every_loss(tmp_path):
     recs = run.metrics()
     assert all("bpb" in r for r in recs if r["kind"] == "step")
     assert all("train_bpb" in r and "val_bpb" in r for r in recs if r["kind"] == "eval")
+    from studio.core.training import MetricsHistory
+    h = MetricsHistory()
+    for e in evs:
+        h.add(e)
+    assert h.series("bpb").y.tolist() == pytest.approx([e.bpb for e in sm])  # the plots' train bpb curve
     result = run.read_config()["result"]
     assert result["val_bpb"] == pytest.approx(fin.val_bpb, abs=1e-4) and "train_bpb" in result
 

@@ -10,13 +10,17 @@ floor and decays again at its own end.
 """
 from __future__ import annotations
 
+import math
+
 DECAY = 0.2        # share of the budget spent decaying (WSD's cool-down)
 MAX_WARMUP = 100
 
 
 class Budget:
     def __init__(self, lr: float, min_lr: float, seconds: float, start_step: int, used_s: float = 0.0,
-                 warmup: int | None = None, step_s: float | None = None, reserve_s: float = 0.0):
+                 warmup: int | None = None, step_s: float | None = None, reserve_s: float = 0.0,
+                 shape: str = "wsd"):
+        self.shape = shape              # wsd, or cosine over the budget (the plain recipe, for comparison)
         self.peak, self.floor, self.seconds = float(lr), float(min_lr), float(seconds)
         self.start, self.used = int(start_step), float(used_s)
         self.step_s = step_s            # seconds per step, everything included (re-fitted)
@@ -75,22 +79,25 @@ class Budget:
             lr, self._ran_last = self.floor, True
         else:  # where this step will end, as a share of the budget
             end_frac = (self.used + (self.step_s or 0.0)) / max(1e-9, self.seconds - self.reserve)
-            into_decay = (end_frac - (1 - DECAY)) / DECAY
-            lr = self.peak if into_decay <= 0 else self.peak + (self.floor - self.peak) * min(1.0, into_decay)
+            if self.shape == "cosine":
+                lr = self.floor + 0.5 * (1 + math.cos(math.pi * min(1.0, end_frac))) * (self.peak - self.floor)
+            else:
+                into_decay = (end_frac - (1 - DECAY)) / DECAY
+                lr = self.peak if into_decay <= 0 else self.peak + (self.floor - self.peak) * min(1.0, into_decay)
         self._last_lr = min(self._last_lr, lr)  # once decaying, never back up when the fit moves
         return self._last_lr
 
     # ------------------------------------------------------------------ checkpoints
     def state(self, finished: bool = False) -> dict:
         return {"budget_s": self.seconds, "segment_start": self.start, "used_s": self.used,
-                "warmup": self.warmup, "finished": bool(finished)}
+                "warmup": self.warmup, "finished": bool(finished), "shape": self.shape}
 
     @classmethod
     def from_state(cls, st: dict, lr: float, min_lr: float, step: int, reserve_s: float = 0.0) -> "Budget":
         done = step - int(st["segment_start"])
         step_s = float(st["used_s"]) / done if done > 0 else None
         b = cls(lr, min_lr, float(st["budget_s"]), int(st["segment_start"]), float(st["used_s"]),
-                int(st["warmup"]), step_s, reserve_s)
+                int(st["warmup"]), step_s, reserve_s, st.get("shape", "wsd"))
         b._ran_last = bool(st.get("finished"))
         return b
 

@@ -51,7 +51,7 @@ class Series:
 class MetricsHistory:
     """Named series keyed by step and by tokens seen (the plots' two x axes)."""
 
-    NAMES = ("loss", "val_loss", "val_bpb", "lr", "grad_norm", "tokens_per_s")
+    NAMES = ("loss", "bpb", "val_loss", "val_bpb", "lr", "grad_norm", "tokens_per_s")  # bpb: the train loss in bits/byte
 
     def __init__(self, capacity: int = 4096):
         self.capacity = capacity
@@ -63,6 +63,8 @@ class MetricsHistory:
         from studio.core.training.events import EvalMetrics, StepMetrics
         if isinstance(event, StepMetrics):
             vals = {"loss": event.loss, "lr": event.lr, "grad_norm": event.grad_norm, "tokens_per_s": event.tokens_per_s}
+            if event.bpb is not None:
+                vals["bpb"] = event.bpb
         elif isinstance(event, EvalMetrics):
             vals = {"val_loss": event.val_loss, "val_bpb": event.val_bpb}
         else:

@@ -223,7 +223,8 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
     if cfg.budget_s:
         st = (ck.get("schedule") or {}).get("budget") if resume else None
         budget = Budget.from_state(st, cfg.lr, min_lr, step) if st and not extend else \
-            Budget(cfg.lr, min_lr, cfg.budget_s, step, 0.0, cfg.warmup_steps, step_s)
+            Budget(cfg.lr, min_lr, cfg.budget_s, step, 0.0, cfg.warmup_steps, step_s,
+                   shape="cosine" if cfg.schedule == "cosine" else "wsd")
     budget_base = budget.used if budget else 0.0  # seconds of the budget spent by earlier sessions
     more = budget.more if budget else (lambda: step < cfg.steps)
     lr_of = budget.lr if budget else (lambda i: lr_at(i, cfg))
@@ -302,7 +303,7 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
         train_loss = float(np.mean(recent[-10:])) if recent else float("nan")
         fin = Finished(step, tokens, reason, train_loss, last_val, last_bpb, tps, data.bits_per_byte(train_loss),
                        used_s(), budget.seconds if budget else None, last_lr)
-        if run is not None:
+        if run is not None and session_tokens:  # (a resumed finished run only reports: its result stays)
             run.append_metrics(fin.record())
             _record(run, "result", {k: (round(v, 5) if isinstance(v, float) else v) for k, v in fin.record().items()
                                     if k != "kind"})
@@ -358,8 +359,8 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
         if len(pending) >= read_every or final or evaluating or sampling or checkpointing or stopping:
             yield from read(final)
         if evaluating:
-            if eval_every_s:
-                next_eval_s = used_s() + eval_every_s
+            if eval_every_s:  # every 10 % of the budget, but evals take at most ~10 % of the time
+                next_eval_s = used_s() + max(eval_every_s, 9 * cost["eval"])
             yield do_eval()
         if sampling:
             yield Sample(step, sample_text(model, data.tokenizer, cfg.sample_tokens, sample_gen, device))
