@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (QDialog, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
@@ -44,6 +44,8 @@ def _clock(seconds) -> str:
 
 
 class LessonDialog(QDialog):
+    lesson_changed = Signal(object)  # the lesson folder, whenever a model became ready in it
+
     def __init__(self, run_state, parent=None, show_status=None):
         super().__init__(parent)
         from studio.core.presets import preset_infos
@@ -175,6 +177,7 @@ class LessonDialog(QDialog):
         self.log.appendPlainText(ev.message)
         if ev.kind in ("model_done", "skip", "done"):
             install_prepared_runs(self.run_state, self.lesson_dir)  # ready models are used at once
+            self.lesson_changed.emit(self.lesson_dir)
         if ev.kind == "done":
             self.eta.setText(ev.message)
             self.show_status(f"Lesson ready: {self.lesson_dir}")
@@ -259,6 +262,7 @@ class LessonActions:
         self.window = window
         self.dialog = self.race_window = self.planner_window = None
         self.folder = install_prepared_runs(window.model.run)
+        self.mark_timeline(self.folder)
         h, v = window.menu("Help"), window.menu("View")
         first = h.actions()[0] if h.actions() else None
         self.prepare_action = window._action(h, "&Prepare the lesson…", self.open_dialog, None,
@@ -272,9 +276,18 @@ class LessonActions:
         self.planner_action = window._action(v, "Compute &planner…", self.open_planner, "Ctrl+Shift+P",
                                              "6·N·D, Chinchilla's 20 tokens per parameter, the run's ETA")
 
+    def mark_timeline(self, folder) -> None:
+        """▲ on the timeline for the milestones that have a prepared run."""
+        from studio.core.lesson import prepared_ids
+        strip = getattr(getattr(self.window, "timeline_bar", None), "strip", None)
+        if strip is not None and hasattr(strip, "prepared"):
+            strip.prepared = prepared_ids(folder) if folder else set()
+            strip.update()
+
     def open_dialog(self):
         if self.dialog is None:
             self.dialog = LessonDialog(self.window.model.run, self.window, self.window.show_status)
+            self.dialog.lesson_changed.connect(self.mark_timeline)
         self.dialog.show()
         self.dialog.raise_()
         return self.dialog

@@ -32,13 +32,15 @@ class TimelineStrip(QWidget):
         self.model, self.timeline, self.theme = model, model.timeline, theme
         self.font_pt = 9.0
         self.llama2c: dict[str, bool] = {}
+        self.prepared: set[str] = set()  # milestones with a lesson's prepared run (set by studio._qt.lesson_dialog)
         self._dragging = False
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.StrongFocus)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.setToolTip("")
         self.setAccessibleName("Timeline")
-        self.setStatusTip("Drag or use ←/→ Home/End to move through the milestones; ✎ edited, ·c exports to llama2.c")
+        self.setStatusTip("Drag or use ←/→ Home/End to move through the milestones; ✎ edited, ·c exports to llama2.c, "
+                         "▲ a prepared run (Help → Prepare the lesson…)")
         self.timeline.index_changed.connect(lambda _i: self.update())
         model.document.listed.connect(lambda: self.update())
         model.figures.series_changed.connect(self._markers)
@@ -183,7 +185,8 @@ class TimelineStrip(QWidget):
                 p.drawEllipse(QPointF(x, ay), r + 4, r + 4)
             if cur:
                 continue  # its full name is on the row above
-            text = self.label(i) + (" ✎" if edited else "") + (" ·c" if self.llama2c.get(info.id) else "")
+            text = self.label(i) + (" ✎" if edited else "") + (" ·c" if self.llama2c.get(info.id) else "") \
+                + (" ▲" if info.id in self.prepared else "")
             f = ui_font(self.font_pt, bold=cur)
             tw = QFontMetricsF(f).horizontalAdvance(text)
             tx = min(max(2.0, x - tw / 2), self.width() - tw - 2)

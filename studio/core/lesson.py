@@ -122,6 +122,24 @@ def prepared_run(lesson_dir, preset_id: str) -> Path | None:
     return None
 
 
+def prepared_ids(lesson_dir) -> set[str]:
+    """Preset ids that have a prepared run in the lesson (their own finished run or a pretrained import)."""
+    lesson = Lesson(lesson_dir)
+    try:
+        entries = lesson.entries()
+    except E.StudioError:
+        return set()
+    out = set()
+    for e in entries:
+        if not (lesson.run_dir(e) / "run.yaml").is_file():
+            continue
+        if e.get("status") == "done":
+            out.add(str(e["id"]))
+        elif e.get("status") == "pretrained":
+            out.update(str(x) for x in e.get("serves") or [])
+    return out
+
+
 def prepared_lookup(lesson_dir) -> Callable[[str], Path | None]:
     """A ``key -> Path | None`` for RunState.set_prepared_lookup: document keys of published
     milestones (``milestone:<preset id>``) or bare preset ids find their prepared run; an edited

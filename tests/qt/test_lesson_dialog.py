@@ -75,3 +75,16 @@ def test_main_window_offers_the_lesson_race_and_planner(window, qtbot):
     planner = window.lesson.open_planner()
     qtbot.addWidget(planner)
     assert window.lesson.planner_view.plan.id == window.model.document.architecture.id
+
+
+def test_timeline_marks_milestones_with_a_prepared_run(window, cache, tmp_path):
+    from studio.core.lesson import LessonConfig, prepare, prepared_ids
+    list(prepare(tmp_path / "lesson", LessonConfig(milestones=("2023-07-llama-2",), steps=2, batch_size=2,
+                                                   context=16, threads=1)))
+    assert prepared_ids(tmp_path / "lesson") == {"2023-07-llama-2"}
+    window.lesson.mark_timeline(tmp_path / "lesson")
+    strip = window.timeline_bar.strip
+    assert strip.prepared == {"2023-07-llama-2"}
+    strip.grab()  # paints with the ▲ marker without error
+    window.lesson.mark_timeline(None)
+    assert strip.prepared == set()
