@@ -143,6 +143,19 @@ class MainWindow(DockHost, QMainWindow):
         self.llama2c = Llama2cActions(m, self, self.show_status)
         self.llama2c.fill_file_menu(self.menu("File"))
         self._quit_last()
+        self.hide_stale_tab_bars()
+
+    def hide_stale_tab_bars(self):
+        """Qt 6.11 leaves a second, stale tab bar ("Training | Plots") drawn over the bottom docks
+        once another area already has a tab group; hide a window-level tab bar whose tabs are only
+        the first few of another visible one (the real bar lists them all)."""
+        from PySide6.QtWidgets import QTabBar
+        bars = [tb for tb in self.findChildren(QTabBar) if tb.parent() is self and not tb.isHidden()]
+        names = {tb: [tb.tabText(i) for i in range(tb.count())] for tb in bars}
+        for tb in bars:
+            mine = names[tb]
+            if any(o is not tb and len(names[o]) > len(mine) and names[o][:len(mine)] == mine for o in bars):
+                tb.hide()
 
     def _quit_last(self):
         """Quit at the bottom of File, below the Export / Import menus added later."""
@@ -322,6 +335,7 @@ class MainWindow(DockHost, QMainWindow):
         if state is not None:
             self.restoreState(state)
         self._size_bottom_docks(state is None)
+        self.hide_stale_tab_bars()
 
     def _size_bottom_docks(self, first_run: bool):
         """The tabbed bottom docks start low so the graph keeps most of a 1366×768 screen."""

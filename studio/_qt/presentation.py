@@ -95,6 +95,8 @@ class Presentation:
         if self._state is not None:
             w.restoreState(self._state)
         w.showMaximized() if self._was_maximized else w.showNormal()
+        if hasattr(w, "hide_stale_tab_bars"):
+            w.hide_stale_tab_bars()  # restoreState can bring Qt's stale dock tab bar back
         w.graph_view.auto_fit = True
         w.graph_view.fit_all()
 

@@ -123,3 +123,18 @@ def test_window_opens_sized_to_the_screen(qapp):
 def test_provenance_badges_carry_a_word():
     from studio._qt.text import provenance_badge
     assert provenance_badge("computed") == "● computed" and provenance_badge("published") == "◆ published"
+
+
+def test_no_stale_dock_tab_bar_over_the_bottom_docks(window):
+    """Qt leaves a second "Training | Plots" tab bar over the dock contents; the window hides it,
+    also after presentation mode restored the layout."""
+    from PySide6.QtWidgets import QTabBar
+
+    def bars():
+        return [[tb.tabText(i) for i in range(tb.count())] for tb in window.findChildren(QTabBar)
+                if tb.parent() is window and tb.isVisible()]
+    for _ in range(2):
+        b = bars()
+        assert not any(x != y and y[:len(x)] == x for x in b for y in b), b
+        window.presentation.toggle()
+        window.presentation.toggle()
