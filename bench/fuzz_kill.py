@@ -43,9 +43,15 @@ def _start(work: Path, out: Path, resume: bool) -> subprocess.Popen:
 def trial(work: Path, i: int, rng: random.Random) -> dict:
     out = work / f"kill-{i}"
     p = _start(work, out, resume=False)
-    t_kill = rng.uniform(0.5, 14.0)
+    t0 = time.monotonic()
+    if i % 3 == 0:  # a third of the kills fall in the set-up (data, tokenizer, staging the folder)
+        t_kill = rng.uniform(0.2, 6.0)
+    else:  # the rest while it trains: somewhere in its first ~3 checkpoint intervals
+        while time.monotonic() - t0 < 300 and p.poll() is None and not (out / "metrics.jsonl").is_file():
+            time.sleep(0.05)
+        t_kill = time.monotonic() - t0 + rng.uniform(0.0, 8.0)
     try:
-        p.wait(timeout=t_kill)
+        p.wait(timeout=max(0.0, t_kill - (time.monotonic() - t0)))
         finished_first = True
     except subprocess.TimeoutExpired:
         finished_first = False

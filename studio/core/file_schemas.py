@@ -75,6 +75,15 @@ META = Map({
     "published": Opt(Map(values=Opt(OneOf(Float(), Str(2000), what="a number or text")))),
     "provenance": Opt(Map(values=Str(100))),
     "classroom_tokenizer": Opt(Map({"kind": Str(40), "vocab_size": Opt(Int(1, 1 << 18))})),
+    # what the milestone card and provenance badges read (studio.core.provenance, compute_plan)
+    "citations": Opt(List(Map({"title": TEXT, "link": TEXT}, required=("title", "link"), values=Any_()), 200)),
+    "assumptions": Opt(List(Any_(), 200)), "illustrative": Opt(List(Any_(), 200)),
+    "classroom_limits": Opt(List(Any_(), 200)), "config_source": Opt(TEXT),
+    "dims_provenance": Opt(Map(values=Map(values=Any_()))), "node_provenance": Opt(Map(values=Any_())),
+    "published_sources": Opt(Map(values=TEXT)), "published_provenance": Opt(Str(100)),
+    "component": Opt(Bool()), "no_published_size": Opt(Bool()),
+    "training_tokens": Opt(Map({"tokens": Opt(Float(0)), "source": Opt(TEXT), "provenance": Opt(Str(100))},
+                               values=Any_())),
 }, values=Any_())
 ARCHITECTURE = Map({
     "schema_version": Int(1, 1 << 20), "id": Str(200, coerce_scalar=True), "extends": Opt(Str(200)), "kind": Str(40),

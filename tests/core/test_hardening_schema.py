@@ -32,6 +32,8 @@ TRIGGERS = {  # name: (file text, what the message must contain)
     "hidden_dim 2^63": (EXT + "scales: {classroom: {hidden_dim: 9223372036854775807}}\n", "scales.classroom.hidden_dim"),
     "config hidden_dim 2^63": (EXT + "graph_ops: {set: {feed_forward: {hidden_dim: 9223372036854775807}}}\n", "hidden_dim"),
     "meta.provenance [1]": (EXT + "meta: {provenance: [1]}\n", "meta.provenance: must be a mapping"),
+    "meta.citations [1]": (EXT + "meta: {citations: [1]}\n", "meta.citations[0]: must be a mapping"),
+    "citation without title": (EXT + "meta: {citations: [{link: x}]}\n", "meta.citations[0]: missing required key 'title'"),
     "deep lists": ("a: " + "[" * 600 + "]" * 600 + "\n", "nested more than"),
     "deep maps": ("a: " + "{a: " * 600 + "1" + "}" * 600 + "\n", "nested more than"),
     "NUL byte": ("id: a\0b\n", "contains a NUL byte at offset 5"),
