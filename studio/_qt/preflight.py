@@ -170,6 +170,29 @@ def missing_libraries(plugin: Path, env=None, within: Path | None = None) -> lis
     return missing
 
 
+BASE_LIBS = {"libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1", "libdl.so.2", "libpthread.so.0",
+             "librt.so.1", "libz.so.1", "libzstd.so.1", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}  # on every Linux that runs Python
+
+
+def system_libraries(plugin: Path, env=None) -> list[str]:
+    """Every system library ``plugin`` needs through Qt's own libraries (what the README lists)."""
+    env = os.environ if env is None else env
+    within = _pyside_root(plugin)
+    finder, seen, out, todo = _Finder(env), set(), set(), [Path(plugin)]
+    while todo:
+        needed, dirs = elf_dynamic(todo.pop())
+        for name in needed:
+            if name in seen:
+                continue
+            seen.add(name)
+            hit = finder.find(name, dirs)
+            if hit is not None and hit != Path("/") and within in hit.resolve().parents:
+                todo.append(hit)
+            elif name not in BASE_LIBS:
+                out.add(name)
+    return sorted(out)
+
+
 def plugin_path(name: str, env=None) -> Path | None:
     """Where Qt would load platform plugin ``name`` from (honours QT_QPA_PLATFORM_PLUGIN_PATH)."""
     env = os.environ if env is None else env

@@ -97,8 +97,7 @@ class SceneDecor:
         if pr is not None and any(it.diff or (pr.show_badges and it.badge) for it in self.nodes.values()
                                   if abs(it.pos().y() - top) < 1):
             y -= pr.pill_h + 6
-        word = "click to unfold" if folded else "click to fold"
-        label = StripLabel(f"Training pipeline (what this milestone changed) · {word}",
+        label = StripLabel(f"{'▸' if folded else '▾'} Training pipeline (what this milestone changed)",
                            None if pr is not None else self.toggle_stages_folded)
         if pr is not None:
             label.setText("Training pipeline")

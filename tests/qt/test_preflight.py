@@ -124,3 +124,17 @@ def test_doctor_checks_the_platform_the_window_uses(tmp_path):
     assert "[MISSING]" in line and "libxcb-icccm-absent-test.so.4" in line, r.stdout
     r = _run(_env(QT_QPA_PLATFORM="offscreen"), "doctor")
     assert "[ok  ] Qt platform: starts (offscreen" in r.stdout
+
+
+def test_readme_lists_the_packages_of_every_library_the_xcb_plugin_needs():
+    plugin = preflight.plugin_path("xcb", {})
+    libs = preflight.system_libraries(plugin)
+    assert "libxcb-cursor.so.0" in libs and "libQt6XcbQpa.so.6" not in libs
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    deb = next(line for line in readme.splitlines() if line.startswith("| Debian / Ubuntu |"))
+    fed = next(line for line in readme.splitlines() if line.startswith("| Fedora |"))
+    unmapped = [n for n in libs if n not in preflight.PACKAGES]
+    assert not unmapped, f"no package known for {unmapped}"
+    for name in libs:
+        d, f = preflight.PACKAGES[name]
+        assert f" {d}" in deb and f" {f}" in fed, name
