@@ -95,7 +95,7 @@ def test_start_metrics_plots_stop_and_generate(qtbot, env, make_docks):
     qtbot.waitUntil(lambda: plots.curve_points("loss") >= 4 and plots.curve_points("val_loss") >= 1, timeout=60_000)
     qtbot.waitUntil(lambda: panel.sample.toPlainText().startswith("[step 10]"), timeout=60_000)
     assert plots.curve_points("lr") >= 4 and plots.curve_points("val_bpb") >= 1
-    assert "step" in panel.progress.format() and "tok/s" in panel.progress.format()
+    assert "step" in panel.progress.format() and "tokens/s" in panel.numbers.text()  # bar: step + ETA only
     session.pause(True)
     assert panel.pause_btn.text() == "Resume" and run.training == "paused"
     session.pause(False)
@@ -175,11 +175,11 @@ def test_overlay_earlier_run(qtbot, env, make_docks):
         run.append_metrics(EM(i * 10, i * 1000, 3.0 - i * 0.1, 2.0 - i * 0.1, 3.0).record())
     t = make_docks(tiny_arch())
     label = t.plots.add_overlay(env / "old")
-    assert label == "old" and t.plots.overlays[0][2].getData()[0].size == 5
+    assert label == "old" and t.plots.overlays[0].bpb_curve.getData()[0].size == 5
     t.plots.x_axis.setCurrentIndex(1)  # tokens seen
-    assert t.plots.overlays[0][2].getData()[0].tolist() == [1000, 2000, 3000, 4000, 5000]
+    assert t.plots.overlays[0].bpb_curve.getData()[0].tolist() == [1000, 2000, 3000, 4000, 5000]
     from studio.core import errors as E
-    with pytest.raises(E.StudioError, match="no validation metrics"):
+    with pytest.raises(E.StudioError, match="no training or validation metrics"):
         t.plots.add_overlay(env)
 
 

@@ -10,6 +10,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from studio._qt.training.panel import readable_sample
 from studio._qt.worker import Worker
 from studio.core.jobs.generate import TextPiece, generate_job
 from studio.core.jobs.weights import WeightsSource, source_for
@@ -153,7 +154,7 @@ class GeneratePanel(QWidget):
         if isinstance(ev, TextPiece) and w is self.worker:  # a stopped older job's last pieces: dropped
             cur = self.output.textCursor()
             cur.movePosition(QTextCursor.End)
-            cur.insertText(ev.text)
+            cur.insertText(readable_sample(ev.text))  # <unk> as ⁇, as in the Training panel's sample
             self.output.setTextCursor(cur)
 
     def _ended(self, w):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -14,8 +14,25 @@ from studio.core.data.starter import LABEL as STARTER_LABEL
 from studio.core.training.events import EvalMetrics, Finished, Sample, StepMetrics
 
 
+DATA_KEY = "training/data"  # QSettings: what the user last chose to train on
+UNKNOWN_MARK = "⁇"  # SentencePiece's own mark for a token that stands for no text
+SAMPLE_TIP = (f"What the model writes now (sampled from BOS). {UNKNOWN_MARK} marks a token that stands for no "
+              "text (<unk>); \\xHH a byte that is not part of a complete character")
+
+
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def readable_sample(text: str) -> str:
+    """A sample as a learner reads it: the unknown token and any replacement character as one
+    mark (the decoder already shows only complete UTF-8 and stray bytes as \\xHH)."""
+    return text.replace("<unk>", UNKNOWN_MARK).replace("\ufffd", UNKNOWN_MARK)
+
+
+def _clock(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 def _spin(lo, hi, value, tip, step=1):
@@ -114,7 +131,11 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("idle")
         self.progress.setTextVisible(True)
+        # centred over the whole bar: beside the chunk the text had half the width and wrapped
+        self.progress.setAlignment(Qt.AlignCenter)
         v.addWidget(self.progress)
+        self.numbers = QLabel("")  # loss and speed, one line under the bar (the bar keeps step and ETA only)
+        v.addWidget(self.numbers)
         self.owner = QLabel("")  # which model the run in progress belongs to, when it is not the one on screen
         self.owner.setWordWrap(True)
         self.owner.hide()
@@ -126,11 +147,13 @@ class TrainingPanel(QWidget):
         self.sample = QPlainTextEdit()
         self.sample.setReadOnly(True)
         self.sample.setPlaceholderText("Sample text appears here as the model learns")
+        self.sample.setToolTip(SAMPLE_TIP)
         self.sample.setMaximumHeight(90)
         v.addWidget(self.sample)
         outer.addWidget(run_box, 4)
 
         self.refresh_data_choices()
+        self._restore_data_choice()
         self.data.currentIndexChanged.connect(self._data_changed)
         self.tokenizer.currentIndexChanged.connect(self._tokenizer_changed)
         self.start_btn.clicked.connect(self.start)
@@ -162,6 +185,29 @@ class TrainingPanel(QWidget):
         self.data.setCurrentIndex(i if i >= 0 else 0)
         self.data.blockSignals(False)
         self._show_attribution()
+
+    def _restore_data_choice(self) -> None:
+        """What the user trained on last time: a download still cached, the starter corpus, or a
+        local file that still exists (else the first choice, as on a first start)."""
+        saved = QSettings().value(DATA_KEY)
+        if not isinstance(saved, str) or not saved:
+            return
+        if saved not in ("quick", "full", "starter"):
+            if not os.path.isfile(saved):
+                return
+            self.local_path = saved
+            self.refresh_data_choices()
+        i = self.data.findData(saved)
+        if i >= 0:
+            self.data.blockSignals(True)
+            self.data.setCurrentIndex(i)
+            self.data.blockSignals(False)
+            self._show_attribution()
+
+    def _remember_data_choice(self) -> None:
+        spec = self.data_spec()
+        if spec and spec != "choose" and not spec.startswith("download:"):
+            QSettings().setValue(DATA_KEY, spec)
 
     def data_spec(self) -> str:
         return self.data.currentData()
@@ -201,6 +247,7 @@ class TrainingPanel(QWidget):
         elif spec and spec.startswith("download:"):
             self.download(spec.split(":", 1)[1])
         self._show_attribution()
+        self._remember_data_choice()
 
     def download(self, subset: str) -> bool:
         from studio._qt.training.download import DownloadDialog
@@ -254,6 +301,7 @@ class TrainingPanel(QWidget):
         req = TrainRequest(arch, arch.id, data, self.tokenizer.currentData(), self.vocab.value() or None,
                            self.tokenizer_model, self.config(), str(default_run_dir(arch.id)))
         self.sample.clear()
+        self.numbers.setText("")
         self._training_title = doc.title or arch.meta.get("title", arch.id)
         self.session.start(req, doc.key)
 
@@ -283,9 +331,13 @@ class TrainingPanel(QWidget):
         if state == "preparing":
             self.progress.setRange(0, 0)
         elif state == "idle":
-            self.progress.setRange(0, 100)
+            if self.progress.maximum() == 0:  # ended while preparing: no busy bar left running
+                self.progress.setRange(0, 1)
+                self.progress.setValue(0)
             if self.progress.format() in ("idle", "preparing…"):
                 self.progress.setFormat("idle")
+            # a finished or stopped run keeps its bar and its words (setRange to another range
+            # reset the value and left the bar blank)
         if state == "paused":
             self.progress.setFormat(self.progress.format().split(" · paused")[0] + " · paused")
 
@@ -299,19 +351,22 @@ class TrainingPanel(QWidget):
     def _event(self, ev) -> None:
         if isinstance(ev, StepMetrics):
             total = self.progress.maximum() or 1
-            self.progress.setValue(ev.step)
+            self.progress.setValue(min(ev.step, total))
             rate = ev.step / max(1e-6, ev.elapsed_s)
             eta = (total - ev.step) / max(1e-6, rate)
-            self.progress.setFormat(f"step {ev.step}/{total} · loss {ev.loss:.3f} · {ev.tokens_per_s:,.0f} tok/s · "
-                                    f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+            self.progress.setFormat(f"step {ev.step} / {total} · ETA {_clock(eta)}")
+            self.numbers.setText(f"loss {ev.loss:.3f} · {ev.tokens_per_s:,.0f} tokens/s")
         elif isinstance(ev, EvalMetrics):
             self.status.setText(f"step {ev.step}: val loss {ev.val_loss:.3f}, val {ev.val_bpb:.3f} bits/byte")
         elif isinstance(ev, Sample):
-            self.sample.setPlainText(f"[step {ev.step}] {ev.text}")
+            self.sample.setPlainText(f"[step {ev.step}] {readable_sample(ev.text)}")
         elif isinstance(ev, Finished):
             word = "Finished" if ev.reason == "done" else "Stopped (checkpoint saved)"
-            self.progress.setFormat(f"{word} at step {ev.step} · val loss {ev.val_loss:.3f} · "
-                                    f"{ev.tokens_per_s:,.0f} tok/s")
+            if ev.reason == "done":
+                self.progress.setRange(0, max(ev.step, 1))
+            self.progress.setValue(min(ev.step, self.progress.maximum()))
+            self.progress.setFormat(f"{word} at step {ev.step}")
+            self.numbers.setText(f"val loss {ev.val_loss:.3f} · {ev.tokens_per_s:,.0f} tokens/s")
             self.status.setText(f"{word}: {ev.tokens:,} tokens, val {ev.val_bpb:.3f} bits/byte · "
                                 f"{self.session.info.get('run_dir', '')}")
 

@@ -1,6 +1,8 @@
 """Live training plots (pyqtgraph). Every curve is created once; a ≤ 30 Hz timer feeds them with
-setData, and only when the metrics changed. Earlier runs are overlaid from their metrics.jsonl
-on the validation bits-per-byte plot, which is comparable across tokenizers.
+setData, and only when the metrics changed. Earlier runs are overlaid from their metrics.jsonl,
+dashed: their training loss on the loss plot (comparable with the same tokenizer) and their
+validation bits per byte (comparable across tokenizers). A run that finished in this window is
+overlaid by itself when the next run starts (race GPT-2, then LLaMA 2, on one plot).
 
 The curves are those of the run of the model on screen (``RunState``): this window's training
 run while it belongs to that model, else the run folder's metrics.jsonl (an imported, project
@@ -21,13 +23,23 @@ OVERLAY_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E4
 RAW, SMOOTH, VAL = "#9BB8D3", "#0072B2", "#D55E00"
 SMOOTH_ALPHA = 0.1
 FRAME_MS = 33  # ≤ 30 redraws a second
+AUTO_OVERLAYS = 3  # earlier runs of this window overlaid by themselves when a new run starts
+
+
+class Overlay:
+    """An earlier run drawn over this one: its metrics and its two dashed curves."""
+
+    def __init__(self, label: str, run_dir, history: MetricsHistory, loss_curve, bpb_curve, auto: bool):
+        self.label, self.run_dir, self.history = label, Path(run_dir), history
+        self.loss_curve, self.bpb_curve, self.auto = loss_curve, bpb_curve, auto
 
 
 class PlotsPanel(QWidget):
     def __init__(self, session, theme=None, parent=None, run_state=None):
         super().__init__(parent)
         self.session, self.run_state = session, run_state
-        self.overlays: list[tuple[str, MetricsHistory, object]] = []
+        self.overlays: list[Overlay] = []
+        self.finished_runs: list[tuple[Path, str]] = []  # this window's ended runs (folder, label), oldest first
         self._drawn = -1
         self._drawn_history = None
         self._saved: tuple | None = None  # (run folder, metrics.jsonl mtime, MetricsHistory) read from disk
@@ -45,8 +57,9 @@ class PlotsPanel(QWidget):
         self.log_y.setToolTip("Logarithmic y axis for the loss and bits-per-byte plots")
         bar.addWidget(self.log_y)
         self.overlay_btn = QPushButton("Overlay run…")
-        self.overlay_btn.setToolTip("Overlay an earlier run's validation bits per byte (from its metrics.jsonl) "
-                                    "to race architectures on the same budget")
+        self.overlay_btn.setToolTip("Overlay an earlier run (its metrics.jsonl), dashed: its training loss on the "
+                                    "loss plot and its validation bits per byte, to race architectures on the same "
+                                    "budget. A run that finished here is overlaid by itself when the next starts")
         self.clear_btn = QPushButton("Clear overlays")
         self.clear_btn.setEnabled(False)
         bar.addWidget(self.overlay_btn)
@@ -89,6 +102,8 @@ class PlotsPanel(QWidget):
         self.log_y.toggled.connect(self._set_log)
         self.overlay_btn.clicked.connect(self.choose_overlay)
         self.clear_btn.clicked.connect(self.clear_overlays)
+        session.state_changed.connect(self._session_state)
+        session.prepared.connect(self._run_prepared)
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.tick)
@@ -154,34 +169,35 @@ class PlotsPanel(QWidget):
                             (self.gn_curve, "grad_norm"), (self.tps_curve, "tokens_per_s")):
             s = h.series(name, x)
             curve.setData(s.x, s.y)
-        for _, oh, curve in self.overlays:
-            s = oh.series("val_bpb", x)
-            curve.setData(s.x, s.y)
+        for o in self.overlays:
+            s = o.history.series("val_bpb", x)
+            o.bpb_curve.setData(s.x, s.y)
+            s = o.history.series("loss", x)
+            o.loss_curve.setData(s.x, smooth(s.y, SMOOTH_ALPHA))
 
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
         self.bpb_plot.setLogMode(y=on)
 
     # ------------------------------------------------------------------ overlays
-    def add_overlay(self, run_dir) -> str:
+    def add_overlay(self, run_dir, auto: bool = False) -> str:
         """Overlay an earlier run; returns its label. Raises StudioError for a folder without metrics."""
         from studio.core import errors as E
         from studio.core.rundir import RunDir
+        if any(o.run_dir == Path(run_dir) for o in self.overlays):
+            return next(o.label for o in self.overlays if o.run_dir == Path(run_dir))
         run = RunDir(run_dir)
         records = run.metrics()
-        if not any("val_bpb" in r for r in records):
-            raise E.StudioError(f"{run_dir}: no validation metrics (metrics.jsonl) to overlay")
+        if not any("val_bpb" in r or "loss" in r for r in records):
+            raise E.StudioError(f"{run_dir}: no training or validation metrics (metrics.jsonl) to overlay")
         oh = MetricsHistory(2048)
         for r in records:
             oh.add_record(r)
-        try:
-            cfg = run.read_config()
-            label = f"{cfg.get('model', Path(run_dir).name)} ({cfg.get('tokenizer', {}).get('kind', '?')})"
-        except Exception:  # noqa: BLE001  a run without run.yaml still has a name
-            label = Path(run_dir).name
+        label = self._run_label(run_dir)
         colour = OVERLAY_COLOURS[len(self.overlays) % len(OVERLAY_COLOURS)]
-        curve = self.bpb_plot.plot([], [], pen=pg.mkPen(colour, width=2, style=Qt.DashLine))
-        self.overlays.append((label, oh, curve))
+        pen = pg.mkPen(colour, width=2, style=Qt.DashLine)
+        self.overlays.append(Overlay(label, run_dir, oh, self.loss_plot.plot([], [], pen=pen),
+                                     self.bpb_plot.plot([], [], pen=pen), auto))
         self._update_key()
         self.redraw()
         return label
@@ -197,17 +213,53 @@ class PlotsPanel(QWidget):
             self.overlay_key.setText(str(exc))
 
     def clear_overlays(self) -> None:
-        for _, _, curve in self.overlays:
-            self.bpb_plot.removeItem(curve)
+        for o in self.overlays:
+            self.loss_plot.removeItem(o.loss_curve)
+            self.bpb_plot.removeItem(o.bpb_curve)
         self.overlays.clear()
+        self.finished_runs.clear()  # cleared means cleared: the next run starts on a clean plot
         self._update_key()
+
+    # ------------------------------------------------------------------ the earlier run, by itself
+    def _session_state(self, state: str) -> None:
+        rd = self.session.info.get("run_dir") if state == "idle" else None
+        if rd and (Path(rd) / "metrics.jsonl").is_file():
+            entry = (Path(rd), self._run_label(rd))
+            self.finished_runs = [r for r in self.finished_runs if r[0] != entry[0]] + [entry]
+
+    def _run_prepared(self, info: dict) -> None:
+        """A new run starts: the runs that ended here before it are drawn over it."""
+        from studio.core import errors as E
+        new = Path(info.get("run_dir", ""))
+        for rd, _ in self.finished_runs[-AUTO_OVERLAYS:]:
+            if rd != new:
+                try:
+                    self.add_overlay(rd, auto=True)
+                except E.StudioError:
+                    pass  # its metrics went away meanwhile: nothing to draw
+
+    @staticmethod
+    def _run_label(run_dir) -> str:
+        from studio.core.rundir import RunDir
+        try:
+            cfg = RunDir(run_dir).read_config()
+            return f"{cfg.get('model', Path(run_dir).name)} ({cfg.get('tokenizer', {}).get('kind', '?')})"
+        except Exception:  # noqa: BLE001  a run without run.yaml still has a name
+            return Path(run_dir).name
 
     def _update_key(self) -> None:
         parts = [f"<span style='color:{VAL}'>━</span> this run"] if self.overlays else []
-        for i, (label, _, _) in enumerate(self.overlays):
-            parts.append(f"<span style='color:{OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]}'>┅</span> {label}")
+        for i, o in enumerate(self.overlays):
+            word = "earlier run: " if o.auto else ""
+            parts.append(f"<span style='color:{OVERLAY_COLOURS[i % len(OVERLAY_COLOURS)]}'>┅</span> {word}{o.label}")
         self.overlay_key.setText(" &nbsp; ".join(parts))
         self.clear_btn.setEnabled(bool(self.overlays))
+
+    def overlay_points(self, index: int, name: str) -> int:
+        """How many points overlay ``index`` shows on the "loss" or "val_bpb" plot (for tests)."""
+        o = self.overlays[index]
+        xs, _ = (o.loss_curve if name == "loss" else o.bpb_curve).getData()
+        return 0 if xs is None else int(np.size(xs))
 
     def curve_points(self, name: str) -> int:
         """How many points a curve shows (for tests)."""

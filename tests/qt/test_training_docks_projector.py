@@ -1,0 +1,146 @@
+"""Issue 13's training-dock defects, napari-shaped (no training thread is started: the session's
+signals are the model): the progress bar's text fits on one line and the bar is full when done;
+the data choice survives a restart; the live sample shows no U+FFFD or <unk>; an earlier run of
+this window is overlaid by itself, with its loss as well as its bits per byte."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from tiny_training import tiny_arch  # noqa: E402
+
+from studio._qt.training.panel import UNKNOWN_MARK, TrainingPanel  # noqa: E402
+from studio._qt.training.plots import PlotsPanel  # noqa: E402
+from studio._qt.training.session import TrainingSession  # noqa: E402
+from studio.core.rundir import RunDir  # noqa: E402
+from studio.core.state import Document, RunState  # noqa: E402
+from studio.core.tokenizers import BOS, UNK  # noqa: E402
+from studio.core.tokenizers.byte_level import ByteTokenizer  # noqa: E402
+from studio.core.training.events import EvalMetrics, Finished, Sample, StepMetrics  # noqa: E402
+
+PREPARED = {"steps": 3000, "is_tinystories": False, "label": "starter corpus", "params": 1_488_000,
+            "tokenizer": "bpe", "vocab": 1024, "run_dir": "/tmp/not-used"}
+
+
+def _panel(qtbot, width=420):
+    doc, run = Document("classroom"), RunState()
+    run.follow(doc)
+    doc.show_milestone("tiny", tiny_arch(), "Tiny")
+    session = TrainingSession(run)
+    panel = TrainingPanel(session, run)
+    session.setParent(panel)  # deleted with the panel, not at a random garbage-collection moment
+    qtbot.addWidget(panel)
+    return session, panel
+
+
+def _one_line_fits(bar) -> bool:
+    return bar.fontMetrics().horizontalAdvance(bar.text()) + 12 <= bar.width()
+
+
+def test_progress_text_fits_and_the_bar_is_full_when_done(qtbot):
+    session, panel = _panel(qtbot)
+    panel.resize(1366, 330)  # the Training dock at 1366x768
+    panel.show()
+    qtbot.waitExposed(panel)
+    session.state_changed.emit("preparing")
+    session.prepared.emit(PREPARED)
+    session.state_changed.emit("running")
+    session.event.emit(StepMetrics(1234, 1234 * 1024, 3.123, 1e-3, 1.0, 12345.0, 100.0))
+    bar = panel.progress
+    assert bar.text().startswith("step 1234 / 3000") and "ETA" in bar.text()
+    assert "loss 3.123" in panel.numbers.text() and "12,345 tokens/s" in panel.numbers.text()
+    assert _one_line_fits(bar)
+    session.event.emit(Finished(3000, 3000 * 1024, "done", 2.1, 2.2, 1.9, 12000.0))
+    session.state_changed.emit("idle")
+    assert bar.value() == bar.maximum() > 0 and bar.text() == "Finished at step 3000"  # not blank
+    assert _one_line_fits(bar)
+
+
+def test_a_stopped_run_keeps_its_bar(qtbot):
+    session, panel = _panel(qtbot)
+    session.prepared.emit(PREPARED)
+    session.state_changed.emit("running")
+    session.event.emit(StepMetrics(700, 700 * 1024, 3.0, 1e-3, 1.0, 9000.0, 50.0))
+    session.event.emit(Finished(700, 700 * 1024, "stopped", 3.0, 3.1, 2.5, 9000.0))
+    session.state_changed.emit("idle")
+    assert panel.progress.value() == 700 and "Stopped" in panel.progress.text()
+
+
+def test_failure_while_preparing_leaves_no_busy_bar(qtbot):
+    session, panel = _panel(qtbot)
+    session.state_changed.emit("preparing")
+    assert panel.progress.maximum() == 0  # busy while preparing
+    session.failed.emit("no data")
+    session.state_changed.emit("idle")
+    assert panel.progress.maximum() > 0 and panel.progress.text() == "failed"
+
+
+def test_the_data_choice_is_remembered_across_restarts(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    stories = tmp_path / "my-stories.txt"
+    stories.write_text("Once upon a time.\n")
+    _, first = _panel(qtbot)
+    assert first.data_spec() == "starter"  # a first start
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(stories), "")))
+    first.data.setCurrentIndex(first.data.findData("choose"))
+    assert first.data_spec() == str(stories)
+    _, second = _panel(qtbot)  # the app started again
+    assert second.data_spec() == str(stories) and "my-stories.txt" in second.attribution.text()
+    stories.unlink()  # the file went away: the first choice again, no error
+    _, third = _panel(qtbot)
+    assert third.data_spec() == "starter"
+
+
+def test_live_sample_shows_no_replacement_characters(qtbot):
+    session, panel = _panel(qtbot)
+    tok = ByteTokenizer()
+    raw = [BOS, UNK, *(3 + b for b in "Ony".encode()), 3 + 0xFF, *(3 + b for b in "你".encode()), 3 + 0xE4]
+    session.event.emit(Sample(40, tok.decode(raw)))
+    text = panel.sample.toPlainText()
+    assert "\ufffd" not in text and "<unk>" not in text
+    assert text.startswith("[step 40] " + UNKNOWN_MARK + "Ony") and "你" in text and "\\xff" in text
+    assert UNKNOWN_MARK in panel.sample.toolTip()
+
+
+def _run_folder(path: Path, evals=True) -> Path:
+    run = RunDir(path)
+    run.path.mkdir(parents=True)
+    for i in range(1, 6):
+        run.append_metrics(StepMetrics(i * 10, i * 1000, 4.0 - i * 0.2, 1e-3, 1.0, 100.0, float(i)).record())
+        if evals:
+            run.append_metrics(EvalMetrics(i * 10, i * 1000, 3.0 - i * 0.1, 2.0 - i * 0.1, 3.0).record())
+    return run.path
+
+
+def test_the_earlier_run_is_overlaid_by_itself_with_loss_and_bits_per_byte(qtbot, tmp_path):
+    doc, run = Document("classroom"), RunState()
+    run.follow(doc)
+    session = TrainingSession(run)
+    plots = PlotsPanel(session, run_state=run)
+    session.setParent(plots)
+    qtbot.addWidget(plots)
+    gpt2 = _run_folder(tmp_path / "gpt2")
+    session.info = {"run_dir": str(gpt2)}  # GPT-2's run ended in this window
+    session.state_changed.emit("idle")
+    assert plots.overlays == []  # nothing drawn over GPT-2's own curves
+    session.prepared.emit({**PREPARED, "run_dir": str(tmp_path / "llama2")})  # then LLaMA 2 starts
+    assert len(plots.overlays) == 1 and plots.overlays[0].auto
+    assert plots.overlay_points(0, "loss") == 5 and plots.overlay_points(0, "val_bpb") == 5
+    assert "earlier run" in plots.overlay_key.text() and plots.clear_btn.isEnabled()
+    session.prepared.emit({**PREPARED, "run_dir": str(tmp_path / "third")})
+    assert len(plots.overlays) == 1  # not twice
+    plots.clear_overlays()
+    session.prepared.emit({**PREPARED, "run_dir": str(tmp_path / "fourth")})
+    assert plots.overlays == []  # cleared stays cleared
+
+
+def test_manual_overlay_of_a_run_without_evaluations_draws_its_loss(qtbot, tmp_path):
+    doc, run = Document("classroom"), RunState()
+    run.follow(doc)
+    session = TrainingSession(run)
+    plots = PlotsPanel(session, run_state=run)
+    session.setParent(plots)
+    qtbot.addWidget(plots)
+    plots.add_overlay(_run_folder(tmp_path / "short", evals=False))
+    assert plots.overlay_points(0, "loss") == 5 and plots.overlay_points(0, "val_bpb") == 0
+    assert not plots.overlays[0].auto and "earlier run" not in plots.overlay_key.text()
