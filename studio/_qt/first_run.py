@@ -74,12 +74,27 @@ class TourDialog(QDialog):
             self.show_page(self.page + 1)
 
 
-def data_status_text() -> str:
-    """Which data a new training run will use, in one line."""
+def data_status_text(choice: str | None = None) -> str:
+    """Which data a new training run will use, in one line: the Training panel's choice
+    (``choice``, else the one it remembered), else what is cached."""
+    import os
+
+    from PySide6.QtCore import QSettings
+
     from studio.core.data import download as dl
-    for sub in ("quick", "full"):
-        if dl.cached_path(sub):
-            return f"Training data: TinyStories {sub} (cached, offline-ready)"
+    if choice is None:
+        saved = QSettings().value("training/data")  # studio._qt.training.panel.DATA_KEY
+        choice = saved if isinstance(saved, str) else None
+    if choice in ("quick", "full") and dl.cached_path(choice):
+        return f"Training data: TinyStories {choice} (cached, offline-ready)"
+    if choice and choice not in ("quick", "full", "starter", "choose") and os.path.isfile(choice):
+        name = os.path.basename(choice)
+        # the same rule as the corpus reader (studio.core.data.sources): a TinyStories file says so in its name
+        return f"Training data: your file {name}" + (" (TinyStories)" if "tinystories" in name.lower() else "")
+    if choice != "starter":
+        for sub in ("quick", "full"):
+            if dl.cached_path(sub):
+                return f"Training data: TinyStories {sub} (cached, offline-ready)"
     return "Training data: starter corpus (not TinyStories) — Help → Offline pack… downloads TinyStories"
 
 
@@ -110,7 +125,14 @@ class FirstRun(QObject):
         self.refresh()
 
     def refresh(self):
-        self.data_status_label.setText(data_status_text())
+        """The permanent status line; follows the Training panel's data choice once it exists."""
+        panel = getattr(getattr(self.win, "training", None), "panel", None)
+        combo = getattr(panel, "data", None)
+        if combo is not None and getattr(self, "_combo", None) is not combo:
+            self._combo = combo
+            combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        choice = combo.currentData() if combo is not None else None
+        self.data_status_label.setText(data_status_text(choice))
 
     def start(self, show_tour_now: bool) -> None:
         """On a first start: LLaMA 2 fitted, then the tour (``show_tour_now``: the window is up)."""

@@ -144,6 +144,7 @@ class MainWindow(DockHost, QMainWindow):
         self.llama2c.fill_file_menu(self.menu("File"))
         self._quit_last()
         self.hide_stale_tab_bars()
+        self.first_run.refresh()  # the status line follows the Training panel's data choice
 
     def hide_stale_tab_bars(self):
         """Qt 6.11 leaves a second, stale tab bar ("Training | Plots") drawn over the bottom docks

@@ -138,3 +138,16 @@ def test_no_stale_dock_tab_bar_over_the_bottom_docks(window):
         assert not any(x != y and y[:len(x)] == x for x in b for y in b), b
         window.presentation.toggle()
         window.presentation.toggle()
+
+
+def test_status_line_names_a_local_tinystories_file_as_tinystories(window, tmp_path):
+    f = tmp_path / "TinyStories-valid.txt"
+    f.write_text("Once upon a time there was a cat.\n<|endoftext|>\nThe end.\n", encoding="utf-8")
+    panel = window.training.panel
+    panel.local_path = str(f)
+    panel.refresh_data_choices()
+    panel.data.setCurrentIndex(panel.data.findData(str(f)))
+    text = window.first_run.data_status_label.text()
+    assert "TinyStories-valid.txt (TinyStories)" in text and "not TinyStories" not in text
+    panel.data.setCurrentIndex(panel.data.findData("starter"))
+    assert "starter corpus (not TinyStories)" in window.first_run.data_status_label.text()
