@@ -28,11 +28,11 @@ def lesson_dir_setting() -> Path:
 
 def install_prepared_runs(run_state, lesson_dir=None) -> Path | None:
     """Point RunState at the lesson folder (the remembered one by default) if it has an index."""
-    from studio.core.lesson import Lesson, prepared_lookup
+    from studio.core.lesson import Lesson, describe_run, prepared_lookup
     folder = Path(lesson_dir) if lesson_dir else lesson_dir_setting()
     if not Lesson(folder).exists():
         return None
-    run_state.set_prepared_lookup(prepared_lookup(folder))
+    run_state.set_prepared_lookup(prepared_lookup(folder), describe_run)
     return folder
 
 

@@ -160,10 +160,23 @@ def default_lesson_dir() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir("archstudio", appauthor=False)) / "lesson"
 
 
+_DESCRIBED: dict = {}  # (folder, mtimes) -> line: a label may be read often, the files change rarely
+
+
 def describe_run(run_dir) -> str:
     """One line for the views: which prepared run, when and for how long it was trained."""
     from studio.core.rundir import RunDir
     run = RunDir(run_dir)
+    stamp = tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in (run.config_path, run.metrics_path))
+    key = (str(run.path), stamp)
+    if key not in _DESCRIBED:
+        if len(_DESCRIBED) > 256:
+            _DESCRIBED.clear()
+        _DESCRIBED[key] = _describe(run)
+    return _DESCRIBED[key]
+
+
+def _describe(run) -> str:
     cfg = run.read_config()
     if cfg.get("pretrained"):
         p = cfg["pretrained"]

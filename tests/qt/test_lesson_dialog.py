@@ -52,7 +52,8 @@ def test_prepare_the_lesson_then_generate_with_the_prepared_run(qtbot, app, cach
     assert model.run.source is None  # GPT-2 was not prepared: fresh weights, and the panel says so
     model.show_milestone("2023-07-llama-2")
     assert (model.run.source, model.run.run_dir) == ("prepared", tmp_path / "lesson" / "2023-07-llama-2")
-    assert "prepared" in gen.source_label.text()
+    assert "prepared run 2023-07-llama-2: trained" in gen.source_label.text()  # which run, when, how long
+    assert "starter corpus" in gen.source_label.text()
     gen.temperature.setValue(0.0)
     gen.max_tokens.setValue(8)
     gen.toggle()

@@ -53,6 +53,7 @@ class RunState:
         self._document = None
         self._live: dict[str, _LiveRun] = {}   # document key -> live run started for it
         self._prepared_lookup: Callable[[str], Path | None] | None = None
+        self._prepared_describe: Callable[[Path], str] | None = None
         self._live_key: str | None = None      # the document whose run is training now (or None)
         self._resolved: tuple | None = None    # (source, run_dir) cached until the next change
 
@@ -94,9 +95,12 @@ class RunState:
         """Resolve again and tell the views (e.g. a lesson folder has just got a prepared run)."""
         self._changed()
 
-    def set_prepared_lookup(self, lookup: Callable[[str], Path | None] | None) -> None:
-        """Where lesson folders offer prepared runs: ``lookup(document key) -> run folder or None``."""
+    def set_prepared_lookup(self, lookup: Callable[[str], Path | None] | None,
+                            describe: Callable[[Path], str] | None = None) -> None:
+        """Where lesson folders offer prepared runs: ``lookup(document key) -> run folder or None``;
+        ``describe(run folder)``: one line for label() saying which run, when and how long it trained."""
         self._prepared_lookup = lookup
+        self._prepared_describe = describe
         self._changed()
 
     # ------------------------------------------------------------------ what the views read
@@ -172,6 +176,11 @@ class RunState:
         if src is None:
             return "no trained run for this model (fresh random weights)"
         where = "" if rd is None else f" — {rd.parent.name}/{rd.name}" if rd.parent.name else f" — {rd.name}"
+        if src == "prepared" and self._prepared_describe is not None and rd is not None:
+            try:
+                return f"the lesson's {self._prepared_describe(rd)}"
+            except Exception:  # noqa: BLE001  a half-written run folder: the plain label below
+                pass
         return {"live": "training in this window", "imported": "imported run",
                 "project": "the project's run", "prepared": "the lesson's prepared run"}[src] + where
 
