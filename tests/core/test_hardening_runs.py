@@ -24,7 +24,8 @@ from studio.core.yamlio import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = "extends: recipe-microgpt\nscales: {classroom: {dim: 32, n_layers: 1, n_heads: 2, hidden_dim: 64, context: 32}}\n"
-FAST = ["--tokenizer", "byte", "--batch-size", "2", "--threads", "1", "--eval-interval", "2"]
+FAST = ["--tokenizer", "byte", "--batch-size", "2", "--threads", "1", "--eval-interval", "2", "--compile", "off",
+        "--precision", "fp32"]  # no compile or precision probe: these tests are about the run folder
 
 
 def _data(tmp):
