@@ -321,9 +321,11 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
                     yield LessonEvent("model_done", i, total, entry["id"],
                                       f"{entry['id']}: done, {ev.steps} steps, held-out {ev.val_bpb:.3f} bits/byte",
                                       1.0, (i + 1) / total, eta(i, 0), ev.step, ev.steps, ev.val_bpb)
-        except E.StudioError as exc:  # one model's failure (e.g. diverged) does not end the night
-            save(entry, status="failed", error=str(exc))
-            yield LessonEvent("failed", i, total, entry["id"], f"{entry['id']}: failed: {exc}", 1.0, (i + 1) / total,
+        except Exception as exc:  # noqa: BLE001  one model's failure (diverged, out of memory) does not end the night
+            why = str(exc) if isinstance(exc, E.StudioError) else f"{type(exc).__name__}: {exc}"
+            why = (why.splitlines() or [""])[0][:300]
+            save(entry, status="failed", error=why)
+            yield LessonEvent("failed", i, total, entry["id"], f"{entry['id']}: failed: {why}", 1.0, (i + 1) / total,
                               eta(i, 0))
     done = sum(1 for e in todo if e.get("status") in ("done", "pretrained"))
     yield LessonEvent("done", total, total, "", f"{done} of {total} models prepared in {lesson.path} "

@@ -112,3 +112,21 @@ def test_cli_survives_sigkill_and_resumes(env, tmp_path):
     bad = subprocess.run(_cli("summary", tmp_path / "nothing", env=env)[0], cwd=ROOT, env=e, capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_one_failing_model_does_not_end_the_lesson(env, tmp_path, monkeypatch):
+    import studio.core.lesson_train as LT
+    real = LT._fresh
+
+    def broken(pid, *a, **kw):
+        if pid == TWO[0]:
+            raise RuntimeError("out of memory\n(details)")
+        return real(pid, *a, **kw)
+    monkeypatch.setattr(LT, "_fresh", broken)
+    events = list(prepare(tmp_path / "l", tiny(steps=3)))
+    failed = [e for e in events if e.kind == "failed"]
+    assert len(failed) == 1 and failed[0].message == f"{TWO[0]}: failed: RuntimeError: out of memory"
+    assert [e["status"] for e in Lesson(tmp_path / "l").entries()] == ["failed", "done"]
+    monkeypatch.setattr(LT, "_fresh", real)  # the next night: the failed model is trained, the done one skipped
+    again = list(prepare(tmp_path / "l", tiny(steps=3)))
+    assert [e.kind for e in again].count("skip") == 1 and [e["status"] for e in Lesson(tmp_path / "l").entries()] == ["done", "done"]
