@@ -27,8 +27,7 @@ class LookInsideWindow(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent, Qt.Window)
         self.setWindowTitle("Look inside — LLM Architecture Studio")
-        self.title = QLabel("")
-        self.title.setStyleSheet("font-weight: bold")
+        self.title = QLabel("<b>Look inside</b> · drag the bar between the views to give one of them more room")
         self.view_buttons = QButtonGroup(self)
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 4, 6, 0)
@@ -178,8 +177,9 @@ class LookInside(QObject):
             return
         src = self.inspect.controller.source
         doc = self.inspect.run_state.document
-        what = src.label if src is not None else (doc.title if doc is not None else "")
-        self.window.title.setText(f"Look inside: {what}" if what else "Look inside")
+        what = (doc.title if doc is not None else "") or (src.label if src is not None else "")
+        self.window.setWindowTitle(f"Look inside: {what} — LLM Architecture Studio" if what else
+                                   "Look inside — LLM Architecture Studio")
 
     def _place(self, screen=None) -> None:
         win = self.window

@@ -72,6 +72,7 @@ def test_routing_dock_on_mixtral_never_says_no_moe(qtbot, win):
     win.show_arch(arch_of())
     qtbot.waitUntil(lambda: not win.inspect_controller.busy(), timeout=WAIT)
     assert rv.empty.isVisibleTo(rv) and rv.empty.text() == NO_MOE
+    assert not rv.layer_row.isVisibleTo(rv) and rv.summary.text() == "" and rv.layer_box.count() == 0
 
 
 def test_restored_attention_dock_explains_instead_of_empty_axes(qtbot, win):

@@ -73,6 +73,7 @@ class InspectDocks(QObject):
         from studio._qt.look_inside import LookInside
         self.look_inside = LookInside(self, parent)
         ctl.source_changed.connect(lambda _s: self.look_inside.update_title())
+        run_state.changed.connect(self.look_inside.update_title)
         ctl.failed.connect(lambda msg: self.show_status(msg))
         self.attention.inspect_requested.connect(self.inspect_on_screen)
         self.routing.inspect_requested.connect(self.inspect_on_screen)

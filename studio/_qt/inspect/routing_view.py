@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from studio._qt.inspect.widgets import (ColourBar, FitsViewport, HeatPlot, note_page, palette_colours, rgb_image, row,
                                         thin_ticks, wrap_label)
@@ -122,14 +123,15 @@ class RoutingView(FitsViewport, QWidget):
             p.setMinimumSize(160, 110)
         # two tabs so each gets the dock's full height on a small screen
         prompt_maps = QWidget()
-        grid = QGridLayout(prompt_maps)
-        grid.addWidget(row(self.map, self.cbar, stretch_at=0), 0, 0)
-        grid.addWidget(self.hist, 0, 1)
-        grid.addWidget(self.readout, 1, 0, 1, 2)
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 1)
-        grid.setHorizontalSpacing(18)
-        grid.setRowStretch(0, 1)
+        grid = QVBoxLayout(prompt_maps)
+        maps = QSplitter(Qt.Horizontal)  # the map or the load histogram: whichever needs the room
+        maps.addWidget(row(self.map, self.cbar, stretch_at=0))
+        maps.addWidget(self.hist)
+        maps.setStretchFactor(0, 3)
+        maps.setStretchFactor(1, 1)
+        maps.setChildrenCollapsible(False)
+        grid.addWidget(maps, 1)
+        grid.addWidget(self.readout)
         self.wait_page, self.wait_note, _ = note_page("", "Inspect the model on screen", self.inspect_requested.emit)
         self.prompt_pages = prompt_tab = QStackedWidget()  # words until this model's first inspection arrives
         prompt_tab.addWidget(self.wait_page)
@@ -150,7 +152,8 @@ class RoutingView(FitsViewport, QWidget):
         self.tabs.addTab(train_tab, "Over training")
         self.tabs.setTabToolTip(1, "Expert load per step, auxiliary loss and balancing bias while a run trains")
         lay = QVBoxLayout(self)
-        lay.addWidget(row(QLabel("MoE layer:"), self.layer_box, self.summary, stretch_at=2))
+        self.layer_row = row(QLabel("MoE layer:"), self.layer_box, self.summary, stretch_at=2)
+        lay.addWidget(self.layer_row)
         lay.addWidget(self.empty)
         lay.addWidget(self.tabs, 1)
         lay.addStretch(0)
@@ -177,6 +180,9 @@ class RoutingView(FitsViewport, QWidget):
         layers, experts, k = self.moe
         if not layers:
             self.empty.setText(NO_MOE if arch is not None else "No model on screen.")
+            self.ins = None
+            self.layer_box.clear()  # nothing of the previous MoE model stays above the sentence
+            self.summary.setText("")
         self._set_empty(not layers)
         if layers and (self.ins is None or not self.ins.routing or self.ins.arch_id != getattr(arch, "id", None)):
             title = arch.meta.get("title", arch.id)
@@ -192,6 +198,7 @@ class RoutingView(FitsViewport, QWidget):
     def _set_empty(self, empty: bool):
         self.empty.setVisible(empty)
         self.tabs.setVisible(not empty)
+        self.layer_row.setVisible(not empty)
 
     # ------------------------------------------------------------------ one prompt
     def show_inspection(self, ins):

@@ -62,6 +62,7 @@ class HeatPlot(pg.PlotWidget):
             ax.setPen(pen)
             ax.setTextPen(pen)
             ax.setLabel(label, color=text.name())
+            ax.setStyle(hideOverlappingLabels=False)  # the first token (BOS) sits at the axis end: keep it
 
     def show_rgb(self, rgb: np.ndarray, xlabels=None, ylabels=None):
         """xlabels/ylabels: one string per column/row; thinned to what the current size can show."""
