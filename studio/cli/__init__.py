@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=1337)
     f.add_argument("--threads", type=int, default=None)
     f.add_argument("--device", default="cpu")
+    f.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="default auto: bf16 where native and measured faster")
+    f.add_argument("--compile", choices=("auto", "on", "off"), default="auto")
     f = lsub.add_parser("summary", help="held-out bits per byte, tokens seen and minutes of each prepared run")
     f.add_argument("lesson_dir", metavar="LESSON_DIR")
     f.add_argument("--csv", default=None, metavar="FILE")

@@ -36,7 +36,8 @@ def _prepare(args) -> int:
     cfg = LessonConfig(milestones=tuple(args.milestones or ()), minutes_per_model=args.minutes_per_model or 5.0,
                        steps=args.steps, data=args.data, pretrained=tuple(args.pretrained or ()),
                        batch_size=args.batch_size or 8, context=args.context, seed=args.seed,
-                       threads=args.threads, device=args.device)
+                       threads=args.threads, device=args.device, precision=args.precision,
+                       compile={"on": True, "off": False}.get(args.compile, "auto"))
     from studio.core.lesson import default_lesson_dir
     out = Path(args.out) if args.out else default_lesson_dir()
     stop = {"flag": False}

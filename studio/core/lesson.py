@@ -42,6 +42,8 @@ class LessonConfig:
     seed: int = 1337
     threads: int | None = None
     device: str = "cpu"
+    precision: str = "auto"             # the trainer's choice: bf16 where native and measured faster
+    compile: bool | str = "auto"        # torch.compile where the run is long enough to win the time back
 
 
 @dataclass(frozen=True)
@@ -301,10 +303,10 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
         save(entry, status="training")
         try:
             for ev in train_entry(entry["id"], run_dir, cfg, budget, should_stop, corpus):
-                if ev.kind in ("step", "eval", "model", "resume"):  # their eta_s: seconds per step
+                if ev.kind in ("step", "eval", "model", "resume"):  # their eta_s: this model's seconds left
                     if ev.kind == "model" and ev.eta_s is not None and estimate["model_s"] is None:
-                        estimate["model_s"] = ev.steps * ev.eta_s
-                    left = (ev.steps - ev.step) * ev.eta_s if ev.eta_s is not None else budget
+                        estimate["model_s"] = ev.eta_s
+                    left = ev.eta_s if ev.eta_s is not None else budget
                     yield dataclasses.replace(ev, index=i, total=total, overall_fraction=(i + ev.model_fraction) / total,
                                               eta_s=eta(i, left))
                 elif ev.kind == "finished":

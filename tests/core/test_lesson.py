@@ -29,7 +29,8 @@ def env(cache, monkeypatch):
 
 
 def tiny(**kw):
-    return LessonConfig(**{"milestones": TWO, "steps": 12, "batch_size": 2, "context": 32, "threads": 1, **kw})
+    return LessonConfig(**{"milestones": TWO, "steps": 12, "batch_size": 2, "context": 32, "threads": 1,
+                           "precision": "fp32", "compile": False, **kw})
 
 
 def test_prepare_two_models_index_summary_and_lookup(env, tmp_path):
@@ -91,7 +92,7 @@ def _cli(*args, env):
 def test_cli_survives_sigkill_and_resumes(env, tmp_path):
     out = tmp_path / "lesson"
     args = ["prepare", "--milestones", *TWO, "--steps", "40", "--context", "32", "--batch-size", "2", "--threads", "1",
-            "--out", out]
+            "--precision", "fp32", "--compile", "off", "--out", out]
     cmd, e = _cli(*args, env=env)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     second = RunDir(out / TWO[1])
@@ -130,3 +131,13 @@ def test_one_failing_model_does_not_end_the_lesson(env, tmp_path, monkeypatch):
     monkeypatch.setattr(LT, "_fresh", real)  # the next night: the failed model is trained, the done one skipped
     again = list(prepare(tmp_path / "l", tiny(steps=3)))
     assert [e.kind for e in again].count("skip") == 1 and [e["status"] for e in Lesson(tmp_path / "l").entries()] == ["done", "done"]
+
+
+def test_a_time_budget_per_model_is_the_trainers_own(env, tmp_path):
+    events = list(prepare(tmp_path / "l", tiny(milestones=(TWO[0],), steps=None, minutes_per_model=0.05)))
+    assert events[-1].kind == "done" and "1 of 1" in events[-1].message
+    assert "0.05 min" in next(e.message for e in events if e.kind == "model")
+    run = RunDir(tmp_path / "l" / TWO[0])
+    assert run.read_config()["training"]["minutes"] == pytest.approx(0.05)
+    steps = [r for r in run.metrics() if r["kind"] == "step"]
+    assert steps and steps[-1]["elapsed_s"] < 0.05 * 60 * 1.5  # ended near its 3-second budget

@@ -127,7 +127,7 @@ def test_lesson_imports_a_pretrained_model_that_serves_its_recipe(hub, tmp_path,
     from studio.core.lesson import LessonConfig, describe_run, prepare, prepared_run
     monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
     cfg = LessonConfig(milestones=("recipe-llama2c-stories260k",), steps=3, batch_size=2, context=16, threads=1,
-                       pretrained=("stories260K",))
+                       pretrained=("stories260K",), precision="fp32", compile=False)
     events = list(prepare(tmp_path / "lesson", cfg, cache=tmp_path / "tl"))
     assert events[-1].kind == "done" and "2 of 2" in events[-1].message
     run = prepared_run(tmp_path / "lesson", "recipe-llama2c-stories260k")

@@ -44,7 +44,7 @@ def test_prepare_the_lesson_then_generate_with_the_prepared_run(qtbot, app, cach
         item = dlg.models.item(i)
         item.setCheckState(Qt.Checked if item.data(Qt.UserRole) in TWO else Qt.Unchecked)
     assert sorted(dlg.chosen()) == sorted(TWO) and "2 models" in dlg.total.text()  # timeline order
-    w = dlg.start(steps=4, batch_size=2, context=16, threads=1)
+    w = dlg.start(steps=4, batch_size=2, context=16, threads=1, precision="fp32", compile=False)
     with qtbot.waitSignal(w.ended, timeout=WAIT):
         pass
     assert dlg.overall.value() == 100 and "2 of 2 models prepared" in dlg.eta.text()
@@ -81,7 +81,7 @@ def test_main_window_offers_the_lesson_race_and_planner(window, qtbot):
 def test_timeline_marks_milestones_with_a_prepared_run(window, cache, tmp_path):
     from studio.core.lesson import LessonConfig, prepare, prepared_ids
     list(prepare(tmp_path / "lesson", LessonConfig(milestones=("2023-07-llama-2",), steps=2, batch_size=2,
-                                                   context=16, threads=1)))
+                                                   context=16, threads=1, precision="fp32", compile=False)))
     assert prepared_ids(tmp_path / "lesson") == {"2023-07-llama-2"}
     window.lesson.mark_timeline(tmp_path / "lesson")
     strip = window.timeline_bar.strip
