@@ -174,3 +174,36 @@ def test_routing_history_has_a_colour_bar_and_row_centred_ticks(qtbot, win):
     assert labels[-1][1].endswith("%")
     ticks = rv.load_plot.getAxis("left")._tickLevels[0]
     assert ticks and all(pos % 1 == 0.5 for pos, _ in ticks) and ticks[0][1] == "E0"
+
+
+def test_views_follow_a_theme_change(qtbot, win):
+    """View → Theme changes the application palette: the plots' backgrounds, axes and labels follow."""
+    from PySide6.QtWidgets import QApplication
+
+    from studio._qt.theme import THEMES, apply_theme
+    from studio._qt.training.plots import PlotsPanel
+    from studio._qt.training.session import TrainingSession
+    win.show_arch(load_preset("2023-12-mixtral"))
+    inspect_now(qtbot, win)
+    session = TrainingSession(win.run)
+    plots = PlotsPanel(session, THEMES["light"], run_state=win.run)
+    session.setParent(plots)
+    qtbot.addWidget(plots)
+    view, rv = win.attention_inspector, win.routing_view
+    light_mask = view.big.item.image[0, -1].tolist()  # a masked (future) cell
+    app = QApplication.instance()
+    old_palette, old_style = app.palette(), app.style().name()
+    try:
+        apply_theme(app, THEMES["dark"])
+        dark = THEMES["dark"].base.lower()
+        for plot in (view.big, view.cbar, rv.map, rv.hist, rv.load_plot):
+            qtbot.waitUntil(lambda plot=plot: plot.backgroundBrush().color().name() == dark)
+        assert plots.canvas.backgroundBrush().color().name() == dark
+        assert view.big.getAxis("left").textPen().color().name() == THEMES["dark"].text.lower()
+        assert view.big.item.image[0, -1].tolist() != light_mask  # masked cells in the dark theme's grey
+        assert view.showing_maps and len(view._cells) == len(view.ins.attention)  # the grid was built again
+    finally:  # the application's palette is shared with every later test
+        app.setStyle(old_style)
+        app.setPalette(old_palette)
+    base = old_palette.color(old_palette.ColorRole.Base).name()
+    qtbot.waitUntil(lambda: view.big.backgroundBrush().color().name() == base)

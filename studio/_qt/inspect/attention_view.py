@@ -13,8 +13,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QLineEdit, QScrollArea, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
 
-from studio._qt.inspect.widgets import (GROUP_COLOURS, ColourBar, FitsViewport, HeatPlot, attention_images, button,
-                                        note_page, palette_colours, rgb_image, row, wrap_label)
+from studio._qt.inspect.widgets import (GROUP_COLOURS, ColourBar, FitsViewport, FollowsPalette, HeatPlot,
+                                        attention_images, bold, button, note_page, palette_colours, restyle_plot,
+                                        rgb_image, row, wrap_label)
 from studio.core.inspect_render import ATTN_GAMMA, token_label
 
 CELL = 84  # px per grid heat map
@@ -23,7 +24,7 @@ EMPTY_TEXT = ("<b>Nothing inspected yet.</b><br>Click an attention block in the 
               "which earlier tokens every token looks at.")
 
 
-class AttentionInspector(FitsViewport, QWidget):
+class AttentionInspector(FitsViewport, FollowsPalette, QWidget):
     inspect_requested = Signal()  # the empty page's button: inspect the model on screen
 
     def __init__(self, controller, parent=None):
@@ -37,8 +38,7 @@ class AttentionInspector(FitsViewport, QWidget):
         base, text, mask = palette_colours()
         self._mask_rgb = mask.getRgb()[:3]
 
-        self.source_label = QLabel("Nothing inspected yet: pick the current milestone or open a run.")
-        self.source_label.setStyleSheet("font-weight: bold")
+        self.source_label = bold(QLabel("Nothing inspected yet: pick the current milestone or open a run."))
         self.prompt = QLineEdit(self.ctl.prompt)
         self.prompt.setPlaceholderText("Prompt to run through the model")
         self.prompt.setToolTip("The text whose attention is shown (tokenised with the model's tokenizer, BOS first)")
@@ -114,6 +114,19 @@ class AttentionInspector(FitsViewport, QWidget):
         self.ctl.busy_changed.connect(lambda b: self.status.setText("working…") if b else None)
         self.ctl.source_changed.connect(lambda s: self.source_label.setText(f"Model: {s.label}"))
         self.ctl.focus_requested.connect(self.focus_block)
+        self.remember_palette()
+
+    def retheme(self):
+        """Another theme: backgrounds, axes, the masked-cell grey and the grid's labels follow."""
+        base, text, mask = palette_colours()
+        self._mask_rgb = self.ctl.mask_rgb = mask.getRgb()[:3]
+        self.grid.setBackground(base)
+        for plot in (self.big, self.cbar):
+            restyle_plot(plot, base, text)
+        self._shape = None  # the grid's labels and frames carry the old colours: built again
+        if self.ins is not None:
+            self.ctl.images = {}  # coloured with the old masked-cell grey
+            self.show_inspection(self.ins)
 
     def _run(self):
         self.ctl.set_prompt(self.prompt.text(), self.encoder.text())  # runs it when a model is inspected

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from studio._qt.inspect.widgets import (ColourBar, FitsViewport, HeatPlot, note_page, palette_colours, rgb_image, row,
-                                        thin_ticks, wrap_label)
+from studio._qt.inspect.widgets import (ColourBar, FitsViewport, FollowsPalette, HeatPlot, bold, note_page,
+                                        palette_colours, restyle_plot, rgb_image, row, thin_ticks, wrap_label)
 from studio._qt.theme import FAMILY_COLOURS
 from studio.core.inspect_render import token_label
 
@@ -60,7 +60,7 @@ def _style(plot, text, left: str, bottom: str):
     plot.hideButtons()
 
 
-class RoutingView(FitsViewport, QWidget):
+class RoutingView(FitsViewport, FollowsPalette, QWidget):
     inspect_requested = Signal()  # the waiting page's button: inspect the model on screen
 
     def __init__(self, controller, parent=None):
@@ -78,8 +78,7 @@ class RoutingView(FitsViewport, QWidget):
         self.layer_box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.layer_box.setToolTip("Which MoE layer to show")
         self.layer_box.currentIndexChanged.connect(self._layer_changed)
-        self.summary = wrap_label()
-        self.summary.setStyleSheet("font-weight: bold")
+        self.summary = bold(wrap_label())
         self.empty = QLabel(NO_MOE)
         self.empty.setWordWrap(True)
         self.moe = (0, 0, 0)  # (MoE layers, experts, top-k) of the model on screen
@@ -165,6 +164,19 @@ class RoutingView(FitsViewport, QWidget):
         self.ctl.run_state.changed.connect(self.follow_model)
         self.ctl.source_changed.connect(lambda _s: self.follow_model())
         self.follow_model()
+        self.remember_palette()
+
+    def retheme(self):
+        """Another theme: backgrounds, axes, titles and the blank-cell grey follow."""
+        base, text, mask = palette_colours()
+        self._mask_rgb, self._text = mask.getRgb()[:3], text
+        for plot in (self.map, self.cbar, self.hist, self.load_plot, self.load_cbar, self.aux_plot, self.bias_plot):
+            restyle_plot(plot, base, text)
+        self.ideal.setPen(pg.mkPen(text, style=Qt.DashLine))
+        if self.ins is not None and self.ins.routing:
+            self.show_layer(self.layer)
+        self._hist_version = -1  # titles drawn again in the new colour
+        self.refresh_history()
 
     def _arch(self):
         src = self.ctl.source

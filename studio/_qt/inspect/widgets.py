@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.inspect_render import colorize
@@ -156,6 +156,46 @@ def wrap_label(text: str = "", tip: str = "") -> QLabel:
     lab.setWordWrap(True)
     lab.setToolTip(tip)
     return lab
+
+
+def restyle_plot(plot, base: QColor, text: QColor) -> None:
+    """Background, axes, axis labels and title of a PlotWidget in the current theme's colours."""
+    plot.setBackground(base)
+    pen = pg.mkPen(text)
+    item = plot.getPlotItem()
+    for name in ("left", "bottom", "right"):
+        ax = item.getAxis(name)
+        ax.setPen(pen)
+        ax.setTextPen(pen)
+        if ax.labelText:
+            ax.setLabel(ax.labelText, color=text.name())
+    if item.titleLabel.text:
+        item.setTitle(item.titleLabel.text, color=text.name())
+
+
+def bold(label: QLabel) -> QLabel:
+    """Bold by font, not by style sheet: a style-sheeted label kept the old theme's text colour."""
+    f = label.font()
+    f.setBold(True)
+    label.setFont(f)
+    return label
+
+
+class FollowsPalette:
+    """Mixed into a view: ``retheme()`` runs when the application palette changes (View → Theme);
+    pyqtgraph's backgrounds and pens are set once and do not follow the palette by themselves."""
+
+    def remember_palette(self) -> None:
+        """Call at the end of ``__init__``: the colours the view was built with."""
+        self._themed = tuple(c.name() for c in palette_colours())
+
+    def changeEvent(self, event):  # noqa: N802  Qt virtual
+        super().changeEvent(event)
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange) and hasattr(self, "_themed"):
+            key = tuple(c.name() for c in palette_colours())
+            if key != self._themed:
+                self._themed = key
+                self.retheme()
 
 
 class FitsViewport:

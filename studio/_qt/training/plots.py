@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from studio.core.training.history import MetricsHistory, smooth
 
@@ -97,6 +97,9 @@ class PlotsPanel(QWidget):
         for c in (2, 3, 4):
             self.canvas.ci.layout.setColumnStretchFactor(c, 1)
         self.set_theme(theme)
+        from PySide6.QtGui import QPalette
+        pal = QApplication.palette()
+        self._themed = (pal.color(QPalette.Base).name(), pal.color(QPalette.Text).name())  # built with these
 
         self.x_axis.currentIndexChanged.connect(self.redraw)
         self.log_y.toggled.connect(self._set_log)
@@ -125,6 +128,19 @@ class PlotsPanel(QWidget):
                 p.getAxis(ax).setPen(fg)
                 p.getAxis(ax).setTextPen(fg)
             p.titleLabel.setText(p.titleLabel.text, color=fg, size="9pt")
+
+    def changeEvent(self, event):  # noqa: N802  Qt virtual
+        """View → Theme changes the application palette; pyqtgraph's colours do not follow by themselves."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
+            from types import SimpleNamespace
+
+            from PySide6.QtGui import QPalette
+            pal = QApplication.palette()
+            colours = (pal.color(QPalette.Base).name(), pal.color(QPalette.Text).name())
+            if colours != getattr(self, "_themed", colours):  # (events during construction: no change yet)
+                self._themed = colours
+                self.set_theme(SimpleNamespace(base=colours[0], text=colours[1]))
 
     # ------------------------------------------------------------------ feeding
     @property
