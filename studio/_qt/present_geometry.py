@@ -202,7 +202,7 @@ def _make(arch, units, faces, tagged, stages, area, pr: Present, wrap: str, stac
         for i, uy in enumerate(ys):
             row = [n for n in members if round(units[n][1], 1) == uy]
             if i:
-                y += (pr.pill_h + 8) if any(tall_gap(n) for n in row) else 20.0
+                y += (pr.pill_h + 6) if any(tall_gap(n) for n in row) else 20.0
             row_at[(r, uy)] = y
             for n in row:
                 ypos[n] = y
