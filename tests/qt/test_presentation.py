@@ -104,3 +104,20 @@ def test_normal_mode_titles_at_least_12px_with_bottom_dock_open(window, qtbot):
         view.fit_all()
         titles = [px for role, _t, px in view.graph_scene.text_px_on_screen(view) if role == "title"]
         assert min(titles) >= 12.0 - 0.05, (pid, min(titles))
+
+
+def test_render_presentation_cli(tmp_path):
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+    out = tmp_path / "p.png"
+    r = subprocess.run([sys.executable, "-m", "studio", "render", "2023-12-mixtral", "--presentation", "--size",
+                        "1366x768", "--out", str(out)], capture_output=True, text=True, timeout=180,
+                       env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0, r.stderr
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1366, 768)
+    r = subprocess.run([sys.executable, "-m", "studio", "render", "2023-12-mixtral", "--presentation",
+                        "--out", str(tmp_path / "p.svg")], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "PNG" in r.stderr
