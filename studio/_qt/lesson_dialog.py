@@ -226,11 +226,15 @@ class SummaryDialog(QDialog):
         self.table.setHorizontalHeaderLabels([c for _, c in self.COLUMNS])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.Stretch)
+        for c in range(1, len(self.COLUMNS)):  # never clip a header ("held-out bits/byte")
+            hh.setSectionResizeMode(c, QHeaderView.ResizeToContents)
         for r, row in enumerate(self.rows):
             for c, (key, _) in enumerate(self.COLUMNS):
                 v = row.get(key)
-                text = "—" if v is None else f"{v:.3f}" if key == "val_bpb" else f"{v:,}" if key == "tokens" else str(v)
+                text = ("—" if v is None else f"{v:.3f}" if key == "val_bpb" else f"{v:,}" if key == "tokens"
+                        else f"{v:.1f}" if key == "minutes" else str(v))
                 self.table.setItem(r, c, QTableWidgetItem(text))
         lay.addWidget(self.table, 1)
         buttons = QHBoxLayout()
