@@ -98,25 +98,35 @@ def data_status_text(choice: str | None = None) -> str:
     return "Training data: starter corpus (not TinyStories) — Help → Offline pack… downloads TinyStories"
 
 
-def show_tour(window) -> None:
+def show_tour_dialog(window) -> None:
     dlg = TourDialog(window)
     dlg.exec()
     if dlg.dont_show.isChecked():
         window.settings.setValue("tour_done", True)
 
 
+def first_start(model, settings) -> bool:
+    """A first start shows LLaMA 2 (cheap: done before the first paint). Returns whether it is one."""
+    if bool(settings.value("tour_done", False, type=bool)):
+        return False
+    if START_MILESTONE in model.timeline.ids and model.document.milestone_id != START_MILESTONE:
+        model.show_milestone(START_MILESTONE)
+    return True
+
+
 class FirstRun(QObject):
-    """Help → Tour… and Offline pack…, the status-bar line naming the training data, and on a
-    first start: the start milestone, the graph fitted and the tour. ``window`` provides
-    ``menu()``, ``_action()``, ``settings``, ``statusBar()`` and ``fit()``."""
+    """Help → Tour… and Offline pack…, and the status-bar line naming the training data (built
+    after the first paint: it reads the data cache). ``window`` provides ``menu()``,
+    ``_action()``, ``statusBar()`` and ``fit()``."""
 
     def __init__(self, model, window):
         super().__init__(window)
         from studio._qt.offline_pack import run_offline_pack
         self.model, self.win = model, window
+        self._combo = None
         h = window.menu("Help")
         h.addSeparator()
-        window._action(h, "&Tour…", lambda: show_tour(window), None, "The three-step introduction")
+        window._action(h, "&Tour…", lambda: show_tour_dialog(window), None, "The three-step introduction")
         window._action(h, "&Offline pack…", lambda: run_offline_pack(window, self.refresh), None,
                        "Download TinyStories and prepare the default vocabularies so a class needs no network")
         self.data_status_label = QLabel()
@@ -124,23 +134,18 @@ class FirstRun(QObject):
         window.statusBar().addPermanentWidget(self.data_status_label)
         self.refresh()
 
+    def follow_data_choice(self, combo) -> None:
+        """The line follows the Training panel's data choice (its combo box's item data)."""
+        self._combo = combo
+        combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.refresh()
+
     def refresh(self):
-        """The permanent status line; follows the Training panel's data choice once it exists."""
-        panel = getattr(getattr(self.win, "training", None), "panel", None)
-        combo = getattr(panel, "data", None)
-        if combo is not None and getattr(self, "_combo", None) is not combo:
-            self._combo = combo
-            combo.currentIndexChanged.connect(lambda _i: self.refresh())
-        choice = combo.currentData() if combo is not None else None
+        choice = self._combo.currentData() if self._combo is not None else None
         self.data_status_label.setText(data_status_text(choice))
 
-    def start(self, show_tour_now: bool) -> None:
-        """On a first start: LLaMA 2 fitted, then the tour (``show_tour_now``: the window is up)."""
-        if bool(self.win.settings.value("tour_done", False, type=bool)):
-            return
-        tl = self.model.timeline
-        if START_MILESTONE in tl.ids and self.model.document.milestone_id != START_MILESTONE:
-            self.model.show_milestone(START_MILESTONE)
+    def welcome(self, show_tour: bool) -> None:
+        """On a first start: the graph fitted, then the tour (``show_tour``: the app, not a test)."""
         QTimer.singleShot(0, self.win, self.win.fit)
-        if show_tour_now:
-            QTimer.singleShot(300, self.win, lambda: show_tour(self.win))
+        if show_tour:
+            QTimer.singleShot(300, self.win, lambda: show_tour_dialog(self.win))

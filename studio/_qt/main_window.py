@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QM
 from studio import __version__
 from studio._qt.accounting_panel import AccountingPanel
 from studio._qt.editing import Editor
-from studio._qt.first_run import FirstRun
+from studio._qt.first_run import FirstRun, first_start
 from studio._qt.graph_view import GraphView
 from studio._qt.info_panel import InfoPanel
 from studio._qt.lesson_dialog import LessonActions
@@ -99,12 +99,11 @@ class MainWindow(DockHost, QMainWindow):
         m.document.scale_changed.connect(lambda _s: self._update_title())
         m.timeline.load_failed.connect(lambda pid, msg: self.show_status(f"Cannot show {pid}: {msg}", 15000))
         self.presentation = Presentation(self)
-        self.first_run = FirstRun(m, self)
-        self.first_run.start(show_tour_now=defer_optional)
-        self.lesson = LessonActions(self)  # Help → Prepare the lesson…, races, planner; the lesson's prepared runs
+        self.first_run = self.lesson = None  # built with the run docks (they read caches, import more)
         self._first_paint = FirstPaint(self.graph_view.viewport(), self._after_first_paint)
         self._defer_optional = defer_optional
         if not defer_optional:
+            self._build_helpers()
             self._build_run_docks()
         self._restore()
         self._update_title()
@@ -144,27 +143,15 @@ class MainWindow(DockHost, QMainWindow):
         self.llama2c.fill_file_menu(self.menu("File"))
         self._quit_last()
         self.hide_stale_tab_bars()
-        self.first_run.refresh()  # the status line follows the Training panel's data choice
+        self.first_run.follow_data_choice(self.training.panel.data)  # the status line names the data chosen
 
-    def hide_stale_tab_bars(self):
-        """Qt 6.11 leaves a second, stale tab bar ("Training | Plots") drawn over the bottom docks
-        once another area already has a tab group; hide a window-level tab bar whose tabs are only
-        the first few of another visible one (the real bar lists them all)."""
-        from PySide6.QtWidgets import QTabBar
-        bars = [tb for tb in self.findChildren(QTabBar) if tb.parent() is self and not tb.isHidden()]
-        names = {tb: [tb.tabText(i) for i in range(tb.count())] for tb in bars}
-        for tb in bars:
-            mine = names[tb]
-            if any(o is not tb and len(names[o]) > len(mine) and names[o][:len(mine)] == mine for o in bars):
-                tb.hide()
-
-    def _quit_last(self):
-        """Quit at the bottom of File, below the Export / Import menus added later."""
-        f = self.menu("File")
-        f.removeAction(self.quit_action)
-        if f.actions() and not f.actions()[-1].isSeparator():
-            f.addSeparator()
-        f.addAction(self.quit_action)
+    def _build_helpers(self):
+        """Help → Tour / Offline pack / the data status line, and Help → Prepare the lesson…,
+        races and the planner (with the lesson's prepared runs)."""
+        self.first_run = FirstRun(self.model, self)
+        self.lesson = LessonActions(self)
+        if first_start(self.model, self.settings):  # LLaMA 2 (after the first paint: its presets take a while)
+            self.first_run.welcome(show_tour=self._defer_optional)
 
     def open_run_folder(self, folder: str) -> None:
         """A run folder (RUN_DIR) becomes the document on screen, its run with it."""
@@ -329,6 +316,7 @@ class MainWindow(DockHost, QMainWindow):
 
     def _build_deferred(self):
         try:
+            self._build_helpers()
             self._build_run_docks()
         except Exception as exc:  # noqa: BLE001  a broken panel must not stop the app: the graph works without it
             self.show_status(f"Training and inspection panels could not start: {exc}", 15000)
@@ -380,6 +368,7 @@ class MainWindow(DockHost, QMainWindow):
         state = self.settings.value("windowState")
         if state is not None:
             self.restoreState(state)
+            self.hide_stale_tab_bars()  # restoreState can bring Qt's stale dock tab bars back
 
     def save_settings(self):
         self.settings.setValue("geometry", self.saveGeometry())
@@ -400,5 +389,6 @@ class MainWindow(DockHost, QMainWindow):
             self.presentation.toggle()
         self.save_settings()
         self.model.timeline.set_playing(False)
-        self.lesson.shutdown()  # a preparing lesson or a race saves its checkpoint and stops
+        if self.lesson is not None:
+            self.lesson.shutdown()  # a preparing lesson or a race saves its checkpoint and stops
         super().closeEvent(event)

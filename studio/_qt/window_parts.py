@@ -93,3 +93,24 @@ class DockHost:
         menu.addAction(a)
         return a
 
+    def hide_stale_tab_bars(self):
+        """Qt 6.11 leaves a second, stale tab bar ("Training | Plots") drawn over the bottom docks
+        once another area already has a tab group; hide a window-level tab bar whose tabs are only
+        the first few of another visible one (the real bar lists them all)."""
+        from PySide6.QtWidgets import QTabBar
+        bars = [tb for tb in self.findChildren(QTabBar) if tb.parent() is self and not tb.isHidden()]
+        names = {tb: [tb.tabText(i) for i in range(tb.count())] for tb in bars}
+        for tb in bars:
+            mine = names[tb]
+            if any(o is not tb and names[o][:len(mine)] == mine
+                   and (len(names[o]) > len(mine) or (len(names[o]) == len(mine) and o.y() > tb.y()))
+                   for o in bars):
+                tb.hide()  # a shorter copy, or an identical one above the real bar (after restoreState)
+
+    def _quit_last(self):
+        """Quit at the bottom of File, below the Export / Import menus added later."""
+        f = self.menu("File")
+        f.removeAction(self.quit_action)
+        if f.actions() and not f.actions()[-1].isSeparator():
+            f.addSeparator()
+        f.addAction(self.quit_action)
