@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import (QDialog, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout)
 
@@ -88,6 +88,18 @@ class LessonDialog(QDialog):
             item.setCheckState(Qt.Checked)
             self.models.addItem(item)
         lay.addWidget(self.models)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Also import pretrained (downloaded if needed):"))
+        self.pretrained = {}
+        from studio.core.tinyllamas import MODELS
+        for name in ("stories260K", "stories15M"):
+            box = QCheckBox(name)
+            box.setToolTip(f"karpathy's {name} (MIT): {MODELS[name].what}; it becomes the prepared run of "
+                           + ", ".join(MODELS[name].presets))
+            row.addWidget(box)
+            self.pretrained[name] = box
+        row.addStretch(1)
+        lay.addLayout(row)
         self.overall = QProgressBar()
         self.overall.setFormat("lesson: %p%")
         self.current = QProgressBar()
@@ -146,7 +158,9 @@ class LessonDialog(QDialog):
             self.eta.setText("Tick at least one model.")
             return None
         folder = Path(self.folder.text()).expanduser()
-        cfg = LessonConfig(**{"milestones": ids, "minutes_per_model": self.minutes.value(), **overrides})
+        pretrained = tuple(n for n, b in self.pretrained.items() if b.isChecked())
+        cfg = LessonConfig(**{"milestones": ids, "minutes_per_model": self.minutes.value(), "pretrained": pretrained,
+                              **overrides})
         QSettings().setValue(SETTING, str(folder))
         self.lesson_dir = folder
         w = Worker(lambda control: prepare(folder, cfg, control.should_stop), name="archstudio-lesson",

@@ -289,19 +289,19 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
                               1.0, (i + 1) / total, eta(i, 0))
             continue
         run_dir = lesson.run_dir(entry)
-        if entry.get("pretrained"):
-            if run_dir.exists():
-                shutil.rmtree(run_dir)  # an import is all-or-nothing: a leftover is an interrupted one
-            yield LessonEvent("model", i, total, entry["id"], f"{entry['id']}: downloading and importing",
-                              0.0, i / total, eta(i, 0))
-            tl.import_run(entry["pretrained"], run_dir, cache, should_cancel=should_stop)
-            save(entry, status="pretrained", finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
-            yield LessonEvent("model_done", i, total, entry["id"], f"{entry['id']}: imported", 1.0, (i + 1) / total,
-                              eta(i, 0))
-            continue
         t_model = time.monotonic()
-        save(entry, status="training")
         try:
+            if entry.get("pretrained"):
+                if run_dir.exists():
+                    shutil.rmtree(run_dir)  # an import is all-or-nothing: a leftover is an interrupted one
+                yield LessonEvent("model", i, total, entry["id"], f"{entry['id']}: downloading and importing",
+                                  0.0, i / total, eta(i, 0))
+                tl.import_run(entry["pretrained"], run_dir, cache, should_cancel=should_stop)
+                save(entry, status="pretrained", finished=time.strftime("%Y-%m-%dT%H:%M:%S"), error=None)
+                yield LessonEvent("model_done", i, total, entry["id"], f"{entry['id']}: imported", 1.0,
+                                  (i + 1) / total, eta(i, 0))
+                continue
+            save(entry, status="training")
             for ev in train_entry(entry["id"], run_dir, cfg, budget, should_stop, corpus):
                 if ev.kind in ("step", "eval", "model", "resume"):  # their eta_s: this model's seconds left
                     if ev.kind == "model" and ev.eta_s is not None and estimate["model_s"] is None:
@@ -324,6 +324,10 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
                                       f"{entry['id']}: done, {ev.steps} steps, held-out {ev.val_bpb:.3f} bits/byte",
                                       1.0, (i + 1) / total, eta(i, 0), ev.step, ev.steps, ev.val_bpb)
         except Exception as exc:  # noqa: BLE001  one model's failure (diverged, out of memory) does not end the night
+            if should_stop():  # cancelled (e.g. mid-download): not a failure, the next run continues
+                yield LessonEvent("stopped", i, total, entry["id"], f"{entry['id']}: stopped; run the same command "
+                                  "again to resume", 0.0, i / total, None)
+                return
             why = str(exc) if isinstance(exc, E.StudioError) else f"{type(exc).__name__}: {exc}"
             why = (why.splitlines() or [""])[0][:300]
             save(entry, status="failed", error=why)

@@ -89,3 +89,25 @@ def test_timeline_marks_milestones_with_a_prepared_run(window, cache, tmp_path):
     strip.grab()  # paints with the ▲ marker without error
     window.lesson.mark_timeline(None)
     assert strip.prepared == set()
+
+
+def test_pretrained_choice_reaches_the_lesson_and_offline_fails_only_that_entry(qtbot, cache, tmp_path, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    from studio.core.lesson import Lesson
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there: offline
+    monkeypatch.setenv("ARCHSTUDIO_GITHUB_RAW", "http://127.0.0.1:9")
+    model = StudioModel(scale="classroom", start="2019-02-gpt-2")
+    dlg = LessonDialog(model.run)
+    qtbot.addWidget(dlg)
+    dlg.folder.setText(str(tmp_path / "lesson"))
+    for i in range(dlg.models.count()):
+        item = dlg.models.item(i)
+        item.setCheckState(Qt.Checked if item.data(Qt.UserRole) == "recipe-microgpt" else Qt.Unchecked)
+    dlg.pretrained["stories260K"].setChecked(True)
+    w = dlg.start(steps=2, batch_size=2, context=16, threads=1, precision="fp32", compile=False)
+    with qtbot.waitSignal(w.ended, timeout=WAIT):
+        pass
+    status = {e["id"]: e["status"] for e in Lesson(tmp_path / "lesson").entries()}
+    assert status == {"recipe-microgpt": "done", "pretrained-stories260K": "failed"}
+    assert "offline" in dlg.log.toPlainText()
