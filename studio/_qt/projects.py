@@ -188,9 +188,10 @@ class ProjectController(QObject):
         """Open a project; a malformed or future-version file leaves the current work untouched."""
         try:
             proj = load_project(path)
-        except StudioError as exc:
-            QMessageBox.warning(self.win, "Cannot open project", str(exc))
-            self.win.show_status(str(exc))
+        except Exception as exc:  # noqa: BLE001  any damage in the file: a message, the current work stays
+            from studio._qt.app import one_line
+            QMessageBox.warning(self.win, "Cannot open project", one_line(exc))
+            self.win.show_status(one_line(exc))
             return False
         self._show(proj, Path(path))
         self._add_recent(Path(path))
@@ -272,8 +273,11 @@ class ProjectController(QObject):
             return False
         try:
             proj = load_recovery(rec)
-        except StudioError as exc:
-            QMessageBox.warning(self.win, "Cannot recover", str(exc))
+        except Exception as exc:  # noqa: BLE001  never retried forever: set aside with a note
+            from studio._qt.app import one_line
+            from studio.core.project import set_aside_recovery
+            set_aside_recovery(rec.path, exc)
+            QMessageBox.warning(self.win, "Cannot recover", one_line(exc))
             return False
         self._show(proj, proj.path)
         discard_recovery(rec.path)

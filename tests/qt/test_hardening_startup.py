@@ -28,3 +28,16 @@ def test_start_up_survives_a_corrupt_recovery_and_a_failing_model(qapp, dialogs,
         w.close()
         w.deleteLater()
     qapp.processEvents()
+
+
+def test_opening_a_project_whose_reader_fails_keeps_the_window(qtbot, dialogs, monkeypatch, tmp_path):
+    from studio._qt import projects
+    from studio._qt.main_window import MainWindow
+
+    def broken(path):
+        raise RuntimeError("reader bug")
+    monkeypatch.setattr(projects, "load_project", broken)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.projects.open(tmp_path / "p.archproj") is False
+    assert ("warning", "Cannot open project", "RuntimeError: reader bug") in dialogs
