@@ -207,3 +207,20 @@ def test_views_follow_a_theme_change(qtbot, win):
         app.setPalette(old_palette)
     base = old_palette.color(old_palette.ColorRole.Base).name()
     qtbot.waitUntil(lambda: view.big.backgroundBrush().color().name() == base)
+
+
+def test_show_routing_while_look_inside_shows_attention_only(qtbot, win):
+    look = win.inspect.look_inside
+    lw = look.open()
+    lw.show_view("Attention")
+    assert not win.routing_view.isVisibleTo(lw)
+    win.inspect.show_view("Routing")  # Inspect → Show routing
+    assert win.routing_view.isVisibleTo(lw) and lw.view_buttons.checkedId() == 0
+
+
+def test_closing_the_main_window_closes_look_inside(qtbot, win):
+    look = win.inspect.look_inside
+    look.open()
+    win.close()
+    qtbot.waitUntil(lambda: look.window is None)
+    assert win.docks["Attention"].widget().widget() is win.attention_inspector

@@ -14,7 +14,7 @@ trains here, its run folder's checkpoint (imported, project, lesson), or fresh r
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 
 LIVE_REFRESH_MS = 5000
 
@@ -81,6 +81,11 @@ class InspectDocks(QObject):
         self._live.setInterval(LIVE_REFRESH_MS)
         self._live.timeout.connect(self.live_refresh)
         self._live.start()
+        if parent is not None:
+            parent.installEventFilter(self)  # the window closing takes the Look inside window with it
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)  # no inspection thread outlives the app
         self._tips = {
             "Inspect the model on screen": "Its training run's weights, its run folder's checkpoint, or fresh random weights",
             "Open run or checkpoint…": "A RUN_DIR from training or import: its latest checkpoint"}
@@ -103,6 +108,8 @@ class InspectDocks(QObject):
         if win is None:
             self.reveal.emit(title)
             return
+        if not (self.attention if title == "Attention" else self.routing).isVisibleTo(win):
+            win.show_view("Both")
         win.raise_()
         win.activateWindow()
 
@@ -162,6 +169,11 @@ class InspectDocks(QObject):
         if (s is not None and s.running and s.key == self.run_state.key and showing and ctl.source is not None
                 and ctl.source.kind == "snapshot" and not ctl.busy()):
             s.request_snapshot()
+
+    def eventFilter(self, obj, event):  # noqa: N802  Qt virtual
+        if obj is self.parent() and event.type() == QEvent.Close:
+            self.look_inside.close()  # (a cancelled close only puts the views back in their docks)
+        return False
 
     def shutdown(self) -> None:
         self._live.stop()
