@@ -308,6 +308,7 @@ class MainWindow(DockHost, QMainWindow):
         self.reset_action.setEnabled(d.kind == "edited")
 
     def _after_first_paint(self):
+        QTimer.singleShot(0, self, self.hide_stale_tab_bars)  # laid out now: the stale copies are told apart
         if self._defer_optional:
             QTimer.singleShot(0, self, self._build_deferred)
         else:

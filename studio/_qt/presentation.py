@@ -4,7 +4,7 @@ the timeline. The graph is laid out for a projector (studio._qt.present_geometry
 where a graph would not fit. ←/→ step the milestones, Space plays, Esc leaves."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 
 from studio._qt.text import esc, training_stages
@@ -95,8 +95,9 @@ class Presentation:
         if self._state is not None:
             w.restoreState(self._state)
         w.showMaximized() if self._was_maximized else w.showNormal()
-        if hasattr(w, "hide_stale_tab_bars"):
-            w.hide_stale_tab_bars()  # restoreState can bring Qt's stale dock tab bar back
+        if hasattr(w, "hide_stale_tab_bars"):  # restoreState can bring Qt's stale dock tab bars back
+            w.hide_stale_tab_bars()
+            QTimer.singleShot(0, w, w.hide_stale_tab_bars)  # identical copies: once laid out again
         w.graph_view.auto_fit = True
         w.graph_view.fit_all()
 

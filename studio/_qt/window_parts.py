@@ -102,10 +102,18 @@ class DockHost:
         names = {tb: [tb.tabText(i) for i in range(tb.count())] for tb in bars}
         for tb in bars:
             mine = names[tb]
-            if any(o is not tb and names[o][:len(mine)] == mine
-                   and (len(names[o]) > len(mine) or (len(names[o]) == len(mine) and o.y() > tb.y()))
-                   for o in bars):
-                tb.hide()  # a shorter copy, or an identical one above the real bar (after restoreState)
+            if any(o is not tb and len(names[o]) > len(mine) and names[o][:len(mine)] == mine for o in bars):
+                tb.hide()  # a shorter copy
+        if not self.isVisible():
+            return  # identical copies (after restoreState) are told apart only once laid out
+        from PySide6.QtWidgets import QDockWidget
+        docks = [d.geometry() for d in self.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+        shown = [tb for tb in bars if not tb.isHidden()]
+        for tb in shown:
+            over = any(g.intersects(tb.geometry()) for g in docks)  # a real tab bar sits beside its docks
+            twin = [o for o in shown if o is not tb and not o.isHidden() and names[o] == names[tb]]
+            if over and twin and not all(any(g.intersects(o.geometry()) for g in docks) for o in twin):
+                tb.hide()
 
     def _quit_last(self):
         """Quit at the bottom of File, below the Export / Import menus added later."""

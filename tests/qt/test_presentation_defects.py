@@ -125,7 +125,7 @@ def test_provenance_badges_carry_a_word():
     assert provenance_badge("computed") == "● computed" and provenance_badge("published") == "◆ published"
 
 
-def test_no_stale_dock_tab_bar_over_the_bottom_docks(window):
+def test_no_stale_dock_tab_bar_over_the_bottom_docks(window, qtbot):
     """Qt leaves a second "Training | Plots" tab bar over the dock contents; the window hides it,
     also after presentation mode restored the layout."""
     from PySide6.QtWidgets import QTabBar
@@ -134,10 +134,23 @@ def test_no_stale_dock_tab_bar_over_the_bottom_docks(window):
         return [[tb.tabText(i) for i in range(tb.count())] for tb in window.findChildren(QTabBar)
                 if tb.parent() is window and tb.isVisible()]
     for _ in range(2):
+        qtbot.waitUntil(lambda: len(bars()) == len({tuple(x) for x in bars()}), timeout=3000)  # no identical copy
         b = bars()
         assert not any(x != y and y[:len(x)] == x for x in b for y in b), b
         window.presentation.toggle()
         window.presentation.toggle()
+    window.save_settings()  # a second window restores this layout: still one bar per group
+    from studio._qt.main_window import MainWindow
+    other = MainWindow()
+    qtbot.addWidget(other)
+    other.resize(1366, 768)
+    other.show()
+    qtbot.waitExposed(other)
+
+    def other_bars():
+        return [[tb.tabText(i) for i in range(tb.count())] for tb in other.findChildren(QTabBar)
+                if tb.parent() is other and tb.isVisible()]
+    qtbot.waitUntil(lambda: len(other_bars()) == len({tuple(x) for x in other_bars()}), timeout=3000)
 
 
 def test_status_line_names_a_local_tinystories_file_as_tinystories(window, tmp_path):
