@@ -27,7 +27,17 @@ def _fresh(pid: str, run_dir: Path, cfg, budget_s: float, corpus):
     from studio.core.training.trainer import TrainConfig
     arch = load_preset(pid)
     kind, vocab = S.choose_tokenizer(arch, None, None)
-    tok = make_tokenizer(kind, corpus, vocab)
+    note, wanted = "", vocab
+    while True:
+        try:
+            tok = make_tokenizer(kind, corpus, vocab)
+            break
+        except E.StudioError:
+            # the small starter corpus cannot fill a large BPE vocabulary (stories15M's 4096): a smaller one, said
+            if kind != "bpe" or corpus.is_tinystories or not vocab or vocab <= 512:
+                raise
+            note = f" (BPE {vocab // 2} instead of {wanted}: the {corpus.name} corpus is too small for more)"
+            vocab //= 2
     a = S.classroom_arch(arch, S.model_vocab(tok, None), cfg.context)
     model = S.build_model(a, cfg.seed)
     data = tokenize_corpus(corpus, tok)
@@ -44,7 +54,7 @@ def _fresh(pid: str, run_dir: Path, cfg, budget_s: float, corpus):
                                minutes=None if cfg.steps else budget_s / 60.0)
     run = RunDir(run_dir)
     run.initialize(a, pid, tok, S.training_record(tcfg), corpus.describe())
-    return model, data, run, tcfg, step_s
+    return model, data, run, tcfg, step_s, note
 
 
 def _resumed(run_dir: Path, cfg, corpus):
@@ -79,13 +89,13 @@ def train_entry(pid: str, run_dir, cfg, budget_s: float, should_stop: Callable[[
                           + ("" if tcfg.minutes else f" of {tcfg.steps}"), min(1.0, start / max(1, tcfg.steps)),
                           step=start, steps=tcfg.steps)
     else:
-        model, data, run, tcfg, step_s = _fresh(pid, run_dir, cfg, budget_s, corpus)
+        model, data, run, tcfg, step_s, note = _fresh(pid, run_dir, cfg, budget_s, corpus)
         resume, start = False, 0
     n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     if not resume:
         plan = (f"{tcfg.minutes:g} min (≈ {tcfg.steps} steps at {step_s * 1000:.0f} ms/step)" if tcfg.minutes
                 else f"{tcfg.steps} steps (≈ {tcfg.steps * step_s / 60:.1f} min at {step_s * 1000:.0f} ms/step)")
-        yield LessonEvent("model", 0, 0, pid, f"{pid}: {n_params:,} parameters, {plan}",
+        yield LessonEvent("model", 0, 0, pid, f"{pid}: {n_params:,} parameters, {plan}{note}",
                           0.0, eta_s=tcfg.minutes * 60 if tcfg.minutes else tcfg.steps * step_s,
                           steps=tcfg.steps, params=n_params)
     planned, left = tcfg.steps, None

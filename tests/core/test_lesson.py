@@ -141,3 +141,11 @@ def test_a_time_budget_per_model_is_the_trainers_own(env, tmp_path):
     assert run.read_config()["training"]["minutes"] == pytest.approx(0.05)
     steps = [r for r in run.metrics() if r["kind"] == "step"]
     assert steps and steps[-1]["elapsed_s"] < 0.05 * 60 * 1.5  # ended near its 3-second budget
+
+
+def test_a_vocabulary_too_large_for_the_starter_corpus_is_halved_and_said(env, tmp_path):
+    events = list(prepare(tmp_path / "l", tiny(milestones=("recipe-llama2c-stories15m",), steps=1)))
+    model = next(e for e in events if e.kind == "model")
+    assert "instead of 4096: the starter corpus is too small" in model.message and events[-1].kind == "done"
+    vocab = RunDir(tmp_path / "l" / "recipe-llama2c-stories15m").read_config()["tokenizer"]["vocab_size"]
+    assert vocab < 4096 and f"BPE {vocab} instead of 4096" in model.message
