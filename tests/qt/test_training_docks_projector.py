@@ -49,6 +49,8 @@ def test_progress_text_fits_and_the_bar_is_full_when_done(qtbot):
     assert bar.text().startswith("step 1234 / 3000") and "ETA" in bar.text()
     assert "loss 3.123" in panel.numbers.text() and "12,345 tokens/s" in panel.numbers.text()
     assert _one_line_fits(bar)
+    assert panel.data.width() >= panel.data.sizeHint().width()  # the data choice is read whole
+    assert panel.split.count() == 3  # data | settings | run share a splitter
     session.event.emit(Finished(3000, 3000 * 1024, "done", 2.1, 2.2, 1.9, 12000.0))
     session.state_changed.emit("idle")
     assert bar.value() == bar.maximum() > 0 and bar.text() == "Finished at step 3000"  # not blank

@@ -7,7 +7,7 @@ import os
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+                               QSplitter, QVBoxLayout, QWidget)
 
 from studio.core.data.download import ATTRIBUTION, cached_path
 from studio.core.data.starter import LABEL as STARTER_LABEL
@@ -52,13 +52,17 @@ class TrainingPanel(QWidget):
         self.local_path: str | None = None
         self.tokenizer_model: str | None = None
         self.download_dialog = None  # the open TinyStories download, if any (closing the window stops it)
-        outer = QHBoxLayout(self)
-        outer.setContentsMargins(6, 4, 6, 4)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        outer = self.split = QSplitter(Qt.Horizontal)  # data | settings | run: drag to give one more room
+        outer.setChildrenCollapsible(False)
+        lay.addWidget(outer)
 
         data_box = QGroupBox("Data and tokenizer")
         form = QFormLayout(data_box)
         self.data = QComboBox()
         self.data.setToolTip("What the model trains on; a download is cached in your user cache folder")
+        self.data.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # the choice is read whole, never clipped
         form.addRow("Train on", self.data)
         self.tokenizer = QComboBox()
         for label, kind in (("preset default", None), ("SentencePiece BPE (llama2.c)", "bpe"),
@@ -74,7 +78,8 @@ class TrainingPanel(QWidget):
         self.attribution.setWordWrap(True)
         self.attribution.setTextInteractionFlags(Qt.TextSelectableByMouse)
         form.addRow(self.attribution)
-        outer.addWidget(data_box, 3)
+        outer.addWidget(data_box)
+        outer.setStretchFactor(0, 3)
 
         set_box = QGroupBox("Settings")
         grid = QGridLayout(set_box)
@@ -114,7 +119,8 @@ class TrainingPanel(QWidget):
         for i, (name, w) in enumerate(fields):
             grid.addWidget(QLabel(name), i % 4, 2 * (i // 4))
             grid.addWidget(w, i % 4, 2 * (i // 4) + 1)
-        outer.addWidget(set_box, 3)
+        outer.addWidget(set_box)
+        outer.setStretchFactor(1, 3)
 
         run_box = QGroupBox("Run")
         v = QVBoxLayout(run_box)
@@ -150,7 +156,9 @@ class TrainingPanel(QWidget):
         self.sample.setToolTip(SAMPLE_TIP)
         self.sample.setMaximumHeight(90)
         v.addWidget(self.sample)
-        outer.addWidget(run_box, 4)
+        outer.addWidget(run_box)
+        outer.setStretchFactor(2, 4)
+        outer.setSizes([400, 560, 400])  # the data names and the progress line whole at 1366 px
 
         self.refresh_data_choices()
         self._restore_data_choice()
@@ -184,6 +192,7 @@ class TrainingPanel(QWidget):
         i = self.data.findData(keep) if keep else -1
         self.data.setCurrentIndex(i if i >= 0 else 0)
         self.data.blockSignals(False)
+        self.data.setMinimumWidth(min(self.data.sizeHint().width(), 420))  # whole names (a long file name: capped)
         self._show_attribution()
 
     def _restore_data_choice(self) -> None:
