@@ -224,3 +224,36 @@ def test_gui_run_setup_is_staged_too(base, tmp_path):
     _, _, run, _ = prepare_new_run(arch, "tiny", str(base / "stories.txt"), "byte", None, None,
                                    TrainConfig(context=32), tmp_path / "gui-run")
     assert run.path == tmp_path / "gui-run" and run.exists()
+
+
+def test_full_disk_at_a_checkpoint_is_one_line_and_keeps_the_last(run, capsys, monkeypatch):
+    import studio.core.rundir as rd
+
+    def full(path, data):
+        raise OSError(28, "No space left on device", str(path))
+    monkeypatch.setattr(rd, "atomic_write_bytes", full)
+    assert resume(run, 6) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("No space left on device (free some disk space and retry)")
+    assert not any("Traceback" in ln or "internal error" in ln for ln in err)
+    monkeypatch.undo()
+    assert run.load_checkpoint()["step"] == 4
+
+
+def test_name_longer_than_name_max_is_one_line(base, tmp_path, capsys):
+    out = tmp_path / ("r" * 300)
+    rc = cli.main(["train", str(base / "tiny.yaml"), "--data", str(base / "stories.txt"), "--out", str(out), *FAST])
+    err = capsys.readouterr().err
+    assert rc == 2 and "File name too long" in err.strip().splitlines()[-1]
+    assert "internal error" not in err and "Traceback" not in err
+
+
+def test_unwritable_cache_leaves_no_run_folder(base, tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "cache-is-a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(blocker))
+    rc = cli.main(["train", str(base / "tiny.yaml"), "--data", str(base / "stories.txt"), "--out",
+                   str(tmp_path / "new"), *FAST])
+    err = capsys.readouterr().err
+    assert rc in (1, 2) and "internal error" not in err and "Traceback" not in err
+    assert not (tmp_path / "new").exists() and not list(tmp_path.glob(".new.*"))
