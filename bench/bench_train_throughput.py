@@ -77,6 +77,9 @@ class Side:
         return float(loss.detach())
 
 
+CLOCK = time.perf_counter
+
+
 def bench(name: str, threads: int, runs: int, loss_steps: int) -> dict:
     torch.set_num_threads(threads)
     graph, ref, c, d, acc, n_params = build(name)
@@ -104,9 +107,9 @@ def bench(name: str, threads: int, runs: int, loss_steps: int) -> dict:
     for r in range(runs):  # a run = one timed step of each side, back to back, order alternating
         order = ("graph", "ref") if r % 2 == 0 else ("ref", "graph")
         for k in order:
-            t = time.perf_counter()
+            t = CLOCK()
             losses[k].append(sides[k].step(*batches[2 + r]))
-            tps[k].append(B * T / (time.perf_counter() - t))
+            tps[k].append(B * T / (CLOCK() - t))
     for i in range(runs + 2, loss_steps):  # on to the loss check, untimed
         for k in sides:
             losses[k].append(sides[k].step(*batches[i]))
@@ -124,8 +127,14 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--loss-steps", type=int, default=50)
     ap.add_argument("--only", default=None, choices=sorted(CONFIGS))
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu: this process's CPU time (with 1 thread: the work done, which other processes' "
+                         "load does not inflate; use it on a shared machine)")
     a = ap.parse_args()
-    print(f"torch {torch.__version__}, {a.threads} thread(s), {a.runs} interleaved runs, load {os.getloadavg()}")
+    global CLOCK
+    CLOCK = time.process_time if a.clock == "cpu" else time.perf_counter
+    print(f"torch {torch.__version__}, {a.threads} thread(s), {a.runs} interleaved runs, {a.clock} clock, "
+          f"load {os.getloadavg()}")
     print("| config | params | batch × context | trained as | compile (first call) | graph tok/s | reference tok/s "
           "| ratio (median) | run ratios | target | loss after N steps: graph / reference |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

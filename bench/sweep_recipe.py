@@ -32,6 +32,10 @@ POINTS = {  # name -> options on top of the defaults
     "ctx128-cosine": ["--context", "128", "--schedule", "cosine"],
     "ctx128-vocab256": ["--context", "128", "--vocab-size", "256"],
     "ctx128-vocab1024": ["--context", "128", "--vocab-size", "1024"],
+    # against the new defaults (context 128, Muon): what AdamW and other lrs give there
+    "adamw": ["--optimizer", "adamw"],
+    "muon-lr1e-2": ["--lr", "1e-2"],
+    "ctx256-muon": ["--context", "256"],
 }
 
 

@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tokenizer-model", default=None, help="Llama 2 tokenizer.model for --tokenizer llama2")
     s.add_argument("--eval-interval", type=int, default=None, help="steps between validation evals")
     s.add_argument("--optimizer", choices=("adamw", "muon", "muonclip"), default=None,
-                   help="default adamw; muonclip = Muon + QK-clip (Kimi K2)")
+                   help="default muon (Muon for hidden matrices, AdamW for the rest; measured faster to low "
+                        "bits per byte); muonclip = Muon + QK-clip (Kimi K2)")
     s.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp8"), default=None,
                    help="default auto: bf16 autocast where this CPU/GPU has native bf16 and a measured step is "
                         "faster, else fp32; fp8 = simulated (e4m3 forward, e5m2 gradients)")

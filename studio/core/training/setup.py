@@ -28,6 +28,18 @@ def choose_tokenizer(arch, kind: str | None, vocab_size: int | None) -> tuple[st
     return kind, vocab_size
 
 
+# Measured (bench/sweep_recipe.py, bench/RESULTS.md): a classroom model trained for a fixed time
+# reaches a lower held-out bpb with 128-token windows than with 256 or 512 (more steps, and tiny
+# models use little long-range context); the app's Training panel defaults to the same.
+DEFAULT_CONTEXT = 128
+
+
+def default_context(arch) -> int:
+    """The context a run trains with unless told: DEFAULT_CONTEXT, or the model's own if shorter."""
+    own = int((arch.scales.get("classroom") or {}).get("context") or DEFAULT_CONTEXT)
+    return min(own, DEFAULT_CONTEXT)
+
+
 def model_vocab(tok, requested: int | None) -> int:
     """The model's vocabulary: the tokenizer's, or a larger requested one (unused ids at the end)."""
     if requested is None or tok.kind == "bpe":
