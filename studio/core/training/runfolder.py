@@ -59,4 +59,4 @@ def check_first_step(model, data) -> None:
     encdec = T.is_encoder_decoder(model)
     ctx = model.context
     T.Batcher(data.train, ctx, encdec, "cpu")
-    T._eval_batcher(data.val, ctx, encdec, "cpu")
+    (getattr(T, "eval_batcher", None) or T._eval_batcher)(data.val, ctx, encdec, "cpu")
