@@ -36,6 +36,8 @@ TRIGGERS = {  # name: (file text, what the message must contain)
     "citation without title": (EXT + "meta: {citations: [{link: x}]}\n", "meta.citations[0]: missing required key 'title'"),
     "deep lists": ("a: " + "[" * 600 + "]" * 600 + "\n", "nested more than"),
     "deep maps": ("a: " + "{a: " * 600 + "1" + "}" * 600 + "\n", "nested more than"),
+    "billion laughs": ("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 12)), "more than 200,000 entries"),
     "NUL byte": ("id: a\0b\n", "contains a NUL byte at offset 5"),
     "non-UTF-8": (b"id: caf\xe9\n", "not UTF-8 text (byte 0xe9 at offset 7)"),
     "no scales": ("id: x\nnodes: {}\nscales: {}\n", "scales: needs at least one scale"),
