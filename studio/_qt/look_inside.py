@@ -173,7 +173,8 @@ class LookInside(QObject):
             win.split.setSizes([h - 90, 90])
 
     def update_title(self) -> None:
-        if self.window is None:
+        import shiboken6
+        if self.window is None or not shiboken6.isValid(self.window):  # RunState (psygnal) may outlive it
             return
         src = self.inspect.controller.source
         doc = self.inspect.run_state.document

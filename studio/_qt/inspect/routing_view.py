@@ -187,6 +187,9 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
 
     def follow_model(self):
         """Whether this model routes at all comes from its architecture, not from a run."""
+        import shiboken6
+        if not shiboken6.isValid(self):  # RunState (psygnal) may outlive this widget
+            return
         arch = self._arch()
         self.moe = moe_layers(arch)
         layers, experts, k = self.moe
