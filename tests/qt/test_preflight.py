@@ -122,8 +122,7 @@ def test_doctor_checks_the_platform_the_window_uses(tmp_path):
     r = _run(_env(DISPLAY=":99", QT_QPA_PLATFORM_PLUGIN_PATH=str(plugins)), "doctor")
     line = next(x for x in r.stdout.splitlines() if "Qt platform" in x)
     assert "[MISSING]" in line and "libxcb-icccm-absent-test.so.4" in line, r.stdout
-    r = _run(_env(QT_QPA_PLATFORM="offscreen"), "doctor")
-    assert "[ok  ] Qt platform: starts (offscreen" in r.stdout
+    assert r.returncode == 1  # (the offscreen pass is tests/core/test_doctor.py's)
 
 
 def test_readme_lists_the_packages_of_every_library_the_xcb_plugin_needs():
