@@ -146,3 +146,26 @@ def test_manual_overlay_of_a_run_without_evaluations_draws_its_loss(qtbot, tmp_p
     plots.add_overlay(_run_folder(tmp_path / "short", evals=False))
     assert plots.overlay_points(0, "loss") == 5 and plots.overlay_points(0, "val_bpb") == 0
     assert not plots.overlays[0].auto and "earlier run" not in plots.overlay_key.text()
+
+
+def test_plots_without_a_run_explain_instead_of_empty_axes(qtbot, tmp_path):
+    doc, run = Document("classroom"), RunState()
+    run.follow(doc)
+    doc.show_milestone("tiny", tiny_arch(), "Tiny")
+    session = TrainingSession(run)
+    plots = PlotsPanel(session, run_state=run)
+    session.setParent(plots)
+    qtbot.addWidget(plots)
+    plots.tick()
+    assert plots.pages.currentWidget() is plots.empty_note and "Start training" in plots.empty_note.text()
+    session.key = doc.key
+    run.start_live(doc.key)
+    session.history.add(StepMetrics(1, 100, 3.3, 1e-3, 1.0, 10.0, 0.1))
+    plots.tick()
+    assert plots.pages.currentWidget() is plots.canvas
+    doc.show_milestone("other", tiny_arch(), "Other")  # another model, no run, but an overlay: the plots
+    plots.add_overlay(_run_folder(tmp_path / "earlier"))
+    plots.tick()
+    assert plots.pages.currentWidget() is plots.canvas
+    plots.clear_overlays()
+    assert plots.pages.currentWidget() is plots.empty_note

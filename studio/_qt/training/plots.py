@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from studio.core.training.history import MetricsHistory, smooth
 
@@ -23,6 +23,9 @@ OVERLAY_COLOURS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E4
 RAW, SMOOTH, VAL = "#9BB8D3", "#0072B2", "#D55E00"
 SMOOTH_ALPHA = 0.1
 FRAME_MS = 33  # ≤ 30 redraws a second
+EMPTY_TEXT = ("No training run for this model yet. Train it (Train → Start training, F6) and its loss, validation "
+              "bits per byte, learning rate, gradient norm and speed appear here; Overlay run… draws an earlier "
+              "run beside it.")
 AUTO_OVERLAYS = 3  # earlier runs of this window overlaid by themselves when a new run starts
 
 
@@ -77,7 +80,13 @@ class PlotsPanel(QWidget):
 
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setMinimumHeight(150)
-        lay.addWidget(self.canvas, 1)
+        self.empty_note = QLabel(EMPTY_TEXT)  # no run yet: words, not five empty 0…1 axes
+        self.empty_note.setAlignment(Qt.AlignCenter)
+        self.empty_note.setWordWrap(True)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty_note)
+        self.pages.addWidget(self.canvas)
+        lay.addWidget(self.pages, 1)
         # one row: in a bottom dock height is scarce, width is not
         self.loss_plot = self._plot(0, "loss (nats/token)")
         self.raw_curve = self.loss_plot.plot([], [], pen=pg.mkPen(RAW, width=1))
@@ -190,6 +199,8 @@ class PlotsPanel(QWidget):
             o.bpb_curve.setData(s.x, s.y)
             s = o.history.series("loss", x)
             o.loss_curve.setData(s.x, smooth(s.y, SMOOTH_ALPHA))
+        has_data = bool(self.overlays) or any(len(h.series(n, x).x) for n in ("loss", "val_loss", "lr"))
+        self.pages.setCurrentWidget(self.canvas if has_data else self.empty_note)
 
     def _set_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
@@ -235,6 +246,7 @@ class PlotsPanel(QWidget):
         self.overlays.clear()
         self.finished_runs.clear()  # cleared means cleared: the next run starts on a clean plot
         self._update_key()
+        self.redraw()
 
     # ------------------------------------------------------------------ the earlier run, by itself
     def _session_state(self, state: str) -> None:
