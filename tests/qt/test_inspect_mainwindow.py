@@ -122,3 +122,21 @@ def test_look_inside_from_the_inspect_menu(ready, qtbot):
     action.trigger()
     qtbot.waitUntil(lambda: look.window is None)
     assert w.inspect.routing.window() is w
+
+
+def test_a_click_while_presenting_starts_no_hidden_inspection(ready, qtbot):
+    w = ready
+    w.model.show_milestone("2023-07-llama-2")
+    w.presentation.toggle()
+    try:
+        w.graph_view.block_activated.emit("attention")
+        assert not w.inspect.controller.active and not w.inspect.controller.busy()
+        assert not w._docks["Attention"].isVisible()
+        w.inspect.look_inside.open()  # with Look inside open (a second screen), the click inspects there
+        with qtbot.waitSignal(w.inspect.controller.inspected, timeout=WAIT):
+            w.graph_view.block_activated.emit("attention")
+        qtbot.waitUntil(lambda: not w.inspect.controller.busy(), timeout=WAIT)
+        assert w.inspect.attention.window() is w.inspect.look_inside.window
+    finally:
+        w.inspect.look_inside.close()
+        w.presentation.toggle()

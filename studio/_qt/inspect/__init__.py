@@ -149,6 +149,9 @@ class InspectDocks(QObject):
         arch = None if doc is None else doc.architecture
         if arch is None or node_id not in arch.graph.nodes or not arch.graph.node(node_id).spec.has("attention"):
             return
+        presenting = getattr(getattr(self.parent(), "presentation", None), "active", False)
+        if presenting and self.look_inside.window is None:
+            return  # presenting: a click shows nothing here, so it computes nothing (Look inside, if open, follows)
         ctl = self.controller
         if not ctl.active or ctl.source is None:
             if not self.inspect_on_screen():
