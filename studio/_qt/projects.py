@@ -38,6 +38,7 @@ class ProjectController(QObject):
         self._latest_run: str | None = None
         self._saved: dict[str, int] = {}  # document key -> version last saved (or opened)
         self.session = f"{os.getpid()}"
+        self._recovery_written: dict[str, Path] = {}  # document key -> the recovery file written for it
         self.autosave = QTimer(self)
         self.autosave.setSingleShot(True)
         self.autosave.setInterval(AUTOSAVE_IDLE_MS)
@@ -105,7 +106,7 @@ class ProjectController(QObject):
         if e is not None:
             self._saved[e.key] = e.version
         self.autosave.stop()
-        discard_recovery(self.recovery_file())
+        self._discard_recoveries([e.key] if e is not None else [])
         self._update()
 
     def project(self) -> Project:
@@ -175,6 +176,7 @@ class ProjectController(QObject):
         tl = self.model.timeline
         self.model.show_milestone(origin if origin in tl.ids else tl.ids[max(0, tl.index or 0)])
         self._saved.clear()
+        self._discard_recoveries()  # the closed models' autosaves too: their work was discarded
         self._mark_saved()
 
     def open_dialog(self):
@@ -241,15 +243,28 @@ class ProjectController(QObject):
 
     # ------------------------------------------------------------------ recovery
     def recovery_file(self) -> Path:
-        return recovery_path(self.path, _recovery_folder(), self.session)
+        """The document's recovery file: keyed by its path, an unsaved one by this session and its key."""
+        return recovery_path(self.path, _recovery_folder(), f"{self.session}-{self.document.key}")
 
     def write_recovery(self):
         if not self.dirty:
             return
         try:
-            write_recovery(self.project(), self.recovery_file())
+            target = write_recovery(self.project(), self.recovery_file())
         except (OSError, StudioError) as exc:
             self.win.show_status(f"Autosave failed: {exc}")
+            return
+        self._recovery_written[self.document.key] = target
+
+    def _discard_recoveries(self, keys=None):
+        """Delete the recovery files this session wrote (for ``keys``, else all) and the current
+        document's: a file written before the first save is keyed by the session, not by the path
+        the save gave it, and left behind it would offer a false recovery at the next start."""
+        for key in list(self._recovery_written) if keys is None else keys:
+            path = self._recovery_written.pop(key, None)
+            if path is not None:
+                discard_recovery(path)
+        discard_recovery(self.recovery_file())
 
     def offer_recovery(self, ask=None) -> bool:
         """At start-up: if a crashed session left recovery files, offer the newest one."""
@@ -303,5 +318,5 @@ class ProjectController(QObject):
         if not self.confirm_discard(all_documents=True):
             return False
         self.autosave.stop()
-        discard_recovery(self.recovery_file())  # a clean exit leaves nothing to recover
+        self._discard_recoveries()  # a clean exit leaves nothing to recover
         return True

@@ -255,8 +255,8 @@ def block_badge(arch, scale: str, nid: str, params: int) -> tuple[str, str]:
 
 
 def frame_label(arch, scale: str, region: str, n) -> str:
-    """The label of a repeated region's frame: "× N layers", or the stand-in mark instead of N."""
-    return "illustrative stand-in" if hides_figures(arch, scale) else f"× {n} layers"
+    """The label of a repeated region's frame: "× N layers" ("× 1 layer"), or the stand-in mark instead of N."""
+    return "illustrative stand-in" if hides_figures(arch, scale) else f"× {n} layer{'' if n == 1 else 's'}"
 
 
 def dims_table(arch, scale: str) -> dict[str, dict]:
