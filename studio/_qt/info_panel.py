@@ -13,9 +13,10 @@ from studio._qt.text import badge_html, esc, fmt_value, training_settings, train
 from studio._qt.theme import DIFF
 from studio.core import provenance
 from studio.core.accounting import humanize
+from studio.core.links import link_label
 
 GLYPH = {"added": "+", "removed": "−", "replaced": "⇄", "changed": "~", "none": "=", "training": "▶",
-         "dims": "↔", "rewired": "↝"}
+         "dims": "↔", "rewired": "↝", "config": "~", "overrides": "~"}  # any other kind: "~" (never a 2nd bullet)
 
 
 class InfoPanel(QWidget):
@@ -62,7 +63,7 @@ class InfoPanel(QWidget):
             sub += f"<br><span style='font-size:small'>{esc(m['family_member'])}</span>"
         h.append(f"<p style='margin-top:0'>{sub}</p>")
         if m.get("link"):
-            h.append(f"<p><a href='{esc(m['link'])}'>Read the paper ↗</a></p>")
+            h.append(f"<p><a href='{esc(m['link'])}'>{esc(link_label(m['link']))}</a></p>")
         if m.get("disclosure") in ("undisclosed", "stand-in", "reported"):
             word = {"undisclosed": "Architecture undisclosed: figures are not shown",
                     "stand-in": "Illustrative stand-in: the graph shows structure only (the real architecture "
@@ -105,14 +106,16 @@ class InfoPanel(QWidget):
         # the preset's own notes describe the step from the preset it extends: shown only when
         # that is the step the card lists (one change per card, always from the milestone before)
         if changes and self.model.document.is_milestone and arch.meta.get("extends") == ch.since:
-            out.append("<h3>In the authors' words</h3><ul>")
+            # under the one change heading when there is one (a second heading read as a second change)
+            out.append("<p style='margin-bottom:0'><i>In the authors' words:</i></p><ul>" if out else
+                       "<h3>In the authors' words</h3><ul>")
             for c in changes if isinstance(changes, list) else [changes]:
                 if isinstance(c, dict):
                     kind = str(c.get("kind", "changed"))
                     text = c.get("text") or ", ".join(f"{k}: {fmt_value(v)}" for k, v in c.items() if k != "kind")
                 else:
                     kind, text = "changed", str(c)
-                out.append(f"<li><b>{GLYPH.get(kind, '•')}</b> {esc(text)}</li>")
+                out.append(f"<li><b>{GLYPH.get(kind, '~')}</b> {esc(text)}</li>")
             out.append("</ul>")
         return out
 

@@ -54,3 +54,37 @@ def test_one_repeated_layer_is_singular(window):
     assert scene.frames["layer"].label == "× 80 layers"
     w.editor.set_dim(w.model.document.shown_scale(), "n_layers", 1)
     assert scene.frames["layer"].label == "× 1 layer"
+
+
+def _headings(browser, level=3) -> list[str]:
+    doc, out = browser.document(), []
+    block = doc.begin()
+    while block.isValid():
+        if block.blockFormat().headingLevel() == level:
+            out.append(block.text())
+        block = block.next()
+    return out
+
+
+def test_card_has_one_change_heading_and_no_double_bullets(window):
+    w = window
+    w.model.show_milestone("2018-06-gpt-1")  # its own notes are 'config' changes: were "• •"
+    w.info_panel.refresh()
+    text = w.info_panel.browser.toPlainText()
+    assert "In the authors' words" in text and "•" not in text
+    changes = [h for h in _headings(w.info_panel.browser) if "change" in h.lower() or "authors" in h]
+    assert changes == ["What changed since Transformer (the milestone before)"]
+
+
+@pytest.mark.parametrize("pid,words", [("recipe-modded-llama2c", "Open the repository ↗"),
+                                       ("recipe-llama2c-stories15m", "Open the repository ↗"),
+                                       ("2023-07-llama-2", "Read the paper ↗"),
+                                       ("2022-11-chatgpt", "Read the post ↗")])
+def test_card_link_says_what_it_opens(window, pid, words):
+    w = window
+    w.model.show_milestone(pid)
+    w.info_panel.refresh()
+    text = w.info_panel.browser.toPlainText()
+    assert words in text
+    if words != "Read the paper ↗":
+        assert "Read the paper" not in text
