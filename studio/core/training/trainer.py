@@ -22,12 +22,10 @@ import numpy as np
 import torch
 
 from studio.core import errors as E
-from studio.core.tokenizers import BOS
 from studio.core.training.batches import (  # noqa: F401  (re-exported: the trainer's public names)
     Batcher, eval_batcher, evaluate, is_encoder_decoder, sample_text)
 from studio.core.training.budget import Budget
-from studio.core.training.events import (CheckpointSaved, EvalMetrics, Finished, Preparing, Sample, SpeedSetup,
-                                         StepMetrics)
+from studio.core.training.events import CheckpointSaved, EvalMetrics, Finished, Sample, SpeedSetup, StepMetrics
 from studio.core.training.speed import PrecisionChoice, autocast, set_threads  # noqa: F401  (autocast: re-exported)
 from studio.core.training.step import gradients, prepare
 
