@@ -75,6 +75,14 @@ def read_checkpoint(p: Path, map_location="cpu") -> dict:
     step = ck.get("step", 0)
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise E.LoadError(f"{p}: step: must be a whole number ≥ 0, got {str(step)[:40]!r}")
+    if ck.get("optimizer"):  # a resumable checkpoint: what resume reads must be there, typed
+        dp, rng = ck.get("data_pos"), ck.get("rng")
+        if not isinstance(ck["optimizer"], dict):
+            raise E.LoadError(f"{p}: optimizer: must be the optimizer's state (a mapping)")
+        if not (isinstance(dp, dict) and isinstance(dp.get("tokens"), int) and isinstance(dp.get("generator"), torch.Tensor)):
+            raise E.LoadError(f"{p}: data_pos: must hold the token count and the batch sampler's state")
+        if not (isinstance(rng, dict) and all(isinstance(rng.get(k), torch.Tensor) for k in ("torch", "sample"))):
+            raise E.LoadError(f"{p}: rng: must hold the torch and sampling generator states")
     want = ck.get("checksum")
     if want is not None:
         if payload_digest(ck) != want:

@@ -257,3 +257,17 @@ def test_unwritable_cache_leaves_no_run_folder(base, tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert rc in (1, 2) and "internal error" not in err and "Traceback" not in err
     assert not (tmp_path / "new").exists() and not list(tmp_path.glob(".new.*"))
+
+
+@pytest.mark.parametrize("edit,want", [
+    (lambda ck: ck.update(data_pos={"tokens": "x"}), "data_pos: must hold"),
+    (lambda ck: ck.pop("rng"), "rng: must hold"),
+    (lambda ck: ck.update(optimizer=[1]), "optimizer: must be"),
+])
+def test_resumable_checkpoint_structure_is_checked(run, edit, want):
+    ck = torch.load(run.checkpoint_path(None), weights_only=True)
+    edit(ck)
+    ck.pop("checksum")  # an older checkpoint without one, or a crafted file
+    torch.save(ck, run.checkpoint_path(None))
+    with pytest.raises(E.LoadError, match=want):
+        read_checkpoint(run.checkpoint_path(None))
