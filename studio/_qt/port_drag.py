@@ -49,13 +49,17 @@ class PortDragMixin:
         path.cubicTo(QPointF(start.x(), (start.y() + end.y()) / 2), QPointF(end.x(), (start.y() + end.y()) / 2), end)
         tmp.setPath(path)
         target = self._port_at(end)
-        if target is port or (target is not None and target.is_input == port.is_input):
+        if target is port:
             target = None
         if old is not None and old is not target:
             old.highlight = None
             old.update()
         self._drag[2] = target
-        if target is not None:
+        if target is not None and target.is_input == port.is_input:
+            target.highlight = "reject"
+            target.update()
+            self.probe_message.emit(_same_direction(port))
+        elif target is not None:
             why = self.connect_probe(*self._ends(port, target)) if self.connect_probe else None
             target.highlight = "reject" if why else "accept"
             target.update()
@@ -72,4 +76,14 @@ class PortDragMixin:
         if target is not None:
             target.highlight = None
             target.update()
-            self.connect_requested.emit(*self._ends(port, target))
+            if target.is_input == port.is_input:  # said where the user let go, not silently dropped
+                self.probe_message.emit(_same_direction(port))
+            else:
+                self.connect_requested.emit(*self._ends(port, target))
+
+
+def _same_direction(port) -> str:
+    """Why a connection between two outputs (or two inputs) is not made, and what would work."""
+    if port.is_input:
+        return "Cannot connect two inputs: drop on an output port"
+    return "Cannot connect: an output cannot feed an output: drop on an input port"

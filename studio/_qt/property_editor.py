@@ -1,13 +1,16 @@
 """Property editor generated from the selected block's Config dataclass (field metadata: help,
 unit, choices, min), plus the model's shared dimensions edited in one place.
 
-A value is checked with the core (resolve_config + Config.check) before it becomes an undo
-command; an impossible value is refused with the core's message and the field reverts. The
+A value is checked with the core (resolve_config + Config.check; validate for a shared
+dimension) before it becomes an undo command; an impossible value is refused with the core's
+message, shown right under the field and in the status bar, and the field reverts. The
 form mirrors the Document: rebuilt when it is replaced, edited or shown at another scale.
 """
 from __future__ import annotations
 
 import dataclasses
+
+import shiboken6
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QScrollArea,
@@ -26,6 +29,7 @@ class PropertyEditor(QWidget):
         super().__init__(parent)
         self.editor, self.document = editor, model.document
         self.node_id: str | None = None
+        self._refusal: tuple[str, str, str] | None = None  # (form, field, why) shown under that field
         self.fields: dict[str, QWidget] = {}
         self.dim_fields: dict[str, QWidget] = {}
         outer = QVBoxLayout(self)
@@ -48,6 +52,7 @@ class PropertyEditor(QWidget):
         self.message.setStyleSheet("color: #D55E00; font-weight: bold")
         self.message.hide()
         self.lay.addWidget(self.message)
+        self._fallback_message = self.message  # for a refusal with no field to sit under
         self.dims_box = QGroupBox("Model dimensions (shared by the blocks)")
         self.dims_form = QFormLayout(self.dims_box)
         self.lay.addWidget(self.dims_box)
@@ -60,13 +65,21 @@ class PropertyEditor(QWidget):
         self.document.replaced.connect(self._on_replaced)
         self.document.scale_changed.connect(lambda _s: self.rebuild())
         # rebuilt on the next turn: the widget that emitted the edit must not be deleted under it
-        self.document.changed.connect(lambda _v: QTimer.singleShot(0, self, self.rebuild))
+        self.document.changed.connect(self._on_changed)
         self.rebuild()
 
     def _on_replaced(self):
         self.node_id = None
-        self.message.hide()
+        self._clear_refusal()
         self._rebuild_soon.start()
+
+    def _on_changed(self, _version=None):
+        self._clear_refusal()  # an edit went through: the last refusal is no longer news
+        QTimer.singleShot(0, self, self.rebuild)
+
+    def _clear_refusal(self):
+        self._refusal = None
+        self._show_refusal()
 
     def _on_selection(self):
         try:
@@ -77,7 +90,7 @@ class PropertyEditor(QWidget):
 
     def show_node(self, node_id: str | None):
         self.node_id = node_id
-        self.message.hide()
+        self._clear_refusal()
         self.rebuild()
 
     # ------------------------------------------------------------------ building
@@ -105,6 +118,7 @@ class PropertyEditor(QWidget):
         if self.node_id is None or self.node_id not in arch.graph.nodes:
             self.title.setText("Select a block to edit its settings.")
             self.block_box.hide()
+            self._show_refusal()
             return
         node = arch.graph.node(self.node_id)
         spec = get_spec(node.kind)
@@ -128,6 +142,7 @@ class PropertyEditor(QWidget):
             label.setToolTip(tip)
             self.block_form.addRow(label, w)
             self.fields[fl.name] = w
+        self._show_refusal()
 
     def _widget(self, fl, value) -> QWidget:
         md = fl.metadata
@@ -161,7 +176,7 @@ class PropertyEditor(QWidget):
             try:
                 value = float(text.replace(",", ""))
             except ValueError:
-                return self._refuse(f"{key}: {text!r} is not a number")
+                return self._refuse(f"{key}: {text!r} is not a number", "block", key)
         else:
             value = text.strip()
         self._edited(key, value)
@@ -185,10 +200,10 @@ class PropertyEditor(QWidget):
         try:  # the core decides what is possible; its message is what the user reads
             problems = resolve_config(node.id, spec, trial, dims).check()
         except (StudioError, TypeError, ValueError) as exc:
-            return self._refuse(str(exc))
+            return self._refuse(str(exc), "block", key)
         if problems:
-            return self._refuse(f"{node.id}: {problems[0]}")
-        self.message.hide()
+            return self._refuse(f"{node.id}: {problems[0]}", "block", key)
+        self._clear_refusal()
         self.editor.set_config(node.id, key, value, shown_old=getattr(current, key, None))
 
     def _dim_edited(self, key: str, value: int):
@@ -196,14 +211,55 @@ class PropertyEditor(QWidget):
         scale = self._scale()
         if arch.scales[scale].get(key) == value:
             return
-        self.message.hide()
+        why = _dim_problem(arch, scale, key, value)
+        if why:
+            return self._refuse(f"{key} {value}: {why}", "dims", key)
+        self._clear_refusal()
         self.editor.set_dim(scale, key, value)
 
-    def _refuse(self, msg: str):
-        self.message.setText(f"Refused: {msg}")
-        self.message.show()
+    def _refuse(self, msg: str, form: str = "", key: str = ""):
+        self._refusal = (form, key, f"Refused: {msg}")
+        self._show_refusal()
         self.editor.status.emit(f"Refused: {msg}")
         QTimer.singleShot(0, self, self.rebuild)  # the field shows the value that is still in force
+
+    def _show_refusal(self):
+        """The refusal's reason in a row right under the field it is about (the form is rebuilt
+        after a refusal, so this runs again on the rebuilt form); else under the block settings."""
+        self._fallback_message.hide()
+        if self.message is not self._fallback_message and shiboken6.isValid(self.message):
+            self.message.hide()  # the previous refusal's row, until the rebuild removes it
+        self.message = self._fallback_message
+        if self._refusal is None:
+            return
+        form_name, key, text = self._refusal
+        form, fields = ((self.block_form, self.fields) if form_name == "block" else
+                        (self.dims_form, self.dim_fields) if form_name == "dims" else (None, {}))
+        field = fields.get(key)
+        if form is not None and field is not None:
+            row, _role = form.getWidgetPosition(field)
+            label = QLabel(text)
+            label.setWordWrap(True)
+            label.setStyleSheet(self._fallback_message.styleSheet())
+            label.setAccessibleName(f"Why {key} was refused")
+            form.insertRow(row + 1, label)
+            self.message = label
+        else:
+            self.message.setText(text)
+        self.message.show()
+
+
+def _dim_problem(arch, scale: str, key: str, value) -> str | None:
+    """The first error a shared dimension's new value would bring to the model (None: none new)."""
+    from studio.core.validate import errors_only, validate
+    trial = arch.copy()
+    trial.scales[scale] = dict(trial.scales[scale], **{key: value})
+    try:
+        before = {(i.node, i.message) for i in errors_only(validate(arch, scale))}
+        new = [i for i in errors_only(validate(trial, scale)) if (i.node, i.message) not in before]
+    except StudioError as exc:
+        return str(exc)
+    return str(new[0]) if new else None
 
 
 def _clear(form: QFormLayout):

@@ -88,3 +88,64 @@ def test_card_link_says_what_it_opens(window, pid, words):
     assert words in text
     if words != "Read the paper ↗":
         assert "Read the paper" not in text
+
+
+def _llama(window):
+    window.model.show_milestone("2023-07-llama-2")
+    window.graph_view.graph_scene._end_animation()
+    return window
+
+
+def test_a_shared_dim_that_breaks_a_block_is_refused_next_to_its_field(window, qtbot):
+    w = _llama(window)
+    pe = w.property_editor
+    scale = w.model.document.shown_scale()
+    box = pe.dim_fields["n_heads"]
+    box.setValue(7)  # 8192 is not divisible by 7 heads
+    box.editingFinished.emit()
+    assert w.model.document.architecture.scales[scale]["n_heads"] == 64  # the old value stays in force
+    why = "dim 8192 is not divisible by n_heads 7"
+    assert why in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: pe.dim_fields["n_heads"] is not box)  # rebuilt on the next turn
+    assert pe.dim_fields["n_heads"].value() == 64
+    row, _ = pe.dims_form.getWidgetPosition(pe.dim_fields["n_heads"])
+    below = pe.dims_form.itemAt(row + 1, pe.dims_form.ItemRole.SpanningRole)
+    assert below is not None and below.widget() is pe.message  # the reason sits right under the field
+    assert pe.message.isVisible() and why in pe.message.text()
+    good = pe.dim_fields["n_heads"]
+    good.setValue(32)
+    good.editingFinished.emit()
+    assert w.model.document.architecture.scales[scale]["n_heads"] == 32 and not pe.message.isVisible()
+
+
+def test_a_refused_block_setting_says_why_under_the_field(window, qtbot):
+    w = _llama(window)
+    w.graph_view.graph_scene.nodes["attention"].setSelected(True)
+    pe = w.property_editor
+    box = pe.fields["n_kv_heads"]
+    box.setValue(5)
+    box.editingFinished.emit()
+    qtbot.waitUntil(lambda: pe.fields["n_kv_heads"] is not box)
+    row, _ = pe.block_form.getWidgetPosition(pe.fields["n_kv_heads"])
+    below = pe.block_form.itemAt(row + 1, pe.block_form.ItemRole.SpanningRole)
+    assert below is not None and "not divisible by n_kv_heads 5" in below.widget().text()
+    assert "Refused" in w.statusBar().currentMessage() and pe.fields["n_kv_heads"].value() == 8
+
+
+def test_a_port_dropped_on_an_output_says_why(window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    w = _llama(window)
+    w.fit()
+    scene, view = w.graph_view.graph_scene, w.graph_view
+    before = w.model.document.graph.copy()
+    a = view.mapFromScene(scene.nodes["norm"].port("x", False).scenePos())
+    b = view.mapFromScene(scene.nodes["attention"].port("x", False).scenePos())
+    vp = view.viewport()
+    qtbot.mousePress(vp, Qt.LeftButton, pos=a)
+    qtbot.mouseMove(vp, QPoint((a.x() + b.x()) // 2, (a.y() + b.y()) // 2))
+    qtbot.mouseMove(vp, b)
+    assert "an output cannot feed an output" in w.statusBar().currentMessage()  # said while hovering
+    qtbot.mouseRelease(vp, Qt.LeftButton, pos=b)
+    assert w.model.document.graph == before
+    assert w.statusBar().currentMessage() == ("Cannot connect: an output cannot feed an output: "
+                                              "drop on an input port")
