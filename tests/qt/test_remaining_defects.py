@@ -149,3 +149,25 @@ def test_a_port_dropped_on_an_output_says_why(window, qtbot):
     assert w.model.document.graph == before
     assert w.statusBar().currentMessage() == ("Cannot connect: an output cannot feed an output: "
                                               "drop on an input port")
+
+
+def test_compare_lists_changes_in_words_with_markers_and_figures_side_by_side(window, qtbot):
+    w = _llama(window)
+    dlg = w.open_compare()
+    qtbot.waitExposed(dlg)
+    dlg.boxes[0].setCurrentIndex(dlg.boxes[0].findData("2019-02-gpt-2"))
+    lines = [dlg.diff_list.item(i).text() for i in range(dlg.diff_list.count())]
+    assert "~ replaced · Normalisation: LayerNorm → RMSNorm" in lines
+    assert all(t.startswith(("+ added · ", "− removed · ", "~ replaced · ", "~ changed · ")) for t in lines)
+    assert not [t for t in lines if "_" in t]  # no field names or block ids (n_kv_heads, attention_norm)
+    assert "~" in dlg.summary.text() and "changed" in dlg.summary.text()
+    dlg.boxes[0].setCurrentIndex(dlg.boxes[0].findData("2017-06-transformer"))
+    lines = [dlg.diff_list.item(i).text() for i in range(dlg.diff_list.count())]
+    assert any(t.startswith("− removed · Encoder removed") for t in lines)
+    figures = dlg.figures.text()
+    for left, right in (("63.05 M", "68.98 B"), ("512 tokens", "4,096 tokens")):  # Transformer | LLaMA 2
+        assert figures.index(left) < figures.index(right)
+    for word in ("Parameters", "Active / token", "KV cache / token", "Context", "computed", "published"):
+        assert word in figures
+    assert "Transformer" in figures and "LLaMA 2" in figures
+    dlg.close()
