@@ -301,13 +301,19 @@ class ExportDialog(QDialog):
             QGuiApplication.clipboard().setText(self.last_result.command)
 
     def _browse_run(self):
-        d = QFileDialog.getExistingDirectory(self, "Choose a training run folder", self.run_edit.text())
+        from studio._qt.dialogs import app_folder, existing_or, remember
+        d = QFileDialog.getExistingDirectory(self, "Choose a training run folder",
+                                             existing_or(self.run_edit.text(), "run", app_folder("runs")))
+        remember("run", d)
         if d:
             self.run_edit.setText(d)
             self.check_run()
 
     def _browse_out(self):
-        d = QFileDialog.getExistingDirectory(self, "Folder for model.bin and tokenizer.bin", self.out_edit.text())
+        from studio._qt.dialogs import existing_or, remember
+        d = QFileDialog.getExistingDirectory(self, "Folder for model.bin and tokenizer.bin",
+                                             existing_or(self.out_edit.text(), "llama2c-export"))
+        remember("llama2c-export", d)
         if d:
             self.out_edit.setText(d)
 

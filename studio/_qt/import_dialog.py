@@ -73,9 +73,12 @@ class ImportDialog(QDialog):
         self.on_imported(out, arch)
 
     def _pick(self, edit: QLineEdit, title: str, folder: bool = False):
+        from studio._qt.dialogs import existing_or, remember
+        start = existing_or(edit.text(), "llama2c-import")
         if folder:
-            f = QFileDialog.getExistingDirectory(self, title, edit.text())
+            f = QFileDialog.getExistingDirectory(self, title, start)
         else:
-            f = QFileDialog.getOpenFileName(self, title, edit.text(), "llama2.c files (*.bin);;All files (*)")[0]
+            f = QFileDialog.getOpenFileName(self, title, start, "llama2.c files (*.bin);;All files (*)")[0]
+        remember("llama2c-import", f)
         if f:
             edit.setText(f)

@@ -218,7 +218,9 @@ class RaceView(QWidget):
         return True if self.worker is None else self.worker.shutdown(timeout_ms)
 
     def open_dialog(self):
-        path = QFileDialog.getExistingDirectory(self, "Open a race folder")
+        from studio._qt.dialogs import app_folder, remember, start_dir
+        path = QFileDialog.getExistingDirectory(self, "Open a race folder", start_dir("race", fallback=app_folder("races")))
+        remember("race", path)
         if path:
             self.open_race(path)
 

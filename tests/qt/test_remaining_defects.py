@@ -171,3 +171,57 @@ def test_compare_lists_changes_in_words_with_markers_and_figures_side_by_side(wi
         assert word in figures
     assert "Transformer" in figures and "LLaMA 2" in figures
     dlg.close()
+
+
+def test_file_dialogs_start_in_a_chosen_folder_never_the_working_directory(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from studio._qt.dialogs import start_dir
+    from studio._qt.import_dialog import ImportDialog
+    from studio._qt.race_view import RaceView
+    from studio.core.race_history import RaceHistory
+    w = window
+    for name in ("runs", "races", "cwd", "mine"):
+        (tmp_path / name).mkdir()
+    monkeypatch.setenv("ARCHSTUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("ARCHSTUDIO_RACES_DIR", str(tmp_path / "races"))
+    monkeypatch.chdir(tmp_path / "cwd")
+    opened, answer = [], {"path": ""}
+
+    def pick_dir(parent, title, folder="", *a, **k):
+        opened.append((title, folder))
+        return answer["path"]
+
+    def pick_file(parent, title, folder="", *a, **k):
+        opened.append((title, folder))
+        return answer["path"], ""
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(pick_dir))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(pick_file))
+    documents = start_dir("nothing-remembered")
+    imp = ImportDialog(w)
+    qtbot.addWidget(imp)
+    race = RaceView(RaceHistory())
+    qtbot.addWidget(race)
+    panel, att = w.training.panel, w.inspect.attention
+    att.ins = object()  # a shown inspection: Save asks for a folder
+    try:
+        cases = [(w.training.plots.choose_overlay, str(tmp_path / "runs")),
+                 (lambda: w.inspect.open_run(), str(tmp_path / "runs")),
+                 (race.open_dialog, str(tmp_path / "races")),
+                 (lambda: imp._pick(imp.model_edit, "llama2.c model.bin"), documents),
+                 (lambda: imp._pick(imp.out_edit, "Empty folder for the run", True), documents),
+                 (lambda: panel.tokenizer.setCurrentIndex(panel.tokenizer.findData("llama2")), documents),
+                 (lambda: panel.data.setCurrentIndex(panel.data.findData("choose")), documents),
+                 (att._save, documents)]
+        for trigger, want in cases:
+            opened.clear()
+            trigger()
+            assert opened and opened[-1][1] == want, (opened, want)
+    finally:
+        att.ins = None
+    assert str(tmp_path / "cwd") not in documents
+    answer["path"] = str(tmp_path / "mine")  # chosen once: the next run-folder dialog starts there
+    w.training.plots.choose_overlay()
+    opened.clear()
+    w.inspect.open_run()
+    assert opened[-1][1] == str(tmp_path / "mine")

@@ -128,7 +128,10 @@ class InspectDocks(QObject):
         from studio.core import errors as E
         from studio.core.rundir import RunDir
         if folder is None:
-            folder = QFileDialog.getExistingDirectory(self.attention, "Open a run folder (RUN_DIR)")
+            from studio._qt.dialogs import app_folder, remember, start_dir
+            folder = QFileDialog.getExistingDirectory(self.attention, "Open a run folder (RUN_DIR)",
+                                                      start_dir("run", fallback=app_folder("runs")))
+            remember("run", folder)
             if not folder:
                 return False
         try:

@@ -279,7 +279,9 @@ class AttentionInspector(FitsViewport, FollowsPalette, QWidget):
     def _save(self):
         if self.ins is None:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for attention.png")
+        from studio._qt.dialogs import remember, start_dir
+        folder = QFileDialog.getExistingDirectory(self, "Folder for attention.png", start_dir("image"))
+        remember("image", folder)
         if folder:
             from studio._qt.inspect.render import render_inspection
             self.status.setText("saved " + ", ".join(render_inspection(self.ins, folder)))

@@ -246,7 +246,10 @@ class TrainingPanel(QWidget):
     def _data_changed(self, _i) -> None:
         spec = self.data_spec()
         if spec == "choose":
-            path, _ = QFileDialog.getOpenFileName(self, "Training text", "", "Stories (*.txt *.json *.jsonl)")
+            from studio._qt.dialogs import remember, start_dir
+            path, _ = QFileDialog.getOpenFileName(self, "Training text", start_dir("training-text"),
+                                                  "Stories (*.txt *.json *.jsonl)")
+            remember("training-text", path)
             if path:
                 self.local_path = path
                 self.refresh_data_choices()
@@ -275,7 +278,10 @@ class TrainingPanel(QWidget):
 
     def _tokenizer_changed(self, _i) -> None:
         if self.tokenizer.currentData() == "llama2" and not self.tokenizer_model:
-            path, _ = QFileDialog.getOpenFileName(self, "Llama 2 tokenizer.model", "", "SentencePiece model (*.model)")
+            from studio._qt.dialogs import remember, start_dir
+            path, _ = QFileDialog.getOpenFileName(self, "Llama 2 tokenizer.model", start_dir("tokenizer"),
+                                                  "SentencePiece model (*.model)")
+            remember("tokenizer", path)
             if path:
                 self.tokenizer_model = path
             else:

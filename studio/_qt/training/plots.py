@@ -231,7 +231,10 @@ class PlotsPanel(QWidget):
 
     def choose_overlay(self) -> None:
         from studio.core import errors as E
-        folder = QFileDialog.getExistingDirectory(self, "Overlay an earlier run (RUN_DIR)")
+        from studio._qt.dialogs import app_folder, remember, start_dir
+        folder = QFileDialog.getExistingDirectory(self, "Overlay an earlier run (RUN_DIR)",
+                                                  start_dir("run", fallback=app_folder("runs")))
+        remember("run", folder)
         if not folder:
             return
         try:
