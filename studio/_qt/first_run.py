@@ -98,11 +98,18 @@ def data_status_text(choice: str | None = None) -> str:
     return "Training data: starter corpus (not TinyStories) — Help → Offline pack… downloads TinyStories"
 
 
-def show_tour_dialog(window) -> None:
+def show_tour_dialog(window) -> TourDialog:
+    """The tour, window-modal but without a nested event loop (exec() would block whatever runs
+    next, a timer-driven start-up or a test, until it is closed)."""
     dlg = TourDialog(window)
-    dlg.exec()
-    if dlg.dont_show.isChecked():
-        window.settings.setValue("tour_done", True)
+    dlg.setAttribute(Qt.WA_DeleteOnClose)
+
+    def done(_result):
+        if dlg.dont_show.isChecked():
+            window.settings.setValue("tour_done", True)
+    dlg.finished.connect(done)
+    dlg.open()
+    return dlg
 
 
 def first_start(model, settings) -> bool:
