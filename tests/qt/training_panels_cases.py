@@ -63,6 +63,9 @@ def make_docks(qtbot):
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("ARCHSTUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    # these runs are "100,000 steps" long, so the panel's compile="auto" would compile the step
+    # (a minute or more on a loaded CI box) before the first loss; eager keeps the test quick
+    monkeypatch.setenv("ARCHSTUDIO_NO_COMPILE", "1")
     return tmp_path
 
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 
 from studio.core.data.download import ATTRIBUTION, cached_path
 from studio.core.data.starter import LABEL as STARTER_LABEL
-from studio.core.training.events import EvalMetrics, Finished, Sample, StepMetrics
+from studio.core.training.events import EvalMetrics, Finished, Preparing, Sample, SpeedSetup, StepMetrics
 
 
 DATA_KEY = "training/data"  # QSettings: what the user last chose to train on
@@ -100,20 +100,34 @@ class TrainingPanel(QWidget):
         self.optimizer.addItem("AdamW", "adamw")
         self.optimizer.addItem("Muon (+AdamW)", "muon")
         self.optimizer.addItem("MuonClip (Muon + QK-clip, Kimi K2)", "muonclip")
+        self.optimizer.setCurrentIndex(1)  # measured: Muon reaches a lower bits/byte in the same time (bench/RESULTS.md)
         self.optimizer.setToolTip("Muon: orthogonalised momentum for hidden weight matrices, AdamW for "
                                   "embeddings, head and norms; MuonClip adds QK-clip of attention logits (τ = 100)")
         self.precision = QComboBox()
+        self.precision.addItem("auto (bf16 if faster)", "auto")
         self.precision.addItem("fp32", "fp32")
         self.precision.addItem("bf16 autocast", "bf16")
         self.precision.addItem("fp8 (simulated)", "fp8")
-        self.precision.setToolTip("bf16: matmuls in bfloat16 under autocast; weights and optimizer stay fp32.\n"
+        self.precision.setToolTip("auto: a short measurement at the start picks bf16 where this CPU has native bf16 "
+                                  "and it is faster for this model, else fp32 (the choice is shown and saved).\n"
+                                  "bf16: matmuls in bfloat16 under autocast; weights and optimizer stay fp32.\n"
                                   "fp8 (simulated): linear layers see e4m3 inputs/weights and e5m2 gradients with "
                                   "per-tensor scales (quantise-dequantise; FP8 numerics, not FP8 speed)")
         self.eval_every = _spin(1, 100_000, 50, "Steps between evaluations on the held-out split", 10)
         self.seed = _spin(0, 2**31 - 1, 1337, "Seed of the initial weights and of the batches")
         self.threads = _spin(1, max(1, os.cpu_count() or 1), max(1, (os.cpu_count() or 2) - 1),
                              "CPU threads for training (one core is left to the window)")
-        fields = [("Steps", self.steps), ("Batch", self.batch), ("Context", self.context), ("LR", self.lr),
+        self.minutes = QDoubleSpinBox()
+        self.minutes.setDecimals(1)
+        self.minutes.setRange(0.0, 24 * 60.0)
+        self.minutes.setSingleStep(1.0)
+        self.minutes.setSpecialValueText("off (steps)")
+        self.minutes.setSuffix(" min")
+        self.minutes.setToolTip("Train for this many minutes instead of a step count: the learning-rate schedule "
+                                "is fitted to the time from the measured step time and ends decayed, on time.\n"
+                                "Preparing (data, tokenizer, compiling the step) is not counted.")
+        self.minutes.valueChanged.connect(lambda v: self.steps.setEnabled(v == 0 and self.start_btn.isEnabled()))
+        fields = [("Train for", self.minutes), ("Steps", self.steps), ("Batch", self.batch), ("Context", self.context), ("LR", self.lr),
                   ("Schedule", self.schedule), ("Optimizer", self.optimizer), ("Precision", self.precision),
                   ("Eval every", self.eval_every), ("Seed", self.seed), ("Threads", self.threads)]
         for i, (name, w) in enumerate(fields):
@@ -147,6 +161,7 @@ class TrainingPanel(QWidget):
         self.owner.hide()
         v.addWidget(self.owner)
         self._training_title = ""
+        self._speed = ""
         self.status = QLabel("")
         self.status.setWordWrap(True)
         v.addWidget(self.status)
@@ -291,9 +306,10 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ run control
     def config(self):
         from studio.core.training import TrainConfig
-        steps = self.steps.value()
+        steps, minutes = self.steps.value(), self.minutes.value() or None
         return TrainConfig(steps=steps, batch_size=self.batch.value(), context=self.context.value(),
-                           lr=self.lr.value(), schedule=self.schedule.currentData(), eval_interval=self.eval_every.value(),
+                           lr=self.lr.value(), schedule=self.schedule.currentData(), minutes=minutes, compile="auto",
+                           eval_interval=0 if minutes else self.eval_every.value(),
                            optimizer=self.optimizer.currentData(), precision=self.precision.currentData(),
                            sample_interval=max(10, self.eval_every.value()), seed=self.seed.value(),
                            threads=self.threads.value(), checkpoint_interval=max(100, steps // 10),
@@ -317,6 +333,7 @@ class TrainingPanel(QWidget):
                            self.tokenizer_model, self.config(), str(default_run_dir(arch.id)))
         self.sample.clear()
         self.numbers.setText("")
+        self._speed = ""  # "· fp32, compiled" once the trainer has decided
         self._training_title = doc.title or arch.meta.get("title", arch.id)
         self.session.start(req, doc.key)
 
@@ -341,8 +358,9 @@ class TrainingPanel(QWidget):
         self.pause_btn.setText("Resume" if state == "paused" else "Pause")
         self.pause_btn.blockSignals(False)
         for w in (self.data, self.tokenizer, self.vocab, self.steps, self.batch, self.context, self.lr,
-                  self.schedule, self.optimizer, self.precision, self.eval_every, self.seed, self.threads):
-            w.setEnabled(not busy and (w is not self.vocab or self.tokenizer.currentData() in (None, "bpe")))
+                  self.schedule, self.optimizer, self.precision, self.eval_every, self.seed, self.threads, self.minutes):
+            w.setEnabled(not busy and (w is not self.vocab or self.tokenizer.currentData() in (None, "bpe"))
+                         and (w is not self.steps or not self.minutes.value()))
         if state == "preparing":
             self.progress.setRange(0, 0)
         elif state == "idle":
@@ -365,14 +383,29 @@ class TrainingPanel(QWidget):
 
     def _event(self, ev) -> None:
         if isinstance(ev, StepMetrics):
+            if ev.planned_steps and ev.planned_steps != self.progress.maximum():  # a time budget re-fits its steps
+                self.progress.setRange(0, max(ev.planned_steps, ev.step))
             total = self.progress.maximum() or 1
             self.progress.setValue(min(ev.step, total))
             rate = ev.step / max(1e-6, ev.elapsed_s)
-            eta = (total - ev.step) / max(1e-6, rate)
+            eta = ev.eta_s if ev.eta_s is not None else (total - ev.step) / max(1e-6, rate)
             self.progress.setFormat(f"step {ev.step} / {total} · ETA {_clock(eta)}")
-            self.numbers.setText(f"loss {ev.loss:.3f} · {ev.tokens_per_s:,.0f} tokens/s")
+            bpb = f" ({ev.bpb:.2f} bits/byte)" if ev.bpb is not None else ""
+            self.numbers.setText(f"loss {ev.loss:.3f}{bpb} · {ev.tokens_per_s:,.0f} tokens/s{self._speed}")
+        elif isinstance(ev, Preparing):  # probe and compilation: before the clock starts
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(f"preparing: {ev.what}…")
+            self.numbers.setText(f"Preparing: {ev.what} (not counted as training)")
+        elif isinstance(ev, SpeedSetup):
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("training…")
+            self._speed = f" · {ev.precision}, {'compiled' if ev.compiled else 'eager'}"
+            self.numbers.setText(f"{ev.precision} · {ev.step} · prepared in {ev.preparing_s:.0f} s")
+            self.numbers.setToolTip(f"{ev.precision_reason}\nstep: {ev.step}\n{ev.threads} thread(s)")
         elif isinstance(ev, EvalMetrics):
-            self.status.setText(f"step {ev.step}: val loss {ev.val_loss:.3f}, val {ev.val_bpb:.3f} bits/byte")
+            self.status.setText(f"step {ev.step}: train loss {ev.train_loss:.3f} ({ev.train_bpb:.2f} bits/byte), "
+                                f"val loss {ev.val_loss:.3f} ({ev.val_bpb:.3f} bits/byte)")
         elif isinstance(ev, Sample):
             self.sample.setPlainText(f"[step {ev.step}] {readable_sample(ev.text)}")
         elif isinstance(ev, Finished):
@@ -381,7 +414,8 @@ class TrainingPanel(QWidget):
                 self.progress.setRange(0, max(ev.step, 1))
             self.progress.setValue(min(ev.step, self.progress.maximum()))
             self.progress.setFormat(f"{word} at step {ev.step}")
-            self.numbers.setText(f"val loss {ev.val_loss:.3f} · {ev.tokens_per_s:,.0f} tokens/s")
+            self.numbers.setText(f"val loss {ev.val_loss:.3f} ({ev.val_bpb:.3f} bits/byte) · "
+                                 f"{ev.tokens_per_s:,.0f} tokens/s")
             self.status.setText(f"{word}: {ev.tokens:,} tokens, val {ev.val_bpb:.3f} bits/byte · "
                                 f"{self.session.info.get('run_dir', '')}")
 

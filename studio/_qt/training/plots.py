@@ -93,7 +93,9 @@ class PlotsPanel(QWidget):
         self.smooth_curve = self.loss_plot.plot([], [], pen=pg.mkPen(SMOOTH, width=2))
         self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen(VAL, width=2), symbol="o", symbolSize=5,
                                              symbolBrush=VAL)
-        self.bpb_plot = self._plot(1, "val bits per byte")
+        self.bpb_plot = self._plot(1, "bits per byte (train, val)")
+        # the training loss in bits per byte (smoothed): comparable across tokenizers, unlike nats/token
+        self.train_bpb_curve = self.bpb_plot.plot([], [], pen=pg.mkPen(SMOOTH, width=2))
         self.bpb_curve = self.bpb_plot.plot([], [], pen=pg.mkPen(VAL, width=2), symbol="o", symbolSize=5, symbolBrush=VAL)
         self.lr_plot = self._plot(2, "learning rate")
         self.lr_curve = self.lr_plot.plot([], [], pen=pg.mkPen("#009E73", width=2))
@@ -190,6 +192,8 @@ class PlotsPanel(QWidget):
         loss = h.series("loss", x)
         self.raw_curve.setData(loss.x, loss.y)
         self.smooth_curve.setData(loss.x, smooth(loss.y, SMOOTH_ALPHA))
+        bpb = h.series("bpb", x)
+        self.train_bpb_curve.setData(bpb.x, smooth(bpb.y, SMOOTH_ALPHA))
         for curve, name in ((self.val_curve, "val_loss"), (self.bpb_curve, "val_bpb"), (self.lr_curve, "lr"),
                             (self.gn_curve, "grad_norm"), (self.tps_curve, "tokens_per_s")):
             s = h.series(name, x)
@@ -295,6 +299,7 @@ class PlotsPanel(QWidget):
     def curve_points(self, name: str) -> int:
         """How many points a curve shows (for tests)."""
         curve = {"loss": self.raw_curve, "val_loss": self.val_curve, "val_bpb": self.bpb_curve, "lr": self.lr_curve,
+                 "bpb": self.train_bpb_curve,
                  "grad_norm": self.gn_curve, "tokens_per_s": self.tps_curve}[name]
         xs, _ = curve.getData()
         return 0 if xs is None else int(np.size(xs))

@@ -8,7 +8,7 @@ import time
 import torch
 
 from studio.core.training.events import Preparing
-from studio.core.training.speed import StepRunner, autocast, choose_precision
+from studio.core.training.speed import PrecisionChoice, StepRunner, autocast, choose_precision
 
 
 @contextlib.contextmanager
@@ -76,10 +76,13 @@ def prepare(model, forward, cfg, device, batcher, B: int, distributed: bool, ste
     x, y, src = batcher.fixed(1)
     with _untouched(model), torch.no_grad():  # an eager pass fills the model's lookup caches, so that
         model(x, y, source=src)               # dynamo traces the forward as one graph
-    if cfg.precision == "auto":
-        yield Preparing("measuring bf16 against fp32")
-    with _untouched(model):
-        choice = choose_precision(cfg.precision, forward, batcher.fixed(min(B, 4)), device)
+    if cfg.precision == "auto" and distributed:  # timings differ between processes; they must compute alike
+        choice = PrecisionChoice("fp32", "fp32 (no probe under torchrun: every process must compute alike)")
+    else:
+        if cfg.precision == "auto":
+            yield Preparing("measuring bf16 against fp32")
+        with _untouched(model):
+            choice = choose_precision(cfg.precision, forward, batcher.fixed(min(B, 4)), device)
     full = [batcher.fixed(B)]
     want, why, step_s = cfg.compile, "", None
     if want == "auto" or cfg.minutes:

@@ -165,6 +165,8 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
     dist = torch.distributed
     world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
     rank = dist.get_rank() if world > 1 else 0
+    if world > 1 and cfg.minutes:  # each process would end on its own clock: the collectives would hang
+        raise E.StudioError("--minutes is not available under torchrun; give --steps")
     if cfg.batch_size % world:
         raise E.StudioError(f"the batch of {cfg.batch_size} does not split over {world} processes; use a multiple of {world}")
     forward = model
