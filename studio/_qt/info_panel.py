@@ -17,6 +17,7 @@ from studio.core.links import link_label
 
 GLYPH = {"added": "+", "removed": "−", "replaced": "⇄", "changed": "~", "none": "=", "training": "▶",
          "dims": "↔", "rewired": "↝", "config": "~", "overrides": "~"}  # any other kind: "~" (never a 2nd bullet)
+MARKED_LIST = "<ul style='list-style-type:none'>"  # each line's glyph is its marker: no disc beside it
 
 
 class InfoPanel(QWidget):
@@ -93,7 +94,7 @@ class InfoPanel(QWidget):
             doc = self.model.document
             head = (f"Your changes to {esc(since)}" if doc.kind == "edited" else
                     f"What changed since {esc(since)} (the milestone before)")
-            out.append(f"<h3>{head}</h3><ul>")
+            out.append(f"<h3>{head}</h3>{MARKED_LIST}")
             for kind, s in ch.sentences[:14]:
                 colour = DIFF.get("added" if kind == "added" else "removed" if kind == "removed" else "changed")
                 out.append(f"<li><b style='color:{colour}'>{GLYPH.get(kind, '~')}</b> {esc(s)}</li>")
@@ -107,8 +108,8 @@ class InfoPanel(QWidget):
         # that is the step the card lists (one change per card, always from the milestone before)
         if changes and self.model.document.is_milestone and arch.meta.get("extends") == ch.since:
             # under the one change heading when there is one (a second heading read as a second change)
-            out.append("<p style='margin-bottom:0'><i>In the authors' words:</i></p><ul>" if out else
-                       "<h3>In the authors' words</h3><ul>")
+            out.append(f"<p style='margin-bottom:0'><i>In the authors' words:</i></p>{MARKED_LIST}" if out else
+                       f"<h3>In the authors' words</h3>{MARKED_LIST}")
             for c in changes if isinstance(changes, list) else [changes]:
                 if isinstance(c, dict):
                     kind = str(c.get("kind", "changed"))

@@ -72,6 +72,12 @@ def test_card_has_one_change_heading_and_no_double_bullets(window):
     w.info_panel.refresh()
     text = w.info_panel.browser.toPlainText()
     assert "In the authors' words" in text and "•" not in text
+    assert "− Encoder removed: decoder-only" in text  # each line's own glyph (was "~" for every line)
+    from PySide6.QtGui import QTextListFormat
+    block = w.info_panel.browser.document().begin()
+    while "Encoder removed" not in block.text():
+        block = block.next()
+    assert block.textList().format().style() == QTextListFormat.ListStyleUndefined  # the glyph is the marker
     changes = [h for h in _headings(w.info_panel.browser) if "change" in h.lower() or "authors" in h]
     assert changes == ["What changed since Transformer (the milestone before)"]
 

@@ -58,7 +58,8 @@ def compute_change(prev, arch, since: str | None) -> Change:
     """The change from ``prev`` to ``arch`` in learner words (studio.core.diff)."""
     from studio.core import diff as D
     d = D.diff(prev, arch)
-    words = getattr(D, "milestone_change", None)
+    # the (kind, text) pairs: the card's glyph says removed / added, not "~" for every line
+    words = getattr(D, "milestone_change_items", None) or getattr(D, "milestone_change", None)
     if words is not None:
         result = words(prev, arch)
         sentences = _as_sentences(result)
