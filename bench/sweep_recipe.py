@@ -36,6 +36,11 @@ POINTS = {  # name -> options on top of the defaults
     "adamw": ["--optimizer", "adamw"],
     "muon-lr1e-2": ["--lr", "1e-2"],
     "ctx256-muon": ["--context", "256"],
+    "warmup50": ["--warmup-steps", "50"],
+    "warmup0": ["--warmup-steps", "0"],
+    "cosine": ["--schedule", "cosine"],
+    "b16": ["--batch-size", "16"],
+    "vocab1024": ["--vocab-size", "1024"],
 }
 
 

@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--minutes", type=float, default=None,
                    help="train for this many minutes (the schedule is fitted to it; preparing is not counted); "
                         "with --resume: that many more minutes")
+    s.add_argument("--warmup-steps", type=int, default=None,
+                   help="steps of linear warmup (default: 5 %% of the steps a run is expected to take, at most 100)")
     s.add_argument("--schedule", choices=("wsd", "cosine"), default=None,
                    help="learning-rate schedule after warmup (default: wsd for --minutes, else cosine)")
     s.add_argument("--compile", choices=("auto", "on", "off"), default=None,

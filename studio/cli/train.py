@@ -95,6 +95,8 @@ def _cmd_train(args, stack) -> int:
         v = getattr(args, name, None)
         if v is not None and v < 1:
             raise E.StudioError(f"--{name.replace('_', '-')} must be at least 1")
+    if getattr(args, "warmup_steps", None) is not None and args.warmup_steps < 0:
+        raise E.StudioError("--warmup-steps must be 0 or more")
     minutes = getattr(args, "minutes", None)
     if minutes is not None and not 0 < minutes <= 7 * 24 * 60:
         raise E.StudioError("--minutes must be more than 0 (and at most a week)")
@@ -166,6 +168,7 @@ def _cmd_train(args, stack) -> int:
                                sample_interval=0, checkpoint_interval=100 if timed else max(100, steps // 10),
                                log_interval=1 if timed else max(1, steps // 2000), minutes=minutes,
                                schedule=getattr(args, "schedule", None) or ("wsd" if timed else TrainConfig.schedule),
+                               warmup_steps=getattr(args, "warmup_steps", None),
                                optimizer=args.optimizer or DEFAULT_OPTIMIZER, **speed)
         err, data = None, None
         if rank == 0:  # rank 0 sets the run up; the other torchrun processes read it back
