@@ -106,7 +106,8 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
         arch = self.document.architecture
         if arch is None:
             return
-        self._end_animation()
+        if self.animating or self.ghosts or self._moves or self._appearing:
+            self._end_animation()  # a newer change: jump to the end of the running one first
         prev_layout = self.current_layout()
         had_items = bool(self.nodes)
         self._subscribe(arch.graph)
@@ -152,9 +153,9 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
         flashing = any(it.diff == "changed" for it in self.nodes.values())
         if animate and (self._appearing or self.ghosts or flashing or self._moves):
             self._anim.start()
+            self._update_frames()
         else:
-            self._end_animation()
-        self._update_frames()
+            self._end_animation()  # (updates the frames)
         self.changed_diff.emit(self.last_diff)
 
     def current_layout(self) -> Layout:
