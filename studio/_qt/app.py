@@ -31,6 +31,14 @@ def size_to_screen(win, screen=None) -> tuple[int, int]:
 
 def run_app(model_spec: str | None = None) -> int:
     app = create_app()
+    start_window(model_spec)
+    return app.exec()
+
+
+def start_window(model_spec: str | None = None):
+    """Show the main window, offer recovery and open the model given on the command line; every
+    failure is a message and the window stays. Separate from ``app.exec()`` so tests can drive the
+    whole start-up without running (and quitting) the application's event loop."""
     from PySide6.QtWidgets import QMessageBox
 
     from studio._qt.main_window import MainWindow
@@ -46,7 +54,7 @@ def run_app(model_spec: str | None = None) -> int:
             win.open_model(model_spec)
         except Exception as exc:  # noqa: BLE001  any file, any error: a message, and the window stays
             QMessageBox.warning(win, "Cannot open", one_line(exc))
-    return app.exec()
+    return win
 
 
 def one_line(exc: BaseException) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 
 def test_start_up_survives_a_corrupt_recovery_and_a_failing_model(qapp, dialogs, monkeypatch):
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from studio._qt import app as app_mod
@@ -20,8 +19,8 @@ def test_start_up_survives_a_corrupt_recovery_and_a_failing_model(qapp, dialogs,
     def boom(self, spec):
         raise ValueError("not a StudioError")
     monkeypatch.setattr(MainWindow, "open_model", boom)
-    QTimer.singleShot(300, qapp.quit)
-    assert app_mod.run_app("whatever.yaml") == 0
+    win = app_mod.start_window("whatever.yaml")  # run_app() = this + app.exec()
+    assert win.isVisible()
     assert ("warning", "Cannot open", "ValueError: not a StudioError") in dialogs
     assert not bad.exists() and bad.with_name(bad.name + ".corrupt").is_file()
     for w in QApplication.topLevelWidgets():
