@@ -191,14 +191,11 @@ class NodeItem(QGraphicsObject):
             badge_w = self._badge_width(fs)
             title_rect = QRectF(18, 8, w - 26 - (badge_w * 0.5 if badge_w else 0), 24 * fs)
             n_lines = 2 if fs <= 1.1 else 1  # large text: one settings line fits
-            for size in (11.5, 10.5, 10.0):  # long titles shrink a little, then wrap onto a second line
-                tf = _font(size * fs, bold=True)
-                if QFontMetricsF(tf).horizontalAdvance(self.title) <= title_rect.width():
-                    out.append(("title", tf, title_rect, self.title, left, None))
-                    y = 8 + 24 * fs
-                    break
+            tf, fits = self._normal_title_font(title_rect.width())
+            if fits:
+                out.append(("title", tf, title_rect, self.title, left, None))
+                y = 8 + 24 * fs
             else:
-                tf = _font(10.0 * fs, bold=True)
                 two = QRectF(title_rect.x(), title_rect.y(), title_rect.width(), QFontMetricsF(tf).lineSpacing() * 2 + 2)
                 out.append(("title", tf, two, self.title, Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, None))
                 y = two.bottom() + 1
@@ -239,6 +236,28 @@ class NodeItem(QGraphicsObject):
         if tag:
             out.append(("tag", bf, QRectF(0, -pr.pill_h - 4, bfm.horizontalAdvance(tag) + 20, pr.pill_h), tag, ctr, "tag"))
         return out
+
+    def _normal_title_font(self, width: float) -> tuple[QFont, bool]:
+        """The title's font outside presentation mode, and whether the title fits on one line:
+        long titles shrink a little (11.5, 10.5, 10 pt), then wrap onto a second line at 10 pt."""
+        fs = self.font_scale
+        for size in (11.5, 10.5, 10.0):
+            tf = _font(size * fs, bold=True)
+            if QFontMetricsF(tf).horizontalAdvance(self.title) <= width:
+                return tf, True
+        return tf, False
+
+    def title_fonts(self) -> list[QFont]:
+        """The font of each title line runs() draws (as its "title" runs, empty lines left out),
+        without laying out the rest of the block: the view's readable-scale check needs only these."""
+        pr = self.present
+        if pr is None:
+            if not self.title:
+                return []
+            badge_w = self._badge_width(self.font_scale)
+            return [self._normal_title_font(self.box_w - 26 - (badge_w * 0.5 if badge_w else 0))[0]]
+        tf = pr.title_font()
+        return [tf for line in self.title_lines or [self.title] if line]
 
     def texts(self) -> list[tuple[str, QFont, str]]:
         return [(role, font, text) for role, font, _r, text, _f, _p in self.runs()]

@@ -74,23 +74,28 @@ class GraphView(QGraphicsView):
     def min_readable_scale(self) -> float:
         """The smallest view scale at which every node title is ≥ 12 px on screen (normal mode)."""
         dpi = self.viewport().logicalDpiY() or 96.0
-        sizes = [font_px(f, dpi) for _it, role, f, _t in self.graph_scene.drawn_texts() if role == "title"]
+        # the blocks' title fonts alone (what drawn_texts() reports as "title"), without laying
+        # out every other text: this runs on every scrub step
+        sizes = [font_px(f, dpi) for it in self.graph_scene.items()
+                 if isinstance(it, NodeItem) and it.isVisible() for f in it.title_fonts()]
         return self.NORMAL_MIN_TITLE_PX / min(sizes) if sizes else 0.1
 
-    def _fits_readable(self, rect: QRectF) -> bool:
+    def _fits_readable(self, rect: QRectF, min_scale: float) -> bool:
         vp = self.viewport().rect()
         k = min((vp.width() - 24) / max(rect.width(), 1), (vp.height() - 24) / max(rect.height(), 1))
-        return k >= self.min_readable_scale()
+        return k >= min_scale
 
     def fit_all(self) -> None:
         """Whole graph in view. Presenting: scaled into the area right of the card. Normal: as
         large as fits, up to 1.4, but never so small that a node title drops below 12 px on
         screen; then it shows the start of the graph and scroll bars reach the rest."""
         sc = self.graph_scene
+        # measured once: folding the stage strip moves no block title, so it stays the same
+        readable = None if self.presenting else self.min_readable_scale()
         if not self.presenting and sc.stages_user_choice is None and sc.stage_items:
             # a small view: the stage strip folds to one line before the graph needs scrolling
             sc.set_stages_folded(False)
-            if not self._fits_readable(sc.content_rect()):
+            if not self._fits_readable(sc.content_rect(), readable):
                 sc.set_stages_folded(True)
         rect = sc.content_rect()
         if rect.isNull():
@@ -101,7 +106,7 @@ class GraphView(QGraphicsView):
         k = min(area.width() / max(rect.width(), 1), area.height() / max(rect.height(), 1))
         k = min(k, 2.0 if self.presenting else 1.4)
         if not self.presenting:
-            k = max(k, self.min_readable_scale())
+            k = max(k, readable)
         if self.presenting:
             self.graph_scene.setSceneRect(rect.adjusted(-4000, -4000, 4000, 4000))
         else:  # scroll bars only where the graph is larger than the view
