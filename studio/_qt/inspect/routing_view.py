@@ -161,8 +161,9 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         self.timer.setInterval(250)
         self.timer.timeout.connect(self.refresh_history)
         self.timer.start()
-        self.ctl.run_state.changed.connect(self.follow_model)
-        self.ctl.source_changed.connect(lambda _s: self.follow_model())
+        self._stale = False  # the model changed while this view was hidden: follow it when shown
+        self.ctl.run_state.changed.connect(self._model_changed)
+        self.ctl.source_changed.connect(lambda _s: self._model_changed())
         self.follow_model()
         self.remember_palette()
 
@@ -185,11 +186,28 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         doc = self.ctl.run_state.document
         return None if doc is None else doc.architecture
 
+    def _model_changed(self):
+        """RunState fires on every scrub step: a hidden view (its dock closed or tabbed away)
+        only notes it and follows the model when it is shown again."""
+        import shiboken6
+        if not shiboken6.isValid(self):  # RunState (psygnal) may outlive this widget
+            return
+        if self.isVisible():
+            self.follow_model()
+        else:
+            self._stale = True
+
+    def showEvent(self, event):  # noqa: N802  Qt virtual
+        if self._stale:
+            self.follow_model()
+        super().showEvent(event)
+
     def follow_model(self):
         """Whether this model routes at all comes from its architecture, not from a run."""
         import shiboken6
         if not shiboken6.isValid(self):  # RunState (psygnal) may outlive this widget
             return
+        self._stale = False
         arch = self._arch()
         self.moe = moe_layers(arch)
         layers, experts, k = self.moe
