@@ -37,3 +37,25 @@ def test_hidden_routing_view_follows_when_shown(qtbot, monkeypatch):
         assert rv.empty.isVisibleTo(rv) and rv.empty.text() == NO_MOE
     finally:
         w.inspect.shutdown()
+
+
+def test_remembered_moe_counts_follow_an_edit(qtbot):
+    """The routing view remembers moe_layers per architecture content: an edited expert count
+    on the same milestone is not answered from the memo."""
+    w = Win(load_preset("2023-12-mixtral"))
+    qtbot.addWidget(w)
+    try:
+        rv = w.routing_view
+        rv.follow_model()
+        assert rv.moe == (4, 8, 2) and "2 of 8 experts" in rv.wait_note.text()
+        w.show_arch(arch_of())
+        rv.follow_model()
+        assert rv.moe == (0, 0, 0)
+        edited = load_preset("2023-12-mixtral")
+        moe = next(nid for nid, n in edited.graph.nodes.items() if n.spec.has("moe"))
+        w.show_arch(edited)
+        w.doc.set_config(moe, "top_k", 3)
+        rv.follow_model()
+        assert rv.moe[2] == 3 and "3 of 8 experts" in rv.wait_note.text()
+    finally:
+        w.inspect.shutdown()
