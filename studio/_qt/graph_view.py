@@ -34,6 +34,7 @@ class GraphView(QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)  # only when titles would drop below 12 px
         self.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.auto_fit = True
+        self._fold_memo = {}  # _fold_key(...) -> whether the stage strip folds (normal mode)
         self._pan = None
         self.graph_scene.activated.connect(self.block_activated)
         self.graph_scene.hovered.connect(self.node_hovered)
@@ -85,6 +86,28 @@ class GraphView(QGraphicsView):
         k = min((vp.width() - 24) / max(rect.width(), 1), (vp.height() - 24) / max(rect.height(), 1))
         return k >= min_scale
 
+    def _fold_key(self, readable: float) -> tuple | None:
+        """Everything the unfolded strip's fit depends on: the strip's own key (its stages and
+        place, font scale, theme; folding left out), the blocks' and frames' extent, the viewport
+        and the readable scale. Scrubbing back over a milestone then decides the fold without
+        building the strip unfolded and folded again (it built it 2.5 times per step)."""
+        sc = self.graph_scene
+        strip = getattr(sc, "_stages_key", None)
+        if strip is None:
+            return None
+        # (stages, top, left, font scale, theme, present, folded, width): folding left out, and the
+        # blocks' top-left as they stand now (the strip is placed from it when built again)
+        top = min((it.pos().y() for it in sc.nodes.values()), default=0.0)
+        left = min((it.pos().x() for it in sc.nodes.values()), default=0.0)
+        strip = (strip[0], top, left) + strip[3:6] + strip[7:]
+        rect = QRectF()
+        for it in list(sc.nodes.values()) + list(sc.frames.values()):
+            rect = rect.united(it.sceneBoundingRect())
+        vp = self.viewport().rect()
+        return strip, bool(sc.frames), rect.getRect(), (vp.width(), vp.height()), readable
+
+    _fold_memo: dict = {}  # replaced per view in __init__
+
     def fit_all(self) -> None:
         """Whole graph in view. Presenting: scaled into the area right of the card. Normal: as
         large as fits, up to 1.4, but never so small that a node title drops below 12 px on
@@ -94,9 +117,16 @@ class GraphView(QGraphicsView):
         readable = None if self.presenting else self.min_readable_scale()
         if not self.presenting and sc.stages_user_choice is None and sc.stage_items:
             # a small view: the stage strip folds to one line before the graph needs scrolling
-            sc.set_stages_folded(False)
-            if not self._fits_readable(sc.content_rect(), readable):
-                sc.set_stages_folded(True)
+            key = self._fold_key(readable)
+            folded = self._fold_memo.get(key) if key is not None else None
+            if folded is None:
+                sc.set_stages_folded(False)
+                folded = not self._fits_readable(sc.content_rect(), readable)
+                if key is not None:
+                    if len(self._fold_memo) >= 256:
+                        self._fold_memo.clear()
+                    self._fold_memo[key] = folded
+            sc.set_stages_folded(folded)
         rect = sc.content_rect()
         if rect.isNull():
             return
