@@ -250,6 +250,9 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         return hit
 
     def _set_empty(self, empty: bool):
+        if empty == getattr(self, "_shown_empty", None):
+            return  # unchanged (every scrub step asks): setVisible on three widgets is not free
+        self._shown_empty = empty
         self.empty.setVisible(empty)
         self.tabs.setVisible(not empty)
         self.layer_row.setVisible(not empty)
