@@ -130,13 +130,13 @@ class MainWindow(DockHost, QMainWindow):
         m = self.model
         self.training = TrainingDocks(m.run, parent=self, theme=self.theme, show_status=self.show_status)
         self.inspect = InspectDocks(m.run, self.training.session, parent=self, show_status=self.show_status,
-                                    open_run=self.open_run_folder)
+                                    open_run=self.open_run_folder, presenting=lambda: self.presentation.active)
         for title, widget in list(self.training.docks.items()) + list(self.inspect.docks.items()):
             self.add_dock(title, widget)
         self.training.fill_menu(self.menu("Train"))
         self.inspect.fill_menu(self.menu("Inspect"))
         for docks in (self.training, self.inspect):
-            docks.reveal.connect(lambda title: reveal_dock(self, self._docks[title]))
+            docks.reveal.connect(lambda title: reveal_dock(self, self._docks[title], self.presentation.active))
         self.training.run_prepared.connect(self.projects.record_run)
         self.graph_view.block_activated.connect(self.inspect.block_activated)
         self.llama2c = Llama2cActions(m, self, self.show_status)

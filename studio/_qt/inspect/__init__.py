@@ -30,12 +30,12 @@ def _scrolling(widget):
     return area
 
 
-def reveal_dock(window, dock) -> None:
+def reveal_dock(window, dock, presenting: bool = False) -> None:
     """Show a dock and give it room: the maps need about half of a 768-px screen to be legible.
-    When the docked layout cannot give that much (tall side panels), float it over the window."""
+    When the docked layout cannot give that much (tall side panels), float it over the window.
+    ``presenting``: the window is in presentation mode, and no dock opens."""
     from PySide6.QtCore import Qt
-    presentation = getattr(window, "presentation", None)
-    if getattr(presentation, "active", False):
+    if presenting:
         return  # presenting: graph, card and timeline only (Look inside opens a window of its own)
     dock.show()
     dock.raise_()
@@ -55,11 +55,13 @@ def reveal_dock(window, dock) -> None:
 class InspectDocks(QObject):
     reveal = Signal(str)  # "Attention" or "Routing": the user should see that dock now
 
-    def __init__(self, run_state, session=None, parent=None, show_status=None, open_run=None):
+    def __init__(self, run_state, session=None, parent=None, show_status=None, open_run=None, presenting=None):
         """``session``: the TrainingSession asked for fresh weights while the model on screen
         trains; ``open_run(folder)``: how the app opens a run folder as the document (None: the
-        inspector looks at the folder itself until the model on screen changes)."""
+        inspector looks at the folder itself until the model on screen changes);
+        ``presenting()``: whether the window is in presentation mode (None: never)."""
         super().__init__(parent)
+        self.presenting = presenting or (lambda: False)
         from studio._qt.inspect.attention_view import AttentionInspector
         from studio._qt.inspect.controller import InspectController
         from studio._qt.inspect.routing_view import RoutingView
@@ -152,8 +154,7 @@ class InspectDocks(QObject):
         arch = None if doc is None else doc.architecture
         if arch is None or node_id not in arch.graph.nodes or not arch.graph.node(node_id).spec.has("attention"):
             return
-        presenting = getattr(getattr(self.parent(), "presentation", None), "active", False)
-        if presenting and self.look_inside.window is None:
+        if self.presenting() and self.look_inside.window is None:
             return  # presenting: a click shows nothing here, so it computes nothing (Look inside, if open, follows)
         ctl = self.controller
         if not ctl.active or ctl.source is None:
