@@ -14,7 +14,7 @@ from studio.core.compiler import compile_architecture
 from studio.core.inspection import RoutingHistory
 from studio.core.presets import load_preset
 from tests.core.test_inspection import arch_of, moe_mla_arch
-from tests.qt.test_inspect_views import WAIT, Win
+from tests.qt.inspect_views_cases import WAIT, Win
 
 
 @pytest.fixture(autouse=True)
