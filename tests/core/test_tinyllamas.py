@@ -4,6 +4,7 @@ requests) and serves the Llama 2 tokenizer.bin as raw.githubusercontent.com does
 import pytest
 import torch
 
+from conftest import run_cli  # at import time: once tests/qt is collected, "conftest" names its conftest
 from hf_server import Hub
 from studio.core import tinyllamas as tl
 from studio.core.data import download as dl
@@ -114,7 +115,6 @@ def test_offline_pack_fetches_pretrained_with_live_progress(hub, files, tmp_path
 
 
 def test_cli_data_fetch_pretrained(hub, tmp_path):
-    from conftest import run_cli
     env = {"HF_ENDPOINT": hub.url, "ARCHSTUDIO_GITHUB_RAW": hub.url}
     r = run_cli("data", "fetch", "--pretrained", "stories260K", "--cache", str(tmp_path), env=env)
     assert r.returncode == 0, r.stderr
