@@ -4,6 +4,16 @@ import gc
 
 import pytest
 
+from file_per_process import QtFile, in_parent
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    """In the top-level run, each test file becomes one item that runs it in a fresh process
+    (see file_per_process.py for why); inside that child, files are collected as usual."""
+    if in_parent():
+        return QtFile.from_parent(parent, path=module_path)
+    return None
+
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch, qapp):
