@@ -27,7 +27,9 @@ DEEPSEEK = "2024-12-deepseek-v3"
 
 @pytest.fixture
 def llama2c_files():
-    d = Path("/work/shared/data/llama2c")
+    import os
+    root = Path(__file__).resolve().parents[2]
+    d = Path(os.environ.get("ARCHSTUDIO_SHARED", root.parent / "shared")) / "data" / "llama2c"
     if not (d / "stories260K.bin").is_file() or not (d / "tok512.bin").is_file():
         pytest.skip(f"needs stories260K.bin and tok512.bin in {d}")
     return d
