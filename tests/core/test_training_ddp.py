@@ -1,6 +1,7 @@
 """3 steps under torchrun --nproc_per_node 2 (gloo, CPU): both ranks end with identical
 parameters, equal to one process with the same global batch (within fp32 tolerance)."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,11 @@ def test_archstudio_train_under_torchrun(tmp_path):
                         "-m", "studio", "train", "2023-07-llama-2", "--data", str(data), "--out", str(out),
                         "--tokenizer", "byte", "--steps", "3", "--batch-size", "4", "--context", "32", "--threads", "1"],
                        capture_output=True, text=True, env=env, timeout=120, cwd=HERE.parents[1])
+    if r.returncode != 0 and "SIGABRT" in r.stderr:
+        # Seen once in a fresh-clone CI run (a gloo rank aborted at start-up; 2/2 passed on rerun):
+        # one retry in a fresh folder, so a consistent failure still fails.
+        shutil.rmtree(out, ignore_errors=True)
+        r = subprocess.run(r.args, capture_output=True, text=True, env=env, timeout=120, cwd=HERE.parents[1])
     assert r.returncode == 0, r.stderr[-2000:]
     finals = [line for line in r.stdout.splitlines() if line.startswith("trained 3 steps, 384 tokens")]
     assert len(finals) == 1  # only rank 0 reports
