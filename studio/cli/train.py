@@ -6,7 +6,6 @@ the loss diverged (NaN/Inf; the last good checkpoint stays), 2 for bad input, 13
 """
 from __future__ import annotations
 
-import dataclasses
 import signal
 import sys
 import time
@@ -113,45 +112,29 @@ def _cmd_train(args, stack) -> int:
     if args.resume:
         if not args.out:
             raise E.StudioError("--resume needs --out RUN_DIR (the run to continue)")
+        from studio.core.training.resume import prepare_resume
         run = RunDir(args.out)
-        if run.path.is_dir():
-            stack.enter_context(run.lock())  # a second --resume of the same folder is refused here
-        corpus = load_corpus(args.data) if args.data else None
-        cfg_run = S.check_resume(run, args.model, corpus.sha256 if corpus else None, args.tokenizer, args.vocab_size)
-        from studio.core.training.trainer import TrainConfig  # torch only once the input is known good
-        imported = (cfg_run.get("data") or {}).get("source") == S.IMPORTED
-        tok = run.tokenizer()
-        known = set(TrainConfig.__dataclass_fields__)
-        stored = {k: v for k, v in (cfg_run.get("training") or {}).items() if k in known}
-        if run.has_checkpoint():  # checked before anything is rewritten
-            model = run.build_model().train()
-            start = run.load_checkpoint()["step"]
-        else:  # killed before its first checkpoint: the same run again from step 0 (same seed, same init)
-            model = S.build_model(run.architecture(), int(stored.get("seed", 1337))).train()
-            start, resume_from = 0, False
-            say(f"{run.path} has no checkpoint yet: starting it again from step 0")
-        if imported:  # first training of imported weights: the chosen (or default) data, recorded now
-            corpus = corpus or load_corpus(None)
-            cfg_run = {**cfg_run, "data": corpus.describe()}
-            run.write_config({k: v for k, v in cfg_run.items() if k not in ("schema_version", "kind")})
-            say(f"continuing the imported model on {corpus.label}")
-        elif corpus is None:
-            corpus = load_corpus((cfg_run.get("data") or {}).get("source"))
-            if corpus.sha256 != (cfg_run.get("data") or {}).get("sha256"):
-                raise E.StudioError(f"{run.path}: its data {corpus.name!r} changed since the run started; cannot resume")
         over = {k: v for k, v in speed.items() if getattr(args, k, None)}  # given now, else the run's own
-        cfg = TrainConfig(**{**stored, "steps": args.steps or stored.get("steps", 200),
-                             "threads": args.threads, "device": args.device, **over})
-        if minutes is not None:  # N more minutes (also after a run counted in steps)
-            cfg = dataclasses.replace(cfg, minutes=minutes)
-        elif args.steps:  # a step count replaces the run's time budget
-            cfg = dataclasses.replace(cfg, minutes=None, eval_interval=cfg.eval_interval or 50)
-        if args.steps or minutes is not None or over:
-            run.write_config({k: v for k, v in cfg_run.items() if k not in ("schema_version", "kind")}
-                             | {"training": S.training_record(cfg)})
-        run.truncate_metrics(start)  # the steps after the checkpoint are trained (and logged) again
-        say(f"resuming {run.path} at step {start} " + (f"for {cfg.minutes:g} more minutes" if minutes is not None
-                                                         else f"of {cfg.steps}"))
+        how = dict(data_spec=args.data, kind=args.tokenizer, vocab_size=args.vocab_size, steps=args.steps,
+                   minutes=minutes, speed=over, threads=args.threads, device=args.device)
+        err, resumed = None, None
+        if rank == 0:  # rank 0 locks, checks and records the continuation; the other processes read it back
+            try:
+                if run.path.is_dir():
+                    stack.enter_context(run.lock())  # a second --resume of the same folder is refused here
+                resumed = prepare_resume(run, args.model, say=say, **how)
+            except E.StudioError as exc:
+                err = str(exc)
+        if world > 1:
+            box = [err]
+            dist.broadcast_object_list(box, src=0)
+            err = box[0]
+        if err:
+            raise E.StudioError(err)
+        if rank != 0:
+            resumed = prepare_resume(run, args.model, write=False, **how)
+        model, data, cfg, start = resumed.model, resumed.data, resumed.cfg, resumed.start
+        corpus, tok, resume_from = resumed.corpus, resumed.tokenizer, resumed.resume_from
     else:
         if world > 1 and not args.out:
             raise E.StudioError("under torchrun pass --out RUN_DIR: every process must use the same folder")
@@ -211,7 +194,7 @@ def _cmd_train(args, stack) -> int:
             cfg = make_cfg(model.context)
         start = 0
     say(f"data: {corpus.label}")
-    data = data if not args.resume and data is not None else tokenize_corpus(corpus, tok)
+    data = data if data is not None else tokenize_corpus(corpus, tok)
     n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     say(f"model: {arch.id} classroom, {n_params:,} parameters, vocabulary {tok.kind} {tok.vocab_size}, "
          f"{len(data.train):,} training tokens; run folder {run.path}")

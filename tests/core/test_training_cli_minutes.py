@@ -23,7 +23,11 @@ def test_train_for_minutes_then_more_minutes(tmp_path, monkeypatch, capsys):
     assert cli.main(["train", "2023-07-llama-2", "--out", str(out), "--resume", "--minutes", "0.03", *common]) == 0
     r = capsys.readouterr()
     assert "for 0.03 more minutes" in r.err and "s of a 1.8 s budget" in r.out
-    assert RunDir(out).read_config()["result"]["step"] > first
+    cfg = RunDir(out).read_config()
+    assert cfg["result"]["step"] > first
+    # the continuation is recorded: run.yaml "continued" and a "resume" record in metrics.jsonl
+    assert [(c["from_step"], c["minutes"]) for c in cfg["continued"]] == [(first, 0.03)]
+    assert [r["step"] for r in RunDir(out).metrics() if r["kind"] == "resume"] == [first]
     for bad, msg in ((["--minutes", "0"], "--minutes must be more than 0"),
                      (["--minutes", "1", "--steps", "5"], "give one of them")):
         assert cli.main(["train", "2023-07-llama-2", "--out", str(tmp_path / "x"), *bad]) == 2

@@ -1,0 +1,120 @@
+"""Continuing a RUN_DIR, shared by ``archstudio train --resume`` and the app's "Train N more min":
+the checks, the model and data the run trained with, the settings it continues with, and the
+record of the continuation in run.yaml (``continued``) and metrics.jsonl (a ``resume`` record).
+
+    r = prepare_resume(RunDir(path), model_spec, minutes=2.0, threads=1)
+    for ev in train_steps(r.model, r.data, r.cfg, run=r.run, resume=r.resume_from, extend=r.extend): ...
+
+With ``minutes`` the trainer starts a new time budget where the run stopped (budget.py: the
+schedule re-warms from its floor and decays again by the end of the extra minutes).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+from studio.core import errors as E
+from studio.core.training import setup as S
+
+
+@dataclasses.dataclass
+class Resumed:
+    run: object          # RunDir
+    model: object        # the run's model with its latest weights (train mode), or a rebuilt one at step 0
+    data: object         # TokenData: the run's corpus through the run's tokenizer
+    cfg: object          # TrainConfig the continuation trains with
+    start: int           # the step it continues from
+    resume_from: bool    # False: no checkpoint yet, the same run again from step 0
+    extend: bool         # a new time budget (minutes given): train_steps(extend=...)
+    corpus: object
+    tokenizer: object
+
+
+def continuable(run_dir) -> str | None:
+    """None when the run in ``run_dir`` can be continued, else one line saying why not (cheap:
+    no torch, no data read; the data and the lock are checked when it starts)."""
+    from studio.core.rundir import RunDir
+    if run_dir is None:
+        return "this model has no trained run yet: Start one first"
+    run = RunDir(run_dir)
+    if not run.path.is_dir():
+        return f"its run folder {run.path} is gone"
+    try:
+        cfg = run.read_config()
+    except E.StudioError as exc:
+        return str(exc)
+    if not cfg.get("model"):
+        return f"{run.path}/run.yaml does not say which model it trains"
+    if not run.has_checkpoint():
+        return f"the run in {run.path.name} has no checkpoint to continue from"
+    return None
+
+
+def _record_continuation(run, start: int, tokens: int, minutes, steps) -> None:
+    cfg = run.read_config()
+    entry = {"from_step": int(start), "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    entry.update({"minutes": float(minutes)} if minutes is not None else {"steps": int(steps)})
+    earlier = cfg.get("continued") if isinstance(cfg.get("continued"), list) else []
+    run.write_config({k: v for k, v in cfg.items() if k not in ("schema_version", "kind")}
+                     | {"continued": earlier + [entry]})
+    run.append_metrics({"kind": "resume", "step": int(start), "tokens": int(tokens),
+                        **{k: v for k, v in entry.items() if k != "from_step"}})
+
+
+def prepare_resume(run, model_spec: str, *, data_spec: str | None = None, kind: str | None = None,
+                   vocab_size: int | None = None, steps: int | None = None, minutes: float | None = None,
+                   speed: dict | None = None, threads: int | None = None, device: str = "cpu",
+                   write: bool = True, say: Callable[[str], None] = lambda msg: None) -> Resumed:
+    """Everything ``train_steps(..., resume=True)`` needs to continue ``run`` (a RunDir, locked by
+    the caller). ``steps``: continue up to this total; ``minutes``: train this many more minutes;
+    neither: finish what the run's own settings say. ``speed``: precision/compile given now (else
+    the run's own). ``write=False`` (torchrun ranks other than 0) changes nothing on disk."""
+    from studio.core.data import load_corpus, tokenize_corpus
+    from studio.core.training.trainer import TrainConfig
+    if minutes is not None and steps:
+        raise E.StudioError("--minutes and --steps both set how long to train; give one of them")
+    corpus = load_corpus(data_spec) if data_spec else None
+    cfg_run = S.check_resume(run, model_spec, corpus.sha256 if corpus else None, kind, vocab_size)
+    imported = (cfg_run.get("data") or {}).get("source") == S.IMPORTED
+    tok = run.tokenizer()
+    known = set(TrainConfig.__dataclass_fields__)
+    stored = {k: v for k, v in (cfg_run.get("training") or {}).items() if k in known}
+    resume_from, tokens = True, 0
+    if run.has_checkpoint():  # checked before anything is rewritten
+        model = run.build_model().train()
+        ck = run.load_checkpoint()
+        start, tokens = int(ck["step"]), int((ck.get("data_pos") or {}).get("tokens", 0))
+    else:  # killed before its first checkpoint: the same run again from step 0 (same seed, same init)
+        model = S.build_model(run.architecture(), int(stored.get("seed", 1337))).train()
+        start, resume_from = 0, False
+        say(f"{run.path} has no checkpoint yet: starting it again from step 0")
+    if imported:  # first training of imported weights: the chosen (or default) data, recorded now
+        corpus = corpus or load_corpus(None)
+        cfg_run = {**cfg_run, "data": corpus.describe()}
+        if write:
+            run.write_config({k: v for k, v in cfg_run.items() if k not in ("schema_version", "kind")})
+        say(f"continuing the imported model on {corpus.label}")
+    elif corpus is None:
+        corpus = load_corpus((cfg_run.get("data") or {}).get("source"))
+        if corpus.sha256 != (cfg_run.get("data") or {}).get("sha256"):
+            raise E.StudioError(f"{run.path}: its data {corpus.name!r} changed since the run started; cannot resume")
+    over = dict(speed or {})
+    cfg = TrainConfig(**{**stored, "steps": steps or stored.get("steps", 200), "threads": threads,
+                         "device": device, **over})
+    if minutes is not None:  # N more minutes (also after a run counted in steps)
+        cfg = dataclasses.replace(cfg, minutes=minutes)
+    elif steps:  # a step count replaces the run's time budget
+        cfg = dataclasses.replace(cfg, minutes=None, eval_interval=cfg.eval_interval or 50)
+    if write:
+        if steps or minutes is not None or over:
+            run.write_config({k: v for k, v in run.read_config().items() if k not in ("schema_version", "kind")}
+                             | {"training": S.training_record(cfg)})
+        run.truncate_metrics(start)  # the steps after the checkpoint are trained (and logged) again
+        if steps or minutes is not None:
+            _record_continuation(run, start, tokens, minutes, steps)
+    say(f"resuming {run.path} at step {start} " + (f"for {cfg.minutes:g} more minutes" if minutes is not None
+                                                   else f"of {cfg.steps}"))
+    data = tokenize_corpus(corpus, tok)
+    return Resumed(run, model, data, cfg, start, resume_from, minutes is not None, corpus, tok)
+
