@@ -1,11 +1,14 @@
 """3 steps under torchrun --nproc_per_node 2 (gloo, CPU): both ranks end with identical
-parameters, equal to one process with the same global batch (within fp32 tolerance)."""
+parameters, equal to one process with the same global batch (within fp32 tolerance); and a
+time budget under torchrun."""
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from ddp_worker import CFG
@@ -53,3 +56,35 @@ def test_archstudio_train_under_torchrun(tmp_path):
     finals = [line for line in r.stdout.splitlines() if line.startswith("trained 3 steps, 384 tokens")]
     assert len(finals) == 1  # only rank 0 reports
     assert (out / "checkpoints" / "latest.pt").is_file()
+
+
+def test_minutes_under_torchrun_every_rank_stops_alike_then_more_minutes(tmp_path):
+    """``--minutes`` under torchrun (2 gloo ranks): both ranks follow one schedule, end at the same
+    step within 5 % of the budget with the lr at its floor; ``--resume --minutes`` the same."""
+    from studio.core.data.starter import starter_stories
+    from studio.core.rundir import RunDir
+    data = tmp_path / "stories.txt"
+    data.write_text("\n<|endoftext|>\n".join(starter_stories(200)) + "\n<|endoftext|>\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1", ARCHSTUDIO_CACHE_DIR=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        str(HERE / "ddp_budget_worker.py"), str(tmp_path), str(data), "0.2", "0.05"],
+                       capture_output=True, text=True, env=env, timeout=150, cwd=HERE.parents[1])
+    assert r.returncode == 0, r.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1)]
+    assert [k["rcs"] for k in ranks] == [[0, 0], [0, 0]]
+    floor = 3e-3 * 0.1  # the default lr and its floor
+    ends = []
+    for budget_s, first, second in zip((12.0, 3.0), *[k["sessions"] for k in ranks]):
+        assert first["steps"] == second["steps"]  # the same steps with the same lr on both ranks
+        assert first["step"] == second["step"] == first["steps"][-1][0] and first["reason"] == "done"
+        for s in (first, second):
+            assert s["budget_s"] == budget_s and abs(s["wall_s"] - budget_s) <= 0.05 * budget_s, s["wall_s"]
+            assert s["final_lr"] == pytest.approx(floor) and s["steps"][-1][1] == pytest.approx(floor)
+        ends.append(first["step"])
+    more = ranks[0]["sessions"][1]["steps"]
+    assert more[0][0] == ends[0] + 1 and floor < more[0][1] < 3e-3  # re-warms from the floor
+    run = RunDir(tmp_path / "run")
+    cfg = run.read_config()
+    assert cfg["result"]["step"] == ends[1] and [c["from_step"] for c in cfg["continued"]] == [ends[0]]
+    steps = [m["step"] for m in run.metrics() if m["kind"] == "step"]
+    assert steps == list(range(1, ends[1] + 1))  # rank 0 alone logged every step, once

@@ -101,3 +101,13 @@ class Budget:
         b._ran_last = bool(st.get("finished"))
         return b
 
+
+
+def agree_max(dist, device, *values: float) -> list[float]:
+    """Under torchrun: the largest of each value over the ranks (one small all-reduce), so that every
+    rank fits its budget to the same clock; ranks that each followed their own would stop at
+    different steps and the next collective would hang."""
+    import torch
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.tolist()

@@ -24,7 +24,7 @@ import torch
 from studio.core import errors as E
 from studio.core.training.batches import (  # noqa: F401  (re-exported: the trainer's public names)
     Batcher, eval_batcher, evaluate, is_encoder_decoder, sample_text)
-from studio.core.training.budget import Budget
+from studio.core.training.budget import Budget, agree_max
 from studio.core.training.events import CheckpointSaved, EvalMetrics, Finished, Sample, SpeedSetup, StepMetrics
 from studio.core.training.speed import PrecisionChoice, autocast, set_threads  # noqa: F401  (autocast: re-exported)
 from studio.core.training.step import gradients, prepare
@@ -157,7 +157,9 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
     Under torchrun (torch.distributed initialized, world size > 1) the model is wrapped in
     DistributedDataParallel; every rank draws the same global batch of ``cfg.batch_size`` and
     trains on its own slice of it, so the result equals one process with that batch. Only rank 0
-    evaluates, samples, logs and writes checkpoints."""
+    evaluates, samples, logs and writes checkpoints. A time budget runs on one clock for all ranks
+    (the slowest rank's step time and seconds spent, agreed after every step), so every rank follows
+    the same schedule and stops at the same step."""
     t_prep = time.perf_counter()
     threads = set_threads(cfg.threads)
     device = pick_device(cfg.device)
@@ -165,8 +167,6 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
     dist = torch.distributed
     world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
     rank = dist.get_rank() if world > 1 else 0
-    if world > 1 and cfg.minutes:  # each process would end on its own clock: the collectives would hang
-        raise E.StudioError("--minutes is not available under torchrun; give --steps")
     if cfg.batch_size % world:
         raise E.StudioError(f"the batch of {cfg.batch_size} does not split over {world} processes; use a multiple of {world}")
     forward = model
@@ -208,13 +208,17 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
                                                 cfg.steps - step)
     if clipping:
         qk_clip.enable(model)  # forget the warm-up's logits
+    if world > 1 and step_s is not None:  # every rank fits its budget to the same (the slowest) step time
+        step_s = agree_max(dist, device, step_s)[0]
     if kept in ("fp32", "bf16"):
         choice = PrecisionChoice(kept, "kept from the run's first session (auto)")
     setup = SpeedSetup(threads, choice.precision, choice.reason, runner.note, runner.is_compiled,
-                       time.perf_counter() - t_prep)
+                       time.perf_counter() - t_prep,
+                       attention=runner.attention.reason if runner.attention else "sdpa")
     precision = choice.precision
     if run is not None:
         _record(run, "runtime", {"threads": threads, "device": device.type, **choice.record(), "step": runner.note,
+                                 "attention": runner.attention.record() if runner.attention else None,
                                  "preparing_s": round(setup.preparing_s, 2)})
     yield setup
 
@@ -233,12 +237,20 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
     moes = _moe_modules(model)
     params = [p for p in model.parameters() if p.requires_grad]
     clip_at = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
-    read_every = cfg.read_every or (1 if device.type == "cpu" else 16)
+    # under torchrun every step: the read's all-reduce must happen on every rank alike, and only rank 0 evaluates
+    read_every = 1 if world > 1 else cfg.read_every or (1 if device.type == "cpu" else 16)
     eval_every_s = (budget.seconds / 10) if budget and not cfg.eval_interval else None
     recent: list[float] = []
     last_val, last_bpb, last_eval_step, next_eval_s = float("nan"), float("nan"), -1, eval_every_s
     train_time, session_tokens, paused_s, last_lr = 0.0, 0, 0.0, None
     cost = {"eval": 0.0, "checkpoint": 0.0}  # seconds of the latest eval and checkpoint
+
+    def keep_back():
+        """Keep the final eval and checkpoint inside the budget. Under torchrun only rank 0 evaluates and
+        saves: the reserve then changes at the next step's agreement, on every rank at once."""
+        if budget and world == 1:
+            budget.reserve = 1.2 * (cost["eval"] + cost["checkpoint"])
+
     pending: list[tuple] = []  # (step, lr, ce, aux, other, grad norm) of steps not read yet
     n_tok = cfg.batch_size * T * cfg.grad_accum
     t_start = t_window = time.perf_counter()
@@ -294,8 +306,7 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
         t = time.perf_counter()
         path = run.save_checkpoint(payload, step, keep_step_file=True)
         cost["checkpoint"] = time.perf_counter() - t
-        if budget:  # keep the final eval and checkpoint inside the budget
-            budget.reserve = 1.2 * (cost["eval"] + cost["checkpoint"])
+        keep_back()
         return CheckpointSaved(step, str(path), reason)
 
     def finish(reason: str):
@@ -319,8 +330,7 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
         if run is not None:
             run.append_metrics(ev.record())
         cost["eval"] = time.perf_counter() - t
-        if budget:
-            budget.reserve = 1.2 * (cost["eval"] + cost["checkpoint"])
+        keep_back()
         return ev
 
     start_step = step
@@ -348,7 +358,11 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
         last_lr = lr
         pending.append((step, lr, ce, aux, other, gn))
         if budget:
-            budget.observe(step, budget_base + used_s())
+            spent = budget_base + used_s()
+            if world > 1:  # one clock for all ranks (the slowest), so all fit, decay and stop alike
+                spent, reserve = agree_max(dist, device, spent, 1.2 * (cost["eval"] + cost["checkpoint"]))
+                budget.reserve = reserve
+            budget.observe(step, spent)
         final = not more()
         evaluating = rank == 0 and (final or (
             step % cfg.eval_interval == 0 if cfg.eval_interval else
