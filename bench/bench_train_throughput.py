@@ -1,5 +1,6 @@
 """Training-step throughput of the LLaMA graph as the trainer runs it (torch.compile/inductor, bf16
-autocast where the start-up probe measures it faster, else fp32) against the plain eager reference
+autocast where the start-up probe measures it faster, else fp32; attention with head size 8 or 16
+in the small-head C++ kernel, blocks/nn/small_head_attention) against the plain eager reference
 every tutorial uses (tests/reference_llama.py: fp32, SDPA, AdamW), at the same config, batch,
 context and threads, from the same initial weights on the same batches.
 
@@ -30,7 +31,7 @@ from reference_llama import ReferenceLlama  # noqa: E402
 from studio.core.accounting import account  # noqa: E402
 from studio.core.compiler import compile_architecture  # noqa: E402
 from studio.core.presets import load_preset  # noqa: E402
-from studio.core.training.speed import StepRunner, autocast, choose_precision  # noqa: E402
+from studio.core.training.speed import StepRunner, autocast, choose_attention, choose_precision  # noqa: E402
 from studio.core.training.trainer import TrainConfig, make_optimizer  # noqa: E402
 
 CONFIGS = {
@@ -91,7 +92,9 @@ def bench(name: str, threads: int, runs: int, loss_steps: int) -> dict:
     graph.train()
     with torch.no_grad():  # fills the graph's lookup caches (the trainer does the same), one dynamo graph
         graph(batches[0][0][:1], batches[0][1][:1])
-    choice = choose_precision("auto", graph, (batches[0][0][:4], batches[0][1][:4], None), torch.device("cpu"))
+    probe = (batches[0][0], batches[0][1], None)  # the whole batch, as the trainer probes
+    attention = choose_attention("auto", graph, torch.device("cpu"))  # as the trainer: before the probe
+    choice = choose_precision("auto", graph, probe, torch.device("cpu"))
     graph.zero_grad(set_to_none=True)
     runner = StepRunner(graph, torch.device("cpu"), want_compile=True)
     sides = {"graph": Side(graph, lambda x, y: runner(x, y, None), choice.precision),
@@ -117,7 +120,7 @@ def bench(name: str, threads: int, runs: int, loss_steps: int) -> dict:
     return {"name": name, "params": n_params, "batch": B, "context": T, "threads": threads, "runs": runs,
             "graph_tps": statistics.median(tps["graph"]), "ref_tps": statistics.median(tps["ref"]),
             "ratio": statistics.median(ratios), "ratios": ratios, "compile_s": compile_s, "step": runner.note,
-            "precision": choice.reason, "loss_steps": len(losses["graph"]),
+            "precision": choice.reason, "attention": attention.reason, "loss_steps": len(losses["graph"]),
             "loss_graph": losses["graph"][-1], "loss_ref": losses["ref"][-1], "flops_tok": 3 * acc.flops_per_token}
 
 
@@ -142,7 +145,7 @@ def main():
         if a.only and a.only != name:
             continue
         r = bench(name, a.threads, a.runs, a.loss_steps)
-        print(f"| {name} | {r['params']:,} | {r['batch']} × {r['context']} | {r['step']}; {r['precision']} | "
+        print(f"| {name} | {r['params']:,} | {r['batch']} × {r['context']} | {r['step']}; {r['precision']}; {r['attention']} | "
               f"{r['compile_s']:.0f} s | {r['graph_tps']:,.0f} | {r['ref_tps']:,.0f} | **{r['ratio']:.2f}×** | "
               f"{min(r['ratios']):.2f}–{max(r['ratios']):.2f} | ≥ {TARGET[name]}× | "
               f"N={r['loss_steps']}: {r['loss_graph']:.4f} / {r['loss_ref']:.4f} |", flush=True)

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from blocks.nn import small_head_attention
 from blocks.nn.norms import RMSNorm
 from blocks.nn.rope import apply_rope
 
@@ -64,6 +65,7 @@ class Attention(nn.Module):
         self.capture = False
         self.last_weights = None  # (B, nh, T, T) after a captured forward
         self.track_max_logit, self.max_logit = False, None
+        self.small_head_kernel = False  # set by a trainer that measured blocks/nn/small_head_attention faster
 
     def forward(self, x, rope=None):
         B, T, _ = x.shape
@@ -75,10 +77,14 @@ class Attention(nn.Module):
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, nh|nkv, T, hd)
+        plain_causal = self.cfg.causal and not self.cfg.window
+        if (self.small_head_kernel and plain_causal and self.cfg.kernel == "sdpa" and not self.capture
+                and not self.track_max_logit and small_head_attention.usable(q, k)):
+            y = small_head_attention.causal_attention(q, k, v)  # reads shared kv heads in place
+            return self.wo(y.transpose(1, 2).reshape(B, T, -1))
         if self.n_kv_heads != self.n_heads:  # query head h reads kv head h // group (llama repeat_kv)
             group = self.n_heads // self.n_kv_heads
             k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
-        plain_causal = self.cfg.causal and not self.cfg.window
         keep = None if plain_causal or not (self.cfg.causal or self.cfg.window) else \
             attention_mask(T, T, self.cfg.causal, self.cfg.window, x.device)
         if self.track_max_logit:  # MuonClip: remember the step's largest logit per head

@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compile", choices=("auto", "on", "off"), default=None,
                    help="torch.compile the training step (default auto: for runs of 2 minutes or more; "
                         "eager wherever compilation fails)")
+    s.add_argument("--attention", choices=("auto", "sdpa"), default=None,
+                   help="default auto: causal attention with head size 8 or 16 runs the small-head C++ kernel on a "
+                        "CPU (the same function, faster; built with the system compiler, SDPA where it cannot be); "
+                        "sdpa: PyTorch's scaled_dot_product_attention always")
 
     s = sub.add_parser("generate", help="continue a prompt with a trained run")
     s.add_argument("run_dir", metavar="RUN_DIR")

@@ -71,7 +71,7 @@ class TrainProgress:
 def describe_setup(ev) -> str:
     """One line: how the steps run (threads, precision and why, compiled or why not), preparing time."""
     return (f"speed: {ev.threads} thread{'s' if ev.threads != 1 else ''}, {ev.precision_reason}; step {ev.step}; "
-            f"prepared in {ev.preparing_s:.1f} s (not counted as training)")
+            f"attention {ev.attention}; prepared in {ev.preparing_s:.1f} s (not counted as training)")
 
 
 def cmd_train(args) -> int:
@@ -102,7 +102,8 @@ def _cmd_train(args, stack) -> int:
     if minutes is not None and args.steps:
         raise E.StudioError("--minutes and --steps both set how long to train; give one of them")
     speed = {"precision": args.precision or "auto",
-             "compile": {"on": True, "off": False}.get(getattr(args, "compile", None) or "auto", "auto")}
+             "compile": {"on": True, "off": False}.get(getattr(args, "compile", None) or "auto", "auto"),
+             "attention": getattr(args, "attention", None) or "auto"}
     if args.lr is not None and not args.lr > 0:
         raise E.StudioError("--lr must be positive")
     arch = load_model(args.model)

@@ -105,7 +105,7 @@ TRAINING = Map({
     "lr": Float(0, None, lo_open=True), "min_lr_ratio": Float(0, 1), "schedule": Str(40),
     "warmup_steps": Opt(Int(0, 1 << 31)), "weight_decay": Float(0, 10), "beta1": Float(0, 1), "beta2": Float(0, 1),
     "grad_clip": Float(0, 1e6), "optimizer": Str(40), "qk_clip_tau": Float(0, 1e9, lo_open=True),
-    "muon_lr": Float(0, None), "precision": Str(40), "grad_accum": Int(1, 1 << 16),
+    "muon_lr": Float(0, None), "precision": Str(40), "attention": Str(40), "grad_accum": Int(1, 1 << 16),
     "eval_interval": Int(0, 1 << 31), "eval_batches": Int(0, 1 << 16), "sample_interval": Int(0, 1 << 31),
     "sample_tokens": Int(0, 1 << 20), "checkpoint_interval": Int(0, 1 << 31), "log_interval": Int(1, 1 << 31),
     "seed": Int(0, (1 << 64) - 1), "imported": Bool(),

@@ -43,7 +43,7 @@ def _fresh(pid: str, run_dir: Path, cfg, budget_s: float, corpus):
     data = tokenize_corpus(corpus, tok)
     tcfg = TrainConfig(steps=cfg.steps or 1, batch_size=cfg.batch_size, context=model.context, seed=cfg.seed,
                        threads=cfg.threads, device=cfg.device, sample_interval=0, precision=cfg.precision,
-                       compile=cfg.compile)
+                       compile=cfg.compile, attention="auto")
     if tcfg.threads:
         import torch
         torch.set_num_threads(int(tcfg.threads))

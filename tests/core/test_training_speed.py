@@ -140,3 +140,38 @@ def test_compiled_step_gives_the_eager_losses(tmp_path, monkeypatch):
     if not setup.compiled:
         pytest.skip(f"inductor cannot compile here: {setup.step}")
     np.testing.assert_allclose(losses(evs), eager, rtol=2e-4)
+
+
+def test_attention_auto_runs_small_heads_in_the_kernel_and_records_it(tmp_path):
+    """attention="auto" (the apps' default) switches causal attention with head size 8/16 to the
+    C++ kernel, says so in the setup event and run.yaml, and trains to the SDPA run's losses."""
+    from blocks.nn import small_head_attention as sha
+    data = starter_data(tmp_path)
+    arch = tiny_arch(n_heads=4)  # classroom LLaMA 2 body, width 32: head size 8
+    cfg = TrainConfig(steps=4, attention="auto", **CFG)
+    run = RunDir(tmp_path / "auto")
+    run.initialize(arch, "2023-07-llama-2", data.tokenizer, S.training_record(cfg), data.corpus.describe())
+    evs = list(train_steps(S.build_model(arch, 3), data, cfg, run=run))
+    (setup,) = [e for e in evs if isinstance(e, SpeedSetup)]
+    rt = run.read_config()["runtime"]["attention"]
+    if not sha.loaded():
+        pytest.skip(f"small-head kernel cannot be built here: {rt['reason']}")
+    assert rt["kernel"] == "small-head" and "head size 8" in setup.attention == rt["reason"]
+    plain = list(train_steps(S.build_model(arch, 3), data, TrainConfig(steps=4, **CFG)))
+    (plain_setup,) = [e for e in plain if isinstance(e, SpeedSetup)]
+    assert plain_setup.attention == "sdpa (chosen)"
+    np.testing.assert_allclose(losses(evs), losses(plain), rtol=1e-4)
+
+
+def test_attention_falls_back_to_sdpa_with_the_reason(tmp_path, monkeypatch):
+    from blocks.nn import small_head_attention as sha
+    from studio.core import errors as E
+    model = S.build_model(tiny_arch(n_heads=4), 0)
+    monkeypatch.setattr(sha, "load", lambda cache_dir=None: "simulated: no C++ compiler")
+    c = speed.choose_attention("auto", model, torch.device("cpu"))
+    assert c.kernel == "sdpa" and c.reason == "sdpa (small-head kernel unavailable: simulated: no C++ compiler)"
+    assert not any(getattr(m, "small_head_kernel", False) for m in model.modules())
+    wide = S.build_model(tiny_arch(n_heads=1, n_kv_heads=1), 0)  # head size 32: SDPA is faster there
+    assert "no causal attention with head size 8 or 16" in speed.choose_attention("auto", wide, torch.device("cpu")).reason
+    with pytest.raises(E.StudioError, match="unknown attention"):
+        speed.choose_attention("flash", model, torch.device("cpu"))

@@ -71,6 +71,7 @@ class SpeedSetup:
     step: str               # "compiled (inductor)" or "eager (…why…)"
     compiled: bool
     preparing_s: float      # probe + compilation + warm-up
+    attention: str = "sdpa"  # which attention kernel runs, and the measurement that chose it
 
     def record(self) -> dict:
         return {"kind": "setup", **asdict(self)}

@@ -117,6 +117,65 @@ def choose_precision(requested: str, model, probe_batch, device, reps: int = 2) 
                            fp32 * 1e3, bf16 * 1e3)
 
 
+@dataclass(frozen=True)
+class AttentionChoice:
+    kernel: str             # "small-head" (blocks/nn/small_head_attention) or "sdpa"
+    reason: str             # one line for run.yaml and the user
+
+    def record(self) -> dict:
+        return {"kernel": self.kernel, "reason": self.reason}
+
+
+def _small_head_modules(model) -> list:
+    from blocks.nn import small_head_attention as sha
+    return [m for m in model.modules() if hasattr(m, "small_head_kernel") and m.cfg.causal and not m.cfg.window
+            and m.cfg.kernel == "sdpa" and m.head_dim in sha.HEAD_DIMS]
+
+
+def kernel_cache_dir() -> str | None:
+    try:
+        import platformdirs
+        return os.path.join(platformdirs.user_cache_dir("archstudio", appauthor=False), "kernels")
+    except ImportError:
+        return None
+
+
+ATTENTIONS = ("auto", "sdpa")
+
+
+def has_small_heads(model) -> bool:
+    return bool(_small_head_modules(model))
+
+
+def choose_attention(requested: str, model, device) -> AttentionChoice:
+    """"auto": the model's causal attention with head size 8 or 16 runs the C++ small-head kernel
+    (blocks/nn/small_head_attention) on a CPU, where it builds; "sdpa": never. A rule, not a timing
+    probe: the kernel computes the same function, measured 1.6-2.5x faster than SDPA at these head
+    sizes (bench/RESULTS.md), and a rule keeps two runs of the same config (and every torchrun
+    process) computing alike."""
+    from blocks.nn import small_head_attention as sha
+    if requested not in ATTENTIONS:
+        from studio.core import errors as E
+        raise E.StudioError(f"unknown attention {requested!r}; choose {' or '.join(ATTENTIONS)}")
+    mods = _small_head_modules(model)
+    for m in mods:
+        m.small_head_kernel = False
+    if requested == "sdpa":
+        return AttentionChoice("sdpa", "sdpa (chosen)")
+    if not mods:
+        return AttentionChoice("sdpa", f"sdpa (no causal attention with head size {' or '.join(map(str, sha.HEAD_DIMS))})")
+    if device.type != "cpu":
+        return AttentionChoice("sdpa", f"sdpa (the small-head kernel is for CPUs; this run is on {device.type})")
+    failure = sha.load(kernel_cache_dir())
+    if failure:
+        log.warning("small-head attention kernel unavailable, using SDPA: %s", failure)
+        return AttentionChoice("sdpa", f"sdpa (small-head kernel unavailable: {failure})")
+    for m in mods:
+        m.small_head_kernel = True
+    heads = sorted({m.head_dim for m in mods})
+    return AttentionChoice("small-head", f"small-head kernel (C++, head size {', '.join(map(str, heads))})")
+
+
 def use_compile_cache() -> str | None:
     """Keep inductor's FX-graph and autograd caches in the user cache (across runs and reboots)
     unless the user chose a folder; returns the folder."""
@@ -145,6 +204,7 @@ class StepRunner:
         self.compiled = None
         self.note = "eager (compilation off)" if not want_compile else ""
         self.compile_s = 0.0
+        self.attention: AttentionChoice | None = None  # set by the preparing phase (step.prepare)
         if want_compile and os.environ.get(NO_COMPILE_ENV, "") not in ("", "0"):
             self.note = f"eager ({NO_COMPILE_ENV} is set)"
         elif want_compile:

@@ -8,7 +8,8 @@ import time
 import torch
 
 from studio.core.training.events import Preparing
-from studio.core.training.speed import PrecisionChoice, StepRunner, autocast, choose_precision
+from studio.core.training.speed import (PrecisionChoice, StepRunner, autocast, choose_attention, choose_precision,
+                                        has_small_heads)
 
 
 @contextlib.contextmanager
@@ -76,13 +77,16 @@ def prepare(model, forward, cfg, device, batcher, B: int, distributed: bool, ste
     x, y, src = batcher.fixed(1)
     with _untouched(model), torch.no_grad():  # an eager pass fills the model's lookup caches, so that
         model(x, y, source=src)               # dynamo traces the forward as one graph
+    if cfg.attention == "auto" and has_small_heads(model) and device.type == "cpu":
+        yield Preparing("preparing the small-head attention kernel")  # a C++ build the first time (~5 s)
+    attention = choose_attention(cfg.attention, model, device)  # before the precision probe
     if cfg.precision == "auto" and distributed:  # timings differ between processes; they must compute alike
         choice = PrecisionChoice("fp32", "fp32 (no probe under torchrun: every process must compute alike)")
     else:
         if cfg.precision == "auto":
             yield Preparing("measuring bf16 against fp32")
         with _untouched(model):
-            choice = choose_precision(cfg.precision, forward, batcher.fixed(min(B, 4)), device)
+            choice = choose_precision(cfg.precision, forward, batcher.fixed(B), device)
     full = [batcher.fixed(B)]
     want, why, step_s = cfg.compile, "", None
     if want == "auto" or cfg.minutes:
@@ -92,6 +96,7 @@ def prepare(model, forward, cfg, device, batcher, B: int, distributed: bool, ste
         want = expected >= COMPILE_PAYS_S
         why = "" if want else f"eager (about {expected:.0f} s of training: compiling would cost more than it saves)"
     runner = StepRunner(forward, device, bool(want) and not distributed)
+    runner.attention = attention
     if why:
         runner.note = why
     elif distributed and want:

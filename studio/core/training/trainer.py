@@ -57,6 +57,8 @@ class TrainConfig:
                                      # auto: bf16 where native and measured faster (FAST, the apps' default)
     compile: bool | str = False      # torch.compile the step (inductor), eager where that fails; "auto":
                                      # only for runs long enough to win back the compile time
+    attention: str = "sdpa"          # auto: causal attention with head size 8/16 runs the C++ small-head
+                                     # kernel on a CPU (same function, faster; FAST); sdpa: always SDPA
     minutes: float | None = None     # train for this wall-clock budget instead of ``steps``
     read_every: int = 0              # steps between reads of the loss; 0 = every step on a CPU, 16 elsewhere
     grad_accum: int = 1
@@ -81,7 +83,7 @@ class TrainConfig:
 
 # What the CLI and the app train with unless told otherwise: the fastest way this machine runs the
 # very same step (tests and the library keep the plain fp32 eager defaults, whose numbers are exact).
-FAST = {"precision": "auto", "compile": "auto"}
+FAST = {"precision": "auto", "compile": "auto", "attention": "auto"}
 
 
 def pick_device(name: str) -> torch.device:
