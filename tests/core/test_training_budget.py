@@ -96,3 +96,15 @@ def test_resume_continues_a_stopped_budget_then_adds_minutes(tmp_path):
     steps = [e for e in evs if isinstance(e, StepMetrics)]
     assert steps[0].step == fin.step + 1 and abs(wall - 1.8) <= 0.3
     assert steps[0].lr < cfg.lr and steps[-1].lr == pytest.approx(cfg.lr * cfg.min_lr_ratio)
+
+
+def test_a_slow_step_at_the_end_still_ends_at_the_floor():
+    # a step plus a sample overshoots the budget just before the floor step: one more step, at the floor
+    for shape in ("wsd", "cosine"):
+        b = Budget(1e-3, 1e-4, 10.0, 0, step_s=0.1, shape=shape)
+        lrs, used = simulate(b, lambda i: 1.0 if i == 95 else 0.1)
+        assert lrs[-1][1] == pytest.approx(1e-4) and used <= 10.0 * 1.05 + 0.1, (shape, lrs[-3:], used)
+    # a budget over before its warmup is: the last step still runs at the floor
+    b = Budget(1e-3, 1e-4, 1.0, 0, warmup=50, step_s=0.1)
+    lrs, _ = simulate(b, lambda i: 0.1)
+    assert len(lrs) <= 11 and lrs[-1][1] == pytest.approx(1e-4)

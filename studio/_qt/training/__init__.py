@@ -57,13 +57,16 @@ class TrainingDocks(QObject):
         download.triggered.connect(lambda: self.panel.download("quick"))
         overlay = QAction("Overlay an earlier run…", parent)
         overlay.triggered.connect(lambda: (self.reveal.emit("Plots"), self.plots.choose_overlay()))
+        more = QAction("Train more minutes", parent)  # text, state and reason follow the panel's button
+        more.triggered.connect(lambda: (self.reveal.emit("Training"), self.panel.continue_run()))
+        self.panel.more.mirror(more)
 
         def on_state(state):
             start_stop.setText("Stop training" if state in ("preparing", "running", "paused") else "Start training")
             pause.setEnabled(state in ("running", "paused"))
         s.state_changed.connect(on_state)
         on_state(s.state)
-        return {"start_stop": start_stop, "pause": pause, "download": download, "overlay": overlay}
+        return {"start_stop": start_stop, "pause": pause, "more": more, "download": download, "overlay": overlay}
 
     def fill_menu(self, menu) -> None:
         """Put the actions in ``menu`` (and on the window, so shortcuts work with the menu closed)."""

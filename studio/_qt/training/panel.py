@@ -1,5 +1,6 @@
 """The Training panel: what to train on (with the TinyStories attribution), the tokenizer, the
-settings, Start / Pause / Stop, a progress bar with ETA and tokens/s, and the latest sample."""
+settings, Start / Pause / Stop, "Train N more min" (more_minutes.py), a progress bar with ETA and
+tokens/s, and the latest sample."""
 from __future__ import annotations
 
 import os
@@ -10,6 +11,8 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QSplitter, QVBoxLayout, QWidget)
 
 from studio._qt.training.data_choice import DATA_KEY, DataChoiceMixin  # noqa: F401  (DATA_KEY lived here)
+from studio._qt.training.more_minutes import MoreMinutes
+from studio.core.jobs.training import Continued
 from studio.core.training.events import EvalMetrics, Finished, Preparing, Sample, SpeedSetup, StepMetrics
 
 
@@ -142,6 +145,9 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         for b in (self.start_btn, self.pause_btn, self.stop_btn):
             buttons.addWidget(b)
         v.addLayout(buttons)
+        self.more = MoreMinutes(session, run_state, self.threads.value)  # continue the finished run
+        v.addWidget(self.more)
+        self._continued: Continued | None = None  # this run continues an earlier one from its last step
         self.progress = QProgressBar()
         self.progress.setFormat("idle")
         self.progress.setTextVisible(True)
@@ -149,6 +155,7 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self.progress.setAlignment(Qt.AlignCenter)
         v.addWidget(self.progress)
         self.numbers = QLabel("")  # loss and speed, one line under the bar (the bar keeps step and ETA only)
+        self.numbers.setWordWrap(True)  # on one line it alone made the panel wider than a 1366-px screen
         v.addWidget(self.numbers)
         self.owner = QLabel("")  # which model the run in progress belongs to, when it is not the one on screen
         self.owner.setWordWrap(True)
@@ -176,6 +183,7 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self.start_btn.clicked.connect(self.start)
         self.pause_btn.toggled.connect(self._pause)
         self.stop_btn.clicked.connect(session.stop)
+        self.more.button.clicked.connect(self.continue_run)
         session.state_changed.connect(self._state)
         session.event.connect(self._event)
         session.status.connect(self.status.setText)
@@ -205,8 +213,11 @@ class TrainingPanel(DataChoiceMixin, QWidget):
                            eval_interval=0 if minutes else self.eval_every.value(),
                            optimizer=self.optimizer.currentData(), precision=self.precision.currentData(),
                            sample_interval=max(10, self.eval_every.value()), seed=self.seed.value(),
-                           threads=self.threads.value(), checkpoint_interval=max(100, steps // 10),
-                           log_interval=max(1, steps // 5000))
+                           threads=self.threads.value(),
+                           # a time budget logs every step and checkpoints every 100, as archstudio train
+                           # --minutes does (the step count, unused then, said every 20th and 10,000th)
+                           checkpoint_interval=100 if minutes else max(100, steps // 10),
+                           log_interval=1 if minutes else max(1, steps // 5000))
 
     def start(self) -> None:
         from studio._qt.training.session import TrainRequest
@@ -228,7 +239,18 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self.numbers.setText("")
         self._speed = ""  # "· fp32, compiled" once the trainer has decided
         self._training_title = doc.title or arch.meta.get("title", arch.id)
+        self._continued = None
         self.session.start(req, doc.key)
+
+    def continue_run(self) -> None:
+        """Train the finished run of the model on screen N more minutes (the "Train N more min" button)."""
+        doc = self.run_state.document
+        self.sample.clear()
+        self.numbers.setText("")
+        self._speed = ""
+        self._training_title = "" if doc is None else doc.title or doc.architecture.meta.get("title", doc.key)
+        self._continued = None
+        self.more.trigger()
 
     def _pause(self, on: bool) -> None:
         self.session.pause(on)
@@ -268,23 +290,31 @@ class TrainingPanel(DataChoiceMixin, QWidget):
             self.progress.setFormat(self.progress.format().split(" · paused")[0] + " · paused")
 
     def _prepared(self, info: dict) -> None:
-        self.progress.setRange(0, int(info["steps"]))
-        self.progress.setValue(0)
+        c = self._continued
+        self.progress.setRange(c.from_step if c else 0, int(info["steps"]))
+        self.progress.setValue(self.progress.minimum())
         what = "TinyStories" if info["is_tinystories"] else "NOT TinyStories"
         self.status.setText(f"Training on {info['label']} [{what}] · {info['params']:,} parameters · "
                             f"{info['tokenizer']} vocabulary {info['vocab']} · run folder {info['run_dir']}")
 
     def _event(self, ev) -> None:
         if isinstance(ev, StepMetrics):
-            if ev.planned_steps and ev.planned_steps != self.progress.maximum():  # a time budget re-fits its steps
-                self.progress.setRange(0, max(ev.planned_steps, ev.step))
+            c = self._continued  # a continuation's bar spans its own extra minutes, from the step it started at
+            first = c.from_step if c else 0
+            if ev.planned_steps and (ev.planned_steps, first) != (self.progress.maximum(), self.progress.minimum()):
+                self.progress.setRange(first, max(ev.planned_steps, ev.step))  # a time budget re-fits its steps
             total = self.progress.maximum() or 1
             self.progress.setValue(min(ev.step, total))
-            rate = ev.step / max(1e-6, ev.elapsed_s)
+            rate = (ev.step - first) / max(1e-6, ev.elapsed_s)
             eta = ev.eta_s if ev.eta_s is not None else (total - ev.step) / max(1e-6, rate)
-            self.progress.setFormat(f"step {ev.step} / {total} · ETA {_clock(eta)}")
+            more = f" of {c.minutes:g} more min" if c else ""
+            self.progress.setFormat(f"step {ev.step} / {total} · ETA {_clock(eta)}{more}")
             bpb = f" ({ev.bpb:.2f} bits/byte)" if ev.bpb is not None else ""
             self.numbers.setText(f"loss {ev.loss:.3f}{bpb} · {ev.tokens_per_s:,.0f} tokens/s{self._speed}")
+        elif isinstance(ev, Continued):
+            self._continued = ev
+            self.status.setText(f"Continuing the run in {ev.run_dir} from step {ev.from_step} "
+                                f"for {ev.minutes:g} more minutes")
         elif isinstance(ev, Preparing):  # probe and compilation: before the clock starts
             self.progress.setRange(0, 0)
             self.progress.setFormat(f"preparing: {ev.what}…")
@@ -303,13 +333,15 @@ class TrainingPanel(DataChoiceMixin, QWidget):
             self.sample.setPlainText(f"[step {ev.step}] {readable_sample(ev.text)}")
         elif isinstance(ev, Finished):
             word = "Finished" if ev.reason == "done" else "Stopped (checkpoint saved)"
+            c = self._continued
             if ev.reason == "done":
-                self.progress.setRange(0, max(ev.step, 1))
+                self.progress.setRange(c.from_step if c else 0, max(ev.step, 1))
             self.progress.setValue(min(ev.step, self.progress.maximum()))
             self.progress.setFormat(f"{word} at step {ev.step}")
             self.numbers.setText(f"val loss {ev.val_loss:.3f} ({ev.val_bpb:.3f} bits/byte) · "
                                  f"{ev.tokens_per_s:,.0f} tokens/s")
-            self.status.setText(f"{word}: {ev.tokens:,} tokens, val {ev.val_bpb:.3f} bits/byte · "
+            since = f" (continued from step {c.from_step} for {c.minutes:g} more min)" if c else ""
+            self.status.setText(f"{word}{since}: {ev.tokens:,} tokens, val {ev.val_bpb:.3f} bits/byte · "
                                 f"{self.session.info.get('run_dir', '')}")
 
     def _failed(self, msg: str) -> None:

@@ -5,6 +5,10 @@ The run belongs to the document it was started for (its key is kept for the whol
 snapshots and training state go to that document's entry in ``RunState`` even when another
 model is on screen, so Generate and the inspector never show one model's weights for another.
 The panels of this window (Training, Plots) listen to the session's Qt signals.
+
+``continue_run`` trains a finished run of a document N more minutes (core ``ContinueRequest``,
+the same path as ``archstudio train --resume --minutes N``); the plots go on from the run's
+metrics so far, and ``continued`` says where the continuation started.
 """
 from __future__ import annotations
 
@@ -14,10 +18,10 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from studio._qt.worker import Worker
 from studio.core import errors as E
-from studio.core.jobs.training import Prepared, Status, TrainRequest, training_job
+from studio.core.jobs.training import Continued, ContinueRequest, Prepared, Status, TrainRequest, training_job
 from studio.core.state.run import Snapshot
 
-__all__ = ["TrainRequest", "TrainingSession"]
+__all__ = ["ContinueRequest", "TrainRequest", "TrainingSession"]
 
 
 class TrainingSession(QObject):
@@ -40,6 +44,7 @@ class TrainingSession(QObject):
         self.key: str | None = None          # the document this run was started for
         self.last_snapshot: Snapshot | None = None
         self.started_at = 0.0
+        self.continued: Continued | None = None  # set when this run continues an earlier one
 
     def _set_state(self, s: str):
         self.state = s
@@ -51,11 +56,12 @@ class TrainingSession(QObject):
     def running(self) -> bool:
         return self.worker is not None
 
-    def start(self, request: TrainRequest, key: str | None = None) -> None:
+    def start(self, request: TrainRequest | ContinueRequest, key: str | None = None) -> None:
         """Train ``request``; ``key`` is the document it belongs to (the one on screen)."""
         if self.running:
             raise E.StudioError("a training run is already in progress; stop it first")
-        self.history.clear()
+        self.history.clear()  # a continuation's earlier metrics replace it when they arrive
+        self.continued = None
         self.info = {}
         self.last_snapshot = None
         from studio.core.inspection import RoutingHistory
@@ -73,9 +79,17 @@ class TrainingSession(QObject):
         self._set_state("preparing")
         w.start(QThread.LowPriority)  # the GUI thread keeps priority: no jank while training
 
+    def continue_run(self, run_dir, minutes: float, threads: int | None = None, key: str | None = None) -> None:
+        """Train the run in ``run_dir`` ``minutes`` more minutes; ``key``: the document it belongs to."""
+        self.start(ContinueRequest(str(run_dir), float(minutes), threads), key)
+
     def _on_event(self, ev):
         if isinstance(ev, Status):
             self.status.emit(ev.text)
+        elif isinstance(ev, Continued):
+            self.continued = ev
+            self.history = ev.history  # the run's steps so far: the plots continue, not restart from 0
+            self.event.emit(ev)
         elif isinstance(ev, Prepared):
             self.info = ev.info()
             if self.run_state is not None and self.key is not None:

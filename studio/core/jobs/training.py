@@ -1,7 +1,10 @@
 """A training run in the app as one generator: prepare (data, tokenizer, model, RUN_DIR), then
-``train_steps``' events, with weight snapshots copied between steps on request."""
+``train_steps``' events, with weight snapshots copied between steps on request. A
+:class:`ContinueRequest` continues a run folder for N more minutes instead, through the same
+``prepare_resume`` as ``archstudio train --resume --minutes N``."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Callable, Iterator
 
@@ -18,6 +21,24 @@ class TrainRequest:
     tokenizer_model: str | None
     config: object               # TrainConfig
     run_dir: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ContinueRequest:
+    run_dir: str                 # the run to continue (its model, data, tokenizer and settings)
+    minutes: float               # how many more minutes (a new time budget from where it stopped)
+    threads: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Continued:
+    """A continuation is set up: it starts at ``from_step``; ``history`` holds the run's metrics so
+    far (a MetricsHistory built in the worker), so the plots go on from where the run ended."""
+    run_dir: str
+    from_step: int
+    from_tokens: int
+    minutes: float
+    history: object = dataclasses.field(repr=False, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +60,25 @@ class Prepared:
         return dataclasses.asdict(self)
 
 
-def training_job(request: TrainRequest, control: JobControl,
+def _continuation(r: ContinueRequest, control: JobControl, stack):
+    """prepare_resume of ``r.run_dir`` with the folder locked for as long as ``stack`` is open;
+    returns (model, data, RunDir, cfg, Continued, whether a checkpoint is resumed)."""
+    from studio.core.rundir import RunDir
+    from studio.core.training import MetricsHistory
+    from studio.core.training.resume import prepare_resume
+    run = RunDir(r.run_dir)
+    stack.enter_context(run.lock())  # an `archstudio train --resume` of the same folder is refused meanwhile
+    control.notify(Status("reading the run and its data"))
+    res = prepare_resume(run, str(run.read_config().get("model")), minutes=r.minutes, threads=r.threads,
+                         say=lambda msg: control.notify(Status(msg)))
+    history = MetricsHistory(4096)
+    for rec in run.metrics():  # truncated to the checkpoint: what the continuation goes on from
+        history.add_record(rec)
+    continued = Continued(str(run.path), res.start, res.tokens, r.minutes, history)
+    return res.model, res.data, run, res.cfg, continued, res.resume_from
+
+
+def training_job(request: TrainRequest | ContinueRequest, control: JobControl,
                  on_step: Callable[[int, object], None] | None = None) -> Iterator[object]:
     """Yields Prepared, Status("training"), every train_steps event and Snapshot copies.
 
@@ -47,17 +86,27 @@ def training_job(request: TrainRequest, control: JobControl,
     ``Finished`` (the final weights for Generate and the inspector). ``on_step(step, model)``
     runs right after each step in this thread (the routing history reads the live model).
     """
-    from studio.core.state.run import Snapshot
-    from studio.core.training import Finished, StepMetrics, train_steps
     from studio.core.training.setup import prepare_new_run
     r = request
     # torch.optim's first optimizer imports torch._dynamo (≈800 modules, seconds on a slow CPU),
     # which holds the GIL in chunks; do it while the panel says "preparing", not mid-training
     import torch._dynamo  # noqa: F401
-    arch = r.arch.copy()  # editing the graph during training cannot corrupt the run
-    model, data, run, cfg = prepare_new_run(arch, r.model_spec, r.data_spec, r.tokenizer, r.vocab_size,
-                                            r.tokenizer_model, r.config, r.run_dir,
-                                            lambda msg: control.notify(Status(msg)))
+    with contextlib.ExitStack() as stack:
+        if isinstance(r, ContinueRequest):
+            model, data, run, cfg, continued, resume = _continuation(r, control, stack)
+            yield continued
+        else:
+            arch = r.arch.copy()  # editing the graph during training cannot corrupt the run
+            model, data, run, cfg = prepare_new_run(arch, r.model_spec, r.data_spec, r.tokenizer, r.vocab_size,
+                                                    r.tokenizer_model, r.config, r.run_dir,
+                                                    lambda msg: control.notify(Status(msg)))
+            continued, resume = None, False
+        yield from _train(model, data, run, cfg, continued, resume, control, on_step)
+
+
+def _train(model, data, run, cfg, continued, resume, control, on_step):
+    from studio.core.state.run import Snapshot
+    from studio.core.training import Finished, StepMetrics, train_steps
     trained_arch = run.architecture()
     n = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     yield Prepared(str(run.path), data.label, n, cfg.steps, data.tokenizer.vocab_size, data.tokenizer.kind,
@@ -65,7 +114,9 @@ def training_job(request: TrainRequest, control: JobControl,
     if control.should_stop():
         return
     yield Status("training")
-    for ev in train_steps(model, data, cfg, control.should_stop, control.is_paused, run=run):
+    extend = continued is not None  # a new time budget where the run stopped (resume.py)
+    for ev in train_steps(model, data, cfg, control.should_stop, control.is_paused, run=run,
+                          resume=resume, extend=extend):
         if isinstance(ev, StepMetrics) and on_step is not None:
             on_step(ev.step, model)
         yield ev

@@ -56,6 +56,7 @@ class RunState:
         self._prepared_describe: Callable[[Path], str] | None = None
         self._live_key: str | None = None      # the document whose run is training now (or None)
         self._resolved: tuple | None = None    # (source, run_dir) cached until the next change
+        self._blocker: tuple | None = None     # ((source, run_dir, training), continue_blocker()) last asked
 
     # ------------------------------------------------------------------ following the document
     def follow(self, document) -> None:
@@ -92,7 +93,9 @@ class RunState:
         return None if d is None else d.key
 
     def refresh(self) -> None:
-        """Resolve again and tell the views (e.g. a lesson folder has just got a prepared run)."""
+        """Resolve again and tell the views (e.g. a lesson folder has just got a prepared run, or a
+        run folder a checkpoint)."""
+        self._blocker = None
         self._changed()
 
     def set_prepared_lookup(self, lookup: Callable[[str], Path | None] | None,
@@ -169,6 +172,25 @@ class RunState:
 
     def has_run(self) -> bool:
         return self.source is not None
+
+    def continue_blocker(self) -> str | None:
+        """Why this document's run cannot be continued for more minutes now (one line), or None when
+        it can: a finished or stopped run of this window, a project's or an imported run, with a
+        checkpoint. Remembered per (source, folder, training state): views ask on every change."""
+        if self.key is None:
+            return "no model on screen"
+        if self._live_key is not None:
+            return "a run is training now; continue one when it has finished or been stopped"
+        src, rd = self._resolve()
+        memo = (src, rd, self.training)
+        if self._blocker is None or self._blocker[0] != memo:
+            if src == "prepared":
+                why = "this is the lesson's prepared run, kept as the lesson made it; Start trains a new run"
+            else:
+                from studio.core.training.resume import continuable
+                why = continuable(rd)
+            self._blocker = (memo, why)
+        return self._blocker[1]
 
     def label(self) -> str:
         """A learner-facing line: where the weights shown come from."""

@@ -62,7 +62,9 @@ class Budget:
             return False
         if self._left_after_next() > -0.5 * (self.step_s or 0.0):
             return True
-        return self.used < self.seconds - self.reserve
+        # out of time without the floor step (a step plus a sample or an eval took longer than the fit
+        # expected): one more step, which lr() hands the floor, so the run still ends decayed
+        return self.used < self.seconds - self.reserve or self._last_lr > self.floor
 
     def is_last(self) -> bool:
         """The next step is expected to be the last one (less than half a step would remain)."""
@@ -72,11 +74,11 @@ class Budget:
     def lr(self, step: int) -> float:
         """Learning rate of the step with 0-based index ``step`` (the next one to run)."""
         k = step - self.start
-        if k < self.warmup:  # a fresh run warms up from 0, an extension from the floor it ended at
+        if self.step_s and self.is_last():  # (also a budget that ends during the warmup ends decayed)
+            lr, self._ran_last = self.floor, True
+        elif k < self.warmup:  # a fresh run warms up from 0, an extension from the floor it ended at
             base = self.floor if self.start else 0.0
             return base + (self.peak - base) * (k + 1) / self.warmup
-        if self.step_s and self.is_last():
-            lr, self._ran_last = self.floor, True
         else:  # where this step will end, as a share of the budget
             end_frac = (self.used + (self.step_s or 0.0)) / max(1e-9, self.seconds - self.reserve)
             if self.shape == "cosine":

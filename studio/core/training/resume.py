@@ -29,6 +29,7 @@ class Resumed:
     extend: bool         # a new time budget (minutes given): train_steps(extend=...)
     corpus: object
     tokenizer: object
+    tokens: int = 0      # training tokens seen at ``start``
 
 
 def continuable(run_dir) -> str | None:
@@ -116,5 +117,5 @@ def prepare_resume(run, model_spec: str, *, data_spec: str | None = None, kind: 
     say(f"resuming {run.path} at step {start} " + (f"for {cfg.minutes:g} more minutes" if minutes is not None
                                                    else f"of {cfg.steps}"))
     data = tokenize_corpus(corpus, tok)
-    return Resumed(run, model, data, cfg, start, resume_from, minutes is not None, corpus, tok)
+    return Resumed(run, model, data, cfg, start, resume_from, minutes is not None, corpus, tok, tokens)
 
