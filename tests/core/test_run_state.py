@@ -130,3 +130,24 @@ def test_resolution_is_cached_until_something_changes(doc_and_run, tmp_path):
     assert run.source == "prepared" and len(calls) == 2
     doc.replace("gpt-2")
     assert run.source is None and calls[-1] == "gpt-2"
+
+
+def test_continue_blocker_follows_the_live_run(doc_and_run, tmp_path):
+    """'Train N more min' is possible for a finished live run with a checkpoint, not while it trains."""
+    doc, run = doc_and_run
+    assert "no trained run yet" in run.continue_blocker()
+    run.start_live(doc.key)
+    assert "training now" in run.continue_blocker()
+    from studio.core.data import make_tokenizer
+    from studio.core.rundir import RunDir
+    from tiny_training import tiny_arch
+    folder = tmp_path / "r"
+    RunDir(folder).initialize(tiny_arch(), "2023-07-llama-2", make_tokenizer("byte", None, None))
+    (folder / "checkpoints").mkdir()
+    run.live_prepared(folder, {}, doc.key)
+    run.set_training("finished", doc.key)
+    assert "no checkpoint" in run.continue_blocker()
+    (folder / "checkpoints" / "latest.pt").write_bytes(b"x")  # what continuable looks for (loading checks it)
+    assert "no checkpoint" in run.continue_blocker()  # remembered until something changes ...
+    run.refresh()
+    assert run.continue_blocker() is None  # ... or refresh() looks again
