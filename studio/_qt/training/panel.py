@@ -4,6 +4,7 @@ tokens/s, and the latest sample."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
@@ -294,8 +295,11 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self.progress.setRange(c.from_step if c else 0, int(info["steps"]))
         self.progress.setValue(self.progress.minimum())
         what = "TinyStories" if info["is_tinystories"] else "NOT TinyStories"
+        # the folder's name only (its whole path in the tooltip): in a 1366 x 768 window the wrapped path
+        # pushed the last lines of the Run box out of sight
         self.status.setText(f"Training on {info['label']} [{what}] · {info['params']:,} parameters · "
-                            f"{info['tokenizer']} vocabulary {info['vocab']} · run folder {info['run_dir']}")
+                            f"{info['tokenizer']} vocabulary {info['vocab']} · run folder {Path(info['run_dir']).name}")
+        self.status.setToolTip(f"Run folder: {info['run_dir']}")
 
     def _event(self, ev) -> None:
         if isinstance(ev, StepMetrics):
@@ -341,8 +345,8 @@ class TrainingPanel(DataChoiceMixin, QWidget):
             self.numbers.setText(f"val loss {ev.val_loss:.3f} ({ev.val_bpb:.3f} bits/byte) · "
                                  f"{ev.tokens_per_s:,.0f} tokens/s")
             since = f" (continued from step {c.from_step} for {c.minutes:g} more min)" if c else ""
-            self.status.setText(f"{word}{since}: {ev.tokens:,} tokens, val {ev.val_bpb:.3f} bits/byte · "
-                                f"{self.session.info.get('run_dir', '')}")
+            self.status.setText(f"{word}{since}: {ev.tokens:,} tokens · run folder "
+                                f"{Path(self.session.info.get('run_dir', '')).name}")
 
     def _failed(self, msg: str) -> None:
         self.status.setText(msg)
