@@ -45,7 +45,8 @@ def test_train_n_more_minutes_continues_the_finished_run(qtbot, env, make_docks)
     first = [e for e in events if isinstance(e, Finished)][-1]
     assert first.reason == "done" and first.budget_s == 6.0
     shot(t, "before")
-    assert more.button.isEnabled() and "train 2023-07-llama-2 --resume --out" in more.button.toolTip() and "--minutes 2" in more.button.toolTip()
+    tip = more.button.toolTip()
+    assert more.button.isEnabled() and "train 2023-07-llama-2 --resume --out" in tip and "--minutes 2" in tip
     more.minutes.setValue(0.1)
     assert more.button.text() == "Train 0.1 more min"
     menu = t.actions["more"]  # Train → the same, in words and state
