@@ -3,7 +3,7 @@
 
   default    ``archstudio train MODEL --minutes N`` with nothing else: the defaults as shipped
              (batch, context, lr, warmup-stable-decay, optimizer, tokenizer, compile, bf16 probe)
-  reference  the llama2.c-style loop every tutorial runs: eager fp32 AdamW, batch 32, context 256,
+  reference  the llama2.c-style loop every tutorial runs: eager fp32 AdamW, SDPA, batch 32, context 256,
              lr 1e-3 cosine (over the same budget), the preset's tokenizer
 
 Each is scored on stories neither saw (``validation-head.txt``, a different file from the training
@@ -29,7 +29,7 @@ DATA = ROOT.parent / "shared" / "data" / "tinystories"
 RECIPES = {
     "default": [],
     "reference": ["--batch-size", "32", "--context", "256", "--lr", "1e-3", "--schedule", "cosine",
-                  "--precision", "fp32", "--compile", "off", "--optimizer", "adamw"],
+                  "--precision", "fp32", "--compile", "off", "--optimizer", "adamw", "--attention", "sdpa"],
 }
 WORD = re.compile(r"[A-Za-z']+")
 

@@ -7,8 +7,6 @@ leaving a margin for the evaluations and checkpoints the run also does.
 """
 from __future__ import annotations
 
-import time
-
 EVAL_MARGIN = 0.9  # share of the budget left for training steps (evals, checkpoints, samples take the rest)
 
 
@@ -17,27 +15,18 @@ def measure_step_seconds(model, data, batch_size: int, context: int, device: str
     """Median seconds of one training step's forward + backward (after one untimed warm-up)."""
     import torch
 
-    from studio.core.training.trainer import Batcher, autocast, is_encoder_decoder, pick_device
+    from studio.core.training.speed import fwd_bwd_seconds
+    from studio.core.training.trainer import Batcher, is_encoder_decoder, pick_device
     dev = pick_device(device)
     model.to(dev).train()
     T = min(context, model.context)
     batcher = Batcher(data.train, T, is_encoder_decoder(model), dev)
     gen = torch.Generator().manual_seed(0)  # its own generator: the run's batch order is untouched
     rng = torch.get_rng_state()
-    times = []
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
-        x, y, src = batcher.sample(batch_size, gen)
-        with autocast(dev, precision):
-            _, loss = model(x, y, source=src)
-        loss.backward()
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        if i:
-            times.append(time.perf_counter() - t0)
+    times = sorted(fwd_bwd_seconds(model, [batcher.sample(batch_size, gen) for _ in range(steps + 1)], dev,
+                                   precision)[1:])
     model.zero_grad(set_to_none=True)
     torch.set_rng_state(rng)
-    times.sort()
     return times[len(times) // 2] * 1.15  # the optimizer step and clipping add roughly this much
 
 

@@ -80,18 +80,24 @@ def native_bf16(device) -> bool:
         return False
 
 
-def _time_fwd_bwd(model, batch, device, precision: str, reps: int) -> float:
-    x, y, src = batch
-    best = float("inf")
-    for i in range(reps + 1):  # the first pass warms up kernels and the allocator
+def fwd_bwd_seconds(forward, batches, device, precision: str) -> list[float]:
+    """Wall seconds of one forward+backward per batch ``(x, y, source)``: the one step timer of the
+    preparing phase, lesson planning and races. Gradients are left for the caller to drop."""
+    times = []
+    for x, y, src in batches:
         t = time.perf_counter()
         with autocast(device, precision):
-            _, loss = model(x, y, source=src)
+            _, loss = forward(x, y, source=src)
         loss.backward()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        if i:
-            best = min(best, time.perf_counter() - t)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def _time_fwd_bwd(model, batch, device, precision: str, reps: int) -> float:
+    """Best of ``reps`` passes over one batch; the first pass warms up kernels and the allocator."""
+    best = min(fwd_bwd_seconds(model, [batch] * (reps + 1), device, precision)[1:])
     model.zero_grad(set_to_none=True)
     return best
 
