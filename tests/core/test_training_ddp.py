@@ -67,22 +67,26 @@ def test_minutes_under_torchrun_every_rank_stops_alike_then_more_minutes(tmp_pat
     data.write_text("\n<|endoftext|>\n".join(starter_stories(200)) + "\n<|endoftext|>\n")
     env = dict(os.environ, OMP_NUM_THREADS="1", ARCHSTUDIO_CACHE_DIR=str(tmp_path / "cache"))
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                        str(HERE / "ddp_budget_worker.py"), str(tmp_path), str(data), "0.2", "0.05"],
+                        str(HERE / "ddp_budget_worker.py"), str(tmp_path), str(data), "0.2", "0.1"],
                        capture_output=True, text=True, env=env, timeout=150, cwd=HERE.parents[1])
+    if r.returncode != 0 and "SIGABRT" in r.stderr:  # the gloo start-up abort seen once in CI: one retry
+        shutil.rmtree(tmp_path / "run", ignore_errors=True)
+        r = subprocess.run(r.args, capture_output=True, text=True, env=env, timeout=150, cwd=HERE.parents[1])
     assert r.returncode == 0, r.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1)]
+    seen = [[(s["step"], round(s["wall_s"], 3)) for s in k["sessions"]] for k in ranks]  # (for a failure's message)
     assert [k["rcs"] for k in ranks] == [[0, 0], [0, 0]]
     floor = 3e-3 * 0.1  # the default lr and its floor
     ends = []
-    for budget_s, first, second in zip((12.0, 3.0), *[k["sessions"] for k in ranks]):
+    for budget_s, first, second in zip((12.0, 6.0), *[k["sessions"] for k in ranks]):
         assert first["steps"] == second["steps"]  # the same steps with the same lr on both ranks
         assert first["step"] == second["step"] == first["steps"][-1][0] and first["reason"] == "done"
         for s in (first, second):
-            assert s["budget_s"] == budget_s and abs(s["wall_s"] - budget_s) <= 0.05 * budget_s, s["wall_s"]
+            assert s["budget_s"] == budget_s and abs(s["wall_s"] - budget_s) <= 0.05 * budget_s, seen
             assert s["final_lr"] == pytest.approx(floor) and s["steps"][-1][1] == pytest.approx(floor)
         ends.append(first["step"])
     more = ranks[0]["sessions"][1]["steps"]
-    assert more[0][0] == ends[0] + 1 and floor < more[0][1] < 3e-3  # re-warms from the floor
+    assert more[0][0] == ends[0] + 1 and floor < more[0][1] <= 3e-3  # re-warms from the floor (a 1-step warmup when slow)
     run = RunDir(tmp_path / "run")
     cfg = run.read_config()
     assert cfg["result"]["step"] == ends[1] and [c["from_step"] for c in cfg["continued"]] == [ends[0]]
