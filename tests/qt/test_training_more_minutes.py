@@ -84,7 +84,8 @@ def test_train_n_more_minutes_continues_the_finished_run(qtbot, env, make_docks)
     shot(t, "after")
 
 
-def test_the_control_says_why_there_is_nothing_to_continue(qtbot, tmp_path):
+def test_the_control_says_why_there_is_nothing_to_continue(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
     doc, run = Document("classroom"), RunState()
     run.follow(doc)
     session = TrainingSession(run)
@@ -110,3 +111,16 @@ def test_the_control_says_why_there_is_nothing_to_continue(qtbot, tmp_path):
     assert not b.isEnabled() and "the lesson's prepared run" in b.toolTip()
     panel.more.trigger()  # disabled: pressing it anyway starts nothing
     assert not session.running
+
+    # a continuation that fails before it trains (here: a checkpoint without weights) says why in the
+    # panel, and the model keeps the run it had trained in this window
+    run.set_prepared_lookup(None)
+    doc.show_milestone("trained-here", arch, "T")
+    run.start_live(doc.key)
+    run.live_prepared(folder.path, {}, doc.key)
+    run.set_training("finished", doc.key)
+    assert b.isEnabled()
+    with qtbot.waitSignal(session.state_changed, check_params_cb=lambda s: s == "idle", timeout=60_000):
+        b.click()
+    assert "missing" in panel.status.text() and panel.progress.format() == "failed"
+    assert run.source == "live" and run.run_dir == folder.path and b.isEnabled()

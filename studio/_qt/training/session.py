@@ -68,7 +68,8 @@ class TrainingSession(QObject):
         history = RoutingHistory()  # this run's MoE load over steps (the Routing dock reads it from RunState)
         self.key = key
         if self.run_state is not None and key is not None:
-            self.run_state.start_live(key, routing_history=history)
+            known = request.run_dir if isinstance(request, ContinueRequest) else None  # a new run's folder comes later
+            self.run_state.start_live(key, routing_history=history, run_dir=known)
         w = Worker(lambda control: training_job(request, control, history.record), name="archstudio-training",
                    what="training", parent=self)
         w.event.connect(self._on_event)

@@ -207,10 +207,12 @@ class RunState:
                 "project": "the project's run", "prepared": "the lesson's prepared run"}[src] + where
 
     # ------------------------------------------------------------------ the live run (the training worker feeds these)
-    def start_live(self, key: str, routing_history=None) -> None:
+    def start_live(self, key: str, routing_history=None, run_dir=None) -> None:
         """A training run starts for document ``key``; it replaces that document's earlier live run.
-        ``routing_history``: the MoE routing-over-steps record the worker fills for this run."""
-        self._live[key] = _LiveRun(routing_history=routing_history)
+        ``routing_history``: the MoE routing-over-steps record the worker fills for this run.
+        ``run_dir``: the folder, when it is known already (a continued run): if the continuation
+        fails before it trains, the document keeps that run instead of losing it."""
+        self._live[key] = _LiveRun(run_dir=None if run_dir is None else Path(run_dir), routing_history=routing_history)
         self._live_key = key
         self._changed()
 
