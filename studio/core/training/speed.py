@@ -102,7 +102,7 @@ def _time_fwd_bwd(model, batch, device, precision: str, reps: int) -> float:
     return best
 
 
-def choose_precision(requested: str, model, probe_batch, device, reps: int = 2) -> PrecisionChoice:
+def choose_precision(requested: str, model, probe_batch, device, reps: int = 3) -> PrecisionChoice:
     """``requested`` fp32 / bf16 / fp8 is kept; "auto" is bf16 where the hardware has native bf16
     and a measured forward+backward of this model on a small batch is faster in it, else fp32."""
     if requested not in PRECISIONS:
@@ -113,8 +113,10 @@ def choose_precision(requested: str, model, probe_batch, device, reps: int = 2) 
     if not native_bf16(device):
         return PrecisionChoice("fp32", f"no native bf16 on this {device.type}")
     rng = torch.get_rng_state()  # the probe must not change the run's random numbers (dropout)
-    fp32 = _time_fwd_bwd(model, probe_batch, device, "fp32", reps)
-    bf16 = _time_fwd_bwd(model, probe_batch, device, "bf16", reps)
+    fp32 = bf16 = float("inf")
+    for _ in range(reps):  # interleaved, so that a burst of load from other programs hits both alike
+        fp32 = min(fp32, _time_fwd_bwd(model, probe_batch, device, "fp32", 1))
+        bf16 = min(bf16, _time_fwd_bwd(model, probe_batch, device, "bf16", 1))
     torch.set_rng_state(rng)
     faster = bf16 < 0.95 * fp32  # a clear win only: fp32 keeps the numbers of the reference
     word = "bf16 (autocast)" if faster else "fp32"
