@@ -124,3 +124,18 @@ def test_the_control_says_why_there_is_nothing_to_continue(qtbot, tmp_path, monk
         b.click()
     assert "missing" in panel.status.text() and panel.progress.format() == "failed"
     assert run.source == "live" and run.run_dir == folder.path and b.isEnabled()
+
+
+def test_a_time_budget_trains_warmup_stable_decay_as_the_cli(qtbot, env, make_docks):  # noqa: F811
+    """Setting "Train for" picks warmup-stable-decay (a budget ends decayed), clearing it cosine;
+    the user's own choice after that is kept."""
+    panel = make_docks(tiny_arch()).panel
+    assert panel.schedule.currentData() == "cosine" and panel.config().schedule == "cosine"
+    panel.minutes.setValue(3.0)
+    assert panel.schedule.currentData() == "wsd" and panel.config().schedule == "wsd"
+    panel.minutes.setValue(5.0)
+    panel.schedule.setCurrentIndex(panel.schedule.findData("cosine"))  # the user's pick stays
+    panel.minutes.setValue(4.0)
+    assert panel.config().schedule == "cosine" and panel.config().minutes == 4.0
+    panel.minutes.setValue(0.0)
+    assert panel.schedule.currentData() == "cosine" and panel.config().attention == "auto"
