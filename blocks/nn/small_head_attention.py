@@ -116,7 +116,12 @@ def load(cache_dir: Path | str | None = None) -> str | None:
         if _failure is not None:
             return _failure
         try:
-            _lib = _bind(_build(Path(cache_dir) if cache_dir else default_cache_dir()))
+            path = _build(Path(cache_dir) if cache_dir else default_cache_dir())
+            try:
+                _lib = _bind(path)
+            except (OSError, RuntimeError):  # a damaged or foreign cached file: build it again, once
+                path.unlink(missing_ok=True)
+                _lib = _bind(_build(path.parent))
             return None
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
             _failure = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -119,3 +119,18 @@ def test_a_broken_compiler_leaves_no_partial_library(monkeypatch, tmp_path):
     reason = sha.load(cache)
     assert reason and reason.startswith("the C++ compiler failed")
     assert not any(cache.glob("*.so")) and not any(cache.glob("tmp*"))
+
+
+def test_a_damaged_cached_library_is_rebuilt(kernel, monkeypatch, tmp_path):
+    monkeypatch.setattr(sha, "_lib", None)
+    monkeypatch.setattr(sha, "_failure", None)
+    assert sha.load(tmp_path / "first") is None  # now mapped into this process: never touched again
+    (built,) = (tmp_path / "first").glob("*.so")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    damaged = cache / built.name  # the same key: a truncated copy, as a full disk or a killed build leaves
+    damaged.write_bytes(built.read_bytes()[:100])
+    monkeypatch.setattr(sha, "_lib", None)
+    assert sha.load(cache) is None and sha.loaded() and damaged.stat().st_size > 1000
+    q = torch.randn(1, 2, 5, 8)
+    torch.testing.assert_close(sha.causal_attention(q, q, q), sdpa_reference(q, q, q), atol=2e-6, rtol=1e-5)
