@@ -142,6 +142,25 @@ def test_compiled_step_gives_the_eager_losses(tmp_path, monkeypatch):
     np.testing.assert_allclose(losses(evs), eager, rtol=2e-4)
 
 
+def test_close_eager_probe_is_settled_by_both_compiled_steps(tmp_path, monkeypatch):
+    """fp32 and bf16 within 15 % eagerly (small models, where eager bf16 pays a cast per matmul):
+    both are compiled and timed, the faster kept, and the reason says it was the compiled step."""
+    monkeypatch.delenv(speed.NO_COMPILE_ENV, raising=False)
+    monkeypatch.setattr(speed, "native_bf16", lambda device: True)
+    monkeypatch.setattr(speed, "_time_fwd_bwd", lambda m, b, d, p, r: {"fp32": 1.0, "bf16": 1.05}[p])
+    data = starter_data(tmp_path)
+    cfg = dict(CFG, eval_interval=0, batch_size=2, context=16)
+    evs = list(train_steps(S.build_model(tiny_arch(), 5), data,
+                           TrainConfig(steps=3, compile=True, precision="auto", **cfg)))
+    (setup,) = [e for e in evs if isinstance(e, SpeedSetup)]
+    if not setup.compiled:
+        pytest.skip(f"inductor cannot compile here: {setup.step}")
+    assert "measured compiled step" in setup.precision_reason and setup.precision in ("fp32", "bf16")
+    assert [e.what for e in evs if type(e).__name__ == "Preparing"][-1].startswith("compiling the step in bf16 too")
+    assert not speed.PrecisionChoice("fp32", "", 1.0, 1.3).close() and speed.PrecisionChoice("bf16", "", 1.1, 1.0).close()
+    assert not speed.PrecisionChoice("fp32", "chosen by the user").close()
+
+
 def test_attention_auto_runs_small_heads_in_the_kernel_and_records_it(tmp_path):
     """attention="auto" (the apps' default) switches causal attention with head size 8/16 to the
     C++ kernel, says so in the setup event and run.yaml, and trains to the SDPA run's losses."""

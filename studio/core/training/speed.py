@@ -62,6 +62,11 @@ class PrecisionChoice:
     fp32_ms: float | None = None
     bf16_ms: float | None = None
 
+    def close(self, within: float = 1.15) -> bool:
+        """Both measured and within ``within`` of each other: worth measuring compiled as well."""
+        return bool(self.fp32_ms and self.bf16_ms) and max(self.fp32_ms, self.bf16_ms) < within * min(
+            self.fp32_ms, self.bf16_ms)
+
     def record(self) -> dict:
         d = {"precision": self.precision, "reason": self.reason}
         if self.fp32_ms is not None:
