@@ -146,6 +146,16 @@ def test_muon_learns_and_differs_from_adamw(tmp_path):
     assert isinstance(make_optimizer(model, TrainConfig(optimizer="muon")), MuonAdamW)
 
 
+def test_muon_orthogonalizes_same_shaped_matrices_together_with_the_same_result():
+    from studio.core.training.muon import orthogonalize, orthogonalize_batch
+    torch.manual_seed(0)
+    gs = [torch.randn(64, 64), torch.randn(32, 64), torch.randn(172, 64), torch.randn(64, 64), torch.randn(64, 172),
+          torch.randn(172, 64)]  # square, wide, tall: tall ones share a batch with their transposes
+    for one, batched in zip(map(orthogonalize, gs), orthogonalize_batch(gs)):
+        assert batched.shape == one.shape
+        torch.testing.assert_close(batched, one, atol=1e-5, rtol=1e-4)
+
+
 def test_muon_resume_is_exact(tmp_path):
     data = starter_data(tmp_path)
     cfg = TrainConfig(steps=6, **{**CFG, "optimizer": "muon"})

@@ -26,6 +26,29 @@ def orthogonalize(g: torch.Tensor, steps: int = 5, eps: float = 1e-7) -> torch.T
     return (x.T if tall else x).to(g.dtype)
 
 
+def orthogonalize_batch(gs: list[torch.Tensor], steps: int = 5, eps: float = 1e-7) -> list[torch.Tensor]:
+    """``orthogonalize`` of each matrix, same-shaped ones stacked into one batched iteration: a
+    small model's ~35 hidden matrices take ~4 batched runs of bmm instead of ~500 tiny matmuls
+    (at stories260K the per-matrix loop cost a third of a training step)."""
+    a, b, c = NS_COEFFS
+    out: list[torch.Tensor | None] = [None] * len(gs)
+    by_shape: dict[tuple, list[int]] = {}
+    for i, g in enumerate(gs):
+        r, k = g.shape
+        by_shape.setdefault((min(r, k), max(r, k)), []).append(i)  # wide orientation: rows <= cols
+    for idx in by_shape.values():
+        x = torch.stack([gs[i].float().T if gs[i].size(0) > gs[i].size(1) else gs[i].float() for i in idx])
+        x = x / (x.flatten(1).norm(dim=1)[:, None, None] + eps)
+        for _ in range(steps):
+            A = torch.bmm(x, x.transpose(1, 2))
+            B = torch.baddbmm(A, A, A, beta=b, alpha=c)  # b*A + c*A@A
+            x = torch.baddbmm(x, B, x, beta=a)           # a*x + B@x
+        for j, i in enumerate(idx):
+            o = x[j].T if gs[i].size(0) > gs[i].size(1) else x[j]
+            out[i] = o.to(gs[i].dtype)
+    return out
+
+
 class MuonAdamW(torch.optim.Optimizer):
     """Param groups with ``muon=True`` get Muon, the others AdamW."""
 
@@ -37,31 +60,40 @@ class MuonAdamW(torch.optim.Optimizer):
     def step(self, closure=None):
         for group in self.param_groups:
             lr, wd = group["lr"], group["weight_decay"]
+            if group["muon"]:
+                self._muon_step(group, lr, wd)
+                continue
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 g, state = p.grad, self.state[p]
                 if wd:
                     p.mul_(1 - lr * wd)
-                if group["muon"]:
-                    buf = state.setdefault("momentum_buffer", torch.zeros_like(p))
-                    buf.mul_(group["momentum"]).add_(g)
-                    update = g.add(buf, alpha=group["momentum"])  # Nesterov
-                    scale = max(1.0, p.size(0) / p.size(1)) ** 0.5
-                    p.add_(orthogonalize(update), alpha=-lr * scale)
-                else:
-                    b1, b2 = group["betas"]
-                    if not state:
-                        state["step"] = torch.zeros((), dtype=torch.float32)
-                        state["exp_avg"] = torch.zeros_like(p)
-                        state["exp_avg_sq"] = torch.zeros_like(p)
-                    state["step"] += 1
-                    t = float(state["step"])
-                    state["exp_avg"].lerp_(g, 1 - b1)
-                    state["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
-                    denom = (state["exp_avg_sq"] / (1 - b2 ** t)).sqrt_().add_(group["eps"])
-                    p.addcdiv_(state["exp_avg"], denom, value=-lr / (1 - b1 ** t))
+                b1, b2 = group["betas"]
+                if not state:
+                    state["step"] = torch.zeros((), dtype=torch.float32)
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = float(state["step"])
+                state["exp_avg"].lerp_(g, 1 - b1)
+                state["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (state["exp_avg_sq"] / (1 - b2 ** t)).sqrt_().add_(group["eps"])
+                p.addcdiv_(state["exp_avg"], denom, value=-lr / (1 - b1 ** t))
         return None
+
+    def _muon_step(self, group, lr, wd):
+        params = [p for p in group["params"] if p.grad is not None]
+        updates = []
+        for p in params:
+            state = self.state[p]
+            if wd:
+                p.mul_(1 - lr * wd)
+            buf = state.setdefault("momentum_buffer", torch.zeros_like(p))
+            buf.mul_(group["momentum"]).add_(p.grad)
+            updates.append(p.grad.add(buf, alpha=group["momentum"]))  # Nesterov
+        for p, o in zip(params, orthogonalize_batch(updates)):
+            p.add_(o, alpha=-lr * max(1.0, p.size(0) / p.size(1)) ** 0.5)
 
 
 def muon_groups(model, cfg) -> list[dict]:
