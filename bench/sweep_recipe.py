@@ -41,6 +41,10 @@ POINTS = {  # name -> options on top of the defaults
     "cosine": ["--schedule", "cosine"],
     "b16": ["--batch-size", "16"],
     "vocab1024": ["--vocab-size", "1024"],
+    # longer budgets: more tokens per step (the 3-minute sweep had batch 16 and context 256 ahead)
+    "b16-ctx256": ["--batch-size", "16", "--context", "256"],
+    "b32-ctx256": ["--batch-size", "32", "--context", "256"],
+    "b16-adamw": ["--batch-size", "16", "--optimizer", "adamw"],
 }
 
 

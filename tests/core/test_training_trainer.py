@@ -156,6 +156,18 @@ def test_muon_orthogonalizes_same_shaped_matrices_together_with_the_same_result(
         torch.testing.assert_close(batched, one, atol=1e-5, rtol=1e-4)
 
 
+def test_muon_iterates_in_bf16_only_where_the_hardware_has_it(monkeypatch):
+    from studio.core.training import speed
+    from studio.core.training.muon import orthogonalize_batch
+    model = S.build_model(tiny_arch(), 0)
+    for native, want in ((True, torch.bfloat16), (False, torch.float32)):
+        monkeypatch.setattr(speed, "native_bf16", lambda device, native=native: native)
+        assert make_optimizer(model, TrainConfig(optimizer="muon")).ns_dtype == want
+    g = [torch.randn(48, 96)]
+    (bf,), (fp,) = orthogonalize_batch(g, dtype=torch.bfloat16), orthogonalize_batch(g)
+    assert bf.dtype == torch.float32 and (bf - fp).abs().max() < 0.02  # bf16 rounding, same matrix
+
+
 def test_muon_resume_is_exact(tmp_path):
     data = starter_data(tmp_path)
     cfg = TrainConfig(steps=6, **{**CFG, "optimizer": "muon"})

@@ -115,7 +115,9 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer in ("muon", "muonclip"):
         from studio.core.training.muon import MuonAdamW, muon_groups
-        return MuonAdamW(muon_groups(model, cfg), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        from studio.core.training.speed import native_bf16
+        ns = torch.bfloat16 if native_bf16(pick_device(cfg.device)) else torch.float32
+        return MuonAdamW(muon_groups(model, cfg), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), ns_dtype=ns)
     if cfg.optimizer != "adamw":
         raise E.StudioError(f"unknown optimizer {cfg.optimizer!r}; choose adamw, muon or muonclip")
     params = {id(p): p for p in model.parameters() if p.requires_grad}  # tied weights once
