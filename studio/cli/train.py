@@ -146,7 +146,7 @@ def _cmd_train(args, stack) -> int:
         def make_cfg(ctx):
             steps = args.steps or 200
             timed = minutes is not None  # evals every 10 % of the budget unless --eval-interval says otherwise
-            return TrainConfig(steps=steps, batch_size=args.batch_size or TrainConfig.batch_size, context=ctx,
+            return TrainConfig(steps=steps, batch_size=args.batch_size or S.budget_recipe(minutes)["batch_size"], context=ctx,
                                lr=args.lr or TrainConfig.lr, seed=seed, threads=args.threads, device=args.device,
                                eval_interval=args.eval_interval or (0 if timed else min(100, max(10, steps // 10))),
                                sample_interval=0, checkpoint_interval=100 if timed else max(100, steps // 10),
@@ -166,7 +166,7 @@ def _cmd_train(args, stack) -> int:
                 kind, vocab = S.choose_tokenizer(arch, args.tokenizer, args.vocab_size)
                 tok = make_tokenizer(kind, corpus, vocab, args.tokenizer_model)
                 arch = S.classroom_arch(arch, S.model_vocab(tok, args.vocab_size), args.context or
-                                        S.default_context(arch))
+                                        S.default_context(arch, minutes))
                 model = S.build_model(arch, seed)
                 cfg = make_cfg(model.context)
                 # the folder appears only once the first step can run (data long enough, files written)

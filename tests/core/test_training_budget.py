@@ -108,3 +108,15 @@ def test_a_slow_step_at_the_end_still_ends_at_the_floor():
     b = Budget(1e-3, 1e-4, 1.0, 0, warmup=50, step_s=0.1)
     lrs, _ = simulate(b, lambda i: 0.1)
     assert len(lrs) <= 11 and lrs[-1][1] == pytest.approx(1e-4)
+
+
+def test_longer_budgets_train_more_tokens_per_step_unless_told():
+    from studio.core.presets import load_preset
+    from studio.core.training import setup as S
+    assert S.budget_recipe(None) == S.budget_recipe(1.0) == {"batch_size": 8, "context": 128}
+    long_ = S.budget_recipe(S.LONG_BUDGET_MIN)
+    assert long_ == S.budget_recipe(10.0) and long_["batch_size"] * long_["context"] > 8 * 128
+    arch = load_preset("2023-07-llama-2")
+    assert S.default_context(arch) == 128 and S.default_context(arch, 10.0) == min(256, long_["context"])
+    arch.scales["classroom"]["context"] = 64  # the model's own, shorter context wins
+    assert S.default_context(arch, 10.0) == 64

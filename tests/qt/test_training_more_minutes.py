@@ -139,3 +139,17 @@ def test_a_time_budget_trains_warmup_stable_decay_as_the_cli(qtbot, env, make_do
     assert panel.config().schedule == "cosine" and panel.config().minutes == 4.0
     panel.minutes.setValue(0.0)
     assert panel.schedule.currentData() == "cosine" and panel.config().attention == "auto"
+
+
+def test_the_budget_sets_batch_and_context_as_the_cli_unless_the_user_did(qtbot, env, make_docks):  # noqa: F811
+    from studio.core.training.setup import budget_recipe
+    panel = make_docks(tiny_arch()).panel
+    short, long_ = budget_recipe(None), budget_recipe(10.0)
+    assert (panel.batch.value(), panel.context.value()) == (short["batch_size"], short["context"])
+    panel.minutes.setValue(10.0)
+    assert (panel.config().batch_size, panel.context.value()) == (long_["batch_size"], long_["context"])
+    panel.minutes.setValue(0.5)  # a short budget: back to the short recipe
+    assert panel.config().batch_size == budget_recipe(0.5)["batch_size"]
+    panel.batch.setValue(4)  # the user's own batch survives later budget changes
+    panel.minutes.setValue(10.0)
+    assert panel.config().batch_size == 4

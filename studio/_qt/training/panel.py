@@ -208,11 +208,20 @@ class TrainingPanel(DataChoiceMixin, QWidget):
 
     def _schedule_follows_budget(self, minutes: float) -> None:
         """As the CLI: a time budget trains warmup-stable-decay (a run stopped early is already decayed,
-        measured 6 % lower bits per byte than cosine), a step count cosine; the user may still pick."""
+        measured 6 % lower bits per byte than cosine), a step count cosine; and the budget's batch and
+        context (setup.budget_recipe: more tokens per step for longer budgets). Each follows only
+        while it still holds the value the previous budget gave it: the user's own pick stays."""
+        from studio.core.training.setup import budget_recipe
         timed = minutes > 0
         if timed != getattr(self, "_timed", False):
             self._timed = timed
             self.schedule.setCurrentIndex(self.schedule.findData("wsd" if timed else "cosine"))
+        before = getattr(self, "_recipe", budget_recipe(None))
+        now = budget_recipe(minutes if timed else None)
+        for field, box in (("batch_size", self.batch), ("context", self.context)):
+            if box.value() == before[field]:
+                box.setValue(now[field])
+        self._recipe = now
 
     # ------------------------------------------------------------------ run control
     def config(self):
