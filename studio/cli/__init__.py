@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None, help="PATH, quick, full or starter")
     s.add_argument("--out", default=None)
     s.add_argument("--steps", type=int, default=None, help="total steps (default 200; --resume: the run's)")
-    s.add_argument("--batch-size", type=int, default=None, help="default 8 (--resume: the run's)")
+    s.add_argument("--batch-size", type=int, default=None,
+                   help="default 8, or 16 for --minutes of 2 or more (--resume: the run's)")
     s.add_argument("--context", type=int, default=None)
     s.add_argument("--lr", type=float, default=None)
     s.add_argument("--seed", type=int, default=None, help="default 1337 (--resume: the run's)")
@@ -95,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tokenizer-model", default=None, help="Llama 2 tokenizer.model for --tokenizer llama2")
     s.add_argument("--eval-interval", type=int, default=None, help="steps between validation evals")
     s.add_argument("--optimizer", choices=("adamw", "muon", "muonclip"), default=None,
-                   help="default muon (Muon for hidden matrices, AdamW for the rest; measured faster to low "
-                        "bits per byte); muonclip = Muon + QK-clip (Kimi K2)")
+                   help="default muon (Muon for hidden matrices, AdamW for the rest), or adamw for --minutes of 2 "
+                        "or more (measured: Muon wins while steps are few, AdamW's cheaper step over longer "
+                        "budgets); muonclip = Muon + QK-clip (Kimi K2)")
     s.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp8"), default=None,
                    help="default auto: bf16 autocast where this CPU/GPU has native bf16 and a measured step is "
                         "faster, else fp32; fp8 = simulated (e4m3 forward, e5m2 gradients)")

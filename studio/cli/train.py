@@ -14,11 +14,6 @@ from pathlib import Path
 from studio.core import errors as E
 
 
-# Measured (bench/sweep_recipe.py, bench/RESULTS.md): at equal wall-clock Muon for the hidden
-# matrices (AdamW for embeddings, norms, head) reached a clearly lower held-out bpb than AdamW.
-DEFAULT_OPTIMIZER = "muon"
-
-
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -153,7 +148,7 @@ def _cmd_train(args, stack) -> int:
                                log_interval=1 if timed else max(1, steps // 2000), minutes=minutes,
                                schedule=getattr(args, "schedule", None) or ("wsd" if timed else TrainConfig.schedule),
                                warmup_steps=getattr(args, "warmup_steps", None),
-                               optimizer=args.optimizer or DEFAULT_OPTIMIZER, **speed)
+                               optimizer=args.optimizer or S.budget_recipe(minutes)["optimizer"], **speed)
         err, data = None, None
         if rank == 0:  # rank 0 sets the run up; the other torchrun processes read it back
             try:

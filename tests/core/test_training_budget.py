@@ -113,7 +113,7 @@ def test_a_slow_step_at_the_end_still_ends_at_the_floor():
 def test_longer_budgets_train_more_tokens_per_step_unless_told():
     from studio.core.presets import load_preset
     from studio.core.training import setup as S
-    assert S.budget_recipe(None) == S.budget_recipe(1.0) == {"batch_size": 8, "context": 128}
+    assert S.budget_recipe(None) == S.budget_recipe(1.0) == {"batch_size": 8, "context": 128, "optimizer": "muon"}
     long_ = S.budget_recipe(S.LONG_BUDGET_MIN)
     assert long_ == S.budget_recipe(10.0) and long_["batch_size"] * long_["context"] > 8 * 128
     arch = load_preset("2023-07-llama-2")

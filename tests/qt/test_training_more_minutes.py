@@ -148,6 +148,7 @@ def test_the_budget_sets_batch_and_context_as_the_cli_unless_the_user_did(qtbot,
     assert (panel.batch.value(), panel.context.value()) == (short["batch_size"], short["context"])
     panel.minutes.setValue(10.0)
     assert (panel.config().batch_size, panel.context.value()) == (long_["batch_size"], long_["context"])
+    assert panel.config().optimizer == long_["optimizer"] != short["optimizer"]
     panel.minutes.setValue(0.5)  # a short budget: back to the short recipe
     assert panel.config().batch_size == budget_recipe(0.5)["batch_size"]
     panel.batch.setValue(4)  # the user's own batch survives later budget changes

@@ -98,7 +98,7 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self.optimizer.addItem("AdamW", "adamw")
         self.optimizer.addItem("Muon (+AdamW)", "muon")
         self.optimizer.addItem("MuonClip (Muon + QK-clip, Kimi K2)", "muonclip")
-        self.optimizer.setCurrentIndex(1)  # measured: Muon reaches a lower bits/byte in the same time (bench/RESULTS.md)
+        self.optimizer.setCurrentIndex(1)  # Muon: lower bits/byte while steps are few; "Train for" 2+ min: AdamW
         self.optimizer.setToolTip("Muon: orthogonalised momentum for hidden weight matrices, AdamW for "
                                   "embeddings, head and norms; MuonClip adds QK-clip of attention logits (τ = 100)")
         self.precision = QComboBox()
@@ -208,8 +208,9 @@ class TrainingPanel(DataChoiceMixin, QWidget):
 
     def _schedule_follows_budget(self, minutes: float) -> None:
         """As the CLI: a time budget trains warmup-stable-decay (a run stopped early is already decayed,
-        measured 6 % lower bits per byte than cosine), a step count cosine; and the budget's batch and
-        context (setup.budget_recipe: more tokens per step for longer budgets). Each follows only
+        measured 6 % lower bits per byte than cosine), a step count cosine; and the budget's batch,
+        context and optimizer (setup.budget_recipe: more tokens per step and AdamW's cheaper step for
+        longer budgets). Each follows only
         while it still holds the value the previous budget gave it: the user's own pick stays."""
         from studio.core.training.setup import budget_recipe
         timed = minutes > 0
@@ -221,6 +222,8 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         for field, box in (("batch_size", self.batch), ("context", self.context)):
             if box.value() == before[field]:
                 box.setValue(now[field])
+        if self.optimizer.currentData() == before["optimizer"]:
+            self.optimizer.setCurrentIndex(self.optimizer.findData(now["optimizer"]))
         self._recipe = now
 
     # ------------------------------------------------------------------ run control
