@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, default=None, help="total steps (default 200; --resume: the run's)")
     s.add_argument("--batch-size", type=int, default=None,
                    help="default 8, or 16 for --minutes of 2 or more (--resume: the run's)")
-    s.add_argument("--context", type=int, default=None)
+    s.add_argument("--context", type=int, default=None,
+                   help="default 128, or 256 for --minutes of 2 or more (at most the model's own; --resume: the run's)")
     s.add_argument("--lr", type=float, default=None)
     s.add_argument("--seed", type=int, default=None, help="default 1337 (--resume: the run's)")
     s.add_argument("--threads", type=int, default=None)
