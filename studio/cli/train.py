@@ -69,6 +69,16 @@ def describe_setup(ev) -> str:
             f"attention {ev.attention}; prepared in {ev.preparing_s:.1f} s (not counted as training)")
 
 
+def _raise_on_every_rank(err: str | None, world: int, dist) -> None:
+    """Rank 0 set the run up (or failed to): under torchrun every rank learns its error and stops alike."""
+    if world > 1:
+        box = [err]
+        dist.broadcast_object_list(box, src=0)
+        err = box[0]
+    if err:
+        raise E.StudioError(err)
+
+
 def cmd_train(args) -> int:
     import contextlib
     with contextlib.ExitStack() as stack:  # holds the run folder's lock until the command ends
@@ -121,12 +131,7 @@ def _cmd_train(args, stack) -> int:
                 resumed = prepare_resume(run, args.model, say=say, **how)
             except E.StudioError as exc:
                 err = str(exc)
-        if world > 1:
-            box = [err]
-            dist.broadcast_object_list(box, src=0)
-            err = box[0]
-        if err:
-            raise E.StudioError(err)
+        _raise_on_every_rank(err, world, dist)
         if rank != 0:
             resumed = prepare_resume(run, args.model, write=False, **how)
         model, data, cfg, start = resumed.model, resumed.data, resumed.cfg, resumed.start
@@ -178,12 +183,7 @@ def _cmd_train(args, stack) -> int:
                 stack.enter_context(run.lock())
             except E.StudioError as exc:
                 err = str(exc)
-        if world > 1:
-            box = [err]
-            dist.broadcast_object_list(box, src=0)
-            err = box[0]
-        if err:
-            raise E.StudioError(err)
+        _raise_on_every_rank(err, world, dist)
         if rank != 0:
             corpus, tok, arch = load_corpus(run.read_config()["data"]["source"]), run.tokenizer(), run.architecture()
             model = S.build_model(arch, seed)
