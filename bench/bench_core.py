@@ -16,8 +16,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def largest_paper_preset():
-    from studio.core.accounting import account
-    from studio.core.presets import load_preset, preset_ids
+    from studio.core.model.accounting import account
+    from studio.core.files.presets import load_preset, preset_ids
     best = None
     for pid in preset_ids():
         arch = load_preset(pid)
@@ -29,8 +29,8 @@ def largest_paper_preset():
 
 
 def bench_accounting(pid: str, repeats: int = 20) -> float:
-    from studio.core.accounting import account
-    from studio.core.presets import load_preset
+    from studio.core.model.accounting import account
+    from studio.core.files.presets import load_preset
     times = []
     for _ in range(repeats):
         t = time.perf_counter()

@@ -25,9 +25,9 @@ import os, sys; sys.path.insert(0, %r)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QEvent, QObject, QStandardPaths
 QStandardPaths.setTestModeEnabled(True)
-from studio._qt.app import create_app
+from studio._qt.window.app import create_app
 app = create_app()
-from studio._qt.main_window import MainWindow
+from studio._qt.window.main_window import MainWindow
 class First(QObject):
     def eventFilter(self, obj, ev):
         if ev.type() == QEvent.Paint:
@@ -65,9 +65,9 @@ def in_process():
     import studio._qt  # noqa: F401
     from PySide6.QtCore import QStandardPaths
     QStandardPaths.setTestModeEnabled(True)
-    from studio._qt.app import create_app
+    from studio._qt.window.app import create_app
     app = create_app()
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     w = MainWindow()
     w.resize(1366, 768)
     w.show()

@@ -35,7 +35,7 @@ def main():
     app.setOrganizationName("archstudio-bench")
     QSettings.setDefaultFormat(QSettings.IniFormat)
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, tmp)
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     w = MainWindow()
     w.resize(1366, 768)
     w.show()

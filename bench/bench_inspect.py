@@ -28,9 +28,9 @@ def prompt_ids(tok, n=64):
 def time_inspect(pid, threads, reps=15):
     import torch
 
-    from studio.core.compiler import compile_architecture
-    from studio.core.inspection import inspect_model
-    from studio.core.presets import load_preset
+    from studio.core.model.compiler import compile_architecture
+    from studio.core.inspect.inspection import inspect_model
+    from studio.core.files.presets import load_preset
     from studio.core.tokenizers.byte_level import ByteTokenizer
     torch.set_num_threads(threads)
     tok = ByteTokenizer()

@@ -41,11 +41,11 @@ def median_time(fn, n=5):
 def main():
     import torch
 
-    from studio.core.compiler import compile_architecture
-    from studio.core.llama2c import read_model
-    from studio.core.llama2c.runio import export_run, import_llama2c
-    from studio.core.presets import load_preset
-    from studio.core.rundir import RunDir
+    from studio.core.model.compiler import compile_architecture
+    from studio.core.formats.llama2c import read_model
+    from studio.core.formats.llama2c.runio import export_run, import_llama2c
+    from studio.core.files.presets import load_preset
+    from studio.core.runs.rundir import RunDir
     arch = load_preset("2023-07-llama-2")
     arch.scales["classroom"] = {"dim": 288, "n_layers": 6, "n_heads": 6, "n_kv_heads": 6, "hidden_dim": 768,
                                 "vocab_size": 32000, "context": 256}

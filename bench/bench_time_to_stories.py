@@ -102,7 +102,7 @@ def main():
     ap.add_argument("--cold", action="store_true", help="do not warm the compile cache first")
     a = ap.parse_args()
     from studio.core.data.sources import split_text
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     train_text = Path(a.data).read_text(encoding="utf-8")
     vocab = {w.lower() for w in WORD.findall(train_text)}
     unseen = split_text(Path(a.unseen).read_text(encoding="utf-8"))[: a.unseen_stories]

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 import torch  # noqa: E402
 
 from reference_llama import ReferenceLlama  # noqa: E402
-from studio.core.accounting import account  # noqa: E402
-from studio.core.compiler import compile_architecture  # noqa: E402
-from studio.core.presets import load_preset  # noqa: E402
+from studio.core.model.accounting import account  # noqa: E402
+from studio.core.model.compiler import compile_architecture  # noqa: E402
+from studio.core.files.presets import load_preset  # noqa: E402
 from studio.core.training.speed import StepRunner, autocast, choose_attention, choose_precision  # noqa: E402
 from studio.core.training.step import _compiled_precision  # noqa: E402
 from studio.core.training.trainer import TrainConfig, make_optimizer  # noqa: E402

@@ -204,8 +204,8 @@ def setup_fixtures(work: Path) -> dict:
         if have_l2c:
             assert cli.main(["import-llama2c", str(SHARED / "stories260K.bin"), "--tokenizer",
                              str(SHARED / "tok512.bin"), "--out", str(work / "l2c")]) == 0
-    from studio.core.presets import load_preset
-    from studio.core.project import Project
+    from studio.core.files.presets import load_preset
+    from studio.core.files.project import Project
     proj = Project(load_preset("recipe-microgpt"), name="p").dumps(recovery_of=None, saved_at=1.0)
     return {"have_l2c": have_l2c, "project": proj}
 
@@ -225,7 +225,7 @@ def half_written_export(out: Path) -> bool:
 def campaign(args, work: Path, tally: Tally, fx: dict) -> None:
     import yaml
 
-    from studio.core.presets import load_preset  # noqa: F401  (warm the caches outside the timers)
+    from studio.core.files.presets import load_preset  # noqa: F401  (warm the caches outside the timers)
     rng = random.Random(args.seed)
     T, M, N = args.timeout, args.mem_gb, args.per_kind
     run = lambda kind, argv: run_cli(tally, kind, argv, T, M)  # noqa: E731
@@ -247,7 +247,7 @@ def campaign(args, work: Path, tally: Tally, fx: dict) -> None:
         shutil.rmtree(rec, ignore_errors=True)
         rec.mkdir()
         shutil.copy(f, rec / "00000000000000aa.recovery.yaml")
-        from studio.core.project import recoveries
+        from studio.core.files.project import recoveries
         call_core(tally, "recovery", lambda: [r.path.is_file() or 1 / 0 for r in recoveries(rec)], T)
     base_run = yaml.safe_load((work / "run" / "run.yaml").read_text())
     for i in range(N):  # run.yaml
@@ -270,7 +270,7 @@ def campaign(args, work: Path, tally: Tally, fx: dict) -> None:
         run("checkpoint", ["generate", str(r), "--max-new-tokens", "2"])
     m = work / "run" / "metrics.jsonl"
     for i in range(N):  # metrics.jsonl (the GUI overlay's reader)
-        from studio.core.rundir import RunDir
+        from studio.core.runs.rundir import RunDir
         from studio.core.training.history import MetricsHistory
         r = fresh_run(work, "run", "mut-m")
         (r / "metrics.jsonl").write_bytes(mutate_bytes(rng, m.read_bytes()))
@@ -307,7 +307,7 @@ def campaign(args, work: Path, tally: Tally, fx: dict) -> None:
             run("tokenizer files", ["export", str(r), "--out", str(out)])
             if half_written_export(out):
                 tally.add("tokenizer files", "half", f"{out}: one of model.bin/tokenizer.bin")
-    import studio.core.presets as P
+    import studio.core.files.presets as P
     real = P._preset_text
     for i in range(N // 2):  # timeline.yaml and preset files as shipped in the package
         target = rng.choice(["timeline.yaml", "recipe-microgpt.yaml", "2019-02-gpt-2.yaml"])
@@ -316,7 +316,7 @@ def campaign(args, work: Path, tally: Tally, fx: dict) -> None:
         def fake(name, _t=target, _b=blob):
             if name != _t:
                 return real(name)
-            from studio.core.schema import decode_text
+            from studio.core.files.schema import decode_text
             return decode_text(_b, f"presets/{name}", "preset file")
         P._preset_text = fake
         for fn in (P.timeline, P.raw_preset, P.resolved_data):

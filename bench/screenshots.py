@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     app.setOrganizationName("archstudio-screenshots")
     QSettings.setDefaultFormat(QSettings.IniFormat)
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, tempfile.mkdtemp(prefix="archstudio-shots-"))
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

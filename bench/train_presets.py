@@ -33,9 +33,9 @@ def main(argv=None) -> int:
 
     import torch
 
-    from studio.core.accounting import account
+    from studio.core.model.accounting import account
     from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
-    from studio.core.presets import load_preset, preset_ids
+    from studio.core.files.presets import load_preset, preset_ids
     from studio.core.training import TrainConfig, train_steps
     from studio.core.training.events import EvalMetrics, Finished
     from studio.core.training.setup import build_model, choose_tokenizer, classroom_arch, model_vocab

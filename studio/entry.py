@@ -18,12 +18,12 @@ class QtFrontend:
         if found:
             print(f"archstudio: {found}", file=sys.stderr)
             return 2
-        from studio._qt.app import run_app
+        from studio._qt.window.app import run_app
         return run_app(model)
 
     def preflight(self) -> str | None:
         """One line saying why no window can open here (no display, missing system libraries), or None."""
-        from studio._qt.preflight import problem
+        from studio._qt.window.preflight import problem
         return problem()
 
     def render(self, args) -> int:

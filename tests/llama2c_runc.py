@@ -1,7 +1,7 @@
 """An independent re-implementation of llama2.c's run.c in numpy, written from the format notes
 (LLAMA2C-FORMAT.md §2, §5, §6, §7) for tests only: its own file parsing, forward pass with a KV
 cache, prompt encoder over a strcmp-sorted table, and the generate loop with run.c's printing.
-It shares no code with studio.core.llama2c, so agreement between the two checks both.
+It shares no code with studio.core.formats.llama2c, so agreement between the two checks both.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from studio.core import provenance
+from studio.core.model import provenance
 from studio.core.errors import StudioError
 
 
@@ -130,7 +130,7 @@ def save_scene(scene, path, size: tuple[int, int] | None = None, title=None) -> 
 
 def render_model(arch, out, scale: str = "paper", theme: str = "light", size: tuple[int, int] = (1600, 900)) -> Path:
     ensure_app()
-    from studio._qt.graph_view import GraphScene
+    from studio._qt.graph.graph_view import GraphScene
     from studio._qt.theme import THEMES
     from studio.core.state.document import Document
     if scale not in arch.scales:
@@ -147,7 +147,7 @@ def presentation_window(model: str, scale: str, theme: str, size: tuple[int, int
     ensure_app()
     from PySide6.QtWidgets import QApplication
 
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     from studio._qt.theme import THEMES, apply_theme
     win = MainWindow()
     if win.theme.name != theme:  # this window only: the user's saved theme stays as it is
@@ -189,7 +189,7 @@ def render_presentation(model: str, out, scale: str, theme: str, size: tuple[int
 
 def cmd_render(args) -> int:
     """``archstudio render MODEL --out FILE.png|.svg [--scale] [--theme] [--size WxH]``."""
-    from studio.core.presets import load_model
+    from studio.core.files.presets import load_model
     try:
         w, h = (int(x) for x in str(args.size).lower().split("x"))
     except ValueError:

@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None, frontend: Frontend | None = None) -> int
     if not argv or (len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in HANDLERS):
         if argv:
             from pathlib import Path
-            from studio.core.presets import is_preset
+            from studio.core.files.presets import is_preset
             try:
                 known = is_preset(argv[0]) or Path(argv[0]).is_file()
             except Exception as exc:  # noqa: BLE001  a damaged timeline.yaml: one line, not a traceback

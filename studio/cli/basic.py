@@ -7,7 +7,7 @@ from studio.cli.output import print_json
 
 
 def cmd_presets(args) -> int:
-    from studio.core.presets import preset_infos
+    from studio.core.files.presets import preset_infos
     infos = preset_infos()
     if args.json:
         print_json([{"id": i.id, "date": i.date, "title": i.title, "group": i.group, "org": i.org} for i in infos])
@@ -28,14 +28,14 @@ def _default_scale(arch, scale):
 
 
 def cmd_info(args) -> int:
-    from studio.core.accounting import human_bytes, humanize
-    from studio.core.info import model_info
-    from studio.core.presets import load_model
+    from studio.core.model.accounting import human_bytes, humanize
+    from studio.core.model.info import model_info
+    from studio.core.files.presets import load_model
     arch = load_model(args.model)
     scale = _default_scale(arch, args.scale)
     info = model_info(arch, scale)
     if args.json:
-        from studio.core.info import node_configs
+        from studio.core.model.info import node_configs
         info["nodes"] = node_configs(arch, scale)  # every block's resolved settings (per layer where they differ)
         print_json(info)
         return 0
@@ -45,8 +45,8 @@ def cmd_info(args) -> int:
 
 def _print_info(info: dict) -> None:
     """Every figure with its provenance (and its source where a source states it), then the
-    published figures, the notes and what the card lists (studio.core.provenance)."""
-    from studio.core.accounting import human_bytes, humanize
+    published figures, the notes and what the card lists (studio.core.model.provenance)."""
+    from studio.core.model.accounting import human_bytes, humanize
     print(f"{info['title']} ({info['date']}) — {info['scale']} scale")
     if info["card"]["illustrative_graph"]:
         print("  ILLUSTRATIVE STAND-IN: the graph shows structure only; no figure is shown for it")
@@ -87,8 +87,8 @@ def _print_info(info: dict) -> None:
 
 
 def cmd_validate(args) -> int:
-    from studio.core.presets import load_model
-    from studio.core.validate import validate
+    from studio.core.files.presets import load_model
+    from studio.core.model.validate import validate
     arch = load_model(args.model)
     issues = validate(arch, args.scale)
     for i in issues:

@@ -60,7 +60,7 @@ def cmd_data(args) -> int:
 
 def _fetch_pretrained(names: list[str], cache) -> int:
     """``data fetch --pretrained NAME…``: karpathy/tinyllamas checkpoints and their tokenizers."""
-    from studio.core import tinyllamas as tl
+    from studio.core.runs import tinyllamas as tl
     from studio.core.data import download as dl
     for name in names:
         tl.model(name)  # an unknown name: exit 2 before any download

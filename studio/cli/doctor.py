@@ -123,7 +123,7 @@ def _folders() -> list[Check]:
 
 def _presets() -> Check:
     try:
-        from studio.core.presets import load_preset, preset_ids
+        from studio.core.files.presets import load_preset, preset_ids
         ids = preset_ids()
         for pid in ids:
             load_preset(pid)

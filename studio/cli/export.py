@@ -7,9 +7,9 @@ from studio.core import errors as E
 
 
 def cmd_export(args) -> int:
-    from studio.core.llama2c.check import check_llama2c
-    from studio.core.llama2c.runio import export_run
-    from studio.core.rundir import RunDir
+    from studio.core.formats.llama2c.check import check_llama2c
+    from studio.core.formats.llama2c.runio import export_run
+    from studio.core.runs.rundir import RunDir
 
     if args.format != "llama2c":
         raise E.StudioError(f"unknown export format {args.format!r}; this version writes llama2c")
@@ -41,8 +41,8 @@ def _q(s: str) -> str:
 
 
 def cmd_import(args) -> int:
-    from studio.core.llama2c.runio import import_llama2c
-    from studio.core.rundir import RunDir
+    from studio.core.formats.llama2c.runio import import_llama2c
+    from studio.core.runs.rundir import RunDir
 
     out, warnings = import_llama2c(args.model_bin, args.tokenizer, args.out)
     for w in warnings:

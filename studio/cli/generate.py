@@ -7,7 +7,7 @@ from studio.core import errors as E
 
 
 def cmd_generate(args) -> int:
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     if args.max_new_tokens is not None and args.max_new_tokens < 0:
         raise E.StudioError("--max-new-tokens must be 0 or more")
     if args.top_p is not None and not 0 < args.top_p <= 1:

@@ -17,7 +17,7 @@ from studio.core import errors as E
 
 
 def _plain_images(ins, out: Path) -> list[str]:
-    from studio.core.inspect_render import ATTN_GAMMA, write_plain_png
+    from studio.core.inspect.inspect_render import ATTN_GAMMA, write_plain_png
     written = []
     if ins.attention:
         rows = [[np.where(a.allowed(), w, np.nan) for w in (*a.weights, a.mean)] for a in ins.attention]
@@ -42,9 +42,9 @@ def render_images(ins, out: Path, theme: str = "light") -> list[str]:
 
 
 def cmd_inspect(args) -> int:
-    from studio.core.inspection import inspect_model, to_json
-    from studio.core.rundir import RunDir
-    from studio.core.yamlio import atomic_write_text
+    from studio.core.inspect.inspection import inspect_model, to_json
+    from studio.core.runs.rundir import RunDir
+    from studio.core.files.yamlio import atomic_write_text
 
     run = RunDir(args.run_dir)
     tok = run.tokenizer()

@@ -26,7 +26,7 @@ def cmd_lesson(args) -> int:
 
 
 def _prepare(args) -> int:
-    from studio.core.lesson import LessonConfig, prepare
+    from studio.core.classroom.lesson import LessonConfig, prepare
     for name in ("steps", "batch_size", "threads", "context"):
         v = getattr(args, name, None)
         if v is not None and v < 1:
@@ -38,7 +38,7 @@ def _prepare(args) -> int:
                        batch_size=args.batch_size or 8, context=args.context, seed=args.seed,
                        threads=args.threads, device=args.device, precision=args.precision,
                        compile={"on": True, "off": False}.get(args.compile, "auto"))
-    from studio.core.lesson import default_lesson_dir
+    from studio.core.classroom.lesson import default_lesson_dir
     out = Path(args.out) if args.out else default_lesson_dir()
     stop = {"flag": False}
 
@@ -81,8 +81,8 @@ def _prepare(args) -> int:
 
 
 def _summary(args) -> int:
-    from studio.core.lesson import summary, summary_csv
-    from studio.core.yamlio import atomic_write_text
+    from studio.core.classroom.lesson import summary, summary_csv
+    from studio.core.files.yamlio import atomic_write_text
     rows = summary(args.lesson_dir)
     if args.csv:
         try:

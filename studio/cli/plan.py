@@ -5,7 +5,7 @@ from studio.cli.output import print_json
 
 
 def _h(n) -> str:
-    from studio.core.accounting import humanize
+    from studio.core.model.accounting import humanize
     return "—" if n is None else humanize(n)
 
 
@@ -14,7 +14,7 @@ def _f(x) -> str:  # FLOPs span 1e12 .. 1e25: scientific notation reads best
 
 
 def cmd_plan(args) -> int:
-    from studio.core.compute_plan import human_duration, plan_for
+    from studio.core.classroom.compute_plan import human_duration, plan_for
     p = plan_for(args.model, args.run)
     if args.json:
         print_json(p.as_dict())

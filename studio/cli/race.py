@@ -10,7 +10,7 @@ from studio.core import errors as E
 
 
 def print_table(rows: list[dict]) -> None:
-    from studio.core.accounting import humanize
+    from studio.core.model.accounting import humanize
     print(f"{'model':28} {'params':>9} {'active':>9} {'FLOPs':>9} {'tokens':>9} {'tokens/s':>9} {'bits/byte':>9}")
     for r in rows:
         bpb = f"{r['val_bpb']:.3f}" if r.get("val_bpb") is not None else "—"
@@ -21,8 +21,8 @@ def print_table(rows: list[dict]) -> None:
 
 
 def cmd_race(args) -> int:
-    from studio.core.race import RaceConfig, load_race, race
-    from studio.core.race_setup import race_preset, race_presets
+    from studio.core.classroom.race import RaceConfig, load_race, race
+    from studio.core.classroom.race_setup import race_preset, race_presets
     if args.list:
         for p in race_presets().values():
             print(f"{p.id:16} {p.title} (match: {p.match})")

@@ -88,8 +88,8 @@ def cmd_train(args) -> int:
 def _cmd_train(args, stack) -> int:
     from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
     from studio.core.data.starter import LABEL as STARTER_LABEL
-    from studio.core.presets import load_model
-    from studio.core.rundir import RunDir
+    from studio.core.files.presets import load_model
+    from studio.core.runs.rundir import RunDir
     from studio.core.training import setup as S
     dist = None
     if int(__import__("os").environ.get("WORLD_SIZE", "1")) > 1:

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from conftest import run_cli
-from studio.core.presets import preset_ids
+from studio.core.files.presets import preset_ids
 
 
 def test_presets_json_lists_milestones_then_recipes():
@@ -27,8 +27,8 @@ def test_info_json_keys_and_exact_count():
 
 
 def test_info_accepts_yaml_file(tmp_path):
-    from studio.core.presets import load_preset
-    from studio.core.yamlio import dump_architecture
+    from studio.core.files.presets import load_preset
+    from studio.core.files.yamlio import dump_architecture
     p = tmp_path / "m.yaml"
     p.write_text(dump_architecture(load_preset("2019-02-gpt-2")))
     d = json.loads(run_cli("info", str(p), "--json", "--scale", "paper").stdout)

@@ -6,8 +6,8 @@ import zlib
 import numpy as np
 import pytest
 
-from studio.core.compiler import compile_architecture
-from studio.core.rundir import RunDir
+from studio.core.model.compiler import compile_architecture
+from studio.core.runs.rundir import RunDir
 from studio.core.tokenizers.byte_level import ByteTokenizer
 from conftest import run_cli
 from tests.core.test_inspection import arch_of, moe_mla_arch
@@ -113,7 +113,7 @@ def test_without_qt_plain_heatmaps_are_written(tmp_path):
 
 @pytest.mark.parametrize("gamma", [1.0, 0.5])
 def test_colour_table_is_perceptually_ordered(gamma):
-    from studio.core.inspect_render import _srgb_to_lab, colorize, viridis_table
+    from studio.core.inspect.inspect_render import _srgb_to_lab, colorize, viridis_table
     t = viridis_table()
     L = _srgb_to_lab(t.astype(float))[:, 0]
     assert L[-1] - L[0] > 60 and np.all(np.diff(L) > -0.5)  # lightness rises: readable in greyscale

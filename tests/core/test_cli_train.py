@@ -10,7 +10,7 @@ import pytest
 
 from hf_server import Hub
 from studio.core.data.starter import starter_stories
-from studio.core.rundir import RunDir
+from studio.core.runs.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[2]
 

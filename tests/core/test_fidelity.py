@@ -2,10 +2,10 @@
 import pytest
 
 from blocks.registry import get_spec
-from studio.core import provenance as P
-from studio.core.accounting import account, kv_cache_bytes
-from studio.core.info import model_info
-from studio.core.presets import load_preset, raw_preset, timeline
+from studio.core.model import provenance as P
+from studio.core.model.accounting import account, kv_cache_bytes
+from studio.core.model.info import model_info
+from studio.core.files.presets import load_preset, raw_preset, timeline
 
 BF16 = 2
 
@@ -61,7 +61,7 @@ def test_encoder_decoder_kv_cache_is_the_decoder_self_attention_and_cross_kv_is_
 def test_modded_llama2c_is_its_repositorys_model_py():
     import torch
 
-    from studio.core.compiler import compile_architecture
+    from studio.core.model.compiler import compile_architecture
     arch = load_preset("recipe-modded-llama2c")
     assert account(arch, "paper").params_total == 15_191_712
     att, ffn, out = (arch.config(n, "paper")[0] for n in ("attention", "feed_forward", "output"))

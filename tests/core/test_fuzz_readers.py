@@ -113,8 +113,8 @@ RAW = yaml.safe_load(_preset_text("recipe-microgpt"))
 
 
 def _use_architecture(arch):
-    from studio.core.info import model_info
-    from studio.core.validate import validate
+    from studio.core.model.info import model_info
+    from studio.core.model.validate import validate
     for sc in list(arch.scales)[:2]:
         one_line(validate, arch, sc)
         one_line(model_info, arch, sc)
@@ -123,7 +123,7 @@ def _use_architecture(arch):
 @FAST
 @given(mutated_data(RAW))
 def test_fuzz_architecture_fields(tmp_path_factory, data):
-    from studio.core.presets import load_model
+    from studio.core.files.presets import load_model
     p = tmp_path_factory.getbasetemp() / "fuzz-arch.yaml"
     p.write_text(yaml.safe_dump(data, allow_unicode=True))
     arch = one_line(load_model, str(p))
@@ -134,7 +134,7 @@ def test_fuzz_architecture_fields(tmp_path_factory, data):
 @FAST
 @given(mutated_bytes(_preset_text("2023-07-llama-2")))
 def test_fuzz_architecture_bytes(tmp_path_factory, data):
-    from studio.core.presets import load_model
+    from studio.core.files.presets import load_model
     p = tmp_path_factory.getbasetemp() / "fuzz-arch-bytes.yaml"
     p.write_bytes(data)
     arch = one_line(load_model, str(p))
@@ -145,15 +145,15 @@ def test_fuzz_architecture_bytes(tmp_path_factory, data):
 # ----------------------------------------------------------------------------- projects / recovery
 @pytest.fixture(scope="module")
 def project_data():
-    from studio.core.presets import load_preset
-    from studio.core.project import Project
+    from studio.core.files.presets import load_preset
+    from studio.core.files.project import Project
     return yaml.safe_load(Project(load_preset("recipe-microgpt"), name="p").dumps(recovery_of=None, saved_at=1.0))
 
 
 @FAST
 @given(st.data())
 def test_fuzz_project_and_recovery(tmp_path_factory, project_data, data):
-    from studio.core.project import loads_project, recoveries
+    from studio.core.files.project import loads_project, recoveries
     d = data.draw(mutated_data(project_data))
     text = yaml.safe_dump(d, allow_unicode=True)
     one_line(loads_project, text)
@@ -165,7 +165,7 @@ def test_fuzz_project_and_recovery(tmp_path_factory, project_data, data):
 
 # ----------------------------------------------------------------------------- llama2.c files
 def _v1_file() -> bytes:
-    from studio.core.llama2c.format import Header, encode_v1, expected_shapes
+    from studio.core.formats.llama2c.format import Header, encode_v1, expected_shapes
     h = Header(16, 32, 2, 2, 2, 300, 8, True, 1)
     rng = np.random.default_rng(0)
     return encode_v1(h, {k: rng.standard_normal(s).astype(np.float32) * 0.1 for k, s in expected_shapes(h).items()})
@@ -177,14 +177,14 @@ V1 = _v1_file()
 @FAST
 @given(st.one_of(mutated_bytes(V1), mutated_bytes(V1[:256] + b"\0" * 64, 3), st.binary(max_size=300)))
 def test_fuzz_llama2c_model_bin(data):
-    from studio.core.llama2c.reader import read_model
+    from studio.core.formats.llama2c.reader import read_model
     one_line(read_model, "model.bin", data)
 
 
 @FAST
 @given(st.data())
 def test_fuzz_llama2c_header_fields(tmp_path_factory, data):
-    from studio.core.llama2c.reader import read_model
+    from studio.core.formats.llama2c.reader import read_model
     vals = [data.draw(st.integers(-(2**31), 2**31 - 1)) if data.draw(st.booleans()) else v
             for v in (16, 32, 2, 2, 2, 300, 8)]
     head = struct.pack("<Ii7iB", 0x616B3432, data.draw(st.sampled_from([1, 2])), *vals, 1) + struct.pack("<i", 16)
@@ -214,9 +214,9 @@ def test_fuzz_tokenizer_bin(data):
 def run_folder(tmp_path_factory):
     import torch
 
-    from studio.core.compiler import compile_architecture
-    from studio.core.presets import load_preset
-    from studio.core.rundir import RunDir
+    from studio.core.model.compiler import compile_architecture
+    from studio.core.files.presets import load_preset
+    from studio.core.runs.rundir import RunDir
     from studio.core.tokenizers.byte_level import ByteTokenizer
     arch = load_preset("recipe-microgpt")
     arch.scales["classroom"].update(dim=16, n_layers=1, n_heads=2, hidden_dim=32, context=16)
@@ -230,7 +230,7 @@ def run_folder(tmp_path_factory):
 @FAST
 @given(st.data())
 def test_fuzz_run_yaml(run_folder, data):
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     base = yaml.safe_load(run_folder.config_path.read_text())
     d = data.draw(mutated_data(base))
     folder = run_folder.path.parent / "mut"
@@ -247,7 +247,7 @@ def test_fuzz_run_yaml(run_folder, data):
 @FAST
 @given(st.data())
 def test_fuzz_checkpoint_bytes(run_folder, tmp_path_factory, data):
-    from studio.core.checkpoints import read_checkpoint
+    from studio.core.runs.checkpoints import read_checkpoint
     raw = run_folder.checkpoint_path(None).read_bytes()
     p = tmp_path_factory.getbasetemp() / "fuzz.pt"
     p.write_bytes(data.draw(mutated_bytes(raw, 3)))
@@ -258,7 +258,7 @@ def test_fuzz_checkpoint_bytes(run_folder, tmp_path_factory, data):
 @given(st.lists(st.one_of(st.binary(max_size=40), VALUES.map(lambda v: json.dumps(v, default=str).encode())),
                 max_size=8))
 def test_fuzz_metrics_jsonl(tmp_path_factory, lines):
-    from studio.core.checkpoints import metrics_records, truncate_metrics
+    from studio.core.runs.checkpoints import metrics_records, truncate_metrics
     from studio.core.training.history import MetricsHistory
     p = tmp_path_factory.getbasetemp() / "metrics.jsonl"
     p.write_bytes(b"\n".join(lines))
@@ -281,8 +281,8 @@ def test_fuzz_training_data(tmp_path_factory, data, suffix):
 @FAST
 @given(VALUES)
 def test_fuzz_yaml_and_json_text(value):
-    from studio.core.schema import load_json, load_yaml
-    from studio.core.yamlio import parse_yaml_text
+    from studio.core.files.schema import load_json, load_yaml
+    from studio.core.files.yamlio import parse_yaml_text
     text = json.dumps(value, default=str)
     one_line(load_json, text, "x.json")
     one_line(parse_yaml_text, text, "x.yaml")

@@ -2,10 +2,10 @@
 import pytest
 
 from studio.core import errors as E
-from studio.core.graph import ArchGraph, Node
-from studio.core.presets import load_model, load_preset
-from studio.core.validate import validate, errors_only
-from studio.core.yamlio import architecture_from_data, dump_architecture, parse_yaml_text
+from studio.core.model.graph import ArchGraph, Node
+from studio.core.files.presets import load_model, load_preset
+from studio.core.model.validate import validate, errors_only
+from studio.core.files.yamlio import architecture_from_data, dump_architecture, parse_yaml_text
 
 
 def llama():

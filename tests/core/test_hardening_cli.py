@@ -85,7 +85,7 @@ def test_every_architecture_trigger_is_exit_2_and_one_line(tmp_path, capsys, tri
 
 
 def test_gui_start_with_a_damaged_timeline_is_one_line(capsys, monkeypatch):
-    import studio.core.presets as P
+    import studio.core.files.presets as P
 
     def broken(name):
         raise E.LoadError("presets/timeline.yaml: not UTF-8 text (byte 0xff at offset 3)")

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from studio.core import errors as E
-from studio.core.llama2c.format import MAGIC
-from studio.core.llama2c.reader import read_model
+from studio.core.formats.llama2c.format import MAGIC
+from studio.core.formats.llama2c.reader import read_model
 from studio.core.tokenizers.llama2c_bin import Llama2cTokenizer, parse_tokenizer_bin
 
 

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from studio.core import errors as E
-from studio.core.yamlio import atomic_write_files
+from studio.core.files.yamlio import atomic_write_files
 
 
 def _fail_on(monkeypatch, name: str):
@@ -47,14 +47,14 @@ def test_files_are_written_when_nothing_fails(tmp_path):
 
 @pytest.fixture
 def l2c_run(shared_data, tmp_path):
-    from studio.core.llama2c.runio import import_llama2c
+    from studio.core.formats.llama2c.runio import import_llama2c
     out, _ = import_llama2c(shared_data / "llama2c" / "stories260K.bin", shared_data / "llama2c" / "tok512.bin",
                             tmp_path / "imported")
     return out
 
 
 def test_export_failure_between_the_files_leaves_the_old_pair(l2c_run, tmp_path, monkeypatch):
-    from studio.core.llama2c.runio import export_run
+    from studio.core.formats.llama2c.runio import export_run
     out = tmp_path / "out"
     first = export_run(l2c_run, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}

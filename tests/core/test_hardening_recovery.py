@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from studio.core.presets import load_preset
-from studio.core.project import Project, recoveries, write_recovery
+from studio.core.files.presets import load_preset
+from studio.core.files.project import Project, recoveries, write_recovery
 
 GOOD_NAME = "0000000000000001.recovery.yaml"
 

@@ -17,10 +17,10 @@ import yaml
 
 from studio import cli
 from studio.core import errors as E
-from studio.core.checkpoints import read_checkpoint
+from studio.core.runs.checkpoints import read_checkpoint
 from studio.core.data.starter import starter_stories
-from studio.core.rundir import RunDir
-from studio.core.yamlio import atomic_write_bytes
+from studio.core.runs.rundir import RunDir
+from studio.core.files.yamlio import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = "extends: recipe-microgpt\nscales: {classroom: {dim: 32, n_layers: 1, n_heads: 2, hidden_dim: 64, context: 32}}\n"
@@ -212,7 +212,7 @@ def test_sigterm_and_sighup_save_a_checkpoint(base, tmp_path, sig):
 
 
 def test_gui_run_setup_is_staged_too(base, tmp_path):
-    from studio.core.presets import load_model
+    from studio.core.files.presets import load_model
     from studio.core.training.setup import prepare_new_run
     from studio.core.training.trainer import TrainConfig
     arch = load_model(str(base / "tiny.yaml"))
@@ -227,7 +227,7 @@ def test_gui_run_setup_is_staged_too(base, tmp_path):
 
 
 def test_full_disk_at_a_checkpoint_is_one_line_and_keeps_the_last(run, capsys, monkeypatch):
-    import studio.core.rundir as rd
+    import studio.core.runs.rundir as rd
 
     def full(path, data):
         raise OSError(28, "No space left on device", str(path))

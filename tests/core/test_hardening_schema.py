@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from studio.core import errors as E
-from studio.core.presets import load_model
-from studio.core.schema import load_json, load_yaml, read_bytes
+from studio.core.files.presets import load_model
+from studio.core.files.schema import load_json, load_yaml, read_bytes
 
 EXT = "extends: recipe-microgpt\n"
 TRIGGERS = {  # name: (file text, what the message must contain)
@@ -74,7 +74,7 @@ def test_extends_with_empty_scales_is_accepted(tmp_path):
 
 
 def test_every_preset_still_passes_the_schema():
-    from studio.core.presets import load_preset, preset_ids
+    from studio.core.files.presets import load_preset, preset_ids
     for pid in preset_ids():
         load_preset(pid)
 
@@ -118,8 +118,8 @@ def test_yaml_error_is_not_doubled():
                                        ({"context": 0}, "context 0 is below the minimum 1"),
                                        ({"n_layers": 10**9}, "n_layers 1,000,000,000 is above 256")])
 def test_validate_names_the_bound_for_an_edited_architecture(dims, want):
-    from studio.core.presets import load_preset
-    from studio.core.validate import validate
+    from studio.core.files.presets import load_preset
+    from studio.core.model.validate import validate
     arch = load_preset("recipe-microgpt")
     arch.scales["classroom"].update(dims)  # as an edit in the GUI would
     msgs = [str(i) for i in validate(arch, "classroom") if i.severity == "error"]

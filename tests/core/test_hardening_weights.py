@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from studio.core import errors as E
-from studio.core.weights import load_weights
+from studio.core.runs.weights import load_weights
 
 
 def model():

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from studio.core import errors as E
-from studio.core.architecture import Override
-from studio.core.compiler import compile_architecture
-from studio.core.inspection import RoutingHistory, inspect_model, row_entropy_bits, to_json
-from studio.core.presets import load_preset, preset_ids
+from studio.core.model.architecture import Override
+from studio.core.model.compiler import compile_architecture
+from studio.core.inspect.inspection import RoutingHistory, inspect_model, row_entropy_bits, to_json
+from studio.core.files.presets import load_preset, preset_ids
 from studio.core.tokenizers.byte_level import ByteTokenizer
 
 TOK = ByteTokenizer()

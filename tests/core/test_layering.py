@@ -11,14 +11,14 @@ def _loaded(code: str) -> str:
 
 
 def test_core_and_blocks_import_no_qt():
-    out = _loaded("import sys, blocks, blocks.nn.attention, studio.core.compiler, studio.core.presets, studio.cli, studio.cli.train, studio.cli.inspect;"
+    out = _loaded("import sys, blocks, blocks.nn.attention, studio.core.model.compiler, studio.core.files.presets, studio.cli, studio.cli.train, studio.cli.inspect;"
                   "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6','pyqtgraph','shiboken6')))")
     assert out.strip() == "[]"
 
 
 def test_accounting_and_registry_need_no_torch():
-    out = _loaded("import sys; from studio.core.presets import load_preset; from studio.core.accounting import account;"
-                  "from studio.core.validate import validate; a = load_preset('2023-07-llama-2'); account(a, 'paper');"
+    out = _loaded("import sys; from studio.core.files.presets import load_preset; from studio.core.model.accounting import account;"
+                  "from studio.core.model.validate import validate; a = load_preset('2023-07-llama-2'); account(a, 'paper');"
                   "validate(a); print('torch' in sys.modules)")
     assert out.strip() == "False"
 

@@ -1,9 +1,9 @@
 """Layered layout: every node placed, no overlaps, deterministic, stable for unchanged nodes."""
 import pytest
 
-from studio.core.graph import Node
-from studio.core.layout import NODE_H, NODE_W, compute_layout
-from studio.core.presets import load_preset, preset_ids
+from studio.core.model.graph import Node
+from studio.core.model.layout import NODE_H, NODE_W, compute_layout
+from studio.core.files.presets import load_preset, preset_ids
 
 
 def _overlaps(layout):

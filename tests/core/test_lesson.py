@@ -10,8 +10,8 @@ import pytest
 
 from conftest import ROOT
 from studio.core.errors import StudioError
-from studio.core.lesson import Lesson, LessonConfig, describe_run, prepare, prepared_lookup, summary, summary_csv
-from studio.core.rundir import RunDir
+from studio.core.classroom.lesson import Lesson, LessonConfig, describe_run, prepare, prepared_lookup, summary, summary_csv
+from studio.core.runs.rundir import RunDir
 
 TWO = ("recipe-microgpt", "2023-07-llama-2")  # byte and BPE-512 tokenizers
 
@@ -116,7 +116,7 @@ def test_cli_survives_sigkill_and_resumes(env, tmp_path):
 
 
 def test_one_failing_model_does_not_end_the_lesson(env, tmp_path, monkeypatch):
-    import studio.core.lesson_train as LT
+    import studio.core.classroom.lesson_train as LT
     real = LT._fresh
 
     def broken(pid, *a, **kw):

@@ -1,4 +1,4 @@
-from studio.core.links import link_label
+from studio.core.model.links import link_label
 
 
 def test_link_label_names_what_opens():

@@ -2,8 +2,8 @@
 import pytest
 
 from studio.core import errors as E
-from studio.core.llama2c import check_llama2c, match_llama2c
-from studio.core.presets import load_preset
+from studio.core.formats.llama2c import check_llama2c, match_llama2c
+from studio.core.files.presets import load_preset
 from studio.core.tokenizers.byte_level import ByteTokenizer
 
 
@@ -74,7 +74,7 @@ def test_per_layer_variants_are_reported_with_their_layers():
 
 
 def test_moe_and_renamed_blocks():
-    from studio.core.graph import Node
+    from studio.core.model.graph import Node
     a = llama()
     a.graph.remove_node("feed_forward")
     a.graph.add_node(Node("experts", "moe", "layer"))

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from llama2c_runc import RunC, RunQ
-from studio.core.compiler import compile_architecture
-from studio.core.llama2c import read_model
-from studio.core.llama2c.runio import export_run, import_llama2c
-from studio.core.presets import load_preset
-from studio.core.rundir import RunDir
+from studio.core.model.compiler import compile_architecture
+from studio.core.formats.llama2c import read_model
+from studio.core.formats.llama2c.runio import export_run, import_llama2c
+from studio.core.files.presets import load_preset
+from studio.core.runs.rundir import RunDir
 from studio.core.tokenizers.llama2c_bin import Llama2cTokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -288,7 +288,7 @@ def test_real_runq_binary_matches_the_reimplementation(imported, tmp_path):
 
 
 def test_import_versions_1_and_2_and_untied_files(tmp_path, l2c_files):
-    from studio.core.llama2c import write_model
+    from studio.core.formats.llama2c import write_model
     src = read_model(l2c_files / "stories260K.bin")
     h = src.header
     write_model(tmp_path / "v1.bin", h, src.tensors, version=1)
@@ -309,8 +309,8 @@ def test_import_versions_1_and_2_and_untied_files(tmp_path, l2c_files):
 
 
 def test_import_with_the_llama2_32k_tokenizer(tmp_path, l2c_files):
-    from studio.core.llama2c import Header, write_model
-    from studio.core.llama2c.format import expected_shapes
+    from studio.core.formats.llama2c import Header, write_model
+    from studio.core.formats.llama2c.format import expected_shapes
     h = Header(32, 64, 1, 4, 2, 32000, 16)
     rng = np.random.default_rng(0)
     write_model(tmp_path / "m.bin", h, {k: rng.standard_normal(s).astype(np.float32) * 0.02
@@ -340,7 +340,7 @@ def test_imported_model_trains_further_with_resume(shared_data, tmp_path):
                               "--steps", "3", "--batch-size", "2", "--threads", "1"],
                        capture_output=True, text=True, cwd=root, timeout=300)
     assert r.returncode == 0, r.stderr
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     rd = RunDir(run)
     assert rd.load_checkpoint()["step"] == 3 and rd.load_checkpoint()["optimizer"]
     assert rd.read_config()["data"]["source"] == str(stories.resolve())

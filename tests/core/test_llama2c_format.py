@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from studio.core import errors as E
-from studio.core.llama2c import (
+from studio.core.formats.llama2c import (
     MAGIC, Header, encode_v0, encode_v1, encode_v2, freq_cis_tables, pick_group_size, quantize_q80, read_model,
 )
-from studio.core.llama2c.format import expected_shapes
+from studio.core.formats.llama2c.format import expected_shapes
 
 
 def random_model(h: Header, seed=0):
@@ -166,7 +166,7 @@ def test_misplaced_freq_tables_are_detected(tmp_path, good):
 
 def test_export_py_style_group_size_is_refused_by_the_reader(tmp_path):
     """llama2.c's export.py only checks dim: for stories260K's shape it writes GS 64, which runq misreads."""
-    from studio.core.llama2c.format import MATRIX_KINDS, _header_v12
+    from studio.core.formats.llama2c.format import MATRIX_KINDS, _header_v12
     h = Header(64, 172, 1, 8, 4, 260, 16, group_size=64)
     t = random_model(h)
     parts = [_header_v12(h, 2), t["layers.0.attention_norm.weight"].tobytes(), t["layers.0.ffn_norm.weight"].tobytes(),

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from studio.core import errors as E
-from studio.core.diff import milestone_change, milestone_change_items
-from studio.core.presets import load_model, load_preset, timeline
+from studio.core.model.diff import milestone_change, milestone_change_items
+from studio.core.files.presets import load_model, load_preset, timeline
 
 MILESTONES = timeline()["milestones"]
 IDENTIFIER = re.compile(r"\b[A-Za-z0-9]+_[A-Za-z0-9_]+\b")  # route_scale, n_kv_heads, ffn_norm ...
@@ -94,7 +94,7 @@ def test_an_architecture_file_extends_a_preset_like_a_preset_does(tmp_path):
 
 
 def test_extends_loops_are_one_clear_error(tmp_path, monkeypatch):
-    from studio.core import presets as P
+    from studio.core.files import presets as P
     raw = {"a": {"schema_version": 1, "id": "a", "extends": "b"}, "b": {"schema_version": 1, "id": "b", "extends": "a"}}
     monkeypatch.setattr(P, "raw_preset", lambda pid: raw[pid])
     P.resolved_data.cache_clear()
@@ -120,7 +120,7 @@ def test_info_json_lists_each_node_resolved_at_the_chosen_scale():
 
 
 def test_info_json_gives_per_layer_configs_where_layers_differ():
-    from studio.core.info import node_configs
+    from studio.core.model.info import node_configs
     arch = load_preset("2024-05-deepseek-v2")
     ffn = {n["id"]: n for n in node_configs(arch, "paper")}["feed_forward"]
     groups = ffn["layers"]

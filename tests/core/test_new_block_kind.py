@@ -12,15 +12,15 @@ import torch.nn as nn
 
 from blocks.configs import ConfigBase, f
 from blocks.registry import REGISTRY, X_IN, X_OUT, BlockSpec
-from studio.core.accounting import account
-from studio.core.compiler import compile_architecture
-from studio.core.diff import milestone_change
-from studio.core.graph import Node
-from studio.core.info import node_configs
-from studio.core.layout import compute_layout
-from studio.core.llama2c.check import check_llama2c
-from studio.core.presets import load_preset
-from studio.core.validate import errors_only, validate
+from studio.core.model.accounting import account
+from studio.core.model.compiler import compile_architecture
+from studio.core.model.diff import milestone_change
+from studio.core.model.graph import Node
+from studio.core.model.info import node_configs
+from studio.core.model.layout import compute_layout
+from studio.core.formats.llama2c.check import check_llama2c
+from studio.core.files.presets import load_preset
+from studio.core.model.validate import errors_only, validate
 
 
 @dataclass(frozen=True)

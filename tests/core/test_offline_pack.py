@@ -3,7 +3,7 @@ import pytest
 
 from hf_server import Hub
 from studio.core.data.starter import starter_stories
-from studio.core.offline_pack import default_bpe_sizes, prepare
+from studio.core.classroom.offline_pack import default_bpe_sizes, prepare
 
 
 @pytest.fixture

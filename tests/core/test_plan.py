@@ -5,11 +5,11 @@ import json
 import pytest
 
 from conftest import run_cli
-from studio.core.compute_plan import paper_point, plan_for, plan_model, run_progress, timeline_points
+from studio.core.classroom.compute_plan import paper_point, plan_for, plan_model, run_progress, timeline_points
 from studio.core.errors import StudioError
-from studio.core.presets import load_preset
-from studio.core.rundir import RunDir
-from studio.core.yamlio import architecture_to_data
+from studio.core.files.presets import load_preset
+from studio.core.runs.rundir import RunDir
+from studio.core.files.yamlio import architecture_to_data
 
 # LLaMA 2 classroom by hand: dim 128, 4 layers, 8 heads of 16, 2 kv heads (kv width 32), hidden 344,
 # vocab 512, untied output. Per layer: wq 128², wk wv 128·32 each, wo 128², w1 w3 128·344 each,

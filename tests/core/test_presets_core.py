@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from studio.core.accounting import account
-from studio.core.compiler import compile_architecture
-from studio.core.presets import load_preset, preset_ids
-from studio.core.validate import errors_only, validate
+from studio.core.model.accounting import account
+from studio.core.model.compiler import compile_architecture
+from studio.core.files.presets import load_preset, preset_ids
+from studio.core.model.validate import errors_only, validate
 
 
 @pytest.mark.parametrize("pid", preset_ids())

@@ -7,10 +7,10 @@ import re
 import pytest
 
 from conftest import run_cli
-from studio.core.accounting import account, compute_optimal, training_memory
-from studio.core.diff import diff
-from studio.core.info import FIGURES, model_info
-from studio.core.presets import load_preset, preset_ids, preset_infos, raw_preset, timeline
+from studio.core.model.accounting import account, compute_optimal, training_memory
+from studio.core.model.diff import diff
+from studio.core.model.info import FIGURES, model_info
+from studio.core.files.presets import load_preset, preset_ids, preset_infos, raw_preset, timeline
 
 MILESTONES = [
     "2017-06-transformer", "2018-06-gpt-1", "2019-02-gpt-2", "2019-10-rmsnorm", "2020-02-swiglu",

@@ -2,7 +2,7 @@
 
 Walks, for every preset and both scales, what the info panel, the accounting panel, the graph's
 block badges and layer frames, and ``archstudio info`` (text and --json) show; all of them read
-studio.core.provenance, so a figure cannot appear without its provenance.
+studio.core.model.provenance, so a figure cannot appear without its provenance.
 """
 import json
 import re
@@ -11,9 +11,9 @@ import pytest
 
 from blocks.registry import get_spec
 from studio.cli import main as cli_main
-from studio.core import provenance as P
-from studio.core.info import FIGURES, model_info
-from studio.core.presets import load_preset, preset_ids
+from studio.core.model import provenance as P
+from studio.core.model.info import FIGURES, model_info
+from studio.core.files.presets import load_preset, preset_ids
 
 PIDS = preset_ids()
 SCALES = ("paper", "classroom")

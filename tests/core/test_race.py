@@ -6,12 +6,12 @@ import pytest
 
 from conftest import run_cli
 from studio.core.errors import StudioError
-from studio.core.race import RaceConfig, load_race, race
-from studio.core.race_history import RaceHistory
-from studio.core.race_setup import MATCHES, figure, load_race_model, match_models, race_presets
-from studio.core.rundir import RunDir
+from studio.core.classroom.race import RaceConfig, load_race, race
+from studio.core.classroom.race_history import RaceHistory
+from studio.core.classroom.race_setup import MATCHES, figure, load_race_model, match_models, race_presets
+from studio.core.runs.rundir import RunDir
 from studio.core.training import setup as S
-from studio.core.validate import validate
+from studio.core.model.validate import validate
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 import torch
 
 from reference_llama import ReferenceLlama
-from studio.core.compiler import compile_architecture
-from studio.core.presets import load_preset
+from studio.core.model.compiler import compile_architecture
+from studio.core.files.presets import load_preset
 
 
 def test_compiled_llama2_equals_reference():

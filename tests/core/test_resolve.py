@@ -9,11 +9,11 @@ import pytest
 
 from blocks.registry import GEOMETRIES, LLAMA2C_ROLES, REGISTRY, ROLES
 from studio.core import errors as E
-from studio.core import resolve as R
-from studio.core.accounting import account
-from studio.core.architecture import Override
-from studio.core.presets import load_preset, preset_ids
-from studio.core.validate import validate
+from studio.core.model import resolve as R
+from studio.core.model.accounting import account
+from studio.core.model.architecture import Override
+from studio.core.files.presets import load_preset, preset_ids
+from studio.core.model.validate import validate
 
 
 def _llama():

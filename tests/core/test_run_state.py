@@ -139,7 +139,7 @@ def test_continue_blocker_follows_the_live_run(doc_and_run, tmp_path):
     run.start_live(doc.key)
     assert "training now" in run.continue_blocker()
     from studio.core.data import make_tokenizer
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     from tiny_training import tiny_arch
     folder = tmp_path / "r"
     RunDir(folder).initialize(tiny_arch(), "2023-07-llama-2", make_tokenizer("byte", None, None))

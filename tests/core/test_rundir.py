@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from studio.core import errors as E
-from studio.core.compiler import compile_architecture
-from studio.core.presets import load_preset
-from studio.core.rundir import RunDir
+from studio.core.model.compiler import compile_architecture
+from studio.core.files.presets import load_preset
+from studio.core.runs.rundir import RunDir
 from studio.core.tokenizers.byte_level import ByteTokenizer
 
 
@@ -44,7 +44,7 @@ def test_not_a_run_folder(tmp_path):
 
 
 def test_run_folder_is_accepted_as_model(tmp_path):
-    from studio.core.presets import load_model
+    from studio.core.files.presets import load_model
     run, _ = make_run(tmp_path)
     for spec in (run.path, run.config_path):
         arch = load_model(str(spec))

@@ -2,7 +2,7 @@
 document of its own; Figures follow the Document's version (Qt-free)."""
 from pathlib import Path
 
-from studio.core.graph import Node
+from studio.core.model.graph import Node
 from studio.core.state import StudioModel
 
 LLAMA = "2023-07-llama-2"
@@ -108,7 +108,7 @@ def test_a_broken_preset_leaves_the_slider_where_it_was(monkeypatch):
     m.timeline.load_failed.connect(lambda pid, msg: failed.append(pid))
     target = m.timeline.ids[0]
     m.timeline._canon.pop(target, None)
-    monkeypatch.setattr("studio.core.presets.load_preset", lambda pid: (_ for _ in ()).throw(E.LoadError("bad")))
+    monkeypatch.setattr("studio.core.files.presets.load_preset", lambda pid: (_ for _ in ()).throw(E.LoadError("bad")))
     m.timeline.first()
     assert failed == [target] and m.timeline.current_id == LLAMA and m.document.milestone_id == LLAMA
 
@@ -117,7 +117,7 @@ def test_every_edit_bumps_the_version_and_undoes_through_the_document():
     import copy
 
     from studio.core import errors as E
-    from studio.core.architecture import Override
+    from studio.core.model.architecture import Override
     m = StudioModel(start=LLAMA)
     d = m.document
     arch = d.architecture

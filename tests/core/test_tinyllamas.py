@@ -6,9 +6,9 @@ import torch
 
 from conftest import run_cli  # at import time: once tests/qt is collected, "conftest" names its conftest
 from hf_server import Hub
-from studio.core import tinyllamas as tl
+from studio.core.runs import tinyllamas as tl
 from studio.core.data import download as dl
-from studio.core.rundir import RunDir
+from studio.core.runs.rundir import RunDir
 
 KNOWN = ("Zoo was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, "
          "red ball. She wanted to play with it, but she didn't want to play with")  # llama2.c's run -t 0 -i Zoo
@@ -107,7 +107,7 @@ def test_unknown_model_is_one_clear_error():
 
 
 def test_offline_pack_fetches_pretrained_with_live_progress(hub, files, tmp_path):
-    from studio.core.offline_pack import fetch_pretrained
+    from studio.core.classroom.offline_pack import fetch_pretrained
     events = list(fetch_pretrained(["stories260K"], tmp_path))
     assert events[0].stage == "pretrained" and events[-1].stage == "done"
     assert any(e.total == len(files["stories260K/stories260K.bin"]) for e in events)
@@ -124,7 +124,7 @@ def test_cli_data_fetch_pretrained(hub, tmp_path):
 
 
 def test_lesson_imports_a_pretrained_model_that_serves_its_recipe(hub, tmp_path, monkeypatch):
-    from studio.core.lesson import LessonConfig, describe_run, prepare, prepared_run
+    from studio.core.classroom.lesson import LessonConfig, describe_run, prepare, prepared_run
     monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
     cfg = LessonConfig(milestones=("recipe-llama2c-stories260k",), steps=3, batch_size=2, context=16, threads=1,
                        pretrained=("stories260K",), precision="fp32", compile=False)

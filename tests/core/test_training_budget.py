@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from studio.core.rundir import RunDir
+from studio.core.runs.rundir import RunDir
 from studio.core.training import Finished, SpeedSetup, StepMetrics, TrainConfig, train_steps
 from studio.core.training import setup as S
 from studio.core.training.budget import DECAY, Budget
@@ -111,7 +111,7 @@ def test_a_slow_step_at_the_end_still_ends_at_the_floor():
 
 
 def test_longer_budgets_train_more_tokens_per_step_unless_told():
-    from studio.core.presets import load_preset
+    from studio.core.files.presets import load_preset
     from studio.core.training import setup as S
     assert S.budget_recipe(None) == S.budget_recipe(1.0) == {"batch_size": 8, "context": 128, "optimizer": "muon"}
     long_ = S.budget_recipe(S.LONG_BUDGET_MIN)

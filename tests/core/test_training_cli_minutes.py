@@ -1,7 +1,7 @@
 """archstudio train --minutes N, its resume with N more minutes, and the bpb in the summary (in-process CLI)."""
 from studio import cli
 from studio.core.data.starter import starter_stories
-from studio.core.rundir import RunDir
+from studio.core.runs.rundir import RunDir
 
 
 def test_train_for_minutes_then_more_minutes(tmp_path, monkeypatch, capsys):

@@ -62,7 +62,7 @@ def test_minutes_under_torchrun_every_rank_stops_alike_then_more_minutes(tmp_pat
     """``--minutes`` under torchrun (2 gloo ranks): both ranks follow one schedule, end at the same
     step within 5 % of the budget with the lr at its floor; ``--resume --minutes`` the same."""
     from studio.core.data.starter import starter_stories
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     data = tmp_path / "stories.txt"
     data.write_text("\n<|endoftext|>\n".join(starter_stories(200)) + "\n<|endoftext|>\n")
     env = dict(os.environ, OMP_NUM_THREADS="1", ARCHSTUDIO_CACHE_DIR=str(tmp_path / "cache"))

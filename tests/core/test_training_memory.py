@@ -1,10 +1,10 @@
 """The accounting's training-memory estimate is within 30 % of a measured real step."""
 import pytest
 
-from studio.core.accounting import training_memory
-from studio.core.compiler import compile_architecture
-from studio.core.memory_probe import measure_training_step
-from studio.core.presets import load_preset, preset_ids
+from studio.core.model.accounting import training_memory
+from studio.core.model.compiler import compile_architecture
+from studio.core.training.memory_probe import measure_training_step
+from studio.core.files.presets import load_preset, preset_ids
 
 # Encoder-decoder, dense decoder and MoE: the three shapes the estimate has to get right.
 CANDIDATES = ["2017-06-transformer", "2023-07-llama-2", "2023-12-mixtral"]

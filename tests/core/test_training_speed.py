@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from studio.core.rundir import RunDir
+from studio.core.runs.rundir import RunDir
 from studio.core.training import EvalMetrics, Finished, SpeedSetup, StepMetrics, TrainConfig, train_steps
 from studio.core.training import setup as S
 from studio.core.training import speed

@@ -7,7 +7,7 @@ import torch
 
 from studio.core.data import make_tokenizer, tokenize_corpus
 from studio.core.data.sources import Corpus, content_hash
-from studio.core.rundir import RunDir
+from studio.core.runs.rundir import RunDir
 from studio.core.training import (CheckpointSaved, EvalMetrics, Finished, Sample, StepMetrics, TrainConfig,
                                   TrainingDiverged, evaluate, lr_at, make_optimizer, train_steps)
 from studio.core.training import setup as S

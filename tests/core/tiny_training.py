@@ -1,7 +1,7 @@
 """Helpers for the training tests: tiny models of real presets and small tokenized data."""
 from studio.core.data import make_tokenizer, tokenize_corpus
 from studio.core.data.sources import Corpus, content_hash, load_corpus
-from studio.core.presets import load_preset
+from studio.core.files.presets import load_preset
 from studio.core.training import setup as S
 
 SMALL = {"dim": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "hidden_dim": 64, "context": 32}

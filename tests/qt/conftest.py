@@ -65,7 +65,7 @@ def _running(t):
 
 @pytest.fixture
 def window(qtbot):
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     w = MainWindow()
     qtbot.addWidget(w)
     w.resize(1366, 768)

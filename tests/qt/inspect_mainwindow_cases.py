@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from studio.core.compiler import compile_architecture
+from studio.core.model.compiler import compile_architecture
 from studio.core.state.run import Snapshot
 from studio.core.tokenizers.byte_level import ByteTokenizer
 

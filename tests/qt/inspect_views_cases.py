@@ -7,10 +7,10 @@ from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
 from studio._qt.inspect import InspectDocks, reveal_dock
-from studio.core.inspection import RoutingHistory
+from studio.core.inspect.inspection import RoutingHistory
 from studio.core.state import Document, RunState
 from studio.core.state.run import Snapshot
-from studio.core.compiler import compile_architecture
+from studio.core.model.compiler import compile_architecture
 from tests.core.test_inspection import arch_of, moe_mla_arch
 
 WAIT = 60_000  # ms: generous, the 2-core CI box is shared; no assertion depends on speed

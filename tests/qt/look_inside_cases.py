@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from studio._qt.inspect.routing_view import NO_MOE, moe_layers
-from studio._qt.look_inside import SHORTCUT
-from studio.core.compiler import compile_architecture
-from studio.core.inspection import RoutingHistory
-from studio.core.presets import load_preset
+from studio._qt.inspect.look_inside import SHORTCUT
+from studio.core.model.compiler import compile_architecture
+from studio.core.inspect.inspection import RoutingHistory
+from studio.core.files.presets import load_preset
 from tests.core.test_inspection import arch_of, moe_mla_arch
 from tests.qt.inspect_views_cases import WAIT, Win
 

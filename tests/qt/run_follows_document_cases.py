@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QMainWindow
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from tiny_training import tiny_arch  # noqa: E402
 
-from studio._qt.export_dialog import Llama2cActions  # noqa: E402
+from studio._qt.dialogs.export_dialog import Llama2cActions  # noqa: E402
 from studio._qt.inspect import InspectDocks  # noqa: E402
 from studio._qt.training.generate_panel import GeneratePanel  # noqa: E402
-from studio.core.compiler import compile_architecture  # noqa: E402
+from studio.core.model.compiler import compile_architecture  # noqa: E402
 from studio.core.state import StudioModel  # noqa: E402
 from studio.core.state.run import Snapshot  # noqa: E402
 from studio.core.tokenizers.byte_level import ByteTokenizer  # noqa: E402

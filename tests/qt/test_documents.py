@@ -3,7 +3,7 @@ model, assert the view (the screen never shows a previous model's numbers or cha
 import pytest
 from PySide6.QtCore import Qt
 
-from studio.core.accounting import account, humanize
+from studio.core.model.accounting import account, humanize
 from studio.core.state import StudioModel
 
 LLAMA = "2023-07-llama-2"
@@ -19,7 +19,7 @@ def _panel_total(panel) -> str:
 
 
 def test_accounting_panel_mirrors_the_document_it_is_given(model, qtbot):
-    from studio._qt.accounting_panel import AccountingPanel
+    from studio._qt.panels.accounting_panel import AccountingPanel
     panel = AccountingPanel(model)
     qtbot.addWidget(panel)
     gpt3 = humanize(account(model.document.architecture, "paper").params_total)
@@ -35,7 +35,7 @@ def test_accounting_panel_mirrors_the_document_it_is_given(model, qtbot):
 
 def test_file_open_project_shows_the_projects_figures(window, qtbot, tmp_path):
     """File → Open of a project: graph, frame and accounting all show the project, not the model before."""
-    from studio.core.project import Project, save_project
+    from studio.core.files.project import Project, save_project
     w = window
     w.model.show_milestone("2019-02-gpt-2")
     qtbot.waitUntil(lambda: "layer ×48" in w.accounting_panel.regions.text(), timeout=2000)
@@ -67,7 +67,7 @@ def test_home_shows_the_transformer_with_no_change(window, qtbot):
 
 
 def test_kimi_k2_card_compares_with_its_predecessor_in_words(model, qtbot):
-    from studio._qt.info_panel import InfoPanel
+    from studio._qt.panels.info_panel import InfoPanel
     panel = InfoPanel(model)
     qtbot.addWidget(panel)
     model.timeline.first()  # whatever was on screen before must not matter
@@ -97,7 +97,7 @@ def test_an_imported_run_is_on_screen_and_no_milestone_is_selected(window, qtbot
 
 
 def test_timeline_strip_highlights_no_tick_off_the_timeline(model, qtbot):
-    from studio._qt.timeline import TimelineStrip
+    from studio._qt.panels.timeline import TimelineStrip
     strip = TimelineStrip(model)
     qtbot.addWidget(strip)
     strip.resize(1200, strip.height())
@@ -111,7 +111,7 @@ def test_timeline_strip_highlights_no_tick_off_the_timeline(model, qtbot):
 
 
 def test_an_edited_copy_drops_the_milestones_marks(model, qtbot):
-    from studio._qt.graph_view import GraphView
+    from studio._qt.graph.graph_view import GraphView
     view = GraphView(model)
     qtbot.addWidget(view)
     scene = view.graph_scene

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QSpinBox
 
-from studio.core.graph import Edge
+from studio.core.model.graph import Edge
 
 
 @pytest.fixture
@@ -111,13 +111,13 @@ def test_property_editor_edits_live_refuses_and_names_the_undo(llama, qtbot):
 
 
 def test_every_edit_kind_undoes_and_redoes_exactly(llama):
-    from studio.core.graph import Node
+    from studio.core.model.graph import Node
     w, ed = llama, llama.editor
     arch = w.model.document.architecture
     steps = [
         lambda: ed.add_block("swiglu", region="layer"),
         lambda: ed.connect_ports("norm", "x", "swiglu", "x"),
-        lambda: ed.push(__import__("studio._qt.commands", fromlist=["Disconnect"]).Disconnect(ed.document, Edge("norm", "x", "swiglu", "x"))),
+        lambda: ed.push(__import__("studio._qt.graph.commands", fromlist=["Disconnect"]).Disconnect(ed.document, Edge("norm", "x", "swiglu", "x"))),
         lambda: ed.set_config("feed_forward", "hidden_dim", 1000),
         lambda: ed.set_dim("paper", "n_layers", 40),
         lambda: ed._moved("rope", w.graph_view.graph_scene.nodes["rope"].pos(), w.graph_view.graph_scene.nodes["rope"].pos() + QPoint(30, 0)),
@@ -162,7 +162,7 @@ def test_an_edit_makes_a_document_of_its_own_and_the_milestone_stays(llama, qtbo
 def test_invalid_nodes_are_marked_and_the_issue_list_selects_them(llama, qtbot):
     w = llama
     ed, scene = w.editor, w.graph_view.graph_scene
-    ed.push(__import__("studio._qt.commands", fromlist=["Disconnect"]).Disconnect(
+    ed.push(__import__("studio._qt.graph.commands", fromlist=["Disconnect"]).Disconnect(
         ed.document, w.model.document.graph.input_edge("output", "x")))
     ed.validate_now()
     assert scene.nodes["output"].invalid and "not connected" in scene.nodes["output"].invalid
@@ -187,7 +187,7 @@ def test_copy_paste(llama):
 def test_dropping_a_palette_block_on_the_canvas_adds_it_there(llama):
     from PySide6.QtCore import QMimeData, QPointF
     from PySide6.QtGui import QDropEvent
-    from studio._qt.palette import MIME
+    from studio._qt.graph.palette import MIME
     w = llama
     view = w.graph_view
     mime = QMimeData()
@@ -198,6 +198,6 @@ def test_dropping_a_palette_block_on_the_canvas_adds_it_there(llama):
     g = w.model.document.graph
     assert "moe" in g.nodes and g.node("moe").kind == "moe"
     item = w.graph_view.graph_scene.nodes["moe"]
-    from studio.core.layout import NODE_W
+    from studio.core.model.layout import NODE_W
     assert abs(view.mapToScene(at).x() - (item.pos().x() + NODE_W / 2)) < 1  # centred where it was dropped
     assert w.editor.undo_action.text() == "Undo Add Mixture of experts"

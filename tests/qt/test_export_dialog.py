@@ -3,12 +3,12 @@ from types import SimpleNamespace
 
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from studio._qt import export_dialog
+from studio._qt.dialogs.folders import export_dialog
 from studio.core.state import Document, RunState, StudioModel
-from studio.core.compiler import compile_architecture
-from studio.core.llama2c import read_model
-from studio.core.presets import load_preset
-from studio.core.rundir import RunDir
+from studio.core.model.compiler import compile_architecture
+from studio.core.formats.llama2c import read_model
+from studio.core.files.presets import load_preset
+from studio.core.runs.rundir import RunDir
 from studio.core.tokenizers.llama2c_bin import Llama2cTokenizer
 
 BASE = [b"<unk>", b"\n<s>\n", b"\n</s>\n"] + [f"<0x{i:02X}>".encode() for i in range(256)] + [b" ", b" the"]

@@ -1,13 +1,13 @@
 """First run: good start milestone, tour, Offline pack menu, data status line."""
 import pytest
 
-from studio._qt.first_run import PAGES, TourDialog, data_status_text
+from studio._qt.dialogs.first_run import PAGES, TourDialog, data_status_text
 
 
 @pytest.fixture
 def window(qtbot, monkeypatch, tmp_path):
     monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     from studio.core.state import StudioModel
     w = MainWindow(StudioModel(start=0))
     qtbot.addWidget(w)
@@ -25,7 +25,7 @@ def test_first_run_starts_at_llama2_and_says_which_data(window):
 def test_second_run_keeps_the_chosen_milestone(qtbot, monkeypatch, tmp_path):
     from PySide6.QtCore import QSettings
     QSettings().setValue("tour_done", True)
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     from studio.core.state import StudioModel
     w = MainWindow(StudioModel(start=0))
     qtbot.addWidget(w)
@@ -53,7 +53,7 @@ def test_tour_pages_navigate(qtbot):
 
 
 def test_the_tour_opens_without_blocking_and_remembers_dont_show(window, qtbot):
-    from studio._qt.first_run import show_tour_dialog
+    from studio._qt.dialogs.first_run import show_tour_dialog
     dlg = show_tour_dialog(window)  # returns at once: no nested event loop holds the start-up
     qtbot.waitExposed(dlg)
     assert dlg.isVisible() and dlg.isModal()

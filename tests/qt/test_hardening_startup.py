@@ -9,8 +9,8 @@ from pathlib import Path
 def test_start_up_survives_a_corrupt_recovery_and_a_failing_model(qapp, dialogs, monkeypatch):
     from PySide6.QtWidgets import QApplication
 
-    from studio._qt import app as app_mod
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window import app as app_mod
+    from studio._qt.window.main_window import MainWindow
     rec = Path(os.environ["ARCHSTUDIO_RECOVERY_DIR"])
     rec.mkdir(parents=True, exist_ok=True)
     bad = rec / "00000000000000ff.recovery.yaml"
@@ -30,8 +30,8 @@ def test_start_up_survives_a_corrupt_recovery_and_a_failing_model(qapp, dialogs,
 
 
 def test_opening_a_project_whose_reader_fails_keeps_the_window(qtbot, dialogs, monkeypatch, tmp_path):
-    from studio._qt import projects
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window import projects
+    from studio._qt.window.main_window import MainWindow
 
     def broken(path):
         raise RuntimeError("reader bug")

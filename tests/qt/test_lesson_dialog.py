@@ -4,7 +4,7 @@ screen (and says which run it is); the summary exports CSV; the main window offe
 import pytest
 import torch
 
-from studio._qt.lesson_dialog import LessonDialog, SummaryDialog
+from studio._qt.classroom.lesson_dialog import LessonDialog, SummaryDialog
 from studio._qt.training.generate_panel import GeneratePanel
 from studio.core.state import StudioModel
 
@@ -79,7 +79,7 @@ def test_main_window_offers_the_lesson_race_and_planner(window, qtbot):
 
 
 def test_timeline_marks_milestones_with_a_prepared_run(window, cache, tmp_path):
-    from studio.core.lesson import LessonConfig, prepare, prepared_ids
+    from studio.core.classroom.lesson import LessonConfig, prepare, prepared_ids
     list(prepare(tmp_path / "lesson", LessonConfig(milestones=("2023-07-llama-2",), steps=2, batch_size=2,
                                                    context=16, threads=1, precision="fp32", compile=False)))
     assert prepared_ids(tmp_path / "lesson") == {"2023-07-llama-2"}
@@ -94,7 +94,7 @@ def test_timeline_marks_milestones_with_a_prepared_run(window, cache, tmp_path):
 def test_pretrained_choice_reaches_the_lesson_and_offline_fails_only_that_entry(qtbot, cache, tmp_path, monkeypatch):
     from PySide6.QtCore import Qt
 
-    from studio.core.lesson import Lesson
+    from studio.core.classroom.lesson import Lesson
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there: offline
     monkeypatch.setenv("ARCHSTUDIO_GITHUB_RAW", "http://127.0.0.1:9")
     model = StudioModel(scale="classroom", start="2019-02-gpt-2")

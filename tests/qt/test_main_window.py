@@ -3,7 +3,7 @@ the chart marker, compare and presentation modes, and the integration contract."
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from studio.core.presets import load_preset
+from studio.core.files.presets import load_preset
 
 
 def _scene_matches(scene, pid):
@@ -92,7 +92,7 @@ def test_chart_marker_follows_the_slider(window, qtbot):
 
 
 def test_scene_mirrors_graph_edits(window):
-    from studio.core.graph import Node
+    from studio.core.model.graph import Node
     scene = window.graph_view.graph_scene
     g = window.model.document.graph
     g.add_node(Node("extra", "rmsnorm", "head", pos=(900.0, 40.0)))
@@ -173,7 +173,7 @@ def test_block_activated_on_click(window, qtbot):
 
 
 def test_theme_and_geometry_are_remembered(qtbot):
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     w = MainWindow()
     qtbot.addWidget(w)
     from PySide6.QtCore import QSettings

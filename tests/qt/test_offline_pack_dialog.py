@@ -7,7 +7,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from hf_server import Hub  # noqa: E402
 
-from studio._qt.offline_pack import OfflinePackDialog  # noqa: E402
+from studio._qt.classroom.offline_pack import OfflinePackDialog  # noqa: E402
 from studio.core.data.starter import starter_stories  # noqa: E402
 
 

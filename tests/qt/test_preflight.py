@@ -8,8 +8,7 @@ import struct
 import subprocess
 import sys
 
-from studio._qt import preflight
-
+from studio._qt.window import preflight
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

@@ -5,7 +5,7 @@ recipe, and normal mode with a bottom dock open (node titles ≥ 12 px)."""
 import pytest
 from PySide6.QtCore import QRectF, Qt
 
-from studio._qt.present_geometry import split_title
+from studio._qt.present.present_geometry import split_title
 from studio.core.state.timeline import readable_infos
 
 IDS = [i.id for i in readable_infos()[0]]

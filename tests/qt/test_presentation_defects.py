@@ -48,7 +48,7 @@ def test_quit_is_last_in_file(window):
 
 
 def test_file_dialogs_start_in_documents_then_the_last_folder(qapp, tmp_path, monkeypatch):
-    from studio._qt.dialogs import remember, start_dir
+    from studio._qt.dialogs.folders import remember, start_dir
     monkeypatch.chdir(tmp_path)
     first = start_dir("model")
     assert Path(first).is_dir() and Path(first) != Path.cwd()
@@ -58,7 +58,7 @@ def test_file_dialogs_start_in_documents_then_the_last_folder(qapp, tmp_path, mo
 
 
 def test_tour_checkbox_not_preticked_and_names_real_menu_items(window):
-    from studio._qt.first_run import PAGES, TourDialog
+    from studio._qt.dialogs.first_run import PAGES, TourDialog
     dlg = TourDialog(window)
     assert not dlg.dont_show.isChecked()
     items = set()
@@ -79,7 +79,7 @@ def test_invalid_tag_has_its_own_tooltip_and_hit_area(window):
     below.set_issues("n_heads must divide dim", None)
     tag = next(r for role, _f, r, _t, _fl, _p in below.runs() if role == "tag")
     assert below.tag_tooltip(tag.center()) == "✖ invalid: n_heads must divide dim"
-    from studio._qt.graph_items import NodeItem
+    from studio._qt.graph.graph_items import NodeItem
     hit = [it for it in scene.items(below.mapToScene(tag.center())) if isinstance(it, NodeItem)]
     assert hit and hit[0] is below  # not the block above, whose margin used to cover the tag
 
@@ -111,7 +111,7 @@ def test_exported_png_has_no_diff_marks(window, tmp_path, monkeypatch):
 def test_window_opens_sized_to_the_screen(qapp):
     from PySide6.QtWidgets import QWidget
 
-    from studio._qt.app import size_to_screen
+    from studio._qt.window.app import size_to_screen
     w = QWidget()
     free = QGuiApplication.primaryScreen().availableGeometry()
     width, height = size_to_screen(w)
@@ -140,7 +140,7 @@ def test_no_stale_dock_tab_bar_over_the_bottom_docks(window, qtbot):
         window.presentation.toggle()
         window.presentation.toggle()
     window.save_settings()  # a second window restores this layout: still one bar per group
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     other = MainWindow()
     qtbot.addWidget(other)
     other.resize(1366, 768)

@@ -46,7 +46,7 @@ def test_malformed_or_future_project_leaves_work_untouched(window, tmp_path, dia
 
 
 def test_close_asks_only_with_unsaved_work(qtbot, dialogs):
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     w = MainWindow()
     qtbot.addWidget(w)
     w.close()
@@ -65,9 +65,9 @@ CRASHER = textwrap.dedent("""
     import studio._qt
     from PySide6.QtCore import QTimer, QStandardPaths
     QStandardPaths.setTestModeEnabled(True)
-    from studio._qt.app import create_app
+    from studio._qt.window.app import create_app
     app = create_app()
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     w = MainWindow()
     w.model.show_milestone("2023-07-llama-2")
     w.editor.set_config("attention", "n_kv_heads", 2)
@@ -90,7 +90,7 @@ def test_crash_then_restart_offers_recovery_and_restores_edits(tmp_path, qtbot):
     assert r.returncode == -signal.SIGKILL and "autosaved" in r.stdout, r.stderr[-2000:]
     assert list(rec.glob("*.recovery.yaml"))
     os.environ["ARCHSTUDIO_RECOVERY_DIR"] = str(rec)  # the conftest fixture restores it
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     w = MainWindow()
     qtbot.addWidget(w)
     asked = []

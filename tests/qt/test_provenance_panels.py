@@ -1,7 +1,7 @@
 """Issue 16 in the window: every figure the accounting panel and the graph's badges show carries
 its provenance (and its source where one states it); stand-ins show structure and no figure."""
-from studio.core import provenance as P
-from studio.core.presets import load_preset
+from studio.core.model import provenance as P
+from studio.core.files.presets import load_preset
 
 WORDS = tuple(P.glyph_word(p) for p in P.PROVENANCES)
 

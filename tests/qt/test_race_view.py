@@ -4,9 +4,9 @@ model on screen."""
 import pytest
 import torch
 
-from studio._qt.planner_view import PlannerView
-from studio._qt.race_view import RaceView
-from studio.core.race_history import RaceHistory
+from studio._qt.panels.planner_view import PlannerView
+from studio._qt.classroom.race_view import RaceView
+from studio.core.classroom.race_history import RaceHistory
 from studio.core.state import StudioModel
 
 WAIT = 240_000

@@ -3,7 +3,7 @@
 "title" texts the scene draws, in normal mode and while presenting, for every milestone."""
 import pytest
 
-from studio._qt.present_geometry import font_px
+from studio._qt.present.present_geometry import font_px
 from studio.core.state.timeline import readable_infos
 
 IDS = [i.id for i in readable_infos()[0]]
@@ -14,7 +14,7 @@ def _title_fonts_drawn(scene):
 
 
 def _title_fonts_measured(scene):
-    from studio._qt.graph_items import NodeItem
+    from studio._qt.graph.graph_items import NodeItem
     return sorted((id(it), f.toString()) for it in scene.items()
                   if isinstance(it, NodeItem) and it.isVisible() for f in it.title_fonts())
 

@@ -33,7 +33,7 @@ def test_a_save_and_a_clean_quit_leave_no_recovery_file(window, qtbot, tmp_path)
     assert len(_recoveries()) == 2
     w.close()  # Quit: the save prompt is answered Discard (conftest)
     assert _recoveries() == []
-    from studio._qt.main_window import MainWindow
+    from studio._qt.window.main_window import MainWindow
     again = MainWindow()
     qtbot.addWidget(again)
     assert not again.projects.offer_recovery(ask=lambda: pytest.fail("a clean quit offered a recovery"))
@@ -182,10 +182,10 @@ def test_compare_lists_changes_in_words_with_markers_and_figures_side_by_side(wi
 def test_file_dialogs_start_in_a_chosen_folder_never_the_working_directory(window, qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
-    from studio._qt.dialogs import start_dir
-    from studio._qt.import_dialog import ImportDialog
-    from studio._qt.race_view import RaceView
-    from studio.core.race_history import RaceHistory
+    from studio._qt.dialogs.folders import start_dir
+    from studio._qt.dialogs.import_dialog import ImportDialog
+    from studio._qt.classroom.race_view import RaceView
+    from studio.core.classroom.race_history import RaceHistory
     w = window
     for name in ("runs", "races", "cwd", "mine"):
         (tmp_path / name).mkdir()

@@ -3,7 +3,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from studio.entry import main
-from studio.core.presets import preset_ids
+from studio.core.files.presets import preset_ids
 from tests.conftest import run_cli
 
 PRESETS = preset_ids()

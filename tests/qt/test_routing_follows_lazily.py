@@ -1,7 +1,7 @@
 """The Routing view does not follow every RunState change while it is hidden (scrubbing the
 timeline fires one per step); shown again, it says what the model on screen is at once."""
 from studio._qt.inspect.routing_view import NO_MOE
-from studio.core.presets import load_preset
+from studio.core.files.presets import load_preset
 from tests.core.test_inspection import arch_of
 from tests.qt.inspect_views_cases import Win
 

@@ -11,7 +11,7 @@ from tiny_training import tiny_arch  # noqa: E402
 from studio._qt.training.panel import UNKNOWN_MARK, TrainingPanel  # noqa: E402
 from studio._qt.training.plots import PlotsPanel  # noqa: E402
 from studio._qt.training.session import TrainingSession  # noqa: E402
-from studio.core.rundir import RunDir  # noqa: E402
+from studio.core.runs.rundir import RunDir  # noqa: E402
 from studio.core.state import Document, RunState  # noqa: E402
 from studio.core.tokenizers import BOS, UNK  # noqa: E402
 from studio.core.tokenizers.byte_level import ByteTokenizer  # noqa: E402

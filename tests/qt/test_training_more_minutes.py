@@ -13,7 +13,7 @@ from training_panels_cases import configure, env, make_docks  # noqa: E402,F401 
 from studio._qt.training.panel import TrainingPanel  # noqa: E402
 from studio._qt.training.session import TrainingSession  # noqa: E402
 from studio.core.jobs.training import Continued  # noqa: E402
-from studio.core.rundir import RunDir  # noqa: E402
+from studio.core.runs.rundir import RunDir  # noqa: E402
 from studio.core.state import Document, RunState  # noqa: E402
 from studio.core.training import Finished, StepMetrics  # noqa: E402
 

@@ -7,7 +7,7 @@ from tiny_training import tiny_arch  # noqa: E402
 
 from studio._qt.training.plots import PlotsPanel  # noqa: E402
 from studio._qt.training.session import TrainingSession  # noqa: E402
-from studio.core.rundir import RunDir  # noqa: E402
+from studio.core.runs.rundir import RunDir  # noqa: E402
 from studio.core.state import Document, RunState  # noqa: E402
 from studio.core.training.events import EvalMetrics, StepMetrics  # noqa: E402
 

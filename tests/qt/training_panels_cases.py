@@ -11,7 +11,7 @@ from hf_server import Hub  # noqa: E402
 from tiny_training import tiny_arch  # noqa: E402
 
 from studio._qt.training import TrainingDocks  # noqa: E402
-from studio.core.rundir import RunDir  # noqa: E402
+from studio.core.runs.rundir import RunDir  # noqa: E402
 from studio.core.state import Document, RunState  # noqa: E402
 from studio.core.training import EvalMetrics, Finished, Sample  # noqa: E402
 
@@ -152,7 +152,7 @@ def test_generate_during_training_uses_a_snapshot(qtbot, env, make_docks):
 
 def test_switching_models_mid_generation_drops_the_old_text(qtbot, env, make_docks, tmp_path):
     """Generation runs on a run folder; showing another model stops it, and nothing of it is shown."""
-    from studio.core.compiler import compile_architecture
+    from studio.core.model.compiler import compile_architecture
     from studio.core.tokenizers.byte_level import ByteTokenizer
     arch = tiny_arch()
     rd = RunDir(tmp_path / "imported")
@@ -205,7 +205,7 @@ def test_download_dialog_against_local_hub(qtbot, env, monkeypatch, make_docks):
 def test_closing_the_main_window_stops_training_and_saves(qtbot, env, window):
     """The real main window: the docks and the Train menu are installed; closing it mid-run stops
     the thread cleanly and leaves a checkpoint."""
-    from studio.core.presets import load_preset
+    from studio.core.files.presets import load_preset
     assert "Start training" in [a.text() for a in window.menu("Train").actions()]
     window.model.show_milestone("2023-07-llama-2")
     configure(window.training.panel)

@@ -10,7 +10,7 @@
 
 Both docks show the run of the model on screen (``RunState``): its training snapshots while it
 trains here, its run folder's checkpoint (imported, project, lesson), or fresh random weights.
-``look_inside`` moves both views into a window of their own (studio._qt.look_inside).
+``look_inside`` moves both views into a window of their own (studio._qt.inspect.look_inside).
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class InspectDocks(QObject):
         self.attention = AttentionInspector(ctl)
         self.routing = RoutingView(ctl)
         self.docks = {"Attention": _scrolling(self.attention), "Routing": _scrolling(self.routing)}
-        from studio._qt.look_inside import LookInside
+        from studio._qt.inspect.look_inside import LookInside
         self.look_inside = LookInside(self, parent)
         ctl.source_changed.connect(lambda _s: self.look_inside.update_title())
         run_state.changed.connect(self.look_inside.update_title)
@@ -128,9 +128,9 @@ class InspectDocks(QObject):
         from PySide6.QtWidgets import QFileDialog
 
         from studio.core import errors as E
-        from studio.core.rundir import RunDir
+        from studio.core.runs.rundir import RunDir
         if folder is None:
-            from studio._qt.dialogs import app_folder, remember, start_dir
+            from studio._qt.dialogs.folders import app_folder, remember, start_dir
             folder = QFileDialog.getExistingDirectory(self.attention, "Open a run folder (RUN_DIR)",
                                                       start_dir("run", fallback=app_folder("runs")))
             remember("run", folder)

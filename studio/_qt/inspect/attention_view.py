@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QLineEdit, QScrol
 from studio._qt.inspect.widgets import (GROUP_COLOURS, ColourBar, FitsViewport, FollowsPalette, HeatPlot,
                                         attention_images, bold, button, note_page, palette_colours, restyle_plot,
                                         rgb_image, row, wrap_label)
-from studio.core.inspect_render import ATTN_GAMMA, token_label
+from studio.core.inspect.inspect_render import ATTN_GAMMA, token_label
 
 CELL = 84  # px per grid heat map
 EMPTY_TEXT = ("<b>Nothing inspected yet.</b><br>Click an attention block in the graph, or choose "
@@ -279,7 +279,7 @@ class AttentionInspector(FitsViewport, FollowsPalette, QWidget):
     def _save(self):
         if self.ins is None:
             return
-        from studio._qt.dialogs import remember, start_dir
+        from studio._qt.dialogs.folders import remember, start_dir
         folder = QFileDialog.getExistingDirectory(self, "Folder for attention.png", start_dir("image"))
         remember("image", folder)
         if folder:

@@ -12,8 +12,8 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QImage, QPainter, QPen
 
 from studio._qt.theme import FAMILY_COLOURS, THEMES
-from studio.core.inspect_render import ATTN_GAMMA, colorize, token_label
-from studio.core.yamlio import atomic_write_bytes
+from studio.core.inspect.inspect_render import ATTN_GAMMA, colorize, token_label
+from studio.core.files.yamlio import atomic_write_bytes
 
 GROUP_COLOURS = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 ATTN_TICKS = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QSplitter, QStack
 from studio._qt.inspect.widgets import (ColourBar, FitsViewport, FollowsPalette, HeatPlot, bold, note_page,
                                         palette_colours, restyle_plot, rgb_image, row, thin_ticks, wrap_label)
 from studio._qt.theme import FAMILY_COLOURS
-from studio.core.inspect_render import token_label
+from studio.core.inspect.inspect_render import token_label
 
 NO_MOE = ("This model has no mixture-of-experts layer: every token goes through the same feed-forward "
           "block. Pick a MoE milestone (GShard, Mixtral, DeepSeek, Kimi) to see routing.")
@@ -28,7 +28,7 @@ def moe_layers(arch) -> tuple[int, int, int]:
     if arch is None:
         return 0, 0, 0
     try:
-        from studio.core.resolve import resolve
+        from studio.core.model.resolve import resolve
         scales = getattr(arch, "scales", {}) or {}
         res = resolve(arch, "classroom" if "classroom" in scales else next(iter(scales)))
         moe = [v for rn in res.nodes.values() for v in rn.variants if v.spec.has("moe")]

@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from studio.core.inspect_render import colorize
+from studio.core.inspect.inspect_render import colorize
 
 GROUP_COLOURS = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 
@@ -27,7 +27,7 @@ def rgb_image(values, vmax=1.0, gamma=1.0, mask_rgb=(200, 200, 200)):
 
 def attention_images(ins, mask_rgb) -> list[list[np.ndarray]]:
     """Per attention block: RGB of each head, then of the head mean (pure numpy: runs in the job thread)."""
-    from studio.core.inspect_render import ATTN_GAMMA
+    from studio.core.inspect.inspect_render import ATTN_GAMMA
     out = []
     for a in ins.attention:
         keep = a.allowed()

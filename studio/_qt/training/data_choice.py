@@ -92,7 +92,7 @@ class DataChoiceMixin:
     def _data_changed(self, _i) -> None:
         spec = self.data_spec()
         if spec == "choose":
-            from studio._qt.dialogs import remember, start_dir
+            from studio._qt.dialogs.folders import remember, start_dir
             path, _ = QFileDialog.getOpenFileName(self, "Training text", start_dir("training-text"),
                                                   "Stories (*.txt *.json *.jsonl)")
             remember("training-text", path)

@@ -67,7 +67,7 @@ class MoreMinutes(QWidget):
         """The MODEL the run's run.yaml names (remembered per folder: refresh runs on every change)."""
         if self._model is None or self._model[0] != rd:
             from studio.core import errors as E
-            from studio.core.rundir import RunDir
+            from studio.core.runs.rundir import RunDir
             try:
                 spec = str(RunDir(rd).read_config().get("model") or "MODEL")
             except E.StudioError:

@@ -196,7 +196,7 @@ class TrainingPanel(DataChoiceMixin, QWidget):
 
     def _tokenizer_changed(self, _i) -> None:
         if self.tokenizer.currentData() == "llama2" and not self.tokenizer_model:
-            from studio._qt.dialogs import remember, start_dir
+            from studio._qt.dialogs.folders import remember, start_dir
             path, _ = QFileDialog.getOpenFileName(self, "Llama 2 tokenizer.model", start_dir("tokenizer"),
                                                   "SentencePiece model (*.model)")
             remember("tokenizer", path)

@@ -170,7 +170,7 @@ class PlotsPanel(QWidget):
             return self._empty
         if self._saved is None or self._saved[:2] != (rd, mtime):
             from studio.core import errors as E
-            from studio.core.rundir import RunDir
+            from studio.core.runs.rundir import RunDir
             h = MetricsHistory(4096)
             try:
                 for rec in RunDir(rd).metrics():
@@ -214,7 +214,7 @@ class PlotsPanel(QWidget):
     def add_overlay(self, run_dir, auto: bool = False) -> str:
         """Overlay an earlier run; returns its label. Raises StudioError for a folder without metrics."""
         from studio.core import errors as E
-        from studio.core.rundir import RunDir
+        from studio.core.runs.rundir import RunDir
         if any(o.run_dir == Path(run_dir) for o in self.overlays):
             return next(o.label for o in self.overlays if o.run_dir == Path(run_dir))
         run = RunDir(run_dir)
@@ -235,7 +235,7 @@ class PlotsPanel(QWidget):
 
     def choose_overlay(self) -> None:
         from studio.core import errors as E
-        from studio._qt.dialogs import app_folder, remember, start_dir
+        from studio._qt.dialogs.folders import app_folder, remember, start_dir
         folder = QFileDialog.getExistingDirectory(self, "Overlay an earlier run (RUN_DIR)",
                                                   start_dir("run", fallback=app_folder("runs")))
         remember("run", folder)
@@ -275,7 +275,7 @@ class PlotsPanel(QWidget):
 
     @staticmethod
     def _run_label(run_dir) -> str:
-        from studio.core.rundir import RunDir
+        from studio.core.runs.rundir import RunDir
         try:
             cfg = RunDir(run_dir).read_config()
             return f"{cfg.get('model', Path(run_dir).name)} ({cfg.get('tokenizer', {}).get('kind', '?')})"

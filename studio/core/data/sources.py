@@ -68,7 +68,7 @@ MAX_DATA_BYTES = 8 << 30  # TinyStories' full JSON is 4.6 GB; anything larger is
 def read_file(path: Path) -> list[str]:
     """Stories of one file. Regular files only (a FIFO never blocks), size bounded; JSON and JSONL
     must be UTF-8 (the bad byte is named), .txt is read with replacement as before."""
-    from studio.core.schema import load_json, read_bytes
+    from studio.core.files.schema import load_json, read_bytes
     data = read_bytes(path, MAX_DATA_BYTES, "training data file")
     if path.suffix in (".json", ".jsonl"):
         try:

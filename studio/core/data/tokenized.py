@@ -78,7 +78,7 @@ def pretokenize(stories, tok: Tokenizer, cache_dir: Path | None = None, key: str
         parts.append(np.array([BOS, *ids], dtype=np.uint16))
     arr = np.concatenate(parts) if parts else np.zeros(0, np.uint16)
     if path is not None:
-        from studio.core.yamlio import atomic_write_bytes
+        from studio.core.files.yamlio import atomic_write_bytes
         buf = io.BytesIO()
         np.save(buf, arr, allow_pickle=False)
         atomic_write_bytes(path, buf.getvalue())

@@ -11,7 +11,7 @@ from studio.core.jobs.weights import WeightsSource, load
 
 @dataclasses.dataclass(frozen=True)
 class Inspected:
-    inspection: object          # studio.core.inspection.Inspection
+    inspection: object          # studio.core.inspect.inspection.Inspection
     ms: float                   # how long the job took (model build included when not cached)
 
 
@@ -20,7 +20,7 @@ def inspect_job(source: WeightsSource, prompt: str, encoder_text: str, cache: di
     """``cache`` keeps the built model between jobs of the same source (one job at a time uses it)."""
     import torch
 
-    from studio.core.inspection import inspect_model
+    from studio.core.inspect.inspection import inspect_model
     # One intra-op thread for this (fresh) thread only (OpenMP's setting is per thread): a
     # 64-token prompt takes 17-67 ms so, while with 2 threads on a box busy with training it
     # took 0.5-1.4 s fighting the trainer's threads (bench/bench_inspect.py).

@@ -63,7 +63,7 @@ class Prepared:
 def _continuation(r: ContinueRequest, control: JobControl, stack):
     """prepare_resume of ``r.run_dir`` with the folder locked for as long as ``stack`` is open;
     returns (model, data, RunDir, cfg, Continued, whether a checkpoint is resumed)."""
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     from studio.core.training import MetricsHistory
     from studio.core.training.resume import prepare_resume
     run = RunDir(r.run_dir)

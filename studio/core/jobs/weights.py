@@ -38,7 +38,7 @@ def source_for(run_state, arch) -> WeightsSource | None:
 
 def run_label(path) -> str:
     from studio.core.errors import StudioError
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     try:
         cfg = RunDir(path).read_config()
         meta = (cfg.get("architecture") or {}).get("meta") or {}
@@ -54,16 +54,16 @@ def load(source: WeightsSource):
     """(model in eval mode, tokenizer). Builds torch modules: call it in the job's thread."""
     import torch
 
-    from studio.core.compiler import compile_architecture
+    from studio.core.model.compiler import compile_architecture
     from studio.core.tokenizers.byte_level import ByteTokenizer
     if source.kind == "run":
-        from studio.core.rundir import RunDir
+        from studio.core.runs.rundir import RunDir
         run = RunDir(source.path)
         return run.build_model().eval(), run.tokenizer()
     if source.kind == "snapshot":
         snap = source.snapshot
         model = compile_architecture(snap.arch, "classroom", check=False)
-        from studio.core.weights import load_weights  # strict: one line naming what does not fit
+        from studio.core.runs.weights import load_weights  # strict: one line naming what does not fit
         load_weights(model, snap.state, "training snapshot")
         return model.eval(), snap.tokenizer or ByteTokenizer()
     torch.manual_seed(0)  # "untrained" is the same picture every time for the same milestone

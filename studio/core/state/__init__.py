@@ -12,7 +12,7 @@ Views (studio._qt) take this model, subscribe and keep no copy.
 """
 from __future__ import annotations
 
-from studio.core.architecture import Architecture
+from studio.core.model.architecture import Architecture
 from studio.core.state.document import Document, Entry, RemovedNode
 from studio.core.state.figures import Change, Figures, TimelinePoint
 from studio.core.state.run import RunState

@@ -19,8 +19,8 @@ from pathlib import Path
 from psygnal import Signal
 
 from studio.core import errors as E
-from studio.core.architecture import Architecture, Override
-from studio.core.graph import REGIONS, Edge, Node
+from studio.core.model.architecture import Architecture, Override
+from studio.core.model.graph import REGIONS, Edge, Node
 
 KINDS = ("milestone", "edited", "project", "imported")
 

@@ -42,7 +42,7 @@ NO_CHANGE = Change()
 
 
 def _account(arch, scale):
-    from studio.core.accounting import account  # reads the one cached resolution where it exists
+    from studio.core.model.accounting import account  # reads the one cached resolution where it exists
     return account(arch, scale)
 
 
@@ -55,8 +55,8 @@ def _sentence_kind(text: str) -> str:
 
 
 def compute_change(prev, arch, since: str | None) -> Change:
-    """The change from ``prev`` to ``arch`` in learner words (studio.core.diff)."""
-    from studio.core import diff as D
+    """The change from ``prev`` to ``arch`` in learner words (studio.core.model.diff)."""
+    from studio.core.model import diff as D
     d = D.diff(prev, arch)
     # the (kind, text) pairs: the card's glyph says removed / added, not "~" for every line
     words = getattr(D, "milestone_change_items", None) or getattr(D, "milestone_change", None)
@@ -195,7 +195,7 @@ class Figures:
         """Which timeline entries export to llama2.c unchanged (cached; empty without the exporter)."""
         if self._llama2c is None:
             try:
-                from studio.core.llama2c import check_llama2c
+                from studio.core.formats.llama2c import check_llama2c
             except ImportError:
                 return {}
             out = {}

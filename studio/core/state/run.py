@@ -41,7 +41,7 @@ class _LiveRun:
     training: str = "preparing"
     snapshot: Snapshot | None = None
     info: dict = dataclasses.field(default_factory=dict)
-    routing_history: Any = None      # studio.core.inspection.RoutingHistory the worker feeds (or None)
+    routing_history: Any = None      # studio.core.inspect.inspection.RoutingHistory the worker feeds (or None)
 
 
 class RunState:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from psygnal import Signal
 
-from studio.core import presets as P
-from studio.core.architecture import Architecture
+from studio.core.files import presets as P
+from studio.core.model.architecture import Architecture
 from studio.core.errors import StudioError
 
 

@@ -34,7 +34,7 @@ class ByteTokenizer(Tokenizer):
 
     def save(self, folder: Path) -> dict:
         from studio.core.tokenizers import llama2c_tokenizer_bytes
-        from studio.core.yamlio import atomic_write_bytes
+        from studio.core.files.yamlio import atomic_write_bytes
         atomic_write_bytes(Path(folder) / "tokenizer.bin", llama2c_tokenizer_bytes(self))
         return {"kind": "byte", "vocab_size": self.vocab_size}
 

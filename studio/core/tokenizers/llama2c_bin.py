@@ -112,7 +112,7 @@ class Llama2cTokenizer(Tokenizer):
 
     @classmethod
     def from_file(cls, path, vocab_size: int | None = None):
-        from studio.core.schema import read_bytes
+        from studio.core.files.schema import read_bytes
         p = Path(path)
         data = read_bytes(p, MAX_TOKENIZER_BYTES, "tokenizer.bin")  # regular files only: a FIFO never blocks
         return cls.from_bytes(data, str(p), vocab_size)
@@ -209,7 +209,7 @@ class Llama2cTokenizer(Tokenizer):
         return p.decode("utf-8", errors="replace").replace("\n", "⏎")
 
     def save(self, folder: Path) -> dict:
-        from studio.core.yamlio import atomic_write_bytes
+        from studio.core.files.yamlio import atomic_write_bytes
         atomic_write_bytes(Path(folder) / "tokenizer.bin", self.to_bytes())
         return {"kind": self.kind, "vocab_size": self.vocab_size}
 

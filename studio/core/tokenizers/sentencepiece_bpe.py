@@ -42,7 +42,7 @@ class SentencePieceTokenizer(Tokenizer):
 
     @classmethod
     def from_file(cls, path, kind: str = "llama2") -> "SentencePieceTokenizer":
-        from studio.core.schema import read_bytes
+        from studio.core.files.schema import read_bytes
         p = Path(path)
         if not p.exists():
             raise E.LoadError(f"{p}: no such file; pass the SentencePiece tokenizer.model")
@@ -68,7 +68,7 @@ class SentencePieceTokenizer(Tokenizer):
 
     def save(self, folder: Path) -> dict:
         from studio.core.tokenizers import llama2c_tokenizer_bytes
-        from studio.core.yamlio import atomic_write_bytes
+        from studio.core.files.yamlio import atomic_write_bytes
         folder = Path(folder)
         atomic_write_bytes(folder / "tokenizer.model", self.model_bytes)
         atomic_write_bytes(folder / "tokenizer.bin", llama2c_tokenizer_bytes(self))
@@ -148,13 +148,13 @@ def train_bpe(stories: list[str], vocab_size: int, cache_dir: Path | None = None
         raise E.StudioError(f"SentencePiece could not train a {vocab_size}-piece vocabulary: {str(exc).splitlines()[0][:160]}") from None
     tok = SentencePieceTokenizer(buf.getvalue(), "bpe", "trained vocabulary")
     if cached is not None:
-        from studio.core.yamlio import atomic_write_bytes
+        from studio.core.files.yamlio import atomic_write_bytes
         atomic_write_bytes(cached, tok.model_bytes)
     return tok
 
 
 def _load(folder: Path, desc: dict) -> SentencePieceTokenizer:
-    from studio.core.schema import read_bytes
+    from studio.core.files.schema import read_bytes
     p = Path(folder) / "tokenizer.model"
     if not p.is_file():
         raise E.LoadError(f"{p}: missing; the run's SentencePiece tokenizer is needed")

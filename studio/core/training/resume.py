@@ -35,7 +35,7 @@ class Resumed:
 def continuable(run_dir) -> str | None:
     """None when the run in ``run_dir`` can be continued, else one line saying why not (cheap:
     no torch, no data read; the data and the lock are checked when it starts)."""
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     if run_dir is None:
         return "this model has no trained run yet: Start one first"
     run = RunDir(run_dir)

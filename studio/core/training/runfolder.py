@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from studio.core import errors as E
-from studio.core.rundir import RunDir
+from studio.core.runs.rundir import RunDir
 
 
 def _umask() -> int:

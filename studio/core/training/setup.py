@@ -87,7 +87,7 @@ def classroom_arch(arch, vocab_size: int, context: int | None = None):
 def build_model(arch, seed: int):
     import torch
 
-    from studio.core.compiler import compile_architecture
+    from studio.core.model.compiler import compile_architecture
     torch.manual_seed(seed)  # the same seed gives the same initial weights
     return compile_architecture(arch, "classroom")
 
@@ -138,7 +138,7 @@ def prepare_new_run(arch, model_spec: str, data_spec: str | None, kind: str | No
     import dataclasses
 
     from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
-    from studio.core.rundir import RunDir
+    from studio.core.runs.rundir import RunDir
     run = RunDir(run_dir)
     if not run.is_empty():
         raise E.StudioError(f"{run.path} is not empty; choose a new folder")

@@ -189,7 +189,7 @@ def _train_steps(model, data, cfg: TrainConfig, should_stop, is_paused, *, run=N
     step, tokens, ck = 0, 0, {}
     if resume:
         ck = reader.load_checkpoint()
-        from studio.core.weights import load_weights  # strict: names missing/unexpected/mis-shaped keys
+        from studio.core.runs.weights import load_weights  # strict: names missing/unexpected/mis-shaped keys
         load_weights(model, ck["model"], str(reader.checkpoint_dir))
     if resume and not ck.get("optimizer"):  # imported weights: a fresh optimizer, schedule and sampler
         resume = False

@@ -1,0 +1,1 @@
+"""Dialogs: where file dialogs open, export/import, the first-run tour."""

@@ -1,0 +1,84 @@
+"""File → Import → llama2.c model…: model.bin + tokenizer.bin → a new run folder, shown on screen."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QDialog, QFileDialog, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from studio._qt.dialogs.export_dialog_parts import BAD_COLOUR, OK_COLOUR, html, row
+from studio.core import errors as E
+
+
+class ImportDialog(QDialog):
+    """File → Import → llama2.c model…: model.bin + tokenizer.bin → a new run folder, shown on screen."""
+
+    def __init__(self, parent=None, on_imported=None):
+        super().__init__(parent)
+        self.setWindowTitle("Import a llama2.c model")
+        self.on_imported = on_imported or (lambda path, arch: None)
+        lay = QVBoxLayout(self)
+        intro = QLabel("Turns a llama2.c <b>model.bin</b> (version 0, 1 or 2) and its <b>tokenizer.bin</b> into a "
+                       "run folder: the LLaMA-2 graph at the file's size, ready for Generate, Inspect, Export "
+                       "and further training.")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        form = QFormLayout()
+        self.model_edit, self.tok_edit, self.out_edit = QLineEdit(), QLineEdit(), QLineEdit()
+        self.model_edit.setPlaceholderText("e.g. stories15M.bin")
+        self.tok_edit.setPlaceholderText("the tokenizer.bin that belongs to it")
+        self.out_edit.setPlaceholderText("a new, empty folder")
+        for label, edit, title, folder in (("Model:", self.model_edit, "llama2.c model.bin", False),
+                                           ("Tokenizer:", self.tok_edit, "Its tokenizer.bin", False),
+                                           ("Run folder:", self.out_edit, "Empty folder for the run", True)):
+            b = QPushButton("Browse…")
+            b.clicked.connect(lambda _c=False, e=edit, t=title, f=folder: self._pick(e, t, f))
+            edit.textChanged.connect(self._update)
+            form.addRow(label, row(edit, b))
+        lay.addLayout(form)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(self.status_label, 1)
+        self.import_button = QPushButton("Import")
+        self.import_button.setDefault(True)
+        self.import_button.clicked.connect(self.do_import)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        lay.addLayout(row(QWidget(), self.import_button, close))
+        self.resize(620, 260)
+        self._update()
+
+    def _update(self):
+        self.import_button.setEnabled(all(e.text().strip() for e in (self.model_edit, self.tok_edit, self.out_edit)))
+
+    def do_import(self):
+        from studio.core.formats.llama2c.runio import import_llama2c
+        from studio.core.runs.rundir import RunDir
+        QGuiApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            out, warnings = import_llama2c(self.model_edit.text().strip(), self.tok_edit.text().strip(),
+                                           self.out_edit.text().strip())
+            arch = RunDir(out).architecture()
+        except (E.StudioError, OSError) as exc:
+            self.status_label.setText(f'<span style="color:{BAD_COLOUR}"><b>✗</b></span> Nothing was imported: '
+                                      f"{html(str(exc))}")
+            return
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        d = arch.dims("classroom")
+        text = (f"Imported into {out}: dim {d['dim']}, {d['n_layers']} layers, {d['n_heads']} heads "
+                f"({d['n_kv_heads']} kv), vocab {d['vocab_size']}, seq_len {d['context']}.")
+        self.status_label.setText(f'<span style="color:{OK_COLOUR}"><b>✓</b></span> {html(text)}'
+                                  + "".join(f"<br>Warning: {html(w)}" for w in warnings))
+        self.on_imported(out, arch)
+
+    def _pick(self, edit: QLineEdit, title: str, folder: bool = False):
+        from studio._qt.dialogs.folders import existing_or, remember
+        start = existing_or(edit.text(), "llama2c-import")
+        if folder:
+            f = QFileDialog.getExistingDirectory(self, title, start)
+        else:
+            f = QFileDialog.getOpenFileName(self, title, start, "llama2.c files (*.bin);;All files (*)")[0]
+        remember("llama2c-import", f)
+        if f:
+            edit.setText(f)

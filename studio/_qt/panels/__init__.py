@@ -1,0 +1,1 @@
+"""Docked panels beside the graph: timeline, milestone card, accounting, compute planner."""

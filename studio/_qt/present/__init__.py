@@ -1,0 +1,1 @@
+"""Ways of showing the graph: presentation mode and its geometry, compare mode."""

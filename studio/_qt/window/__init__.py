@@ -1,0 +1,1 @@
+"""The application and its main window: start-up, preflight, composition, project files."""

@@ -1,0 +1,1 @@
+"""The class around the models: lessons prepared ahead, races, the compute planner, time budgets, the offline pack."""

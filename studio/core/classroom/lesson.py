@@ -1,0 +1,338 @@
+"""Prepare the lesson: train every chosen milestone's classroom model ahead of class, one after another.
+
+A LESSON_DIR holds ``lesson.yaml`` (the index, rewritten atomically after every change of state)
+and one RUN_DIR per model (``LESSON_DIR/<preset id>/``; imported pretrained models under
+``LESSON_DIR/pretrained-<name>/``). :func:`prepare` is a plain generator of :class:`LessonEvent`
+that the CLI prints and the GUI's worker carries. It is safe to kill at any moment: a model whose
+status is ``done`` is skipped, an unfinished one with a checkpoint is resumed on the very same
+loss curve (the trainer's exact resume), one killed before its first checkpoint starts over.
+
+Data: TinyStories when it is downloaded, else the starter corpus, and the index says which.
+Each model trains with its preset's classroom tokenizer for ``minutes_per_model`` minutes (steps
+fitted to this machine by studio.core.classroom.time_budget) or an explicit number of steps.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import yaml
+
+from studio.core import errors as E
+from studio.core.files.yamlio import atomic_write_text, read_yaml
+
+LESSON_SCHEMA = 1
+INDEX = "lesson.yaml"
+STATUSES = ("pending", "training", "done", "failed", "pretrained")
+
+
+@dataclass(frozen=True)
+class LessonConfig:
+    milestones: tuple = ()              # preset ids; empty = every milestone and recipe on the timeline
+    minutes_per_model: float = 5.0
+    steps: int | None = None            # instead of minutes: this many steps per model
+    data: str | None = None             # None: TinyStories if downloaded, else the starter corpus
+    pretrained: tuple = ()              # tinyllamas names to import too (studio.core.runs.tinyllamas)
+    batch_size: int = 8
+    context: int | None = None          # None: each preset's classroom context
+    seed: int = 1337
+    threads: int | None = None
+    device: str = "cpu"
+    precision: str = "auto"             # the trainer's choice: bf16 where native and measured faster
+    compile: bool | str = "auto"        # torch.compile where the run is long enough to win the time back
+
+
+@dataclass(frozen=True)
+class LessonEvent:
+    kind: str            # "start", "model", "skip", "resume", "step", "eval", "model_done", "failed", "done"
+    index: int           # 0-based position of the model in the lesson (len(models) for "done")
+    total: int
+    model: str
+    message: str
+    model_fraction: float = 0.0     # 0..1 of the current model
+    overall_fraction: float = 0.0   # 0..1 of the whole lesson
+    eta_s: float | None = None      # whole lesson, from the measured speed
+    step: int = 0
+    steps: int = 0
+    val_bpb: float | None = None
+    params: int = 0
+
+
+def default_milestones() -> list[str]:
+    from studio.core.files.presets import timeline
+    t = timeline()
+    return list(t["milestones"]) + list(t["recipes"])
+
+
+# ---------------------------------------------------------------------------- the index
+class Lesson:
+    """LESSON_DIR and its lesson.yaml."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    @property
+    def index_path(self) -> Path:
+        return self.path / INDEX
+
+    def exists(self) -> bool:
+        return self.index_path.is_file()
+
+    def read(self) -> dict:
+        if not self.exists():
+            raise E.LoadError(f"{self.path}: not a lesson folder (no {INDEX}); run 'archstudio lesson prepare --out {self.path}'")
+        data = read_yaml(self.index_path)
+        v = data.get("schema_version")
+        if not isinstance(v, int) or v > LESSON_SCHEMA or data.get("kind") != "lesson":
+            raise E.LoadError(f"{self.index_path}: not a lesson index this version reads (schema_version {v!r})")
+        if not isinstance(data.get("models"), list):
+            raise E.LoadError(f"{self.index_path}: 'models' must be a list")
+        return data
+
+    def write(self, data: dict) -> None:
+        data = {"schema_version": LESSON_SCHEMA, "kind": "lesson", **{k: v for k, v in data.items()
+                                                                       if k not in ("schema_version", "kind")}}
+        atomic_write_text(self.index_path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+
+    def entries(self) -> list[dict]:
+        return [m for m in self.read()["models"] if isinstance(m, dict) and m.get("id")]
+
+    def run_dir(self, entry: dict) -> Path:
+        return self.path / str(entry.get("run", entry["id"]))
+
+
+def prepared_run(lesson_dir, preset_id: str) -> Path | None:
+    """The prepared run for the model of ``preset_id``: a pretrained import that serves it
+    (tinyllamas MODELS[...].presets: it writes real stories, which is why it was imported), else
+    its own finished classroom run, else None."""
+    lesson = Lesson(lesson_dir)
+    try:
+        entries = lesson.entries()
+    except E.StudioError:
+        return None
+    for e in entries:
+        if e.get("status") == "pretrained" and preset_id in (e.get("serves") or []) \
+                and (lesson.run_dir(e) / "run.yaml").is_file():
+            return lesson.run_dir(e)
+    for e in entries:
+        if e["id"] == preset_id and e.get("status") == "done" and (lesson.run_dir(e) / "run.yaml").is_file():
+            return lesson.run_dir(e)
+    return None
+
+
+def prepared_ids(lesson_dir) -> set[str]:
+    """Preset ids that have a prepared run in the lesson (their own finished run or a pretrained import)."""
+    lesson = Lesson(lesson_dir)
+    try:
+        entries = lesson.entries()
+    except E.StudioError:
+        return set()
+    out = set()
+    for e in entries:
+        if not (lesson.run_dir(e) / "run.yaml").is_file():
+            continue
+        if e.get("status") == "done":
+            out.add(str(e["id"]))
+        elif e.get("status") == "pretrained":
+            out.update(str(x) for x in e.get("serves") or [])
+    return out
+
+
+def prepared_lookup(lesson_dir) -> Callable[[str], Path | None]:
+    """A ``key -> Path | None`` for RunState.set_prepared_lookup: document keys of published
+    milestones (``milestone:<preset id>``) or bare preset ids find their prepared run; an edited
+    copy, a project or an import is another architecture and finds none."""
+    def lookup(key: str) -> Path | None:
+        key = str(key or "")
+        pid = key.split(":", 1)[1] if key.startswith("milestone:") else key
+        return None if ":" in pid else prepared_run(lesson_dir, pid)
+    return lookup
+
+
+def default_lesson_dir() -> Path:
+    """``ARCHSTUDIO_LESSON_DIR``, else ``lesson/`` in the user data dir (the CLI's and the GUI's default)."""
+    import os
+
+    import platformdirs
+    env = os.environ.get("ARCHSTUDIO_LESSON_DIR")
+    return Path(env) if env else Path(platformdirs.user_data_dir("archstudio", appauthor=False)) / "lesson"
+
+
+_DESCRIBED: dict = {}  # (folder, mtimes) -> line: a label may be read often, the files change rarely
+
+
+def describe_run(run_dir) -> str:
+    """One line for the views: which prepared run, when and for how long it was trained."""
+    from studio.core.runs.rundir import RunDir
+    run = RunDir(run_dir)
+    stamp = tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in (run.config_path, run.metrics_path))
+    key = (str(run.path), stamp)
+    if key not in _DESCRIBED:
+        if len(_DESCRIBED) > 256:
+            _DESCRIBED.clear()
+        _DESCRIBED[key] = _describe(run)
+    return _DESCRIBED[key]
+
+
+def _describe(run) -> str:
+    cfg = run.read_config()
+    if cfg.get("pretrained"):
+        p = cfg["pretrained"]
+        return f"pretrained {p.get('name')} from {p.get('repository')} ({p.get('trained_on', '')})"
+    recs = run.metrics()
+    steps = [r for r in recs if r.get("kind") == "step"]
+    evals = [r for r in recs if r.get("kind") == "eval"]
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.metrics_path.stat().st_mtime)) if recs else "never"
+    minutes = (steps[-1].get("elapsed_s", 0) / 60) if steps else 0
+    bpb = f", held-out {evals[-1]['val_bpb']:.2f} bits/byte" if evals and evals[-1].get("val_bpb") is not None else ""
+    label = (cfg.get("data") or {}).get("label", "")
+    return (f"prepared run {run.path.name}: trained {when} for {minutes:.1f} min, "
+            f"{steps[-1]['tokens'] if steps else 0:,} tokens{bpb}; data: {label}")
+
+
+# ---------------------------------------------------------------------------- summary
+def summary(lesson_dir) -> list[dict]:
+    """One row per model: id, status, held-out bits per byte, tokens seen, minutes trained, run."""
+    from studio.core.runs.rundir import RunDir
+    lesson = Lesson(lesson_dir)
+    rows = []
+    for e in lesson.entries():
+        run = RunDir(lesson.run_dir(e))
+        recs = run.metrics() if run.exists() else []
+        steps = [r for r in recs if r.get("kind") == "step"]
+        evals = [r for r in recs if r.get("kind") == "eval" and r.get("val_bpb") is not None]
+        rows.append({"id": e["id"], "status": e.get("status", "pending"),
+                     "val_bpb": round(float(evals[-1]["val_bpb"]), 4) if evals else None,
+                     "tokens": int(steps[-1]["tokens"]) if steps else (None if e.get("status") == "pretrained" else 0),
+                     "minutes": round(float(steps[-1].get("elapsed_s", 0)) / 60, 2) if steps else None,
+                     "params": e.get("params"), "run": str(run.path)})
+    return rows
+
+
+def summary_csv(rows: list[dict]) -> str:
+    import csv
+    import io
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["id", "status", "val_bpb", "tokens", "minutes", "params", "run"],
+                       lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------- prepare
+def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[], bool] = lambda: False,
+            cache=None) -> Iterator[LessonEvent]:
+    """Train (or resume, or skip) every model of the lesson in ``out_dir``; see the module docstring."""
+    from studio.core.classroom.lesson_train import train_entry
+    from studio.core.files.presets import is_preset
+    lesson = Lesson(out_dir)
+    ids = list(cfg.milestones) or default_milestones()
+    for pid in ids:
+        if not is_preset(pid):
+            raise E.StudioError(f"{pid!r} is not a preset id; run 'archstudio presets' for the milestones")
+    if cfg.steps is None and not cfg.minutes_per_model > 0:
+        raise E.StudioError("--minutes-per-model must be positive")
+    if lesson.path.exists() and not lesson.path.is_dir():
+        raise E.StudioError(f"{lesson.path}: is a file; --out needs a folder for the lesson")
+    if lesson.path.is_dir() and any(lesson.path.iterdir()) and not lesson.exists():
+        raise E.StudioError(f"{lesson.path}: not empty and not a lesson folder; choose a new folder")
+    index = lesson.read() if lesson.exists() else {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "models": []}
+    known = {e["id"]: e for e in index["models"] if isinstance(e, dict) and e.get("id")}
+    for pid in ids:  # a rerun may add models; it never drops the ones already listed
+        known.setdefault(pid, {"id": pid, "run": pid, "status": "pending"})
+    from studio.core.runs import tinyllamas as tl
+    for name in cfg.pretrained:
+        m = tl.model(name)
+        known.setdefault(f"pretrained-{name}", {"id": f"pretrained-{name}", "run": f"pretrained-{name}",
+                                                "status": "pending", "serves": list(m.presets), "pretrained": name})
+    index["models"] = list(known.values())
+    index.update({"minutes_per_model": cfg.minutes_per_model if cfg.steps is None else None, "steps": cfg.steps})
+    from studio.core.data import load_corpus
+    corpus = load_corpus(cfg.data)  # once: every model of the lesson trains on the same stories
+    if index.get("data") and index["data"].get("sha256") != corpus.sha256 and any(
+            e.get("status") in ("done", "training") for e in index["models"]):
+        raise E.StudioError(f"{lesson.path} was prepared on {index['data'].get('label')!r}, not {corpus.label!r}; "
+                            "use the same --data or a new --out folder")
+    index["data"] = {**corpus.describe(), "tinystories": corpus.is_tinystories}
+    lesson.path.mkdir(parents=True, exist_ok=True)
+    lesson.write(index)
+
+    todo = [e for e in index["models"] if e["id"] in ids or e.get("pretrained") in cfg.pretrained]
+    total = len(todo)
+    budget = 60.0 * cfg.minutes_per_model
+    seconds_per_model: list[float] = []   # measured, for the ETA of the models still to come
+    t_start = time.monotonic()
+    yield LessonEvent("start", 0, total, "", f"preparing {total} models in {lesson.path} on {corpus.label}")
+
+    estimate = {"model_s": budget if cfg.steps is None else None}  # a whole model, until one is measured
+
+    def eta(i: int, model_left_s: float) -> float:
+        per = (sum(seconds_per_model) / len(seconds_per_model)) if seconds_per_model else (estimate["model_s"] or 0.0)
+        pending = sum(1 for e in todo[i + 1:] if e.get("status") not in ("done", "pretrained"))
+        return max(0.0, model_left_s) + per * pending
+
+    def save(entry: dict, **changes) -> None:
+        entry.update(changes)
+        lesson.write(index)
+
+    for i, entry in enumerate(todo):
+        if should_stop():
+            break
+        if entry.get("status") in ("done", "pretrained") and (lesson.run_dir(entry) / "run.yaml").is_file():
+            yield LessonEvent("skip", i, total, entry["id"], f"{entry['id']}: already prepared, skipped",
+                              1.0, (i + 1) / total, eta(i, 0))
+            continue
+        run_dir = lesson.run_dir(entry)
+        t_model = time.monotonic()
+        try:
+            if entry.get("pretrained"):
+                if run_dir.exists():
+                    shutil.rmtree(run_dir)  # an import is all-or-nothing: a leftover is an interrupted one
+                yield LessonEvent("model", i, total, entry["id"], f"{entry['id']}: downloading and importing",
+                                  0.0, i / total, eta(i, 0))
+                tl.import_run(entry["pretrained"], run_dir, cache, should_cancel=should_stop)
+                save(entry, status="pretrained", finished=time.strftime("%Y-%m-%dT%H:%M:%S"), error=None)
+                yield LessonEvent("model_done", i, total, entry["id"], f"{entry['id']}: imported", 1.0,
+                                  (i + 1) / total, eta(i, 0))
+                continue
+            save(entry, status="training")
+            for ev in train_entry(entry["id"], run_dir, cfg, budget, should_stop, corpus):
+                if ev.kind in ("step", "eval", "model", "resume"):  # their eta_s: this model's seconds left
+                    if ev.kind == "model" and ev.eta_s is not None and estimate["model_s"] is None:
+                        estimate["model_s"] = ev.eta_s
+                    left = ev.eta_s if ev.eta_s is not None else budget
+                    yield dataclasses.replace(ev, index=i, total=total, overall_fraction=(i + ev.model_fraction) / total,
+                                              eta_s=eta(i, left))
+                elif ev.kind == "finished":
+                    if ev.message == "stopped":
+                        save(entry, status="training", steps=ev.steps)
+                        yield LessonEvent("stopped", i, total, entry["id"],
+                                          f"{entry['id']}: stopped at step {ev.step} of {ev.steps}; "
+                                          "run the same command again to resume", ev.model_fraction,
+                                          (i + ev.model_fraction) / total, None, ev.step, ev.steps, ev.val_bpb)
+                        return
+                    seconds_per_model.append(time.monotonic() - t_model)
+                    save(entry, status="done", steps=ev.steps, val_bpb=ev.val_bpb, params=ev.params,
+                         finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                    yield LessonEvent("model_done", i, total, entry["id"],
+                                      f"{entry['id']}: done, {ev.steps} steps, held-out {ev.val_bpb:.3f} bits/byte",
+                                      1.0, (i + 1) / total, eta(i, 0), ev.step, ev.steps, ev.val_bpb)
+        except Exception as exc:  # noqa: BLE001  one model's failure (diverged, out of memory) does not end the night
+            if should_stop():  # cancelled (e.g. mid-download): not a failure, the next run continues
+                yield LessonEvent("stopped", i, total, entry["id"], f"{entry['id']}: stopped; run the same command "
+                                  "again to resume", 0.0, i / total, None)
+                return
+            why = str(exc) if isinstance(exc, E.StudioError) else f"{type(exc).__name__}: {exc}"
+            why = (why.splitlines() or [""])[0][:300]
+            save(entry, status="failed", error=why)
+            yield LessonEvent("failed", i, total, entry["id"], f"{entry['id']}: failed: {why}", 1.0, (i + 1) / total,
+                              eta(i, 0))
+    done = sum(1 for e in todo if e.get("status") in ("done", "pretrained"))
+    yield LessonEvent("done", total, total, "", f"{done} of {total} models prepared in {lesson.path} "
+                      f"({(time.monotonic() - t_start) / 60:.1f} min)", 1.0, done / max(1, total), 0.0)

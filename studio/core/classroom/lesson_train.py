@@ -1,0 +1,117 @@
+"""One model of a lesson: start it (steps fitted to the time budget) or resume it, and train it.
+
+Yields studio.core.classroom.lesson.LessonEvent with index/total left at 0 for :func:`lesson.prepare` to
+fill in; on "step"/"eval"/"model"/"resume" events ``eta_s`` carries the seconds this model still
+needs. The last event is "finished" with ``message`` "done" or "stopped".
+
+A time budget is the trainer's own (TrainConfig.minutes: a warmup-stable-decay schedule re-fitted
+to the measured step time, its state in every checkpoint, so a resumed model finishes the same
+budget); the few steps timed here only size the checkpoint and log intervals.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Callable, Iterator
+
+from studio.core import errors as E
+
+
+def _fresh(pid: str, run_dir: Path, cfg, budget_s: float, corpus):
+    from studio.core.data import make_tokenizer, tokenize_corpus
+    from studio.core.files.presets import load_preset
+    from studio.core.runs.rundir import RunDir
+    from studio.core.classroom.time_budget import measure_step_seconds, steps_for
+    from studio.core.training import setup as S
+    from studio.core.training.trainer import TrainConfig
+    arch = load_preset(pid)
+    kind, vocab = S.choose_tokenizer(arch, None, None)
+    note, wanted = "", vocab
+    while True:
+        try:
+            tok = make_tokenizer(kind, corpus, vocab)
+            break
+        except E.StudioError:
+            # the small starter corpus cannot fill a large BPE vocabulary (stories15M's 4096): a smaller one, said
+            if kind != "bpe" or corpus.is_tinystories or not vocab or vocab <= 512:
+                raise
+            note = f" (BPE {vocab // 2} instead of {wanted}: the {corpus.name} corpus is too small for more)"
+            vocab //= 2
+    a = S.classroom_arch(arch, S.model_vocab(tok, None), cfg.context)
+    model = S.build_model(a, cfg.seed)
+    data = tokenize_corpus(corpus, tok)
+    tcfg = TrainConfig(steps=cfg.steps or 1, batch_size=cfg.batch_size, context=model.context, seed=cfg.seed,
+                       threads=cfg.threads, device=cfg.device, sample_interval=0, precision=cfg.precision,
+                       compile=cfg.compile, attention="auto")
+    if tcfg.threads:
+        import torch
+        torch.set_num_threads(int(tcfg.threads))
+    step_s = measure_step_seconds(model, data, tcfg.batch_size, tcfg.context, cfg.device)
+    steps = cfg.steps or steps_for(budget_s, step_s)  # with a time budget: an estimate for the intervals
+    tcfg = dataclasses.replace(tcfg, steps=steps, eval_interval=max(10, steps // 10) if cfg.steps else 0,
+                               checkpoint_interval=max(5, steps // 20), log_interval=max(1, steps // 2000),
+                               minutes=None if cfg.steps else budget_s / 60.0)
+    run = RunDir(run_dir)
+    run.initialize(a, pid, tok, S.training_record(tcfg), corpus.describe())
+    return model, data, run, tcfg, step_s, note
+
+
+def _resumed(run_dir: Path, cfg, corpus):
+    from studio.core.data import tokenize_corpus
+    from studio.core.runs.rundir import RunDir
+    from studio.core.training.trainer import TrainConfig
+    run = RunDir(run_dir)
+    rc = run.read_config()
+    if (rc.get("data") or {}).get("sha256") != corpus.sha256:
+        raise E.StudioError(f"{run.path} was trained on other data ({(rc.get('data') or {}).get('label')!r}); "
+                            "delete the folder or use the lesson's data")
+    known = set(TrainConfig.__dataclass_fields__)
+    stored = {k: v for k, v in (rc.get("training") or {}).items() if k in known}
+    tcfg = TrainConfig(**{**stored, "threads": cfg.threads, "device": cfg.device})
+    tok = run.tokenizer()
+    model = run.build_model().train()
+    return model, tokenize_corpus(corpus, tok), run, tcfg, int(run.load_checkpoint()["step"])
+
+
+def train_entry(pid: str, run_dir, cfg, budget_s: float, should_stop: Callable[[], bool], corpus) -> Iterator:
+    from studio.core.classroom.lesson import LessonEvent
+    from studio.core.runs.rundir import RunDir
+    from studio.core.training import EvalMetrics, Finished, StepMetrics, train_steps
+    run_dir = Path(run_dir)
+    run = RunDir(run_dir)
+    if run_dir.exists() and not run.has_checkpoint():
+        shutil.rmtree(run_dir)  # killed before its first checkpoint: nothing worth keeping
+    if run.has_checkpoint():
+        model, data, run, tcfg, start = _resumed(run_dir, cfg, corpus)
+        resume, step_s = True, None
+        yield LessonEvent("resume", 0, 0, pid, f"{pid}: resuming at step {start}"
+                          + ("" if tcfg.minutes else f" of {tcfg.steps}"), min(1.0, start / max(1, tcfg.steps)),
+                          step=start, steps=tcfg.steps)
+    else:
+        model, data, run, tcfg, step_s, note = _fresh(pid, run_dir, cfg, budget_s, corpus)
+        resume, start = False, 0
+    n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    if not resume:
+        plan = (f"{tcfg.minutes:g} min (≈ {tcfg.steps} steps at {step_s * 1000:.0f} ms/step)" if tcfg.minutes
+                else f"{tcfg.steps} steps (≈ {tcfg.steps * step_s / 60:.1f} min at {step_s * 1000:.0f} ms/step)")
+        yield LessonEvent("model", 0, 0, pid, f"{pid}: {n_params:,} parameters, {plan}{note}",
+                          0.0, eta_s=tcfg.minutes * 60 if tcfg.minutes else tcfg.steps * step_s,
+                          steps=tcfg.steps, params=n_params)
+    planned, left = tcfg.steps, None
+    for ev in train_steps(model, data, tcfg, should_stop, run=run, resume=resume):
+        if isinstance(ev, StepMetrics):
+            planned = max(ev.step, ev.planned_steps or planned)  # a time budget re-fits its step count
+            done = ev.step - start
+            left = ev.eta_s if ev.eta_s is not None else (
+                (planned - ev.step) * ev.elapsed_s / done if done > 0 else None)
+            yield LessonEvent("step", 0, 0, pid, f"{pid}: step {ev.step}/{planned}, loss {ev.loss:.3f}",
+                              ev.step / planned, eta_s=left, step=ev.step, steps=planned, params=n_params)
+        elif isinstance(ev, EvalMetrics):
+            yield LessonEvent("eval", 0, 0, pid, f"{pid}: step {ev.step}, held-out {ev.val_bpb:.3f} bits/byte",
+                              min(1.0, ev.step / planned), eta_s=left, step=ev.step, steps=planned,
+                              val_bpb=ev.val_bpb, params=n_params)
+        elif isinstance(ev, Finished):
+            steps = ev.step if ev.reason == "done" else planned
+            yield LessonEvent("finished", 0, 0, pid, ev.reason, ev.step / max(1, steps), step=ev.step, steps=steps,
+                              val_bpb=ev.val_bpb, params=n_params)

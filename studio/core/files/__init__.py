@@ -1,0 +1,1 @@
+"""File formats the app reads and writes as YAML/JSON: the parse layer, schemas, presets, projects."""

@@ -1,0 +1,157 @@
+"""Schemas of every YAML/JSON file kind the app reads (architecture, preset, timeline, project,
+recovery, run.yaml, metrics.jsonl records), checked right after parsing; see studio.core.files.schema."""
+from __future__ import annotations
+
+import math
+import re
+
+from studio.core import errors as E
+from studio.core.model.bounds import config_value_problem, scale_problems
+from studio.core.files.schema import (Any_, Bool, Float, Int, List, Map, OneOf, Opt, SchemaError, Spec, Str, short,
+                                validate_data)
+
+NAME = Str(200)
+TEXT = Str(20_000, coerce_scalar=True)  # titles, dates (YAML reads 2023-07 as text, 2023 as a number)
+SCALAR = OneOf(Bool(), Int(-(1 << 62), 1 << 62), Float(), Str(2000), what="a number, text or true/false")
+CONFIG_VALUE = OneOf(SCALAR, List(SCALAR, max_len=4096), what="a number, text, true/false or a list of them")
+
+
+class Pattern(Spec):
+    def __init__(self, regex: str, what: str, max_len: int = 400):
+        self.rx, self.what, self.max_len = re.compile(regex), what, max_len
+
+    def check(self, v, path):
+        if not isinstance(v, str):
+            self.fail(path, f"must be {self.what}, got {short(v)}")
+        if len(v) > self.max_len or not self.rx.fullmatch(v):
+            self.fail(path, f"{short(v)} is not {self.what}")
+        return v
+
+
+class NodeConfig(Spec):
+    """A node's settings: names → scalar literals or ``$dim`` references, literals bounded."""
+    def check(self, v, path):
+        v = Map(values=CONFIG_VALUE, max_len=200).check(v, path)
+        for k, x in v.items():
+            msg = config_value_problem(k, x)
+            if msg:
+                self.fail(f"{path}.{k}", msg)
+        return v
+
+
+EDGE = OneOf(Pattern(r"[^\n]{1,200}->[^\n]{1,200}", "an edge like 'src.port -> dst.port'"),
+             Map({"from": Str(200), "to": Str(200)}, required=("from", "to")),
+             what="an edge like 'src.port -> dst.port' or {from: a.port, to: b.port}")
+POS = List(Float(-1e7, 1e7), max_len=2, min_len=2)
+NODE = Map({"kind": Str(100), "region": Str(100), "config": Opt(NodeConfig()), "pos": Opt(POS)}, required=("kind",))
+NODE_PATCH = Map({"kind": Str(100), "region": Str(100), "config": Opt(NodeConfig()), "pos": Opt(POS)})
+class DimValue(Spec):
+    """A scale's dim: a number (finite), or text/true-false for the few non-numeric settings;
+    the named dims' ranges are checked by studio.core.model.bounds."""
+    def check(self, v, path):
+        if isinstance(v, float) and not math.isfinite(v):
+            self.fail(path, f"{path.rsplit('.', 1)[-1]} is {v}; it must be a finite number")
+        if isinstance(v, (bool, int, float)):
+            return v
+        if isinstance(v, str):
+            return Str(200).check(v, path)
+        self.fail(path, f"must be a number, got {short(v)}")
+
+
+DIM_VALUE = DimValue()
+DIMS = Map(values=DIM_VALUE, max_len=200)
+LAYERS = OneOf(Int(-4096, 4096), List(Int(-4096, 4096), max_len=4096),
+               Pattern(r"\s*(-?\d+|\$\w+)?\s*(:\s*(-?\d+|\$\w+)?\s*){0,2}", "a layer slice like '0:3', '1::2' or ':$first_k_dense'"),
+               what="a layer index, a list of indices or a slice like '0:3'")
+OVERRIDE = Map({"layers": LAYERS, "node": NAME, "kind": Opt(Str(100)), "config": Opt(NodeConfig())},
+               required=("layers", "node"))
+GRAPH_OPS = Map({
+    "remove": Opt(List(NAME, 1000)), "disconnect": Opt(List(EDGE, 10_000)), "connect": Opt(List(EDGE, 10_000)),
+    "replace": Opt(Map(values=NODE_PATCH, max_len=1000)), "add": Opt(Map(values=NODE, max_len=1000)),
+    "set": Opt(Map(values=Opt(Map(values=OneOf(CONFIG_VALUE, Opt(SCALAR)), max_len=200)), max_len=1000)),
+})
+META = Map({
+    "title": TEXT, "date": TEXT, "org": TEXT, "short": TEXT, "id": TEXT, "disclosure": Str(40),
+    "published": Opt(Map(values=Opt(OneOf(Float(), Str(2000), what="a number or text")))),
+    "provenance": Opt(Map(values=Str(100))),
+    "classroom_tokenizer": Opt(Map({"kind": Str(40), "vocab_size": Opt(Int(1, 1 << 18))})),
+    # what the milestone card and provenance badges read (studio.core.model.provenance, compute_plan)
+    "citations": Opt(List(Map({"title": TEXT, "link": TEXT}, required=("title", "link"), values=Any_()), 200)),
+    "assumptions": Opt(List(Any_(), 200)), "illustrative": Opt(List(Any_(), 200)),
+    "classroom_limits": Opt(List(Any_(), 200)), "config_source": Opt(TEXT),
+    "dims_provenance": Opt(Map(values=Map(values=Any_()))), "node_provenance": Opt(Map(values=Any_())),
+    "published_sources": Opt(Map(values=TEXT)), "published_provenance": Opt(Str(100)),
+    "component": Opt(Bool()), "no_published_size": Opt(Bool()),
+    "training_tokens": Opt(Map({"tokens": Opt(Float(0)), "source": Opt(TEXT), "provenance": Opt(Str(100))},
+                               values=Any_())),
+}, values=Any_())
+ARCHITECTURE = Map({
+    "schema_version": Int(1, 1 << 20), "id": Str(200, coerce_scalar=True), "extends": Opt(Str(200)), "kind": Str(40),
+    "meta": Opt(META), "scales": Map(values=DIMS, max_len=20), "regions": Opt(Map(values=Opt(Str(200)), max_len=20)),
+    "nodes": Map(values=NODE, max_len=2000), "edges": Opt(List(EDGE, 20_000)),
+    "overrides": Opt(List(OVERRIDE, 2000)), "training": Opt(Map(values=Any_())), "graph_ops": Opt(GRAPH_OPS),
+}, required=("nodes", "scales"))
+# a preset or an architecture file that extends another may leave nodes and scales out
+ARCHITECTURE_PARTIAL = Map({**ARCHITECTURE.fields, "scales": Opt(Map(values=Opt(Map(values=Opt(DIM_VALUE), max_len=200)), max_len=20)),
+                            "nodes": Opt(Map(values=NODE, max_len=2000))})  # nothing required
+TIMELINE = Map({"milestones": Opt(List(Str(200), 1000)), "recipes": Opt(List(Str(200), 1000))})
+PROJECT = Map({
+    "schema_version": Any_(), "kind": Any_(), "name": Opt(TEXT), "origin": Opt(Str(200, coerce_scalar=True)),
+    "architecture": Any_(), "training": Opt(Map(values=Any_())), "latest_run": Opt(Str(4096)),
+    "recovery_of": Opt(Str(4096)), "saved_at": Opt(Float(0, 1e11)),
+})
+TRAINING = Map({
+    "steps": Int(0, 1 << 31), "batch_size": Int(1, 1 << 16), "context": Int(2, 128 * 1024),
+    "lr": Float(0, None, lo_open=True), "min_lr_ratio": Float(0, 1), "schedule": Str(40),
+    "warmup_steps": Opt(Int(0, 1 << 31)), "weight_decay": Float(0, 10), "beta1": Float(0, 1), "beta2": Float(0, 1),
+    "grad_clip": Float(0, 1e6), "optimizer": Str(40), "qk_clip_tau": Float(0, 1e9, lo_open=True),
+    "muon_lr": Float(0, None), "precision": Str(40), "attention": Str(40), "grad_accum": Int(1, 1 << 16),
+    "eval_interval": Int(0, 1 << 31), "eval_batches": Int(0, 1 << 16), "sample_interval": Int(0, 1 << 31),
+    "sample_tokens": Int(0, 1 << 20), "checkpoint_interval": Int(0, 1 << 31), "log_interval": Int(1, 1 << 31),
+    "seed": Int(0, (1 << 64) - 1), "imported": Bool(),
+}, values=Any_())
+TOKENIZER_DESC = Map({"kind": Str(40), "vocab_size": Opt(Int(1, 1 << 18)), "sha256": Opt(Str(64))},
+                     required=("kind",), values=Any_())
+RUN = Map({
+    "schema_version": Int(1, 1 << 20), "kind": Str(40), "model": Str(4096, coerce_scalar=True),
+    "scale": Str(40, choices=("paper", "classroom")), "architecture": Map(values=Any_()),
+    "training": Opt(TRAINING), "data": Opt(Map({"source": Opt(Str(4096)), "sha256": Opt(Str(64)),
+                                              "label": Opt(TEXT), "stories": Opt(Int(0, 1 << 40)),
+                                              "path": Opt(Str(4096))}, values=Any_())),
+    "tokenizer": TOKENIZER_DESC,
+}, required=("architecture", "tokenizer"), values=Any_())
+METRICS_RECORD = Map(values=Any_(), max_len=1000)
+
+
+def check_architecture(data: dict, where: str, partial: bool = False) -> dict:
+    """Schema + dim bounds of an architecture mapping; one LoadError naming the field."""
+    data = validate_data(data, ARCHITECTURE_PARTIAL if partial else ARCHITECTURE, where)
+    problems = scale_problems({k: v for k, v in (data.get("scales") or {}).items() if v},
+                              data.get("regions") or {"layer": "n_layers"})
+    if problems:
+        path, msg = problems[0]
+        raise E.LoadError(f"{where}: {path}: {msg}")
+    if not partial:
+        if not data["scales"]:
+            raise E.LoadError(f"{where}: scales: needs at least one scale (paper or classroom)")
+        _check_override_kinds(data, where)
+    return data
+
+
+def _check_override_kinds(data: dict, where: str) -> None:
+    from blocks.registry import UnknownBlockKind, get_spec
+    for i, ov in enumerate(data.get("overrides") or []):
+        kind = ov.get("kind")
+        try:
+            if kind:
+                get_spec(kind)
+        except UnknownBlockKind:
+            raise E.LoadError(f"{where}: overrides[{i}].kind: unknown block kind {short(kind)}") from None
+
+
+def check(data, spec: Spec, where: str):
+    return validate_data(data, spec, where)
+
+
+__all__ = ["check_architecture", "check", "ARCHITECTURE", "ARCHITECTURE_PARTIAL", "TIMELINE", "PROJECT", "RUN",
+           "TRAINING", "TOKENIZER_DESC", "METRICS_RECORD", "SchemaError"]

@@ -1,0 +1,1 @@
+"""Looking inside a model: attention maps, MoE routing, routing over training, heatmap rendering."""

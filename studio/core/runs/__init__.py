@@ -1,0 +1,1 @@
+"""Run folders: layout, checkpoints and their checks, loading weights, pretrained runs."""

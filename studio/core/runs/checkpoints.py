@@ -1,0 +1,208 @@
+"""Run-folder integrity: checkpoint checksums and checks, tolerant metrics.jsonl reading and
+truncation, the per-run lock, and cleaning temp files a killed writer left behind.
+
+A checkpoint is only trusted when it unpickles (``weights_only``), has the expected shape of
+data and its checksum matches: zip's own CRCs are not verified by torch.load, so a flipped bit
+inside a tensor used to load silently.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+from studio.core import errors as E
+from studio.core.files.schema import MiB, os_reason
+
+MAX_METRICS_BYTES = 512 * MiB
+
+
+# ----------------------------------------------------------------------------- checksums
+def _feed(h, obj, top: bool = False) -> None:
+    import torch
+    if isinstance(obj, dict):
+        h.update(b"{")
+        for k in sorted(obj, key=repr):
+            if top and k == "checksum":
+                continue
+            h.update(repr(k).encode() + b":")
+            _feed(h, obj[k])
+        h.update(b"}")
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"[")
+        for v in obj:
+            _feed(h, v)
+        h.update(b"]")
+    elif isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy())
+    else:
+        h.update(repr(obj).encode())
+
+
+def payload_digest(payload: dict) -> str:
+    """sha256 over every tensor's bytes (with dtype and shape) and every plain value, keys sorted."""
+    h = hashlib.sha256()
+    _feed(h, payload, top=True)
+    return "sha256:" + h.hexdigest()
+
+
+def read_checkpoint(p: Path, map_location="cpu") -> dict:
+    """torch.load(weights_only=True) of one checkpoint file, every failure one LoadError line."""
+    import torch
+    p = Path(p)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise E.LoadError(f"{p}: no checkpoint; train the run first") from None
+    except OSError as exc:
+        raise E.LoadError(f"{p}: cannot read the checkpoint ({os_reason(exc)})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise E.LoadError(f"{p}: is not a regular file, so not a checkpoint")
+    try:
+        ck = torch.load(p, map_location=map_location, weights_only=True)
+    except OSError as exc:
+        raise E.LoadError(f"{p}: cannot read the checkpoint ({os_reason(exc)})") from None
+    except Exception as exc:  # noqa: BLE001  the unpickler fails in many ways (IndexError on 4 bytes)
+        msg = (str(exc).splitlines() or [type(exc).__name__])[0] or type(exc).__name__
+        raise E.LoadError(f"{p}: unreadable or truncated checkpoint ({msg[:120]})") from None
+    if not isinstance(ck, dict) or not isinstance(ck.get("model"), dict):
+        raise E.LoadError(f"{p}: not an archstudio checkpoint (no 'model' weights)")
+    step = ck.get("step", 0)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise E.LoadError(f"{p}: step: must be a whole number ≥ 0, got {str(step)[:40]!r}")
+    if ck.get("optimizer"):  # a resumable checkpoint: what resume reads must be there, typed
+        dp, rng = ck.get("data_pos"), ck.get("rng")
+        if not isinstance(ck["optimizer"], dict):
+            raise E.LoadError(f"{p}: optimizer: must be the optimizer's state (a mapping)")
+        if not (isinstance(dp, dict) and isinstance(dp.get("tokens"), int) and isinstance(dp.get("generator"), torch.Tensor)):
+            raise E.LoadError(f"{p}: data_pos: must hold the token count and the batch sampler's state")
+        if not (isinstance(rng, dict) and all(isinstance(rng.get(k), torch.Tensor) for k in ("torch", "sample"))):
+            raise E.LoadError(f"{p}: rng: must hold the torch and sampling generator states")
+    want = ck.get("checksum")
+    if want is not None:
+        if payload_digest(ck) != want:
+            raise E.LoadError(f"{p}: checksum mismatch: the file was damaged after it was written "
+                              "(a bit flip or a partial copy); resume uses the previous checkpoint")
+    return ck
+
+
+# ----------------------------------------------------------------------------- metrics.jsonl
+def _metrics_bytes(path: Path) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return b""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b""  # a FIFO or a folder named metrics.jsonl: no metrics, never a hang
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read(MAX_METRICS_BYTES)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
+def _records(data: bytes):
+    for raw in data.splitlines():
+        try:
+            rec = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            continue  # a line cut by a crash or damaged: skip it, keep the rest
+        if isinstance(rec, dict) and _plain_numbers(rec):
+            yield raw, rec
+
+
+def _plain_numbers(rec: dict) -> bool:
+    """step and tokens, when present, are whole numbers (a plot indexes by them)."""
+    for k in ("step", "tokens"):
+        v = rec.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or abs(v) > 1 << 62):
+            return False
+    return True
+
+
+def metrics_records(path) -> list[dict]:
+    return [rec for _, rec in _records(_metrics_bytes(Path(path)))]
+
+
+def _step_of(rec: dict) -> int | None:
+    s = rec.get("step")
+    return s if isinstance(s, int) and not isinstance(s, bool) else None
+
+
+def truncate_metrics(path, step: int) -> None:
+    """Rewrite metrics.jsonl (atomically) with only the records at or before ``step``."""
+    from studio.core.files.yamlio import atomic_write_bytes
+    p = Path(path)
+    data = _metrics_bytes(p)
+    if not data:
+        return
+    keep = [raw for raw, rec in _records(data) if (_step_of(rec) or 0) <= step]
+    new = b"".join(r + b"\n" for r in keep)
+    if new != data:
+        atomic_write_bytes(p, new)
+
+
+# ----------------------------------------------------------------------------- lock + temp files
+def clean_stale_temp_files(folder: Path) -> list[Path]:
+    """Remove ``.NAME.XXXX.tmp`` files a killed atomic write left (only call with the run locked)."""
+    removed = []
+    for d in (folder, folder / "checkpoints", folder / "tokenizer"):
+        try:
+            cands = [p for p in d.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file()]
+        except OSError:
+            continue
+        for p in cands:
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
+
+
+class RunLock:
+    """``with RunDir(p).lock():`` — an exclusive, non-blocking flock on ``RUN_DIR/.lock``.
+    A second trainer of the same folder is refused in one line instead of interleaving its
+    metrics and checkpoints; the kernel drops the lock when the process dies (even kill -9)."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.path = self.folder / ".lock"
+        self.fd: int | None = None
+        self.removed: list[Path] = []
+
+    def __enter__(self) -> "RunLock":
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks; run unlocked
+            return self
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise E.StudioError(f"{self.folder}: cannot lock the run folder ({os_reason(exc)})") from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                other = os.pread(self.fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            finally:
+                os.close(self.fd)
+                self.fd = None
+            raise E.StudioError(f"{self.folder}: another archstudio process (pid {other}) is training this run; "
+                                "wait for it to finish or stop it") from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+        self.removed = clean_stale_temp_files(self.folder)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the flock
+            self.fd = None
