@@ -81,9 +81,11 @@ def _prepare(args) -> int:
 
 
 def _summary(args) -> int:
-    from studio.core.classroom.lesson import summary, summary_csv
+    from studio.core.classroom.lesson import Lesson, summary, summary_csv
     from studio.core.files.yamlio import atomic_write_text
     rows = summary(args.lesson_dir)
+    for line in Lesson(args.lesson_dir).sorted_entries()[2]:
+        print(f"skipped a damaged entry: {line}", file=sys.stderr)
     if args.csv:
         try:
             atomic_write_text(args.csv, summary_csv(rows))

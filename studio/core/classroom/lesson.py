@@ -14,7 +14,6 @@ fitted to this machine by studio.core.classroom.time_budget) or an explicit numb
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +22,14 @@ from typing import Callable, Iterator
 import yaml
 
 from studio.core import errors as E
+from studio.core.files.contained import inside
+from studio.core.files.file_schemas import LESSON, LESSON_ENTRY, LESSON_STATUSES, check
+from studio.core.files.schema import short
 from studio.core.files.yamlio import atomic_write_text, read_yaml
 
 LESSON_SCHEMA = 1
 INDEX = "lesson.yaml"
-STATUSES = ("pending", "training", "done", "failed", "pretrained")
+STATUSES = LESSON_STATUSES
 
 
 @dataclass(frozen=True)
@@ -83,26 +85,53 @@ class Lesson:
         return self.index_path.is_file()
 
     def read(self) -> dict:
+        """The index, its top level checked (a bad entry under ``models`` is kept, see :meth:`sorted_entries`)."""
         if not self.exists():
             raise E.LoadError(f"{self.path}: not a lesson folder (no {INDEX}); run 'archstudio lesson prepare --out {self.path}'")
         data = read_yaml(self.index_path)
         v = data.get("schema_version")
-        if not isinstance(v, int) or v > LESSON_SCHEMA or data.get("kind") != "lesson":
-            raise E.LoadError(f"{self.index_path}: not a lesson index this version reads (schema_version {v!r})")
-        if not isinstance(data.get("models"), list):
-            raise E.LoadError(f"{self.index_path}: 'models' must be a list")
-        return data
+        if not isinstance(v, int) or isinstance(v, bool) or v > LESSON_SCHEMA or data.get("kind") != "lesson":
+            raise E.LoadError(f"{self.index_path}: not a lesson index this version reads (schema_version {short(v)})")
+        return check(data, LESSON, str(self.index_path))
 
     def write(self, data: dict) -> None:
         data = {"schema_version": LESSON_SCHEMA, "kind": "lesson", **{k: v for k, v in data.items()
                                                                        if k not in ("schema_version", "kind")}}
         atomic_write_text(self.index_path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
 
-    def entries(self) -> list[dict]:
-        return [m for m in self.read()["models"] if isinstance(m, dict) and m.get("id")]
+    def sorted_entries(self, data: dict | None = None) -> tuple[list, list[dict], list[str]]:
+        """(every item of ``models`` in order, each a checked entry or left as read; the checked
+        entries, the same objects; one line per bad one).
 
-    def run_dir(self, entry: dict) -> Path:
-        return self.path / str(entry.get("run", entry["id"]))
+        A bad entry (a wrong-typed field, a run folder outside the lesson, a repeated id) is
+        skipped by every reader and named, never acted on, and written back as it was."""
+        data = self.read() if data is None else data
+        items, good, bad, seen = [], [], [], set()
+        for i, m in enumerate(data["models"]):
+            where = f"{self.index_path}: models[{i}]"
+            try:
+                e = check(m, LESSON_ENTRY, where)
+                if not e["id"].strip():
+                    raise E.LoadError(f"{where}: id: is empty")
+                if e["id"] in seen:
+                    raise E.LoadError(f"{where}: id: {short(e['id'])} is listed twice")
+                self.run_dir(e, where)
+            except E.LoadError as exc:
+                items.append(m)
+                bad.append(str(exc))
+                continue
+            seen.add(e["id"])
+            items.append(e)
+            good.append(e)
+        return items, good, bad
+
+    def entries(self) -> list[dict]:
+        """The good entries (see :meth:`sorted_entries`)."""
+        return self.sorted_entries()[1]
+
+    def run_dir(self, entry: dict, where: str = "") -> Path:
+        """The entry's run folder, which must stay inside the lesson folder (studio.core.files.contained)."""
+        return inside(self.path, entry.get("run", entry["id"]), f"{where or self.index_path}: run")
 
 
 def prepared_run(lesson_dir, preset_id: str) -> Path | None:
@@ -229,7 +258,7 @@ def summary_csv(rows: list[dict]) -> str:
 def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[], bool] = lambda: False,
             cache=None) -> Iterator[LessonEvent]:
     """Train (or resume, or skip) every model of the lesson in ``out_dir``; see the module docstring."""
-    from studio.core.classroom.lesson_train import train_entry
+    from studio.core.classroom.lesson_train import import_entry, train_entry
     from studio.core.files.presets import is_preset
     lesson = Lesson(out_dir)
     ids = list(cfg.milestones) or default_milestones()
@@ -243,32 +272,40 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
     if lesson.path.is_dir() and any(lesson.path.iterdir()) and not lesson.exists():
         raise E.StudioError(f"{lesson.path}: not empty and not a lesson folder; choose a new folder")
     index = lesson.read() if lesson.exists() else {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "models": []}
-    known = {e["id"]: e for e in index["models"] if isinstance(e, dict) and e.get("id")}
-    for pid in ids:  # a rerun may add models; it never drops the ones already listed
-        known.setdefault(pid, {"id": pid, "run": pid, "status": "pending"})
+    items, good, bad = lesson.sorted_entries(index) if lesson.exists() else ([], [], [])
+    named = {m.get("id") for m in items if m not in good and isinstance(m, dict) and isinstance(m.get("id"), str)}
+    known = {e["id"]: e for e in good}
+    for pid in ids:  # a rerun may add models; it never drops the ones already listed, nor bad ones
+        if pid not in known and pid not in named:
+            known[pid] = {"id": pid, "run": pid, "status": "pending"}
+            items.append(known[pid])
     from studio.core.runs import tinyllamas as tl
     for name in cfg.pretrained:
         m = tl.model(name)
-        known.setdefault(f"pretrained-{name}", {"id": f"pretrained-{name}", "run": f"pretrained-{name}",
-                                                "status": "pending", "serves": list(m.presets), "pretrained": name})
-    index["models"] = list(known.values())
+        if f"pretrained-{name}" not in known and f"pretrained-{name}" not in named:
+            known[f"pretrained-{name}"] = {"id": f"pretrained-{name}", "run": f"pretrained-{name}", "status": "pending",
+                                           "serves": list(m.presets), "pretrained": name}
+            items.append(known[f"pretrained-{name}"])
+    index["models"] = items
     index.update({"minutes_per_model": cfg.minutes_per_model if cfg.steps is None else None, "steps": cfg.steps})
     from studio.core.data import load_corpus
     corpus = load_corpus(cfg.data)  # once: every model of the lesson trains on the same stories
     if index.get("data") and index["data"].get("sha256") != corpus.sha256 and any(
-            e.get("status") in ("done", "training") for e in index["models"]):
+            e.get("status") in ("done", "training") for e in good):
         raise E.StudioError(f"{lesson.path} was prepared on {index['data'].get('label')!r}, not {corpus.label!r}; "
                             "use the same --data or a new --out folder")
     index["data"] = {**corpus.describe(), "tinystories": corpus.is_tinystories}
     lesson.path.mkdir(parents=True, exist_ok=True)
     lesson.write(index)
 
-    todo = [e for e in index["models"] if e["id"] in ids or e.get("pretrained") in cfg.pretrained]
+    todo = [e for e in known.values() if e["id"] in ids or e.get("pretrained") in cfg.pretrained]
     total = len(todo)
     budget = 60.0 * cfg.minutes_per_model
     seconds_per_model: list[float] = []   # measured, for the ETA of the models still to come
     t_start = time.monotonic()
     yield LessonEvent("start", 0, total, "", f"preparing {total} models in {lesson.path} on {corpus.label}")
+    for line in bad:
+        yield LessonEvent("skip", 0, total, "", f"skipped a damaged entry (left as it is): {line}")
 
     estimate = {"model_s": budget if cfg.steps is None else None}  # a whole model, until one is measured
 
@@ -292,11 +329,9 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
         t_model = time.monotonic()
         try:
             if entry.get("pretrained"):
-                if run_dir.exists():
-                    shutil.rmtree(run_dir)  # an import is all-or-nothing: a leftover is an interrupted one
                 yield LessonEvent("model", i, total, entry["id"], f"{entry['id']}: downloading and importing",
                                   0.0, i / total, eta(i, 0))
-                tl.import_run(entry["pretrained"], run_dir, cache, should_cancel=should_stop)
+                import_entry(entry["pretrained"], run_dir, cache, should_stop)
                 save(entry, status="pretrained", finished=time.strftime("%Y-%m-%dT%H:%M:%S"), error=None)
                 yield LessonEvent("model_done", i, total, entry["id"], f"{entry['id']}: imported", 1.0,
                                   (i + 1) / total, eta(i, 0))

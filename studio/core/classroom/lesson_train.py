@@ -11,11 +11,60 @@ budget); the few steps timed here only size the checkpoint and log intervals.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 from typing import Callable, Iterator
 
 from studio.core import errors as E
+
+MARKER = ".archstudio-lesson-run"  # written into every run folder the lesson creates: only those it may delete
+
+
+def _made_here(run_dir: Path) -> bool:
+    """Whether ``run_dir`` is a real folder (not a link) holding the marker this lesson writes."""
+    try:
+        return (not run_dir.is_symlink() and run_dir.is_dir()
+                and os.path.isfile(run_dir / MARKER) and not (run_dir / MARKER).is_symlink())
+    except OSError:
+        return False
+
+
+def clear_unfinished(run_dir: Path, why: str) -> None:
+    """Make way for a fresh run in ``run_dir``: nothing there, an empty folder, or a folder this
+    lesson created (its marker) is deleted; anything else is refused in one line, untouched."""
+    if not os.path.lexists(run_dir):
+        return
+    if _made_here(run_dir):
+        shutil.rmtree(run_dir)  # a folder this lesson made and marked: ours to delete
+        return
+    if run_dir.is_dir() and not run_dir.is_symlink() and not any(run_dir.iterdir()):
+        return
+    raise E.StudioError(f"{run_dir}: holds files this lesson did not make ({why}); nothing was deleted: "
+                        "move the folder away or give the entry another 'run'")
+
+
+def _mark(run_dir: Path) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / MARKER).write_text("made by archstudio lesson prepare; deleted with its run when it is redone\n",
+                                  encoding="utf-8")
+
+
+def import_entry(name: str, run_dir: Path, cache, should_stop: Callable[[], bool]) -> None:
+    """Import the pretrained ``name`` into ``run_dir`` (studio.core.runs.tinyllamas; the import
+    itself is all-or-nothing). A folder already there is kept when it holds that model (an import
+    killed before the index was saved), deleted when this lesson marked it, else refused."""
+    from studio.core.runs import tinyllamas as tl
+    from studio.core.runs.rundir import RunDir
+    if (run_dir / "run.yaml").is_file() and not run_dir.is_symlink():
+        try:
+            if (RunDir(run_dir).read_config().get("pretrained") or {}).get("name") == name:
+                return _mark(run_dir)  # imported, then killed before the index said so
+        except E.StudioError:
+            pass
+    clear_unfinished(run_dir, "an interrupted import")
+    tl.import_run(name, run_dir, cache, should_cancel=should_stop)
+    _mark(run_dir)
 
 
 def _fresh(pid: str, run_dir: Path, cfg, budget_s: float, corpus):
@@ -80,8 +129,9 @@ def train_entry(pid: str, run_dir, cfg, budget_s: float, should_stop: Callable[[
     from studio.core.training import EvalMetrics, Finished, StepMetrics, train_steps
     run_dir = Path(run_dir)
     run = RunDir(run_dir)
-    if run_dir.exists() and not run.has_checkpoint():
-        shutil.rmtree(run_dir)  # killed before its first checkpoint: nothing worth keeping
+    if not run.has_checkpoint():
+        clear_unfinished(run_dir, "no checkpoint: killed before its first one")
+        _mark(run_dir)
     if run.has_checkpoint():
         model, data, run, tcfg, start = _resumed(run_dir, cfg, corpus)
         resume, step_s = True, None

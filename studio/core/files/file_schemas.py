@@ -121,6 +121,17 @@ RUN = Map({
     "tokenizer": TOKENIZER_DESC,
 }, required=("architecture", "tokenizer"), values=Any_())
 METRICS_RECORD = Map(values=Any_(), max_len=1000)
+LESSON_STATUSES = ("pending", "training", "done", "failed", "pretrained")
+LESSON_ENTRY = Map({
+    "id": Str(200), "run": Str(1024, coerce_scalar=True), "status": Str(40, choices=LESSON_STATUSES),
+    "serves": Opt(List(Str(200), 1000)), "pretrained": Opt(Str(200)), "steps": Opt(Int(0, 1 << 50)),
+    "val_bpb": Opt(Float()), "params": Opt(Int(0, 1 << 50)), "finished": Opt(TEXT), "error": Opt(TEXT),
+}, required=("id",), values=Any_())
+LESSON = Map({
+    "schema_version": Int(1, 1 << 20), "kind": Str(40), "models": List(Any_(), 10_000),
+    "data": Opt(Map({"sha256": Opt(Str(200)), "label": Opt(TEXT), "tinystories": Opt(Bool())}, values=Any_())),
+    "created": Opt(TEXT), "minutes_per_model": Opt(Float(0)), "steps": Opt(Int(0, 1 << 50)),
+}, required=("schema_version", "kind", "models"), values=Any_())
 
 
 def check_architecture(data: dict, where: str, partial: bool = False) -> dict:
@@ -154,4 +165,4 @@ def check(data, spec: Spec, where: str):
 
 
 __all__ = ["check_architecture", "check", "ARCHITECTURE", "ARCHITECTURE_PARTIAL", "TIMELINE", "PROJECT", "RUN",
-           "TRAINING", "TOKENIZER_DESC", "METRICS_RECORD", "SchemaError"]
+           "TRAINING", "TOKENIZER_DESC", "METRICS_RECORD", "LESSON", "LESSON_ENTRY", "SchemaError"]

@@ -1,0 +1,177 @@
+"""A lesson.yaml is data, not trust: its run folders stay inside the lesson folder, the lesson
+deletes only folders it made, and a damaged entry is skipped and named (never an internal error)."""
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from studio.core import errors as E
+from studio.core.classroom.lesson import (
+    Lesson,
+    LessonConfig,
+    prepare,
+    prepared_ids,
+    prepared_lookup,
+    summary,
+)
+from studio.core.classroom.lesson_train import MARKER
+from studio.core.runs.rundir import RunDir
+
+PID = "recipe-microgpt"
+
+
+@pytest.fixture
+def env(tmp_path_factory, monkeypatch):
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(cache))  # the starter corpus; never a network access
+    return {"ARCHSTUDIO_CACHE_DIR": str(cache)}
+
+
+def tiny(**kw):
+    return LessonConfig(**{"milestones": (PID,), "steps": 2, "batch_size": 2, "context": 16, "threads": 1,
+                           "precision": "fp32", "compile": False, **kw})
+
+
+def snapshot(folder) -> dict:
+    """Every file and link under ``folder``: its bytes' hash or where it points."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            rel = os.path.relpath(p, folder)
+            if os.path.islink(p):
+                out[rel] = "-> " + os.readlink(p)
+            elif os.path.isfile(p):
+                out[rel] = hashlib.sha256(Path(p).read_bytes()).hexdigest()
+            else:
+                out[rel] = "dir"
+    return out
+
+
+def victim(tmp_path):
+    v = tmp_path / "thesis"
+    (v / "chapters").mkdir(parents=True)
+    (v / "chapters" / "one.tex").write_bytes(b"\\section{Results}\n" * 50)
+    (v / "notes.txt").write_text("do not lose me\n")
+    return v, snapshot(v)
+
+
+def write_lesson(folder, models: str, extra: str = ""):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lesson.yaml").write_text(f"schema_version: 1\nkind: lesson\n{extra}models:\n{models}")
+
+
+@pytest.mark.parametrize("run", ["{victim}", "../thesis", "", ".", "..", "./", "sub/../../thesis"])
+def test_a_run_outside_the_lesson_is_skipped_and_nothing_outside_is_touched(env, tmp_path, run):
+    v, before = victim(tmp_path)
+    lesson_dir = tmp_path / "L"
+    write_lesson(lesson_dir, f"- {{id: {PID}, run: '{run.format(victim=v)}', status: pending}}\n")
+    (lesson_dir / "teacher-notes.txt").write_text("mine\n")
+    lesson_before = snapshot(lesson_dir)
+    events = list(prepare(lesson_dir, tiny()))
+    skipped = [e.message for e in events if e.kind == "skip"]
+    assert len(skipped) == 1 and "models[0]: run:" in skipped[0], skipped
+    assert not [e for e in events if e.kind in ("model", "step", "failed")]  # nothing trained, nowhere
+    assert snapshot(v) == before
+    assert (lesson_dir / "teacher-notes.txt").read_text() == "mine\n"
+    assert Lesson(lesson_dir).read()["models"][0]["run"] == run.format(victim=v)  # the entry is kept as it was
+    assert set(lesson_before) <= set(snapshot(lesson_dir))
+
+
+def test_a_symlink_out_of_the_lesson_is_refused(env, tmp_path):
+    v, before = victim(tmp_path)
+    lesson_dir = tmp_path / "L"
+    write_lesson(lesson_dir, f"- {{id: {PID}, run: link, status: pending}}\n")
+    (lesson_dir / "link").symlink_to(v, target_is_directory=True)
+    events = list(prepare(lesson_dir, tiny()))
+    assert any(e.kind == "skip" and "symbolic link" in e.message for e in events)
+    assert snapshot(v) == before and (lesson_dir / "link").is_symlink()
+
+
+def test_a_pretrained_entry_outside_is_skipped_before_any_download(env, tmp_path, monkeypatch):
+    import studio.core.runs.tinyllamas as tl
+    monkeypatch.setattr(tl, "download", lambda *a, **k: pytest.fail("downloaded for a bad entry"))
+    v, before = victim(tmp_path)
+    lesson_dir = tmp_path / "L"
+    write_lesson(lesson_dir, f"- {{id: pretrained-stories260K, run: '{v}', status: pending, pretrained: stories260K,"
+                             " serves: [recipe-llama2c-stories260k]}\n")
+    events = list(prepare(lesson_dir, tiny(milestones=(PID,), pretrained=("stories260K",))))
+    assert any(e.kind == "skip" and "absolute path" in e.message for e in events)
+    assert snapshot(v) == before
+
+
+def test_a_folder_the_lesson_did_not_make_is_never_deleted(env, tmp_path):
+    lesson_dir = tmp_path / "L"
+    write_lesson(lesson_dir, f"- {{id: {PID}, run: mine, status: training}}\n")
+    (lesson_dir / "mine").mkdir()
+    (lesson_dir / "mine" / "essay.txt").write_text("keep\n")
+    before = snapshot(lesson_dir / "mine")
+    events = list(prepare(lesson_dir, tiny()))
+    failed = [e.message for e in events if e.kind == "failed"]
+    assert len(failed) == 1 and "did not make" in failed[0] and "nothing was deleted" in failed[0]
+    assert snapshot(lesson_dir / "mine") == before
+
+
+def test_a_marked_folder_without_checkpoint_is_started_over(env, tmp_path):
+    lesson_dir = tmp_path / "L"
+    write_lesson(lesson_dir, f"- {{id: {PID}, run: {PID}, status: training}}\n")
+    (lesson_dir / PID).mkdir()
+    (lesson_dir / PID / MARKER).write_text("x")
+    (lesson_dir / PID / "half-written.tmp").write_text("killed before the first checkpoint")
+    events = list(prepare(lesson_dir, tiny()))
+    assert events[-1].kind == "done" and not (lesson_dir / PID / "half-written.tmp").exists()
+    assert RunDir(lesson_dir / PID).has_checkpoint() and (lesson_dir / PID / MARKER).is_file()
+
+
+BAD_ENTRIES = ["{id: recipe-microgpt, status: [done]}", "{id: {a: 1}, status: done}", "{status: pretrained, serves: 5}",
+               "{id: x, status: pretrained, serves: 5}", "{id: x, status: finished}", "[1, 2]", "7",
+               "{id: '', status: done}", "{id: y, steps: many}"]
+
+
+@pytest.mark.parametrize("bad", BAD_ENTRIES)
+def test_a_wrong_typed_entry_is_skipped_and_named_by_every_reader(env, tmp_path, bad):
+    lesson_dir = tmp_path / "L"
+    write_lesson(lesson_dir, f"- {bad}\n- {{id: 2023-07-llama-2, run: llama, status: pending}}\n")
+    items, good, problems = Lesson(lesson_dir).sorted_entries()
+    assert len(items) == 2 and [e["id"] for e in good] == ["2023-07-llama-2"]
+    assert len(problems) == 1 and "models[0]" in problems[0] and "\n" not in problems[0]
+    assert [r["id"] for r in summary(lesson_dir)] == ["2023-07-llama-2"]
+    assert prepared_ids(lesson_dir) == set() and prepared_lookup(lesson_dir)("recipe-llama2c-stories260k") is None
+
+
+def test_a_damaged_entry_survives_a_prepare_that_does_not_train_it(env, tmp_path):
+    lesson_dir = tmp_path / "L"
+    write_lesson(lesson_dir, f"- {{id: {PID}, status: [done]}}\n- {{id: other, serves: 5}}\n")
+    events = list(prepare(lesson_dir, tiny()))
+    assert [e.kind for e in events].count("skip") == 2 and events[-1].kind == "done"
+    assert not RunDir(lesson_dir / PID).exists()  # a damaged entry for the asked model: named, not redone
+    models = Lesson(lesson_dir).read()["models"]
+    assert models == [{"id": PID, "status": ["done"]}, {"id": "other", "serves": 5}]
+
+
+@pytest.mark.parametrize("top", ["data: x\n", "data: [1]\n", "steps: many\n", "minutes_per_model: [1]\n"])
+def test_a_wrong_typed_top_level_field_is_one_line(env, tmp_path, top):
+    lesson_dir = tmp_path / "L"
+    write_lesson(lesson_dir, f"- {{id: {PID}, status: done}}\n", extra=top)
+    with pytest.raises(E.LoadError) as info:
+        summary(lesson_dir)
+    assert "lesson.yaml" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(E.StudioError):
+        list(prepare(lesson_dir, tiny()))
+    assert prepared_lookup(lesson_dir)(PID) is None  # the GUI's lookup: no run, no exception
+
+
+def test_cli_summary_names_a_skipped_entry_and_a_bad_file_is_exit_2(env, tmp_path):
+    lesson_dir = tmp_path / "L"
+    write_lesson(lesson_dir, f"- {{id: {PID}, status: [done]}}\n- {{id: 2023-07-llama-2, status: pending}}\n")
+    cmd = [sys.executable, "-m", "studio", "lesson", "summary", str(lesson_dir)]
+    r = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0 and "2023-07-llama-2" in r.stdout
+    assert "skipped" in r.stderr and "models[0]: status" in r.stderr and "Traceback" not in r.stderr
+    write_lesson(lesson_dir, f"- {{id: {PID}, status: done}}\n", extra="data: x\n")
+    r = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "data" in r.stderr
