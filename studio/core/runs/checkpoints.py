@@ -154,6 +154,8 @@ def clean_stale_temp_files(folder: Path) -> list[Path]:
     """Remove ``.NAME.XXXX.tmp`` files a killed atomic write left (only call with the run locked)."""
     removed = []
     for d in (folder, folder / "checkpoints", folder / "tokenizer"):
+        if d != folder and d.is_symlink():
+            continue  # a linked folder is not the run's own: nothing in it was written by this run
         try:
             cands = [p for p in d.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file()]
         except OSError:
@@ -165,6 +167,27 @@ def clean_stale_temp_files(folder: Path) -> list[Path]:
             except OSError:
                 pass
     return removed
+
+
+def _open_lock_file(path: Path) -> int:
+    """RUN_DIR/.lock, created with O_EXCL|O_NOFOLLOW; one left by an earlier (dead) trainer is
+    reused only when it is a plain file of its own (not a symlink, FIFO or hard link to another
+    file): the pid written into it must never land in a file outside the run."""
+    flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            fd = os.open(path, flags)  # a stale lock file; the flock below says whether it is held
+    except OSError as exc:
+        why = "it is a symbolic link; remove it" if os.path.islink(path) else os_reason(exc)
+        raise E.StudioError(f"{path.parent}: cannot lock the run folder: {path.name} ({why})") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        os.close(fd)
+        what = "not a regular file" if not stat.S_ISREG(st.st_mode) else "linked to another file (a hard link)"
+        raise E.StudioError(f"{path.parent}: cannot lock the run folder: {path.name} is {what}; remove it")
+    return fd
 
 
 class RunLock:
@@ -183,10 +206,7 @@ class RunLock:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: no advisory locks; run unlocked
             return self
-        try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as exc:
-            raise E.StudioError(f"{self.folder}: cannot lock the run folder ({os_reason(exc)})") from None
+        self.fd = _open_lock_file(self.path)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
