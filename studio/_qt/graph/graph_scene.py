@@ -36,6 +36,7 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
     changed_diff = Signal(object)  # {"added": [...], "removed": [...], "changed": [...]}
     connect_requested = Signal(str, str, str, str)  # src, src port, dst, dst port (dragged port to port)
     probe_message = Signal(str)  # live accept / reject text while a connection is dragged ("" when done)
+    settled = Signal()  # a move animation ran to its end (the view refits to what it shows)
 
     def __init__(self, document, theme: Theme = LIGHT, parent=None, figures=None):
         """``figures``: where the marks of a milestone's change come from (None: no marks)."""
@@ -296,6 +297,7 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
 
     def _finish(self):
         self._end_animation()
+        self.settled.emit()
 
     def _end_animation(self) -> None:
         if self._anim.state() == QVariantAnimation.Running:
@@ -316,6 +318,11 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
             self.removeItem(g)
         self.ghosts = []
         self._update_frames()
+
+    def target_pos(self, item: NodeItem) -> QPointF:
+        """Where a block is going: the end of its move while one runs, else where it is."""
+        move = self._moves.get(item.node_id)
+        return move[1] if move is not None else item.pos()
 
     @property
     def animating(self) -> bool:
@@ -349,8 +356,19 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
             self._update_frames()
 
     def content_rect(self) -> QRectF:
+        """What the view fits: blocks, frames and the stage strip where the running move (if
+        any) takes them. Fitting to where a move starts sized each milestone for the graph
+        shown before it (issue 22 H2)."""
         rect = QRectF()
-        for it in list(self.nodes.values()) + list(self.frames.values()) + self.stage_items:
+        for it in self.nodes.values():
+            rect = rect.united(it.sceneBoundingRect().translated(self.target_pos(it) - it.pos()))
+        if self._moves and self.arch is not None:
+            for r in self.frame_rects(settled=True).values():
+                rect = rect.united(r.adjusted(-4, -4, 4, 4))  # FrameItem.boundingRect's margin
+        else:
+            for it in self.frames.values():
+                rect = rect.united(it.sceneBoundingRect())
+        for it in self.stage_items:
             rect = rect.united(it.sceneBoundingRect())
         return rect
 

@@ -39,6 +39,7 @@ class GraphView(QGraphicsView):
         self.graph_scene.activated.connect(self.block_activated)
         self.graph_scene.hovered.connect(self.node_hovered)
         self.graph_scene.changed_diff.connect(lambda _d: self.auto_fit and self.fit_all())
+        self.graph_scene.settled.connect(lambda: self.auto_fit and self.fit_all())
         self.drop_handler = None  # callable(kind, scene QPointF): the editor adds a dropped block
         self.setAcceptDrops(True)
         self.card = QLabel(self)  # not the viewport: its children scroll with the scene
@@ -97,12 +98,14 @@ class GraphView(QGraphicsView):
             return None
         # (stages, top, left, font scale, theme, present, folded, width): folding left out, and the
         # blocks' top-left as they stand now (the strip is placed from it when built again)
-        top = min((it.pos().y() for it in sc.nodes.values()), default=0.0)
-        left = min((it.pos().x() for it in sc.nodes.values()), default=0.0)
+        top = min((sc.target_pos(it).y() for it in sc.nodes.values()), default=0.0)
+        left = min((sc.target_pos(it).x() for it in sc.nodes.values()), default=0.0)
         strip = (strip[0], top, left) + strip[3:6] + strip[7:]
         rect = QRectF()
-        for it in list(sc.nodes.values()) + list(sc.frames.values()):
-            rect = rect.united(it.sceneBoundingRect())
+        for it in sc.nodes.values():
+            rect = rect.united(it.sceneBoundingRect().translated(sc.target_pos(it) - it.pos()))
+        for r in sc.frame_rects(settled=True).values():
+            rect = rect.united(r)
         vp = self.viewport().rect()
         return strip, bool(sc.frames), rect.getRect(), (vp.width(), vp.height()), readable
 

@@ -18,12 +18,13 @@ REGION_TITLES = {"encoder": "Encoder", "layer": ""}
 class SceneDecor:
     """Mixed into GraphScene: ``frames`` by region and ``stage_items``, kept up to date."""
 
-    def _update_frames(self) -> None:
+    def frame_rects(self, settled: bool = False) -> dict[str, QRectF]:
+        """Each region's frame rectangle around its blocks as they stand, or (``settled``)
+        where they will stand when the running move ends (what the view fits to)."""
         arch = self.arch
-        if arch is None:
-            return
-        scale = self.document.shown_scale()
-        wanted = {}
+        pos_of = self.target_pos if settled else (lambda it: it.pos())
+        plan = getattr(self, "plan", None)
+        out = {}
         for r in arch.regions:
             items = [it for it in self.nodes.values() if arch.graph.nodes.get(it.node_id) and arch.graph.node(it.node_id).region == r]
             if not items:
@@ -33,16 +34,25 @@ class SceneDecor:
                 items = wired
             rect = QRectF()
             for it in items:
-                rect = rect.united(QRectF(it.pos(), it.pos() + QPointF(it.box_w, it.box_h)))
-            plan = getattr(self, "plan", None)
+                rect = rect.united(QRectF(pos_of(it), pos_of(it) + QPointF(it.box_w, it.box_h)))
             if plan is not None:  # presenting: room for residual arcs, the label and the diff tags
                 left, top, right, bottom = plan.frame_pad
                 if any(it.diff or (plan.present.show_badges and it.badge) for it in items
-                       if abs(it.pos().y() - rect.top()) < 1):
+                       if abs(pos_of(it).y() - rect.top()) < 1):
                     top += plan.present.pill_h + 6
-                wanted[r] = rect.adjusted(-left, -top, right, bottom)
+                out[r] = rect.adjusted(-left, -top, right, bottom)
             else:
-                wanted[r] = rect.adjusted(-78, -62 * max(1.0, self.font_scale), 30, 30)
+                out[r] = rect.adjusted(-78, -62 * max(1.0, self.font_scale), 30, 30)
+        return out
+
+    def _update_frames(self) -> None:
+        arch = self.arch
+        if arch is None:
+            return
+        scale = self.document.shown_scale()
+        wanted = self.frame_rects()
+        plan = getattr(self, "plan", None)
+        for r in wanted:
             try:
                 n = arch.repeat(r, scale)
             except StudioError:
@@ -64,8 +74,9 @@ class SceneDecor:
         """The training pipeline above the graph: full boxes, or one line of named steps when
         folded (a click on its label) or when a presentation has to drop that detail."""
         stages = training_stages(self.arch.training or {})
-        top = min((it.pos().y() for it in self.nodes.values()), default=0.0)
-        left = min((it.pos().x() for it in self.nodes.values()), default=0.0)
+        # where the blocks are going, not where a running move starts (the strip does not move)
+        top = min((self.target_pos(it).y() for it in self.nodes.values()), default=0.0)
+        left = min((self.target_pos(it).x() for it in self.nodes.values()), default=0.0)
         plan = getattr(self, "plan", None)
         pr = plan.present if plan is not None else None
         folded = self.stages_folded
@@ -95,7 +106,7 @@ class SceneDecor:
         frame_room = 62 * max(1.0, fs) if self.frames else 0.0  # the "× N layers" label above the blocks
         y = top - h - (40 if pr is not None else frame_room + (58 if not folded else 20))
         if pr is not None and any(it.diff or (pr.show_badges and it.badge) for it in self.nodes.values()
-                                  if abs(it.pos().y() - top) < 1):
+                                  if abs(self.target_pos(it).y() - top) < 1):
             y -= pr.pill_h + 6
         label = StripLabel(f"{'▸' if folded else '▾'} Training pipeline (what this milestone changed)",
                            None if pr is not None else self.toggle_stages_folded)
