@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from studio._qt.window import preflight
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -54,7 +55,7 @@ def _env(**extra):
 
 def _run(env, *args):
     return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=120)
+                          env=env, timeout=120, check=False)
 
 
 def test_elf_reader_finds_needed_and_runpath(tmp_path):
@@ -80,9 +81,13 @@ def test_missing_library_named_with_its_install_command(tmp_path):
     found = preflight.problem(env, platform="linux")
     assert "libxcb-cursor-absent-test.so.0" in found and "libpresent-test.so.1" not in found
     assert "install" in found
-    # found through LD_LIBRARY_PATH: nothing missing
+    # found through LD_LIBRARY_PATH: nothing missing (and a display that answers: a listening socket)
     write_elf(present / "libxcb-cursor-absent-test.so.0", [])
-    assert preflight.problem(env, platform="linux") is None
+    import socket
+    with socket.socket(socket.AF_UNIX) as x_server:
+        x_server.bind(str(tmp_path / "X99"))
+        x_server.listen()
+        assert preflight.problem(dict(env, DISPLAY=f"{tmp_path / 'X99'}:99"), platform="linux") is None
 
 
 def test_known_libraries_map_to_distribution_packages():
@@ -128,7 +133,8 @@ def test_readme_lists_the_packages_of_every_library_the_xcb_plugin_needs():
     plugin = preflight.plugin_path("xcb", {})
     libs = preflight.system_libraries(plugin)
     assert "libxcb-cursor.so.0" in libs and "libQt6XcbQpa.so.6" not in libs
-    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
     deb = next(line for line in readme.splitlines() if line.startswith("| Debian / Ubuntu |"))
     fed = next(line for line in readme.splitlines() if line.startswith("| Fedora |"))
     unmapped = [n for n in libs if n not in preflight.PACKAGES]
@@ -136,3 +142,68 @@ def test_readme_lists_the_packages_of_every_library_the_xcb_plugin_needs():
     for name in libs:
         d, f = preflight.PACKAGES[name]
         assert f" {d}" in deb and f" {f}" in fed, name
+
+
+# ---------------------------------------------------------------- a display that does not answer
+
+def _free_display_number() -> int:
+    """An X display number nothing serves here: no socket file and no abstract socket."""
+    import socket
+    for n in range(59, 400):
+        path = f"/tmp/.X11-unix/X{n}"
+        if os.path.exists(path):
+            continue
+        with socket.socket(socket.AF_UNIX) as s:
+            if s.connect_ex("\0" + path) != 0:
+                return n
+    raise AssertionError("every display number from 59 to 399 is served here")
+
+
+def _closed_tcp_port() -> int:
+    import socket
+    with socket.socket() as s:  # bound then closed: nothing listens there afterwards
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unanswered_display_one_line_exit_2_before_qt():
+    n = _free_display_number()
+    r = _run(_env(DISPLAY=f":{n}"))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert f"X display :{n} does not answer" in r.stderr and "xvfb-run" in r.stderr and "DISPLAY" in r.stderr
+    assert "Aborted" not in r.stderr and "qt.qpa" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_stale_ssh_forwarding_display_is_named_with_its_port():
+    port = _closed_tcp_port()
+    line = preflight.problem({"DISPLAY": f"127.0.0.1:{port - 6000}.0"}, platform="linux")
+    assert line and f"127.0.0.1 port {port}" in line and "ssh -X" in line
+
+
+def test_a_display_that_answers_passes(tmp_path):
+    import socket
+
+    from studio._qt.window.display_answers import x11_problem
+    with socket.socket(socket.AF_UNIX) as x0, socket.socket() as tcp:
+        x0.bind(str(tmp_path / "X7"))
+        x0.listen()
+        assert x11_problem(":7", x11_dir=str(tmp_path)) is None
+        assert x11_problem("unix:7.0", x11_dir=str(tmp_path)) is None
+        assert "does not answer" in x11_problem(":8", x11_dir=str(tmp_path) + "/none")
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen()
+        assert x11_problem(f"127.0.0.1:{tcp.getsockname()[1] - 6000}") is None
+    assert "not a display name" in x11_problem("no-colon-here")
+
+
+def test_wayland_socket_missing_or_answering(tmp_path):
+    import socket
+    env = {"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-5", "XDG_RUNTIME_DIR": str(tmp_path),
+           "QT_QPA_PLATFORM": "wayland"}
+    line = preflight.problem(env, platform="linux")
+    assert line and "Wayland display wayland-5 does not answer" in line and str(tmp_path / "wayland-5") in line
+    with socket.socket(socket.AF_UNIX) as compositor:
+        compositor.bind(str(tmp_path / "wayland-5"))
+        compositor.listen()
+        assert preflight.problem(env, platform="linux") is None

@@ -6,6 +6,8 @@ importing any Qt module: it locates the platform plugin file with ``importlib.ut
 reads the shared libraries it needs from its ELF dynamic section (DT_NEEDED, RPATH/RUNPATH),
 searches them the way the dynamic linker does (RPATH, LD_LIBRARY_PATH, RUNPATH, ld.so.cache,
 default folders), and turns what is missing into one line with the command that installs it.
+Then it checks that the display answers (display_answers.py): a set DISPLAY with no X server
+behind it aborts Qt just the same.
 Only Linux needs this: the macOS and Windows wheels bring everything they need.
 """
 from __future__ import annotations
@@ -16,6 +18,8 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+
+from studio._qt.window.display_answers import wayland_problem, x11_problem
 
 HEADLESS = {"offscreen", "minimal", "minimalegl", "vnc", "linuxfb", "eglfs", "vkkhrdisplay"}
 PLUGIN_FILE = {"xcb": "libqxcb.so", "wayland": "libqwayland.so"}
@@ -262,6 +266,10 @@ def _platform_problem(name: str, env) -> str | None:
     if missing:
         return (f"cannot open a window: Qt's {name} platform plugin needs {', '.join(missing)}, "
                 f"which {'is' if len(missing) == 1 else 'are'} not installed; install with: {install_command(missing)}")
+    if name == "xcb":
+        return x11_problem(env["DISPLAY"])
+    if name == "wayland":
+        return wayland_problem(env["WAYLAND_DISPLAY"], env.get("XDG_RUNTIME_DIR"))
     return None
 
 
