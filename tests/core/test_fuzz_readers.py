@@ -258,12 +258,12 @@ def test_fuzz_checkpoint_bytes(run_folder, tmp_path_factory, data):
 @given(st.lists(st.one_of(st.binary(max_size=40), VALUES.map(lambda v: json.dumps(v, default=str).encode())),
                 max_size=8))
 def test_fuzz_metrics_jsonl(tmp_path_factory, lines):
-    from studio.core.runs.checkpoints import metrics_records, truncate_metrics
+    from studio.core.runs.metrics import read_metrics, truncate_metrics
     from studio.core.training.history import MetricsHistory
     p = tmp_path_factory.getbasetemp() / "metrics.jsonl"
     p.write_bytes(b"\n".join(lines))
     h = MetricsHistory(64)
-    for rec in metrics_records(p):  # what the GUI's overlay does with them
+    for rec in read_metrics(p).curve:  # what the GUI's overlay does with them
         h.add_record(rec)
     truncate_metrics(p, 3)
 

@@ -95,18 +95,15 @@ def run_progress(run_dir) -> RunProgress:
     from studio.core.runs.rundir import RunDir
     run = RunDir(run_dir)
     cfg = run.read_config()
-    records = run.metrics()
-    steps_rec = [r for r in records if r.get("kind") == "step"]
-    evals = [r for r in records if r.get("kind") == "eval" and r.get("val_bpb") is not None]
+    m = run.read_metrics()  # typed and streamed (studio.core.runs.metrics): a wrong-typed record is skipped
     imported = (cfg.get("data") or {}).get("source") == "llama2c-import"
-    tokens = max((int(r["tokens"]) for r in records if isinstance(r.get("tokens"), (int, float))), default=None)
-    step = max((int(r["step"]) for r in records if isinstance(r.get("step"), (int, float))), default=None)
+    tokens, step = m.max_tokens, m.max_step
     if tokens is None and not imported:
         tokens, step = 0, 0
-    rates = [float(r["tokens_per_s"]) for r in steps_rec[-50:] if r.get("tokens_per_s")]
+    rates = [float(r["tokens_per_s"]) for r in m.recent_steps if r.get("tokens_per_s")]
     tps = sorted(rates)[len(rates) // 2] if rates else None  # median: robust to a slow first step
-    elapsed = max((float(r["elapsed_s"]) for r in steps_rec if r.get("elapsed_s") is not None), default=None)
-    bpb = float(evals[-1]["val_bpb"]) if evals else None
+    elapsed = max((float(r["elapsed_s"]) for r in m.of_kind("step") if "elapsed_s" in r), default=None)
+    bpb = float(m.last["eval"]["val_bpb"]) if "val_bpb" in m.last.get("eval", {}) else None
     return RunProgress(str(run.path), str(cfg.get("model", "")), tokens, step, tps, elapsed, bpb, imported)
 
 

@@ -212,15 +212,13 @@ def _describe(run) -> str:
     if cfg.get("pretrained"):
         p = cfg["pretrained"]
         return f"pretrained {p.get('name')} from {p.get('repository')} ({p.get('trained_on', '')})"
-    recs = run.metrics()
-    steps = [r for r in recs if r.get("kind") == "step"]
-    evals = [r for r in recs if r.get("kind") == "eval"]
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.metrics_path.stat().st_mtime)) if recs else "never"
-    minutes = (steps[-1].get("elapsed_s", 0) / 60) if steps else 0
-    bpb = f", held-out {evals[-1]['val_bpb']:.2f} bits/byte" if evals and evals[-1].get("val_bpb") is not None else ""
+    m = run.read_metrics(points=2)  # typed and streamed: only the last records are needed
+    step, ev = m.last.get("step", {}), m.last.get("eval", {})
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.metrics_path.stat().st_mtime)) if m.read else "never"
+    minutes = step.get("elapsed_s", 0) / 60
+    bpb = f", held-out {ev['val_bpb']:.2f} bits/byte" if "val_bpb" in ev else ""
     label = (cfg.get("data") or {}).get("label", "")
-    return (f"prepared run {run.path.name}: trained {when} for {minutes:.1f} min, "
-            f"{steps[-1]['tokens'] if steps else 0:,} tokens{bpb}; data: {label}")
+    return f"prepared run {run.path.name}: trained {when} for {minutes:.1f} min, {step.get('tokens', 0):,} tokens{bpb}; data: {label}"
 
 
 # ---------------------------------------------------------------------------- summary
@@ -231,13 +229,12 @@ def summary(lesson_dir) -> list[dict]:
     rows = []
     for e in lesson.entries():
         run = RunDir(lesson.run_dir(e))
-        recs = run.metrics() if run.exists() else []
-        steps = [r for r in recs if r.get("kind") == "step"]
-        evals = [r for r in recs if r.get("kind") == "eval" and r.get("val_bpb") is not None]
+        m = run.read_metrics(points=2) if run.exists() else None  # typed and streamed: the last records
+        step, ev = (m.last.get("step") if m else None), (m.last.get("eval", {}) if m else {})
         rows.append({"id": e["id"], "status": e.get("status", "pending"),
-                     "val_bpb": round(float(evals[-1]["val_bpb"]), 4) if evals else None,
-                     "tokens": int(steps[-1]["tokens"]) if steps else (None if e.get("status") == "pretrained" else 0),
-                     "minutes": round(float(steps[-1].get("elapsed_s", 0)) / 60, 2) if steps else None,
+                     "val_bpb": round(float(ev["val_bpb"]), 4) if "val_bpb" in ev else None,
+                     "tokens": step.get("tokens", 0) if step else (None if e.get("status") == "pretrained" else 0),
+                     "minutes": round(float(step.get("elapsed_s", 0)) / 60, 2) if step else None,
                      "params": e.get("params"), "run": str(run.path)})
     return rows
 

@@ -1,5 +1,5 @@
-"""Run-folder integrity: checkpoint checksums and checks, tolerant metrics.jsonl reading and
-truncation, the per-run lock, and cleaning temp files a killed writer left behind.
+"""Run-folder integrity: checkpoint checksums and checks, the per-run lock, and cleaning temp files
+a killed writer left behind (metrics.jsonl is read by studio.core.runs.metrics).
 
 A checkpoint is only trusted when it unpickles (``weights_only``), has the expected shape of
 data and its checksum matches: zip's own CRCs are not verified by torch.load, so a flipped bit
@@ -8,15 +8,12 @@ inside a tensor used to load silently.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 from pathlib import Path
 
 from studio.core import errors as E
-from studio.core.files.schema import MiB, os_reason
-
-MAX_METRICS_BYTES = 512 * MiB
+from studio.core.files.schema import os_reason
 
 
 # ----------------------------------------------------------------------------- checksums
@@ -89,64 +86,6 @@ def read_checkpoint(p: Path, map_location="cpu") -> dict:
             raise E.LoadError(f"{p}: checksum mismatch: the file was damaged after it was written "
                               "(a bit flip or a partial copy); resume uses the previous checkpoint")
     return ck
-
-
-# ----------------------------------------------------------------------------- metrics.jsonl
-def _metrics_bytes(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return b""
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return b""  # a FIFO or a folder named metrics.jsonl: no metrics, never a hang
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            return fh.read(MAX_METRICS_BYTES)
-    except OSError:
-        return b""
-    finally:
-        os.close(fd)
-
-
-def _records(data: bytes):
-    for raw in data.splitlines():
-        try:
-            rec = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            continue  # a line cut by a crash or damaged: skip it, keep the rest
-        if isinstance(rec, dict) and _plain_numbers(rec):
-            yield raw, rec
-
-
-def _plain_numbers(rec: dict) -> bool:
-    """step and tokens, when present, are whole numbers (a plot indexes by them)."""
-    for k in ("step", "tokens"):
-        v = rec.get(k)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or abs(v) > 1 << 62):
-            return False
-    return True
-
-
-def metrics_records(path) -> list[dict]:
-    return [rec for _, rec in _records(_metrics_bytes(Path(path)))]
-
-
-def _step_of(rec: dict) -> int | None:
-    s = rec.get("step")
-    return s if isinstance(s, int) and not isinstance(s, bool) else None
-
-
-def truncate_metrics(path, step: int) -> None:
-    """Rewrite metrics.jsonl (atomically) with only the records at or before ``step``."""
-    from studio.core.files.yamlio import atomic_write_bytes
-    p = Path(path)
-    data = _metrics_bytes(p)
-    if not data:
-        return
-    keep = [raw for raw, rec in _records(data) if (_step_of(rec) or 0) <= step]
-    new = b"".join(r + b"\n" for r in keep)
-    if new != data:
-        atomic_write_bytes(p, new)
 
 
 # ----------------------------------------------------------------------------- lock + temp files

@@ -168,15 +168,20 @@ class RunDir:
             fh.write(json.dumps(record) + "\n")
 
     def metrics(self) -> list[dict]:
-        """Every readable record; a damaged line (cut by a crash, a bad byte, not an object) is
-        skipped, a metrics.jsonl that is not a regular file reads as no metrics."""
-        from studio.core.runs.checkpoints import metrics_records
-        return metrics_records(self.metrics_path)
+        """The typed records, decimated to a few thousand per kind (the newest of each kind always
+        in): studio.core.runs.metrics; a damaged or wrong-typed line is skipped, a metrics.jsonl
+        that is not a regular file reads as no metrics."""
+        return self.read_metrics().curve
+
+    def read_metrics(self, points: int = 4096):
+        """studio.core.runs.metrics.Metrics of this run: last records, counts, decimated curve."""
+        from studio.core.runs.metrics import read_metrics
+        return read_metrics(self.metrics_path, points)
 
     def truncate_metrics(self, step: int) -> None:
         """Keep only records up to ``step`` (resume replays the steps after its checkpoint, which
         would otherwise be logged twice and plot as zig-zags)."""
-        from studio.core.runs.checkpoints import truncate_metrics
+        from studio.core.runs.metrics import truncate_metrics
         truncate_metrics(self.metrics_path, step)
 
     def lock(self):
