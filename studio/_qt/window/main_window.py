@@ -26,7 +26,8 @@ from studio._qt.window.projects import ProjectController
 from studio._qt.graph.property_editor import PropertyEditor
 from studio._qt.theme import THEMES, apply_theme
 from studio._qt.panels.timeline import TimelineBar
-from studio._qt.window.window_parts import ABOUT, MENU_ORDER, SHORTCUTS, DockHost, FirstPaint
+from studio._qt.window.window_parts import (ABOUT, MENU_ORDER, SHORTCUTS, DockHost, FirstPaint, reveal_docked,
+                                            small_screen)
 from studio.core.errors import StudioError
 from studio.core.state import StudioModel
 
@@ -45,6 +46,8 @@ class MainWindow(DockHost, QMainWindow):
         self.setWindowTitle("LLM Architecture Studio")
         from studio._qt.window.app import size_to_screen
         size_to_screen(self)  # a saved geometry (restored below) wins
+        if small_screen(self.screen()):  # 1366×768: every pixel to the graph and the docks
+            self.setWindowState(self.windowState() | Qt.WindowMaximized)
         self.setDockOptions(QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks | QMainWindow.AllowNestedDocks)
         self.setCorner(Qt.BottomLeftCorner, Qt.BottomDockWidgetArea)
         self.setCorner(Qt.BottomRightCorner, Qt.BottomDockWidgetArea)
@@ -125,7 +128,7 @@ class MainWindow(DockHost, QMainWindow):
         """Training, Plots, Generate, Attention, Routing and llama2.c export / import: each a
         view of ``model.run`` (the run that belongs to the document on screen)."""
         from studio._qt.dialogs.export_dialog import Llama2cActions
-        from studio._qt.inspect import InspectDocks, reveal_dock
+        from studio._qt.inspect import InspectDocks
         from studio._qt.training import TrainingDocks
         m = self.model
         self.training = TrainingDocks(m.run, parent=self, theme=self.theme, show_status=self.show_status)
@@ -136,7 +139,7 @@ class MainWindow(DockHost, QMainWindow):
         self.training.fill_menu(self.menu("Train"))
         self.inspect.fill_menu(self.menu("Inspect"))
         for docks in (self.training, self.inspect):
-            docks.reveal.connect(lambda title: reveal_dock(self, self._docks[title], self.presentation.active))
+            docks.reveal.connect(self.reveal_dock)
         self.training.run_prepared.connect(self.projects.record_run)
         self.graph_view.block_activated.connect(self.inspect.block_activated)
         self.llama2c = Llama2cActions(m, self, self.show_status)
@@ -161,6 +164,12 @@ class MainWindow(DockHost, QMainWindow):
         arch = RunDir(folder).architecture()
         title = f"{arch.meta.get('title', arch.id)} ({Path(folder).name})"
         self.model.open_architecture(arch, "imported", title, run_dir=folder)
+
+    def reveal_dock(self, title: str) -> None:
+        """A panel asks to be seen (F6 opens Training, inspecting opens Attention): docked,
+        raised; presenting, nothing opens (graph, card and timeline only)."""
+        if not self.presentation.active:
+            reveal_docked(self, self._docks[title])
 
     def show_status(self, msg: str, timeout_ms: int = 8000) -> None:
         self.statusBar().showMessage(msg, timeout_ms)
@@ -281,11 +290,11 @@ class MainWindow(DockHost, QMainWindow):
                 QMessageBox.warning(self, "Cannot export", str(exc))
 
     def open_compare(self):
-        """Compare mode, with what is on screen on the right: a milestone against the one before
-        it, an edited copy (or a project branched from a milestone) against that milestone."""
+        """Compare mode, with what is on screen on the right: a milestone against the model it
+        builds on, an edited copy (or a project branched from a milestone) against that milestone."""
         from studio._qt.present.compare import CompareDialog
         tl, d = self.model.timeline, self.model.document
-        left = tl.predecessor(d.milestone_id) if d.is_milestone else d.origin
+        left = self.model.figures.change().since if d.is_milestone else d.origin  # the model it builds on
         right = d.milestone_id  # None: the document on screen (an edited copy, a project, a run)
         self.compare_dialog = CompareDialog(self.model, left or (tl.ids[0] if tl.ids else None), right, self.theme, self)
         self.compare_dialog.show()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMenu
+from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QFrame, QMenu, QScrollArea
 
 MENU_ORDER = ("File", "Edit", "View", "Train", "Inspect", "Help")
 
@@ -42,6 +42,38 @@ class FirstPaint(QObject):
         return False
 
 
+def small_screen(screen) -> bool:
+    """A laptop or projector screen (1366×768, 1280×800, 1440×900): the window opens maximised
+    there; a 90 % window would waste the pixels the graph and the docks need."""
+    if screen is None:
+        return False
+    free = screen.availableGeometry()
+    return free.width() < 1600 or free.height() < 950
+
+
+def _scroll_when_narrow(widget) -> QScrollArea:
+    """A bottom panel in a scroll area: a panel wider than the window (Training needs 1350 px)
+    scrolls sideways inside its dock instead of widening the window past a 1366-px screen."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setWidget(widget)
+    area.setObjectName(f"scroll-{type(widget).__name__}")
+    return area
+
+
+def reveal_docked(window, dock) -> None:
+    """Show a bottom dock in its place under the timeline with about half the window's height
+    (the graph keeps the rest), raised over its tab group. Never floating: a floating panel
+    opened over the timeline with its buttons off a 1366×768 screen (issue 22 H4)."""
+    if dock.isFloating() and not window.isVisible():
+        return
+    dock.show()
+    dock.raise_()
+    if window.isVisible() and not dock.isFloating():
+        window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Vertical)
+
+
 class DockHost:
     """Mixed into the main window: its menus in a fixed order, its docks (right: stacked;
     left; bottom: tabbed under the timeline, each listed in View → Panels) and actions."""
@@ -61,6 +93,8 @@ class DockHost:
     def add_dock(self, title: str, widget, area: str = "bottom") -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        if area == "bottom" and not isinstance(widget, QAbstractScrollArea):
+            widget = _scroll_when_narrow(widget)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         if area == "right":
