@@ -22,6 +22,9 @@ from typing import Callable, Iterator
 import yaml
 
 from studio.core import errors as E
+from studio.core.files.contained import inside
+from studio.core.files.file_schemas import RACE, check
+from studio.core.files.schema import short
 from studio.core.files.yamlio import atomic_write_text, read_yaml
 
 RACE_SCHEMA = 1
@@ -256,10 +259,13 @@ def load_race(path) -> SavedRace:
     if not (p / INDEX).is_file():
         raise E.LoadError(f"{p}: not a race folder (no {INDEX}); run 'archstudio race A B --out {p}'")
     index = read_yaml(p / INDEX)
-    if index.get("kind") != "race" or not isinstance(index.get("models"), list):
-        raise E.LoadError(f"{p / INDEX}: not a race index this version reads")
+    v = index.get("schema_version")
+    if index.get("kind") != "race" or not isinstance(v, int) or isinstance(v, bool) or v > RACE_SCHEMA:
+        raise E.LoadError(f"{p / INDEX}: not a race index this version reads (kind {short(index.get('kind'))}, "
+                          f"schema_version {short(v)})")
+    index = check(index, RACE, str(p / INDEX))
     curves = {}
-    for m in index["models"]:
-        recs = RunDir(p / str(m.get("run", ""))).metrics()
-        curves[str(m.get("name"))] = [r for r in recs if r.get("kind") == "eval"]
+    for i, m in enumerate(index["models"]):
+        run = inside(p, m["run"], f"{p / INDEX}: models[{i}].run")  # read only inside the race folder
+        curves[str(m["name"])] = RunDir(run).read_metrics().of_kind("eval")
     return SavedRace(p, index, curves)

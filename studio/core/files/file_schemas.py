@@ -121,6 +121,21 @@ RUN = Map({
     "tokenizer": TOKENIZER_DESC,
 }, required=("architecture", "tokenizer"), values=Any_())
 METRICS_RECORD = Map(values=Any_(), max_len=1000)
+COUNT = Int(0, 1 << 62)
+RACE_MODEL = Map({"name": TEXT, "spec": Str(4096, coerce_scalar=True), "run": Str(1024, coerce_scalar=True),
+                  "params": Opt(COUNT), "params_active": Opt(COUNT)}, required=("name", "run"), values=Any_())
+RACE_ROW = Map({
+    "name": TEXT, "spec": Opt(Str(4096, coerce_scalar=True)), "run": Opt(Str(1024, coerce_scalar=True)),
+    "params": COUNT, "params_active": COUNT, "steps": Opt(COUNT), "tokens": COUNT, "flops": Float(0),
+    "seconds": Opt(Float(0)), "tokens_per_s": Float(0), "val_bpb": Opt(Float()), "sample": Opt(Str(100_000, coerce_scalar=True)),
+}, required=("name", "params", "params_active", "tokens", "flops", "tokens_per_s"), values=Any_())
+RACE = Map({
+    "schema_version": Int(1, 1 << 20), "kind": Str(40), "title": Opt(TEXT), "created": Opt(TEXT),
+    "status": Opt(Str(40, choices=("running", "done", "stopped"))), "config": Opt(Map(values=Any_())),
+    "data": Opt(Map({"label": Opt(TEXT)}, values=Any_())), "tokenizer": Opt(Map(values=Any_())),
+    "steps": Opt(COUNT), "context": Opt(COUNT), "steps_done": Opt(COUNT),
+    "models": List(RACE_MODEL, 16, min_len=1), "table": Opt(List(RACE_ROW, 16)),
+}, required=("schema_version", "kind", "models"), values=Any_())
 LESSON_STATUSES = ("pending", "training", "done", "failed", "pretrained")
 LESSON_ENTRY = Map({
     "id": Str(200), "run": Str(1024, coerce_scalar=True), "status": Str(40, choices=LESSON_STATUSES),
@@ -165,4 +180,4 @@ def check(data, spec: Spec, where: str):
 
 
 __all__ = ["check_architecture", "check", "ARCHITECTURE", "ARCHITECTURE_PARTIAL", "TIMELINE", "PROJECT", "RUN",
-           "TRAINING", "TOKENIZER_DESC", "METRICS_RECORD", "LESSON", "LESSON_ENTRY", "SchemaError"]
+           "TRAINING", "TOKENIZER_DESC", "METRICS_RECORD", "LESSON", "LESSON_ENTRY", "RACE", "SchemaError"]
