@@ -140,34 +140,33 @@ def prepared_run(lesson_dir, preset_id: str) -> Path | None:
     its own finished classroom run, else None."""
     lesson = Lesson(lesson_dir)
     try:
-        entries = lesson.entries()
-    except E.StudioError:
+        entries = lesson.entries()  # typed; a damaged entry is skipped (Lesson.sorted_entries names it)
+        for e in entries:
+            if e.get("status") == "pretrained" and preset_id in (e.get("serves") or []) \
+                    and (lesson.run_dir(e) / "run.yaml").is_file():
+                return lesson.run_dir(e)
+        for e in entries:
+            if e["id"] == preset_id and e.get("status") == "done" and (lesson.run_dir(e) / "run.yaml").is_file():
+                return lesson.run_dir(e)
+    except (E.StudioError, OSError):  # the views ask at start-up: a damaged lesson offers no run, never an error
         return None
-    for e in entries:
-        if e.get("status") == "pretrained" and preset_id in (e.get("serves") or []) \
-                and (lesson.run_dir(e) / "run.yaml").is_file():
-            return lesson.run_dir(e)
-    for e in entries:
-        if e["id"] == preset_id and e.get("status") == "done" and (lesson.run_dir(e) / "run.yaml").is_file():
-            return lesson.run_dir(e)
     return None
 
 
 def prepared_ids(lesson_dir) -> set[str]:
     """Preset ids that have a prepared run in the lesson (their own finished run or a pretrained import)."""
     lesson = Lesson(lesson_dir)
-    try:
-        entries = lesson.entries()
-    except E.StudioError:
-        return set()
     out = set()
-    for e in entries:
-        if not (lesson.run_dir(e) / "run.yaml").is_file():
-            continue
-        if e.get("status") == "done":
-            out.add(str(e["id"]))
-        elif e.get("status") == "pretrained":
-            out.update(str(x) for x in e.get("serves") or [])
+    try:
+        for e in lesson.entries():
+            if not (lesson.run_dir(e) / "run.yaml").is_file():
+                continue
+            if e.get("status") == "done":
+                out.add(e["id"])
+            elif e.get("status") == "pretrained":
+                out.update(e.get("serves") or [])
+    except (E.StudioError, OSError):
+        return set()
     return out
 
 
