@@ -74,6 +74,11 @@ class RopeConfig(ConfigBase):
     head_dim: int = f(8, "Dimensions of each head that are rotated", min=2, bind="rope_head_dim")
     theta: float = f(10000.0, "RoPE base θ (llama2.c: 10000; LLaMA 3.1: 500000)", min=1.0)
     context: int = f(256, "Positions precomputed", "positions", min=1)
+    # YaRN context extension (Peng et al. 2023): DeepSeek-V3 ×40, Kimi K2 ×32, K2.5/K2.6 ×64 from 4K
+    yarn_factor: float = f(0.0, "YaRN context-extension factor: low-frequency pairs slowed by it (0 = no YaRN)", min=0.0)
+    yarn_original_context: int = f(4096, "Context YaRN extends from (original_max_position_embeddings)", "positions", min=1)
+    yarn_beta_fast: float = f(32.0, "YaRN: pairs turning more often than this over the original context are kept", min=0.0)
+    yarn_beta_slow: float = f(1.0, "YaRN: pairs turning less often than this are slowed by the whole factor", min=0.0)
 
     def extra_checks(self):
         return [] if self.head_dim % 2 == 0 else [f"RoPE head_dim must be even (got {self.head_dim}): rotations act on pairs"]
@@ -242,7 +247,7 @@ class VisionEncoderConfig(ConfigBase):
     vit_heads: int = f(2, "Vision attention heads (MoonViT: 16)", min=1)
     vit_hidden_dim: int = f(64, "Inner width of the vision MLP (MoonViT: 4304)", min=1)
     patch_size: int = f(4, "Square image patch, in pixels (MoonViT: 14)", "px", min=1)
-    pos_table: int = f(16, "Rows of the learned patch-position table, a square grid interpolated to the image (MoonViT: 27 × 27)", min=1)
+    pos_table: int = f(16, "Rows of the learned patch-position table, a square grid interpolated to the image (Kimi-VL: 27 × 27; K2.5/K2.6: 64 × 64)", min=1)
     merge: int = f(2, "Patches merged per side before the projector (pixel shuffle: 2 → 2×2)", min=1)
 
     def extra_checks(self):
@@ -255,7 +260,7 @@ class VisionEncoderConfig(ConfigBase):
         vd, h, m = self.vit_dim, self.vit_hidden_dim, self.merge * self.merge * self.vit_dim
         patch = 3 * self.patch_size ** 2 * vd + vd + self.pos_table * vd
         layer = (3 * vd * vd + 3 * vd) + (vd * vd + vd) + (vd * h + h) + (h * vd + vd) + 2 * 2 * vd
-        projector = 2 * m + (m * m + m) + (m * self.dim + self.dim)
+        projector = 2 * vd + (m * m + m) + (m * self.dim + self.dim)  # norm per patch, then merged
         return patch + self.vit_layers * layer + 2 * vd + projector
 
 

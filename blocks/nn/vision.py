@@ -45,7 +45,7 @@ class VisionEncoder(nn.Module):
         nn.init.normal_(self.positions, std=0.02)
         self.layers = nn.ModuleList(VisionLayer(vd, cfg.vit_heads, cfg.vit_hidden_dim) for _ in range(cfg.vit_layers))
         self.norm = nn.LayerNorm(vd)
-        self.proj_norm = nn.LayerNorm(m)
+        self.proj_norm = nn.LayerNorm(vd)  # per patch, before the merge (Kimi-VL / K2.5 projector pre_norm)
         self.proj1 = nn.Linear(m, m)
         self.proj2 = nn.Linear(m, cfg.dim)
 
@@ -64,7 +64,7 @@ class VisionEncoder(nn.Module):
         x = g.flatten(2).transpose(1, 2)  # (B, h·w, vd)
         for layer in self.layers:
             x = layer(x)
-        x = self.norm(x)
+        x = self.proj_norm(self.norm(x))
         r = self.cfg.merge  # pixel shuffle: each r×r block of patches becomes one token of width r²·vd
         x = x.view(B, h // r, r, w // r, r, D).permute(0, 1, 3, 2, 4, 5).reshape(B, (h // r) * (w // r), r * r * D)
-        return self.proj2(F.gelu(self.proj1(self.proj_norm(x))))
+        return self.proj2(F.gelu(self.proj1(x)))

@@ -23,11 +23,12 @@ def test_vision_encoder_turns_pixels_into_stream_tokens_and_counts_exactly():
 def test_vision_encoder_at_moonvit_shape_is_about_400m_and_not_built_with_zero_layers():
     spec = get_spec("vision_encoder")
     moonvit = C.VisionEncoderConfig(dim=7168, vit_dim=1152, vit_layers=27, vit_heads=16, vit_hidden_dim=4304,
-                                    patch_size=14, pos_table=729, merge=2)
+                                    patch_size=14, pos_table=4096, merge=2)
     m = 4 * 1152  # 2 × 2 merged patches
-    projector = 2 * m + m * m + m + m * 7168 + 7168
+    projector = 2 * 1152 + m * m + m + m * 7168 + 7168  # the pre-norm is per patch (1152 wide), before the merge
     tower = spec.params(moonvit) - projector
-    assert 0.40e9 < tower < 0.42e9  # the card's "400M" MoonViT (SigLIP-so400m shape: 413.0M)
+    assert 0.40e9 < tower < 0.42e9  # the card's "400M" MoonViT (SigLIP-so400m shape, 64 × 64 position table)
+    assert spec.params(moonvit) == 471_143_920  # K2.5/K2.6's released vision tower + projector: 471.1M
     assert spec.active_params(moonvit) == 0  # it runs once per image, not per text token
     off = C.VisionEncoderConfig(dim=64, vit_layers=0)
     assert spec.params(off) == 0 and not list(VisionEncoder(off).parameters())

@@ -47,7 +47,7 @@ EXACT = {
     "recipe-llama2c-stories260k": {"params_total": 260_032},
     "recipe-llama2c-stories15m": {"params_total": 15_191_712},
 }
-NOT_PLAIN_COMPUTED = {("2026-04-kimi-k2.6", "params_total"): "computed-from-assumptions"}
+NOT_PLAIN_COMPUTED: dict = {}  # K2.6's MoonViT shape is now the released vision config (issue 25)
 UNDISCLOSED = ("2022-11-chatgpt", "2024-09-o1")
 META_KEYS = ("date", "org", "title", "link", "short", "explanation", "changes", "why", "disclosure",
              "family_member", "published", "classroom_tokenizer")
@@ -324,7 +324,7 @@ def test_history_moe_line():
     d, a = _d("2026-04-kimi-k2.6")
     # issue 16: K2.6 is natively multimodal (MoonViT); the 256K context came with K2-Instruct-0905
     assert d.added == ["vision_encoder"] and not d.removed and not d.replaced
-    assert d.dims["paper"] == {"context": (131072, 262144), "vit_layers": (None, 27)}
+    assert d.dims["paper"] == {"context": (131072, 262144), "vit_layers": (None, 27), "yarn_factor": (32, 64)}
 
 
 def test_history_recipes():

@@ -85,9 +85,9 @@ def test_an_imported_run_selects_no_milestone():
         m.figures.milestone_accounting("recipe-llama2c-stories260k", "classroom").params_total
 
 
-def test_milestone_change_is_against_the_predecessor_on_the_timeline():
+def test_milestone_change_is_against_the_model_it_builds_on():
     m = StudioModel(start="2025-07-kimi-k2")
-    assert m.figures.change().since == "2025-01-deepseek-r1"
+    assert m.figures.change().since == "2024-12-deepseek-v3"  # its lineage, not R1 (the previous tick)
     m.timeline.first()
     assert m.figures.change().empty  # the 2017 Transformer has no predecessor
 

@@ -66,7 +66,7 @@ def test_home_shows_the_transformer_with_no_change(window, qtbot):
     assert not any(scene.last_diff.values()) and not [it for it in scene.nodes.values() if it.diff]
 
 
-def test_kimi_k2_card_compares_with_its_predecessor_in_words(model, qtbot):
+def test_kimi_k2_card_compares_with_the_model_it_builds_on_in_words(model, qtbot):
     from studio._qt.panels.info_panel import InfoPanel
     panel = InfoPanel(model)
     qtbot.addWidget(panel)
@@ -74,11 +74,11 @@ def test_kimi_k2_card_compares_with_its_predecessor_in_words(model, qtbot):
     with qtbot.waitSignal(panel.updated, timeout=2000):
         model.show_milestone("2025-07-kimi-k2")
     words = panel.transition_text()
-    assert words and model.figures.change().since == "2025-01-deepseek-r1"
+    assert words and model.figures.change().since == "2024-12-deepseek-v3"  # its lineage, not R1 (the tick before)
     assert not [s for s in words if "route_scale" in s or "Rewired" in s or "feed_forward" in s]
     text = panel.browser.toPlainText()
-    assert "What changed since DeepSeek-R1" in text
-    assert "since DeepSeek-V3" not in text  # the preset's notes are about another step: left out
+    assert "What changed since DeepSeek-V3 (the model it builds on)" in text
+    assert "In the authors' words" in text  # the preset's notes are about this same step: shown
 
 
 def test_an_imported_run_is_on_screen_and_no_milestone_is_selected(window, qtbot, tmp_path):

@@ -116,7 +116,9 @@ def test_compare_mode_opens_highlights_and_closes(window, qtbot):
     dlg = window.open_compare()
     qtbot.waitExposed(dlg)
     left, right = (v.graph_scene for v in dlg.views)
-    assert dlg.boxes[0].currentData() == m.ids[m.index - 1] and dlg.boxes[1].currentData() == "2023-07-llama-2"
+    # the left side is the model LLaMA 2 builds on (its lineage), not the tick before it (GPT-4)
+    assert dlg.boxes[0].currentData() == "2023-02-llama-1" and dlg.boxes[1].currentData() == "2023-07-llama-2"
+    assert "LLaMA 1 (the model it builds on) → LLaMA 2" in dlg.heading.text()
     dlg.boxes[0].setCurrentIndex(dlg.boxes[0].findData("2019-02-gpt-2"))
     assert right.nodes["rope"].diff == "added" and left.nodes["positions"].diff == "removed"
     assert right.nodes["attention_norm"].diff == "changed"

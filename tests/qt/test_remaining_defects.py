@@ -79,7 +79,7 @@ def test_card_has_one_change_heading_and_no_double_bullets(window):
         block = block.next()
     assert block.textList().format().style() == QTextListFormat.ListStyleUndefined  # the glyph is the marker
     changes = [h for h in _headings(w.info_panel.browser) if "change" in h.lower() or "authors" in h]
-    assert changes == ["What changed since Transformer (the milestone before)"]
+    assert changes == ["What changed since Transformer (the model it builds on)"]
 
 
 @pytest.mark.parametrize("pid,words", [("recipe-modded-llama2c", "Open the repository ↗"),

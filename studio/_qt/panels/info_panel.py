@@ -1,8 +1,9 @@
 """Info panel: the milestone card (explanation, what changed and why, paper link, provenance).
 
-The change it lists is the one the scene marks: ``Figures.change()``, a milestone against its
-predecessor on the timeline (an edited copy against its milestone), in a learner's words,
-never against whatever was on screen before (that comparison is Compare mode's).
+The change it lists is the one the scene marks: ``Figures.change()``, a milestone against the
+model it builds on (its lineage, ``meta.builds_on``; an edited copy against its milestone), in a
+learner's words, headline first, never against whatever was on screen before (that comparison is
+Compare mode's).
 """
 from __future__ import annotations
 
@@ -18,6 +19,19 @@ from studio.core.model.links import link_label
 GLYPH = {"added": "+", "removed": "−", "replaced": "⇄", "changed": "~", "none": "=", "training": "▶",
          "dims": "↔", "rewired": "↝", "config": "~", "overrides": "~"}  # any other kind: "~" (never a 2nd bullet)
 MARKED_LIST = "<ul style='list-style-type:none'>"  # each line's glyph is its marker: no disc beside it
+
+
+def compared_with(meta: dict, change, timeline) -> str:
+    """The change list's heading: what it is compared with, and why that model ("What changed
+    since GPT-3 (the model it builds on)"; a component names the block it replaces; a merge of
+    ideas names them)."""
+    since = timeline.info(change.since).title
+    ideas = [timeline.info(i).title for i in getattr(change, "builds_on", ())[1:] if i in timeline.ids]
+    if meta.get("replaces"):
+        return f"What changed in {since}: it replaces {meta['replaces']}"
+    if ideas:
+        return f"What changed since {since}, bringing together {', '.join(ideas)}"
+    return f"What changed since {since} (the model it builds on)"
 
 
 class InfoPanel(QWidget):
@@ -47,8 +61,20 @@ class InfoPanel(QWidget):
         return self.model.figures.change()
 
     def transition_text(self) -> list[str]:
-        """The sentences of the change on screen (the presentation card shows the first ones)."""
+        """The sentences of the change on screen, headline first (the presentation card shows
+        the first ones)."""
         return [s for _, s in self.change().sentences]
+
+    def compared_with(self) -> str:
+        """What the change on screen is compared with, for presentation mode's card ("Compared
+        with LLaMA 1, the model it builds on"); empty when there is nothing to compare with."""
+        ch, tl, doc = self.change(), self.model.timeline, self.model.document
+        if ch.since not in tl.ids:
+            return ""
+        title = tl.info(ch.since).title
+        if doc.kind == "edited":
+            return f"Your changes to {title}"
+        return f"Compared with {title}, the model it builds on"
 
     def refresh(self):
         doc = self.model.document
@@ -90,10 +116,9 @@ class InfoPanel(QWidget):
         out = []
         ch, tl = self.change(), self.model.timeline
         if ch.since in tl.ids:
-            since = tl.info(ch.since).title
             doc = self.model.document
-            head = (f"Your changes to {esc(since)}" if doc.kind == "edited" else
-                    f"What changed since {esc(since)} (the milestone before)")
+            head = (f"Your changes to {esc(tl.info(ch.since).title)}" if doc.kind == "edited" else
+                    esc(compared_with(arch.meta, ch, tl)))
             out.append(f"<h3>{head}</h3>{MARKED_LIST}")
             for kind, s in ch.sentences[:14]:
                 colour = DIFF.get("added" if kind == "added" else "removed" if kind == "removed" else "changed")
@@ -105,7 +130,7 @@ class InfoPanel(QWidget):
             out.append("</ul>")
         changes = arch.meta.get("changes")
         # the preset's own notes describe the step from the preset it extends: shown only when
-        # that is the step the card lists (one change per card, always from the milestone before)
+        # that is the step the card lists (one change per card, always from the model it builds on)
         if changes and self.model.document.is_milestone and arch.meta.get("extends") == ch.since:
             # under the one change heading when there is one (a second heading read as a second change)
             out.append(f"<p style='margin-bottom:0'><i>In the authors' words:</i></p>{MARKED_LIST}" if out else

@@ -1,7 +1,8 @@
 """Compare mode: two models side by side, their differences highlighted in both graphs
 (left: removed / changed, right: added / changed) and listed between them in a learner's words
 (``milestone_change_items``), each line marked by glyph and word (+ added, − removed, ~ changed),
-with the two models' headline figures side by side, each with its provenance. Either side may
+with the two models' headline figures side by side, each with its provenance; the heading names
+what is compared with what (and says when the left model is the one the right builds on). Either side may
 be any milestone or the document on screen (an edited copy, a project, a run): this is the one
 place where the app compares with what you viewed."""
 from __future__ import annotations
@@ -22,8 +23,9 @@ from studio.core.state.document import Document
 ON_SCREEN = "__on_screen__"
 # the marker of each kind of change: a glyph and a word, never colour alone
 MARKS = {"added": ("+", "added"), "removed": ("−", "removed"), "replaced": ("~", "replaced"),
-         "changed": ("~", "changed")}
-COLOUR_OF = {"added": "added", "removed": "removed", "replaced": "changed", "changed": "changed"}
+         "changed": ("~", "changed"), "training": ("▶", "training")}
+COLOUR_OF = {"added": "added", "removed": "removed", "replaced": "changed", "changed": "changed",
+             "training": "changed"}
 FIGURE_ROWS = (("params_total", "Parameters", humanize), ("params_active", "Active / token", humanize),
                ("kv_cache_bytes_per_token", "KV cache / token", human_bytes),
                ("context", "Context", lambda v: f"{v:,} tokens"))
@@ -70,6 +72,19 @@ def figures_html(names: tuple[str, str], cells: tuple[dict, dict], scale: str | 
         rows.append(f"<tr><td>{esc(label)}&nbsp;</td>{''.join(tds)}</tr>")
     at = f"<p style='font-size:small'>At {esc(scale)} scale.</p>" if scale else ""
     return f"<table cellspacing='0' cellpadding='3'>{''.join(rows)}</table>{at}"
+
+
+def differences_heading(names: tuple[str, str], a, b) -> str:
+    """'Differences: LLaMA 1 → LLaMA 2 (the model it builds on → the model)', naming what is compared
+    with what, and saying so when the left model is the one the right builds on (its lineage)."""
+    from studio.core.model.lineage import builds_on
+    try:
+        lineage = builds_on(b.meta, b.id)
+    except Exception:  # noqa: BLE001 - a malformed builds_on only loses the remark
+        lineage = ()
+    left_id = a.meta.get("id") or getattr(a, "source", None)
+    remark = " (the model it builds on)" if lineage and left_id == lineage[0] else ""
+    return f"Differences: {names[0]}{remark} → {names[1]}"
 
 
 def short_title(title: str, limit: int = 20) -> str:
@@ -129,7 +144,9 @@ class CompareDialog(QDialog):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(6, 0, 0, 0)
         rl.addWidget(self.figures)
-        rl.addWidget(QLabel("<b>Differences (left → right)</b>"))
+        self.heading = QLabel("<b>Differences (left → right)</b>")
+        self.heading.setWordWrap(True)
+        rl.addWidget(self.heading)
         rl.addWidget(self.summary)
         rl.addWidget(self.diff_list, 1)
         split.addWidget(right)
@@ -181,6 +198,7 @@ class CompareDialog(QDialog):
         scale = common_scale(a, b, self.model.document.shown_scale())
         names = tuple(h.title for h in self.holders)
         self.figures.setText(figures_html(names, (figure_cells(a, scale), figure_cells(b, scale)), scale))
+        self.heading.setText(f"<b>{esc(differences_heading(names, a, b))}</b>")
         self._list_changes(milestone_change_items(a, b, scale), d)
 
     def _list_changes(self, items: list[tuple[str, str]], d) -> None:

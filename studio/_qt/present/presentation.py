@@ -113,6 +113,8 @@ class Presentation:
         k = self.text_scale()
         card, title = round(CARD_PT * k, 1), round(TITLE_PT * k, 1)
         ch = "".join(f"<div style='font-size:{card}pt; margin-top:4px'>• {esc(c)}</div>" for c in changes)
+        since = self.win.info_panel.compared_with() if changes else ""  # headline first, and against what
+        ch = (f"<div style='font-size:{card}pt; margin-top:6px'><i>{esc(since)}:</i></div>" if since else "") + ch
         html = (f"<div style='font-size:{title}pt; font-weight:bold'>{esc(doc.title)}</div>"
                 f"<div style='font-size:{card}pt'>{esc(sub)}</div>"
                 f"<div style='font-size:{card}pt; margin-top:6px'>{esc(short)}</div>{ch}")

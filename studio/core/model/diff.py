@@ -201,6 +201,17 @@ def _attention_words(v) -> str:
     return f"{n} query heads share {kv} key/value heads (GQA)"
 
 
+def _sharing_words(pv, nv) -> str:
+    """' instead of one each (64 → 8 key/value heads)' when heads that each had their own keys
+    and values now share them: the headline of GQA and MQA."""
+    if not (pv and nv and pv.spec.geometry == nv.spec.geometry == "grouped"):
+        return ""
+    a, b = pv.config, nv.config
+    if a.kv_heads == a.n_heads and b.kv_heads < b.n_heads:
+        return f" instead of one each ({b.n_heads:,} → {b.kv_heads:,} key/value heads)"
+    return ""
+
+
 def _window_words(rn) -> str:
     if rn is None:
         return ""
@@ -240,7 +251,7 @@ def _feature_lines(pr, nr, numbers: bool = True) -> list[str]:
     pw, nw = _attention_words(pv), _attention_words(nv)
     if numbers and nw and pw != nw and not (pv and nv and pv.spec.geometry == nv.spec.geometry == "grouped"
                                  and pv.config.kv_heads == pv.config.n_heads and nv.config.kv_heads == nv.config.n_heads):
-        out.append(f"Attention: {nw}")
+        out.append(f"Attention: {nw}{_sharing_words(pv, nv)}")
     if numbers and pa and na and _window_words(pa) != _window_words(na):
         out.append(f"Attention: {_window_words(na)}")
     if pv and nv:
@@ -285,15 +296,27 @@ def _feature_lines(pr, nr, numbers: bool = True) -> list[str]:
     pr_, nr_ = _first(pr, "rotary", "stem"), _first(nr, "rotary", "stem")
     if pr_ and nr_ and pr_.config.theta != nr_.config.theta:
         out.append(f"Positions: RoPE base θ {_num(pr_.config.theta)} → {_num(nr_.config.theta)}")
+    if pr_ and nr_ and _yarn_words(pr_.config) != _yarn_words(nr_.config):
+        out.append(f"Positions: {_yarn_words(nr_.config) or 'RoPE without YaRN extension'}")
     return out
 
 
+def _yarn_words(c) -> str:
+    f = getattr(c, "yarn_factor", 0) or 0
+    if f <= 1:
+        return ""
+    return (f"RoPE stretched by YaRN ×{_num(f)} beyond the {_num(c.yarn_original_context)}-token pretraining context "
+            f"(to {_num(int(f * c.yarn_original_context))})")
+
+
 def milestone_change(prev_arch, arch, scale: str | None = None) -> list[str]:
-    """What changed from the timeline's previous milestone to this one, one line per change, in
-    words a learner reads ("Normalisation: LayerNorm → RMSNorm", "Attention: 64 query heads
-    share 8 key/value heads (GQA)"); never a field name or block id. The first milestone has
-    no predecessor (``prev_arch`` None) and so no changes. Figures are compared at ``scale``
-    (default: paper when both have it) and left out for undisclosed / stand-in architectures."""
+    """What changed from ``prev_arch`` (the model ``arch`` builds on: studio.core.model.lineage
+    finds it) to ``arch``, one line per change, in words a learner reads ("Normalisation:
+    LayerNorm → RMSNorm", "Attention: 64 query heads share 8 key/value heads (GQA) instead of
+    one each"); never a field name or block id. The root has no predecessor (``prev_arch``
+    None) and so no changes. Figures are compared at ``scale`` (default: paper when both have
+    it) and left out for undisclosed / stand-in architectures; a changed training pipeline is
+    told in the preset's own words; the headline topic (``meta.headline``) comes first."""
     return [text for _, text in milestone_change_items(prev_arch, arch, scale)]
 
 
@@ -371,4 +394,7 @@ def milestone_change_items(prev_arch, arch, scale: str | None = None) -> list[tu
         if text not in seen:
             seen.add(text)
             items.append((kind, text))
-    return items
+    from studio.core.model import lineage
+    items = lineage.drop_assumed(items, prev_arch, arch, scale)
+    items += [it for it in lineage.pipeline_items(prev_arch, arch, bool(items)) if it not in items]
+    return lineage.headline_first(items, arch.meta.get("headline"))

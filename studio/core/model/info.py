@@ -48,10 +48,24 @@ def model_info(arch, scale: str = "paper") -> dict:
         "published_figures": {k: f.as_dict() for k, f in pub_figs.items()},
         "cross_kv_bytes_per_source_token": figs["cross_kv_bytes_per_source_token"].value
         if "cross_kv_bytes_per_source_token" in figs else 0,
-        "card": provenance.card(arch),
+        "card": {**provenance.card(arch), "changes": changes_since(arch, scale)},
         "dims": provenance.dims_table(arch, scale),
         "params_by_region": {r: v["params"] for r, v in acc.per_region.items()} if values["params_total"] is not None else {},
     }
+
+
+def changes_since(arch, scale: str) -> dict:
+    """``card.changes``: {since, builds_on, headline, items: [{kind, text}]}, the model against the
+    one it builds on (studio.core.model.lineage), compared at ``scale`` where both have it. A
+    lineage that cannot be read leaves the list empty and says why in ``error``."""
+    from studio.core.errors import StudioError
+    from studio.core.model.lineage import change_since
+    try:
+        return change_since(arch, scale=scale).as_dict()
+    except StudioError as exc:
+        raw = arch.meta.get("builds_on")
+        return {"since": raw if isinstance(raw, str) else None, "builds_on": [], "headline": "", "items": [],
+                "error": str(exc).splitlines()[0]}
 
 
 def node_configs(arch, scale: str) -> list[dict]:

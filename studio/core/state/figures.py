@@ -3,8 +3,8 @@
 Accounting of the document on screen (cached by document key, version and scale: scrubbing
 published milestones is O(1) once warm, an edit recomputes once), the timeline chart's
 series (published milestones and recipes only: the timeline never shows edited copies),
-the llama2.c markers, and each milestone's change against its predecessor on the timeline
-(what the card lists and the scene animates). Views subscribe to ``changed`` and read.
+the llama2.c markers, and each milestone's change against the model it builds on (its
+lineage, ``meta.builds_on``: what the card lists and the scene animates). Views subscribe to ``changed`` and read.
 """
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ class TimelinePoint:
 
 @dataclass(frozen=True)
 class Change:
-    """A milestone against its predecessor on the timeline: node ids for the scene, sentences
-    (kind, text) for the card. Empty for the first entry of the timeline."""
-    since: str | None = None  # predecessor id
+    """A milestone against the model it builds on: node ids for the scene, sentences (kind,
+    text) for the card, headline first. Empty for the root of the timeline."""
+    since: str | None = None  # the id it is compared with
     added: tuple = ()
     removed: tuple = ()
     changed: tuple = ()  # replaced or retuned blocks
     sentences: tuple = field(default_factory=tuple)
+    builds_on: tuple = ()  # ``since`` and the ideas it merges (LLaMA 1: GPT-3 + RMSNorm, SwiGLU, RoPE, …)
 
     @property
     def empty(self) -> bool:
@@ -129,10 +130,19 @@ class Figures:
 
     def change(self) -> Change:
         """What the card lists and the scene marks for the document on screen: a milestone
-        against its predecessor on the timeline; an edited copy against its milestone."""
+        against the model it builds on; an edited copy against its milestone; a user's
+        architecture that names ``meta.builds_on`` against that model."""
         doc = self.document
         if doc.is_milestone:
             return self.milestone_change(doc.milestone_id)
+        own = (doc.architecture.meta.get("builds_on") if doc.architecture is not None and doc.kind != "edited" else None)
+        if isinstance(own, list):
+            own = own[0] if own else None
+        if isinstance(own, str) and own in self.timeline.ids:  # a user's milestone names its own lineage
+            try:
+                return compute_change(self.timeline.canonical(own), doc.architecture, own)
+            except (StudioError, KeyError, TypeError, ValueError):
+                return NO_CHANGE
         if doc.kind == "edited" and doc.origin in self.timeline.ids and doc.architecture is not None:
             base = self.timeline.try_canonical(doc.origin)
             if base is not None:
@@ -143,12 +153,20 @@ class Figures:
         return NO_CHANGE
 
     def milestone_change(self, preset_id: str) -> Change:
+        """A milestone against the model it builds on (``meta.builds_on``: its lineage, not the
+        previous tick; studio.core.model.lineage)."""
         ch = self._changes.get(preset_id)
         if ch is None:
-            prev_id = self.timeline.predecessor(preset_id)
-            prev = self.timeline.try_canonical(prev_id) if prev_id else None
+            from studio.core.model.lineage import base_id
             arch = self.timeline.try_canonical(preset_id)
+            prev_id = base_id(arch) if arch is not None else None
+            prev = self.timeline.try_canonical(prev_id) if prev_id in self.timeline.ids else None
             ch = NO_CHANGE if prev is None or arch is None else compute_change(prev, arch, prev_id)
+            if ch is not NO_CHANGE:
+                from dataclasses import replace
+
+                from studio.core.model.lineage import builds_on
+                ch = replace(ch, builds_on=builds_on(arch.meta, preset_id))
             self._changes[preset_id] = ch
         return ch
 

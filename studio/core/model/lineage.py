@@ -1,0 +1,171 @@
+"""Lineage: what a milestone changed, against the model it builds on, not the previous tick.
+
+Each preset names the model it builds on (``meta.builds_on``: one id, or a list whose first id
+is the graph it starts from and the rest the ideas it merges; a component paper names the model
+it is shown in and ``meta.replaces`` the block it replaces). ``change_since`` compares the two
+in a learner's words (``diff.milestone_change_items``) and returns the list the card, the
+scene's marks, Compare, presentation mode and ``archstudio info --json`` share.
+
+Lines are ordered headline first (``meta.headline``: the topic of the line a lesson leads with,
+"Attention" for LLaMA 2's GQA, "Training" for Chinchilla's 20 tokens per parameter). Where the
+training pipeline changed, the preset's own words for it are the list's ``training`` lines; a
+milestone that changes only the pipeline lists only those. At paper scale a line about a value no
+source states (``dims_provenance``: illustrative, inferred) is left out and named in one closing
+line instead: the card never lists the studio's own assumptions as the model's change.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from studio.core import errors as E
+
+ASSUMED = ("illustrative", "inferred")
+# the dims each line's topic reports (a line about an assumed dim is not the model's change)
+LINE_DIMS = (
+    ("Width of the residual stream:", ("dim",)), ("Attention heads:", ("n_heads",)),
+    ("Feed-forward width:", ("hidden_dim",)), ("Layers:", ("n_layers",)), ("Vocabulary:", ("vocab_size",)),
+    ("Context:", ("context",)), ("Mixture of experts:", ("n_experts", "top_k")),
+)
+DIM_NAMES = {"dim": "width", "n_heads": "attention heads", "hidden_dim": "feed-forward width",
+             "n_layers": "layers", "vocab_size": "vocabulary", "context": "context",
+             "local_window": "attention pattern", "expert_hidden_dim": "expert width", "n_experts": "experts",
+             "top_k": "experts per token", "n_kv_heads": "key/value heads"}
+
+
+@dataclass(frozen=True)
+class LineageChange:
+    """A milestone against the model it builds on: ``since`` (the graph it starts from),
+    ``builds_on`` (that id and the ideas it merges), ``items`` (kind, text), headline first."""
+    since: str | None = None
+    builds_on: tuple[str, ...] = ()
+    items: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def headline(self) -> str:
+        return self.items[0][1] if self.items else ""
+
+    def as_dict(self) -> dict:
+        return {"since": self.since, "builds_on": list(self.builds_on), "headline": self.headline,
+                "items": [{"kind": k, "text": t} for k, t in self.items]}
+
+
+def builds_on(meta: dict, where: str = "") -> tuple[str, ...]:
+    """The ids ``meta.builds_on`` names (empty for the root of the timeline); one clear LoadError
+    when it is neither an id nor a list of ids."""
+    raw = (meta or {}).get("builds_on")
+    if raw is None:
+        return ()
+    ids = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else None
+    if not ids or not all(isinstance(i, str) and i.strip() for i in ids):
+        raise E.LoadError(f"{where or meta.get('id', 'model')}: meta.builds_on must be a model id or a list of "
+                          f"model ids, got {raw!r}")
+    return tuple(i.strip() for i in ids)
+
+
+def base_id(arch) -> str | None:
+    """The model ``arch``'s change list is against: the first id it builds on."""
+    ids = builds_on(arch.meta, arch.id)
+    return ids[0] if ids else None
+
+
+def _assumed(arch, scale: str | None) -> set[str]:
+    if scale != "paper":
+        return set()
+    out = set()
+    for name, e in (arch.meta.get("dims_provenance") or {}).items():
+        prov = e if isinstance(e, str) else (e or {}).get("provenance", "illustrative")
+        if prov in ASSUMED:
+            out.add(name)
+    return out
+
+
+def _line_dims(text: str) -> tuple[str, ...]:
+    for prefix, dims in LINE_DIMS:
+        if text.startswith(prefix):
+            return dims
+    return ()
+
+
+def drop_assumed(items: list, prev, arch, scale: str | None) -> list:
+    """Lines whose figures rest on values no source states are left out (named in one line)."""
+    assumed = _assumed(prev, scale) | _assumed(arch, scale)
+    if not assumed:
+        return items
+    out, left = [], []
+    for kind, text in items:
+        if text.startswith("Attention: ") and "n_heads" in assumed and "query heads" in text:
+            text = re.sub(r" \([\d,]+ → [\d,]+ key/value heads\)", "", text)
+            text = re.sub(r"\ball [\d,]+ query heads", "all query heads", text)
+            text = re.sub(r"\b[\d,]+ query heads", "the query heads", text)
+        if "local_window" in assumed and "see only the last" in text:  # the band is stated, its width is not
+            text = re.sub(r"the last [\d,]+ tokens", "a band of recent tokens (its width is not published)", text)
+        if text.startswith("Attention: every layer sees the whole context") and "local_window" in _assumed(arch, scale):
+            left.append(DIM_NAMES["local_window"])
+            continue
+        hit = set(_line_dims(text)) & assumed
+        if hit:
+            left += [DIM_NAMES.get(d, d) for d in sorted(hit)]
+            continue
+        if text.startswith(("Parameters:", "Active per token:")) and _rests_on_assumptions(prev, arch, scale):
+            left.append("parameter counts")
+            continue
+        out.append((kind, text))
+    a, b = prev.scales.get(scale, {}), arch.scales.get(scale, {})
+    left += [DIM_NAMES[d] for d in sorted(_assumed(arch, scale)) if d in DIM_NAMES and d in b and a.get(d) != b[d]]
+    if left:
+        names = ", ".join(dict.fromkeys(left))
+        out.append(("changed", f"Not stated by any source, so not listed: {names} (the graph assumes them; see the card)"))
+    return out
+
+
+def _rests_on_assumptions(prev, arch, scale) -> bool:
+    from studio.core.model import provenance
+    return any(provenance.figures_provenance(a, scale, "params_total")[0] == "computed-from-assumptions"
+               for a in (prev, arch))
+
+
+def pipeline_items(prev, arch, graph_changed: bool = False) -> list[tuple[str, str]]:
+    """The training pipeline's change: the preset's own words for it (its ``training`` changes,
+    stated against the preset it extends); else, when nothing else changed, the new pipeline's
+    stages; nothing when the pipeline is the same (or only describes a changed graph)."""
+    a, b = prev.training or {}, arch.training or {}
+    if not (b.get("stages") or b.get("settings")) or (a.get("stages"), a.get("settings")) == (b.get("stages"), b.get("settings")):
+        return []
+    extends = arch.meta.get("extends")
+    own = [c.get("text", "") for c in arch.meta.get("changes") or []
+           if isinstance(c, dict) and c.get("kind") == "training" and c.get("text")]
+    if own and extends and extends == (prev.meta.get("id") or getattr(prev, "source", None)):
+        return [("training", f"Training: {t}") for t in own]
+    if graph_changed or [s.get("name") for s in a.get("stages") or []] == [s.get("name") for s in b.get("stages") or []]:
+        return []
+    names = [str(s.get("name", "")) for s in b.get("stages") or [] if isinstance(s, dict)]
+    return [("training", "Training pipeline: " + " → ".join(names))] if names else []
+
+
+def headline_first(items: list, headline: str | None) -> list:
+    """Stable: the lines of the headline topic first (``Attention`` matches "Attention: …")."""
+    if not headline:
+        return items
+    first = [it for it in items if it[1].startswith(f"{headline}:")]
+    return first + [it for it in items if it not in first]
+
+
+def change_between(prev, arch, scale: str | None = None) -> LineageChange:
+    """``arch`` against ``prev`` (any two models: Compare, an edited copy, a user's milestone)."""
+    from studio.core.model.diff import milestone_change_items
+    items = milestone_change_items(prev, arch, scale)
+    since = prev.meta.get("id") or getattr(prev, "source", None)
+    return LineageChange(since, (since,) if since else (), tuple(items))
+
+
+def change_since(arch, load=None, scale: str | None = None) -> LineageChange:
+    """``arch`` against the model it builds on (``load`` reads an id; default: the presets).
+    Nothing for the root of the timeline or a model that names no lineage."""
+    ids = builds_on(arch.meta, arch.id)
+    if not ids:
+        return LineageChange()
+    if load is None:
+        from studio.core.files.presets import load_preset as load
+    prev = load(ids[0])
+    return LineageChange(ids[0], ids, change_between(prev, arch, scale).items)
