@@ -134,9 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--source", default=None, help="encoder input of an encoder-decoder model (default: the prompt)")
     s.add_argument("--theme", choices=("light", "dark"), default="light")
 
-    s = sub.add_parser("export", help="export a run to llama2.c's model.bin + tokenizer.bin")
+    s = sub.add_parser("export", help="export a run to llama2.c's model.bin + tokenizer.bin, a Hugging Face "
+                                      "checkpoint (--format hf) or a GGUF file for llama.cpp (--format gguf)")
     s.add_argument("run_dir", metavar="RUN_DIR")
-    s.add_argument("--format", choices=("llama2c",), default="llama2c")
+    s.add_argument("--format", choices=("llama2c", "hf", "gguf"), default="llama2c")
     s.add_argument("--out", required=True)
     s.add_argument("--quantize", choices=("q8_0",), default=None)
     s.add_argument("--group-size", type=int, default=None, help="Q8_0 group size (must divide dim and hidden_dim)")

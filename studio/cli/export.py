@@ -11,8 +11,12 @@ def cmd_export(args) -> int:
     from studio.core.formats.llama2c.runio import export_run
     from studio.core.runs.rundir import RunDir
 
+    if args.format == "hf":
+        return _export_hf(args)
+    if args.format == "gguf":
+        return _export_gguf(args)
     if args.format != "llama2c":
-        raise E.StudioError(f"unknown export format {args.format!r}; this version writes llama2c")
+        raise E.StudioError(f"unknown export format {args.format!r}; this version writes llama2c, hf and gguf")
     run = RunDir(args.run_dir)
     issues = check_llama2c(run.architecture(), run.scale(), run.tokenizer())
     if issues:  # every reason at once, so one edit pass can fix them all
@@ -32,6 +36,31 @@ def cmd_export(args) -> int:
     print(f"(-n {r.steps} counts the positions run feeds: BOS, the prompt's {len(r.prompt_tokens) - 1} tokens and all "
           f"but the last of its {r.new_tokens} new tokens; the same text as: archstudio generate {_q(str(args.run_dir))} "
           f"--prompt {_q(getattr(args, 'prompt', 'Once upon a time'))} --temperature 0 --max-new-tokens {r.new_tokens})")
+    return 0
+
+
+def _export_hf(args) -> int:
+    from studio.core.formats.hf.export import export_hf
+    r = export_hf(args.run_dir, args.out)
+    print(f"wrote {r.out} ({r.architecture}, {r.n_params:,} parameters in {r.n_tensors} tensors; "
+          f"{', '.join(p.name for p in r.files)})")
+    for n in r.notes:
+        print(f"note: {n}")
+    print("try: python -c \"from transformers import AutoModelForCausalLM, AutoTokenizer; "
+          f"m = AutoModelForCausalLM.from_pretrained({str(r.out)!r}); t = AutoTokenizer.from_pretrained({str(r.out)!r}); "
+          "print(t.decode(m.generate(**t('Once upon a time', return_tensors='pt'), max_new_tokens=40, "
+          "do_sample=False)[0]))\"")
+    return 0
+
+
+def _export_gguf(args) -> int:
+    from studio.core.formats.gguf.export import export_gguf
+    r = export_gguf(args.run_dir, args.out)
+    print(f"wrote {r.path} (GGUF, arch {r.arch}, {r.n_params:,} parameters in {r.n_tensors} tensors, "
+          f"{r.bytes:,} bytes)")
+    for n in r.notes:
+        print(f"note: {n}")
+    print(f"try: llama-cli -m {_q(str(r.path))} -p 'Once upon a time' -n 40 --temp 0")
     return 0
 
 

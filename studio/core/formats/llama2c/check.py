@@ -160,6 +160,14 @@ def _config_problems(kind, cfg, dims) -> list[str]:
     return out
 
 
+def match_decoder_roles(arch, target: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The pre-norm decoder's roles for any exporter that reads this network shape (Hugging Face,
+    GGUF): (role → node id, [(node, problem)]), each problem worded for ``target``."""
+    ids, problems = _match_topology(arch)
+    return ids, [(n, m.replace(" (θ 10000)", "").replace("llama2.c", target).replace("run.c", target))
+                 for n, m in problems]
+
+
 def _match_topology(arch):
     """Find each llama2.c role by following the wires; (ids, [(node, problem)])."""
     g = arch.graph

@@ -1,0 +1,195 @@
+"""Which outside model family a trained graph is, for the exporters that name one (Hugging Face
+``transformers`` classes, llama.cpp's GGUF architectures).
+
+Three families are recognised, each by the blocks and settings its reference code hard-codes:
+
+    llama        RMSNorm pre-norm, RoPE over the whole head, GQA/MQA attention, SwiGLU
+    mixtral      the same with a softmax top-k MoE of SwiGLU experts (renormalised, no shared)
+    deepseek_v3  MLA, first_k dense SwiGLU layers then sigmoid-scored MoE with shared experts and
+                 the auxiliary-loss-free selection bias; an MTP module is dropped with a note
+
+The wiring is matched by the llama2.c checker's topology walk (the same pre-norm sandwich);
+everything else — kinds, settings, layers that differ — is judged here, and every reason a
+graph does not fit is returned as an Issue naming its block.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from studio.core.formats.llama2c.check import match_decoder_roles
+from studio.core.model.resolve import resolve
+from studio.core.model.validate import Issue, errors_only, validate
+
+DROPPABLE = {"mtp": "the multi-token-prediction module ({node}) is a training aid with no {target} counterpart: "
+                    "dropped (next-token predictions are unchanged)"}
+
+
+@dataclass(frozen=True)
+class DecoderPlan:
+    family: str  # "llama" | "mixtral" | "deepseek_v3"
+    ids: dict  # role -> node id (llama2.c role names: attention, feed_forward, ...)
+    n_layers: int
+    vocab_size: int
+    context: int
+    norm_eps: float
+    rope_theta: float
+    tied: bool
+    attention: object  # the attention block's Config (one for every layer)
+    ffn: tuple  # per layer: (kind, Config)
+    notes: tuple = field(default_factory=tuple)
+
+    @property
+    def n_dense(self) -> int:
+        """Leading dense layers (DeepSeek's first_k_dense_replace)."""
+        return sum(1 for kind, _ in self.ffn if kind == "swiglu")
+
+    def ffn_config(self, kind: str):
+        return next(c for k, c in self.ffn if k == kind)
+
+
+def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, list[Issue]]:
+    """The family and settings of ``arch`` at ``scale``, or None and every reason it has none."""
+    errs = errors_only(validate(arch, scale))
+    if errs:
+        return None, [Issue(i.node, f"{i.message} (fix the model first)") for i in errs]
+    ids, structural = match_decoder_roles(arch, target)
+    issues = [Issue(n, m) for n, m in structural]
+    notes: list[str] = []
+    g = arch.graph
+    for nid, node in g.nodes.items():
+        if nid in ids.values():
+            continue
+        if node.kind in DROPPABLE:
+            notes.append(DROPPABLE[node.kind].format(node=nid, target=target))
+        elif not structural:
+            issues.append(Issue(nid, f"a {node.kind} block has no {target} counterpart; delete it"))
+    if issues:
+        return None, issues
+    res = resolve(arch, scale).require()
+    cfg = {role: [(v.kind, v.config) for v in res.node(nid).layers] for role, nid in ids.items()}
+    add = _Collector(ids, issues)
+    _check_common(cfg, add, target)
+    attn_kind, attn = cfg["attention"][0]
+    ffn = tuple(cfg["feed_forward"])
+    family = _family(attn_kind, ffn, add, target)
+    if family == "llama" or family == "mixtral":
+        _check_attention(attn, cfg["rope"][0][1], family, add, target)
+    elif family == "deepseek_v3":
+        _check_deepseek(attn, cfg["rope"][0][1], ffn, add, target)
+    if family == "mixtral":
+        _check_moe(ffn, add, target, softmax=True)
+    if issues:
+        return None, issues
+    eps = cfg["norm"][0][1].eps
+    head = cfg["output"][0][1]
+    return DecoderPlan(family, dict(ids), len(ffn), head.vocab_size, int(res.dims.get("context") or
+                       cfg["rope"][0][1].context), eps, float(cfg["rope"][0][1].theta),
+                       bool(head.tie_to), attn, ffn, tuple(notes)), []
+
+
+class _Collector:
+    def __init__(self, ids, issues):
+        self.ids, self.issues = ids, issues
+
+    def __call__(self, role: str, msg: str):
+        issue = Issue(self.ids.get(role, role), msg)
+        if issue not in self.issues:
+            self.issues.append(issue)
+
+
+def _check_common(cfg, add, target):
+    for role, variants in cfg.items():
+        kinds = {k for k, _ in variants}
+        if role != "feed_forward" and len(set(variants)) > 1:
+            add(role, f"its settings differ between layers; {target} has one setting for all layers")
+        if role.endswith("norm") and kinds != {"rmsnorm"}:
+            add(role, f"a {'/'.join(sorted(kinds))} where {target} has RMSNorm")
+    eps = {c.eps for role, vs in cfg.items() if role.endswith("norm") for _, c in vs if hasattr(c, "eps")}
+    if cfg["attention"][0][0] == "mla":
+        eps.add(cfg["attention"][0][1].eps)
+    if len(eps) > 1:
+        add("norm", f"RMSNorm eps differs between norms ({', '.join(f'{e:g}' for e in sorted(eps))}); "
+                    f"{target} has one rms_norm_eps: set them equal")
+    emb = cfg["tok_embeddings"][0][1]
+    if getattr(emb, "scale", False):
+        add("tok_embeddings", f"scales embeddings by √dim: {target} does not; turn scale off")
+    head = cfg["output"][0][1]
+    if head.softcap:
+        add("output", f"logit soft-capping {head.softcap:g}: {target} has none here; set softcap to 0")
+    if head.pad_vocab_to:
+        add("output", f"padded to a multiple of {head.pad_vocab_to}: {target}'s head has exactly vocab_size rows; "
+                      "set pad_vocab_to to 0")
+    if head.vocab_size != emb.vocab_size:
+        add("output", f"vocab_size {head.vocab_size} differs from the embedding's {emb.vocab_size}")
+
+
+def _family(attn_kind, ffn, add, target) -> str:
+    kinds = [k for k, _ in ffn]
+    if attn_kind == "attention" and set(kinds) == {"swiglu"}:
+        return "llama"
+    if attn_kind == "attention" and set(kinds) == {"moe"}:
+        return "mixtral"
+    if attn_kind == "mla" and kinds[-1] == "moe" and set(kinds) <= {"swiglu", "moe"}:
+        if kinds != sorted(kinds, key=lambda k: k == "moe"):
+            add("feed_forward", f"dense and MoE layers interleave; {target}'s DeepSeek-V3 has dense layers first, "
+                                "then MoE layers")
+        return "deepseek_v3"
+    if attn_kind not in ("attention", "mla"):
+        add("attention", f"a {attn_kind} block where {target} has attention")
+    else:
+        odd = sorted(set(kinds) - {"swiglu", "moe"})
+        what = f"a {'/'.join(odd)} feed-forward" if odd else (
+            "MoE layers with grouped-query attention mixed with dense ones" if attn_kind == "attention"
+            else "MLA with only dense SwiGLU layers")
+        add("feed_forward", f"{what}: {target} has SwiGLU (LLaMA), softmax MoE (Mixtral) or MLA + MoE (DeepSeek-V3)")
+    return ""
+
+
+def _check_attention(attn, rope, family, add, target):
+    if not attn.causal:
+        add("attention", f"not causal: {target} generates left to right; turn causal on")
+    if attn.window:
+        add("attention", f"sliding window {attn.window}: this {target} class attends to the whole context; set window to 0")
+    if attn.qk_norm:
+        add("attention", f"QK-norm: {target}'s {family} has none; turn qk_norm off")
+    if attn.bias and family != "llama":
+        add("attention", f"has biases: {target}'s Mixtral has none; turn bias off")
+    if rope.head_dim != attn.hd:
+        add("rope", f"rotates {rope.head_dim} of {attn.hd} head dims: {target}'s {family} rotates the whole head; "
+                    f"set the RoPE head_dim to {attn.hd}")
+
+
+def _check_deepseek(attn, rope, ffn, add, target):
+    if not attn.causal:
+        add("attention", f"not causal: {target} generates left to right; turn causal on")
+    if rope.head_dim != attn.qk_rope_head_dim:
+        add("rope", f"rotates {rope.head_dim} dims but MLA's qk_rope_head_dim is {attn.qk_rope_head_dim}; set them equal")
+    dense = {c.hidden_dim for k, c in ffn if k == "swiglu"}
+    if len(dense) > 1:
+        add("feed_forward", f"dense layers differ in width ({sorted(dense)}); {target} has one intermediate_size")
+    if any(c.bias for k, c in ffn if k == "swiglu"):
+        add("feed_forward", f"dense layers have biases: {target}'s DeepSeek-V3 has none; turn bias off")
+    _check_moe(ffn, add, target, softmax=False)
+
+
+def _check_moe(ffn, add, target, softmax: bool):
+    moes = {c for k, c in ffn if k == "moe"}
+    if len(moes) > 1:
+        add("feed_forward", f"MoE layers differ in their settings; {target} has one MoE setting for all layers")
+    name = "Mixtral" if softmax else "DeepSeek-V3"
+    for c in moes:
+        if c.expert != "swiglu" or c.expert_bias:
+            add("feed_forward", f"{c.expert} experts{' with biases' if c.expert_bias else ''}: {target}'s {name} "
+                                "experts are bias-free SwiGLU")
+        if not c.norm_topk:
+            add("feed_forward", f"gate weights not renormalised: {target}'s {name} renormalises the top-k; turn norm_topk on")
+        if softmax:
+            if c.score != "softmax" or c.n_shared or c.bias_balancing or c.route_scale != 1.0:
+                add("feed_forward", f"{target}'s Mixtral routes by softmax with no shared experts, no selection bias "
+                                    "and route_scale 1 (a DeepSeek-style MoE needs MLA to export as DeepSeek-V3)")
+        else:
+            if c.score != "sigmoid":
+                add("feed_forward", f"{c.score} router scores: {target}'s DeepSeek-V3 scores by sigmoid "
+                                    "(DeepSeek-V2's softmax router is not exported)")
+            if not c.n_shared:
+                add("feed_forward", f"no shared expert: {target}'s DeepSeek-V3 always has n_shared_experts ≥ 1")

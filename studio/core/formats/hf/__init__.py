@@ -1,0 +1,1 @@
+"""Hugging Face ``transformers`` checkpoints: model.safetensors + config.json + tokenizer files."""

@@ -1,0 +1,40 @@
+"""The config.json of a Hugging Face checkpoint for a DecoderPlan (plain data; the exporter passes it
+through transformers' own config class so that the file is exactly what that version writes)."""
+from __future__ import annotations
+
+from studio.core.formats.decoder import DecoderPlan
+
+ARCHITECTURES = {"llama": "LlamaForCausalLM", "mixtral": "MixtralForCausalLM",
+                 "deepseek_v3": "DeepseekV3ForCausalLM"}
+
+
+def hf_config(plan: DecoderPlan, bos_id: int, eos_id: int) -> dict:
+    """Keyword arguments of transformers' config class for ``plan.family`` (model_type included)."""
+    a = plan.attention
+    common = {"model_type": plan.family, "architectures": [ARCHITECTURES[plan.family]],
+              "vocab_size": plan.vocab_size, "hidden_size": a.dim, "num_hidden_layers": plan.n_layers,
+              "num_attention_heads": a.n_heads, "max_position_embeddings": plan.context,
+              "rms_norm_eps": plan.norm_eps, "hidden_act": "silu", "tie_word_embeddings": plan.tied,
+              "bos_token_id": bos_id, "eos_token_id": eos_id, "rope_theta": plan.rope_theta,
+              "attention_dropout": 0.0, "initializer_range": 0.02, "dtype": "float32"}
+    if plan.family in ("llama", "mixtral"):
+        common.update(num_key_value_heads=a.kv_heads, head_dim=a.hd)
+    if plan.family == "llama":
+        ffn = plan.ffn_config("swiglu")
+        return {**common, "intermediate_size": ffn.hidden_dim, "attention_bias": a.bias, "mlp_bias": ffn.bias}
+    moe = plan.ffn_config("moe")
+    if plan.family == "mixtral":
+        return {**common, "intermediate_size": moe.expert_hidden_dim, "num_local_experts": moe.n_experts,
+                "num_experts_per_tok": moe.top_k, "router_aux_loss_coef": moe.aux_loss_weight,
+                "sliding_window": None}
+    dense = plan.ffn_config("swiglu").hidden_dim if plan.n_dense else moe.expert_hidden_dim
+    return {**common, "num_key_value_heads": a.n_heads, "intermediate_size": dense,
+            "moe_intermediate_size": moe.expert_hidden_dim, "n_routed_experts": moe.n_experts,
+            "n_shared_experts": moe.n_shared, "num_experts_per_tok": moe.top_k,
+            "routed_scaling_factor": moe.route_scale, "norm_topk_prob": moe.norm_topk,
+            "n_group": 1, "topk_group": 1,  # group-limited routing off: this app routes over all experts
+            "first_k_dense_replace": plan.n_dense, "kv_lora_rank": a.kv_lora_rank,
+            "q_lora_rank": a.q_lora_rank or None, "qk_nope_head_dim": a.qk_nope_head_dim,
+            "qk_rope_head_dim": a.qk_rope_head_dim, "v_head_dim": a.v_head_dim,
+            "rope_interleave": True,  # adjacent pairs, as this app's MLA rotates them
+            "attention_bias": False, "num_mtp_layers": 0}

@@ -1,0 +1,67 @@
+"""Run folders for the export tests: classroom presets after a few real training steps.
+
+Each preset's classroom graph is trained for a few AdamW steps on the starter corpus (so the
+norm gains, the router and DeepSeek's selection bias have moved away from their initial values
+and a weight written to the wrong place shows in the logits), with one 512-token SentencePiece
+BPE tokenizer shared by all of them. Runs are built once per test session."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from studio.core.data import make_tokenizer
+from studio.core.data.sources import Corpus, content_hash, load_corpus
+from studio.core.files.presets import load_preset
+from studio.core.model.compiler import compile_architecture
+from studio.core.runs.rundir import RunDir
+from studio.core.training.setup import classroom_arch
+
+# every classroom preset whose graph a Hugging Face class expresses (the planner agrees: see
+# test_export_hf.test_exportable_presets_are_exactly_these)
+HF_PRESETS = ("2023-02-llama-1", "2023-07-llama-2", "2024-07-llama-3.1", "recipe-llama2c-stories260k",
+              "recipe-llama2c-stories15m", "recipe-modded-llama2c", "2023-12-mixtral", "2024-12-deepseek-v3",
+              "2025-01-deepseek-r1", "2025-07-kimi-k2")
+GGUF_PRESETS = tuple(p for p in HF_PRESETS if "deepseek" not in p and "kimi" not in p)
+VOCAB, CONTEXT, STEPS = 512, 64, 4
+PROMPT = "Once upon a time, there was a little girl named Lily. She"
+
+_cache: dict = {}
+
+
+def stories(n: int = 120) -> list[str]:
+    return load_corpus("starter").stories[:n]
+
+
+def tokenizer(root: Path):
+    if "tok" not in _cache:
+        s = stories(300)
+        _cache["tok"] = make_tokenizer("bpe", Corpus("starter", "starter", s, content_hash(s), False), VOCAB,
+                                       cache=root)
+    return _cache["tok"]
+
+
+def trained_run(preset: str, root: Path) -> Path:
+    """A RUN_DIR of ``preset`` at classroom scale after STEPS AdamW steps (built once per session)."""
+    if preset in _cache:
+        return _cache[preset]
+    tok = tokenizer(root)
+    arch = classroom_arch(load_preset(preset), VOCAB, CONTEXT)
+    torch.manual_seed(0)
+    model = compile_architecture(arch, "classroom").train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    ids = torch.tensor(tok.encode(" ".join(stories(60))))
+    g = torch.Generator().manual_seed(0)
+    for _ in range(STEPS):
+        starts = torch.randint(0, len(ids) - CONTEXT - 1, (4,), generator=g)
+        x = torch.stack([ids[s:s + CONTEXT] for s in starts])
+        y = torch.stack([ids[s + 1:s + CONTEXT + 1] for s in starts])
+        _, loss = model(x, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    run = RunDir(root / preset)
+    run.initialize(arch, preset, tok, training={"steps": STEPS})
+    run.save_checkpoint({"model": model.state_dict()}, step=STEPS)
+    _cache[preset] = run.path
+    return run.path

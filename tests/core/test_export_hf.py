@@ -1,0 +1,144 @@
+"""archstudio export --format hf, checked by the real client: transformers loads every exportable
+classroom preset (after a few training steps) with no missing or unexpected keys, computes the
+same fp32 logits (within 1e-4), continues a prompt greedily with the same tokens, and its
+tokenizer gives the same ids as the run's SentencePiece model."""
+import json
+import sys
+
+import pytest
+import torch
+from export_runs import HF_PRESETS, PROMPT, stories, tokenizer, trained_run
+
+from studio.core.files.presets import load_preset, preset_ids
+from studio.core.formats.decoder import plan_decoder
+from studio.core.formats.hf.export import export_hf
+from studio.core.formats.hf.tensors import rope_halves
+from studio.core.runs.rundir import RunDir
+
+transformers = pytest.importorskip("transformers", reason="the 'export' extra is part of the test extra")
+
+FAMILY = {"llama": "LlamaForCausalLM", "mixtral": "MixtralForCausalLM", "deepseek_v3": "DeepseekV3ForCausalLM"}
+TRICKY = ["a  b", "  leading spaces", "trailing  ", "x \n y", "Tom said: \"Hi!\"\n\nThe end.", "", "é ü 日本 🐸",
+          "\ttab", "   "]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("export-runs")
+
+
+def cli(capsys, *args):
+    from studio.entry import main
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_exportable_presets_are_exactly_these():
+    """The test list is the planner's list: a preset that becomes exportable (or stops) shows here."""
+    ok = [p for p in preset_ids() if plan_decoder(load_preset(p), "classroom", "x")[0] is not None]
+    assert sorted(ok) == sorted(HF_PRESETS)
+
+
+@pytest.mark.parametrize("preset", HF_PRESETS)
+def test_transformers_loads_the_export_and_computes_the_same(preset, root, tmp_path):
+    run = trained_run(preset, root)
+    res = export_hf(run, tmp_path / "hf")
+    cfg = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert cfg["architectures"] == [res.architecture]
+    model, info = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), output_loading_info=True,
+                                                                    dtype=torch.float32)
+    assert type(model).__name__ == res.architecture
+    assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"], info
+    ours, tok = RunDir(run).build_model().eval(), RunDir(run).tokenizer()
+    ids = tok.encode(PROMPT)
+    x = torch.tensor([ids])
+    with torch.no_grad():
+        want = ours(x)[0]
+        got = model.eval()(x).logits
+        assert (got - want).abs().max().item() < 1e-4
+        n = 16
+        mine = ours.generate(x, n, temperature=0)[0, len(ids):].tolist()
+        theirs = model.generate(x, max_new_tokens=n, do_sample=False, pad_token_id=0)[0, len(ids):].tolist()
+    if tok.eos_id in mine:  # transformers stops at EOS; this app's generate does not
+        mine = mine[: mine.index(tok.eos_id) + 1]
+    assert theirs[: len(mine)] == mine and len(mine) > 0
+    assert ("mtp" in load_preset(preset).graph.nodes) == any("multi-token" in note for note in res.notes)
+    if res.architecture == "DeepseekV3ForCausalLM":  # the trained selection bias is the router's buffer
+        bias = dict(model.named_buffers())["model.layers.3.mlp.gate.e_score_correction_bias"]
+        assert torch.equal(bias, RunDir(run).load_checkpoint()["model"]["layers.3.feed_forward.expert_bias"])
+        assert bias.abs().sum() > 0 and cfg["n_group"] == 1 and cfg["topk_group"] == 1
+
+
+def test_tokenizer_ids_equal_on_story_text(root, tmp_path):
+    run = trained_run("recipe-llama2c-stories260k", root)
+    export_hf(run, tmp_path / "hf")
+    hf = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "hf"))
+    tok = tokenizer(root)
+    texts = list(stories(120)) + TRICKY
+    assert [hf(t)["input_ids"] for t in texts] == [tok.encode(t) for t in texts]
+    story = stories(1)[0]
+    assert hf.decode(hf(story)["input_ids"], skip_special_tokens=True) == story
+
+
+def test_rope_halves_turns_adjacent_pairs_into_halves():
+    """Rotating pairs (2j, 2j+1) with the old rows = rotating (j, j + hd/2) with the permuted rows
+    (transformers' rotate_half), the head's dims reordered pairs-first: q·k is unchanged."""
+    from blocks.nn.rope import apply_rope, rope_tables
+    hd, nh, d, T = 8, 2, 5, 3
+    w, x = torch.randn(nh * hd, d), torch.randn(1, T, d)
+    cos, sin = rope_tables(hd, T)
+    pairs = apply_rope((x @ w.T).view(1, T, nh, hd), cos, sin)
+    q = (x @ rope_halves(w, nh).T).view(1, T, nh, hd)
+    c, s = torch.cat([cos, cos], -1)[None, :, None], torch.cat([sin, sin], -1)[None, :, None]
+    halves = q * c + torch.cat([-q[..., hd // 2:], q[..., : hd // 2]], -1) * s
+    order = list(range(0, hd, 2)) + list(range(1, hd, 2))
+    assert torch.allclose(halves, pairs[..., order], atol=1e-6)
+
+
+def test_cli_export_hf(root, tmp_path, capsys):
+    run = trained_run("2023-12-mixtral", root)
+    code, out, err = cli(capsys, "export", run, "--format", "hf", "--out", tmp_path / "hf")
+    assert code == 0, err
+    assert "MixtralForCausalLM" in out and "model.safetensors" in out and "AutoModelForCausalLM" in out
+    assert sorted(p.name for p in (tmp_path / "hf").iterdir()) == ["config.json", "model.safetensors",
+                                                                    "tokenizer.json", "tokenizer_config.json"]
+
+
+def test_cli_refuses_an_inexpressible_model_in_one_line_naming_the_block(root, tmp_path, capsys):
+    from studio.core.model.compiler import compile_architecture
+    tok = tokenizer(root)
+    for preset, block in (("2019-02-gpt-2", "tok_embeddings"), ("2024-05-deepseek-v2", "feed_forward")):
+        from studio.core.training.setup import classroom_arch
+        arch = classroom_arch(load_preset(preset), tok.vocab_size, 32)
+        run = RunDir(tmp_path / preset)
+        run.initialize(arch, preset, tok)
+        run.save_checkpoint({"model": compile_architecture(arch).state_dict()}, step=0)
+        code, out, err = cli(capsys, "export", run.path, "--format", "hf", "--out", tmp_path / "out")
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+        assert f"{block}:" in err and "Hugging Face" in err
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_qk_norm_edit_is_refused_naming_the_block(root, tmp_path, capsys):
+    run = RunDir(trained_run("2023-07-llama-2", root))
+    arch = run.architecture()
+    arch.graph.set_config("attention", "qk_norm", True)
+    assert "attention: QK-norm" in str(plan_decoder(arch, "classroom", "Hugging Face")[1][0])
+
+
+def test_missing_package_names_the_extra(root, tmp_path, capsys, monkeypatch):
+    run = trained_run("2023-07-llama-2", root)
+    monkeypatch.setitem(sys.modules, "safetensors.torch", None)  # import fails as if not installed
+    code, _, err = cli(capsys, "export", run, "--format", "hf", "--out", tmp_path / "hf")
+    assert code == 2 and "safetensors" in err and "[export]" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "hf").exists()
