@@ -50,6 +50,15 @@ class GraphView(QGraphicsView):
 
     presenting = False
     NORMAL_MIN_TITLE_PX = 12.0  # node titles on screen never below this: scroll instead of shrinking
+    # "readable": as large as fits but titles never under 12 px (scroll for the rest), the
+    # default; "all": the whole graph, however small (the overview). Kept while scrubbing.
+    fit_mode = "readable"
+
+    def fit_to(self, mode: str) -> None:
+        """Fit now and keep fitting this way while milestones change (View → Fit …)."""
+        self.fit_mode = mode
+        self.auto_fit = True
+        self.fit_all()
 
     def set_presenting(self, on: bool) -> None:
         """Presentation mode: the scene laid out for a projector in the area beside the card."""
@@ -113,8 +122,9 @@ class GraphView(QGraphicsView):
 
     def fit_all(self) -> None:
         """Whole graph in view. Presenting: scaled into the area right of the card. Normal: as
-        large as fits, up to 1.4, but never so small that a node title drops below 12 px on
-        screen; then it shows the start of the graph and scroll bars reach the rest."""
+        large as fits, up to 1.4; in the "readable" fit mode never so small that a node title
+        drops below 12 px on screen (then it shows the start of the graph and scroll bars reach
+        the rest), in the "all" mode as small as the whole graph needs."""
         sc = self.graph_scene
         # measured once: folding the stage strip moves no block title, so it stays the same
         readable = None if self.presenting else self.min_readable_scale()
@@ -138,7 +148,7 @@ class GraphView(QGraphicsView):
         area = QRectF(vp.x() + self.card_room(), vp.y(), vp.width() - self.card_room(), vp.height()).adjusted(m, m, -m, -m)
         k = min(area.width() / max(rect.width(), 1), area.height() / max(rect.height(), 1))
         k = min(k, 2.0 if self.presenting else 1.4)
-        if not self.presenting:
+        if not self.presenting and self.fit_mode == "readable":
             k = max(k, readable)
         if self.presenting:
             self.graph_scene.setSceneRect(rect.adjusted(-4000, -4000, 4000, 4000))

@@ -26,7 +26,7 @@ from studio._qt.window.projects import ProjectController
 from studio._qt.graph.property_editor import PropertyEditor
 from studio._qt.theme import THEMES, apply_theme
 from studio._qt.panels.timeline import TimelineBar
-from studio._qt.window.window_parts import (ABOUT, MENU_ORDER, SHORTCUTS, DockHost, FirstPaint, reveal_docked,
+from studio._qt.window.window_parts import (ABOUT, MENU_ORDER, DockHost, FirstPaint, reveal_docked, shortcut_lines,
                                             small_screen)
 from studio.core.errors import StudioError
 from studio.core.state import StudioModel
@@ -36,7 +36,8 @@ from studio.core.state import StudioModel
 class MainWindow(DockHost, QMainWindow):
     def __init__(self, model: StudioModel | None = None, defer_optional: bool = False):
         """``defer_optional``: build the training and inspection docks after the first paint
-        (they import pyqtgraph and torch; the app does this so the window appears at once)."""
+        (they import pyqtgraph and torch; the app does this so the window appears at once); the
+        app's window also opens maximised on a small screen (tests size their windows themselves)."""
         super().__init__()
         self.model = m = model if model is not None else StudioModel()
         self.settings = QSettings()
@@ -46,7 +47,7 @@ class MainWindow(DockHost, QMainWindow):
         self.setWindowTitle("LLM Architecture Studio")
         from studio._qt.window.app import size_to_screen
         size_to_screen(self)  # a saved geometry (restored below) wins
-        if small_screen(self.screen()):  # 1366×768: every pixel to the graph and the docks
+        if defer_optional and small_screen(self.screen()):  # the app on 1366×768: every pixel to the graph and docks
             self.setWindowState(self.windowState() | Qt.WindowMaximized)
         self.setDockOptions(QMainWindow.AnimatedDocks | QMainWindow.AllowTabbedDocks | QMainWindow.AllowNestedDocks)
         self.setCorner(Qt.BottomLeftCorner, Qt.BottomDockWidgetArea)
@@ -201,7 +202,10 @@ class MainWindow(DockHost, QMainWindow):
         self.reset_action = self._action(e, "Show the &original milestone", self.show_original, None,
                                          "Show the published milestone this edited copy came from (the copy stays "
                                          "under File → Models this session)")
-        self._action(v, "&Fit to view", self.fit, "Ctrl+0", "Show the whole graph")
+        self._action(v, "&Fit whole graph", self.fit, "Ctrl+0",
+                     "The whole graph in view, however small (an overview); kept while scrubbing")
+        self._action(v, "Fit &readable", lambda: self.graph_view.fit_to("readable"), "Ctrl+1",
+                     "As large as fits with every block title at least 12 px; scroll for the rest (kept while scrubbing)")
         self._action(v, "Zoom &in", lambda: self.graph_view.zoom(1.2), QKeySequence.ZoomIn)
         self._action(v, "Zoom &out", lambda: self.graph_view.zoom(1 / 1.2), QKeySequence.ZoomOut)
         v.addSeparator()
@@ -234,8 +238,7 @@ class MainWindow(DockHost, QMainWindow):
 
     # ------------------------------------------------------------------ actions
     def fit(self):
-        self.graph_view.auto_fit = True
-        self.graph_view.fit_all()
+        self.graph_view.fit_to("all")
 
     def show_original(self):
         d = self.model.document
@@ -304,7 +307,7 @@ class MainWindow(DockHost, QMainWindow):
         QMessageBox.about(self, "About LLM Architecture Studio", ABOUT.format(version=__version__))
 
     def show_shortcuts(self):
-        QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS)
+        QMessageBox.information(self, "Keyboard shortcuts", "\n".join(shortcut_lines(self)))
 
     # ------------------------------------------------------------------ state
     def _update_title(self):

@@ -18,13 +18,31 @@ shown with a word and an outline style as well as colour.</p>
 <p>Figures carry their provenance: ◆ published · ● computed · ▲ measured · ◇ reported ·
 ○ undisclosed · ◌ stand-in.</p>"""
 
-SHORTCUTS = (
-    "←/→  previous / next milestone (graph or timeline focused)\nHome / End  first / last\n"
-    "Ctrl+Space  play / pause\nCtrl+0  fit · Ctrl+wheel  zoom · middle-drag  pan · F  frame selection\n"
-    "Click an attention block  inspect it · Ctrl+L  Look inside (attention + routing, own window)\n"
-    "F5 / Esc  presentation mode on / off\n"
-    "Ctrl+K  compare milestones · Ctrl+E  export diagram\n"
-    "Ctrl+Z / Ctrl+Shift+Z  undo / redo · Ctrl+S / Ctrl+O / Ctrl+N  save / open / new")
+# keys that are no menu item (the menus' own keys are listed from the menus themselves)
+OTHER_KEYS = (
+    "←/→  previous / next milestone (graph or timeline focused) · Home / End  first / last",
+    "Ctrl+wheel  zoom · middle-drag  pan · F  frame the selection",
+    "Click an attention block  inspect it · Enter  open the selected block",
+    "Presenting: ←/→ step · Space play / pause · Esc leave")
+
+
+def shortcut_lines(window) -> list[str]:
+    """Every menu item that has a key, as "key  Menu → item", then the keys without an item:
+    read from the menus, so a new action's key is listed without anyone remembering to."""
+    out = []
+
+    def walk(menu, path):
+        for a in menu.actions():
+            name = a.text().replace("&", "")
+            if a.menu() is not None:
+                walk(a.menu(), f"{path} → {name}")
+            elif a.shortcuts():
+                keys = " / ".join(k.toString(QKeySequence.NativeText) for k in a.shortcuts())
+                out.append(f"{keys}  {path} → {name}")
+    for top in window.menuBar().actions():
+        if top.menu() is not None:
+            walk(top.menu(), top.text().replace("&", ""))
+    return out + list(OTHER_KEYS)
 
 
 class FirstPaint(QObject):
@@ -71,7 +89,10 @@ def reveal_docked(window, dock) -> None:
     dock.show()
     dock.raise_()
     if window.isVisible() and not dock.isFloating():
-        window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Vertical)
+        def give_room():
+            window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Vertical)
+        give_room()
+        QTimer.singleShot(0, dock, give_room)  # a raised tab is laid out only on the next turn
 
 
 class DockHost:
