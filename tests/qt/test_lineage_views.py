@@ -1,0 +1,49 @@
+"""Lineage on screen (issue 25, issue 22 H3): the card, presentation mode's card and the RoPE
+node all tell a milestone's change against the model it builds on, headline first, and name
+what it is compared with."""
+from PySide6.QtCore import Qt
+
+
+def _card(window, pid, qtbot):
+    window.model.show_milestone(pid)
+    window.info_panel.refresh()
+    return window.info_panel.browser.toPlainText()
+
+
+def test_presentation_card_leads_with_llama2s_gqa_and_names_llama1(window, qtbot):
+    window.model.show_milestone("2023-07-llama-2")
+    window.present_action.trigger()  # F5's action, as a lesson starts it
+    try:
+        text = window.graph_view.card.text()
+        assert "Compared with LLaMA 1, the model it builds on" in text
+        first = text.index("• ")
+        assert text[first:].startswith("• Attention: 64 query heads share 8 key/value heads (GQA)")
+        assert "(64 → 8 key/value heads)" in text
+        assert "GPT-4" not in text  # the tick before LLaMA 2 on the timeline is not what it built on
+        with qtbot.waitSignal(window.info_panel.updated, timeout=2000):
+            qtbot.keyClick(window.graph_view, Qt.Key_Right)  # stepping on: Mixtral, against LLaMA 2
+        text = window.graph_view.card.text()
+        assert "Compared with LLaMA 2, the model it builds on" in text and "• Feed-forward: SwiGLU → Mixture of experts" in text
+    finally:
+        qtbot.keyClick(window, Qt.Key_Escape)
+
+
+def test_the_card_names_the_block_a_component_replaces_and_the_ideas_a_merge_brings(window, qtbot):
+    text = _card(window, "2019-10-rmsnorm", qtbot)
+    assert "What changed in GPT-2: it replaces LayerNorm (Ba et al. 2016) in every norm of GPT-2 XL" in text
+    text = _card(window, "2023-02-llama-1", qtbot)
+    assert "What changed since GPT-3, bringing together RMSNorm, SwiGLU, RoPE, FlashAttention, Chinchilla" in text
+    text = _card(window, "2022-03-instructgpt", qtbot)
+    assert "What changed since GPT-3 (the model it builds on)" in text
+    assert "▶ Training: Three post-training stages added" in text and "RoPE" not in text.split("Why it mattered")[0]
+
+
+def test_the_rope_node_shows_kimi_k2s_theta_and_yarn(window, qtbot):
+    window.model.show_milestone("2025-07-kimi-k2")
+    scene = window.graph_view.graph_scene
+    scene._end_animation()
+    face = " ".join(scene.nodes["rope"].lines)
+    assert "theta 50000" in face and "YaRN × 32" in face
+    window.model.show_milestone("2026-04-kimi-k2.6")
+    scene._end_animation()
+    assert "YaRN × 64" in " ".join(scene.nodes["rope"].lines)
