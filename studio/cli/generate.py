@@ -14,6 +14,8 @@ def cmd_generate(args) -> int:
         raise E.StudioError("--top-p must be in (0, 1]")
     if args.top_k is not None and args.top_k < 1:
         raise E.StudioError("--top-k must be 1 or more")
+    if args.seed is not None and not 0 <= args.seed < 1 << 64:  # torch's generator holds 64 bits
+        raise E.StudioError(f"--seed must be from 0 to {(1 << 64) - 1}, got {args.seed}")
     run = RunDir(args.run_dir)
     tok = run.tokenizer()  # a missing or bad run folder is reported before torch is imported
     from studio.core.training.generation import generate_stream

@@ -31,6 +31,8 @@ def _prepare(args) -> int:
         v = getattr(args, name, None)
         if v is not None and v < 1:
             raise E.StudioError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= args.seed < 1 << 63:  # torch's generators hold 64 bits; the run adds to the seed
+        raise E.StudioError(f"--seed must be from 0 to {(1 << 63) - 1}, got {args.seed}")
     if args.minutes_per_model is not None and not args.minutes_per_model > 0:
         raise E.StudioError("--minutes-per-model must be positive")
     cfg = LessonConfig(milestones=tuple(args.milestones or ()), minutes_per_model=args.minutes_per_model or 5.0,

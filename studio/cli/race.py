@@ -46,6 +46,8 @@ def cmd_race(args) -> int:
         v = getattr(args, name, None)
         if v is not None and v < 1:
             raise E.StudioError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= args.seed < 1 << 63:  # torch's generators hold 64 bits; the race adds to the seed
+        raise E.StudioError(f"--seed must be from 0 to {(1 << 63) - 1}, got {args.seed}")
     if args.minutes is not None and not args.minutes > 0:
         raise E.StudioError("--minutes must be positive")
     out = Path(args.out) if args.out else Path(f"race-{time.strftime('%Y%m%d-%H%M%S')}")

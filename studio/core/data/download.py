@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from studio.core import errors as E
+from studio.core.files.yamlio import atomic_write_text
 
 REPO = "roneneldan/TinyStories"
 LICENSE = "CDLA-Sharing-1.0"
@@ -141,12 +142,7 @@ def fetch(url: str, final: Path, progress: Callable[[int, int | None], None] | N
     except OSError as exc:
         raise E.StudioError(f"{folder}: cannot create the cache folder ({exc.strerror}); pass --cache DIR") from None
     part, meta_path = final.with_name(final.name + ".part"), final.with_name(final.name + ".part.json")
-    meta = {}
-    if part.is_file() and meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, json.JSONDecodeError):
-            meta = {}
+    meta = read_part_meta(meta_path) if part.is_file() else {}
     have = part.stat().st_size if part.is_file() and meta else 0
     req = urllib.request.Request(url, headers={"User-Agent": "archstudio"})
     if have:
@@ -198,9 +194,22 @@ def fetch(url: str, final: Path, progress: Callable[[int, int | None], None] | N
             etag = resp.headers.get("ETag") or resp.headers.get("X-Linked-Etag")
             sha = sha or (meta.get("sha256") if mode == "ab" else None)
             meta = {"url": url, "total": total if total is not None else expected_size, "etag": etag, "sha256": sha}
-            meta_path.write_text(json.dumps(meta))
+            atomic_write_text(meta_path, json.dumps(meta))
             _copy(resp, part, mode, have, meta["total"], progress, should_cancel, url)
     return _finish(part, meta_path, final, meta, validate)
+
+
+def read_part_meta(meta_path: Path) -> dict:
+    """``NAME.part.json`` typed (file_schemas.PART_META); anything else (a list, a string, not
+    UTF-8, a newline in the etag that would go into a request header) is no metadata: the
+    partial download is started over instead of resumed on facts the app cannot trust."""
+    from studio.core.files.file_schemas import PART_META, check
+    from studio.core.files.schema import load_json, read_text
+    try:
+        return check(load_json(read_text(meta_path, 64 * 1024, "download note"), str(meta_path)), PART_META,
+                     str(meta_path))
+    except E.StudioError:
+        return {}
 
 
 def unreachable_reason(reason) -> str:

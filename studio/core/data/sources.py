@@ -54,12 +54,23 @@ def _json_stories(path: Path, items) -> list[str]:
     out = []
     for i, it in enumerate(items):
         if isinstance(it, str):
-            out.append(it)
+            out.append(_utf8_safe(it))
         elif isinstance(it, dict) and isinstance(it.get("story", it.get("text")), str):
-            out.append(it.get("story", it.get("text")))
+            out.append(_utf8_safe(it.get("story", it.get("text"))))
         else:
             raise E.LoadError(f"{path}: item {i} has no 'story' or 'text' string")
     return [s.strip() for s in out if s.strip()]
+
+
+def _utf8_safe(s: str) -> str:
+    """JSON may escape a lone surrogate (``"\\ud800"``), which is no character and cannot be
+    written as UTF-8 (hashing and tokenizing the story would fail): it becomes U+FFFD, as a bad
+    byte in a .txt file does."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 MAX_DATA_BYTES = 8 << 30  # TinyStories' full JSON is 4.6 GB; anything larger is not training text here

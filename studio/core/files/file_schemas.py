@@ -60,9 +60,32 @@ class DimValue(Spec):
 
 DIM_VALUE = DimValue()
 DIMS = Map(values=DIM_VALUE, max_len=200)
-LAYERS = OneOf(Int(-4096, 4096), List(Int(-4096, 4096), max_len=4096),
-               Pattern(r"\s*(-?\d+|\$\w+)?\s*(:\s*(-?\d+|\$\w+)?\s*){0,2}", "a layer slice like '0:3', '1::2' or ':$first_k_dense'"),
-               what="a layer index, a list of indices or a slice like '0:3'")
+class LayerSlice(Pattern):
+    """'0:3', '1::2', ':$first_k_dense'; a literal step of 0 is refused here (slice() cannot take it)."""
+    def check(self, v, path):
+        v = super().check(v, path)
+        parts = v.split(":")
+        if len(parts) == 3 and parts[2].strip().lstrip("-").isdigit() and int(parts[2]) == 0:
+            self.fail(path, f"{short(v)}: a slice's step cannot be 0")
+        return v
+
+
+class Layers(Spec):
+    """A layer index, a list of indices or a slice; each kind's own error is the one shown."""
+    SLICE = LayerSlice(r"\s*(-?\d+|\$\w+)?\s*(:\s*(-?\d+|\$\w+)?\s*){0,2}",
+                       "a layer slice like '0:3', '1::2' or ':$first_k_dense'")
+
+    def check(self, v, path):
+        if isinstance(v, str):
+            return self.SLICE.check(v, path)
+        if isinstance(v, list):
+            return List(Int(-4096, 4096), max_len=4096).check(v, path)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return Int(-4096, 4096).check(v, path)
+        self.fail(path, f"must be a layer index, a list of indices or a slice like '0:3', got {short(v)}")
+
+
+LAYERS = Layers()
 OVERRIDE = Map({"layers": LAYERS, "node": NAME, "kind": Opt(Str(100)), "config": Opt(NodeConfig())},
                required=("layers", "node"))
 GRAPH_OPS = Map({
@@ -121,6 +144,9 @@ RUN = Map({
     "tokenizer": TOKENIZER_DESC,
 }, required=("architecture", "tokenizer"), values=Any_())
 METRICS_RECORD = Map(values=Any_(), max_len=1000)
+PART_META = Map({"url": Opt(Str(8192)), "total": Opt(Int(0, 1 << 50)),
+                 "etag": Opt(Pattern(r"[\x20-\x7e]{1,1024}", "an ETag (printable ASCII on one line)", 1024)),
+                 "sha256": Opt(Pattern(r"[0-9a-f]{64}", "a sha256 in hex", 64))})
 COUNT = Int(0, 1 << 62)
 RACE_MODEL = Map({"name": TEXT, "spec": Str(4096, coerce_scalar=True), "run": Str(1024, coerce_scalar=True),
                   "params": Opt(COUNT), "params_active": Opt(COUNT)}, required=("name", "run"), values=Any_())
@@ -180,4 +206,4 @@ def check(data, spec: Spec, where: str):
 
 
 __all__ = ["check_architecture", "check", "ARCHITECTURE", "ARCHITECTURE_PARTIAL", "TIMELINE", "PROJECT", "RUN",
-           "TRAINING", "TOKENIZER_DESC", "METRICS_RECORD", "LESSON", "LESSON_ENTRY", "RACE", "SchemaError"]
+           "TRAINING", "TOKENIZER_DESC", "METRICS_RECORD", "LESSON", "LESSON_ENTRY", "PART_META", "RACE", "SchemaError"]

@@ -138,8 +138,9 @@ def apply_extends(data: dict, where: str, _chain: tuple = ()) -> dict:
             else:
                 merged[k] = v
         out.setdefault("scales", {})[scale] = merged
-    if "regions" in data:
-        out["regions"] = {**out.get("regions", {}), **(data["regions"] or {})}
+    if "regions" in data:  # a null region removes it, as a null dim does
+        merged = {**out.get("regions", {}), **(data["regions"] or {})}
+        out["regions"] = {k: v for k, v in merged.items() if v is not None}
     if "overrides" in data:
         out["overrides"] = data["overrides"] or []
     apply_graph_ops(out, data.get("graph_ops") or {}, where)

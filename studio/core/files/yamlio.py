@@ -133,7 +133,7 @@ def architecture_from_data(data: dict, where: str) -> Architecture:
         id=str(data.get("id") or Path(where).stem),
         graph=build_graph(data["nodes"], data.get("edges", []), where),
         scales={k: dict(v) for k, v in scales.items()},
-        regions=dict(data.get("regions") or {"layer": "n_layers"}),
+        regions={k: v for k, v in (data.get("regions") or {"layer": "n_layers"}).items() if v is not None},
         overrides=parse_overrides(data.get("overrides"), where),
         meta=dict(data.get("meta") or {}),
         training=dict(data.get("training") or {}),
