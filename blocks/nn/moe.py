@@ -1,10 +1,15 @@
 """Mixture of experts with dropless dispatch: GShard/Mixtral (coarse, softmax top-k) and
-DeepSeekMoE (fine-grained routed + shared experts, sigmoid scores, auxiliary-loss-free bias)."""
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+DeepSeekMoE (fine-grained routed + shared experts, sigmoid scores, auxiliary-loss-free bias).
 
-from blocks.nn.ffn import SwiGLU
+Precision, as the reference implementations do it: the router's scores are computed in fp32
+(Mixtral: ``softmax(router_logits, dtype=torch.float)``; DeepSeek-V3's gate likewise), and the
+routed experts' weighted outputs are summed into an accumulator in the token stream's dtype, each
+cast to it explicitly (Mixtral: ``current_hidden_states.to(hidden_states.dtype)``). Under bf16
+autocast the experts compute in bf16 while the residual stream stays fp32, so without the cast
+``index_add_`` refuses to add bf16 rows to fp32 ones."""
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 
 class Expert(nn.Module):
@@ -40,7 +45,7 @@ class MoE(nn.Module):
 
     def route(self, x):
         c = self.cfg
-        logits = self.gate(x)  # (N, E)
+        logits = self.gate(x).float()  # (N, E); routing in fp32 whatever the experts compute in
         scores = logits.softmax(-1) if c.score == "softmax" else logits.sigmoid()
         select = scores + self.expert_bias if c.bias_balancing else scores
         top_i = select.topk(c.top_k, dim=-1).indices  # (N, k)
@@ -59,12 +64,13 @@ class MoE(nn.Module):
         order = flat.argsort(stable=True)
         token_of = order // c.top_k
         weight_of = top_w.reshape(-1)[order]
-        out = torch.zeros_like(xf)
+        out = torch.zeros_like(xf)  # the accumulator, in the token stream's dtype (fp32 under autocast)
         start = 0
         for e, n in enumerate(counts.tolist()):  # dropless: every routed token is processed
             if n:
                 idx = token_of[start:start + n]
-                out.index_add_(0, idx, self.experts[e](xf[idx]) * weight_of[start:start + n, None])
+                routed = self.experts[e](xf[idx]) * weight_of[start:start + n, None]
+                out.index_add_(0, idx, routed.to(out.dtype))
                 start += n
         if c.n_shared:
             out = out + self.shared_experts(xf)
