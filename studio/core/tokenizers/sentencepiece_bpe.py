@@ -33,7 +33,13 @@ class SentencePieceTokenizer(Tokenizer):
         except (RuntimeError, OSError) as exc:
             raise E.LoadError(f"{source}: not a SentencePiece model ({str(exc).splitlines()[0][:100]})") from None
         self.vocab_size = self.sp.get_piece_size()
-        self._pieces = [self.sp.id_to_piece(i).replace(SPACE, " ") for i in range(self.vocab_size)]
+        self._pieces = []
+        for i in range(self.vocab_size):
+            try:  # the protobuf parses whatever bytes a piece holds; Python reads it as UTF-8
+                self._pieces.append(self.sp.id_to_piece(i).replace(SPACE, " "))
+            except UnicodeDecodeError:
+                raise E.LoadError(f"{source}: piece {i} is not UTF-8 text; the file is damaged "
+                                  "(use the tokenizer.model the run was trained with)") from None
         self._scores = [float(self.sp.get_score(i)) for i in range(self.vocab_size)]
         problem = layout_problem(self._pieces)
         if problem:
