@@ -73,3 +73,19 @@ def test_kimi_k26_vision_encoder_is_471_1m_from_the_released_config():
     assert round(node.params / 1e5) / 10 == 471.1
     assert P.dim_provenance(arch, "paper", "vit_layers")[0] == "published"
     assert "471.1M" in " ".join(arch.meta["gap_note"].split())
+
+
+def test_llama1_paper_scale_has_its_released_norm_eps_and_the_classroom_keeps_llama2cs():
+    """llama2.c's fixed 1e-5 is a classroom concession, stated there, not a paper-scale figure."""
+    from studio.core.formats.llama2c import check_llama2c
+    llama1, llama2 = load_preset("2023-02-llama-1"), load_preset("2023-07-llama-2")
+    assert _config(llama1, "norm").eps == 1e-6 and _config(llama1, "attention_norm").eps == 1e-6  # params.json norm_eps
+    assert _config(llama1, "norm", "classroom").eps == 1e-5 and check_llama2c(llama1, "classroom") == []
+    assert any("1e-5 at classroom scale" in x for x in llama1.meta["classroom_limits"])
+    assert not any("ε" in str(x) for x in llama1.meta.get("assumptions") or [])
+    assert _config(llama2, "norm").eps == 1e-5  # Llama 2's params.json: norm_eps 1e-05
+
+
+def test_r1_names_the_distilled_base_models_as_released():
+    stage = next(s for s in load_preset("2025-01-deepseek-r1").training["stages"] if s["name"] == "Distilled dense models")
+    assert "Qwen2.5-Math (1.5B, 7B)" in stage["detail"] and "Llama-3.3-70B-Instruct" in stage["detail"]
