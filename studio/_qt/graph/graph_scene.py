@@ -58,6 +58,7 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
         self._moves: dict[str, tuple[QPointF, QPointF]] = {}
         self._appearing: set[str] = set()
         self._press_pos: dict[str, QPointF] = {}
+        self._removed_at: dict[str, QPointF] = {}  # deleted blocks' places, for undo (this graph only)
         self._anim = QVariantAnimation(self)
         self._anim.setStartValue(0.0)
         self._anim.setEndValue(1.0)
@@ -176,6 +177,7 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
     def _subscribe(self, graph) -> None:
         if self._graph is graph:
             return
+        self._removed_at = {}
         if self._graph is not None:
             for sig, slot in self._graph_slots():
                 sig.disconnect(slot)
@@ -194,7 +196,8 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
         self._end_animation()
         item = self._make_node(node.id)
         item.raw = dict(node.config)
-        item.setPos(QPointF(*node.pos) if node.pos else self.free_spot())
+        back = self._removed_at.pop(node.id, None)  # undo of a delete: where it stood
+        item.setPos(QPointF(*node.pos) if node.pos else back if back is not None else self.free_spot())
         self._fill_node(item)
         self._update_frames()
 
@@ -202,6 +205,7 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
         self._end_animation()
         item = self.nodes.pop(node.id, None)
         if item is not None:
+            self._removed_at[node.id] = item.pos()
             for e in list(item.edges):
                 self._drop_edge(e.edge)
             self.removeItem(item)

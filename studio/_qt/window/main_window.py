@@ -100,6 +100,8 @@ class MainWindow(DockHost, QMainWindow):
         self.projects.dirty_changed.connect(lambda _d: self._update_title())
         m.document.replaced.connect(self._update_title)
         m.document.changed.connect(lambda _v: self._update_title())
+        m.document.changed.connect(lambda _v: self._drop_stale_status())
+        m.document.replaced.connect(self._drop_stale_status)
         m.document.scale_changed.connect(lambda _s: self._update_title())
         m.timeline.load_failed.connect(lambda pid, msg: self.show_status(f"Cannot show {pid}: {msg}", 15000))
         self.presentation = Presentation(self)
@@ -174,6 +176,12 @@ class MainWindow(DockHost, QMainWindow):
 
     def show_status(self, msg: str, timeout_ms: int = 8000) -> None:
         self.statusBar().showMessage(msg, timeout_ms)
+
+    def _drop_stale_status(self) -> None:
+        """A message about the document's state ("… cannot be built: …") is wrong once the
+        document changed (an undo put the deleted block back): it goes, others stay."""
+        if "cannot be built" in self.statusBar().currentMessage():
+            self.statusBar().clearMessage()
 
     def _probe_message(self, msg: str) -> None:
         """While a connection is dragged: why it would be accepted or refused; cleared on release."""
