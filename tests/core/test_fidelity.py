@@ -6,13 +6,14 @@ from studio.core.model import provenance as P
 from studio.core.model.accounting import account, kv_cache_bytes
 from studio.core.model.info import model_info
 from studio.core.files.presets import load_preset, raw_preset, timeline
+from studio.core.model.resolve import resolve
 
 BF16 = 2
 
 
 def test_gpt4_multi_query_attention_caches_one_kv_head_and_counts_rest_on_assumptions():
     arch = load_preset("2023-03-gpt-4")
-    att = arch.config("attention", "paper")[0]
+    att = resolve(arch, "paper").config_of("attention")[0]
     assert (att.n_heads, att.kv_heads, att.hd) == (84, 1, 128)  # the leak: "MQA"
     info = model_info(arch, "paper")
     assert info["kv_cache_bytes_per_token"] == 120 * 2 * 1 * 128 * BF16 == 60 * 1024
@@ -27,12 +28,12 @@ def test_gpt4_multi_query_attention_caches_one_kv_head_and_counts_rest_on_assump
 def test_gshard_follows_table_1_and_its_active_count_is_exact():
     arch = load_preset("2020-06-gshard")
     for nid in ("enc_attention", "attention", "cross_attention"):
-        cfg = arch.config(nid, "paper")[0]
+        cfg = resolve(arch, "paper").config_of(nid)[0]
         assert (cfg.n_heads, cfg.hd, cfg.dim) == (16, 128, 1024)
-    moe = arch.variants("feed_forward", "paper")[1][2]
+    moe = resolve(arch, "paper").variants_of("feed_forward")[1][2]
     assert (moe.expert, moe.expert_bias, moe.n_experts, moe.top_k) == ("relu", False, 2048, 2)
-    assert arch.config("src_embeddings", "paper")[0].vocab_size == 64000
-    assert arch.config("tok_embeddings", "paper")[0].vocab_size == 32000
+    assert resolve(arch, "paper").config_of("src_embeddings")[0].vocab_size == 64000
+    assert resolve(arch, "paper").config_of("tok_embeddings")[0].vocab_size == 32000
     d, f, E = 1024, 8192, 2048
     attn = 4 * d * 16 * 128  # bias-free, as the 2017 graph's tensor2tensor code (an assumption)
     norms = (18 * 2 + 18 * 3) * 2 * d
@@ -64,7 +65,7 @@ def test_modded_llama2c_is_its_repositorys_model_py():
     from studio.core.model.compiler import compile_architecture
     arch = load_preset("recipe-modded-llama2c")
     assert account(arch, "paper").params_total == 15_191_712
-    att, ffn, out = (arch.config(n, "paper")[0] for n in ("attention", "feed_forward", "output"))
+    att, ffn, out = (resolve(arch, "paper").config_of(n)[0] for n in ("attention", "feed_forward", "output"))
     assert out.tie_to == "tok_embeddings" and out.softcap == 0 and not out.pad_vocab_to and not out.zero_init
     assert not att.qk_norm and att.zero_init_output and ffn.zero_init_output
     dims = arch.dims("classroom")  # the repository's quick-start default, with the app's 512-token BPE
@@ -86,7 +87,7 @@ def test_stand_ins_show_structure_and_no_figure(pid):
     assert all(f.value is None for f in P.node_figures(arch, "paper").values())
     assert all(f.value is None for f in P.frame_figures(arch, "paper").values())
     for nid in arch.graph.nodes:
-        cfg, kind = arch.config(nid, "paper")
+        cfg, kind = resolve(arch, "paper").config_of(nid)
         assert P.block_badge(arch, "paper", nid, get_spec(kind).params(cfg)) == ("", "")
     assert P.frame_label(arch, "paper", "layer", 96) == "illustrative stand-in"
     assert {f.provenance for f in P.published_figures(arch).values()} == {"undisclosed"}

@@ -7,6 +7,7 @@ import torch
 
 from studio.core import errors as E
 from studio.core.model.architecture import Override
+from studio.core.model.resolve import resolve
 from studio.core.model.compiler import compile_architecture
 from studio.core.inspect.inspection import RoutingHistory, inspect_model, row_entropy_bits, to_json
 from studio.core.files.presets import load_preset, preset_ids
@@ -89,7 +90,7 @@ def test_every_preset_gives_normalised_masked_maps(pid):
     attn_nodes = [n for n in arch.graph.nodes.values() if n.kind in ("attention", "cross_attention", "mla")]
     assert len(ins.attention) == sum(arch.repeat(n.region, "classroom") for n in attn_nodes) >= n_attn
     n_moe = sum(1 for nid, n in arch.graph.nodes.items() for i in range(arch.repeat(n.region, "classroom"))
-                if (arch.layer_variant(nid, "classroom", i)[0] if n.region in ("layer", "encoder") else n.kind) == "moe")
+                if resolve(arch, "classroom").config_of(nid, i)[1] == "moe")
     assert len(ins.routing) == n_moe
     for r in ins.routing:
         assert r.counts.sum() == len(ids()) * r.top_k

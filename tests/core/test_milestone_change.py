@@ -63,7 +63,7 @@ def _variants(arch, nids, scale="paper"):
     out = {}
     for nid in nids:
         if nid in arch.graph.nodes:
-            out[nid] = [(k, c) for _, k, c in arch.variants(nid, scale)]
+            out[nid] = [(k, c) for _, k, c in resolve(arch, scale).variants_of(nid)]
     return out
 
 
@@ -294,7 +294,7 @@ def test_an_architecture_file_extends_a_preset_like_a_preset_does(tmp_path):
     assert arch.scales["paper"]["n_layers"] == 2
     assert "n_kv_heads" not in arch.scales["paper"]  # null removes a dim, as in presets
     assert arch.scales["classroom"] == base.scales["classroom"]
-    assert arch.config("feed_forward", "paper")[0].hidden_dim == 1000
+    assert resolve(arch, "paper").config_of("feed_forward")[0].hidden_dim == 1000
     assert arch.regions == base.regions
 
 

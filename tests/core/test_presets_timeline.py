@@ -10,7 +10,8 @@ from conftest import run_cli
 from studio.core.model.accounting import account, compute_optimal, training_memory
 from studio.core.model.diff import diff
 from studio.core.model.info import FIGURES, model_info
-from studio.core.files.presets import load_preset, preset_ids, preset_infos, raw_preset, timeline
+from studio.core.files.presets import load_preset, preset_infos, raw_preset, timeline
+from studio.core.model.resolve import resolve
 
 MILESTONES = [
     "2017-06-transformer", "2018-06-gpt-1", "2019-02-gpt-2", "2019-10-rmsnorm", "2020-02-swiglu",
@@ -120,7 +121,7 @@ def test_gpt4_is_the_reported_moe_labelled_reported():
     # issue 16: only the leak's own figures are "reported"; exact counts rest on assumed widths
     assert info["provenance"]["params_total"] == "computed-from-assumptions" == info["provenance"]["params_active"]
     assert info["published_figures"]["params_total"]["provenance"] == "reported"
-    cfg = arch.variants("feed_forward", "paper")[-1][2]
+    cfg = resolve(arch, "paper").variants_of("feed_forward")[-1][2]
     assert (cfg.n_experts, cfg.top_k, arch.repeat("layer", "paper")) == (16, 2, 120)
     pub = info["published"]
     assert "leak" in pub["source"].lower()
@@ -214,7 +215,7 @@ def _d(pid):
 
 
 def kinds(arch, nid, scale="paper"):
-    return [k for _, k, _ in arch.variants(nid, scale)]
+    return [k for _, k, _ in resolve(arch, scale).variants_of(nid)]
 
 
 def test_history_gpt1_gpt2_gpt3():
@@ -227,7 +228,7 @@ def test_history_gpt1_gpt2_gpt3():
     assert "attention_norm.x -> attention.x" in d.edges_added and "add_ffn.x -> norm.x" in d.edges_added
     d, a = _d("2020-05-gpt-3")  # scale + alternating dense / banded attention
     assert not (d.added or d.removed or d.replaced) and d.overrides_changed
-    windows = [c.window for _, _, c in a.variants("attention", "paper")]
+    windows = [c.window for _, _, c in resolve(a, "paper").variants_of("attention")]
     assert windows[0::2] == [0] * 48 and all(w > 0 for w in windows[1::2])
     assert d.dims["paper"]["n_layers"] == (48, 96)
 
@@ -259,7 +260,7 @@ def test_history_gshard_every_other_ffn_is_top2_moe():
     d, a = _d("2020-06-gshard")
     assert d.overrides_changed and not (d.added or d.removed or d.replaced)
     for nid in ("feed_forward", "enc_feed_forward"):
-        v = a.variants(nid, "paper")
+        v = resolve(a, "paper").variants_of(nid)
         assert [k for _, k, _ in v] == ["mlp", "moe"] * 9
         moe = v[1][2]
         assert (moe.n_experts, moe.top_k, moe.n_shared, moe.expert) == (2048, 2, 0, "relu")
@@ -298,14 +299,14 @@ def test_history_llama_line():
 def test_history_moe_line():
     d, a = _d("2023-12-mixtral")
     assert d.replaced == {"feed_forward": ("swiglu", "moe")}
-    c = a.config("feed_forward", "paper")[0]
+    c = resolve(a, "paper").config_of("feed_forward")[0]
     assert (c.n_experts, c.top_k, c.score, c.expert) == (8, 2, "softmax", "swiglu")
     d, a = _d("2024-05-deepseek-v2")
     assert d.replaced == {"attention": ("attention", "mla")}
     assert kinds(a, "feed_forward")[:2] == ["swiglu", "moe"]
-    c = a.variants("feed_forward", "paper")[-1][2]
+    c = resolve(a, "paper").variants_of("feed_forward")[-1][2]
     assert (c.n_experts, c.top_k, c.n_shared) == (160, 6, 2)
-    assert a.config("rope", "paper")[0].head_dim == a.config("attention", "paper")[0].qk_rope_head_dim == 64
+    assert resolve(a, "paper").config_of("rope")[0].head_dim == resolve(a, "paper").config_of("attention")[0].qk_rope_head_dim == 64
     d, a = _d("2024-12-deepseek-v3")
     assert d.added == ["mtp"] and not d.removed and not d.replaced
     ch = d.changed["feed_forward"]
@@ -331,8 +332,8 @@ def test_history_recipes():
     d, a = _d("recipe-microgpt")
     assert d.replaced == {"attention_norm": ("layernorm", "rmsnorm"), "ffn_norm": ("layernorm", "rmsnorm")}
     assert a.graph.node("positions").kind == "learned_positions"
-    ff = a.config("feed_forward", "paper")[0]
-    assert (ff.activation, ff.bias, a.config("attention", "paper")[0].bias) == ("relu", False, False)
+    ff = resolve(a, "paper").config_of("feed_forward")[0]
+    assert (ff.activation, ff.bias, resolve(a, "paper").config_of("attention")[0].bias) == ("relu", False, False)
     d, a = _d("recipe-modded-microgpt")
     assert set(d.added) == {"rope", "mtp"} and d.removed == ["positions"]
     assert d.changed["attention"]["kernel"] == ("eager", "sdpa") and d.dims["paper"]["n_kv_heads"][1] == 2
@@ -340,13 +341,13 @@ def test_history_recipes():
     d, a = _d("recipe-modded-llama2c")
     # issue 16: the repository's model.py ties the head, has no QK-norm or soft-capping and
     # zero-initialises wo and w2
-    att, out = a.config("attention", "classroom")[0], a.config("output", "classroom")[0]
-    ffn = a.config("feed_forward", "classroom")[0]
+    att, out = resolve(a, "classroom").config_of("attention")[0], resolve(a, "classroom").config_of("output")[0]
+    ffn = resolve(a, "classroom").config_of("feed_forward")[0]
     assert att.zero_init_output and ffn.zero_init_output and not att.qk_norm
     assert out.tie_to == "tok_embeddings" and out.softcap == 0.0 and out.rows == out.vocab_size
     for pid in ("recipe-llama2c-stories260k", "recipe-llama2c-stories15m"):
         arch = load_preset(pid)
-        assert arch.config("output", "paper")[0].tie_to == "tok_embeddings"
+        assert resolve(arch, "paper").config_of("output")[0].tie_to == "tok_embeddings"
 
 
 def test_info_carries_notes_family_member_and_gap_to_published():

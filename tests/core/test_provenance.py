@@ -14,6 +14,7 @@ from studio.cli import main as cli_main
 from studio.core.model import provenance as P
 from studio.core.model.info import FIGURES, model_info
 from studio.core.files.presets import load_preset, preset_ids
+from studio.core.model.resolve import resolve
 
 PIDS = preset_ids()
 SCALES = ("paper", "classroom")
@@ -55,7 +56,7 @@ def test_published_figures_badges_and_frames_carry_provenance(pid):
     for scale in SCALES:
         for nid, fig in P.node_figures(arch, scale).items():
             _check(fig, f"{pid} {scale} badge {nid}")
-            cfg, kind = arch.config(nid, scale)
+            cfg, kind = resolve(arch, scale).config_of(nid)
             per = get_spec(kind).params(cfg)
             text, tip = P.block_badge(arch, scale, nid, per)
             if P.hides_figures(arch, scale):

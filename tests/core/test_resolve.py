@@ -14,6 +14,7 @@ from studio.core.model.accounting import account
 from studio.core.model.architecture import Override
 from studio.core.files.presets import load_preset, preset_ids
 from studio.core.model.validate import validate
+from studio.core.model.resolve import resolve
 
 
 def _llama():
@@ -37,7 +38,7 @@ def test_resolve_is_cached_until_anything_changes():
     a.graph.move_node("attention", (10.0, 20.0))
     assert a.revision > rev
     rev = a.revision
-    a.set_dim("paper", "dim", 512)
+    a.scales["paper"]["dim"] = 512
     assert a.revision > rev and R.resolve(a, "paper").node("attention").config.dim == 512
     assert a.copy().revision != a.revision or a.copy() is not a  # a copy is its own document
     assert R.resolve(a.copy(), "paper") is not R.resolve(a, "paper")
@@ -79,7 +80,7 @@ def test_totals_are_the_accounting_and_per_node_costs_add_up(pid):
         assert r.kv_elems_per_token * 2 == acc.kv_cache_bytes_per_token
         apart = sum(rn.costs.params for rn in r.nodes.values() if rn.spec.has("aux_head"))
         assert sum(rn.costs.params for rn in r.nodes.values()) - apart == r.params_total
-        assert arch.variants("output", scale)[0][2] is r.node("output").layers[0].config
+        assert resolve(arch, scale).variants_of("output")[0][2] is r.node("output").layers[0].config
 
 
 def test_a_bad_setting_is_recorded_on_its_node_and_raised_where_all_are_needed():
@@ -93,7 +94,7 @@ def test_a_bad_setting_is_recorded_on_its_node_and_raised_where_all_are_needed()
     with pytest.raises(E.ConfigError, match="no_such_dim"):
         account(a, "paper")
     with pytest.raises(E.ConfigError):
-        a.config("attention", "paper")
+        resolve(a, "paper").config_of("attention")
     with pytest.raises(E.UnknownNodeError):
         r.node("nope")
 
@@ -105,7 +106,7 @@ def test_repeated_reads_resolve_once(monkeypatch):
     monkeypatch.setattr(R, "_resolve", lambda *args: calls.append(args[1:3]) or real(*args))
     for _ in range(100):  # a scrub back and forth, badges and panels refreshing
         R.resolve(a, "paper")
-        a.config("attention", "paper")
+        resolve(a, "paper").config_of("attention")
         account(a, "paper")
     assert calls == [("paper", None)]
     a.graph.set_config("attention", "window", 64)
@@ -152,3 +153,36 @@ def test_try_setting_reports_problems_without_raising():
     cfg, problems = R.try_setting(a, "paper", "attention", "n_heads", "$nope")
     assert cfg is None and "nope" in problems[0]
     assert a.graph.node("attention").config.get("n_kv_heads") is None  # nothing was changed
+
+
+def test_architecture_holds_data_and_its_revision_only():
+    """Resolve once: no second way to work a Config out (issue 26) — no per-node config, no
+    layer-variant applier and no edit API on Architecture (edits are the Document's)."""
+    from studio.core.model.architecture import Architecture
+    gone = ("config", "variants", "layer_variant", "set_dim", "set_scale", "set_overrides", "set_meta")
+    assert [n for n in gone if hasattr(Architecture, n)] == []
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2] / "studio"
+    users = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+             if re.search(r"\bresolve_config\b", p.read_text(encoding="utf-8"))]
+    assert users == ["core/model/resolve.py"], users
+
+
+def test_config_of_reads_the_resolution_per_layer():
+    a = _llama()
+    a.overrides.append(Override(layers="0:2", node="feed_forward", kind="moe",
+                                config={"n_experts": 4, "top_k": 1, "expert_hidden_dim": 256}))
+    r = resolve(a, "paper")
+    assert r.config_of("feed_forward") == (r.node("feed_forward").config, "swiglu")
+    assert r.config_of("feed_forward", 1)[1] == "moe" and r.config_of("feed_forward", 2)[1] == "swiglu"
+    assert r.config_of("feed_forward", 10_000)[1] == "swiglu"  # a layer no override reaches
+    assert [k for _, k, _ in r.variants_of("feed_forward")][:3] == ["moe", "moe", "swiglu"]
+
+
+def test_try_dim_names_the_first_new_error_and_never_raises():
+    from studio.core.model.validate import try_dim
+    a = _llama()
+    assert try_dim(a, "classroom", "n_layers", 3) is None
+    why = try_dim(a, "classroom", "n_heads", 7)  # dim is no multiple of 7 heads
+    assert why and "attention" in why
+    assert a.scales["classroom"]["n_heads"] != 7  # the trial never touches the model

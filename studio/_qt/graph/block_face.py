@@ -6,6 +6,7 @@ from blocks.registry import get_spec
 from studio._qt.text import get_family_name, key_settings, ranges as _ranges
 from studio.core.model import provenance
 from studio.core.errors import StudioError
+from studio.core.model.resolve import resolve
 
 
 def block_face(arch, scale: str, nid: str) -> tuple:
@@ -16,7 +17,7 @@ def block_face(arch, scale: str, nid: str) -> tuple:
     if scale not in arch.scales:
         scale = next(iter(arch.scales), scale)
     try:
-        cfg, _ = arch.config(node.id, scale)
+        cfg, _ = resolve(arch, scale).config_of(node.id)
         hide = provenance.hides_figures(arch, scale)  # a stand-in: structure only, no figure on it
         lines = [] if hide else key_settings(spec, cfg)
         per = spec.params(cfg)

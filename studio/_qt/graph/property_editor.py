@@ -1,7 +1,7 @@
 """Property editor generated from the selected block's Config dataclass (field metadata: help,
 unit, choices, min), plus the model's shared dimensions edited in one place.
 
-A value is checked with the core (resolve_config + Config.check; validate for a shared
+A value is checked with the core (resolve.try_setting; validate.try_dim for a shared
 dimension) before it becomes an undo command; an impossible value is refused with the core's
 message, shown right under the field and in the status bar, and the field reverts. The
 form mirrors the Document: rebuilt when it is replaced, edited or shown at another scale.
@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLa
 
 from blocks.registry import get_spec
 from studio._qt.text import fmt_value
-from studio.core.model.architecture import resolve_config
-from studio.core.errors import StudioError
+from studio.core.model.resolve import resolve, try_setting
+from studio.core.model.validate import try_dim
 
 SHARED_DIMS = ("dim", "n_layers", "n_enc_layers", "n_heads", "n_kv_heads", "hidden_dim", "vocab_size", "context")
 
@@ -125,10 +125,7 @@ class PropertyEditor(QWidget):
         self.title.setText(f"<b>{spec.title}</b> ({node.id}) · {node.region}<br>"
                            f"<span style='font-size:small'>{spec.summary}</span>")
         self.block_box.show()
-        try:
-            cfg = resolve_config(node.id, spec, node.config, dims)
-        except StudioError:
-            cfg = None
+        cfg = resolve(arch, self._scale()).node(node.id).config  # None when its settings do not resolve
         for fl in dataclasses.fields(spec.config_cls):
             md = fl.metadata
             value = getattr(cfg, fl.name) if cfg is not None else node.config.get(fl.name, fl.default)
@@ -186,23 +183,15 @@ class PropertyEditor(QWidget):
         if self.node_id is None or self.node_id not in arch.graph.nodes:
             return
         node = arch.graph.node(self.node_id)
-        spec = get_spec(node.kind)
-        dims = arch.dims(self._scale())
-        try:
-            current = resolve_config(node.id, spec, node.config, dims)
-        except (StudioError, TypeError, ValueError):
-            current = None
+        scale = self._scale()
+        current = resolve(arch, scale).node(node.id).config
         if getattr(current, key, None) == value and key not in node.config:
             return  # unchanged (focus left the field)
         if node.config.get(key) == value:
             return
-        trial = dict(node.config, **{key: value})
-        try:  # the core decides what is possible; its message is what the user reads
-            problems = resolve_config(node.id, spec, trial, dims).check()
-        except (StudioError, TypeError, ValueError) as exc:
-            return self._refuse(str(exc), "block", key)
+        _cfg, problems = try_setting(arch, scale, node.id, key, value)  # the core decides; its words are read
         if problems:
-            return self._refuse(f"{node.id}: {problems[0]}", "block", key)
+            return self._refuse(problems[0], "block", key)
         self._clear_refusal()
         self.editor.set_config(node.id, key, value, shown_old=getattr(current, key, None))
 
@@ -211,7 +200,7 @@ class PropertyEditor(QWidget):
         scale = self._scale()
         if arch.scales[scale].get(key) == value:
             return
-        why = _dim_problem(arch, scale, key, value)
+        why = try_dim(arch, scale, key, value)
         if why:
             return self._refuse(f"{key} {value}: {why}", "dims", key)
         self._clear_refusal()
@@ -247,19 +236,6 @@ class PropertyEditor(QWidget):
         else:
             self.message.setText(text)
         self.message.show()
-
-
-def _dim_problem(arch, scale: str, key: str, value) -> str | None:
-    """The first error a shared dimension's new value would bring to the model (None: none new)."""
-    from studio.core.model.validate import errors_only, validate
-    trial = arch.copy()
-    trial.scales[scale] = dict(trial.scales[scale], **{key: value})
-    try:
-        before = {(i.node, i.message) for i in errors_only(validate(arch, scale))}
-        new = [i for i in errors_only(validate(trial, scale)) if (i.node, i.message) not in before]
-    except StudioError as exc:
-        return str(exc)
-    return str(new[0]) if new else None
 
 
 def _clear(form: QFormLayout):

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from studio.core.model.accounting import DTYPE_BYTES, account
+from studio.core.model.resolve import resolve
 
 PROVENANCES = {
     "published": "stated by the primary source named beside it",
@@ -109,7 +110,7 @@ def cross_kv_elems_per_source_token(arch, scale: str) -> int:
     for nid, node in arch.graph.nodes.items():
         if node.spec.geometry != "cross":  # registry trait, not a kind name
             continue
-        for _, _kind, cfg in arch.variants(nid, scale):
+        for _, _kind, cfg in resolve(arch, scale).variants_of(nid):
             total += 2 * cfg.n_heads * cfg.hd
     return total
 
@@ -180,7 +181,7 @@ def node_figures(arch, scale: str) -> dict[str, Figure]:
     per_node = (arch.meta.get("node_provenance") or {}) if scale == "paper" else {}
     out = {}
     for nid, node in arch.graph.nodes.items():
-        cfg, kind = arch.config(nid, scale)
+        cfg, kind = resolve(arch, scale).config_of(nid)
         per = get_spec(kind).params(cfg)
         if hide:
             out[nid] = Figure(nid, "parameters", None, "undisclosed", "", "stand-in graph: structure only")

@@ -36,14 +36,15 @@ once while accounting and the compiler still fail loudly.
 """
 from __future__ import annotations
 
+import dataclasses
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from types import MappingProxyType
 
 from blocks.registry import BlockSpec, get_spec
 from studio.core import errors as E
-from studio.core.model.architecture import resolve_config
+from studio.core.model.architecture import substitute
 
 # Exceptions that mean "this node's settings are wrong" (the rest are bugs and propagate).
 SETTING_ERRORS = (E.StudioError, TypeError, ValueError)
@@ -181,6 +182,19 @@ class Resolved:
     def with_role(self, role: str) -> list[ResolvedNode]:
         return [rn for rn in self.nodes.values() if rn.spec.has(role)]
 
+    def config_of(self, node_id: str, layer: int | None = None) -> tuple[object, str]:
+        """(Config, kind) of a node as drawn, or of one layer's variant (overrides applied);
+        raises what resolving the node raised."""
+        rn = self.node(node_id).require()
+        if layer is None or not 0 <= layer < len(rn.layers):  # a layer no override reaches
+            return rn.config, rn.kind
+        v = rn.layers[layer]
+        return v.config, v.kind
+
+    def variants_of(self, node_id: str) -> list[tuple[int, str, object]]:
+        """Every layer's (index, kind, Config) of a node; one entry outside repeated regions."""
+        return [(v.layer, v.kind, v.config) for v in self.node(node_id).require().layers]
+
 
 # ---------------------------------------------------------------------------- the cache
 _CACHE: dict[int, tuple[weakref.ref, dict]] = {}
@@ -317,7 +331,6 @@ def _resolve(arch, scale: str, context: int | None, rev: int) -> Resolved:
 
 
 def _replace_costs(rn: ResolvedNode, costs: Costs) -> ResolvedNode:
-    from dataclasses import replace
     return replace(rn, costs=costs)
 
 
@@ -336,5 +349,45 @@ def try_setting(arch, scale: str, node_id: str, key: str, value) -> tuple[object
 
 def config_dict(cfg) -> dict:
     """A Config as plain {field: value} (JSON-ready)."""
-    from dataclasses import fields
     return {fl.name: getattr(cfg, fl.name) for fl in fields(cfg)}
+
+
+# ---------------------------------------------------------------------------- one node's settings
+def resolve_config(node_id: str, spec, raw: dict, dims: dict):
+    """A node's raw settings (literals, ``"$dim"`` references, fields left to follow the dim of
+    their name) as the block's frozen Config; one line naming the node for a bad value."""
+    where = f"{node_id} ({spec.kind})"
+    values = {}
+    for fl in dataclasses.fields(spec.config_cls):
+        bind = fl.metadata.get("bind", fl.name)  # the dim a field follows when not set
+        if fl.name in raw:
+            values[fl.name] = coerce(fl, substitute(raw[fl.name], dims, where), where)
+        elif bind in dims:
+            values[fl.name] = coerce(fl, dims[bind], where)
+    unknown = set(raw) - {fl.name for fl in dataclasses.fields(spec.config_cls)}
+    if unknown:
+        raise E.ConfigError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
+    return spec.config_cls(**values)
+
+
+def coerce(fl: dataclasses.Field, value, where: str):
+    """A YAML value as the field's declared type (an int field takes 4.0, never 4.5 or True)."""
+    t = fl.type if isinstance(fl.type, str) else getattr(fl.type, "__name__", str(fl.type))
+    try:
+        if t == "bool":
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if t == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError
+            return int(value)
+        if t == "float":
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if t == "str":
+            return str(value)
+    except (TypeError, ValueError):
+        raise E.ConfigError(f"{where}: {fl.name} must be {t}, got {value!r}") from None
+    return value

@@ -123,3 +123,16 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
 
 def errors_only(issues: list[Issue]) -> list[Issue]:
     return [i for i in issues if i.severity == "error"]
+
+
+def try_dim(arch, scale: str, key: str, value) -> str | None:
+    """What an editor asks before a shared dimension changes: the first error the new value
+    would bring to the model (None: none new). Never raises for a bad value."""
+    trial = arch.copy()
+    trial.scales[scale] = dict(trial.scales[scale], **{key: value})
+    try:
+        before = {(i.node, i.message) for i in errors_only(validate(arch, scale))}
+        new = [i for i in errors_only(validate(trial, scale)) if (i.node, i.message) not in before]
+    except E.StudioError as exc:
+        return str(exc)
+    return str(new[0]) if new else None
