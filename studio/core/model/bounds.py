@@ -50,26 +50,43 @@ def _problem(name: str, v, lo: int, hi: int, scale: str, built: bool) -> str | N
 
 
 def dim_bounds(name: str, scale: str, layer_dims: set[str] = frozenset()) -> tuple[int, int, bool]:
+    """(min, max, built) of a dim. A dim that a region repeats by (``regions: {layer: X}``) is a
+    layer count whatever its name: ``regions: {layer: context}`` with a context of 16 M would
+    otherwise build 16 M layers, so its maximum is also the layer count's."""
     built = scale in BUILT_SCALES
     lo, hi = ANY_SCALE.get(name, (-GENERIC_MAX, GENERIC_MAX))
-    if name in layer_dims and name not in ANY_SCALE:
-        lo, hi = ANY_SCALE["n_layers"]
+    if name in layer_dims:
+        lo, hi = max(lo, ANY_SCALE["n_layers"][0]), min(hi, ANY_SCALE["n_layers"][1])
     if built:
-        key = "n_layers" if name in layer_dims and name not in BUILT_SCALE else name
-        hi = min(hi, BUILT_SCALE.get(key, hi))
+        hi = min(hi, BUILT_SCALE.get(name, hi))
+        if name in layer_dims:
+            hi = min(hi, BUILT_SCALE["n_layers"])
     return lo, hi, built
+
+
+def _repeat_problem(name: str, v, lo: int, hi: int, regions_by_dim: dict, scale: str, built: bool) -> str | None:
+    """A repeat count's own message: which region repeats by it, and the layer bound."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or lo <= v <= hi:
+        return None
+    region = regions_by_dim[name]
+    if v < lo:
+        return f"{name} {v} repeats the {region} region; a region needs at least {lo} layer"
+    what = f"the most layers the {scale} scale can build" if built else "the most layers a region may repeat"
+    return f"{name} {int(v):,} repeats the {region} region: above {hi:,}, {what}"
 
 
 def scale_problems(scales: dict, regions: dict | None = None) -> list[tuple[str, str]]:
     """[(path, message)] for every dim outside its bound; path like ``scales.classroom.n_layers``."""
-    layer_dims = {str(v) for v in (regions or {"layer": "n_layers"}).values()}
+    regions_by_dim = {str(v): str(r) for r, v in (regions or {"layer": "n_layers"}).items() if v is not None}
     out = []
     for sc, dims in scales.items():
         for name, v in dims.items():
             if v is None:  # a child preset removing a dim
                 continue
-            lo, hi, built = dim_bounds(name, sc, layer_dims)
+            lo, hi, built = dim_bounds(name, sc, set(regions_by_dim))
             msg = _problem(name, v, lo, hi, sc, built)
+            if msg and name in regions_by_dim and name not in ("n_layers", "n_enc_layers"):
+                msg = _repeat_problem(name, v, lo, hi, regions_by_dim, sc, built) or msg
             if msg:
                 out.append((f"scales.{sc}.{name}", msg))
     return out
