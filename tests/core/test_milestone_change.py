@@ -168,7 +168,7 @@ def test_o1_does_not_swap_norms():
 def test_llama2_shows_gqa_first_not_llama1s_recipe():
     ch = change_since(load_preset("2023-07-llama-2"))
     assert ch.since == "2023-02-llama-1"
-    assert ch.headline == "Attention: 64 query heads share 8 key/value heads (GQA) instead of one each (64 → 8 key/value heads)"
+    assert ch.headline == "Attention: 64 → 8 key/value heads: 64 query heads share 8 (GQA) instead of keeping one each"
     assert not [t for _, t in ch.items if any(w in t for w in ("RMSNorm", "SwiGLU", "RoPE", "untied", "biases"))]
 
 
@@ -184,7 +184,7 @@ def test_gpt4_lists_what_the_leak_reports_not_the_studios_assumptions():
     for assumed in ("10,752", "84", "43,008", "Width of the residual stream", "Attention heads:", "every layer sees"):
         assert not [t for t in lines if assumed in t], assumed
     assert lines[0] == "Feed-forward: MLP → Mixture of experts"
-    assert "Attention: all query heads share one key/value head (MQA) instead of one each" in lines
+    assert "Attention: one key/value head: all query heads share it (MQA) instead of keeping one each" in lines
     assert "Mixture of experts: 16 experts, 2 chosen per token" in lines and "Layers: 96 → 120" in lines
     assert lines[-1].startswith("Not stated by any source, so not listed: ") and "width" in lines[-1]
 
@@ -320,7 +320,7 @@ def _info(*args):
 def test_info_json_carries_the_change_list_against_the_model_it_builds_on(tmp_path):
     ch = _info("2023-07-llama-2")["card"]["changes"]
     assert ch["since"] == "2023-02-llama-1" and ch["items"][0]["text"] == ch["headline"]
-    assert ch["headline"].startswith("Attention: 64 query heads share 8 key/value heads")
+    assert ch["headline"].startswith("Attention: 64 → 8 key/value heads")
     assert {"kind", "text"} == set(ch["items"][0])
     # a user's milestone names its own lineage
     p = tmp_path / "mine.yaml"
@@ -328,7 +328,7 @@ def test_info_json_carries_the_change_list_against_the_model_it_builds_on(tmp_pa
                  "scales:\n  paper: {n_kv_heads: 1}\n", encoding="utf-8")
     mine = _info(str(p))["card"]["changes"]
     assert mine["since"] == "2023-07-llama-2"
-    assert mine["items"][0]["text"].startswith("Attention: all 64 query heads share one key/value head (MQA)")
+    assert mine["items"][0]["text"] == "Attention: all 64 query heads share one key/value head (MQA)"  # from GQA
     p.write_text("schema_version: 1\nid: mine\nextends: 2023-07-llama-2\nmeta: {title: Mine, builds_on: no-such-model}\n",
                  encoding="utf-8")
     bad = _info(str(p))["card"]["changes"]

@@ -202,13 +202,17 @@ def _attention_words(v) -> str:
 
 
 def _sharing_words(pv, nv) -> str:
-    """' instead of one each (64 → 8 key/value heads)' when heads that each had their own keys
-    and values now share them: the headline of GQA and MQA."""
+    """'64 → 8 key/value heads: 64 query heads share 8 (GQA) instead of keeping one each' when
+    heads that each had their own keys and values now share them (counted at the new number of
+    query heads: the headline of GQA and MQA)."""
     if not (pv and nv and pv.spec.geometry == nv.spec.geometry == "grouped"):
         return ""
     a, b = pv.config, nv.config
     if a.kv_heads == a.n_heads and b.kv_heads < b.n_heads:
-        return f" instead of one each ({b.n_heads:,} → {b.kv_heads:,} key/value heads)"
+        if b.kv_heads == 1:
+            return f"{b.n_heads:,} → 1 key/value head: all {b.n_heads:,} query heads share one (MQA) instead of keeping one each"
+        return (f"{b.n_heads:,} → {b.kv_heads:,} key/value heads: {b.n_heads:,} query heads share {b.kv_heads:,} (GQA) "
+                "instead of keeping one each")
     return ""
 
 
@@ -251,7 +255,7 @@ def _feature_lines(pr, nr, numbers: bool = True) -> list[str]:
     pw, nw = _attention_words(pv), _attention_words(nv)
     if numbers and nw and pw != nw and not (pv and nv and pv.spec.geometry == nv.spec.geometry == "grouped"
                                  and pv.config.kv_heads == pv.config.n_heads and nv.config.kv_heads == nv.config.n_heads):
-        out.append(f"Attention: {nw}{_sharing_words(pv, nv)}")
+        out.append(f"Attention: {_sharing_words(pv, nv) or nw}")
     if numbers and pa and na and _window_words(pa) != _window_words(na):
         out.append(f"Attention: {_window_words(na)}")
     if pv and nv:

@@ -95,7 +95,10 @@ def drop_assumed(items: list, prev, arch, scale: str | None) -> list:
     out, left = [], []
     for kind, text in items:
         if text.startswith("Attention: ") and "n_heads" in assumed and "query heads" in text:
-            text = re.sub(r" \([\d,]+ → [\d,]+ key/value heads\)", "", text)
+            text = re.sub(r"^Attention: [\d,]+ → 1 key/value head: all [\d,]+ query heads share one",
+                          "Attention: one key/value head: all query heads share it", text)
+            text = re.sub(r"^Attention: [\d,]+ → ([\d,]+) key/value heads: [\d,]+ query heads share",
+                          r"Attention: \1 key/value heads: the query heads share them", text)
             text = re.sub(r"\ball [\d,]+ query heads", "all query heads", text)
             text = re.sub(r"\b[\d,]+ query heads", "the query heads", text)
         if "local_window" in assumed and "see only the last" in text:  # the band is stated, its width is not
