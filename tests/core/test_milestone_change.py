@@ -356,3 +356,17 @@ def test_info_json_gives_per_layer_configs_where_layers_differ():
     assert groups[1]["config"]["n_experts"] == 160 and groups[1]["config"]["top_k"] == 6
     gpt4 = {n["id"]: n for n in node_configs(load_preset("2024-09-o1"), "paper")}
     assert all(n["costs"] is None and n["illustrative"] for n in gpt4.values())  # a stand-in shows no figures
+
+
+def test_a_users_milestone_is_compared_with_the_model_it_names(tmp_path):
+    from studio.core.state import StudioModel
+    m = StudioModel(start="2017-06-transformer")
+    arch = load_preset("2023-07-llama-2").copy()
+    arch.meta["builds_on"] = "2023-02-llama-1"
+    m.open_architecture(arch, "project", "My LLaMA")
+    ch = m.figures.change()
+    assert ch.since == "2023-02-llama-1" and ch.sentences[0][1].startswith("Attention: 64 → 8 key/value heads")
+    arch2 = load_preset("2023-07-llama-2").copy()
+    arch2.meta.pop("builds_on")
+    m.open_architecture(arch2, "project", "No lineage")
+    assert m.figures.change().empty  # a project that names no lineage lists no change
