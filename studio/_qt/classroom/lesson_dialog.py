@@ -81,11 +81,19 @@ class LessonDialog(QDialog):
         lay.addLayout(row)
         self.models = QListWidget()
         self.models.setMaximumHeight(150)
-        for info in preset_infos():
+        try:
+            infos = preset_infos()
+        except StudioError as exc:  # a damaged presets/timeline.yaml: the dialog still opens and says so
+            infos = []
+            self.show_status(str(exc), 15000)
+        for info in infos:
             item = QListWidgetItem(f"{info.date}  {info.title}" if info.date else info.title)
             item.setData(Qt.UserRole, info.id)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            item.setCheckState(Qt.Checked)
+            item.setCheckState(Qt.Unchecked if info.problem else Qt.Checked)
+            if info.problem:  # a damaged preset file: shown, not trained, the reason in its tooltip
+                item.setFlags(item.flags() & ~Qt.ItemIsEnabled)
+                item.setToolTip(info.problem)
             self.models.addItem(item)
         lay.addWidget(self.models)
         row = QHBoxLayout()

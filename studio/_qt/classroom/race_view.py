@@ -34,8 +34,19 @@ class RaceView(QWidget):
         self.show_status = show_status or (lambda msg, *a: None)
         self.worker = None
         self._drawn = -1
-        self.presets = race_presets()
-        self.infos = [i for i in preset_infos()]
+        problems = []  # a damaged preset file is said in the status line; the view still opens
+        try:
+            self.presets = race_presets()
+        except StudioError as exc:
+            self.presets = {}
+            problems.append(str(exc))
+        try:
+            infos = preset_infos()
+            self.infos = [i for i in infos if not i.problem]
+            problems += [i.problem for i in infos if i.problem]
+        except StudioError as exc:
+            self.infos = []
+            problems.append(str(exc))
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
@@ -117,7 +128,8 @@ class RaceView(QWidget):
         split.addWidget(self.table)
         split.setSizes([300, 140])
         lay.addWidget(split, 1)
-        self.status = QLabel("Choose a demo and press Start race: every model trains on the same batches.")
+        self.status = QLabel(problems[0] if problems else
+                             "Choose a demo and press Start race: every model trains on the same batches.")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
 

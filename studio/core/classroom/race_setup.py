@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import functools
 from dataclasses import dataclass
-from importlib import resources
 
 from studio.core import errors as E
 
@@ -29,22 +28,18 @@ class RacePreset:
 
 @functools.lru_cache(maxsize=1)
 def race_presets() -> dict[str, RacePreset]:
+    """presets/races.yaml, read and typed as user files are (file_schemas.RACES); a damaged
+    file is one LoadError line."""
+    from studio.core.files.file_schemas import RACES, check
+    from studio.core.files.presets import package_text
     from studio.core.files.yamlio import parse_yaml_text
     where = "presets/races.yaml"
-    try:
-        text = resources.files("presets").joinpath("races.yaml").read_text(encoding="utf-8")
-    except (FileNotFoundError, OSError):
-        return {}
-    data = parse_yaml_text(text, where)
+    data = check(parse_yaml_text(package_text("races.yaml", "race presets file"), where), RACES, where)
     out = {}
-    for i, r in enumerate(data.get("races") or []):
-        if not isinstance(r, dict) or not r.get("id") or not isinstance(r.get("models"), list):
-            raise E.LoadError(f"{where}: race {i} needs an id and a list of models")
-        match = str(r.get("match", "none"))
-        if match not in MATCHES:
-            raise E.LoadError(f"{where}: race {r['id']}: match {match!r}; choose {', '.join(MATCHES)}")
-        out[str(r["id"])] = RacePreset(str(r["id"]), str(r.get("title", r["id"])), tuple(r["models"]), match,
-                                       " ".join(str(r.get("say", "")).split()))
+    for r in data.get("races") or []:
+        match = r.get("match") or "none"
+        out[r["id"]] = RacePreset(r["id"], str(r.get("title") or r["id"]), tuple(r["models"]), match,
+                                  " ".join(str(r.get("say") or "").split()))
     return out
 
 

@@ -117,7 +117,15 @@ ARCHITECTURE = Map({
 # a preset or an architecture file that extends another may leave nodes and scales out
 ARCHITECTURE_PARTIAL = Map({**ARCHITECTURE.fields, "scales": Opt(Map(values=Opt(Map(values=Opt(DIM_VALUE), max_len=200)), max_len=20)),
                             "nodes": Opt(Map(values=NODE, max_len=2000))})  # nothing required
-TIMELINE = Map({"milestones": Opt(List(Str(200), 1000)), "recipes": Opt(List(Str(200), 1000))})
+PRESET_ID = Pattern(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", "a preset id (letters, digits, '.', '_', '-')", 200)
+TIMELINE = Map({"milestones": Opt(List(PRESET_ID, 1000)), "recipes": Opt(List(PRESET_ID, 1000))})
+RACES = Map({"schema_version": Opt(Int(1, 1)), "races": Opt(List(Map({
+    "id": PRESET_ID, "title": Opt(TEXT), "say": Opt(TEXT),
+    "models": List(OneOf(PRESET_ID, Map({"id": PRESET_ID, "extends": PRESET_ID}, required=("id", "extends"),
+                                         values=Any_()), what="a preset id or an inline model {id, extends, …}"),
+                   4, min_len=2),
+    "match": Opt(Str(20, choices=("none", "params", "active", "flops"))),
+}, required=("id", "models")), 200))})
 PROJECT = Map({
     "schema_version": Any_(), "kind": Any_(), "name": Opt(TEXT), "origin": Opt(Str(200, coerce_scalar=True)),
     "architecture": Any_(), "training": Opt(Map(values=Any_())), "latest_run": Opt(Str(4096)),
@@ -206,4 +214,4 @@ def check(data, spec: Spec, where: str):
 
 
 __all__ = ["check_architecture", "check", "ARCHITECTURE", "ARCHITECTURE_PARTIAL", "TIMELINE", "PROJECT", "RUN",
-           "TRAINING", "TOKENIZER_DESC", "METRICS_RECORD", "LESSON", "LESSON_ENTRY", "PART_META", "RACE", "SchemaError"]
+           "TRAINING", "TOKENIZER_DESC", "METRICS_RECORD", "LESSON", "LESSON_ENTRY", "PART_META", "RACE", "RACES", "SchemaError"]

@@ -28,15 +28,33 @@ class PresetInfo:
     org: str = ""
     short: str = ""
     short_label: str = ""  # the timeline's tick label: short and unambiguous ("DS-V3")
+    problem: str = ""      # why the preset file cannot be read ("" when it can)
 
 
-def _preset_text(name: str) -> str:
+def package_text(name: str, what: str = "preset file") -> str:
+    """A file of the ``presets`` package, read as user files are (studio.core.files.schema:
+    regular files only, so a FIFO never blocks; size bounded; UTF-8 without NUL bytes)."""
+    import os
+
+    from studio.core.files.schema import MAX_YAML_BYTES, decode_text, read_bytes
+    res = resources.files("presets").joinpath(name)
     try:
-        data = resources.files("presets").joinpath(name).read_bytes()
-    except (FileNotFoundError, OSError):
-        raise E.LoadError(f"no preset {name!r} in the presets package") from None
-    from studio.core.files.schema import decode_text
-    return decode_text(data, f"presets/{name}", "preset file")
+        path = Path(os.fspath(res))
+    except TypeError:  # a zipped package: no path, no FIFO either
+        path = None
+    if path is not None and not os.path.lexists(path):
+        raise E.LoadError(f"no preset {name!r} in the presets package")
+    if path is not None:
+        data = read_bytes(path, MAX_YAML_BYTES, what)
+    else:
+        try:
+            data = res.read_bytes()
+        except OSError:
+            raise E.LoadError(f"no preset {name!r} in the presets package") from None
+    return decode_text(data, f"presets/{name}", what)
+
+
+_preset_text = package_text
 
 
 @functools.lru_cache(maxsize=1)
@@ -172,11 +190,17 @@ def load_preset(preset_id: str):
 
 
 def preset_infos() -> list[PresetInfo]:
+    """Every timeline entry; a preset file that cannot be read is listed by its id with
+    ``problem`` saying why (the dialogs that list them still open; choosing it says the line)."""
     out = []
     t = timeline()
     for group, ids in (("milestone", t["milestones"]), ("recipe", t["recipes"])):
         for pid in ids:
-            m = raw_preset(pid).get("meta") or {}
+            try:
+                m = raw_preset(pid).get("meta") or {}
+            except E.StudioError as exc:
+                out.append(PresetInfo(pid, "", pid, group, problem=str(exc)))
+                continue
             out.append(PresetInfo(pid, str(m.get("date", "")), str(m.get("title", pid)), group,
                                   str(m.get("org", "")), str(m.get("short", ""))))
     return out
@@ -190,6 +214,9 @@ def load_model(spec: str):
     p = Path(spec)
     if not p.exists():
         raise E.LoadError(f"{spec}: neither a preset id nor an existing file; run 'archstudio presets' for ids")
+    from studio.core.formats.hf_config.build import find_config, load_hf_config
+    if find_config(p) is not None:  # a Hugging Face config.json (or a folder holding one)
+        return load_hf_config(find_config(p))
     if p.is_dir() or p.name == "run.yaml":
         from studio.core.runs.rundir import RunDir
         return RunDir(p if p.is_dir() else p.parent).architecture()
