@@ -12,8 +12,8 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from studio.core.errors import StudioError
-from studio.core.files.project import (Project, discard_recovery, load_project, load_recovery, recoveries, recovery_dir,
-                                 recovery_path, save_project, write_recovery)
+from studio.core.files.project import (Project, discard_recovery, load_project, load_recovery, placed, recoveries,
+                                       recovery_dir, recovery_path, save_project, write_recovery)
 
 FILTER = "Architecture Studio project (*.archproj.yaml *.yaml);;All files (*)"
 AUTOSAVE_IDLE_MS = int(os.environ.get("ARCHSTUDIO_AUTOSAVE_MS", "3000"))
@@ -110,8 +110,11 @@ class ProjectController(QObject):
         self._update()
 
     def project(self) -> Project:
+        """The document as it is saved: with every block's place on screen (positions are part
+        of the document; the automatic layout of a reopened file would differ)."""
         d = self.document
-        return Project(d.architecture, d.origin, d.title, dict(self.training), self.latest_run, d.path)
+        arch = placed(d.architecture, self.win.graph_view.graph_scene.current_layout().pos)
+        return Project(arch, d.origin, d.title, dict(self.training), self.latest_run, d.path)
 
     # ------------------------------------------------------------------ menu
     def _build_menu(self):

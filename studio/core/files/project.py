@@ -61,6 +61,19 @@ class Project:
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+def placed(arch: Architecture, positions: dict[str, tuple[float, float]]) -> Architecture:
+    """A copy of ``arch`` with every block's position written in (``positions``: where each
+    block stands on screen; a block's own saved position wins). Saved that way, a project or
+    an autosave reopens with each block where it stood: the automatic layout depends on what was
+    shown before, so a block placed by hand beside it would land elsewhere."""
+    out = arch.copy()
+    for nid, node in out.graph.nodes.items():
+        if node.pos is None and nid in positions:
+            x, y = positions[nid]
+            node.pos = (round(float(x), 1), round(float(y), 1))
+    return out
+
+
 def project_from_data(data: dict, where: str) -> Project:
     v = data.get("schema_version")
     if not isinstance(v, int) or v < 1:
