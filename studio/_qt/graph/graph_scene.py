@@ -247,7 +247,7 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
     def _fill_node(self, item: NodeItem) -> None:
         doc = self.document
         # milestones keep one key (cached across scrubs); any edit, even straight on the graph, bumps the revision
-        key = (doc.key, getattr(self.arch, "revision", doc.version), doc.shown_scale(), item.node_id)
+        key = (doc.key, doc.version, doc.shown_scale(), item.node_id)
         face = self._faces.get(key)
         if face is None:
             face = block_face(self.arch, doc.shown_scale(), item.node_id)

@@ -27,15 +27,20 @@ KINDS = ("milestone", "edited", "project", "imported")
 
 @dataclass
 class Entry:
-    """One document: identity, content and edit count (kept while it is off screen)."""
+    """One document: identity and content (kept while it is off screen)."""
     kind: str
     key: str
     title: str
     architecture: Architecture
     run_dir: Path | None = None
     origin: str | None = None  # the milestone it was branched from, when there is one
-    version: int = 0
     path: Path | None = None  # the project file it was opened from / saved to
+
+    @property
+    def version(self) -> int:
+        """The one change counter: the architecture's revision (every edit, graph event, dim,
+        override or meta change bumps it; resolve() keys its cache on the same number)."""
+        return self.architecture.revision
 
 
 @dataclass
@@ -192,10 +197,7 @@ class Document:
             self.opened[e.key] = e
             self._e = e
             self.listed.emit()
-        e.version += 1
-        touch = getattr(e.architecture, "touch", None)  # Architecture.revision: resolve()'s cache key
-        if touch is not None:
-            touch()
+        e.architecture.touch()  # a change the revision would not see by itself (a fork)
         self.changed.emit(e.version)
 
     @property

@@ -90,7 +90,7 @@ class Figures:
 
     def __init__(self, timeline, document):
         self.timeline, self.document = timeline, document
-        self._acc: dict[tuple, object] = {}  # (document key, version, revision, scale) -> Accounting
+        self._acc: dict[tuple, object] = {}  # (document key, version, scale) -> Accounting
         self._series: dict[str, TimelinePoint] = {}
         self._changes: dict[str, Change] = {}
         self._llama2c: dict[str, bool] | None = None
@@ -112,8 +112,7 @@ class Figures:
         scale = scale or doc.shown_scale()
         if doc.is_milestone:
             return self.milestone_accounting(doc.milestone_id, scale, arch)
-        # the revision catches a change made straight on the architecture, bypassing the Document
-        key = (doc.key, doc.version, getattr(arch, "revision", 0), scale)
+        key = (doc.key, doc.version, scale)  # the version is the architecture's revision
         acc = self._acc.get(key)
         if acc is None:
             if len(self._acc) > 512:  # edited documents add one entry per edit: keep it bounded
