@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 from pathlib import Path
 
 import yaml
@@ -103,6 +104,7 @@ class RunDir:
         from studio.core.runs.checkpoints import payload_digest
         body = {"schema_version": RUN_SCHEMA, "step": int(step), **payload}
         body["checksum"] = payload_digest(body)
+        self.own_folder(self.checkpoint_dir)
         buf = io.BytesIO()
         torch.save(body, buf)
         data = buf.getvalue()
@@ -157,15 +159,34 @@ class RunDir:
         from studio.core.files.yamlio import architecture_to_data
         self.path.mkdir(parents=True, exist_ok=True)
         self.tokenizer_dir.mkdir(exist_ok=True)
+        self.own_folder(self.tokenizer_dir)
         desc = tokenizer.save(self.tokenizer_dir)
         self.write_config({"model": model_spec, "scale": scale, "architecture": architecture_to_data(arch),
                            "training": training or {}, "data": data or {}, "tokenizer": desc})
 
     # ------------------------------------------------------------------ metrics
     def append_metrics(self, record: dict) -> None:
+        """One line appended; a metrics.jsonl that is a symlink is refused, never followed (the
+        line would land in the file it leads to, outside the run)."""
+        import os
         self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.metrics_path, "a", encoding="utf-8") as fh:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.metrics_path, flags | getattr(os, "O_NONBLOCK", 0), 0o666)
+        except OSError as exc:
+            why = "it is a symbolic link; remove it" if self.metrics_path.is_symlink() else (exc.strerror or str(exc))
+            raise E.StudioError(f"{self.metrics_path}: cannot append the metrics ({why})") from None
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise E.StudioError(f"{self.metrics_path}: is not a regular file; remove it")
             fh.write(json.dumps(record) + "\n")
+
+    def own_folder(self, folder: Path) -> Path:
+        """``folder`` (one inside the run folder) when it is a real folder, not a symlink that
+        would make the run write its files somewhere else."""
+        if folder.is_symlink():
+            raise E.StudioError(f"{folder}: is a symbolic link; a run writes only into its own folders (remove the link)")
+        return folder
 
     def metrics(self) -> list[dict]:
         """The typed records, decimated to a few thousand per kind (the newest of each kind always
