@@ -52,11 +52,12 @@ def test_tour_pages_navigate(qtbot):
     assert d.result() == TourDialog.Accepted
 
 
-def test_the_tour_opens_without_blocking_and_remembers_dont_show(window, qtbot):
+def test_the_tour_opens_without_blocking_and_remembers_every_start(window, qtbot):
     from studio._qt.dialogs.first_run import show_tour_dialog
     dlg = show_tour_dialog(window)  # returns at once: no nested event loop holds the start-up
     qtbot.waitExposed(dlg)
     assert dlg.isVisible() and dlg.isModal()
-    dlg.dont_show.setChecked(True)
+    dlg.every_start.setChecked(True)
     dlg.accept()
-    assert window.settings.value("tour_done", False, type=bool)
+    assert not window.settings.value("tour_done", False, type=bool)
+    assert window.settings.value("tour_every_start", False, type=bool)

@@ -60,7 +60,7 @@ def test_file_dialogs_start_in_documents_then_the_last_folder(qapp, tmp_path, mo
 def test_tour_checkbox_not_preticked_and_names_real_menu_items(window):
     from studio._qt.dialogs.first_run import PAGES, TourDialog
     dlg = TourDialog(window)
-    assert not dlg.dont_show.isChecked()
+    assert not dlg.every_start.isChecked()
     items = set()
     for m in window.menuBar().actions():
         items.update(f"{m.text().replace('&', '')} → {t}" for t in _menu_titles(m.menu()))

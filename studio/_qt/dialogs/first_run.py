@@ -39,15 +39,16 @@ class TourDialog(QDialog):
         self.body.setMinimumHeight(130)
         self.body.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.counter = QLabel()
-        self.dont_show = QCheckBox("Don't show this again")
-        self.dont_show.setChecked(False)  # the user decides; unticked, the tour comes back next start
+        # the tour opens by itself once; whoever wants it back at every start ticks this
+        self.every_start = QCheckBox("Show this tour at every start")
+        self.every_start.setChecked(False)
         self.back = QPushButton("Back")
         self.next = QPushButton("Next")
         self.next.setDefault(True)
         self.back.clicked.connect(lambda: self.show_page(self.page - 1))
         self.next.clicked.connect(self._next)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.dont_show)
+        buttons.addWidget(self.every_start)
         buttons.addStretch(1)
         buttons.addWidget(self.counter)
         buttons.addWidget(self.back)
@@ -100,20 +101,37 @@ def data_status_text(choice: str | None = None) -> str:
 
 def show_tour_dialog(window) -> TourDialog:
     """The tour, window-modal but without a nested event loop (exec() would block whatever runs
-    next, a timer-driven start-up or a test, until it is closed)."""
+    next, a timer-driven start-up or a test, until it is closed). However it is closed, it
+    does not open by itself again unless "Show this tour at every start" is ticked (it came
+    back at every start until a box was ticked); Help → Tour… always opens it."""
     dlg = TourDialog(window)
     dlg.setAttribute(Qt.WA_DeleteOnClose)
+    dlg.every_start.setChecked(bool(window.settings.value("tour_every_start", False, type=bool)))
 
     def done(_result):
-        if dlg.dont_show.isChecked():
-            window.settings.setValue("tour_done", True)
+        again = dlg.every_start.isChecked()
+        window.settings.setValue("tour_every_start", again)
+        window.settings.setValue("tour_done", not again)
     dlg.finished.connect(done)
     dlg.open()
     return dlg
 
 
+def show_tour_when_free(window, delay_ms: int = 300) -> None:
+    """The start-up tour, once no other dialog is open: "Recover unsaved work?" (a modal
+    question the start-up asks) comes first, and the tour never covers it or takes its click."""
+    def attempt():
+        from PySide6.QtWidgets import QApplication
+        if QApplication.activeModalWidget() is not None:
+            QTimer.singleShot(delay_ms, window, attempt)
+            return
+        show_tour_dialog(window)
+    QTimer.singleShot(delay_ms, window, attempt)
+
+
 def first_start(model, settings) -> bool:
-    """A first start shows LLaMA 2 (cheap: done before the first paint). Returns whether it is one."""
+    """A first start (or any start while the tour is asked for at every start) shows LLaMA 2
+    (cheap: done before the first paint). Returns whether it is one."""
     if bool(settings.value("tour_done", False, type=bool)):
         return False
     if START_MILESTONE in model.timeline.ids and model.document.milestone_id != START_MILESTONE:
@@ -155,4 +173,4 @@ class FirstRun(QObject):
         """On a first start: the graph fitted, then the tour (``show_tour``: the app, not a test)."""
         QTimer.singleShot(0, self.win, self.win.fit)
         if show_tour:
-            QTimer.singleShot(300, self.win, lambda: show_tour_dialog(self.win))
+            show_tour_when_free(self.win)
