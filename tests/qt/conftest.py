@@ -24,6 +24,7 @@ def _isolated_settings(tmp_path, monkeypatch, qapp):
     QSettings.setDefaultFormat(QSettings.IniFormat)
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "settings"))
     monkeypatch.setenv("ARCHSTUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.setenv("ARCHSTUDIO_RUNS_DIR", str(tmp_path / "runs"))  # never the user's own runs
     yield
 
 

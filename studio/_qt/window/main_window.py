@@ -133,7 +133,9 @@ class MainWindow(DockHost, QMainWindow):
         from studio._qt.dialogs.export_dialog import Llama2cActions
         from studio._qt.inspect import InspectDocks
         from studio._qt.training import TrainingDocks
+        from studio.core.runs.earlier import earlier_run_lookup
         m = self.model
+        m.run.set_earlier_lookup(earlier_run_lookup(m.timeline))  # runs trained before a restart come back
         self.training = TrainingDocks(m.run, parent=self, theme=self.theme, show_status=self.show_status)
         self.inspect = InspectDocks(m.run, self.training.session, parent=self, show_status=self.show_status,
                                     open_run=self.open_run_folder, presenting=lambda: self.presentation.active)

@@ -7,6 +7,8 @@ window". A run belongs to a document key; the first that applies wins:
     imported  an imported llama2.c run: the document's own ``run_dir``
     project   the run a project file recorded: the document's ``run_dir``
     prepared  a run that ships with a lesson folder (``set_prepared_lookup(key -> Path | None)``)
+    earlier   the newest run trained in the app for this milestone in an earlier session
+              (``set_earlier_lookup(document -> Path | None)``: studio.core.runs.earlier)
     None      nothing trained for this model: views show fresh random weights
 
 Runs are kept per document key, so going back to a model finds its run again. The live run's
@@ -23,7 +25,7 @@ from typing import Any, Callable
 from psygnal import Signal
 
 TRAINING_STATES = ("idle", "preparing", "running", "paused", "stopping", "finished")
-SOURCES = ("live", "imported", "project", "prepared")
+SOURCES = ("live", "imported", "project", "prepared", "earlier")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +56,7 @@ class RunState:
         self._live: dict[str, _LiveRun] = {}   # document key -> live run started for it
         self._prepared_lookup: Callable[[str], Path | None] | None = None
         self._prepared_describe: Callable[[Path], str] | None = None
+        self._earlier_lookup: Callable[[Any], Path | None] | None = None
         self._live_key: str | None = None      # the document whose run is training now (or None)
         self._resolved: tuple | None = None    # (source, run_dir) cached until the next change
         self._blocker: tuple | None = None     # ((source, run_dir, training), continue_blocker()) last asked
@@ -106,6 +109,11 @@ class RunState:
         self._prepared_describe = describe
         self._changed()
 
+    def set_earlier_lookup(self, lookup: Callable[[Any], Path | None] | None) -> None:
+        """Where runs trained in earlier sessions are found: ``lookup(document) -> run folder or None``."""
+        self._earlier_lookup = lookup
+        self._changed()
+
     # ------------------------------------------------------------------ what the views read
     def _current_live(self) -> _LiveRun | None:
         k = self.key
@@ -139,6 +147,10 @@ class RunState:
             p = self._prepared_lookup(d.key)
             if p is not None:
                 return "prepared", Path(p)
+        if self._earlier_lookup is not None:
+            p = self._earlier_lookup(d)
+            if p is not None:
+                return "earlier", Path(p)
         return None, None
 
     @property
@@ -204,7 +216,8 @@ class RunState:
             except Exception:  # noqa: BLE001  a half-written run folder: the plain label below
                 pass
         return {"live": "training in this window", "imported": "imported run",
-                "project": "the project's run", "prepared": "the lesson's prepared run"}[src] + where
+                "project": "the project's run", "prepared": "the lesson's prepared run",
+                "earlier": "your latest run of this model"}[src] + where
 
     # ------------------------------------------------------------------ the live run (the training worker feeds these)
     def start_live(self, key: str, routing_history=None, run_dir=None) -> None:
