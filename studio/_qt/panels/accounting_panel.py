@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from studio._qt.text import PROVENANCE_GLYPH, provenance_badge
+from studio._qt.text import PROVENANCE_GLYPH, esc, provenance_badge
 from studio._qt.theme import LIGHT, Theme
 from studio.core.model import provenance
 from studio.core.model.accounting import human_bytes, humanize
@@ -163,7 +163,8 @@ class AccountingPanel(QWidget):
             share = 100 * c.params / max(1, acc.params_total)
             kv = f", KV {human_bytes(c.kv_elems * 2)}/token" if c.kv_elems else ""
             lines.append(f"{scale}: {humanize(c.params)} params{rep} ({share:.1f} %), {humanize(c.flops)} FLOPs/token{kv}")
-        self.block.setText(f"<b>{nid}</b><br>" + "<br>".join(lines))
+        title = arch.graph.node(nid).spec.title  # the block's name on the graph, not its internal id
+        self.block.setText(f"<b>{esc(title)}</b><br>" + "<br>".join(lines))
 
 
 class TimelineChart(QWidget):
@@ -184,6 +185,7 @@ class TimelineChart(QWidget):
                           "<span style='color:#D55E00'>┃</span> current (paper scale, log)")
         self.key.setToolTip("Parameters and KV-cache bytes per token (paper scale, log scale) of every "
                             "milestone; the line marks the current one. Gaps: undisclosed.")
+        self.key.setWordWrap(True)  # one line wider than a 1366-px screen's dock widened the panel past it
         self.lay.addWidget(self.key)
         self.setMinimumHeight(190)
         model.timeline.index_changed.connect(lambda _i: self.refresh_marker())
@@ -212,10 +214,20 @@ class TimelineChart(QWidget):
         if self.plot is None:
             self._build()
         pts = self.model.figures.series()
-        xs = list(range(len(pts)))
+        infos = self.model.timeline.infos
         nan = float("nan")
-        self.params_curve.setData(xs, [p.params_total if p.params_total else nan for p in pts])
-        self.kv_curve.setData(xs, [p.kv_bytes if p.kv_bytes else nan for p in pts])
+        xs, params, kv = [], [], []
+        for i, p in enumerate(pts):
+            if i and infos[i].group != infos[i - 1].group:
+                # a gap: no line falls from 2026's trillion-parameter models to the build-your-own recipes
+                xs.append(i - 0.5)
+                params.append(nan)
+                kv.append(nan)
+            xs.append(i)
+            params.append(p.params_total if p.params_total else nan)
+            kv.append(p.kv_bytes if p.kv_bytes else nan)
+        self.params_curve.setData(xs, params)
+        self.kv_curve.setData(xs, kv)
         ticks, last, last_i = [], None, -9
         for i, info in enumerate(self.model.timeline.infos):
             year = info.date[:4] if info.group == "milestone" else "DIY"
