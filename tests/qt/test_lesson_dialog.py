@@ -4,7 +4,8 @@ screen (and says which run it is); the summary exports CSV; the main window offe
 import pytest
 import torch
 
-from studio._qt.classroom.lesson_dialog import LessonDialog, SummaryDialog
+from studio._qt.classroom.lesson_dialog import LessonDialog
+from studio._qt.classroom.lesson_summary import SummaryDialog
 from studio._qt.training.generate_panel import GeneratePanel
 from studio.core.state import StudioModel
 
@@ -49,6 +50,7 @@ def test_prepare_the_lesson_then_generate_with_the_prepared_run(qtbot, app, cach
         pass
     assert dlg.overall.value() == 100 and "2 of 2 models prepared" in dlg.eta.text()
     assert dlg.start_btn.isEnabled() and not dlg.cancel_btn.isEnabled()
+    assert dlg.start_btn.text() == "Start"  # a finished lesson has nothing to resume (issue 22 M6)
     assert model.run.source is None  # GPT-2 was not prepared: fresh weights, and the panel says so
     model.show_milestone("2023-07-llama-2")
     assert (model.run.source, model.run.run_dir) == ("prepared", tmp_path / "lesson" / "2023-07-llama-2")

@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout)
 
 from studio.core.errors import StudioError
 
@@ -34,6 +33,21 @@ def install_prepared_runs(run_state, lesson_dir=None) -> Path | None:
         return None
     run_state.set_prepared_lookup(prepared_lookup(folder), describe_run)
     return folder
+
+
+def data_choices() -> list[tuple[str, str]]:
+    """(label, data spec) a lesson can train on: the downloaded TinyStories subsets, the file the
+    Training dock trains on (so both say the same bits per byte), the starter corpus."""
+    import os
+
+    from studio._qt.training.data_choice import DATA_KEY
+    from studio.core.data.download import cached_path
+    out = [(f"TinyStories {sub} (downloaded)", sub) for sub in ("quick", "full") if cached_path(sub)]
+    saved = QSettings().value(DATA_KEY)
+    if isinstance(saved, str) and saved not in ("quick", "full", "starter") and os.path.isfile(saved):
+        out.append((f"File: {os.path.basename(saved)} (as in Training)", saved))
+    out.append(("Starter corpus (generated; not TinyStories)", "starter"))
+    return out
 
 
 def _clock(seconds) -> str:
@@ -79,6 +93,7 @@ class LessonDialog(QDialog):
         self.total = QLabel()
         row.addWidget(self.total, 1)
         lay.addLayout(row)
+        lay.addLayout(self._data_row())
         self.models = QListWidget()
         self.models.setMaximumHeight(150)
         try:
@@ -96,6 +111,13 @@ class LessonDialog(QDialog):
                 item.setToolTip(info.problem)
             self.models.addItem(item)
         lay.addWidget(self.models)
+        row = QHBoxLayout()
+        for text, state in (("Tick all", Qt.Checked), ("Tick none", Qt.Unchecked)):
+            b = QPushButton(text)
+            b.clicked.connect(lambda _c=False, st=state: self.tick_all(st))
+            row.addWidget(b)
+        row.addStretch(1)
+        lay.addLayout(row)
         row = QHBoxLayout()
         row.addWidget(QLabel("Also import pretrained (downloaded if needed):"))
         self.pretrained = {}
@@ -141,6 +163,47 @@ class LessonDialog(QDialog):
         self.minutes.valueChanged.connect(lambda _v: self._update_total())
         self._update_total()
 
+    def _data_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Train on:"))
+        self.data = QComboBox()
+        from studio._qt.training.data_choice import DATA_KEY
+        saved = QSettings().value(DATA_KEY)
+        for label, spec in data_choices():
+            self.data.addItem(label, spec)
+        i = self.data.findData(saved) if isinstance(saved, str) else -1
+        self.data.setCurrentIndex(max(i, 0))  # what Training trains on, else the first choice
+        self.data.addItem("Local file (.txt / .json / .jsonl)…", "choose")
+        self.data.activated.connect(self._data_activated)
+        self.data.setToolTip("Every model of the lesson trains on the same stories: pick what Training uses, "
+                             "so their bits per byte compare")
+        row.addWidget(self.data, 1)
+        return row
+
+    def _data_activated(self, _i) -> None:
+        if self.data.currentData() != "choose":
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Stories to train on", "", "Stories (*.txt *.json *.jsonl)")
+        self.choose_data_file(path)
+
+    def choose_data_file(self, path: str) -> None:
+        """A local file becomes the lesson's data (an empty choice keeps the previous one)."""
+        if not path:
+            self.data.setCurrentIndex(0)
+            return
+        import os
+        i = self.data.findData(path)
+        if i < 0:
+            i = self.data.count() - 1  # before "Local file…"
+            self.data.insertItem(i, f"File: {os.path.basename(path)}", path)
+        self.data.setCurrentIndex(i)
+
+    def tick_all(self, state) -> None:
+        for i in range(self.models.count()):
+            item = self.models.item(i)
+            if item.flags() & Qt.ItemIsEnabled:
+                item.setCheckState(state)
+
     def chosen(self) -> list[str]:
         return [self.models.item(i).data(Qt.UserRole) for i in range(self.models.count())
                 if self.models.item(i).checkState() == Qt.Checked]
@@ -167,8 +230,12 @@ class LessonDialog(QDialog):
             return None
         folder = Path(self.folder.text()).expanduser()
         pretrained = tuple(n for n, b in self.pretrained.items() if b.isChecked())
+        data = self.data.currentData()
+        if data == "choose":
+            self.eta.setText("Choose the stories to train on first.")
+            return None
         cfg = LessonConfig(**{"milestones": ids, "minutes_per_model": self.minutes.value(), "pretrained": pretrained,
-                              **overrides})
+                              "data": data, **overrides})
         QSettings().setValue(SETTING, str(folder))
         self.lesson_dir = folder
         w = Worker(lambda control: prepare(folder, cfg, control.should_stop), name="archstudio-lesson",
@@ -179,7 +246,8 @@ class LessonDialog(QDialog):
         self.worker = w
         self.start_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
-        self.log.appendPlainText(f"Preparing {len(ids)} models in {folder}…")
+        self.log.appendPlainText(f"Preparing {len(ids)} models in {folder} on {self.data.currentText()}…")
+        self._finished = False
         w.start()
         return w
 
@@ -196,23 +264,28 @@ class LessonDialog(QDialog):
             self.eta.setText(f"model {ev.index + 1} of {ev.total} · lesson ready in about {_clock(ev.eta_s)}")
             if ev.kind == "step":
                 return
-        self.log.appendPlainText(ev.message)
+        self.log.appendPlainText(_in_dialog_words(ev.message))
         if ev.kind in ("model_done", "skip", "done"):
             install_prepared_runs(self.run_state, self.lesson_dir)  # ready models are used at once
             self.lesson_changed.emit(self.lesson_dir)
         if ev.kind == "done":
+            self._finished = True
             self.eta.setText(ev.message)
             self.show_status(f"Lesson ready: {self.lesson_dir}")
 
     def _failed(self, msg: str):
-        self.log.appendPlainText(f"Stopped: {msg}")
-        self.eta.setText(msg)
+        self.log.appendPlainText(f"Stopped: {_in_dialog_words(msg)}")
+        self.eta.setText(_in_dialog_words(msg))
 
     def _ended(self):
         self.worker = None
         self.start_btn.setEnabled(True)
-        self.start_btn.setText("Resume")
+        done = getattr(self, "_finished", False)
+        self.start_btn.setText("Start" if done else "Resume")  # a finished lesson has nothing to resume
         self.cancel_btn.setEnabled(False)
+        self.current.setFormat("model: %p%")  # no stale "step 3 of 4" once nothing runs
+        if not done:
+            self.eta.setText("Stopped. Finished models are kept; Resume goes on where it stopped.")
 
     def shutdown(self, timeout_ms: int = 120_000) -> bool:
         return True if self.worker is None else self.worker.shutdown(timeout_ms)
@@ -223,6 +296,7 @@ class LessonDialog(QDialog):
 
     # ------------------------------------------------------------------ summary
     def open_summary(self):
+        from studio._qt.classroom.lesson_summary import SummaryDialog
         try:
             dlg = SummaryDialog(Path(self.folder.text()).expanduser(), self)
         except StudioError as exc:
@@ -232,52 +306,10 @@ class LessonDialog(QDialog):
         return dlg
 
 
-class SummaryDialog(QDialog):
-    COLUMNS = (("id", "model"), ("status", "status"), ("val_bpb", "held-out bits/byte"), ("tokens", "tokens seen"),
-               ("minutes", "minutes"))
-
-    def __init__(self, lesson_dir: Path, parent=None):
-        super().__init__(parent)
-        from studio.core.classroom.lesson import summary
-        self.lesson_dir = lesson_dir
-        self.rows = summary(lesson_dir)
-        self.setWindowTitle(f"Prepared runs — {lesson_dir}")
-        self.resize(640, 420)
-        lay = QVBoxLayout(self)
-        self.table = QTableWidget(len(self.rows), len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels([c for _, c in self.COLUMNS])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.Stretch)
-        for c in range(1, len(self.COLUMNS)):  # never clip a header ("held-out bits/byte")
-            hh.setSectionResizeMode(c, QHeaderView.ResizeToContents)
-        for r, row in enumerate(self.rows):
-            for c, (key, _) in enumerate(self.COLUMNS):
-                v = row.get(key)
-                text = ("—" if v is None else f"{v:.3f}" if key == "val_bpb" else f"{v:,}" if key == "tokens"
-                        else f"{v:.1f}" if key == "minutes" else str(v))
-                self.table.setItem(r, c, QTableWidgetItem(text))
-        lay.addWidget(self.table, 1)
-        buttons = QHBoxLayout()
-        self.csv_btn = QPushButton("Export CSV…")
-        self.csv_btn.clicked.connect(self.export_dialog)
-        buttons.addWidget(self.csv_btn)
-        buttons.addStretch(1)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        buttons.addWidget(close)
-        lay.addLayout(buttons)
-
-    def export_dialog(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Export summary", str(self.lesson_dir / "summary.csv"), "CSV (*.csv)")
-        if path:
-            self.export_csv(path)
-
-    def export_csv(self, path) -> None:
-        from studio.core.classroom.lesson import summary_csv
-        from studio.core.files.yamlio import atomic_write_text
-        atomic_write_text(path, summary_csv(self.rows))
+def _in_dialog_words(message: str) -> str:
+    """The core's messages speak to the command line ("run the same command again"); here there
+    is a button for it."""
+    return message.replace("run the same command again to resume", "press Resume to go on")
 
 
 class LessonActions:
