@@ -79,9 +79,17 @@ class RopeConfig(ConfigBase):
     yarn_original_context: int = f(4096, "Context YaRN extends from (original_max_position_embeddings)", "positions", min=1)
     yarn_beta_fast: float = f(32.0, "YaRN: pairs turning more often than this over the original context are kept", min=0.0)
     yarn_beta_slow: float = f(1.0, "YaRN: pairs turning less often than this are slowed by the whole factor", min=0.0)
+    # Llama 3.1's rope_scaling (rope_type llama3): factor 8 from 8192, low/high frequency factors 1 and 4
+    llama3_factor: float = f(0.0, "Llama 3 scaling: slow rotations slowed by this factor (0 = none; Llama 3.1: 8)", min=0.0)
+    llama3_original_context: int = f(8192, "Context Llama 3 scaling extends from", "positions", min=1)
+    llama3_low_freq_factor: float = f(1.0, "Llama 3 scaling: pairs turning fewer times than this are slowed fully", min=0.0)
+    llama3_high_freq_factor: float = f(4.0, "Llama 3 scaling: pairs turning more times than this are kept", min=0.0)
 
     def extra_checks(self):
-        return [] if self.head_dim % 2 == 0 else [f"RoPE head_dim must be even (got {self.head_dim}): rotations act on pairs"]
+        out = [] if self.head_dim % 2 == 0 else [f"RoPE head_dim must be even (got {self.head_dim}): rotations act on pairs"]
+        if self.llama3_factor > 1 and self.llama3_high_freq_factor <= self.llama3_low_freq_factor:
+            out.append("Llama 3 scaling needs llama3_high_freq_factor above llama3_low_freq_factor")
+        return out
 
 
 @dataclass(frozen=True)

@@ -230,7 +230,7 @@ SPECS = [
           roles=("rotary",), llama2c="rope", title="RoPE", family="embedding",
           summary="Rotary position embedding: rotates query/key pairs by an angle proportional to position.",
           config_cls=C.RopeConfig, inputs=(), outputs=(PortSpec("rope", "rotary", help="cos/sin tables"),),
-          module="blocks.nn.embeddings:Rope", key_fields=("theta", "yarn_factor", "head_dim")),
+          module="blocks.nn.embeddings:Rope", key_fields=("theta", "yarn_factor", "llama3_factor", "head_dim")),
     _spec(kind="layernorm", 
           roles=("norm",), llama2c_fix="LayerNorm: llama2.c normalizes with RMSNorm (eps 1e-5); replace it with an RMSNorm block", title="LayerNorm", family="norm",
           summary="Re-centres and re-scales each vector to zero mean and unit variance, then applies γ (and β).",

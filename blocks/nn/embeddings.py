@@ -57,7 +57,9 @@ class Rope(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         cos, sin = rope_tables(cfg.head_dim, cfg.context, cfg.theta, cfg.yarn_factor, cfg.yarn_original_context,
-                               cfg.yarn_beta_fast, cfg.yarn_beta_slow)
+                               cfg.yarn_beta_fast, cfg.yarn_beta_slow,
+                               (cfg.llama3_factor, cfg.llama3_original_context, cfg.llama3_low_freq_factor,
+                                cfg.llama3_high_freq_factor))
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
 

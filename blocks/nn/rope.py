@@ -20,13 +20,29 @@ def yarn_frequencies(freqs: torch.Tensor, head_dim: int, theta: float, factor: f
     return freqs / factor * ramp + freqs * (1 - ramp)
 
 
+def llama3_frequencies(freqs: torch.Tensor, factor: float, original_context: int, low_freq_factor: float,
+                       high_freq_factor: float) -> torch.Tensor:
+    """Llama 3.1's RoPE scaling (its reference code, apply_scaling): pairs whose wavelength is
+    longer than original_context / low_freq_factor are slowed by ``factor``, shorter than
+    original_context / high_freq_factor kept, the ones between blended by how often they turn."""
+    wavelength = 2 * math.pi / freqs
+    turns = original_context / wavelength
+    smooth = ((turns - low_freq_factor) / (high_freq_factor - low_freq_factor)).clamp(0, 1)
+    return freqs / factor * (1 - smooth) + freqs * smooth
+
+
 def rope_tables(head_dim: int, context: int, theta: float = 10000.0, yarn_factor: float = 0.0,
                 yarn_original_context: int = 4096, yarn_beta_fast: float = 32.0,
-                yarn_beta_slow: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+                yarn_beta_slow: float = 1.0, llama3: tuple[float, int, float, float] | None = None,
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin tables; ``yarn_factor`` > 1 stretches them by YaRN, ``llama3`` = (factor,
+    original context, low_freq_factor, high_freq_factor) with a factor > 1 by Llama 3's scaling."""
     freqs = 1.0 / (theta ** (torch.arange(0, head_dim, 2)[: head_dim // 2].double() / head_dim))
     if yarn_factor > 1:
         freqs = yarn_frequencies(freqs, head_dim, theta, yarn_factor, yarn_original_context, yarn_beta_fast,
                                  yarn_beta_slow)
+    if llama3 and llama3[0] > 1:
+        freqs = llama3_frequencies(freqs, *llama3)
     angles = torch.outer(torch.arange(context, dtype=torch.float64), freqs)  # (T, hd/2)
     return angles.cos().float(), angles.sin().float()
 

@@ -6,7 +6,7 @@ import html
 SHORT = {"n_heads": "heads", "n_kv_heads": "kv heads", "hidden_dim": "hidden", "vocab_size": "vocab",
          "n_experts": "experts", "top_k": "top-k", "n_shared": "shared", "kv_lora_rank": "kv rank",
          "q_lora_rank": "q rank", "tie_to": "tied to", "pad_vocab_to": "pad to", "head_dim": "head dim",
-         "loss_weight": "λ", "store_copies": "own copies", "yarn_factor": "YaRN ×"}
+         "loss_weight": "λ", "store_copies": "own copies", "yarn_factor": "YaRN ×", "llama3_factor": "Llama 3 ×"}
 
 PROVENANCE_GLYPH = {"published": "◆", "computed": "●", "measured": "▲", "reported": "◇",
                     "undisclosed": "○", "stand-in": "◌", "computed-from-assumptions": "◐",

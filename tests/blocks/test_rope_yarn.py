@@ -50,3 +50,23 @@ def test_the_block_reads_yarn_from_its_config():
     cos, _ = Rope(cfg)(8)
     want, _ = rope_tables(16, 8, 50000.0, 32.0, 4096, 1.0, 1.0)
     assert torch.equal(cos, want) and not torch.equal(cos, rope_tables(16, 8, 50000.0)[0])
+
+
+def test_llama3_scaling_matches_its_reference_rule():
+    """Llama 3.1 (config.json rope_scaling: llama3, factor 8, low 1, high 4, from 8192): pairs
+    with a wavelength above 8192 tokens slowed ×8, below 2048 kept, blended between."""
+    hd, theta, factor, orig, low, high = 128, 500000.0, 8.0, 8192, 1.0, 4.0
+    base = 1.0 / theta ** (torch.arange(0, hd, 2).double() / hd)
+    got = _freqs(rope_tables(hd, 2, theta, llama3=(factor, orig, low, high)))
+    want = []
+    for f in base.tolist():  # the rule as Meta's apply_scaling writes it, pair by pair
+        wavelen = 2 * math.pi / f
+        if wavelen < orig / high:
+            want.append(f)
+        elif wavelen > orig / low:
+            want.append(f / factor)
+        else:
+            smooth = (orig / wavelen - low) / (high - low)
+            want.append((1 - smooth) * f / factor + smooth * f)
+    assert torch.allclose(got, torch.tensor(want, dtype=torch.float64), rtol=1e-5)
+    assert torch.equal(rope_tables(hd, 2, theta, llama3=(0.0, orig, low, high))[0], rope_tables(hd, 2, theta)[0])

@@ -89,3 +89,13 @@ def test_llama1_paper_scale_has_its_released_norm_eps_and_the_classroom_keeps_ll
 def test_r1_names_the_distilled_base_models_as_released():
     stage = next(s for s in load_preset("2025-01-deepseek-r1").training["stages"] if s["name"] == "Distilled dense models")
     assert "Qwen2.5-Math (1.5B, 7B)" in stage["detail"] and "Llama-3.3-70B-Instruct" in stage["detail"]
+
+
+def test_llama31_rope_carries_its_released_llama3_scaling():
+    arch = load_preset("2024-07-llama-3.1")
+    r = _config(arch, "rope")
+    assert (r.theta, r.llama3_factor, r.llama3_original_context, r.llama3_low_freq_factor,
+            r.llama3_high_freq_factor) == (500000.0, 8.0, 8192, 1.0, 4.0)
+    assert _config(arch, "rope", "classroom").llama3_factor == 0
+    assert not any("not modelled" in str(x) for x in arch.meta.get("assumptions") or [])
+    assert "low_freq_factor 1, high_freq_factor 4" in arch.meta["config_source"]

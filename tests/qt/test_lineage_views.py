@@ -46,3 +46,10 @@ def test_the_rope_node_shows_kimi_k2s_theta_and_yarn(window, qtbot):
     window.model.show_milestone("2026-04-kimi-k2.6")
     scene._end_animation()
     assert "YaRN × 64" in " ".join(scene.nodes["rope"].lines)
+
+
+def test_the_rope_node_shows_llama31s_scaling(window, qtbot):
+    window.model.show_milestone("2024-07-llama-3.1")
+    scene = window.graph_view.graph_scene
+    scene._end_animation()
+    assert "Llama 3 × 8" in " ".join(scene.nodes["rope"].lines)

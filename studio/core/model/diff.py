@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from blocks.registry import get_spec
+from studio.core.model.change_words import rope_scaling_changes, sharing_words
 
 
 @dataclass
@@ -201,21 +202,6 @@ def _attention_words(v) -> str:
     return f"{n} query heads share {kv} key/value heads (GQA)"
 
 
-def _sharing_words(pv, nv) -> str:
-    """'64 → 8 key/value heads: 64 query heads share 8 (GQA) instead of keeping one each' when
-    heads that each had their own keys and values now share them (counted at the new number of
-    query heads: the headline of GQA and MQA)."""
-    if not (pv and nv and pv.spec.geometry == nv.spec.geometry == "grouped"):
-        return ""
-    a, b = pv.config, nv.config
-    if a.kv_heads == a.n_heads and b.kv_heads < b.n_heads:
-        if b.kv_heads == 1:
-            return f"{b.n_heads:,} → 1 key/value head: all {b.n_heads:,} query heads share one (MQA) instead of keeping one each"
-        return (f"{b.n_heads:,} → {b.kv_heads:,} key/value heads: {b.n_heads:,} query heads share {b.kv_heads:,} (GQA) "
-                "instead of keeping one each")
-    return ""
-
-
 def _window_words(rn) -> str:
     if rn is None:
         return ""
@@ -255,7 +241,7 @@ def _feature_lines(pr, nr, numbers: bool = True) -> list[str]:
     pw, nw = _attention_words(pv), _attention_words(nv)
     if numbers and nw and pw != nw and not (pv and nv and pv.spec.geometry == nv.spec.geometry == "grouped"
                                  and pv.config.kv_heads == pv.config.n_heads and nv.config.kv_heads == nv.config.n_heads):
-        out.append(f"Attention: {_sharing_words(pv, nv) or nw}")
+        out.append(f"Attention: {sharing_words(pv, nv) or nw}")
     if numbers and pa and na and _window_words(pa) != _window_words(na):
         out.append(f"Attention: {_window_words(na)}")
     if pv and nv:
@@ -300,17 +286,9 @@ def _feature_lines(pr, nr, numbers: bool = True) -> list[str]:
     pr_, nr_ = _first(pr, "rotary", "stem"), _first(nr, "rotary", "stem")
     if pr_ and nr_ and pr_.config.theta != nr_.config.theta:
         out.append(f"Positions: RoPE base θ {_num(pr_.config.theta)} → {_num(nr_.config.theta)}")
-    if pr_ and nr_ and _yarn_words(pr_.config) != _yarn_words(nr_.config):
-        out.append(f"Positions: {_yarn_words(nr_.config) or 'RoPE without YaRN extension'}")
+    if pr_ and nr_:
+        out += [f"Positions: {w}" for w in rope_scaling_changes(pr_.config, nr_.config)]
     return out
-
-
-def _yarn_words(c) -> str:
-    f = getattr(c, "yarn_factor", 0) or 0
-    if f <= 1:
-        return ""
-    return (f"RoPE stretched by YaRN ×{_num(f)} beyond the {_num(c.yarn_original_context)}-token pretraining context "
-            f"(to {_num(int(f * c.yarn_original_context))})")
 
 
 def milestone_change(prev_arch, arch, scale: str | None = None) -> list[str]:
