@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 SHORT = {"n_heads": "heads", "n_kv_heads": "kv heads", "hidden_dim": "hidden", "vocab_size": "vocab",
          "n_experts": "experts", "top_k": "top-k", "n_shared": "shared", "kv_lora_rank": "kv rank",
@@ -124,3 +125,15 @@ def ranges(idx: list[int]) -> str:
             out.append(f"{start}" if start == v else f"{start}–{v}")
             start = None
     return ", ".join(out)
+
+
+_STRAY_BYTE = re.compile(r"\\x[0-9a-fA-F]{2}")
+STRAY_MARK = "⁇"
+STRAY_NOTE = ("⁇ marks a token or byte that is not text yet: a barely trained model still picks "
+              "bytes that do not make whole letters")
+
+
+def stray_bytes_marked(text: str) -> str:
+    """Generated text as a learner reads it: a byte the decoder could not make a character of
+    (shown as ``\\xHH`` by the core, which keeps it exact for the command line) becomes ⁇."""
+    return _STRAY_BYTE.sub(STRAY_MARK, text)

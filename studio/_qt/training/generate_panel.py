@@ -10,6 +10,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from studio._qt.text import STRAY_NOTE, stray_bytes_marked
 from studio._qt.training.panel import readable_sample
 from studio._qt.worker import Worker
 from studio.core.jobs.generate import TextPiece, generate_job
@@ -63,6 +64,7 @@ class GeneratePanel(QWidget):
         lay.addWidget(self.source_label)
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
+        self.output.setToolTip(STRAY_NOTE)
         lay.addWidget(self.output, 1)
         self.go.clicked.connect(self.toggle)
         self.prompt.returnPressed.connect(self.toggle)
@@ -154,7 +156,7 @@ class GeneratePanel(QWidget):
         if isinstance(ev, TextPiece) and w is self.worker:  # a stopped older job's last pieces: dropped
             cur = self.output.textCursor()
             cur.movePosition(QTextCursor.End)
-            cur.insertText(readable_sample(ev.text))  # <unk> as ⁇, as in the Training panel's sample
+            cur.insertText(stray_bytes_marked(readable_sample(ev.text)))  # <unk> and stray bytes as ⁇
             self.output.setTextCursor(cur)
 
     def _ended(self, w):
