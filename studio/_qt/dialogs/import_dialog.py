@@ -35,6 +35,8 @@ class ImportDialog(QDialog):
             edit.textChanged.connect(self._update)
             form.addRow(label, row(edit, b))
         lay.addLayout(form)
+        self._auto_tokenizer = ""  # the tokenizer path filled in for the model (replaced when the model changes)
+        self.model_edit.textChanged.connect(self._prefill_tokenizer)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -47,6 +49,15 @@ class ImportDialog(QDialog):
         lay.addLayout(row(QWidget(), self.import_button, close))
         self.resize(620, 260)
         self._update()
+
+    def _prefill_tokenizer(self, model_path: str) -> None:
+        """The tokenizer lying next to the model (llama2.c keeps them together: tokenizer.bin, or
+        one tok*.bin as stories260K's tok512.bin), unless the user typed another one."""
+        if self.tok_edit.text().strip() not in ("", self._auto_tokenizer):
+            return
+        found = tokenizer_beside(model_path.strip())
+        self._auto_tokenizer = found
+        self.tok_edit.setText(found)
 
     def _update(self):
         self.import_button.setEnabled(all(e.text().strip() for e in (self.model_edit, self.tok_edit, self.out_edit)))
@@ -82,3 +93,18 @@ class ImportDialog(QDialog):
         remember("llama2c-import", f)
         if f:
             edit.setText(f)
+
+
+def tokenizer_beside(model_path: str) -> str:
+    """``tokenizer.bin`` in the model's folder, else the only ``tok*.bin`` there; "" when none or several."""
+    from pathlib import Path
+    if not model_path:
+        return ""
+    folder = Path(model_path).expanduser().parent
+    try:
+        if (folder / "tokenizer.bin").is_file():
+            return str(folder / "tokenizer.bin")
+        candidates = sorted(p for p in folder.glob("tok*.bin") if p.is_file())
+    except OSError:
+        return ""
+    return str(candidates[0]) if len(candidates) == 1 else ""
