@@ -370,3 +370,13 @@ def test_a_users_milestone_is_compared_with_the_model_it_names(tmp_path):
     arch2.meta.pop("builds_on")
     m.open_architecture(arch2, "project", "No lineage")
     assert m.figures.change().empty  # a project that names no lineage lists no change
+
+
+@pytest.mark.parametrize("value,words", [("5", "builds_on"), ("[]", "builds_on"), ("{a: 1}", "builds_on")])
+def test_a_malformed_builds_on_in_a_file_is_one_clear_line(tmp_path, value, words):
+    p = tmp_path / "mine.yaml"
+    p.write_text(f"schema_version: 1\nid: mine\nextends: 2023-07-llama-2\nmeta: {{title: Mine, builds_on: {value}}}\n",
+                 encoding="utf-8")
+    with pytest.raises(E.LoadError, match=words) as err:
+        load_model(str(p))
+    assert "\n" not in str(err.value) and "meta.builds_on" in str(err.value)
