@@ -87,8 +87,7 @@ class TrainingDocks(QObject):
         self.run_prepared.emit({**info, "training": keep})
 
     def _announce(self, info: dict) -> None:
-        tiny = info["is_tinystories"] or "not TinyStories" in info["label"]
-        self.show_status(f"Training on {info['label']}" + ("" if tiny else " — not TinyStories"), 15000)
+        self.show_status(announce_text(info), 15000)
 
     # ------------------------------------------------------------------ closing
     def eventFilter(self, obj, event):
@@ -104,3 +103,16 @@ class TrainingDocks(QObject):
             self.session.shutdown()
         if self.panel.download_dialog is not None:
             self.panel.download_dialog.shutdown()
+
+
+def announce_text(info: dict) -> str:
+    """The status line as a run starts: a file by its name, not its absolute path, and no
+    "not TinyStories" verdict on a user's file whose name does not say (a TinyStories subset
+    called train-2316-stories.txt was announced as not TinyStories); the starter corpus's own
+    label already says it is not TinyStories."""
+    import os
+    label = str(info["label"])
+    head, sep, rest = label.partition(" (")
+    if os.sep in head:  # a path given on the panel or the command line
+        return f"Training on your file {os.path.basename(head)}{sep}{rest}"
+    return f"Training on {label}"

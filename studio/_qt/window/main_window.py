@@ -26,8 +26,8 @@ from studio._qt.window.projects import ProjectController
 from studio._qt.graph.property_editor import PropertyEditor
 from studio._qt.theme import THEMES, apply_theme
 from studio._qt.panels.timeline import TimelineBar
-from studio._qt.window.window_parts import (ABOUT, MENU_ORDER, DockHost, FirstPaint, reveal_docked, shortcut_lines,
-                                            small_screen)
+from studio._qt.window.window_parts import (ABOUT, MENU_ORDER, DockHost, FirstPaint, StatusBar, reveal_docked,
+                                            shortcut_lines, small_screen)
 from studio.core.errors import StudioError
 from studio.core.state import StudioModel
 
@@ -93,6 +93,7 @@ class MainWindow(DockHost, QMainWindow):
         self.graph_view.drop_handler = lambda kind, pos: self.editor.add_block(kind, pos)
         scene.probe_message.connect(self._probe_message)
 
+        self.setStatusBar(StatusBar(self))  # its message stops short of the labels on the right
         self.title_label = QLabel()
         self.statusBar().addPermanentWidget(self.title_label)
         self._build_menus()

@@ -1,9 +1,9 @@
 """Small pieces of the main window: the About and shortcut texts, and the first-paint hook."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QFrame, QMenu, QScrollArea
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QPainter
+from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QFrame, QMenu, QScrollArea, QStatusBar, QWidget
 
 MENU_ORDER = ("File", "Edit", "View", "Train", "Inspect", "Help")
 
@@ -43,6 +43,37 @@ def shortcut_lines(window) -> list[str]:
         if top.menu() is not None:
             walk(top.menu(), top.text().replace("&", ""))
     return out + list(OTHER_KEYS)
+
+
+class StatusBar(QStatusBar):
+    """The status bar whose message stops short of the labels on its right (the model's title,
+    the training data): a long message is cut with "…" there, its whole text in the tooltip,
+    instead of running under them."""
+    GAP = 16
+
+    def message_rect(self) -> QRect:
+        right = self.width()
+        for w in self.findChildren(QWidget, options=Qt.FindDirectChildrenOnly):
+            if w.isVisible() and w.x() > 0:  # the permanent labels and the size grip
+                right = min(right, w.x())
+        return QRect(6, 0, max(0, right - self.GAP - 6), self.height())
+
+    def paintEvent(self, event):
+        msg = self.currentMessage()
+        if not msg:
+            self.setToolTip("")
+            return super().paintEvent(event)
+        rect = self.message_rect()
+        shown = self.fontMetrics().elidedText(msg, Qt.ElideRight, rect.width())
+        self.setToolTip(msg if shown != msg else "")
+        p = QPainter(self)
+        p.setPen(self.palette().windowText().color())
+        p.drawText(rect, Qt.AlignLeft | Qt.AlignVCenter, shown)
+        p.end()
+
+    def shown_message(self) -> str:
+        """The message as drawn (elided to the room left of the labels)."""
+        return self.fontMetrics().elidedText(self.currentMessage(), Qt.ElideRight, self.message_rect().width())
 
 
 class FirstPaint(QObject):
