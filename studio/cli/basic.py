@@ -84,6 +84,11 @@ def _print_info(info: dict) -> None:
             print(f"  {title}: {line}")
     if card["citations"]:
         print("  builds on: " + "; ".join(f"{c['title']} <{c['link']}>" for c in card["citations"]))
+    changes = card.get("changes") or {}
+    if changes.get("items"):  # against the model it builds on (studio.core.model.lineage), headline first
+        print(f"  what changed since {changes['since']}:")
+        for item in changes["items"]:
+            print(f"    {item['text']}")
 
 
 def cmd_validate(args) -> int:

@@ -335,6 +335,13 @@ def test_info_json_carries_the_change_list_against_the_model_it_builds_on(tmp_pa
     assert bad["items"] == [] and "no-such-model" in bad["error"]
 
 
+def test_info_text_lists_the_change_since_the_model_it_builds_on():
+    out = subprocess.run([sys.executable, "-m", "studio", "info", "2023-07-llama-2"], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    tail = out[out.index("what changed since 2023-02-llama-1:"):].splitlines()
+    assert tail[1].strip().startswith("Attention: 64 → 8 key/value heads")
+
+
 def test_info_json_lists_each_node_resolved_at_the_chosen_scale():
     nodes = {n["id"]: n for n in _info("2023-02-llama-1")["nodes"]}
     ffn, att = nodes["feed_forward"], nodes["attention"]
