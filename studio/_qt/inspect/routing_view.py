@@ -101,8 +101,9 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         self.readout = QLabel("Hover the map to read a gate weight.")
 
         # training history: load over steps, aux loss, balancing bias
-        self._idle_note = ("During training: expert load over steps, auxiliary loss and DeepSeek-V3's balancing bias "
-                           "appear here.")
+        self._idle_note = ("No run is training this model in this window, so there is no routing over training to "
+                           "show. Train it (Train → Start training, F6): expert load over steps, the auxiliary loss "
+                           "and DeepSeek-V3's balancing bias then appear here as it learns.")
         self.train_note = QLabel(self._idle_note)
         self.train_note.setWordWrap(True)
         self.load_plot = pg.PlotWidget(background=base)
@@ -136,8 +137,14 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         prompt_tab.addWidget(self.wait_page)
         prompt_tab.addWidget(prompt_maps)
         self.prompt_maps = prompt_maps
-        train_tab = QWidget()
-        tg = QGridLayout(train_tab)
+        train_plots = QWidget()
+        tg = QGridLayout(train_plots)
+        self.train_idle = QLabel(self._idle_note)  # words, not three empty −400…400 axes, until a run trains
+        self.train_idle.setWordWrap(True)
+        self.train_idle.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.train_pages = train_tab = QStackedWidget()
+        train_tab.addWidget(self.train_idle)
+        train_tab.addWidget(train_plots)
         tg.addWidget(self.train_note, 0, 0, 1, 3)
         tg.addWidget(row(self.load_plot, self.load_cbar, stretch_at=0), 1, 0)
         tg.addWidget(self.aux_plot, 1, 1)
@@ -151,6 +158,9 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         self.tabs.addTab(train_tab, "Over training")
         self.tabs.setTabToolTip(1, "Expert load per step, auxiliary loss and balancing bias while a run trains")
         lay = QVBoxLayout(self)
+        self.source_label = QLabel("Nothing inspected yet.")  # which weights: untrained, a run's step, …
+        self.source_label.setWordWrap(True)
+        lay.addWidget(self.source_label)
         self.layer_row = row(QLabel("MoE layer:"), self.layer_box, self.summary, stretch_at=2)
         lay.addWidget(self.layer_row)
         lay.addWidget(self.empty)
@@ -165,6 +175,7 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         self._stale = False  # the model changed while this view was hidden: follow it when shown
         self.ctl.run_state.changed.connect(self._model_changed)
         self.ctl.source_changed.connect(lambda _s: self._model_changed())
+        self.ctl.source_changed.connect(lambda s: self.source_label.setText(f"Model: {s.label}"))
         self.follow_model()
         self.remember_palette()
 
@@ -326,6 +337,7 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
     def _clear_history(self):
         """Another model's run: none of the previous run's curves stay."""
         self.train_note.setText(self._idle_note)
+        self.train_pages.setCurrentWidget(self.train_idle)
         self.load_img.clear()
         self.aux_curve.setData([], [])
         for c in self.bias_curves:
@@ -340,6 +352,7 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         if snap is None or not snap.layers:
             return
         self._hist_version = snap.version
+        self.train_pages.setCurrentIndex(1)  # the plots, now that a run records routing
         name = self.ins.routing[self.layer].name if self.ins is not None and self.ins.routing else ""
         i = snap.layers.index(name) if name in snap.layers else min(self.layer, len(snap.layers) - 1)
         load, steps = snap.load[i], snap.steps
