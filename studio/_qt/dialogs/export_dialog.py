@@ -61,7 +61,7 @@ class ExportDialog(QDialog):
         lay.addWidget(self.screen_label)
 
         self.run_edit = QLineEdit()
-        self.run_edit.setPlaceholderText("a training run folder (RUN_DIR with run.yaml and checkpoints/)")
+        self.run_edit.setPlaceholderText("a training run folder (with run.yaml and checkpoints/)")
         self.run_edit.editingFinished.connect(self.check_run)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_run)

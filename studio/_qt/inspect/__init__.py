@@ -90,7 +90,7 @@ class InspectDocks(QObject):
             app.aboutToQuit.connect(self.shutdown)  # no inspection thread outlives the app
         self._tips = {
             "Inspect the model on screen": "Its training run's weights, its run folder's checkpoint, or fresh random weights",
-            "Open run or checkpoint…": "A RUN_DIR from training or import: its latest checkpoint"}
+            "Open run or checkpoint…": "A run folder from training or import: its latest checkpoint"}
 
     def fill_menu(self, menu) -> None:
         for text, slot in (("Inspect the model on screen", self.inspect_on_screen),
@@ -131,7 +131,7 @@ class InspectDocks(QObject):
         from studio.core.runs.rundir import RunDir
         if folder is None:
             from studio._qt.dialogs.folders import app_folder, remember, start_dir
-            folder = QFileDialog.getExistingDirectory(self.attention, "Open a run folder (RUN_DIR)",
+            folder = QFileDialog.getExistingDirectory(self.attention, "Open a training run folder",
                                                       start_dir("run", fallback=app_folder("runs")))
             remember("run", folder)
             if not folder:
@@ -173,8 +173,10 @@ class InspectDocks(QObject):
         """While the model on screen trains here and a dock shows it, ask for fresh weights now and then."""
         s, ctl = self.session, self.controller
         showing = any(w.isVisible() and not w.visibleRegion().isEmpty() for w in (self.attention, self.routing))
+        # "untrained" too: inspected while the run was still preparing, no snapshot could be asked
+        # for then, and the views said "untrained" until the run ended (issue 22 L8)
         if (s is not None and s.running and s.key == self.run_state.key and showing and ctl.source is not None
-                and ctl.source.kind == "snapshot" and not ctl.busy()):
+                and ctl.source.kind in ("snapshot", "untrained") and not ctl.busy()):
             s.request_snapshot()
 
     def eventFilter(self, obj, event):  # noqa: N802  Qt virtual

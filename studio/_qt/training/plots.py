@@ -236,7 +236,7 @@ class PlotsPanel(QWidget):
     def choose_overlay(self) -> None:
         from studio.core import errors as E
         from studio._qt.dialogs.folders import app_folder, remember, start_dir
-        folder = QFileDialog.getExistingDirectory(self, "Overlay an earlier run (RUN_DIR)",
+        folder = QFileDialog.getExistingDirectory(self, "Overlay an earlier run: choose its run folder",
                                                   start_dir("run", fallback=app_folder("runs")))
         remember("run", folder)
         if not folder:

@@ -166,6 +166,8 @@ class DockHost:
         self._docks[title] = dock
         self._panels.addAction(dock.toggleViewAction())
         dock.toggleViewAction().setToolTip(f"Show or hide the {title} panel")
+        # shown from the menu, a panel comes to the front of its tab group (it was added behind)
+        dock.toggleViewAction().triggered.connect(lambda on, d=dock: on and d.raise_())
         return dock
 
     def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "", checkable=False) -> QAction:
