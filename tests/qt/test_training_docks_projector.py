@@ -169,3 +169,22 @@ def test_plots_without_a_run_explain_instead_of_empty_axes(qtbot, tmp_path):
     assert plots.pages.currentWidget() is plots.canvas
     plots.clear_overlays()
     assert plots.pages.currentWidget() is plots.empty_note
+
+
+def test_runs_drawn_by_themselves_go_when_another_model_comes_on_screen(qtbot, tmp_path):
+    """Issue 22 L12: after an import (another model on screen) the earlier runs drawn over the
+    previous run stayed, unrelated to what is shown; a run the user overlaid stays until cleared."""
+    doc, run = Document("classroom"), RunState()
+    run.follow(doc)
+    doc.show_milestone("first", tiny_arch(), "First")
+    session = TrainingSession(run)
+    plots = PlotsPanel(session, run_state=run)
+    session.setParent(plots)
+    qtbot.addWidget(plots)
+    session.info = {"run_dir": str(_run_folder(tmp_path / "a"))}
+    session.state_changed.emit("idle")
+    session.prepared.emit({**PREPARED, "run_dir": str(tmp_path / "b")})
+    plots.add_overlay(_run_folder(tmp_path / "chosen"))
+    assert [o.auto for o in plots.overlays] == [True, False]
+    doc.show_milestone("imported", tiny_arch(), "Imported")  # e.g. File → Import → llama2.c model…
+    assert [o.auto for o in plots.overlays] == [False] and "earlier run" not in plots.overlay_key.text()

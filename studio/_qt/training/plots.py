@@ -118,6 +118,9 @@ class PlotsPanel(QWidget):
         self.clear_btn.clicked.connect(self.clear_overlays)
         session.state_changed.connect(self._session_state)
         session.prepared.connect(self._run_prepared)
+        self._overlays_for = None if run_state is None else run_state.key  # the model the overlays were drawn for
+        if run_state is not None:
+            run_state.changed.connect(self._follow_model)
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.tick)
@@ -255,6 +258,23 @@ class PlotsPanel(QWidget):
         self._update_key()
         self.redraw()
 
+    def _follow_model(self) -> None:
+        """Another model on screen (a milestone, an import): the earlier runs drawn by themselves
+        over the previous model's run go with it (issue 22 L12: after an import, three unrelated
+        runs stayed drawn); overlays the user chose stay until cleared."""
+        key = self.run_state.key
+        if key == self._overlays_for:
+            return
+        self._overlays_for = key
+        mine = [o for o in self.overlays if o.auto]
+        for o in mine:
+            self.loss_plot.removeItem(o.loss_curve)
+            self.bpb_plot.removeItem(o.bpb_curve)
+            self.overlays.remove(o)
+        if mine:
+            self._update_key()
+            self.redraw()
+
     # ------------------------------------------------------------------ the earlier run, by itself
     def _session_state(self, state: str) -> None:
         rd = self.session.info.get("run_dir") if state == "idle" else None
@@ -263,15 +283,16 @@ class PlotsPanel(QWidget):
             self.finished_runs = [r for r in self.finished_runs if r[0] != entry[0]] + [entry]
 
     def _run_prepared(self, info: dict) -> None:
-        """A new run starts: the runs that ended here before it are drawn over it."""
+        """A new run starts: the runs that ended here before it are drawn over it (a race on the
+        same budget); they go when another model comes on screen (_follow_model)."""
         from studio.core import errors as E
         new = Path(info.get("run_dir", ""))
-        for rd, _ in self.finished_runs[-AUTO_OVERLAYS:]:
-            if rd != new:
-                try:
-                    self.add_overlay(rd, auto=True)
-                except E.StudioError:
-                    pass  # its metrics went away meanwhile: nothing to draw
+        self._overlays_for = self.run_state.key if self.run_state is not None else None
+        for rd in [rd for rd, _ in self.finished_runs if rd != new][-AUTO_OVERLAYS:]:
+            try:
+                self.add_overlay(rd, auto=True)
+            except E.StudioError:
+                pass  # its metrics went away meanwhile: nothing to draw
 
     @staticmethod
     def _run_label(run_dir) -> str:
@@ -303,3 +324,4 @@ class PlotsPanel(QWidget):
                  "grad_norm": self.gn_curve, "tokens_per_s": self.tps_curve}[name]
         xs, _ = curve.getData()
         return 0 if xs is None else int(np.size(xs))
+
