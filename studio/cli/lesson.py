@@ -99,6 +99,8 @@ def _summary(args) -> int:
         tokens = f"{r['tokens']:,}" if r["tokens"] is not None else "—"
         minutes = f"{r['minutes']:.1f}" if r["minutes"] is not None else "—"
         print(f"{r['id']:32} {r['status']:10} {bpb:>9} {tokens:>12} {minutes:>8}")
+        if r.get("change"):  # what it changed since the model it builds on (its lineage)
+            print(f"  since {r['since']}: {r['change']}")
     if args.csv:
         print(f"written {args.csv}")
     return 0

@@ -50,7 +50,7 @@ def test_prepare_two_models_index_summary_and_lookup(env, tmp_path):
     rows = summary(tmp_path / "lesson")
     assert [r["id"] for r in rows] == list(TWO)
     assert all(r["tokens"] == 12 * 2 * 32 and 0 < r["val_bpb"] < 10 and r["minutes"] is not None for r in rows)
-    assert summary_csv(rows).splitlines()[0] == "id,status,val_bpb,tokens,minutes,params,run"
+    assert summary_csv(rows).splitlines()[0] == "id,status,val_bpb,tokens,minutes,params,run,since,change"
     look = prepared_lookup(tmp_path / "lesson")
     assert look("milestone:2023-07-llama-2") == tmp_path / "lesson" / "2023-07-llama-2"  # a Document key
     assert look("2023-07-llama-2") == tmp_path / "lesson" / "2023-07-llama-2" and look("2019-02-gpt-2") is None

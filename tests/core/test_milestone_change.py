@@ -387,3 +387,17 @@ def test_a_malformed_builds_on_in_a_file_is_one_clear_line(tmp_path, value, word
     with pytest.raises(E.LoadError, match=words) as err:
         load_model(str(p))
     assert "\n" not in str(err.value) and "meta.builds_on" in str(err.value)
+
+
+def test_the_lesson_summary_reads_each_model_against_its_lineage(tmp_path):
+    from studio.core.classroom.lesson import Lesson, summary, summary_csv
+    Lesson(tmp_path).write({"schema_version": 1, "kind": "lesson", "models": [
+        {"id": "2023-07-llama-2", "run": "2023-07-llama-2", "status": "pending"},
+        {"id": "pretrained-stories260K", "run": "pretrained-stories260K", "status": "pending"}]})
+    rows = summary(tmp_path)
+    assert (rows[0]["since"], rows[0]["change"]) == ("2023-02-llama-1", change_since(load_preset("2023-07-llama-2")).headline)
+    assert rows[0]["change"].startswith("Attention: 64 → 8 key/value heads") and rows[1]["change"] is None
+    assert summary_csv(rows).splitlines()[0].endswith(",since,change")
+    out = subprocess.run([sys.executable, "-m", "studio", "lesson", "summary", str(tmp_path)], capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert "  since 2023-02-llama-1: Attention: 64 → 8 key/value heads" in out

@@ -53,3 +53,16 @@ def test_the_rope_node_shows_llama31s_scaling(window, qtbot):
     scene = window.graph_view.graph_scene
     scene._end_animation()
     assert "Llama 3 × 8" in " ".join(scene.nodes["rope"].lines)
+
+
+def test_the_lesson_summary_table_shows_what_each_model_changed(qtbot, tmp_path):
+    from studio._qt.classroom.lesson_summary import SummaryDialog
+    from studio.core.classroom.lesson import Lesson
+    Lesson(tmp_path).write({"schema_version": 1, "kind": "lesson", "models": [
+        {"id": "2023-07-llama-2", "run": "2023-07-llama-2", "status": "pending"}]})
+    dlg = SummaryDialog(tmp_path)
+    qtbot.addWidget(dlg)
+    last = dlg.table.columnCount() - 1
+    assert dlg.table.horizontalHeaderItem(last).text() == "what it changed (since the model it builds on)"
+    cell = dlg.table.item(0, last)
+    assert cell.text().startswith("Attention: 64 → 8 key/value heads") and cell.toolTip().startswith("since 2023-02-llama-1")

@@ -1,5 +1,6 @@
 """The lesson's summary table: held-out bits per byte, tokens seen and minutes of every
-prepared run (studio.core.classroom.lesson.summary), with CSV export."""
+prepared run, and what each model changed since the model it builds on
+(studio.core.classroom.lesson.summary), with CSV export."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,7 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QHeaderView, Q
 
 class SummaryDialog(QDialog):
     COLUMNS = (("id", "model"), ("status", "status"), ("val_bpb", "held-out bits/byte"), ("tokens", "tokens seen"),
-               ("minutes", "minutes"))
+               ("minutes", "minutes"), ("change", "what it changed (since the model it builds on)"))
 
     def __init__(self, lesson_dir: Path, parent=None):
         super().__init__(parent)
@@ -18,22 +19,25 @@ class SummaryDialog(QDialog):
         self.lesson_dir = lesson_dir
         self.rows = summary(lesson_dir)
         self.setWindowTitle(f"Prepared runs — {lesson_dir}")
-        self.resize(640, 420)
+        self.resize(900, 420)
         lay = QVBoxLayout(self)
         self.table = QTableWidget(len(self.rows), len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels([c for _, c in self.COLUMNS])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.Stretch)
-        for c in range(1, len(self.COLUMNS)):  # never clip a header ("held-out bits/byte")
+        for c in range(len(self.COLUMNS) - 1):  # never clip a header ("held-out bits/byte")
             hh.setSectionResizeMode(c, QHeaderView.ResizeToContents)
+        hh.setSectionResizeMode(len(self.COLUMNS) - 1, QHeaderView.Stretch)  # the change: the rest, full text as tooltip
         for r, row in enumerate(self.rows):
             for c, (key, _) in enumerate(self.COLUMNS):
                 v = row.get(key)
                 text = ("—" if v is None else f"{v:.3f}" if key == "val_bpb" else f"{v:,}" if key == "tokens"
                         else f"{v:.1f}" if key == "minutes" else str(v))
-                self.table.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if key == "change" and v:
+                    item.setToolTip(f"since {row.get('since')}: {v}")
+                self.table.setItem(r, c, item)
         lay.addWidget(self.table, 1)
         buttons = QHBoxLayout()
         self.csv_btn = QPushButton("Export CSV…")

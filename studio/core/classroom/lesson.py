@@ -221,8 +221,24 @@ def _describe(run) -> str:
 
 
 # ---------------------------------------------------------------------------- summary
+def _lineage_of(pid: str) -> tuple[str | None, str | None]:
+    """(the model a preset builds on, the headline of what it changed) for the summary, so the
+    lesson reads each model against its lineage (studio.core.model.lineage); (None, None) for a
+    pretrained run or a preset that cannot be read."""
+    from studio.core.files.presets import is_preset, load_preset
+    from studio.core.model.lineage import change_since
+    try:
+        if not is_preset(pid):
+            return None, None
+        ch = change_since(load_preset(pid))
+    except E.StudioError:
+        return None, None
+    return ch.since, ch.headline or None
+
+
 def summary(lesson_dir) -> list[dict]:
-    """One row per model: id, status, held-out bits per byte, tokens seen, minutes trained, run."""
+    """One row per model: id, status, held-out bits per byte, tokens seen, minutes trained, run,
+    and what it changed since the model it builds on (``since``, ``change``: the headline)."""
     from studio.core.runs.rundir import RunDir
     lesson = Lesson(lesson_dir)
     rows = []
@@ -235,6 +251,7 @@ def summary(lesson_dir) -> list[dict]:
                      "tokens": step.get("tokens", 0) if step else (None if e.get("status") == "pretrained" else 0),
                      "minutes": round(float(step.get("elapsed_s", 0)) / 60, 2) if step else None,
                      "params": e.get("params"), "run": str(run.path)})
+        rows[-1]["since"], rows[-1]["change"] = _lineage_of(e["id"])
     return rows
 
 
@@ -242,8 +259,8 @@ def summary_csv(rows: list[dict]) -> str:
     import csv
     import io
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["id", "status", "val_bpb", "tokens", "minutes", "params", "run"],
-                       lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=["id", "status", "val_bpb", "tokens", "minutes", "params", "run", "since",
+                                        "change"], lineterminator="\n", extrasaction="ignore")
     w.writeheader()
     for r in rows:
         w.writerow({k: ("" if v is None else v) for k, v in r.items()})
