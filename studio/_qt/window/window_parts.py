@@ -139,8 +139,24 @@ class DockHost:
                 self.menuBar().insertMenu(self._menus[later[0]].menuAction(), menu)
             else:
                 self.menuBar().addMenu(menu)
+            menu.aboutToHide.connect(lambda: QTimer.singleShot(0, self, self._leave_menu_bar))
             self._menus[name] = menu
         return self._menus[name]
+
+    def _leave_menu_bar(self) -> None:
+        """A menu closed with Escape leaves Qt's menu bar in keyboard mode, holding the focus, and
+        ←/→ then walked the menus instead of the timeline: leave that mode (as a second Escape
+        would), which gives the focus back to where it was, or to the graph when nothing has it.
+        Another menu open (the user moved along the bar) is left alone."""
+        from PySide6.QtGui import QKeyEvent
+        from PySide6.QtWidgets import QApplication
+        bar = self.menuBar()
+        if QApplication.activePopupWidget() is not None:
+            return
+        if bar.hasFocus():
+            QApplication.sendEvent(bar, QKeyEvent(QEvent.KeyPress, Qt.Key_Escape, Qt.NoModifier))
+        if (bar.hasFocus() or QApplication.focusWidget() is None) and self.centralWidget() is not None:
+            self.centralWidget().setFocus()  # no widget had the focus back: the graph (its keys step)
 
     def add_dock(self, title: str, widget, area: str = "bottom") -> QDockWidget:
         dock = QDockWidget(title, self)
