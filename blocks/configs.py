@@ -112,6 +112,7 @@ class AttentionConfig(ConfigBase):
     n_kv_heads: int = f(0, "Key/value heads: = n_heads is MHA, 1 is MQA, between is GQA (0 = n_heads)", min=0)
     head_dim: int = f(0, "Width of each head (0 = dim / n_heads)", min=0)
     bias: bool = f(False, "Biases on the q, k, v and output projections")
+    qkv_bias: bool = f(False, "Biases on q, k and v only, none on the output projection (Qwen2)")
     causal: bool = f(True, "Each position sees only earlier ones (decoder)")
     window: int = f(0, "Sliding / locally banded window in tokens (0 = full attention)", "tokens", min=0)
     kernel: str = f("sdpa", "sdpa = F.scaled_dot_product_attention (FlashAttention on GPU); eager can return weights",

@@ -138,8 +138,8 @@ X_OUT = PortSpec("x", "hidden", help="residual stream out (B, T, dim)")
 def _attn_params(c: C.AttentionConfig) -> int:
     hd, nh, nkv, d = c.hd, c.n_heads, c.kv_heads, c.dim
     p = d * nh * hd + 2 * d * nkv * hd + nh * hd * d
-    if c.bias:
-        p += nh * hd + 2 * nkv * hd + d
+    if c.bias or c.qkv_bias:
+        p += nh * hd + 2 * nkv * hd + (d if c.bias else 0)
     if c.qk_norm:
         p += 2 * hd
     return p

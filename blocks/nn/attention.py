@@ -55,9 +55,10 @@ class Attention(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.kv_heads, cfg.hd
-        self.wq = nn.Linear(cfg.dim, cfg.n_heads * cfg.hd, bias=cfg.bias)
-        self.wk = nn.Linear(cfg.dim, cfg.kv_heads * cfg.hd, bias=cfg.bias)
-        self.wv = nn.Linear(cfg.dim, cfg.kv_heads * cfg.hd, bias=cfg.bias)
+        qkv_bias = cfg.bias or cfg.qkv_bias
+        self.wq = nn.Linear(cfg.dim, cfg.n_heads * cfg.hd, bias=qkv_bias)
+        self.wk = nn.Linear(cfg.dim, cfg.kv_heads * cfg.hd, bias=qkv_bias)
+        self.wv = nn.Linear(cfg.dim, cfg.kv_heads * cfg.hd, bias=qkv_bias)
         self.wo = nn.Linear(cfg.n_heads * cfg.hd, cfg.dim, bias=cfg.bias)
         if cfg.qk_norm:
             self.q_norm = RMSNorm(dim=cfg.hd)
@@ -79,7 +80,8 @@ class Attention(nn.Module):
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, nh|nkv, T, hd)
         plain_causal = self.cfg.causal and not self.cfg.window
         if (self.small_head_kernel and plain_causal and self.cfg.kernel == "sdpa" and not self.capture
-                and not self.track_max_logit and small_head_attention.usable(q, k)):
+                and not self.track_max_logit and small_head_attention.usable(q, k) and v.dtype == q.dtype):
+            # (QK-norm's fp32 gains make q, k fp32 under bf16 autocast while v stays bf16: not the kernel's case)
             y = small_head_attention.causal_attention(q, k, v)  # reads shared kv heads in place
             return self.wo(y.transpose(1, 2).reshape(B, T, -1))
         if self.n_kv_heads != self.n_heads:  # query head h reads kv head h // group (llama repeat_kv)

@@ -9,8 +9,10 @@ Three families are recognised, each by the blocks and settings its reference cod
                  the auxiliary-loss-free selection bias; an MTP module is dropped with a note
 
 The wiring is matched by the llama2.c checker's topology walk (the same pre-norm sandwich);
-everything else — kinds, settings, layers that differ — is judged here, and every reason a
-graph does not fit is returned as an Issue naming its block.
+everything else — which block plays each part, settings, layers that differ — is judged here
+from registry traits (a norm that fills llama2.c's RMSNorm role, grouped or latent attention
+geometry, a dense SwiGLU or an expert mixture), and every reason a graph does not fit is
+returned as an Issue naming its block.
 """
 from __future__ import annotations
 
@@ -20,8 +22,10 @@ from studio.core.formats.llama2c.check import match_decoder_roles
 from studio.core.model.resolve import resolve
 from studio.core.model.validate import Issue, errors_only, validate
 
-DROPPABLE = {"mtp": "the multi-token-prediction module ({node}) is a training aid with no {target} counterpart: "
-                    "dropped (next-token predictions are unchanged)"}
+DENSE, EXPERTS = "dense SwiGLU", "mixture of experts"  # the two feed-forward shapes the families use
+GATED_EXPERT = "swiglu"  # MoEConfig.expert value of a SwiGLU expert (a setting, not a block kind)
+DROPPED = ("the {kind} block ({node}) is a training-only head with no {target} counterpart: dropped "
+           "(next-token predictions are unchanged)")
 
 
 @dataclass(frozen=True)
@@ -35,16 +39,16 @@ class DecoderPlan:
     rope_theta: float
     tied: bool
     attention: object  # the attention block's Config (one for every layer)
-    ffn: tuple  # per layer: (kind, Config)
+    ffn: tuple  # per layer: (DENSE or EXPERTS, Config)
     notes: tuple = field(default_factory=tuple)
 
     @property
     def n_dense(self) -> int:
         """Leading dense layers (DeepSeek's first_k_dense_replace)."""
-        return sum(1 for kind, _ in self.ffn if kind == "swiglu")
+        return sum(1 for tag, _ in self.ffn if tag == DENSE)
 
-    def ffn_config(self, kind: str):
-        return next(c for k, c in self.ffn if k == kind)
+    def ffn_config(self, tag: str):
+        return next(c for t, c in self.ffn if t == tag)
 
 
 def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, list[Issue]]:
@@ -59,19 +63,19 @@ def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, lis
     for nid, node in g.nodes.items():
         if nid in ids.values():
             continue
-        if node.kind in DROPPABLE:
-            notes.append(DROPPABLE[node.kind].format(node=nid, target=target))
+        if node.spec.has("aux_head"):
+            notes.append(DROPPED.format(kind=node.spec.title.lower(), node=nid, target=target))
         elif not structural:
             issues.append(Issue(nid, f"a {node.kind} block has no {target} counterpart; delete it"))
     if issues:
         return None, issues
     res = resolve(arch, scale).require()
-    cfg = {role: [(v.kind, v.config) for v in res.node(nid).layers] for role, nid in ids.items()}
+    cfg = {role: [(v.spec, v.config) for v in res.node(nid).layers] for role, nid in ids.items()}
     add = _Collector(ids, issues)
     _check_common(cfg, add, target)
-    attn_kind, attn = cfg["attention"][0]
-    ffn = tuple(cfg["feed_forward"])
-    family = _family(attn_kind, ffn, add, target)
+    attn_spec, attn = cfg["attention"][0]
+    ffn = tuple((_ffn_tag(spec), c) for spec, c in cfg["feed_forward"])
+    family = _family(attn_spec, ffn, add, target)
     if family == "llama" or family == "mixtral":
         _check_attention(attn, cfg["rope"][0][1], family, add, target)
     elif family == "deepseek_v3":
@@ -99,13 +103,12 @@ class _Collector:
 
 def _check_common(cfg, add, target):
     for role, variants in cfg.items():
-        kinds = {k for k, _ in variants}
-        if role != "feed_forward" and len(set(variants)) > 1:
+        if role != "feed_forward" and len({(spec.kind, c) for spec, c in variants}) > 1:
             add(role, f"its settings differ between layers; {target} has one setting for all layers")
-        if role.endswith("norm") and kinds != {"rmsnorm"}:
-            add(role, f"a {'/'.join(sorted(kinds))} where {target} has RMSNorm")
+        if role.endswith("norm") and any(spec.llama2c != "norm" for spec, _ in variants):
+            add(role, f"a {variants[0][0].kind} where {target} has RMSNorm")
     eps = {c.eps for role, vs in cfg.items() if role.endswith("norm") for _, c in vs if hasattr(c, "eps")}
-    if cfg["attention"][0][0] == "mla":
+    if cfg["attention"][0][0].geometry == "latent":
         eps.add(cfg["attention"][0][1].eps)
     if len(eps) > 1:
         add("norm", f"RMSNorm eps differs between norms ({', '.join(f'{e:g}' for e in sorted(eps))}); "
@@ -123,23 +126,30 @@ def _check_common(cfg, add, target):
         add("output", f"vocab_size {head.vocab_size} differs from the embedding's {emb.vocab_size}")
 
 
-def _family(attn_kind, ffn, add, target) -> str:
-    kinds = [k for k, _ in ffn]
-    if attn_kind == "attention" and set(kinds) == {"swiglu"}:
+def _ffn_tag(spec) -> str:
+    if spec.has("moe"):
+        return EXPERTS
+    return DENSE if spec.llama2c == "feed_forward" else spec.kind  # llama2.c's feed-forward role: SwiGLU
+
+
+def _family(attn_spec, ffn, add, target) -> str:
+    tags = [t for t, _ in ffn]
+    grouped, latent = attn_spec.geometry == "grouped", attn_spec.geometry == "latent"
+    if grouped and set(tags) == {DENSE}:
         return "llama"
-    if attn_kind == "attention" and set(kinds) == {"moe"}:
+    if grouped and set(tags) == {EXPERTS}:
         return "mixtral"
-    if attn_kind == "mla" and kinds[-1] == "moe" and set(kinds) <= {"swiglu", "moe"}:
-        if kinds != sorted(kinds, key=lambda k: k == "moe"):
+    if latent and tags[-1] == EXPERTS and set(tags) <= {DENSE, EXPERTS}:
+        if tags != sorted(tags, key=lambda t: t == EXPERTS):
             add("feed_forward", f"dense and MoE layers interleave; {target}'s DeepSeek-V3 has dense layers first, "
                                 "then MoE layers")
         return "deepseek_v3"
-    if attn_kind not in ("attention", "mla"):
-        add("attention", f"a {attn_kind} block where {target} has attention")
+    if not (grouped or latent):
+        add("attention", f"a {attn_spec.kind} block where {target} has self-attention")
     else:
-        odd = sorted(set(kinds) - {"swiglu", "moe"})
+        odd = sorted(set(tags) - {DENSE, EXPERTS})
         what = f"a {'/'.join(odd)} feed-forward" if odd else (
-            "MoE layers with grouped-query attention mixed with dense ones" if attn_kind == "attention"
+            "MoE layers with grouped-query attention mixed with dense ones" if grouped
             else "MLA with only dense SwiGLU layers")
         add("feed_forward", f"{what}: {target} has SwiGLU (LLaMA), softmax MoE (Mixtral) or MLA + MoE (DeepSeek-V3)")
     return ""
@@ -152,6 +162,9 @@ def _check_attention(attn, rope, family, add, target):
         add("attention", f"sliding window {attn.window}: this {target} class attends to the whole context; set window to 0")
     if attn.qk_norm:
         add("attention", f"QK-norm: {target}'s {family} has none; turn qk_norm off")
+    if attn.qkv_bias and not attn.bias:
+        add("attention", f"biases on q, k, v but not on the output: {target}'s {family} has all four or none; "
+                         "turn qkv_bias off")
     if attn.bias and family != "llama":
         add("attention", f"has biases: {target}'s Mixtral has none; turn bias off")
     if rope.head_dim != attn.hd:
@@ -164,21 +177,21 @@ def _check_deepseek(attn, rope, ffn, add, target):
         add("attention", f"not causal: {target} generates left to right; turn causal on")
     if rope.head_dim != attn.qk_rope_head_dim:
         add("rope", f"rotates {rope.head_dim} dims but MLA's qk_rope_head_dim is {attn.qk_rope_head_dim}; set them equal")
-    dense = {c.hidden_dim for k, c in ffn if k == "swiglu"}
+    dense = {c.hidden_dim for t, c in ffn if t == DENSE}
     if len(dense) > 1:
         add("feed_forward", f"dense layers differ in width ({sorted(dense)}); {target} has one intermediate_size")
-    if any(c.bias for k, c in ffn if k == "swiglu"):
+    if any(c.bias for t, c in ffn if t == DENSE):
         add("feed_forward", f"dense layers have biases: {target}'s DeepSeek-V3 has none; turn bias off")
     _check_moe(ffn, add, target, softmax=False)
 
 
 def _check_moe(ffn, add, target, softmax: bool):
-    moes = {c for k, c in ffn if k == "moe"}
+    moes = {c for t, c in ffn if t == EXPERTS}
     if len(moes) > 1:
         add("feed_forward", f"MoE layers differ in their settings; {target} has one MoE setting for all layers")
     name = "Mixtral" if softmax else "DeepSeek-V3"
     for c in moes:
-        if c.expert != "swiglu" or c.expert_bias:
+        if c.expert != GATED_EXPERT or c.expert_bias:
             add("feed_forward", f"{c.expert} experts{' with biases' if c.expert_bias else ''}: {target}'s {name} "
                                 "experts are bias-free SwiGLU")
         if not c.norm_topk:

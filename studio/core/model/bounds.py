@@ -17,7 +17,8 @@ ANY_SCALE = {
     "n_heads": (1, K), "n_kv_heads": (1, K), "head_dim": (1, 64 * K), "rope_head_dim": (1, 64 * K),
     "vocab_size": (1, 2 * K * K), "context": (1, 16 * K * K), "local_window": (1, 16 * K * K),
     "n_experts": (1, 16 * K), "top_k": (1, K), "n_shared": (0, K), "first_k_dense": (0, 1024),
-    "kv_lora_rank": (1, 64 * K), "q_lora_rank": (1, 64 * K), "qk_nope_head_dim": (1, 64 * K),
+    "kv_lora_rank": (1, 64 * K), "q_lora_rank": (0, 64 * K),  # 0: full-rank queries (DeepSeek-V2-Lite)
+    "qk_nope_head_dim": (1, 64 * K),
     "qk_rope_head_dim": (1, 64 * K), "v_head_dim": (1, 64 * K),
 }
 # tighter maxima for a scale that is built as a torch module

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.core import errors as E
+from studio.core.formats.decoder import DENSE, EXPERTS
 from studio.core.formats.optional import require
 
 TARGET = "llama.cpp (GGUF)"
@@ -95,7 +96,7 @@ def gguf_tensors(sd: dict, plan) -> dict:
         for ours, theirs in attn.items():
             out[f"{b}{theirs}.weight"] = sd[f"{p}{ids['attention']}.{ours}.weight"]
         f = f"{p}{ids['feed_forward']}."
-        if kind == "swiglu":
+        if kind == DENSE:
             for ours, theirs in ffn.items():
                 out[f"{b}{theirs}.weight"] = sd[f"{f}{ours}.weight"]
         else:
@@ -115,7 +116,7 @@ def _write_metadata(w, gguf, plan, name: str) -> None:
     w.add_embedding_length(a.dim)
     w.add_block_count(plan.n_layers)
     kind, cfg = plan.ffn[0]
-    w.add_feed_forward_length(cfg.hidden_dim if kind == "swiglu" else cfg.expert_hidden_dim)
+    w.add_feed_forward_length(cfg.hidden_dim if kind == DENSE else cfg.expert_hidden_dim)
     w.add_head_count(a.n_heads)
     w.add_head_count_kv(a.kv_heads)
     w.add_key_length(a.hd)
@@ -123,7 +124,7 @@ def _write_metadata(w, gguf, plan, name: str) -> None:
     w.add_rope_dimension_count(a.hd)
     w.add_rope_freq_base(plan.rope_theta)
     w.add_layer_norm_rms_eps(plan.norm_eps)
-    if kind == "moe":
+    if kind == EXPERTS:
         w.add_expert_count(cfg.n_experts)
         w.add_expert_used_count(cfg.top_k)
 

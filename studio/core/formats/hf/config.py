@@ -2,7 +2,7 @@
 through transformers' own config class so that the file is exactly what that version writes)."""
 from __future__ import annotations
 
-from studio.core.formats.decoder import DecoderPlan
+from studio.core.formats.decoder import DENSE, EXPERTS, DecoderPlan
 
 ARCHITECTURES = {"llama": "LlamaForCausalLM", "mixtral": "MixtralForCausalLM",
                  "deepseek_v3": "DeepseekV3ForCausalLM"}
@@ -20,14 +20,14 @@ def hf_config(plan: DecoderPlan, bos_id: int, eos_id: int) -> dict:
     if plan.family in ("llama", "mixtral"):
         common.update(num_key_value_heads=a.kv_heads, head_dim=a.hd)
     if plan.family == "llama":
-        ffn = plan.ffn_config("swiglu")
+        ffn = plan.ffn_config(DENSE)
         return {**common, "intermediate_size": ffn.hidden_dim, "attention_bias": a.bias, "mlp_bias": ffn.bias}
-    moe = plan.ffn_config("moe")
+    moe = plan.ffn_config(EXPERTS)
     if plan.family == "mixtral":
         return {**common, "intermediate_size": moe.expert_hidden_dim, "num_local_experts": moe.n_experts,
                 "num_experts_per_tok": moe.top_k, "router_aux_loss_coef": moe.aux_loss_weight,
                 "sliding_window": None}
-    dense = plan.ffn_config("swiglu").hidden_dim if plan.n_dense else moe.expert_hidden_dim
+    dense = plan.ffn_config(DENSE).hidden_dim if plan.n_dense else moe.expert_hidden_dim
     return {**common, "num_key_value_heads": a.n_heads, "intermediate_size": dense,
             "moe_intermediate_size": moe.expert_hidden_dim, "n_routed_experts": moe.n_experts,
             "n_shared_experts": moe.n_shared, "num_experts_per_tok": moe.top_k,

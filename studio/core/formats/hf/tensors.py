@@ -10,7 +10,7 @@ the pairs (``rope_interleave: true``), so its weights are copied as they are.
 """
 from __future__ import annotations
 
-from studio.core.formats.decoder import DecoderPlan
+from studio.core.formats.decoder import DENSE, EXPERTS, DecoderPlan
 
 
 def rope_halves(w, n_heads: int):
@@ -40,12 +40,12 @@ def hf_tensors(sd: dict, plan: DecoderPlan) -> dict:
         else:
             out.update(_attention(attn, dst + "self_attn.", plan.attention))
         ffn = {k[len(ids["feed_forward"]) + 1:]: v for k, v in layer.items() if k.startswith(ids["feed_forward"] + ".")}
-        if kind == "swiglu":
+        if kind == DENSE:
             out.update(_swiglu(ffn, "", dst + "mlp."))
         elif plan.family == "mixtral":
-            out.update(_mixtral_moe(ffn, dst + "block_sparse_moe.", plan.ffn_config("moe")))
+            out.update(_mixtral_moe(ffn, dst + "block_sparse_moe.", plan.ffn_config(EXPERTS)))
         else:
-            out.update(_deepseek_moe(ffn, dst + "mlp.", plan.ffn_config("moe")))
+            out.update(_deepseek_moe(ffn, dst + "mlp.", plan.ffn_config(EXPERTS)))
     return {k: v.detach().float().contiguous() for k, v in out.items()}
 
 

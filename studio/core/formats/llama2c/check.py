@@ -134,7 +134,7 @@ def _config_problems(kind, cfg, dims) -> list[str]:
         return [spec.llama2c_problem(cfg)]
     role = spec.llama2c
     out = []
-    if getattr(cfg, "bias", False):
+    if getattr(cfg, "bias", False) or getattr(cfg, "qkv_bias", False):
         out.append("has biases: llama2.c has none; turn bias off")
     if role == "norm" and abs(cfg.eps - 1e-5) > 1e-12:
         out.append(f"eps {cfg.eps:g}: run.c hard-codes 1e-5; set eps to 1e-5")
