@@ -283,6 +283,8 @@ def compile_architecture(arch, scale: str = "classroom", check: bool = True) -> 
         errs = errors_only(validate(arch, scale))
         if errs:
             raise E.StudioError(f"{arch.id} cannot be built: {errs[0]}" + (f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""))
+    from studio.core.model.fits import check_fits
+    check_fits(arch, scale)  # every dim in bounds, the whole model too large: refused before the allocator
     return GraphModel(arch, scale)
 
 

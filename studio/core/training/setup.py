@@ -84,10 +84,14 @@ def classroom_arch(arch, vocab_size: int, context: int | None = None):
     return a
 
 
-def build_model(arch, seed: int):
+def build_model(arch, seed: int, batch: int = 1):
+    """The run's model; refused first (one line with the estimate and the machine's memory) when
+    one training step of ``batch`` sequences would not fit in memory."""
     import torch
 
     from studio.core.model.compiler import compile_architecture
+    from studio.core.model.fits import check_fits
+    check_fits(arch, "classroom", batch)
     torch.manual_seed(seed)  # the same seed gives the same initial weights
     return compile_architecture(arch, "classroom")
 
@@ -131,10 +135,11 @@ def training_record(cfg) -> dict:
 
 
 def prepare_new_run(arch, model_spec: str, data_spec: str | None, kind: str | None, vocab_size: int | None,
-                    tokenizer_model, cfg, run_dir, status=lambda msg: None):
-    """Everything a fresh run needs, in order (the GUI calls this in its worker thread):
-    corpus -> tokenizer -> model at the classroom scale -> initialized RUN_DIR -> token streams.
-    Returns (model, TokenData, RunDir, cfg with the model's context)."""
+                    tokenizer_model, cfg, run_dir, status=lambda msg: None, before_model=None):
+    """Everything a fresh run needs, in order (the GUI calls this in its worker thread, ``archstudio
+    train`` on its main thread): corpus -> tokenizer -> model at the classroom scale -> initialized
+    RUN_DIR -> token streams. ``before_model`` runs before the first torch work (the CLI joins its
+    torch import there). Returns (model, TokenData, RunDir, cfg with the model's context)."""
     import dataclasses
 
     from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
@@ -148,7 +153,9 @@ def prepare_new_run(arch, model_spec: str, data_spec: str | None, kind: str | No
     status(f"preparing the {kind} tokenizer" + (f" ({vocab} pieces)" if kind == "bpe" else ""))
     tok = make_tokenizer(kind, corpus, vocab, tokenizer_model)
     a = classroom_arch(arch, model_vocab(tok, vocab_size if kind != "bpe" else None), cfg.context)
-    model = build_model(a, cfg.seed)
+    if before_model is not None:
+        before_model()
+    model = build_model(a, cfg.seed, cfg.batch_size)
     cfg = dataclasses.replace(cfg, context=model.context)
     from studio.core.training.runfolder import StagedRun, check_first_step
     staged = StagedRun(run.path)  # the folder appears only once the first step can run
