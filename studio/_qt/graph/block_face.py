@@ -1,6 +1,9 @@
 """What one block shows in the graph: its key settings, parameter badge, per-layer variation
-badge and tooltip, computed from the architecture on screen at one scale."""
+badge and tooltip, computed from the architecture on screen at one scale; and how its settings
+lines fold to the block's width."""
 from __future__ import annotations
+
+from PySide6.QtGui import QFontMetricsF
 
 from blocks.registry import get_spec
 from studio._qt.text import get_family_name, key_settings, ranges as _ranges
@@ -44,3 +47,23 @@ def block_face(arch, scale: str, nid: str) -> tuple:
         tip_extra = f"\n{exc}"
     tip = f"{spec.title} ({node.id}) · {get_family_name(spec.family)}\n{spec.summary}{tip_extra}"
     return node.kind, spec, lines, badge, badge_tip, variant, tip
+
+
+def fold_lines(lines: list[str], fm: QFontMetricsF, width: float) -> list[str]:
+    """Settings lines as drawn: one too wide for the block breaks at its " · " separators
+    ("theta 10000 · head dim 128" on two lines, not "theta 10000 · head dim …")."""
+    out = []
+    for line in lines:
+        if fm.horizontalAdvance(line) <= width or " · " not in line:
+            out.append(line)
+            continue
+        cur = ""
+        for part in line.split(" · "):
+            joined = f"{cur} · {part}" if cur else part
+            if cur and fm.horizontalAdvance(joined) > width:
+                out.append(cur)
+                cur = part
+            else:
+                cur = joined
+        out.append(cur)
+    return out

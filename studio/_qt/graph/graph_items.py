@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsObject, QStyle
 
+from studio._qt.graph.block_face import fold_lines
 from studio._qt.present.present_geometry import PAD_Y, STRIPE, Present
 from studio._qt.theme import DIFF, DIFF_WORD, PORT_COLOURS, Theme
 from studio.core.model.layout import NODE_H, NODE_W
@@ -189,7 +190,9 @@ class NodeItem(QGraphicsObject):
         if pr is None:
             fs = self.font_scale
             badge_w = self._badge_width(fs)
-            title_rect = QRectF(18, 8, w - 26 - (badge_w * 0.5 if badge_w else 0), 24 * fs)
+            # the full width: the badge straddles the corner above the title's capitals (leaving
+            # it room shrank "Token embedding" to a smaller font than its unbadged neighbours)
+            title_rect = QRectF(18, 8, w - 26, 24 * fs)
             n_lines = 2 if fs <= 1.1 else 1  # large text: one settings line fits
             tf, fits = self._normal_title_font(title_rect.width())
             if fits:
@@ -202,7 +205,7 @@ class NodeItem(QGraphicsObject):
                 n_lines = 1
             lf = _font(9.0 * fs)
             fm = QFontMetricsF(lf)
-            for line in self.lines[:n_lines]:
+            for line in fold_lines(self.lines, fm, w - 26)[:n_lines]:
                 r = QRectF(18, y, w - 26, fm.height())
                 out.append(("line", lf, r, fm.elidedText(line, Qt.ElideRight, r.width()), left, None))
                 y += fm.height()
@@ -254,8 +257,7 @@ class NodeItem(QGraphicsObject):
         if pr is None:
             if not self.title:
                 return []
-            badge_w = self._badge_width(self.font_scale)
-            return [self._normal_title_font(self.box_w - 26 - (badge_w * 0.5 if badge_w else 0))[0]]
+            return [self._normal_title_font(self.box_w - 26)[0]]
         tf = pr.title_font()
         return [tf for line in self.title_lines or [self.title] if line]
 
