@@ -202,6 +202,7 @@ class MoEConfig(ConfigBase):
     top_k: int = f(2, "Experts chosen per token", min=1)
     expert_hidden_dim: int = f(128, "Inner width of each expert", min=1)
     n_shared: int = f(0, "Shared experts every token always uses (DeepSeekMoE)", min=0)
+    shared_gate: bool = f(False, "Scale the shared experts' output by a learned sigmoid gate per token (Qwen2-MoE)")
     expert: str = f("swiglu", "Expert feed-forward type", choices=("swiglu", "relu", "gelu"))
     expert_bias: bool = f(False, "Biases inside the experts (GShard-style MLP experts)")
     score: str = f("softmax", "Router score function", choices=("softmax", "sigmoid"))

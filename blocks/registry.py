@@ -175,18 +175,25 @@ def _expert_params(c: C.MoEConfig, width: int) -> int:
     return _expert_weights(c, width) + extra
 
 
+def _shared_params(c: C.MoEConfig) -> int:
+    if not c.n_shared:
+        return 0
+    return _expert_params(c, c.n_shared * c.expert_hidden_dim) + (c.dim if c.shared_gate else 0)
+
+
 def _moe_params(c: C.MoEConfig) -> int:
-    shared = _expert_params(c, c.n_shared * c.expert_hidden_dim) if c.n_shared else 0
+    shared = _shared_params(c)
     return c.n_experts * _expert_params(c, c.expert_hidden_dim) + shared + c.dim * c.n_experts
 
 
 def _moe_active(c: C.MoEConfig) -> int:
-    shared = _expert_params(c, c.n_shared * c.expert_hidden_dim) if c.n_shared else 0
+    shared = _shared_params(c)
     return c.top_k * _expert_params(c, c.expert_hidden_dim) + shared + c.dim * c.n_experts
 
 
 def _moe_flops(c: C.MoEConfig, ctx: int) -> int:
     w = (c.top_k + c.n_shared) * _expert_weights(c, c.expert_hidden_dim) + c.dim * c.n_experts
+    w += c.dim if c.n_shared and c.shared_gate else 0
     return 2 * w
 
 

@@ -35,6 +35,8 @@ class MoE(nn.Module):
         self.experts = nn.ModuleList(Expert(c.dim, c.expert_hidden_dim, c.expert, c.expert_bias) for _ in range(c.n_experts))
         if c.n_shared:
             self.shared_experts = Expert(c.dim, c.n_shared * c.expert_hidden_dim, c.expert, c.expert_bias)
+            if c.shared_gate:  # Qwen2-MoE: sigmoid(x · g) scales the shared experts' output
+                self.shared_expert_gate = nn.Linear(c.dim, 1, bias=False)
         # Selection bias of auxiliary-loss-free balancing: a buffer, never a gradient target.
         self.register_buffer("expert_bias", torch.zeros(c.n_experts), persistent=c.bias_balancing)
         # Tokens routed to each expert in the last forward, for load plots (torchtitan-style).
@@ -73,7 +75,10 @@ class MoE(nn.Module):
                 out.index_add_(0, idx, routed.to(out.dtype))
                 start += n
         if c.n_shared:
-            out = out + self.shared_experts(xf)
+            shared = self.shared_experts(xf)
+            if c.shared_gate:
+                shared = torch.sigmoid(self.shared_expert_gate(xf)) * shared
+            out = out + shared
         self.tokens_per_expert = counts.detach()
         self.aux_loss = self._aux_loss(scores, counts, xf.shape[0]) if self.training and c.aux_loss_weight > 0 else None
         if self.training and c.bias_balancing:

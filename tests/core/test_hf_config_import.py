@@ -62,7 +62,7 @@ def test_real_config_counts_what_transformers_builds(name, capsys):
 
 @pytest.mark.parametrize("cls, changes", [
     ("MistralConfig", {}), ("MixtralConfig", {}), ("Qwen2Config", {}), ("Qwen3Config", {}), ("LlamaConfig", {}),
-    ("Qwen3MoeConfig", {"norm_topk_prob": True}), ("DeepseekV3Config", {}),
+    ("Qwen3MoeConfig", {"norm_topk_prob": True}), ("DeepseekV3Config", {}), ("Qwen2MoeConfig", {}),
     ("DeepseekV2Config", {"num_experts_per_tok": 6, "first_k_dense_replace": 1, "q_lora_rank": None}),
     ("LlamaConfig", {"attention_bias": True, "mlp_bias": True, "tie_word_embeddings": True, "num_key_value_heads": 1}),
 ])
@@ -78,6 +78,24 @@ def test_deepseek_v3_mtp_is_counted_apart(tmp_path):
     assert acc.params_total == hf_params(cfg) == 671_026_404_352  # DeepSeek-V3: 671B
     assert 13.4e9 < acc.params_mtp < 13.5e9  # one MTP layer with its own embedding and head copies
     assert round(acc.params_active / 1e9, 2) == 37.55
+
+
+def test_qwen2_moe_gated_shared_expert_builds_and_trains(tmp_path):
+    """Qwen2-MoE's shared expert is 4 routed experts wide and scaled by sigmoid(x·g): counted and built."""
+    arch = load_model(str(write(tmp_path, defaults("Qwen2MoeConfig"))))
+    assert arch.dims("paper")["n_shared"] == 4 and arch.dims("classroom")["n_shared"] == 1
+    model = compile_architecture(arch, "classroom")
+    assert sum(p.numel() for p in model.parameters()) == account(arch, "classroom").params_total
+    moe = model.layers[0].feed_forward
+    x = torch.randn(1, 5, arch.dims("classroom")["dim"])
+    with torch.no_grad():
+        moe.shared_expert_gate.weight.zero_()  # sigmoid(0) = ½
+        half = moe(x)
+        shared = moe.shared_experts(x.reshape(-1, x.shape[-1])).view_as(x)
+        moe.shared_experts.w2.weight.zero_()  # the routed experts alone
+        routed = moe(x)
+    assert shared.abs().max() > 1e-3
+    torch.testing.assert_close(half - routed, 0.5 * shared, atol=1e-5, rtol=1e-4)
 
 
 def test_a_folder_holding_config_json_is_a_model(capsys):
@@ -98,7 +116,7 @@ def test_rope_scaling_is_read_and_noted(capsys):
     ({"model_type": "gemma2", "hidden_size": 8}, "model_type 'gemma2'"),
     ({**defaults("LlamaConfig"), "hidden_act": "gelu"}, "hidden_act 'gelu'"),
     ({**defaults("Qwen2Config"), "use_sliding_window": True}, "use_sliding_window True"),
-    (defaults("Qwen2MoeConfig"), "shared_expert_intermediate_size"),
+    ({**defaults("Qwen2MoeConfig"), "shared_expert_intermediate_size": 5000}, "shared_expert_intermediate_size 5000"),
     ({**defaults("Qwen3MoeConfig"), "mlp_only_layers": [0, 5]}, "mlp_only_layers"),
     ({**defaults("DeepseekV3Config"), "num_nextn_predict_layers": 2}, "num_nextn_predict_layers 2"),
     ({**defaults("LlamaConfig"), "hidden_size": None}, "'hidden_size'"),

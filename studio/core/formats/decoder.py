@@ -206,3 +206,6 @@ def _check_moe(ffn, add, target, softmax: bool):
                                     "(DeepSeek-V2's softmax router is not exported)")
             if not c.n_shared:
                 add("feed_forward", f"no shared expert: {target}'s DeepSeek-V3 always has n_shared_experts ≥ 1")
+            if c.shared_gate:
+                add("feed_forward", f"a gated shared expert (Qwen2-MoE): {target}'s DeepSeek-V3 adds it ungated; "
+                                    "turn shared_gate off")

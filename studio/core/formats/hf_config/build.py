@@ -95,6 +95,8 @@ def classroom_dims(paper: dict, base: dict) -> dict:
     for key in ("n_experts", "top_k", "n_shared"):
         if key in paper and key in c and paper[key] is not None:
             c[key] = min(paper[key], c[key]) if paper[key] else 0
+    if paper.get("n_shared") and "n_shared" not in c:  # a family milestone without shared experts
+        c["n_shared"] = 1
     if "top_k" in c and "n_experts" in c:
         c["top_k"] = min(c["top_k"], c["n_experts"])
     if "first_k_dense" in paper:

@@ -169,14 +169,24 @@ def _softmax_moe(c: _Config, s: Settings) -> None:
         c.refuse("decoder_sparse_step", "MoE in every other layer is not built here (every layer or first-k dense)")
     if c.data.get("mlp_only_layers"):
         c.refuse("mlp_only_layers", "dense layers at chosen positions are not built here")
-    if mt == "qwen2_moe" and (c.get("shared_expert_intermediate_size", 0) or 0) > 0:
-        c.refuse("shared_expert_intermediate_size", "Qwen2-MoE's shared expert is scaled by its own sigmoid gate "
-                                                    "(shared_expert_gate), a block this library does not have")
     experts = c.get("num_experts", c.get("num_local_experts", 60 if mt == "qwen2_moe" else 128))  # v4 | v5 name
     s.paper.update(n_experts=int(experts),
                    top_k=int(c.get("num_experts_per_tok", 4 if mt == "qwen2_moe" else 8)),
                    expert_hidden_dim=int(c.need("moe_intermediate_size")), hidden_dim=None)
     s.ffn.update(norm_topk=c.flag("norm_topk_prob", mt == "qwen3_moe"))
+    if mt == "qwen2_moe":
+        _qwen2_shared_expert(c, s)
+
+
+def _qwen2_shared_expert(c: _Config, s: Settings) -> None:
+    """Qwen2-MoE's one shared expert of its own width, scaled by a sigmoid gate: n_shared experts'
+    width here, so the width must be a whole number of routed experts' widths."""
+    width, expert = int(c.get("shared_expert_intermediate_size", 5632)), s.paper["expert_hidden_dim"]
+    if width % expert:
+        c.refuse("shared_expert_intermediate_size", f"not a multiple of moe_intermediate_size {expert}: the shared "
+                                                    "expert here is n_shared routed experts wide")
+    s.paper["n_shared"] = width // expert
+    s.ffn["shared_gate"] = bool(width)
 
 
 def _deepseek(c: _Config, s: Settings) -> None:
