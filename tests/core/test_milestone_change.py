@@ -401,3 +401,15 @@ def test_the_lesson_summary_reads_each_model_against_its_lineage(tmp_path):
     out = subprocess.run([sys.executable, "-m", "studio", "lesson", "summary", str(tmp_path)], capture_output=True,
                          text=True, timeout=120, check=True).stdout
     assert "  since 2023-02-llama-1: Attention: 64 → 8 key/value heads" in out
+
+
+def test_the_scene_marks_the_blocks_the_list_talks_about():
+    from studio.core.state import StudioModel
+    m = StudioModel(start="2023-07-llama-2")
+    assert m.figures.change().changed == ("attention",)  # the GQA headline: only dims changed, the block is marked
+    m.timeline.set_current("2022-03-instructgpt")
+    ch = m.figures.change()
+    assert not (ch.changed or ch.added or ch.removed)  # a pipeline milestone marks no block
+    m.timeline.set_current("2025-07-kimi-k2")
+    ch = m.figures.change()
+    assert set(ch.changed) == {"feed_forward", "rope"} and ch.removed == ("mtp",)  # not the head: only its size

@@ -66,3 +66,11 @@ def test_the_lesson_summary_table_shows_what_each_model_changed(qtbot, tmp_path)
     assert dlg.table.horizontalHeaderItem(last).text() == "what it changed (since the model it builds on)"
     cell = dlg.table.item(0, last)
     assert cell.text().startswith("Attention: 64 → 8 key/value heads") and cell.toolTip().startswith("since 2023-02-llama-1")
+
+
+def test_the_scene_marks_llama2s_attention_against_llama1(window, qtbot):
+    window.model.show_milestone("2023-07-llama-2")
+    scene = window.graph_view.graph_scene
+    scene._end_animation()
+    assert scene.nodes["attention"].diff == "changed"
+    assert not [nid for nid, it in scene.nodes.items() if it.diff and nid != "attention"]

@@ -154,6 +154,36 @@ def headline_first(items: list, headline: str | None) -> list:
     return first + [it for it in items if it not in first]
 
 
+TOPIC_ALIASES = {"Router": "Feed-forward", "Experts": "Feed-forward", "Mixture of experts": "Feed-forward"}
+
+
+def told_blocks(prev, arch, items, scale: str | None = None) -> set[str]:
+    """The blocks in both models that the change list talks about: a line "Attention: …" marks
+    the attention blocks whose resolved settings differ (LLaMA 2's GQA marks its attention
+    although only dims changed); size lines (width, layers) mark nothing."""
+    from blocks.registry import get_spec
+    from studio.core.model.resolve import config_dict, resolve
+
+    def settings(rn):  # a block's own settings: the model-wide sizes every block follows left out
+        return [(ix, kind, {k: v for k, v in config_dict(cfg).items() if k not in ("dim", "vocab_size", "context")})
+                for ix, kind, cfg in rn.variant_groups()]
+    topics = {text.partition(":")[0] for _, text in items}
+    topics |= {TOPIC_ALIASES[t] for t in topics if t in TOPIC_ALIASES}
+    scale = scale or next((s for s in ("paper", "classroom") if s in prev.scales and s in arch.scales), None)
+    if scale is None:
+        return set()
+    try:
+        ra, rb = resolve(prev, scale), resolve(arch, scale)
+        out = set()
+        for nid in set(prev.graph.nodes) & set(arch.graph.nodes):
+            if get_spec(arch.graph.node(nid).kind).topic_words in topics and \
+                    settings(ra.node(nid)) != settings(rb.node(nid)):
+                out.add(nid)
+        return out
+    except Exception:  # noqa: BLE001 - a model that does not resolve marks only its structural changes
+        return set()
+
+
 def change_between(prev, arch, scale: str | None = None) -> LineageChange:
     """``arch`` against ``prev`` (any two models: Compare, an edited copy, a user's milestone)."""
     from studio.core.model.diff import milestone_change_items

@@ -66,7 +66,9 @@ def compute_change(prev, arch, since: str | None) -> Change:
         sentences = _as_sentences(result)
     else:
         sentences = tuple((_sentence_kind(s), s) for s in d.describe(arch, "paper"))
-    return Change(since, tuple(d.added), tuple(d.removed), tuple(sorted(set(d.replaced) | set(d.changed))),
+    from studio.core.model.lineage import told_blocks  # the blocks the sentences talk about are marked too
+    told = told_blocks(prev, arch, sentences)
+    return Change(since, tuple(d.added), tuple(d.removed), tuple(sorted(set(d.replaced) | set(d.changed) | told)),
                   sentences)
 
 
