@@ -31,6 +31,7 @@ HANDLERS = {
     "plan": "studio.cli.plan:cmd_plan",
     "lesson": "studio.cli.lesson:cmd_lesson",
     "race": "studio.cli.race:cmd_race",
+    "experiment": "studio.cli.experiment:cmd_experiment",
 }
 
 
@@ -190,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1337)
     s.add_argument("--threads", type=int, default=None)
     s.add_argument("--device", default="cpu")
+
+    importlib.import_module("studio.cli.experiment").add_parser(sub)
 
     s = sub.add_parser("plan", help="training compute: 6·N·D, Chinchilla / nanochat optimum, a run's progress and ETA")
     s.add_argument("model", metavar="MODEL")
