@@ -35,21 +35,6 @@ def install_prepared_runs(run_state, lesson_dir=None) -> Path | None:
     return folder
 
 
-def data_choices() -> list[tuple[str, str]]:
-    """(label, data spec) a lesson can train on: the downloaded TinyStories subsets, the file the
-    Training dock trains on (so both say the same bits per byte), the starter corpus."""
-    import os
-
-    from studio._qt.training.data_choice import DATA_KEY
-    from studio.core.data.download import cached_path
-    out = [(f"TinyStories {sub} (downloaded)", sub) for sub in ("quick", "full") if cached_path(sub)]
-    saved = QSettings().value(DATA_KEY)
-    if isinstance(saved, str) and saved not in ("quick", "full", "starter") and os.path.isfile(saved):
-        out.append((f"File: {os.path.basename(saved)} (as in Training)", saved))
-    out.append(("Starter corpus (generated; not TinyStories)", "starter"))
-    return out
-
-
 def _clock(seconds) -> str:
     if seconds is None:
         return "—"
@@ -169,6 +154,7 @@ class LessonDialog(QDialog):
         self.data = QComboBox()
         from studio._qt.training.data_choice import DATA_KEY
         saved = QSettings().value(DATA_KEY)
+        from studio._qt.training.data_choice import data_choices
         for label, spec in data_choices():
             self.data.addItem(label, spec)
         i = self.data.findData(saved) if isinstance(saved, str) else -1

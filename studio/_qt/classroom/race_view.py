@@ -8,7 +8,7 @@ curves (created once, fed with ``setData``) and the table only when the history 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -80,6 +80,16 @@ class RaceView(QWidget):
             self.match.addItem(text, key)
         self.match.setToolTip("Fit the later models' FFN widths so this figure equals the first model's")
         bar.addWidget(self.match)
+        bar.addWidget(QLabel("data:"))
+        self.data = QComboBox()
+        from studio._qt.training.data_choice import DATA_KEY, data_choices
+        for label, spec in data_choices():
+            self.data.addItem(label, spec)
+        saved = QSettings().value(DATA_KEY)
+        self.data.setCurrentIndex(max(self.data.findData(saved) if isinstance(saved, str) else -1, 0))
+        self.data.setToolTip("What every model of the race trains on (the same stories as Training, so the bits "
+                             "per byte compare)")
+        bar.addWidget(self.data)
         bar.addWidget(QLabel("minutes:"))
         self.minutes = QDoubleSpinBox()
         self.minutes.setRange(0.1, 120.0)
@@ -198,12 +208,13 @@ class RaceView(QWidget):
             return
         title = self.demo.currentText() if self.demo.currentData() != CUSTOM else ""
         cfg = RaceConfig(**{"models": models, "minutes": self.minutes.value(), "match": self.match.currentData(),
-                            "title": title, **overrides})
+                            "title": title, "data": self.data.currentData(), **overrides})
         out = out_dir or default_race_dir()
         self.history.reset(title)
         self.history.status = "running"
         self.history.path = out
-        self.status.setText(f"Preparing the race in {out}: one tokenizer, timing each model on this machine…")
+        self.status.setText(f"Preparing the race in {out} on {self.data.currentText()}: one tokenizer, "
+                            "timing each model on this machine…")
         w = Worker(lambda control: race(out, cfg, control.should_stop), name="archstudio-race", what="the race",
                    parent=self)
         w.event.connect(self.history.feed)

@@ -14,6 +14,17 @@ from studio.core.data.starter import LABEL as STARTER_LABEL
 DATA_KEY = "training/data"  # QSettings: what the user last chose to train on
 
 
+def data_choices() -> list[tuple[str, str]]:
+    """(label, data spec) a lesson or a race can train on: the downloaded TinyStories subsets, the file the
+    Training dock trains on (so both say the same bits per byte), the starter corpus."""
+    out = [(f"TinyStories {sub} (downloaded)", sub) for sub in ("quick", "full") if cached_path(sub)]
+    saved = QSettings().value(DATA_KEY)
+    if isinstance(saved, str) and saved not in ("quick", "full", "starter") and os.path.isfile(saved):
+        out.append((f"File: {os.path.basename(saved)} (as in Training)", saved))
+    out.append(("Starter corpus (generated; not TinyStories)", "starter"))
+    return out
+
+
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
