@@ -42,6 +42,9 @@ def test_modded_microgpt_kv_heads_are_the_seeds_wish_not_published():
     badge = P.node_figures(arch, "paper")["attention"]
     assert badge.provenance == "computed-from-assumptions" and "wish list" in badge.note
     assert P.figures(arch, "paper")["params_total"].provenance == "computed-from-assumptions"
+    from studio.core.model.lineage import change_since
+    gqa = next(t for _, t in change_since(arch).items if t.startswith("Attention: 4 → 2"))
+    assert gqa.endswith("(how many key/value heads: no source states it; the graph assumes it)")
 
 
 def test_gpt4_card_tells_the_leaks_vision_section():

@@ -101,6 +101,8 @@ def drop_assumed(items: list, prev, arch, scale: str | None) -> list:
                           r"Attention: \1 key/value heads: the query heads share them", text)
             text = re.sub(r"\ball [\d,]+ query heads", "all query heads", text)
             text = re.sub(r"\b[\d,]+ query heads", "the query heads", text)
+        if "n_kv_heads" in assumed and re.match(r"Attention: [\d,]+ → [\d,]+ key/value head", text):
+            text += " (how many key/value heads: no source states it; the graph assumes it)"
         if "local_window" in assumed and "see only the last" in text:  # the band is stated, its width is not
             text = re.sub(r"the last [\d,]+ tokens", "a band of recent tokens (its width is not published)", text)
         if text.startswith("Attention: every layer sees the whole context") and "local_window" in _assumed(arch, scale):
