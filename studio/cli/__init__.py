@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp8"), default=None,
                    help="default auto: bf16 autocast where this CPU/GPU has native bf16 and a measured step is "
                         "faster, else fp32; fp8 = simulated (e4m3 forward, e5m2 gradients)")
+    s.add_argument("--tensorboard", action="store_true",
+                   help="also write the metrics as TensorBoard event files into RUN_DIR/tensorboard/ (tensorboardX)")
     s.add_argument("--minutes", type=float, default=None,
                    help="train for this many minutes (the schedule is fitted to it; preparing is not counted); "
                         "with --resume: that many more minutes")

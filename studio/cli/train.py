@@ -209,10 +209,13 @@ def _cmd_train(args, stack) -> int:
     sigs = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
     old = {sig: signal.signal(sig, on_sigint) for sig in sigs}
     bar = TrainProgress(cfg.steps, None if rank == 0 else __import__("io").StringIO())
+    tb = _tensorboard(args, run) if rank == 0 else None  # --tensorboard: the records as TB scalars too
     end = None
     try:
         for ev in train_steps(model, data, cfg, lambda: stop["flag"], run=run, resume=args.resume and resume_from,
                               extend=minutes is not None):
+            if tb is not None and hasattr(ev, "record"):
+                tb.write(ev.record())
             if isinstance(ev, StepMetrics):
                 bar.step(ev, start)
             elif isinstance(ev, Preparing):
@@ -232,6 +235,8 @@ def _cmd_train(args, stack) -> int:
         bar.line(f"archstudio: {exc}")
         return 1
     finally:
+        if tb is not None:
+            tb.close()
         for sig, handler in old.items():
             signal.signal(sig, handler)
     if rank != 0:
@@ -245,3 +250,11 @@ def _cmd_train(args, stack) -> int:
           f"({end.train_bpb:.4f} bpb), val loss {end.val_loss:.4f}, val bpb {end.val_bpb:.4f}, "
           f"{took}{end.tokens_per_s:,.0f} tokens/s, run {Path(run.path)}", flush=True)
     return 0 if end.reason == "done" else 130
+
+
+def _tensorboard(args, run):
+    """The run's TensorBoard log when --tensorboard asks for one (a missing tensorboardX: one line)."""
+    if not getattr(args, "tensorboard", False):
+        return None
+    from studio.core.runs.tensorboard import TensorBoardLog
+    return TensorBoardLog(run.path)

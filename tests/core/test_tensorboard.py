@@ -51,3 +51,15 @@ def test_missing_package_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
     with pytest.raises(E.StudioError, match=r"tensorboardX .*\[tensorboard\]"):
         TensorBoardLog(tmp_path)
+
+
+def test_cli_train_tensorboard_writes_every_step(tmp_path, capsys):
+    from studio.entry import main
+    capsys.readouterr()
+    code = main(["train", "recipe-llama2c-stories260k", "--data", "starter", "--steps", "3", "--batch-size", "2",
+                 "--context", "32", "--threads", "1", "--tensorboard", "--out", str(tmp_path / "run")])
+    assert code == 0, capsys.readouterr().err
+    got = scalars(tmp_path / "run" / "tensorboard")
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [s for s, _ in got["step/loss"]] == [r["step"] for r in logged if r["kind"] == "step"]
+    assert got["eval/val_bpb"][-1][1] == pytest.approx([r for r in logged if r["kind"] == "eval"][-1]["val_bpb"])
