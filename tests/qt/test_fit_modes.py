@@ -33,6 +33,8 @@ def test_ctrl0_shows_the_whole_graph_and_ctrl1_the_readable_zoom(window, qtbot):
     view.setFocus()
     qtbot.keyClick(view, Qt.Key_0, Qt.ControlModifier)
     assert _outside(view) == [], "Ctrl+0 left blocks outside the view"
+    qtbot.wait(20)
+    assert not view.horizontalScrollBar().isVisible() and not view.verticalScrollBar().isVisible()
     for _ in range(3):  # the overview is kept while stepping
         qtbot.keyClick(view, Qt.Key_Right)
         _settle(qtbot, view)

@@ -142,7 +142,7 @@ def first_start(model, settings) -> bool:
 class FirstRun(QObject):
     """Help → Tour… and Offline pack…, and the status-bar line naming the training data (built
     after the first paint: it reads the data cache). ``window`` provides ``menu()``,
-    ``_action()``, ``statusBar()`` and ``fit()``."""
+    ``_action()``, ``statusBar()`` and ``graph_view``."""
 
     def __init__(self, model, window):
         super().__init__(window)
@@ -171,6 +171,6 @@ class FirstRun(QObject):
 
     def welcome(self, show_tour: bool) -> None:
         """On a first start: the graph fitted, then the tour (``show_tour``: the app, not a test)."""
-        QTimer.singleShot(0, self.win, self.win.fit)
+        QTimer.singleShot(0, self.win, lambda: self.win.graph_view.fit_to("readable"))
         if show_tour:
             show_tour_when_free(self.win)

@@ -153,8 +153,11 @@ class GraphView(QGraphicsView):
         if self.presenting:
             self.graph_scene.setSceneRect(rect.adjusted(-4000, -4000, 4000, 4000))
         else:  # scroll bars only where the graph is larger than the view
-            extra_w = max(0.0, vp.width() / k - rect.width()) / 2 + m / k
-            extra_h = max(0.0, vp.height() / k - rect.height()) / 2 + m / k
+            def extra(view_px: float, size: float) -> float:
+                if size * k + 2 * m <= view_px:  # fits: the scene exactly as wide as the view, no bar
+                    return (view_px / k - size) / 2 - 0.5 / k
+                return m / k
+            extra_w, extra_h = extra(vp.width(), rect.width()), extra(vp.height(), rect.height())
             self.graph_scene.setSceneRect(rect.adjusted(-extra_w, -extra_h, extra_w, extra_h))
         self.resetTransform()
         self.scale(k, k)
