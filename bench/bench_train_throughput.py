@@ -32,7 +32,8 @@ from studio.core.model.accounting import account  # noqa: E402
 from studio.core.model.compiler import compile_architecture  # noqa: E402
 from studio.core.files.presets import load_preset  # noqa: E402
 from studio.core.training.speed import StepRunner, autocast, choose_attention, choose_precision  # noqa: E402
-from studio.core.training.step import _compiled_precision  # noqa: E402
+from studio.core.training.speed import PrecisionChoice  # noqa: E402
+from studio.core.training.step import CLOSE_PREFERS_BF16  # noqa: E402
 from studio.core.training.trainer import TrainConfig, make_optimizer  # noqa: E402
 
 CONFIGS = {
@@ -101,19 +102,12 @@ def bench(name: str, threads: int, runs: int, loss_steps: int) -> dict:
     sides = {"graph": Side(graph, lambda x, y: runner(x, y, None), choice.precision),
              "ref": Side(ref.train(), lambda x, y: ref(x, y), "fp32")}
     losses = {"graph": [], "ref": []}
+    if choice.close() and choice.precision == "fp32":  # as the trainer when it compiles: one decision, bf16
+        choice = PrecisionChoice("bf16", f"bf16 (autocast): {CLOSE_PREFERS_BF16}", choice.fp32_ms, choice.bf16_ms)
+        sides["graph"].precision = "bf16"
     t = time.perf_counter()
     losses["graph"].append(sides["graph"].step(*batches[0]))  # compiles (the trainer's preparing phase)
     compile_s = time.perf_counter() - t
-    if choice.close():  # as the trainer: fp32 and bf16 close eagerly, so both compiled steps are measured
-        gen = _compiled_precision(runner, graph, [(*batches[1], None)], choice, float("inf"),
-                                  torch.device("cpu"))
-        try:
-            while True:
-                next(gen)
-        except StopIteration as done:
-            choice = done.value[0]
-        compile_s += runner.compile_s
-        sides["graph"].precision = choice.precision
     losses["ref"].append(sides["ref"].step(*batches[0]))
     for k in sides:  # warm-up: allocator, kernels, optimizer state
         losses[k].append(sides[k].step(*batches[1]))

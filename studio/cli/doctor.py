@@ -121,6 +121,28 @@ def _folders() -> list[Check]:
     return out
 
 
+def _warm_caches() -> list[Check]:
+    """What is warm for a fast first minute: the small-head kernel's build and the compiled steps of
+    the shapes measured so far (a cold shape trains eagerly while it compiles beside the training)."""
+    from studio.core.training import compile_costs as cc
+    root = cc.cache_root()
+    kernels = sorted((root / "kernels").glob("small_head_attention-*.so")) if root else []
+    out = [Check("small-head kernel", bool(kernels), f"built ({kernels[-1]})" if kernels else
+                 "not built yet: the first run with head size 8 or 16 builds it beside its training",
+                 "archstudio lesson prepare (or any training run) builds it", needed=False)]
+    book = cc.CostBook(root) if root else None
+    entries = book.entries() if book else {}
+    warm = [e.get("label", key) for key, e in entries.items() if isinstance(e, dict) and book.is_warm(key)]
+    if warm:
+        out.append(Check("compiled steps", True, f"{len(warm)} shape{'s' if len(warm) != 1 else ''} warm: "
+                         + "; ".join(sorted(warm)[:6]) + (" …" if len(warm) > 6 else ""), needed=False))
+    else:
+        out.append(Check("compiled steps", False, "none warm yet: a run trains eagerly while its step compiles "
+                         "beside it, where that pays off in its minutes",
+                         "archstudio lesson prepare warms the shapes of a lesson", needed=False))
+    return out
+
+
 def _presets() -> Check:
     try:
         from studio.core.files.presets import load_preset, preset_ids
@@ -143,6 +165,7 @@ def run_checks() -> list[Check]:
         checks.append(_torch_device())
     if "platformdirs" in have:
         checks += _folders()
+        checks += _warm_caches()
     if "yaml" in have and "networkx" in have and "psygnal" in have:
         checks.append(_presets())
     return checks

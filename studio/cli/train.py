@@ -35,11 +35,18 @@ def _distributed(device: str) -> tuple[int, int]:
 
 
 class TrainProgress:
-    def __init__(self, total: int, stream=None):
+    def __init__(self, total: int, stream=None, budget_s: float | None = None, started_at: float | None = None):
         self.total, self.stream = total, stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.last_draw, self.val = 0.0, None
         self.t0 = time.monotonic()
+        self.budget_s, self.started_at = budget_s, started_at  # a time budget's bar is its wall clock
+
+    def clock(self) -> str:
+        """'12 s of 60 s': how much of a time budget is gone (preparing included); '' without one."""
+        if not self.budget_s or self.started_at is None:
+            return ""
+        return f"{time.perf_counter() - self.started_at:.0f} s of {self.budget_s:g} s"
 
     def step(self, ev, start_step: int) -> None:
         now = time.monotonic()
@@ -49,7 +56,8 @@ class TrainProgress:
         self.last_draw = now
         done = ev.step - start_step
         eta = ev.eta_s if ev.eta_s is not None else (now - self.t0) / max(1, done) * (total - ev.step)
-        bar = "#" * min(24, int(24 * ev.step / max(1, total)))
+        share = ev.elapsed_s / self.budget_s if self.budget_s else ev.step / max(1, total)
+        bar = "#" * min(24, int(24 * share))
         val = f" val {self.val:.3f}" if self.val is not None else ""
         bpb = f" ({ev.bpb:.2f} bpb)" if ev.bpb is not None else ""
         self.stream.write(f"\r[{bar:<24}] step {ev.step}/{total} loss {ev.loss:.3f}{bpb}{val} "
@@ -63,10 +71,11 @@ class TrainProgress:
         self.stream.flush()
 
 
-def describe_setup(ev) -> str:
+def describe_setup(ev, budget_s: float | None = None) -> str:
     """One line: how the steps run (threads, precision and why, compiled or why not), preparing time."""
+    part = f"part of the {budget_s:g} s budget" if budget_s else "from the command to the first step"
     return (f"speed: {ev.threads} thread{'s' if ev.threads != 1 else ''}, {ev.precision_reason}; step {ev.step}; "
-            f"attention {ev.attention}; prepared in {ev.preparing_s:.1f} s (not counted as training)")
+            f"attention {ev.attention}; prepared in {ev.preparing_s:.1f} s ({part})")
 
 
 def _raise_on_every_rank(err: str | None, world: int, dist) -> None:
@@ -79,14 +88,48 @@ def _raise_on_every_rank(err: str | None, world: int, dist) -> None:
         raise E.StudioError(err)
 
 
+def _import_torch_meanwhile(arch, attention: str | None):
+    """torch and torch._dynamo (the optimizer's import, ~800 modules) load in a thread while the data
+    and tokenizer are read, which import neither: seconds of a time budget (import torch 4-10 s and
+    torch._dynamo 7-9 s measured at load 11-12 on 2 cores). Joined before anything else touches
+    torch. Where the model's heads are 8 or 16 wide, the small-head kernel's C++ build (18 s at load
+    12 when cold) starts right after torch, in a thread of its own, so it overlaps the data too."""
+    import threading
+
+    def kernel():
+        try:
+            from blocks.nn import small_head_attention as sha
+            from studio.core.training.speed import kernel_cache_dir
+            dims = arch.dims("classroom")
+            if int(dims.get("dim", 0)) // max(1, int(dims.get("n_heads", 1))) in sha.HEAD_DIMS:
+                sha.load(kernel_cache_dir())  # the trainer finds it loaded (or waits on the same lock)
+        except Exception:  # noqa: BLE001, S110  the trainer's own attempt reports why it cannot
+            pass
+
+    def load():
+        try:
+            import torch  # noqa: F401
+            if attention != "sdpa":
+                threading.Thread(target=kernel, name="archstudio-kernel-prebuild", daemon=True).start()
+            import torch._dynamo  # noqa: F401
+            import torch.optim  # noqa: F401
+        except Exception:  # noqa: BLE001, S110  the main thread's own import reports a broken install
+            pass
+
+    t = threading.Thread(target=load, name="archstudio-import-torch", daemon=True)
+    t.start()
+    return t
+
+
 def cmd_train(args) -> int:
     import contextlib
+    started_at = time.perf_counter()  # a time budget runs from here: what the user waits for
     with contextlib.ExitStack() as stack:  # holds the run folder's lock until the command ends
-        return _cmd_train(args, stack)
+        return _cmd_train(args, stack, started_at)
 
 
-def _cmd_train(args, stack) -> int:
-    from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
+def _cmd_train(args, stack, started_at: float) -> int:
+    from studio.core.data import load_corpus, tokenize_corpus
     from studio.core.data.starter import LABEL as STARTER_LABEL
     from studio.core.files.presets import load_model
     from studio.core.runs.rundir import RunDir
@@ -112,10 +155,14 @@ def _cmd_train(args, stack) -> int:
     if args.lr is not None and not args.lr > 0:
         raise E.StudioError("--lr must be positive")
     arch = load_model(args.model)
+    importing = None if dist is not None else _import_torch_meanwhile(
+        arch, speed["attention"] if args.device == "cpu" else "sdpa")
     rank, world = _distributed(args.device)
     say = _say if rank == 0 else _quiet  # under torchrun only rank 0 talks
     resume_from = True  # False: a --resume of a run that has no checkpoint yet starts at step 0
     if args.resume:
+        if importing is not None:
+            importing.join()
         if not args.out:
             raise E.StudioError("--resume needs --out RUN_DIR (the run to continue)")
         from studio.core.training.resume import prepare_resume
@@ -144,42 +191,27 @@ def _cmd_train(args, stack) -> int:
         seed = args.seed if args.seed is not None else 1337
 
         def make_cfg(ctx):
-            steps = args.steps or 200
-            timed = minutes is not None  # evals every 10 % of the budget unless --eval-interval says otherwise
-            return TrainConfig(steps=steps, batch_size=args.batch_size or S.budget_recipe(minutes)["batch_size"], context=ctx,
-                               lr=args.lr or TrainConfig.lr, seed=seed, threads=args.threads, device=args.device,
-                               eval_interval=args.eval_interval or (0 if timed else min(100, max(10, steps // 10))),
-                               sample_interval=0, checkpoint_interval=100 if timed else max(100, steps // 10),
-                               log_interval=1 if timed else max(1, steps // 2000), minutes=minutes,
-                               schedule=getattr(args, "schedule", None) or ("wsd" if timed else TrainConfig.schedule),
-                               warmup_steps=getattr(args, "warmup_steps", None),
-                               optimizer=args.optimizer or S.budget_recipe(minutes)["optimizer"], **speed)
+            recipe = S.budget_recipe(minutes)
+            return TrainConfig.for_run(steps=args.steps, minutes=minutes, context=ctx, lr=args.lr, seed=seed,
+                                       batch_size=args.batch_size or recipe["batch_size"], threads=args.threads,
+                                       device=args.device, eval_interval=args.eval_interval,
+                                       schedule=getattr(args, "schedule", None),
+                                       warmup_steps=getattr(args, "warmup_steps", None),
+                                       optimizer=args.optimizer or recipe["optimizer"], **speed)
         err, data = None, None
         if rank == 0:  # rank 0 sets the run up; the other torchrun processes read it back
             try:
                 if not run.is_empty():
                     raise E.StudioError(f"{run.path} is not empty; pass --resume to continue it, or --out a new folder")
-                corpus = load_corpus(args.data)
+                ctx = args.context or S.default_context(arch, minutes)
+                # the GUI's set-up (corpus, tokenizer, model, staged run folder, token streams): one code path
+                model, data, run, cfg = S.prepare_new_run(
+                    arch, args.model, args.data, args.tokenizer, args.vocab_size, args.tokenizer_model, make_cfg(ctx),
+                    run.path, before_model=importing.join if importing is not None else None)
+                corpus, tok = data.corpus, data.tokenizer
                 if args.data is None and corpus.name == "starter":
                     say(f"no TinyStories download found: training on the {STARTER_LABEL}; "
-                         "run 'archstudio data fetch' for real stories")
-                kind, vocab = S.choose_tokenizer(arch, args.tokenizer, args.vocab_size)
-                tok = make_tokenizer(kind, corpus, vocab, args.tokenizer_model)
-                arch = S.classroom_arch(arch, S.model_vocab(tok, args.vocab_size), args.context or
-                                        S.default_context(arch, minutes))
-                model = S.build_model(arch, seed)
-                cfg = make_cfg(model.context)
-                # the folder appears only once the first step can run (data long enough, files written)
-                from studio.core.training.runfolder import StagedRun, check_first_step
-                staged = StagedRun(run.path)
-                try:
-                    staged.run.initialize(arch, args.model, tok, S.training_record(cfg), corpus.describe())
-                    data = tokenize_corpus(corpus, tok)
-                    check_first_step(model, data)
-                except BaseException:
-                    staged.discard()
-                    raise
-                run = staged.commit()
+                        "run 'archstudio data fetch' for real stories")
                 stack.enter_context(run.lock())
             except E.StudioError as exc:
                 err = str(exc)
@@ -195,8 +227,17 @@ def _cmd_train(args, stack) -> int:
     say(f"model: {arch.id} classroom, {n_params:,} parameters, vocabulary {tok.kind} {tok.vocab_size}, "
          f"{len(data.train):,} training tokens; run folder {run.path}")
 
-    from studio.core.training import (EvalMetrics, Finished, Preparing, Sample, SpeedSetup, StepMetrics,
-                                      TrainingDiverged, train_steps)
+    from studio.core.training import (
+        EvalMetrics,
+        Finished,
+        Preparing,
+        Sample,
+        SpeedSetup,
+        StepMetrics,
+        StepSwitched,
+        TrainingDiverged,
+        train_steps,
+    )
     stop = {"flag": False}
 
     def on_sigint(signum, frame):
@@ -208,20 +249,23 @@ def _cmd_train(args, stack) -> int:
     # SIGTERM (kill, a logout, a scheduler) and SIGHUP (a closed terminal) save a checkpoint as Ctrl+C does
     sigs = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
     old = {sig: signal.signal(sig, on_sigint) for sig in sigs}
-    bar = TrainProgress(cfg.steps, None if rank == 0 else __import__("io").StringIO())
+    bar = TrainProgress(cfg.steps, None if rank == 0 else __import__("io").StringIO(), cfg.budget_s, started_at)
     tb = _tensorboard(args, run) if rank == 0 else None  # --tensorboard: the records as TB scalars too
     end = None
     try:
         for ev in train_steps(model, data, cfg, lambda: stop["flag"], run=run, resume=args.resume and resume_from,
-                              extend=minutes is not None):
+                              extend=minutes is not None, started_at=started_at):
             if tb is not None and hasattr(ev, "record"):
                 tb.write(ev.record())
             if isinstance(ev, StepMetrics):
                 bar.step(ev, start)
             elif isinstance(ev, Preparing):
-                bar.line(f"preparing: {ev.what}")
+                clock = bar.clock()
+                bar.line(f"preparing: {ev.what}" + (f" ({clock})" if clock else ""))
             elif isinstance(ev, SpeedSetup):
-                bar.line(describe_setup(ev))
+                bar.line(describe_setup(ev, cfg.budget_s))
+            elif isinstance(ev, StepSwitched):
+                bar.line(f"speed: from step {ev.step}, {ev.what} {ev.note}" + (f" ({bar.clock()})" if bar.clock() else ""))
                 bar.t0 = time.monotonic()
             elif isinstance(ev, EvalMetrics):
                 bar.val = ev.val_loss

@@ -40,7 +40,7 @@ def test_preparing_phase_precision_and_bits_per_byte_are_shown(qtbot, tmp_path):
     session, panel, _, _ = make(qtbot)
     session.event.emit(Preparing("compiling the training step (cached for the next runs)"))
     assert panel.progress.maximum() == 0 and "preparing: compiling the training step" in panel.progress.format()
-    assert "not counted as training" in panel.numbers.text()
+    assert panel.numbers.text() == "Preparing: compiling the training step (cached for the next runs)"
     session.event.emit(SpeedSetup(2, "bf16", "bf16 (autocast): measured forward+backward 9.0 ms fp32 vs 4.0 ms bf16",
                                   "compiled (inductor)", True, 41.0))
     assert "bf16" in panel.numbers.text() and "prepared in 41 s" in panel.numbers.text()
@@ -69,3 +69,30 @@ def test_train_bits_per_byte_curve(qtbot):
         session.history.add(StepMetrics(i, i * 100, 3.3, 1e-3, 1.0, 10.0, 0.1 * i, bpb=1.9))
     plots.tick()
     assert plots.curve_points("bpb") == 3 and plots.curve_points("loss") == 3
+
+
+def test_preparing_spends_the_budget_on_the_bar_and_in_the_more_minutes_tip(qtbot, monkeypatch):
+    """With a time budget the bar is the budget's wall clock from the click while the run prepares
+    (it is part of the minutes), and "Train N more min" says how much is gone (issue 22 M8)."""
+    from studio.core.training.events import StepSwitched
+    session, panel, _, _ = make(qtbot)
+    clock = {"spent": 30.0}
+    monkeypatch.setattr(session, "budget_clock", lambda: (clock["spent"], 120.0))
+    session.state, session.budget_s = "preparing", 120.0
+    monkeypatch.setattr(type(session), "running", property(lambda s: True))
+    session.event.emit(Preparing("building the small-head attention kernel beside the training"))
+    assert (panel.progress.minimum(), panel.progress.maximum(), panel.progress.value()) == (0, 1000, 250)
+    assert "0:30 of 2:00" in panel.progress.format() and "building the small-head" in panel.progress.format()
+    assert "part of the 2-minute budget" in panel.numbers.text() and "still ends on time" in panel.numbers.text()
+    clock["spent"] = 60.0
+    qtbot.waitUntil(lambda: panel.progress.value() == 500, timeout=3000)  # it ticks on its own meanwhile
+    assert "1:00 of 2:00" in panel.progress.format()
+    panel.more.refresh()
+    tip = panel.more.button.toolTip()
+    assert "1.0 of its 2 min gone, still preparing: preparing is part of them" in tip and not panel.more.button.isEnabled()
+    assert "part of it" in panel.minutes.toolTip() and "included" in panel.more.minutes.toolTip()
+    session.event.emit(SpeedSetup(1, "bf16", "bf16 (autocast): measured", "eager; compiles in the background", False,
+                                  61.0))
+    assert not panel.prep_clock.active and "prepared in 61 s (part of the budget)" in panel.numbers.text()
+    session.event.emit(StepSwitched(40, "step", "compiled (inductor) from the warm cache", True))
+    assert "from step 40: step compiled (inductor)" in panel.numbers.toolTip()

@@ -7,7 +7,7 @@ row only shows it: the button is enabled exactly when that answer is None, and i
 why not otherwise."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QPushButton, QWidget
 
@@ -24,8 +24,9 @@ class MoreMinutes(QWidget):
         self.minutes.setSingleStep(1.0)
         self.minutes.setValue(2.0)
         self.minutes.setSuffix(" min")
-        self.minutes.setToolTip("How many more minutes 'Train N more min' continues the finished run of this model "
-                                "(preparing is not counted)")
+        self.minutes.setToolTip("How many more minutes 'Train N more min' continues the finished run of this model: "
+                                "the continuation ends N minutes after the click, preparing (reading the run and "
+                                "its data, the attention kernel) included")
         lay.addWidget(self.minutes)
         self.button = QPushButton()
         lay.addWidget(self.button, 1)
@@ -42,16 +43,18 @@ class MoreMinutes(QWidget):
         n = self.minutes.value()
         self.button.setText(f"Train {n:g} more min")
         s = self.session
-        why = ("a run is training now; continue one when it has finished or been stopped" if s.running
-               else self.run_state.continue_blocker())
+        why = (self._busy() if s.running else self.run_state.continue_blocker())
         self.why = why
         self.button.setEnabled(why is None)
         self.minutes.setEnabled(not s.running)
         if why is None:
             rd = self.run_state.run_dir
-            tip = (f"Continue the run in {rd.name} from where it stopped for {n:g} more minutes: the learning "
-                   "rate warms up again from its floor and decays back to it by the end, and the plots go on "
-                   f"from its last step.\nThe same as: archstudio train {self._model_of(rd)} --resume --out {rd} "
+            tip = (f"Continue the run in {rd.name} from where it stopped for {n:g} more minutes, preparing "
+                   f"included: it ends {n:g} minutes after the click. The learning rate warms up again from its "
+                   "floor and decays back to it by the end, and the plots go on from its last step. The step is "
+                   "compiled only where that pays off in those minutes (a warm cache: seconds; a cold one: "
+                   "compiled beside the training, or not at all).\n"
+                   f"The same as: archstudio train {self._model_of(rd)} --resume --out {rd} "
                    f"--minutes {n:g}")
         else:
             tip = f"Nothing to continue: {why}"
@@ -62,6 +65,14 @@ class MoreMinutes(QWidget):
             act.setEnabled(why is None)
             act.setToolTip(tip)
             act.setStatusTip(tip)
+
+    def _busy(self) -> str:
+        """Why not now, while a run trains or prepares: with a budget, how much of it is gone."""
+        s = self.session
+        got = s.budget_clock() if hasattr(s, "budget_clock") else None
+        doing = ", still preparing" if s.state == "preparing" else ""
+        spent = f" ({got[0] / 60:.1f} of its {got[1] / 60:g} min gone{doing}: preparing is part of them)" if got else ""
+        return f"a run is training now{spent}; continue one when it has finished or been stopped"
 
     def _model_of(self, rd) -> str:
         """The MODEL the run's run.yaml names (remembered per folder: refresh runs on every change)."""

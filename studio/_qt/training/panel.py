@@ -13,9 +13,11 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 
 from studio._qt.training.data_choice import DATA_KEY, DataChoiceMixin  # noqa: F401  (DATA_KEY lived here)
 from studio._qt.training.more_minutes import MoreMinutes
+from studio._qt.training.preparing_clock import PreparingClock
+from studio._qt.training.preparing_clock import clock as _clock
 from studio.core.jobs.training import Continued
-from studio.core.training.events import EvalMetrics, Finished, Preparing, Sample, SpeedSetup, StepMetrics
-
+from studio.core.training.events import (EvalMetrics, Finished, Preparing, Sample, SpeedSetup, StepMetrics,
+                                         StepSwitched)
 
 UNKNOWN_MARK = "⁇"  # SentencePiece's own mark for a token that stands for no text
 SAMPLE_TIP = (f"What the model writes now (sampled from BOS). {UNKNOWN_MARK} marks a token that stands for no "
@@ -26,11 +28,6 @@ def readable_sample(text: str) -> str:
     """A sample as a learner reads it: the unknown token and any replacement character as one
     mark (the decoder already shows only complete UTF-8 and stray bytes as \\xHH)."""
     return text.replace("<unk>", UNKNOWN_MARK).replace("\ufffd", UNKNOWN_MARK)
-
-
-def _clock(seconds: float) -> str:
-    s = max(0, int(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 def _spin(lo, hi, value, tip, step=1):
@@ -123,7 +120,9 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self.minutes.setSuffix(" min")
         self.minutes.setToolTip("Train for this many minutes instead of a step count: the learning-rate schedule "
                                 "is fitted to the time from the measured step time and ends decayed, on time.\n"
-                                "Preparing (data, tokenizer, compiling the step) is not counted.")
+                                "Preparing (data, tokenizer, the attention kernel) is part of it: the run ends "
+                                "N minutes after the click, and the step is compiled only where that pays off "
+                                "in the time left.")
         self.minutes.valueChanged.connect(lambda v: self.steps.setEnabled(v == 0 and self.start_btn.isEnabled()))
         self.minutes.valueChanged.connect(self._schedule_follows_budget)
         fields = [("Train for", self.minutes), ("Steps", self.steps), ("Batch", self.batch), ("Context", self.context), ("LR", self.lr),
@@ -159,6 +158,7 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self.numbers = QLabel("")  # loss and speed, one line under the bar (the bar keeps step and ETA only)
         self.numbers.setWordWrap(True)  # on one line it alone made the panel wider than a 1366-px screen
         v.addWidget(self.numbers)
+        self.prep_clock = PreparingClock(session, self.progress, self.numbers, self)  # the budget's clock meanwhile
         self.owner = QLabel("")  # which model the run in progress belongs to, when it is not the one on screen
         self.owner.setWordWrap(True)
         self.owner.hide()
@@ -230,16 +230,15 @@ class TrainingPanel(DataChoiceMixin, QWidget):
     def config(self):
         from studio.core.training import TrainConfig
         steps, minutes = self.steps.value(), self.minutes.value() or None
-        return TrainConfig(steps=steps, batch_size=self.batch.value(), context=self.context.value(),
-                           lr=self.lr.value(), schedule=self.schedule.currentData(), minutes=minutes, compile="auto", attention="auto",
-                           eval_interval=0 if minutes else self.eval_every.value(),
-                           optimizer=self.optimizer.currentData(), precision=self.precision.currentData(),
-                           sample_interval=max(10, self.eval_every.value()), seed=self.seed.value(),
-                           threads=self.threads.value(),
-                           # a time budget logs every step and checkpoints every 100, as archstudio train
-                           # --minutes does (the step count, unused then, said every 20th and 10,000th)
-                           checkpoint_interval=100 if minutes else max(100, steps // 10),
-                           log_interval=1 if minutes else max(1, steps // 5000))
+        # intervals as archstudio train derives them (TrainConfig.for_run): a time budget evaluates every
+        # 10 % of its time, logs every step and checkpoints every 100
+        return TrainConfig.for_run(steps=steps, minutes=minutes, batch_size=self.batch.value(),
+                                   context=self.context.value(), lr=self.lr.value(),
+                                   schedule=self.schedule.currentData(), compile="auto", attention="auto",
+                                   eval_interval=None if minutes else self.eval_every.value(),
+                                   optimizer=self.optimizer.currentData(), precision=self.precision.currentData(),
+                                   sample_interval=max(10, self.eval_every.value()), seed=self.seed.value(),
+                                   threads=self.threads.value())
 
     def start(self) -> None:
         from studio._qt.training.session import TrainRequest
@@ -299,8 +298,9 @@ class TrainingPanel(DataChoiceMixin, QWidget):
             w.setEnabled(not busy and (w is not self.vocab or self.tokenizer.currentData() in (None, "bpe"))
                          and (w is not self.steps or not self.minutes.value()))
         if state == "preparing":
-            self.progress.setRange(0, 0)
+            self.prep_clock.begin()
         elif state == "idle":
+            self.prep_clock.end()
             if self.progress.maximum() == 0:  # ended while preparing: no busy bar left running
                 self.progress.setRange(0, 1)
                 self.progress.setValue(0)
@@ -313,8 +313,9 @@ class TrainingPanel(DataChoiceMixin, QWidget):
 
     def _prepared(self, info: dict) -> None:
         c = self._continued
-        self.progress.setRange(c.from_step if c else 0, int(info["steps"]))
-        self.progress.setValue(self.progress.minimum())
+        if not self.prep_clock.active:  # with a time budget the bar stays the budget's clock until the first step
+            self.progress.setRange(c.from_step if c else 0, int(info["steps"]))
+            self.progress.setValue(self.progress.minimum())
         what = "TinyStories" if info["is_tinystories"] else "NOT TinyStories"
         # the folder's name only (its whole path in the tooltip): in a 1366 x 768 window the wrapped path
         # pushed the last lines of the Run box out of sight
@@ -340,16 +341,19 @@ class TrainingPanel(DataChoiceMixin, QWidget):
             self._continued = ev
             self.status.setText(f"Continuing the run in {ev.run_dir} from step {ev.from_step} "
                                 f"for {ev.minutes:g} more minutes")
-        elif isinstance(ev, Preparing):  # probe and compilation: before the clock starts
-            self.progress.setRange(0, 0)
-            self.progress.setFormat(f"preparing: {ev.what}…")
-            self.numbers.setText(f"Preparing: {ev.what} (not counted as training)")
+        elif isinstance(ev, Preparing):  # kernel, probes: part of a time budget
+            self.prep_clock.begin(ev.what)
+        elif isinstance(ev, StepSwitched):
+            self._speed = self._speed.split(", ")[0] + (", compiled" if ev.compiled else ", eager")
+            self.numbers.setToolTip(f"{self.numbers.toolTip()}\nfrom step {ev.step}: {ev.what} {ev.note}")
         elif isinstance(ev, SpeedSetup):
+            self.prep_clock.end()
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.progress.setFormat("training…")
             self._speed = f" · {ev.precision}, {'compiled' if ev.compiled else 'eager'}"
-            self.numbers.setText(f"{ev.precision} · {ev.step} · prepared in {ev.preparing_s:.0f} s")
+            part = " (part of the budget)" if self.session.budget_s else ""
+            self.numbers.setText(f"{ev.precision} · {ev.step} · prepared in {ev.preparing_s:.0f} s{part}")
             self.numbers.setToolTip(f"{ev.precision_reason}\nstep: {ev.step}\nattention: {ev.attention}\n"
                                     f"{ev.threads} thread(s)")
         elif isinstance(ev, EvalMetrics):

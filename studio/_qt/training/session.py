@@ -43,7 +43,8 @@ class TrainingSession(QObject):
         self.info: dict = {}
         self.key: str | None = None          # the document this run was started for
         self.last_snapshot: Snapshot | None = None
-        self.started_at = 0.0
+        self.started_at = 0.0                # time.perf_counter() at the click (a time budget's clock)
+        self.budget_s: float | None = None   # this run's time budget, preparing included
         self.continued: Continued | None = None  # set when this run continues an earlier one
 
     def _set_state(self, s: str):
@@ -60,6 +61,12 @@ class TrainingSession(QObject):
         """Train ``request``; ``key`` is the document it belongs to (the one on screen)."""
         if self.running:
             raise E.StudioError("a training run is already in progress; stop it first")
+        import dataclasses
+        if request.started_at is None:  # the budget runs from the click: preparing is part of it
+            request = dataclasses.replace(request, started_at=time.perf_counter())
+        self.started_at = request.started_at
+        minutes = request.minutes if isinstance(request, ContinueRequest) else getattr(request.config, "minutes", None)
+        self.budget_s = 60.0 * minutes if minutes else None
         self.history.clear()  # a continuation's earlier metrics replace it when they arrive
         self.continued = None
         self.info = {}
@@ -76,9 +83,14 @@ class TrainingSession(QObject):
         w.failed.connect(self._on_failed)
         w.ended.connect(self._on_ended)
         self.worker = w
-        self.started_at = time.monotonic()
         self._set_state("preparing")
         w.start(QThread.LowPriority)  # the GUI thread keeps priority: no jank while training
+
+    def budget_clock(self) -> tuple[float, float] | None:
+        """(seconds since the click, the budget's seconds) of a running time budget, else None."""
+        if self.budget_s is None or not self.running:
+            return None
+        return time.perf_counter() - self.started_at, self.budget_s
 
     def continue_run(self, run_dir, minutes: float, threads: int | None = None, key: str | None = None) -> None:
         """Train the run in ``run_dir`` ``minutes`` more minutes; ``key``: the document it belongs to."""
@@ -96,7 +108,6 @@ class TrainingSession(QObject):
             if self.run_state is not None and self.key is not None:
                 self.run_state.live_prepared(ev.run_dir, self.info, self.key)
             self.prepared.emit(self.info)
-            self.started_at = time.monotonic()
             self._set_state("running")
         elif isinstance(ev, Snapshot):
             self.last_snapshot = ev

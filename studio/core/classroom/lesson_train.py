@@ -165,3 +165,8 @@ def train_entry(pid: str, run_dir, cfg, budget_s: float, should_stop: Callable[[
             steps = ev.step if ev.reason == "done" else planned
             yield LessonEvent("finished", 0, 0, pid, ev.reason, ev.step / max(1, steps), step=ev.step, steps=steps,
                               val_bpb=ev.val_bpb, params=n_params)
+            if ev.reason == "done" and cfg.compile is not False and (cfg.steps or cfg.minutes_per_model >= 1):
+                from studio.core.training.warm import warm_run  # class's "Train N more min" loads it in seconds
+                yield LessonEvent("model", 0, 0, pid, f"{pid}: compiling its training step for the class", 1.0,
+                                  eta_s=0.0, step=ev.step, steps=steps, params=n_params)
+                warm_run(run.path)

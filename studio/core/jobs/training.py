@@ -21,6 +21,7 @@ class TrainRequest:
     tokenizer_model: str | None
     config: object               # TrainConfig
     run_dir: str
+    started_at: float | None = None  # time.perf_counter() at the click: where a time budget's clock starts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ContinueRequest:
     run_dir: str                 # the run to continue (its model, data, tokenizer and settings)
     minutes: float               # how many more minutes (a new time budget from where it stopped)
     threads: int | None = None
+    started_at: float | None = None  # time.perf_counter() at the click: where the budget's clock starts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,10 +103,10 @@ def training_job(request: TrainRequest | ContinueRequest, control: JobControl,
                                                     r.tokenizer_model, r.config, r.run_dir,
                                                     lambda msg: control.notify(Status(msg)))
             continued, resume = None, False
-        yield from _train(model, data, run, cfg, continued, resume, control, on_step)
+        yield from _train(model, data, run, cfg, continued, resume, control, on_step, r.started_at)
 
 
-def _train(model, data, run, cfg, continued, resume, control, on_step):
+def _train(model, data, run, cfg, continued, resume, control, on_step, started_at=None):
     from studio.core.state.run import Snapshot
     from studio.core.training import Finished, StepMetrics, train_steps
     trained_arch = run.architecture()
@@ -116,7 +118,7 @@ def _train(model, data, run, cfg, continued, resume, control, on_step):
     yield Status("training")
     extend = continued is not None  # a new time budget where the run stopped (resume.py)
     for ev in train_steps(model, data, cfg, control.should_stop, control.is_paused, run=run,
-                          resume=resume, extend=extend):
+                          resume=resume, extend=extend, started_at=started_at):
         if isinstance(ev, StepMetrics) and on_step is not None:
             on_step(ev.step, model)
         yield ev

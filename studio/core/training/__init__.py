@@ -7,11 +7,13 @@ imported (e.g. to refuse bad CLI input) without paying for importing torch.
 import importlib
 
 _WHERE = {
-    **dict.fromkeys(("CheckpointSaved", "EvalMetrics", "Finished", "Preparing", "Sample", "SpeedSetup", "StepMetrics"),
+    **dict.fromkeys(("CheckpointSaved", "EvalMetrics", "Finished", "Preparing", "Sample", "SpeedSetup", "StepMetrics",
+                     "StepSwitched"),
                     "events"),
     **dict.fromkeys(("MetricsHistory", "Series", "smooth"), "history"),
-    **dict.fromkeys(("TrainConfig", "TrainingDiverged", "evaluate", "lr_at", "make_optimizer", "sample_text",
-                     "train_steps", "pick_device", "FAST"), "trainer"),
+    **dict.fromkeys(("TrainConfig", "pick_device", "FAST"), "config"),
+    **dict.fromkeys(("Trainer", "evaluate", "sample_text", "train_steps"), "trainer"),
+    "TrainingDiverged": "readout", "lr_at": "schedule", "make_optimizer": "optimizer",
     "Budget": "budget",
 }
 __all__ = sorted(_WHERE)

@@ -58,7 +58,7 @@ class CheckpointSaved:
 
 @dataclass(frozen=True)
 class Preparing:
-    """A part of the preparing phase starts (its time never counts as training)."""
+    """A part of the preparing phase starts (its time counts in a time budget: the user waits for it)."""
     what: str               # e.g. "measuring bf16 against fp32", "compiling the training step"
 
 
@@ -70,11 +70,21 @@ class SpeedSetup:
     precision_reason: str
     step: str               # "compiled (inductor)" or "eager (…why…)"
     compiled: bool
-    preparing_s: float      # probe + compilation + warm-up
+    preparing_s: float      # from the command or click to the first step (part of a time budget)
     attention: str = "sdpa"  # which attention kernel runs, and the measurement that chose it
 
     def record(self) -> dict:
         return {"kind": "setup", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class StepSwitched:
+    """A speed-up took over between two steps (the small-head kernel built, the compiled step
+    loaded), or a planned one was given up; ``note`` says which and why (run.yaml ``runtime``)."""
+    step: int
+    what: str               # "attention" or "step"
+    note: str
+    compiled: bool          # whether the steps now run compiled
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ class Finished:
     val_bpb: float
     tokens_per_s: float
     train_bpb: float = float("nan")
-    elapsed_s: float = 0.0  # training wall time of this session (preparing not included)
+    elapsed_s: float = 0.0  # wall time of this session from the command or click (preparing included)
     budget_s: float | None = None  # the time budget of this segment, if the run trains for a time
     final_lr: float | None = None
 

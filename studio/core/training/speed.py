@@ -38,8 +38,40 @@ def physical_cores() -> int:
     return max(1, n // 2 if n >= 4 else n)  # other systems: assume 2-way SMT on bigger machines
 
 
+def others_load() -> float | None:
+    """Runnable threads of other programs: the 1-minute load average less this process's own share
+    of it (its CPU time over its age, weighted as the load average's 60 s decay would)."""
+    import math
+    import resource
+    try:
+        load = os.getloadavg()[0]
+        with open(f"/proc/{os.getpid()}/stat", encoding="ascii") as fh:
+            start_ticks = float(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as fh:
+            age = max(1.0, float(fh.read().split()[0]) - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, AttributeError, ValueError, IndexError):
+        return None
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    own = (use.ru_utime + use.ru_stime) / age * (1 - math.exp(-age / 60.0))
+    return max(0.0, load - own)
+
+
+def choose_threads(threads: int | None) -> tuple[int, str]:
+    """The user's count, else the physical cores other programs leave free (at least 1): on a busy
+    machine an OpenMP step on more threads than free cores waits at every barrier for a descheduled
+    thread (stories260K at load 12 on 2 cores: 6.5 s per forward+backward on 2 threads, 0.31 s on 1)."""
+    if threads:
+        return int(threads), "chosen"
+    cores = physical_cores()
+    others = others_load()
+    if others is None:
+        return cores, f"{cores} physical core{'s' if cores != 1 else ''}"
+    n = max(1, min(cores, round(cores - others)))
+    return n, f"{n} of {cores} physical cores free (load {others:.1f} from other programs)"
+
+
 def set_threads(threads: int | None) -> int:
-    n = int(threads) if threads else physical_cores()
+    n = choose_threads(threads)[0]
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
@@ -100,16 +132,20 @@ def fwd_bwd_seconds(forward, batches, device, precision: str) -> list[float]:
     return times
 
 
-def _time_fwd_bwd(model, batch, device, precision: str, reps: int) -> float:
-    """Best of ``reps`` passes over one batch; the first pass warms up kernels and the allocator."""
-    best = min(fwd_bwd_seconds(model, [batch] * (reps + 1), device, precision)[1:])
+def _time_fwd_bwd(model, batch, device, precision: str, reps: int, warm: bool = True) -> float:
+    """Best of ``reps`` passes over one batch; with ``warm`` a first, untimed pass warms up kernels
+    and the allocator (``reps`` 0: only that pass)."""
+    times = fwd_bwd_seconds(model, [batch] * (reps + int(warm)), device, precision)[int(warm):]
     model.zero_grad(set_to_none=True)
-    return best
+    return min(times) if times else 0.0
 
 
-def choose_precision(requested: str, model, probe_batch, device, reps: int = 3) -> PrecisionChoice:
+def choose_precision(requested: str, model, probe_batch, device, reps: int = 2, known: tuple | None = None
+                     ) -> PrecisionChoice:
     """``requested`` fp32 / bf16 / fp8 is kept; "auto" is bf16 where the hardware has native bf16
-    and a measured forward+backward of this model on a small batch is faster in it, else fp32."""
+    and a measured forward+backward of this model on the run's batch is faster in it, else fp32.
+    ``known`` (fp32 ms, bf16 ms): an earlier run's probe of the same shape, reused instead of
+    measuring again (the probe is seconds of a time budget on a loaded machine)."""
     if requested not in PRECISIONS:
         from studio.core import errors as E
         raise E.StudioError(f"unknown precision {requested!r}; choose {', '.join(PRECISIONS)}")
@@ -117,17 +153,23 @@ def choose_precision(requested: str, model, probe_batch, device, reps: int = 3) 
         return PrecisionChoice(requested, "chosen by the user")
     if not native_bf16(device):
         return PrecisionChoice("fp32", f"no native bf16 on this {device.type}")
-    rng = torch.get_rng_state()  # the probe must not change the run's random numbers (dropout)
-    fp32 = bf16 = float("inf")
-    for _ in range(reps):  # interleaved, so that a burst of load from other programs hits both alike
-        fp32 = min(fp32, _time_fwd_bwd(model, probe_batch, device, "fp32", 1))
-        bf16 = min(bf16, _time_fwd_bwd(model, probe_batch, device, "bf16", 1))
-    torch.set_rng_state(rng)
+    where = " (an earlier run of this shape)" if known else ""
+    if known:
+        fp32, bf16 = known[0] / 1e3, known[1] / 1e3
+    else:
+        rng = torch.get_rng_state()  # the probe must not change the run's random numbers (dropout)
+        for p in ("fp32", "bf16"):  # one warm-up pass each (kernels, allocator), then timed passes
+            _time_fwd_bwd(model, probe_batch, device, p, 0)
+        fp32 = bf16 = float("inf")
+        for _ in range(reps):  # interleaved, so that a burst of load from other programs hits both alike
+            fp32 = min(fp32, _time_fwd_bwd(model, probe_batch, device, "fp32", 1, warm=False))
+            bf16 = min(bf16, _time_fwd_bwd(model, probe_batch, device, "bf16", 1, warm=False))
+        torch.set_rng_state(rng)
     faster = bf16 < 0.95 * fp32  # a clear win only: fp32 keeps the numbers of the reference
     word = "bf16 (autocast)" if faster else "fp32"
     return PrecisionChoice("bf16" if faster else "fp32",
-                           f"{word}: measured forward+backward {fp32 * 1e3:.1f} ms fp32 vs {bf16 * 1e3:.1f} ms bf16",
-                           fp32 * 1e3, bf16 * 1e3)
+                           f"{word}: measured forward+backward {fp32 * 1e3:.1f} ms fp32 vs {bf16 * 1e3:.1f} ms bf16"
+                           + where, fp32 * 1e3, bf16 * 1e3)
 
 
 @dataclass(frozen=True)
@@ -139,7 +181,7 @@ class AttentionChoice:
         return {"kernel": self.kernel, "reason": self.reason}
 
 
-def _small_head_modules(model) -> list:
+def small_head_modules(model) -> list:
     from blocks.nn import small_head_attention as sha
     return [m for m in model.modules() if hasattr(m, "small_head_kernel") and m.cfg.causal and not m.cfg.window
             and m.cfg.kernel == "sdpa" and m.head_dim in sha.HEAD_DIMS]
@@ -157,7 +199,7 @@ ATTENTIONS = ("auto", "sdpa")
 
 
 def has_small_heads(model) -> bool:
-    return bool(_small_head_modules(model))
+    return bool(small_head_modules(model))
 
 
 def choose_attention(requested: str, model, device) -> AttentionChoice:
@@ -170,7 +212,7 @@ def choose_attention(requested: str, model, device) -> AttentionChoice:
     if requested not in ATTENTIONS:
         from studio.core import errors as E
         raise E.StudioError(f"unknown attention {requested!r}; choose {' or '.join(ATTENTIONS)}")
-    mods = _small_head_modules(model)
+    mods = small_head_modules(model)
     for m in mods:
         m.small_head_kernel = False
     if requested == "sdpa":
