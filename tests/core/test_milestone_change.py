@@ -406,7 +406,8 @@ def test_the_lesson_summary_reads_each_model_against_its_lineage(tmp_path):
 def test_the_scene_marks_the_blocks_the_list_talks_about():
     from studio.core.state import StudioModel
     m = StudioModel(start="2023-07-llama-2")
-    assert m.figures.change().changed == ("attention",)  # the GQA headline: only dims changed, the block is marked
+    # the GQA headline marks the attention (only dims changed there); the ε line its norms
+    assert m.figures.change().changed == ("attention", "attention_norm", "ffn_norm", "norm")
     m.timeline.set_current("2022-03-instructgpt")
     ch = m.figures.change()
     assert not (ch.changed or ch.added or ch.removed)  # a pipeline milestone marks no block

@@ -73,4 +73,20 @@ def test_the_scene_marks_llama2s_attention_against_llama1(window, qtbot):
     scene = window.graph_view.graph_scene
     scene._end_animation()
     assert scene.nodes["attention"].diff == "changed"
-    assert not [nid for nid, it in scene.nodes.items() if it.diff and nid != "attention"]
+    marked = {nid for nid, it in scene.nodes.items() if it.diff}
+    assert marked == {"attention", "attention_norm", "ffn_norm", "norm"}  # GQA, and RMSNorm ε 1e-6 → 1e-5
+
+
+def test_compare_marks_and_lists_what_the_card_does(window, qtbot):
+    window.model.show_milestone("2023-07-llama-2")
+    dlg = window.open_compare()
+    qtbot.waitExposed(dlg)
+    try:
+        left, right = (v.graph_scene for v in dlg.views)
+        assert right.nodes["attention"].diff == "changed" and left.nodes["attention"].diff == "changed"
+        lines = [dlg.diff_list.item(i).text() for i in range(dlg.diff_list.count())]
+        assert lines[0] == "~ changed · " + window.info_panel.transition_text()[0]  # the same list, headline first
+        assert "~ changed · Normalisation: ε 1e-06 → 1e-05 (added for numerical stability)" in lines
+        assert any(t.startswith("▶ training · Training: 2T pretraining tokens") for t in lines)
+    finally:
+        dlg.close()

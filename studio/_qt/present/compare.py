@@ -186,7 +186,10 @@ class CompareDialog(QDialog):
         for nid in d.added:
             if nid in right.nodes:
                 right.nodes[nid].diff = "added"
-        for nid in list(d.replaced) + list(d.changed):
+        scale = common_scale(a, b, self.model.document.shown_scale())
+        items = milestone_change_items(a, b, scale)
+        from studio.core.model.lineage import told_blocks  # the blocks the list talks about, as the scene marks
+        for nid in list(d.replaced) + list(d.changed) + sorted(told_blocks(a, b, items, scale)):
             for scene in (left, right):
                 if nid in scene.nodes:
                     scene.nodes[nid].diff = "changed"
@@ -195,11 +198,10 @@ class CompareDialog(QDialog):
                 item.update()
             for view in self.views:
                 view.fit_all()
-        scale = common_scale(a, b, self.model.document.shown_scale())
         names = tuple(h.title for h in self.holders)
         self.figures.setText(figures_html(names, (figure_cells(a, scale), figure_cells(b, scale)), scale))
         self.heading.setText(f"<b>{esc(differences_heading(names, a, b))}</b>")
-        self._list_changes(milestone_change_items(a, b, scale), d)
+        self._list_changes(items, d)
 
     def _list_changes(self, items: list[tuple[str, str]], d) -> None:
         self.diff_list.clear()

@@ -288,6 +288,9 @@ def _feature_lines(pr, nr, numbers: bool = True) -> list[str]:
         out.append(f"Positions: RoPE base θ {_num(pr_.config.theta)} → {_num(nr_.config.theta)}")
     if pr_ and nr_:
         out += [f"Positions: {w}" for w in rope_scaling_changes(pr_.config, nr_.config)]
+    pn, nn_ = _variant(_first(pr, "norm"), "norm"), _variant(_first(nr, "norm"), "norm")
+    if pn and nn_ and pn.kind == nn_.kind and getattr(pn.config, "eps", None) != getattr(nn_.config, "eps", None):
+        out.append(f"Normalisation: ε {pn.config.eps:g} → {nn_.config.eps:g} (added for numerical stability)")
     return out
 
 
