@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 from pathlib import Path
+from typing import Self
 
 from studio.core import errors as E
 from studio.core.files.schema import os_reason
@@ -48,8 +49,83 @@ def payload_digest(payload: dict) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def read_checkpoint(p: Path, map_location="cpu") -> dict:
-    """torch.load(weights_only=True) of one checkpoint file, every failure one LoadError line."""
+# ----------------------------------------------------------------------------- contents
+def _tensors(obj, path: str = "", depth: int = 0):
+    """(path, tensor) of every tensor in a loaded checkpoint (dicts and lists, as it was saved)."""
+    import torch
+    if depth > 32:
+        raise E.LoadError(f"{path}: nested more than 32 levels; not a checkpoint this app wrote")
+    if isinstance(obj, torch.Tensor):
+        yield path, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _tensors(v, f"{path}.{str(k)[:60]}" if path else str(k)[:60], depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _tensors(v, f"{path}[{i}]", depth + 1)
+
+
+def _tensor_problem(t) -> str | None:
+    """Why a loaded tensor is not one a checkpoint holds: its layout, device, dtype, or a view that
+    claims more elements than its storage has (an expanded view: reading it would materialise them)."""
+    import torch
+    if t.layout != torch.strided:
+        return f"a {str(t.layout).removeprefix('torch.')} tensor; checkpoints hold dense tensors"
+    if t.device.type == "meta":
+        return "a tensor without data (on the meta device)"
+    if t.is_complex() or t.is_quantized:
+        return f"a {str(t.dtype).removeprefix('torch.')} tensor; checkpoints hold real numbers"
+    need = t.numel() * t.element_size()
+    have = t.untyped_storage().nbytes() - t.storage_offset() * t.element_size()
+    if need > have:
+        return (f"a {'×'.join(map(str, t.shape))} view of {max(0, have):,} stored bytes (an expanded or "
+                "overlapping tensor; an app-written checkpoint stores every value)")
+    return None
+
+
+def _check_contents(ck: dict, p: Path, expect: dict | None) -> None:
+    """Before any tensor's data is read (the checksum reads them all): types, layouts, storage sizes,
+    the generator states' type, and the model's shapes against ``expect`` (run.yaml's model)."""
+    import torch
+    for key, t in _tensors(ck):
+        why = _tensor_problem(t)
+        if why:
+            raise E.LoadError(f"{p}: {key}: {why}")
+    bad = next((k for k, v in ck["model"].items() if not isinstance(v, torch.Tensor)), None)
+    if bad is not None:
+        raise E.LoadError(f"{p}: model: entry {str(bad)[:80]!r} is a {type(ck['model'][bad]).__name__}, not a tensor")
+    states = {"rng.torch": (ck.get("rng") or {}).get("torch"), "data_pos.generator": (ck.get("data_pos") or {}).get("generator")}
+    for key, st in states.items():
+        if isinstance(st, torch.Tensor):
+            try:
+                torch.Generator().set_state(st)
+            except (RuntimeError, TypeError) as exc:
+                raise E.LoadError(f"{p}: {key}: not a random generator's state "
+                                  f"({st.dtype} × {st.numel()}: {str(exc).splitlines()[0][:80]})") from None
+    sample = (ck.get("rng") or {}).get("sample")
+    if isinstance(sample, torch.Tensor) and (sample.dtype != torch.uint8 or sample.dim() != 1):
+        raise E.LoadError(f"{p}: rng.sample: not a random generator's state (a {sample.dtype} tensor, not bytes)")
+    if expect is not None:
+        from studio.core.runs.weights import mis_shaped
+        shaped = mis_shaped(ck["model"], expect)
+        if shaped:
+            more = f" and {len(shaped) - 2} more" if len(shaped) > 2 else ""
+            raise E.LoadError(f"{p}: the weights do not fit run.yaml's model: {len(shaped)} mis-shaped "
+                              f"({', '.join(shaped[:2])}{more})")
+
+
+def _check_finite(ck: dict, p: Path) -> None:
+    """After the checksum: a model whose weights hold NaN or infinity cannot sample or train."""
+    import torch
+    for k, t in ck["model"].items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise E.LoadError(f"{p}: the model's weights are not finite (NaN or infinity in {str(k)[:80]}); "
+                              "the run diverged or the file was edited")
+
+
+def read_checkpoint(p: Path, map_location="cpu", expect: dict | None = None) -> dict:
+    """torch.load(weights_only=True) of one checkpoint file, every failure one LoadError line.
+    ``expect``: the model's own {name: tensor or shape}, checked before any tensor data is read."""
     import torch
     p = Path(p)
     try:
@@ -80,11 +156,12 @@ def read_checkpoint(p: Path, map_location="cpu") -> dict:
             raise E.LoadError(f"{p}: data_pos: must hold the token count and the batch sampler's state")
         if not (isinstance(rng, dict) and all(isinstance(rng.get(k), torch.Tensor) for k in ("torch", "sample"))):
             raise E.LoadError(f"{p}: rng: must hold the torch and sampling generator states")
+    _check_contents(ck, p, expect)
     want = ck.get("checksum")
-    if want is not None:
-        if payload_digest(ck) != want:
-            raise E.LoadError(f"{p}: checksum mismatch: the file was damaged after it was written "
-                              "(a bit flip or a partial copy); resume uses the previous checkpoint")
+    if want is not None and payload_digest(ck) != want:
+        raise E.LoadError(f"{p}: checksum mismatch: the file was damaged after it was written "
+                          "(a bit flip or a partial copy); resume uses the previous checkpoint")
+    _check_finite(ck, p)
     return ck
 
 
@@ -140,7 +217,7 @@ class RunLock:
         self.fd: int | None = None
         self.removed: list[Path] = []
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> Self:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: no advisory locks; run unlocked

@@ -113,17 +113,17 @@ class RunDir:
         atomic_write_bytes(self.checkpoint_path(None), data)
         return self.checkpoint_path(None)
 
-    def load_checkpoint(self, step: int | None = None, map_location="cpu") -> dict:
-        """One checkpoint, fully checked (readable, checksum, step). Without ``step``: latest.pt,
-        or, when it is missing or damaged (a kill between the two writes, a bit flip), the newest
-        step file that is complete."""
+    def load_checkpoint(self, step: int | None = None, map_location="cpu", expect: dict | None = None) -> dict:
+        """One checkpoint, fully checked (readable, checksum, step; with ``expect``, the model's own
+        state dict, its shapes before any data is read). Without ``step``: latest.pt, or, when it is
+        missing or damaged (a kill between the two writes, a bit flip), the newest complete step file."""
         from studio.core.runs.checkpoints import read_checkpoint
         if step is not None:
-            return read_checkpoint(self.checkpoint_path(step), map_location)
+            return read_checkpoint(self.checkpoint_path(step), map_location, expect)
         first_error = None
         for p in self.checkpoint_candidates():
             try:
-                return read_checkpoint(p, map_location)
+                return read_checkpoint(p, map_location, expect)
             except E.LoadError as exc:
                 first_error = first_error or exc
         if first_error is not None:
@@ -149,7 +149,7 @@ class RunDir:
         arch = self.architecture()
         from studio.core.runs.weights import load_weights
         model = compile_architecture(arch, self.scale())
-        ck = self.load_checkpoint(step, map_location)
+        ck = self.load_checkpoint(step, map_location, expect=model.state_dict())
         load_weights(model, ck["model"], f"{self.checkpoint_dir} (weights for run.yaml's architecture)")
         return model.eval()
 

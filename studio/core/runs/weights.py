@@ -17,14 +17,18 @@ def _shape(t) -> tuple:
     return tuple(getattr(t, "shape", ()))
 
 
+def mis_shaped(state: dict, own: dict) -> list[str]:
+    """``key [shape] (model: [shape])`` for every key of ``state`` whose shape differs from ``own``'s."""
+    return [f"{k} {list(_shape(state[k]))} (model: {list(_shape(own[k]))})"
+            for k in state if k in own and _shape(state[k]) != _shape(own[k])]
+
+
 def weight_problems(model, state: dict, derived=DERIVED_SUFFIXES) -> tuple[list[str], list[str], list[str]]:
     """(missing, unexpected, mis-shaped) keys of ``state`` against ``model``'s state dict."""
     own = model.state_dict()
     missing = [k for k in own if k not in state and not k.endswith(derived)]
     unexpected = [k for k in state if k not in own]
-    shaped = [f"{k} {list(_shape(state[k]))} (model: {list(_shape(own[k]))})"
-              for k in state if k in own and _shape(state[k]) != _shape(own[k])]
-    return missing, unexpected, shaped
+    return missing, unexpected, mis_shaped(state, own)
 
 
 def load_weights(model, state, where: str, derived=DERIVED_SUFFIXES):

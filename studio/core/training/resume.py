@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from studio.core import errors as E
 from studio.core.training import setup as S
@@ -63,6 +63,29 @@ def _record_continuation(run, start: int, tokens: int, minutes, steps) -> None:
                         **{k: v for k, v in entry.items() if k != "from_step"}})
 
 
+def check_optimizer_state(state, model, cfg, where: str) -> None:
+    """The checkpoint's optimizer state against the optimizer this run builds (its groups, their
+    sizes, and each moment's shape); one LoadError line instead of torch's ValueError at resume,
+    or a broadcasting error at the first step."""
+    import torch
+
+    from studio.core.training.trainer import make_optimizer
+    opt = make_optimizer(model, cfg)
+    try:
+        opt.load_state_dict(state)
+    except (ValueError, KeyError, TypeError, IndexError, RuntimeError, AttributeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        raise E.LoadError(f"{where}: optimizer: its state does not fit this run's {cfg.optimizer} optimizer ({first})") from None
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for name, t in opt.state.get(p, {}).items():
+                if isinstance(t, torch.Tensor) and t.dim() and t.shape != p.shape:
+                    raise E.LoadError(f"{where}: optimizer: {name} of a {list(p.shape)} weight is "
+                                      f"{list(t.shape)}; the state belongs to another model")
+                if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                    raise E.LoadError(f"{where}: optimizer: its {name} holds NaN or infinity")
+
+
 def prepare_resume(run, model_spec: str, *, data_spec: str | None = None, kind: str | None = None,
                    vocab_size: int | None = None, steps: int | None = None, minutes: float | None = None,
                    speed: dict | None = None, threads: int | None = None, device: str = "cpu",
@@ -84,7 +107,7 @@ def prepare_resume(run, model_spec: str, *, data_spec: str | None = None, kind: 
     resume_from, tokens = True, 0
     if run.has_checkpoint():  # checked before anything is rewritten
         model = run.build_model().train()
-        ck = run.load_checkpoint()
+        ck = run.load_checkpoint(expect=model.state_dict())
         start, tokens = int(ck["step"]), int((ck.get("data_pos") or {}).get("tokens", 0))
     else:  # killed before its first checkpoint: the same run again from step 0 (same seed, same init)
         model = S.build_model(run.architecture(), int(stored.get("seed", 1337))).train()
@@ -103,6 +126,8 @@ def prepare_resume(run, model_spec: str, *, data_spec: str | None = None, kind: 
     over = dict(speed or {})
     cfg = TrainConfig(**{**stored, "steps": steps or stored.get("steps", 200), "threads": threads,
                          "device": device, **over})
+    if resume_from and ck.get("optimizer"):  # imported weights have none: a fresh optimizer then
+        check_optimizer_state(ck["optimizer"], model, cfg, str(run.checkpoint_dir))
     if minutes is not None:  # N more minutes (also after a run counted in steps)
         cfg = dataclasses.replace(cfg, minutes=minutes)
     elif steps:  # a step count replaces the run's time budget
