@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from studio._qt.dialogs.folders import export_dialog
+from studio._qt.dialogs import export_dialog
 from studio.core.state import Document, RunState, StudioModel
 from studio.core.model.compiler import compile_architecture
 from studio.core.formats.llama2c import read_model

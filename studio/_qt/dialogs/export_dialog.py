@@ -337,12 +337,16 @@ class Llama2cActions:
         self.show_status = show_status or (lambda msg, timeout_ms=8000: None)
         self.export_dialog: ExportDialog | None = None
         self.import_dialog: ImportDialog | None = None
+        self.outside_dialog = None  # File → Export → Hugging Face or GGUF… (outside_export_dialog.py)
         self.export_action = self.import_action = None
 
     def fill_file_menu(self, file_menu) -> None:
         act = _submenu(file_menu, "Export").addAction("llama2.c…")
         act.setStatusTip("Check a training run against llama2.c and write model.bin + tokenizer.bin for run / runq")
         act.triggered.connect(lambda _checked=False: self.open_export())
+        out = _submenu(file_menu, "Export").addAction("Hugging Face or GGUF…")
+        out.setStatusTip("Check a training run and write a transformers checkpoint or a GGUF file for llama.cpp")
+        out.triggered.connect(lambda _checked=False: self.open_outside_export())
         imp = _submenu(file_menu, "Import").addAction("llama2.c model…")
         imp.setStatusTip("Turn a llama2.c model.bin + tokenizer.bin into a run folder and show its graph")
         imp.triggered.connect(lambda _checked=False: self.open_import())
@@ -360,6 +364,18 @@ class Llama2cActions:
         dlg.raise_()
         dlg.activateWindow()
         return dlg
+
+    def open_outside_export(self, run_dir: str | None = None):
+        from studio._qt.dialogs.outside_export_dialog import OutsideExportDialog
+        if self.outside_dialog is None:
+            self.outside_dialog = OutsideExportDialog(self.model.run, run_dir, on_status=self.show_status,
+                                                      parent=self.parent)
+        elif run_dir:
+            self.outside_dialog.run_edit.setText(str(run_dir))
+            self.outside_dialog.check_run()
+        self.outside_dialog.show()
+        self.outside_dialog.raise_()
+        return self.outside_dialog
 
     def imported(self, path, arch) -> None:
         """The imported graph goes on screen as a document of its own, off the timeline, with its run."""

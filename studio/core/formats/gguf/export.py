@@ -41,14 +41,9 @@ def gguf_path(out) -> Path:
 def export_gguf(run_dir, out) -> GgufExport:
     from studio.core.formats.hf.export import load_run_for_export
     _, sd, plan, tok = load_run_for_export(run_dir, TARGET)
-    if plan.family not in ("llama", "mixtral"):
-        raise E.StudioError(f"{run_dir} cannot be written for {TARGET}: {plan.ids['attention']}: MLA (DeepSeek-V3) "
-                            f"is llama.cpp's deepseek2 architecture, which this version does not write; "
-                            f"export it with --format hf")
-    if plan.attention.bias or any(getattr(c, "bias", False) for _, c in plan.ffn):
-        node = plan.ids["attention"] if plan.attention.bias else plan.ids["feed_forward"]
-        raise E.StudioError(f"{run_dir} cannot be written for {TARGET}: {node}: has biases; llama.cpp's llama "
-                            "architecture has none; turn bias off")
+    problems = gguf_problems(plan)
+    if problems:
+        raise E.StudioError(f"{run_dir} cannot be written for {TARGET}: " + "; ".join(problems))
     gguf, np, _ = require("GGUF export", "gguf", "numpy", "google.protobuf")
     path = gguf_path(out)
     if path.parent.exists() and not path.parent.is_dir():
@@ -76,6 +71,17 @@ def export_gguf(run_dir, out) -> GgufExport:
         raise
     return GgufExport(path, ARCH, len(tensors), sum(t.numel() for t in tensors.values()), path.stat().st_size,
                       list(plan.notes) + notes)
+
+
+def gguf_problems(plan) -> list[str]:
+    """What keeps a Hugging Face-expressible plan out of llama.cpp's llama architecture."""
+    if plan.family not in ("llama", "mixtral"):
+        return [(f"{plan.ids['attention']}: MLA (DeepSeek-V3) is llama.cpp's deepseek2 architecture, which this "
+                "version does not write; export it for Hugging Face instead")]
+    if plan.attention.bias or any(getattr(c, "bias", False) for _, c in plan.ffn):
+        node = plan.ids["attention"] if plan.attention.bias else plan.ids["feed_forward"]
+        return [f"{node}: has biases; llama.cpp's llama architecture has none; turn bias off"]
+    return []
 
 
 def gguf_tensors(sd: dict, plan) -> dict:

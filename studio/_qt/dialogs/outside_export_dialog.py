@@ -1,0 +1,206 @@
+"""File → Export → Hugging Face or GGUF…: check a training run, then write a transformers
+checkpoint folder or one GGUF file for llama.cpp.
+
+Like the llama2.c dialog it offers the run of the model on screen and lists every reason the
+run cannot be written before anything is written (Export stays disabled until there are none;
+the check reads no weights). The export itself runs on the app's one worker thread: importing
+transformers and loading the result back to check it takes seconds, and the window stays live.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+)
+
+from studio._qt.dialogs.export_dialog_parts import BAD_COLOUR, OK_COLOUR, html, row
+
+OUT_NAMES = {"hf": "hf", "gguf": "model.gguf"}
+
+
+class OutsideExportDialog(QDialog):
+    def __init__(self, run_state=None, run_dir: str | None = None, on_status=None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export to Hugging Face or GGUF")
+        self.run_state = run_state
+        self.on_status = on_status or (lambda msg: None)
+        self.ready = False
+        self.worker = None
+        self.last_out: str | None = None
+        self._auto_out = ""
+        self._build()
+        if run_dir is None and run_state is not None and run_state.run_dir is not None:
+            run_dir = str(run_state.run_dir)
+        if run_dir:
+            self.run_edit.setText(str(run_dir))
+        self.check_run()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self):
+        lay = QVBoxLayout(self)
+        intro = QLabel("Writes a <b>Hugging Face</b> checkpoint (model.safetensors, config.json, tokenizer files "
+                       "that <tt>transformers</tt> loads) or one <b>GGUF</b> file that llama.cpp, Ollama and "
+                       "LM Studio load. Needs the 'export' extra: <tt>pip install 'llm-architecture-studio[export]'</tt>.")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        self.hf_radio = QRadioButton("Hugging Face (LLaMA, Mixtral or DeepSeek-V3 class)")
+        self.gguf_radio = QRadioButton("GGUF for llama.cpp (LLaMA family and Mixtral-style MoE)")
+        self.hf_radio.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.hf_radio)
+        group.addButton(self.gguf_radio)
+        lay.addLayout(row(self.hf_radio, self.gguf_radio))
+        for r in (self.hf_radio, self.gguf_radio):
+            r.toggled.connect(lambda on: on and self.check_run())
+
+        self.run_edit = QLineEdit()
+        self.run_edit.setPlaceholderText("a training run folder (with run.yaml and checkpoints/)")
+        self.run_edit.editingFinished.connect(self.check_run)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_run)
+        lay.addWidget(QLabel("<b>Run to export</b>"))
+        lay.addLayout(row(self.run_edit, browse))
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(self.status_label)
+        self.issues_list = QListWidget()
+        self.issues_list.setWordWrap(True)
+        self.issues_list.setToolTip("Each block that keeps the run out of this format, and what would fix it")
+        lay.addWidget(self.issues_list, 2)
+
+        self.out_edit = QLineEdit()
+        self.out_edit.textChanged.connect(self._update_buttons)
+        out_browse = QPushButton("Browse…")
+        out_browse.clicked.connect(self._browse_out)
+        lay.addWidget(QLabel("<b>Output</b> (a folder for Hugging Face, a .gguf file or a folder for GGUF)"))
+        lay.addLayout(row(self.out_edit, out_browse))
+        self.result = QPlainTextEdit()
+        self.result.setReadOnly(True)
+        self.result.setPlaceholderText("What was written, and how to load it, appears here after export.")
+        lay.addWidget(self.result, 1)
+        self.export_button = QPushButton("Export")
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.do_export)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(close)
+        lay.addLayout(buttons)
+        self.resize(640, 560)
+
+    @property
+    def fmt(self) -> str:
+        return "gguf" if self.gguf_radio.isChecked() else "hf"
+
+    # ------------------------------------------------------------------ checking
+    def check_run(self):
+        from studio.core.formats.outside import FORMATS, export_problems
+        text = self.run_edit.text().strip()
+        self.issues_list.clear()
+        self.ready = False
+        if self._auto_out and self.out_edit.text().strip() == self._auto_out:
+            self.out_edit.clear()  # suggested for another run or format
+        if not text:
+            self._set_status(None, "Choose a run folder to check it.")
+        else:
+            what, problems = export_problems(text, self.fmt)
+            for p in problems:
+                item = QListWidgetItem(f"✗  {p}")
+                item.setToolTip(p)
+                self.issues_list.addItem(item)
+            if problems:
+                n = len(problems)
+                self._set_status(False, f"{n} reason{'s' if n > 1 else ''} this run cannot be written for "
+                                        f"{FORMATS[self.fmt]}:")
+            else:
+                self.ready = True
+                self._set_status(True, f"Ready: written as {what}.")
+                if not self.out_edit.text().strip():
+                    self._auto_out = str(Path(text) / OUT_NAMES[self.fmt])
+                    self.out_edit.setText(self._auto_out)
+        self.issues_list.setVisible(self.issues_list.count() > 0)
+        self._update_buttons()
+
+    def _set_status(self, ok: bool | None, text: str):
+        if ok is None:
+            self.status_label.setText(text)
+            return
+        mark, colour = ("✓", OK_COLOUR) if ok else ("✗", BAD_COLOUR)
+        self.status_label.setText(f'<span style="color:{colour}"><b>{mark}</b></span> {html(text)}')
+
+    def _update_buttons(self):
+        busy = self.worker is not None
+        self.export_button.setEnabled(self.ready and not busy and bool(self.out_edit.text().strip()))
+        self.export_button.setToolTip("" if self.ready else "The run must pass the check first")
+        for w in (self.hf_radio, self.gguf_radio, self.run_edit):
+            w.setEnabled(not busy)
+
+    # ------------------------------------------------------------------ export (on the worker)
+    def do_export(self):
+        from studio._qt.worker import Worker
+        from studio.core.jobs.export import export_job
+        if not self.ready or self.worker is not None:
+            return
+        run, out, fmt = self.run_edit.text().strip(), self.out_edit.text().strip(), self.fmt
+        self.worker = Worker(lambda control: export_job(run, out, fmt, control), name="archstudio-export",
+                             what="the export", parent=self)
+        self.worker.event.connect(self._event)
+        self.worker.failed.connect(self._failed)
+        self.worker.ended.connect(self._ended)
+        self.result.clear()
+        self._update_buttons()
+        self.worker.start()
+
+    def _event(self, ev):
+        from studio.core.jobs.export import ExportStarted, ExportWritten
+        if isinstance(ev, ExportStarted):
+            self._set_status(None, f"Writing for {ev.what} and loading it back to check it…")
+        elif isinstance(ev, ExportWritten):
+            self.last_out = ev.out
+            self.result.setPlainText("\n".join(ev.lines))
+            self._set_status(True, f"Exported to {ev.out}.")
+            self.on_status(f"Exported {Path(self.run_edit.text().strip()).name} to {ev.out}")
+
+    def _failed(self, message: str):
+        self._set_status(False, f"Nothing was exported: {message}")
+
+    def _ended(self):
+        self.worker = None
+        self._update_buttons()
+
+    def closeEvent(self, event):
+        if self.worker is not None:
+            self.worker.shutdown()
+        super().closeEvent(event)
+
+    def _browse_run(self):
+        from studio._qt.dialogs.folders import app_folder, existing_or, remember
+        d = QFileDialog.getExistingDirectory(self, "Choose a training run folder",
+                                             existing_or(self.run_edit.text(), "run", app_folder("runs")))
+        remember("run", d)
+        if d:
+            self.run_edit.setText(d)
+            self.check_run()
+
+    def _browse_out(self):
+        from studio._qt.dialogs.folders import existing_or, remember
+        d = QFileDialog.getExistingDirectory(self, "Output folder", existing_or(self.out_edit.text(), "outside-export"))
+        remember("outside-export", d)
+        if d:
+            self.out_edit.setText(d)

@@ -1,0 +1,32 @@
+"""Can a run leave as a Hugging Face checkpoint or a GGUF file? Every reason it cannot, fast:
+no weights are read and no optional package is imported (the export dialog checks as you type)."""
+from __future__ import annotations
+
+FORMATS = {"hf": "Hugging Face transformers", "gguf": "llama.cpp (GGUF)"}
+
+
+def export_problems(run_dir, fmt: str) -> tuple[str, list[str]]:
+    """(what the run would be written as, e.g. "LlamaForCausalLM", or "", [every problem])."""
+    from studio.core import errors as E
+    from studio.core.formats.decoder import plan_decoder
+    from studio.core.formats.hf.config import ARCHITECTURES
+    from studio.core.formats.hf.tokenizer import check_tokenizer
+    from studio.core.runs.rundir import RunDir
+    run = RunDir(run_dir)
+    try:
+        arch, scale, tok = run.architecture(), run.scale(), run.tokenizer()
+    except E.StudioError as exc:
+        return "", [str(exc)]
+    plan, issues = plan_decoder(arch, scale, FORMATS[fmt])
+    problems = [str(i) for i in issues]
+    why = check_tokenizer(tok)
+    if why:
+        problems.append(f"tokenizer: {why}")
+    if plan is not None and fmt == "gguf":
+        from studio.core.formats.gguf.export import gguf_problems
+        problems += gguf_problems(plan)
+    if not run.has_checkpoint():
+        problems.append(f"{run.path}: no checkpoint yet; train the run first")
+    if problems or plan is None:
+        return "", problems
+    return (ARCHITECTURES[plan.family] if fmt == "hf" else f"GGUF arch llama ({plan.family})"), []
