@@ -210,6 +210,12 @@ def test_chatgpt_is_instructgpts_recipe_on_dialogue():
     assert _texts("2022-11-chatgpt") == ["Training: RLHF on dialogue: conversational SFT, reply rankings, PPO"]
 
 
+@pytest.mark.parametrize("pid", ["2019-10-rmsnorm", "2020-02-swiglu", "2021-04-rope", "2022-05-flashattention"])
+def test_a_component_names_the_block_it_replaces_and_the_models_it_was_introduced_on(pid):
+    card = _info(pid)["card"]
+    assert card["replaces"] and card["introduced_on"] and card["changes"]["since"] == raw_preset(pid)["extends"]
+
+
 def test_llama1_merges_published_ideas_onto_gpt3():
     ch = change_since(load_preset("2023-02-llama-1"))
     assert ch.builds_on[0] == "2020-05-gpt-3"

@@ -30,6 +30,7 @@ def test_presentation_card_leads_with_llama2s_gqa_and_names_llama1(window, qtbot
 def test_the_card_names_the_block_a_component_replaces_and_the_ideas_a_merge_brings(window, qtbot):
     text = _card(window, "2019-10-rmsnorm", qtbot)
     assert "What changed in GPT-2: it replaces LayerNorm (Ba et al. 2016) in every norm of GPT-2 XL" in text
+    assert "Introduced on RNN translation models (RNNSearch), a Transformer on WMT14" in text
     text = _card(window, "2023-02-llama-1", qtbot)
     assert "What changed since GPT-3, bringing together RMSNorm, SwiGLU, RoPE, FlashAttention, Chinchilla" in text
     text = _card(window, "2022-03-instructgpt", qtbot)

@@ -119,7 +119,10 @@ class InfoPanel(QWidget):
             doc = self.model.document
             head = (f"Your changes to {esc(tl.info(ch.since).title)}" if doc.kind == "edited" else
                     esc(compared_with(arch.meta, ch, tl)))
-            out.append(f"<h3>{head}</h3>{MARKED_LIST}")
+            out.append(f"<h3>{head}</h3>")
+            if doc.kind != "edited" and arch.meta.get("introduced_on"):  # a component: where its paper used it
+                out.append(f"<p style='font-size:small'>Introduced on {esc(arch.meta['introduced_on'])}.</p>")
+            out.append(MARKED_LIST)
             for kind, s in ch.sentences[:14]:
                 colour = DIFF.get("added" if kind == "added" else "removed" if kind == "removed" else "changed")
                 out.append(f"<li><b style='color:{colour}'>{GLYPH.get(kind, '~')}</b> {esc(s)}</li>")

@@ -108,7 +108,7 @@ META = Map({
     # lineage (studio.core.model.lineage): the model it builds on (a list: the graph first, then the ideas
     # it merges), the topic its change list leads with, and the block a component replaces
     "builds_on": Opt(OneOf(Str(200), List(Str(200), 50, min_len=1), what="a model id or a list of model ids")),
-    "headline": Opt(Str(100)), "replaces": Opt(TEXT),
+    "headline": Opt(Str(100)), "replaces": Opt(TEXT), "introduced_on": Opt(TEXT),
     "training_tokens": Opt(Map({"tokens": Opt(Float(0)), "source": Opt(TEXT), "provenance": Opt(Str(100))},
                                values=Any_())),
 }, values=Any_())

@@ -231,6 +231,8 @@ def card_of(m: dict) -> dict:
         "illustrative": list(m.get("illustrative") or []),
         "classroom_limits": list(m.get("classroom_limits") or []),
         "citations": [dict(c) for c in m.get("citations") or []],
+        # a component paper: the block it replaces in the model shown, and the models it was introduced on
+        "replaces": str(m.get("replaces") or ""), "introduced_on": str(m.get("introduced_on") or ""),
     }
 
 
