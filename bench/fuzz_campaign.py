@@ -6,7 +6,8 @@ commands, plus kill -9 at random moments of a short training run.
 Counts, per file kind: runs, clean one-line rejections, accepted, internal errors ("internal
 error" printed), tracebacks (an exception escaping the CLI, or "Traceback" printed), hangs (a run
 past --timeout s), memory blow-ups (peak RSS above --mem-gb), half-written outputs (import/export/
-inspect/train left a partial result). Commands run in-process (cli.main with captured output),
+inspect/train left a partial result), touched (a file planted outside the app's folders changed:
+bench/fuzz_folders.py's victims). Commands run in-process (cli.main with captured output),
 so thousands of runs fit in minutes; the kill test runs real processes.
 """
 from __future__ import annotations
@@ -108,7 +109,9 @@ def mutate_data(rng: random.Random, d):
         if isinstance(parent, dict) and rng.random() < 0.2:
             parent.pop(path[-1], None)
         else:
-            parent[path[-1]] = rng.choice(WRONG + [deep(rng.choice([60, 600]))])
+            # a copy: the same WRONG list put twice could end up inside itself, a cycle the path walk never leaves
+            k = rng.randrange(len(WRONG) + 1)
+            parent[path[-1]] = copy.deepcopy(WRONG[k]) if k < len(WRONG) else deep(rng.choice([60, 600]))
     return d
 
 
@@ -155,6 +158,8 @@ def run_cli(tally: Tally, kind: str, argv: list[str], timeout: float, mem_gb: fl
             tally.base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # report each blow-up once
         elif rc == 0 or (rc == 1 and argv[0] == "validate" and not text):
             outcome = "accepted"  # validate lists the graph's issues on stdout and exits 1: its contract
+        elif rc == 1 and argv[:2] == ["lesson", "prepare"] and ": failed: " in text:
+            outcome = "rejected"  # a model of the lesson refused in its line, the others prepared: its contract
         elif rc == 2 and text.count("\n") >= 1 and text.startswith("archstudio"):
             outcome = "rejected"
         else:
@@ -339,25 +344,37 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds before a run counts as a hang")
     ap.add_argument("--mem-gb", type=float, default=2.0, help="peak RSS growth that counts as a memory blow-up")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--folders-only", action="store_true", help="only the lesson, race, download-metadata and "
+                    "metrics-typing kinds (bench/fuzz_folders.py) with their victim checks")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = Path(tempfile.mkdtemp(prefix="archstudio-fuzz-"))
     os.environ["ARCHSTUDIO_CACHE_DIR"] = str(work / "cache")
     os.environ["ARCHSTUDIO_RECOVERY_DIR"] = str(work / "recovery")
+    os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"  # never the internet: a closed local port (the download kind runs its own hub)
     t0 = time.monotonic()
     tally = Tally()
     fx = setup_fixtures(work)
-    campaign(args, work, tally, fx)
+    if not args.folders_only:
+        campaign(args, work, tally, fx)
+    from studio import cli
+    from fuzz_folders import Victims, folder_campaign, quiet
+    from fuzz_folders import setup as setup_folders
+    ctx = {"tally": tally, "work": work, "seed": args.seed, "victims": Victims(work),
+           "fx": setup_folders(work, quiet(cli.main)), "mutate_data": mutate_data, "mutate_bytes": mutate_bytes,
+           "dump": dump, "run": lambda kind, argv: run_cli(tally, kind, argv, args.timeout, args.mem_gb),
+           "core": lambda kind, fn: call_core(tally, kind, fn, args.timeout)}
+    folder_campaign(ctx, args.per_kind)
     t_fuzz = time.monotonic() - t0
     from fuzz_kill import kill_campaign
     kills = kill_campaign(work, args.kills, args.seed) if args.kills else []
-    cols = ["runs", "rejected", "accepted", "internal", "traceback", "hang", "memory", "half", "unclear"]
-    print(f"{'kind':16} " + " ".join(f"{c:>9}" for c in cols))
+    cols = ["runs", "rejected", "accepted", "internal", "traceback", "hang", "memory", "half", "unclear", "touched"]
+    print(f"{'kind':17} " + " ".join(f"{c:>9}" for c in cols))
     total = Counter()
     for kind, c in tally.by_kind.items():
         total.update(c)
-        print(f"{kind:16} " + " ".join(f"{c.get(k, 0):>9}" for k in cols))
-    print(f"{'total':16} " + " ".join(f"{total.get(k, 0):>9}" for k in cols))
+        print(f"{kind:17} " + " ".join(f"{c.get(k, 0):>9}" for k in cols))
+    print(f"{'total':17} " + " ".join(f"{total.get(k, 0):>9}" for k in cols))
     print(f"fuzz: {t_fuzz:.0f} s; load {os.getloadavg()[0]:.1f}")
     for outcome, ex in tally.examples.items():
         for e in ex:
