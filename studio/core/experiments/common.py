@@ -109,7 +109,7 @@ class Folder:
         self.milestone = req.milestone
         self.fingerprint = _clean({"milestone": req.milestone, **fingerprint})
         self.units: dict = {}
-        self.started = time.monotonic()
+        self.started, self.started_cpu = time.monotonic(), time.process_time()
         if self.path.exists() and not self.path.is_dir():
             raise E.StudioError(f"{self.path} is a file; --out needs a folder")
         progress = self.path / PROGRESS_FILE
@@ -142,7 +142,9 @@ class Folder:
         data = {"schema_version": RESULT_SCHEMA, "milestone": self.milestone, "metric": metric,
                 "higher_is_better": bool(higher_is_better), "before": before, "after": after,
                 "curve": [[float(x), float(y)] for x, y in curve], **own,
-                "settings": self.fingerprint, "wall_s": round(wall, 2)}
+                "settings": self.fingerprint, "wall_s": round(wall, 2),
+                # CPU seconds of this process: on a busy machine the wall time overstates the work
+                "cpu_s": round(time.process_time() - self.started_cpu, 2)}
         write_json(self.path / RESULT_FILE, data)
         return Finished(str(self.path / RESULT_FILE), self.milestone, metric, float(before), float(after),
                         bool(higher_is_better), wall)

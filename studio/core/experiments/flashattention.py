@@ -44,7 +44,7 @@ class Settings:
 
 def settings_for(minutes: float) -> Settings:
     """The full sweep takes about a minute on one thread; shorter budgets stop at a shorter context."""
-    longest = 4096 if minutes >= 1.5 else 2048 if minutes >= 0.5 else 1024
+    longest = 4096 if minutes >= 1.5 else 2048 if minutes >= 0.5 else 512
     return Settings(contexts=tuple(t for t in Settings().contexts if t <= longest))
 
 
