@@ -77,7 +77,7 @@ def gguf_problems(plan) -> list[str]:
     """What keeps a Hugging Face-expressible plan out of llama.cpp's llama architecture."""
     if plan.family not in ("llama", "mixtral"):
         return [(f"{plan.ids['attention']}: MLA (DeepSeek-V3) is llama.cpp's deepseek2 architecture, which this "
-                "version does not write; export it for Hugging Face instead")]
+                "version does not write; export it for Hugging Face instead (--format hf)")]
     if plan.attention.bias or any(getattr(c, "bias", False) for _, c in plan.ffn):
         node = plan.ids["attention"] if plan.attention.bias else plan.ids["feed_forward"]
         return [f"{node}: has biases; llama.cpp's llama architecture has none; turn bias off"]
