@@ -65,6 +65,8 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
                 add(nid, f"input {p.name!r} ({p.type}) is not connected: wire a {p.type} output into it")
         if n.spec.outputs and not g.out_edges(nid) and n.spec.outputs[0].type != "logits":
             add(nid, "its output goes nowhere: connect it or delete the block", "warning")
+    for nid, msg in override_port_problems(arch):
+        add(nid, msg)
     heads = [nid for nid, n in g.nodes.items() if n.spec.has("lm_head")]
     if len(heads) != 1:
         add("model", f"needs exactly one LM head, found {len(heads)}")
@@ -119,6 +121,43 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
             if len(kinds) > 1:
                 add(nid, f"two positional schemes reach it ({', '.join(sorted(kinds))}): keep one")
     return issues
+
+
+def override_port_problems(arch) -> list[tuple[str, str]]:
+    """(node, message) for every override that gives a layer node a kind whose ports do not fit
+    the node's wiring: an input wired in the graph that the new kind lacks (a residual's ``y`` into
+    an rmsnorm), a required input of the new kind left unwired, a wired output it does not have, or
+    a port of another type. The compiled layer would fail in its first forward."""
+    from blocks.registry import UnknownBlockKind, get_spec
+    g, out = arch.graph, []
+    for ov in arch.overrides:
+        if not ov.kind or ov.node not in g.nodes or ov.kind == g.node(ov.node).kind:
+            continue
+        try:
+            new = get_spec(ov.kind)
+        except UnknownBlockKind as exc:
+            out.append((ov.node, str(exc)))
+            continue
+        base, where = g.node(ov.node).kind, f"layers {ov.layers} make it a {new.kind}"
+        for e in g.in_edges(ov.node):
+            port = new.input(e.dst_port)
+            src = g.node(e.src).spec.output(e.src_port) if e.src in g.nodes else None
+            msg = None
+            if port is None:
+                have = ", ".join(p.name for p in new.inputs) or "none"
+                msg = (f"{where}, which has no input {e.dst_port!r} (wired from {e.src}; its inputs: {have}): "
+                       f"override it with a kind that has the {base}'s ports")
+            elif src is not None and src.type != port.type:
+                msg = f"{where}, whose input {e.dst_port!r} takes {port.type}, not the {src.type} {e.src} sends"
+            if msg:
+                out.append((ov.node, msg))
+        for p in new.inputs:
+            if not p.optional and g.input_edge(ov.node, p.name) is None:
+                out.append((ov.node, f"{where}, which needs input {p.name!r} ({p.type}); the graph wires none"))
+        for e in g.out_edges(ov.node):
+            if new.output(e.src_port) is None:
+                out.append((ov.node, f"{where}, which has no output {e.src_port!r} (wired to {e.dst})"))
+    return out
 
 
 def errors_only(issues: list[Issue]) -> list[Issue]:
