@@ -138,6 +138,7 @@ def test_gpt3_is_compared_with_gpt2_not_the_swiglu_tick():
     lines = _texts("2020-05-gpt-3")
     assert not [t for t in lines if "SwiGLU" in t or "MLP" in t]
     assert lines[0].startswith("Attention: 48 of 96 layers see only a band")  # its own change, width unpublished
+    assert not [t for t in lines if t.startswith("Not stated")]  # the band line already says its width is not published
 
 
 def test_swiglu_does_not_undo_rmsnorm():

@@ -29,7 +29,7 @@ LINE_DIMS = (
 )
 DIM_NAMES = {"dim": "width", "n_heads": "attention heads", "hidden_dim": "feed-forward width",
              "n_layers": "layers", "vocab_size": "vocabulary", "context": "context",
-             "local_window": "attention pattern", "expert_hidden_dim": "expert width", "n_experts": "experts",
+             "local_window": "banded attention layers", "expert_hidden_dim": "expert width", "n_experts": "experts",
              "top_k": "experts per token", "n_kv_heads": "key/value heads"}
 
 
@@ -92,7 +92,7 @@ def drop_assumed(items: list, prev, arch, scale: str | None) -> list:
     assumed = _assumed(prev, scale) | _assumed(arch, scale)
     if not assumed:
         return items
-    out, left = [], []
+    out, left, told = [], [], set()  # told: assumed values a kept line already says are not published
     for kind, text in items:
         if text.startswith("Attention: ") and "n_heads" in assumed and "query heads" in text:
             text = re.sub(r"^Attention: [\d,]+ → 1 key/value head: all [\d,]+ query heads share one",
@@ -105,6 +105,7 @@ def drop_assumed(items: list, prev, arch, scale: str | None) -> list:
             text += " (how many key/value heads: no source states it; the graph assumes it)"
         if "local_window" in assumed and "see only the last" in text:  # the band is stated, its width is not
             text = re.sub(r"the last [\d,]+ tokens", "a band of recent tokens (its width is not published)", text)
+            told.add("local_window")
         if text.startswith("Attention: every layer sees the whole context") and "local_window" in _assumed(arch, scale):
             left.append(DIM_NAMES["local_window"])
             continue
@@ -117,7 +118,7 @@ def drop_assumed(items: list, prev, arch, scale: str | None) -> list:
             continue
         out.append((kind, text))
     a, b = prev.scales.get(scale, {}), arch.scales.get(scale, {})
-    left += [DIM_NAMES[d] for d in sorted(_assumed(arch, scale)) if d in DIM_NAMES and d in b and a.get(d) != b[d]]
+    left += [DIM_NAMES[d] for d in sorted(_assumed(arch, scale) - told) if d in DIM_NAMES and d in b and a.get(d) != b[d]]
     if left:
         names = ", ".join(dict.fromkeys(left))
         out.append(("changed", f"Not stated by any source, so not listed: {names} (the graph assumes them; see the card)"))
