@@ -200,8 +200,8 @@ class MainWindow(DockHost, QMainWindow):
                 self.menu(name)
         f, e, v, h = self.menu("File"), self.menu("Edit"), self.menu("View"), self.menu("Help")
         m, ed = self.model, self.editor
-        self.open_model_action = self._action(f, "Open &model (preset or YAML)…", self.open_model_dialog, None,
-                                              "Open an architecture YAML file")
+        self.open_model_action = self._action(f, "Open &model (YAML or config.json)…", self.open_model_dialog, None,
+                                              "Open an architecture YAML file or a Hugging Face config.json")
         self.export_action = self._action(f, "&Export diagram…", self.export_diagram, "Ctrl+E",
                                           "Save the graph as PNG or SVG")
         f.addSeparator()
@@ -280,7 +280,8 @@ class MainWindow(DockHost, QMainWindow):
 
     def open_model_dialog(self):
         from studio._qt.dialogs.folders import remember, start_dir
-        path, _ = QFileDialog.getOpenFileName(self, "Open architecture", start_dir("model"), "YAML (*.yaml *.yml);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open architecture", start_dir("model"),
+                                              "Models (*.yaml *.yml *.json);;Hugging Face config.json (*.json);;All files (*)")
         remember("model", path)
         if path:
             try:
