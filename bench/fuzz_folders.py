@@ -86,8 +86,9 @@ def _fresh(work: Path, src: Path, name: str) -> Path:
 def _point_somewhere(rng, d, key: str, victims: Victims, folder: Path) -> None:
     """Set ``key`` of one mapping in ``d['models']`` to a name that leads to the victims."""
     models = d.get("models") if isinstance(d, dict) else None
-    if isinstance(models, list) and models and isinstance(models[0], dict):
-        m = rng.choice(models)
+    entries = [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []
+    if entries:
+        m = rng.choice(entries)
         m[key] = rng.choice(victims.targets(folder))
         if rng.random() < 0.5:
             m["status"] = rng.choice(["pending", "training", "failed"])  # a lesson would (re)make that folder
