@@ -10,6 +10,9 @@ see ``studio.core.jobs``) and carries each event to the GUI thread.
 
 Stop is cooperative: ``stop()`` sets the job's stop flag and ``requestInterruption()``; the job
 returns at its next check (training saves a checkpoint first). Pause is a flag the job polls.
+Nothing the job can reach holds the QThread (``control.notify`` keeps a weak reference), and the
+job callable is dropped on the GUI thread once the thread has ended: a Qt object must never be
+freed by the worker thread (see window/gui_collector.py for the crash that did).
 
 Why ``ended`` and not ``QThread.finished``: ``finished`` is emitted from the thread just before
 it really ends. Dropping the last reference to a QThread that is still running destroys it
@@ -18,7 +21,8 @@ thread after ``wait()`` returned, and the object is then deleted with ``deleteLa
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import weakref
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QThread, Signal
 
@@ -38,7 +42,9 @@ class Worker(QThread):
         super().__init__(parent)
         self.setObjectName(name)
         self.job, self.what = job, what
-        self.control = JobControl(should_stop=self.isInterruptionRequested, notify=self.event.emit)
+        # The job's objects (its generator, the control it polls) never hold this QThread: were a
+        # job's last reference dropped on the worker thread, the Qt object would go with it there.
+        self.control = JobControl(notify=_emitter(weakref.ref(self)))
         self.error: str | None = None
         self._ended = False
         self.finished.connect(self._on_finished)
@@ -85,5 +91,15 @@ class Worker(QThread):
             return
         self.wait()  # finished comes just before the thread really ends
         self._ended = True
+        self.job = None  # its closure (often over GUI objects) is let go here, on the GUI thread
         self.ended.emit()
         self.deleteLater()
+
+
+def _emitter(worker_ref):
+    """``control.notify`` for a job: emits on the worker's ``event`` signal while it exists."""
+    def notify(event) -> None:
+        worker = worker_ref()
+        if worker is not None:
+            worker.event.emit(event)
+    return notify

@@ -1,18 +1,18 @@
-"""Qt test fixtures: isolated settings, and a check that no test leaves a QThread running."""
-import studio._qt  # noqa: F401  applies the PySide6 None-refcount guard before any Qt test runs
+"""Qt test fixtures: the app's own QApplication, isolated settings, and a check that no test
+leaves a QThread running. The whole Qt tier runs in this one process, as a long lesson does."""
 import gc
 
 import pytest
 
-from file_per_process import QtFile, in_parent
+import studio._qt  # noqa: F401  applies the PySide6 None-refcount guard before any Qt test runs
 
 
-def pytest_pycollect_makemodule(module_path, parent):
-    """In the top-level run, each test file becomes one item that runs it in a fresh process
-    (see file_per_process.py for why); inside that child, files are collected as usual."""
-    if in_parent():
-        return QtFile.from_parent(parent, path=module_path)
-    return None
+@pytest.fixture(scope="session")
+def qapp():
+    """The application exactly as ``archstudio`` makes it (pytest-qt's own would be a bare
+    QApplication): the GUI-thread garbage collection of gui_collector.py comes with it."""
+    from studio._qt.window.app import create_app
+    return create_app()
 
 
 @pytest.fixture(autouse=True)
@@ -79,8 +79,8 @@ def window(qtbot):
 
 
 def dispose(w):
-    """Delete a window now, not at a random garbage-collection moment inside a later test's
-    event processing (where PySide teardown of half-collected widgets can crash)."""
+    """Delete a window now, on the GUI thread, so each test starts without the last one's window
+    (its timers, docks and worker connections) still alive and its memory is given back."""
     import shiboken6
     from PySide6.QtCore import QCoreApplication, QEvent
     if not shiboken6.isValid(w):
@@ -90,3 +90,51 @@ def dispose(w):
     QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
     QCoreApplication.processEvents()
     gc.collect()
+
+
+@pytest.fixture
+def make_docks(qtbot):
+    """TrainingDocks on a plain main window, as the main window composes them (one dock per view,
+    the Train menu); shut down and deleted on the GUI thread when the test ends."""
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+    made = []
+
+    def make(arch):
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+
+        from studio._qt.training import TrainingDocks
+        from tests.qt.training_docks import make_models
+        doc, run = make_models(arch)
+        w = QMainWindow()
+        qtbot.addWidget(w)
+        messages = []
+        t = TrainingDocks(run, parent=w, show_status=lambda msg, timeout_ms=0: messages.append(msg))
+        t.messages, t.doc, t.window = messages, doc, w
+        for title, widget in t.docks.items():
+            d = QDockWidget(title, w)
+            d.setWidget(widget)
+            w.addDockWidget(Qt.BottomDockWidgetArea, d)
+        t.fill_menu(QMenu("Train", w))
+        made.append(t)
+        return t
+    yield make
+    for t in made:
+        t.shutdown()
+        if shiboken6.isValid(t.window):
+            t.window.close()
+            t.window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.processEvents()
+    gc.collect()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ARCHSTUDIO_RUNS_DIR", str(tmp_path / "runs"))
+    # these runs are "100,000 steps" long, so the panel's compile="auto" would compile the step
+    # (a minute or more on a loaded CI box) before the first loss; eager keeps the test quick
+    monkeypatch.setenv("ARCHSTUDIO_NO_COMPILE", "1")
+    return tmp_path

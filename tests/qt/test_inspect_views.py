@@ -2,18 +2,12 @@
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
-from studio._qt.inspect import InspectDocks, reveal_dock
 from studio.core.inspect.inspection import RoutingHistory
-from studio.core.state import Document, RunState
-from studio.core.state.run import Snapshot
 from studio.core.model.compiler import compile_architecture
+from studio.core.state.run import Snapshot
 from tests.core.test_inspection import arch_of, moe_mla_arch
-
-WAIT = 60_000  # ms: generous, the 2-core CI box is shared; no assertion depends on speed
+from tests.qt.inspect_window import WAIT, Win
 
 
 @pytest.fixture(autouse=True)
@@ -23,44 +17,6 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
-
-
-class FakeGraphView(QObject):
-    block_activated = QtSignal(str)
-
-
-class Win(QMainWindow):
-    """The docks composed as the main window does: InspectDocks on the app's Document + RunState."""
-
-    def __init__(self, arch):
-        super().__init__()
-        self.doc, self.run = Document("classroom"), RunState()
-        self.run.follow(self.doc)
-        self.show_arch(arch)
-        self.graph_view = FakeGraphView()
-        self.setCentralWidget(QLabel("graph"))
-        self.status = ""
-        self.inspect = InspectDocks(self.run, parent=self, show_status=self._status)
-        self.inspect_controller = self.inspect.controller
-        self.attention_inspector, self.routing_view = self.inspect.attention, self.inspect.routing
-        self.docks, self.menus = {}, {"Inspect": self.menuBar().addMenu("Inspect")}
-        for title, widget in self.inspect.docks.items():
-            d = QDockWidget(title, self)
-            d.setWidget(widget)
-            self.addDockWidget(Qt.BottomDockWidgetArea, d)
-            if self.docks:
-                self.tabifyDockWidget(next(iter(self.docks.values())), d)
-            self.docks[title] = d
-        self.inspect.fill_menu(self.menus["Inspect"])
-        self.inspect.reveal.connect(lambda title: reveal_dock(self, self.docks[title]))
-        self.graph_view.block_activated.connect(self.inspect.block_activated)
-        self.resize(1366, 768)
-
-    def show_arch(self, arch, key=None):
-        self.doc.show_milestone(key or arch.id, arch, arch.meta.get("title", arch.id))
-
-    def _status(self, msg, timeout_ms=0):
-        self.status = msg
 
 
 @pytest.fixture
@@ -102,7 +58,7 @@ def test_untrained_milestone_grid_and_selection(qtbot, win):
     view.block_box.setCurrentIndex(2)
     assert view.sel[0] == 2 and "GQA" in view.info.text() and "kv1 ← h4–h7" in view.info.text()
     # masked (future) cells are not drawn as weight 0
-    top_right, zero = view.big.item.image[0, -1], view.big.item.image[-1, 0]
+    top_right = view.big.item.image[0, -1]
     assert not np.array_equal(top_right, np.array([68, 1, 84]))
 
 
@@ -177,13 +133,16 @@ def test_snapshot_updates_and_routing_view(qtbot, win):
     assert "top-2" in rv.summary.text() and "1 shared" in rv.summary.text()
     rv.refresh_history()
     assert rv.load_img.image.shape[:2] == (8, 5) and "step 5" in rv.train_note.text()
+    assert rv.train_pages.currentIndex() == 1 and "step 5" in rv.source_label.text()  # the plots, and whose weights
     assert len(rv.bias_curves) == 8 and "bias per expert" in rv.bias_plot.getPlotItem().titleLabel.text
     # another model on screen: none of this run's curves stay
     with qtbot.waitSignal(ctl.inspected, timeout=WAIT):
         win.show_arch(arch_of())
     qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
     rv.refresh_history()
-    assert rv.load_img.image is None and "During training" in rv.train_note.text()
+    assert rv.load_img.image is None and "No run is training this model" in rv.train_note.text()
+    assert rv.train_pages.currentWidget() is rv.train_idle  # words, not empty −400…400 axes (issue 22 L6)
+    assert "untrained" in rv.source_label.text()
     assert "untrained" in win.attention_inspector.source_label.text()
 
 

@@ -8,13 +8,13 @@ and row-centred ticks; the dock views fit the dock's height instead of growing p
 import pytest
 import torch
 
-from studio._qt.inspect.routing_view import NO_MOE, moe_layers
 from studio._qt.inspect.look_inside import SHORTCUT
-from studio.core.model.compiler import compile_architecture
-from studio.core.inspect.inspection import RoutingHistory
+from studio._qt.inspect.routing_view import NO_MOE, moe_layers
 from studio.core.files.presets import load_preset
+from studio.core.inspect.inspection import RoutingHistory
+from studio.core.model.compiler import compile_architecture
 from tests.core.test_inspection import arch_of, moe_mla_arch
-from tests.qt.inspect_views_cases import WAIT, Win
+from tests.qt.inspect_window import WAIT, Win
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@ timeline fires one per step); shown again, it says what the model on screen is a
 from studio._qt.inspect.routing_view import NO_MOE
 from studio.core.files.presets import load_preset
 from tests.core.test_inspection import arch_of
-from tests.qt.inspect_views_cases import Win
+from tests.qt.inspect_window import Win
 
 
 def test_hidden_routing_view_follows_when_shown(qtbot, monkeypatch):

@@ -11,15 +11,15 @@ import torch
 from PySide6.QtWidgets import QMainWindow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from tiny_training import tiny_arch  # noqa: E402
+from tiny_training import tiny_arch
 
-from studio._qt.dialogs.export_dialog import Llama2cActions  # noqa: E402
-from studio._qt.inspect import InspectDocks  # noqa: E402
-from studio._qt.training.generate_panel import GeneratePanel  # noqa: E402
-from studio.core.model.compiler import compile_architecture  # noqa: E402
-from studio.core.state import StudioModel  # noqa: E402
-from studio.core.state.run import Snapshot  # noqa: E402
-from studio.core.tokenizers.byte_level import ByteTokenizer  # noqa: E402
+from studio._qt.dialogs.export_dialog import Llama2cActions
+from studio._qt.inspect import InspectDocks
+from studio._qt.training.generate_panel import GeneratePanel
+from studio.core.model.compiler import compile_architecture
+from studio.core.state import StudioModel
+from studio.core.state.run import Snapshot
+from studio.core.tokenizers.byte_level import ByteTokenizer
 
 WAIT = 60_000
 DEEPSEEK = "2024-12-deepseek-v3"

@@ -8,9 +8,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from tiny_training import tiny_arch  # noqa: E402
-from training_panels_cases import configure, env, make_docks  # noqa: E402,F401  (fixtures)
 
 from studio._qt.training.panel import TrainingPanel  # noqa: E402
+from tests.qt.training_docks import configure  # noqa: E402
 from studio._qt.training.session import TrainingSession  # noqa: E402
 from studio.core.jobs.training import Continued  # noqa: E402
 from studio.core.runs.rundir import RunDir  # noqa: E402

@@ -2,80 +2,15 @@
 generation on the trained weights; the download dialog against a loopback hub; window close."""
 import sys
 from pathlib import Path
-import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from hf_server import Hub  # noqa: E402
-from tiny_training import tiny_arch  # noqa: E402
+import pytest
+from hf_server import Hub
+from tiny_training import tiny_arch
 
-from studio._qt.training import TrainingDocks  # noqa: E402
-from studio.core.runs.rundir import RunDir  # noqa: E402
-from studio.core.state import Document, RunState  # noqa: E402
-from studio.core.training import EvalMetrics, Finished, Sample  # noqa: E402
-
-
-def make_models(arch, key="tiny"):
-    """The two models the training views read: a Document with ``arch`` on screen, and the RunState following it."""
-    doc, run = Document("classroom"), RunState()
-    run.follow(doc)
-    doc.show_milestone(key, arch, "Tiny")
-    return doc, run
-
-
-@pytest.fixture
-def make_docks(qtbot):
-    """TrainingDocks on a plain main window, shut down and deleted at a fixed point (not by a later
-    GC inside pytest-qt's teardown event processing, where PySide can crash on half-dead widgets)."""
-    import gc
-
-    import shiboken6
-    from PySide6.QtCore import QCoreApplication, QEvent
-    made = []
-
-    def make(arch):
-        doc, run = make_models(arch)
-        w = QMainWindow()
-        qtbot.addWidget(w)
-        messages = []
-        t = TrainingDocks(run, parent=w, show_status=lambda msg, timeout_ms=0: messages.append(msg))
-        t.messages, t.doc, t.window = messages, doc, w
-        for title, widget in t.docks.items():
-            d = QDockWidget(title, w)
-            d.setWidget(widget)
-            w.addDockWidget(Qt.BottomDockWidgetArea, d)
-        t.fill_menu(QMenu("Train", w))
-        made.append(t)
-        return t
-    yield make
-    for t in made:
-        t.shutdown()
-        if shiboken6.isValid(t.window):
-            t.window.close()
-            t.window.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
-    QCoreApplication.processEvents()
-    gc.collect()
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("ARCHSTUDIO_RUNS_DIR", str(tmp_path / "runs"))
-    # these runs are "100,000 steps" long, so the panel's compile="auto" would compile the step
-    # (a minute or more on a loaded CI box) before the first loss; eager keeps the test quick
-    monkeypatch.setenv("ARCHSTUDIO_NO_COMPILE", "1")
-    return tmp_path
-
-
-def configure(panel, steps=100_000):
-    panel.tokenizer.setCurrentIndex(panel.tokenizer.findData("byte"))
-    panel.steps.setValue(steps)
-    panel.batch.setValue(4)
-    panel.context.setValue(32)
-    panel.eval_every.setValue(3)
-    panel.threads.setValue(1)
+from studio.core.runs.rundir import RunDir
+from studio.core.training import EvalMetrics, Finished, Sample
+from tests.qt.training_docks import configure
 
 
 def test_start_metrics_plots_stop_and_generate(qtbot, env, make_docks):

@@ -5,11 +5,17 @@ import sys
 
 
 def create_app():
+    """The one QApplication, with Python's cyclic garbage collection moved onto the GUI thread
+    (gui_collector.py: a collection on the worker thread deleted GUI objects there and crashed
+    the GUI thread later). Every QApplication of the program is made here, tests included."""
     from PySide6.QtWidgets import QApplication
+
+    from studio._qt.window.gui_collector import install
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LLM Architecture Studio")
     app.setOrganizationName("archstudio")
     app.setOrganizationDomain("archstudio.local")
+    install(app)
     return app
 
 

@@ -1,0 +1,76 @@
+"""Python's cyclic garbage collection runs on the GUI thread only, installed by the app itself.
+
+Without it a collection triggered by the worker thread (training, inspection, a tokenizer) freed
+GUI objects caught in reference cycles there, and the GUI thread crashed later (SIGSEGV in
+``~QGraphicsScene`` / a timer event of a freed widget); see studio/_qt/window/gui_collector.py."""
+import gc
+import os
+import subprocess
+import sys
+import threading
+import weakref
+
+from PySide6.QtCore import QObject
+
+from studio._qt.window.gui_collector import GuiThreadCollector, installed
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_archstudio_start_up_installs_it_in_a_fresh_process():
+    """No test code involved: the app's own create_app() switches automatic collection off and
+    leaves a running timer on the GUI thread."""
+    probe = ("import gc, threading\n"
+             "from studio._qt.window.app import create_app\n"
+             "from studio._qt.window.gui_collector import installed\n"
+             "app = create_app()\n"
+             "c = installed(app)\n"
+             "print(gc.isenabled(), c is not None and c.timer.isActive(), c.thread() is app.thread())\n")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                       env=dict(os.environ, QT_QPA_PLATFORM="offscreen"), check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "True", "True"], r.stdout + r.stderr
+
+
+def test_the_test_tier_runs_under_the_apps_collector(qapp):
+    assert isinstance(installed(qapp), GuiThreadCollector) and not gc.isenabled()
+
+
+def test_a_busy_worker_thread_never_collects_and_the_gui_thread_frees_the_cycle(qapp, qtbot):
+    collector = installed(qapp)
+    gui = threading.get_ident()
+    started_on = []
+
+    def seen(phase, info):
+        if phase == "start":
+            started_on.append(threading.get_ident())
+
+    freed_on = []
+    holder = QObject()
+    holder.me = holder  # a Qt object kept alive only by a reference cycle
+    weakref.finalize(holder, lambda: freed_on.append(threading.get_ident()))
+    del holder
+
+    kept = []
+
+    def allocate():  # a job building its results: many times the allocation threshold, kept alive
+        kept.extend([i] for i in range(20 * gc.get_threshold()[0]))
+
+    gc.callbacks.append(seen)
+    try:
+        worker = threading.Thread(target=allocate, name="archstudio-test-worker")
+        worker.start()
+        worker.join()
+        assert started_on == [] and freed_on == [], "a collection ran on the worker thread"
+        qtbot.waitUntil(lambda: bool(freed_on), timeout=10_000)  # the next tick of the GUI-thread timer
+    finally:
+        gc.callbacks.remove(seen)
+    assert freed_on == [gui] and set(started_on) == {gui}
+    assert collector.off_thread == 0
+
+
+def test_a_library_that_switches_collection_back_on_is_overruled(qapp):
+    collector = installed(qapp)
+    gc.enable()
+    collector.tick()
+    assert not gc.isenabled()
