@@ -82,7 +82,11 @@ def main() -> int:
     if a.peer:
         peer = subprocess.Popen([sys.executable, __file__, "--peer-loop", str(a.minutes), str(recipe["batch_size"]),
                                  str(recipe["context"]), str(a.threads or 1)], stdout=subprocess.PIPE, text=True)
-    _, o_err = ours.communicate()
+    lines = []  # the CLI's progress lines with the second they came at: where the minutes went
+    for line in ours.stderr:
+        if line.strip() and not line.startswith("\r"):
+            lines.append(f"{time.perf_counter() - t0:6.1f} {line.rstrip()[:160]}")
+    ours.wait()
     wall = time.perf_counter() - t0
     load1 = Path("/proc/loadavg").read_text().split()[0]
     cfg = {}
@@ -104,8 +108,7 @@ def main() -> int:
         row["peer"] = {"wall_s": round(p_wall, 1), "tokens": got["tokens"],
                        "tokens_per_wall_s": round(got["tokens"] / p_wall)}
         row["ratio"] = round(row["tokens_per_wall_s"] / max(1, row["peer"]["tokens_per_wall_s"]), 2)
-    if ours.returncode:
-        row["stderr"] = o_err.strip().splitlines()[-3:]
+    row["timeline"] = lines[:12] + (["…"] if len(lines) > 14 else []) + lines[-2:] if len(lines) > 14 else lines
     if a.then_warm and not ours.returncode:
         os.environ["XDG_CACHE_HOME"] = cache
         from studio.core.training.warm import warm_run

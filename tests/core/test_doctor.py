@@ -37,3 +37,20 @@ def test_doctor_names_an_unwritable_folder(tmp_path):
     blocker.write_text("x")
     r = run_cli("doctor", env={"ARCHSTUDIO_CACHE_DIR": str(blocker / "sub")})
     assert r.returncode == 1 and "cache folder" in r.stdout and "not writable" in r.stdout
+
+
+def test_doctor_reports_what_is_warm_for_a_fast_first_minute(tmp_path):
+    from studio.core.training import compile_costs as cc
+    cold = run_cli("doctor", env={"XDG_CACHE_HOME": str(tmp_path / "cold")})
+    assert "[note] compiled steps: none warm yet" in cold.stdout and "small-head kernel: not built yet" in cold.stdout
+    root = tmp_path / "warm" / "archstudio"
+    (root / "kernels").mkdir(parents=True)
+    (root / "kernels" / "small_head_attention-0123.so").write_bytes(b"")
+    (root / "torchinductor").mkdir()
+    cc.CostBook(root).record("k1", "stories260k batch 8 x context 128, bf16, small-head, 1 thread", cold_s=90.0,
+                             ratio=0.7, inductor_dir=str(root / "torchinductor"))
+    cc.CostBook(root).record("k2", "a shape whose cache was wiped", cold_s=90.0, inductor_dir=str(root / "gone"))
+    warm = run_cli("doctor", env={"XDG_CACHE_HOME": str(tmp_path / "warm")})
+    assert "[ok  ] small-head kernel: built" in warm.stdout
+    assert "[ok  ] compiled steps: 1 shape warm: stories260k batch 8 x context 128" in warm.stdout
+    assert "wiped" not in warm.stdout

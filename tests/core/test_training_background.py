@@ -163,3 +163,21 @@ def test_a_warmed_shape_is_compiled_in_a_child_and_recorded(tmp_path):
     entry = cc.CostBook().get(res["key"])
     assert entry["cold_s"] > 0 and entry["ratio"] > 0 and cc.CostBook().is_warm(res["key"])
     assert json.loads(json.dumps(entry))["label"].startswith("GraphModel") or "batch 2 x context 16" in entry["label"]
+
+
+def test_lesson_prepare_warms_the_shape_a_continuation_trains(tmp_path, monkeypatch):
+    """warm_run compiles the shape 'Train N more min' of a prepared run will train (its batch, context,
+    precision, kernel and threads from run.yaml), under the key the trainer looks up; a warm one is skipped."""
+    data = starter_data(tmp_path)
+    cfg = TrainConfig(steps=2, **CFG)
+    run, model = fresh_run(tmp_path, data, cfg)
+    list(train_steps(model, data, cfg, run=run))
+    spec, key, label = warm.spec_of_run(run.path)
+    assert (spec.batch, spec.context, spec.precision, spec.attention, spec.threads) == (4, 32, "fp32", "sdpa", 1)
+    assert key == cc.shape_key(run.build_model().train(), 4, 32, "fp32", "sdpa", 1)[0]
+    asked = []
+    monkeypatch.setattr(warm, "warm_now", lambda spec, timeout=0: asked.append(spec) or {"ok": True, "key": key})
+    assert warm.warm_run(run.path)["ok"] and asked == [spec]
+    (tmp_path / "ind").mkdir()
+    cc.CostBook().record(key, label, cold_s=30.0, inductor_dir=str(tmp_path / "ind"))
+    assert warm.warm_run(run.path) == {"ok": True, "already": True, "key": key, "label": label} and len(asked) == 1

@@ -171,6 +171,8 @@ def _plan_compile(runner, forward, model, cfg, device, B, distributed, choice, a
         why = f"eager ({NO_COMPILE_ENV} is set)"
     elif run is None:
         why = "eager (no run folder: nothing to compile beside the training from)"
+    elif device.type != "cpu":
+        why = f"eager (the step is compiled beside the training on CPUs; on {device.type} pass --compile on)"
     elif choice.precision not in ("fp32", "bf16"):
         why = f"eager ({choice.precision} is simulated eagerly)"
     if why:
