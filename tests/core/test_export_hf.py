@@ -129,11 +129,14 @@ def test_cli_refuses_an_inexpressible_model_in_one_line_naming_the_block(root, t
     assert not (tmp_path / "out").exists()  # nothing half-written
 
 
-def test_qk_norm_edit_is_refused_naming_the_block(root, tmp_path, capsys):
+def test_edits_no_class_has_are_refused_naming_the_block(root, tmp_path, capsys):
     run = RunDir(trained_run("2023-07-llama-2", root))
     arch = run.architecture()
     arch.graph.set_config("attention", "qk_norm", True)
     assert "attention: QK-norm" in str(plan_decoder(arch, "classroom", "Hugging Face")[1][0])
+    arch = run.architecture()
+    arch.graph.set_config("rope", "llama3_factor", 8.0)  # scaled rotations: not silently dropped
+    assert str(plan_decoder(arch, "classroom", "Hugging Face")[1][0]).startswith("rope: Llama 3 frequency scaling")
 
 
 def test_missing_package_names_the_extra(root, tmp_path, capsys, monkeypatch):

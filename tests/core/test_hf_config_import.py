@@ -106,10 +106,19 @@ def test_a_folder_holding_config_json_is_a_model(capsys):
     assert kinds["feed_forward"] == "moe"
 
 
-def test_rope_scaling_is_read_and_noted(capsys):
+def test_rope_scaling_becomes_the_rope_blocks_settings(capsys, tmp_path):
     code, out, _ = cli(capsys, "info", DATA / "Llama-3.1-8B" / "config.json", "--json")
-    info = json.loads(out)
-    assert code == 0 and "llama3" in info["notes"]["gap_note"] and "factor 8" in info["notes"]["gap_note"]
+    rope = next(n["config"] for n in json.loads(out)["nodes"] if n["id"] == "rope")
+    assert code == 0 and rope["llama3_factor"] == 8 and rope["llama3_original_context"] == 8192
+    assert rope["theta"] == 500000 and rope["llama3_high_freq_factor"] == 4
+    yarn = {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096, "beta_fast": 32, "beta_slow": 1,
+            "mscale": 1.0, "mscale_all_dim": 1.0}
+    arch = load_model(str(write(tmp_path, defaults("DeepseekV3Config", rope_scaling=yarn))))
+    from studio.core.model.resolve import resolve
+    cfg = resolve(arch, "paper").node("rope").config
+    assert (cfg.yarn_factor, cfg.yarn_original_context, cfg.yarn_beta_fast) == (40, 4096, 32)
+    assert "mscale_all_dim" in arch.meta["gap_note"]  # the attention temperature is named as not modelled
+    assert resolve(arch, "classroom").node("rope").config.yarn_factor == 0  # the classroom context needs none
 
 
 @pytest.mark.parametrize("cfg, named", [
@@ -121,6 +130,7 @@ def test_rope_scaling_is_read_and_noted(capsys):
     ({**defaults("DeepseekV3Config"), "num_nextn_predict_layers": 2}, "num_nextn_predict_layers 2"),
     ({**defaults("LlamaConfig"), "hidden_size": None}, "'hidden_size'"),
     ({**defaults("LlamaConfig"), "partial_rotary_factor": 0.5}, "partial_rotary_factor"),
+    ({**defaults("LlamaConfig"), "rope_scaling": {"rope_type": "linear", "factor": 2.0}}, "rope_scaling 'linear'"),
 ])
 def test_inexpressible_configs_are_refused_in_one_line(cfg, named, tmp_path, capsys):
     path = write(tmp_path, cfg)

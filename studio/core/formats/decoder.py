@@ -113,6 +113,11 @@ def _check_common(cfg, add, target):
     if len(eps) > 1:
         add("norm", f"RMSNorm eps differs between norms ({', '.join(f'{e:g}' for e in sorted(eps))}); "
                     f"{target} has one rms_norm_eps: set them equal")
+    rope = cfg["rope"][0][1]
+    for setting, what in (("llama3_factor", "Llama 3 frequency scaling"), ("yarn_factor", "YaRN")):
+        if getattr(rope, setting, 0):
+            add("rope", f"{what} (×{getattr(rope, setting):g}) is not written to {target} by this version; "
+                        f"set {setting} to 0")
     emb = cfg["tok_embeddings"][0][1]
     if getattr(emb, "scale", False):
         add("tok_embeddings", f"scales embeddings by √dim: {target} does not; turn scale off")

@@ -20,7 +20,6 @@ BASE_PRESET = {"llama": "2023-07-llama-2", "mistral": "2023-07-llama-2", "qwen2"
 # transformers' own defaults for the keys read here, where the family's config class has one
 DEFAULT_EPS = {"mixtral": 1e-5}  # every other family listed: 1e-6
 DEFAULT_THETA = {"mixtral": 1e6, "qwen2_moe": 1e6, "qwen3": 1e4, "qwen3_moe": 1e4}  # others 1e4
-ROPE_SCALING = ("linear", "dynamic", "yarn", "llama3", "longrope", "default")
 
 
 @dataclass
@@ -129,17 +128,30 @@ def _dense_dims(c: _Config, mt: str) -> dict:
 
 
 def _rope_scaling(c: _Config, s: Settings) -> None:
-    rs = c.data.get("rope_scaling") or _rope_parameter(c.data, "rope_type", None)
-    if not rs or rs == "default":
+    """rope_scaling (transformers 4) or rope_parameters (5) as the RoPE block's own settings:
+    Llama 3's frequency scaling and YaRN are built; other kinds are refused by name."""
+    rs = c.data.get("rope_scaling")
+    if not isinstance(rs, dict):
+        params = c.data.get("rope_parameters")
+        rs = params if isinstance(params, dict) else None
+    kind = (rs or {}).get("rope_type") or (rs or {}).get("type") or "default"
+    if kind == "default":
         return
-    kind = rs.get("rope_type") or rs.get("type") if isinstance(rs, dict) else rs
-    if kind not in ROPE_SCALING:
-        c.refuse("rope_scaling", f"a RoPE scaling type ({kind!r}) this app does not know")
-    if kind != "default":
-        factor = rs.get("factor") if isinstance(rs, dict) else None
-        s.notes.append(f"rope_scaling {kind}{f' (factor {factor:g})' if isinstance(factor, (int, float)) else ''} "
-                       "stretches the RoPE frequencies for long contexts; it adds no parameters, and the RoPE "
-                       "block here rotates at the unscaled frequencies")
+    factor = c.number("rope_scaling.factor", rs.get("factor", 1.0))
+    orig = rs.get("original_max_position_embeddings")
+    if kind == "llama3":
+        s.paper.update(llama3_factor=float(factor), llama3_original_context=int(orig or 8192),
+                       llama3_low_freq_factor=float(rs.get("low_freq_factor", 1.0)),
+                       llama3_high_freq_factor=float(rs.get("high_freq_factor", 4.0)))
+    elif kind == "yarn":
+        s.paper.update(yarn_factor=float(factor), yarn_original_context=int(orig or 4096),
+                       yarn_beta_fast=float(rs.get("beta_fast", 32.0)), yarn_beta_slow=float(rs.get("beta_slow", 1.0)))
+        if rs.get("mscale_all_dim"):
+            s.notes.append(f"YaRN's attention temperature (mscale_all_dim {rs['mscale_all_dim']:g}) scales the "
+                           "softmax at long context; it adds no parameters and is not modelled here")
+    else:
+        raise E.LoadError(f"{c.where}: rope_scaling {kind!r}: the RoPE block here builds Llama 3 scaling and YaRN, "
+                          "not this kind")
 
 
 def _attention(c: _Config, s: Settings) -> None:
