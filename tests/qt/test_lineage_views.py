@@ -36,6 +36,7 @@ def test_the_card_names_the_block_a_component_replaces_and_the_ideas_a_merge_bri
     text = _card(window, "2022-03-instructgpt", qtbot)
     assert "What changed since GPT-3 (the model it builds on)" in text
     assert "▶ Training: Three post-training stages added" in text and "RoPE" not in text.split("Why it mattered")[0]
+    assert text.count("Three post-training stages added") == 1  # the authors' words do not repeat the list's line
 
 
 def test_the_rope_node_shows_kimi_k2s_theta_and_yarn(window, qtbot):

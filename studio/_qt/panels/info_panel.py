@@ -135,17 +135,20 @@ class InfoPanel(QWidget):
         # the preset's own notes describe the step from the preset it extends: shown only when
         # that is the step the card lists (one change per card, always from the model it builds on)
         if changes and self.model.document.is_milestone and arch.meta.get("extends") == ch.since:
-            # under the one change heading when there is one (a second heading read as a second change)
-            out.append(f"<p style='margin-bottom:0'><i>In the authors' words:</i></p>{MARKED_LIST}" if out else
-                       f"<h3>In the authors' words</h3>{MARKED_LIST}")
+            listed = {s for _, s in ch.sentences}
+            rows = []
             for c in changes if isinstance(changes, list) else [changes]:
                 if isinstance(c, dict):
                     kind = str(c.get("kind", "changed"))
                     text = c.get("text") or ", ".join(f"{k}: {fmt_value(v)}" for k, v in c.items() if k != "kind")
                 else:
                     kind, text = "changed", str(c)
-                out.append(f"<li><b>{GLYPH.get(kind, '~')}</b> {esc(text)}</li>")
-            out.append("</ul>")
+                if f"Training: {text}" not in listed:  # a pipeline line the list above already says in these words
+                    rows.append(f"<li><b>{GLYPH.get(kind, '~')}</b> {esc(text)}</li>")
+            if rows:  # under the one change heading when there is one (a second heading read as a second change)
+                out.append(f"<p style='margin-bottom:0'><i>In the authors' words:</i></p>{MARKED_LIST}" if out else
+                           f"<h3>In the authors' words</h3>{MARKED_LIST}")
+                out += rows + ["</ul>"]
         return out
 
     def _training_html(self, training: dict) -> list[str]:
