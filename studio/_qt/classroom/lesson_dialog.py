@@ -47,7 +47,6 @@ class LessonDialog(QDialog):
 
     def __init__(self, run_state, parent=None, show_status=None):
         super().__init__(parent)
-        from studio.core.files.presets import preset_infos
         self.run_state = run_state
         self.show_status = show_status or (lambda msg, *a: None)
         self.worker = None
@@ -56,8 +55,7 @@ class LessonDialog(QDialog):
         lay = QVBoxLayout(self)
         intro = QLabel("Trains each chosen model's classroom version one after another, the night before class. "
                        "Safe to leave running overnight and to cancel: the next Start resumes where it stopped, "
-                       "and finished models are kept. TinyStories is used when downloaded (Help → Offline pack…), "
-                       "otherwise the starter corpus.")
+                       "and finished models are kept. Every model trains on the stories chosen below.")
         intro.setWordWrap(True)
         lay.addWidget(intro)
         row = QHBoxLayout()
@@ -79,22 +77,7 @@ class LessonDialog(QDialog):
         row.addWidget(self.total, 1)
         lay.addLayout(row)
         lay.addLayout(self._data_row())
-        self.models = QListWidget()
-        self.models.setMaximumHeight(150)
-        try:
-            infos = preset_infos()
-        except StudioError as exc:  # a damaged presets/timeline.yaml: the dialog still opens and says so
-            infos = []
-            self.show_status(str(exc), 15000)
-        for info in infos:
-            item = QListWidgetItem(f"{info.date}  {info.title}" if info.date else info.title)
-            item.setData(Qt.UserRole, info.id)
-            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            item.setCheckState(Qt.Unchecked if info.problem else Qt.Checked)
-            if info.problem:  # a damaged preset file: shown, not trained, the reason in its tooltip
-                item.setFlags(item.flags() & ~Qt.ItemIsEnabled)
-                item.setToolTip(info.problem)
-            self.models.addItem(item)
+        self.models = self._models_list()
         lay.addWidget(self.models)
         row = QHBoxLayout()
         for text, state in (("Tick all", Qt.Checked), ("Tick none", Qt.Unchecked)):
@@ -147,6 +130,27 @@ class LessonDialog(QDialog):
         self.models.itemChanged.connect(lambda _i: self._update_total())
         self.minutes.valueChanged.connect(lambda _v: self._update_total())
         self._update_total()
+
+    def _models_list(self) -> QListWidget:
+        """Every milestone and recipe, ticked; a damaged preset file shown, unticked, with why."""
+        from studio.core.files.presets import preset_infos
+        models = QListWidget()
+        models.setMaximumHeight(150)
+        try:
+            infos = preset_infos()
+        except StudioError as exc:  # a damaged presets/timeline.yaml: the dialog still opens and says so
+            infos = []
+            self.show_status(str(exc), 15000)
+        for info in infos:
+            item = QListWidgetItem(f"{info.date}  {info.title}" if info.date else info.title)
+            item.setData(Qt.UserRole, info.id)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Unchecked if info.problem else Qt.Checked)
+            if info.problem:  # a damaged preset file: shown, not trained, the reason in its tooltip
+                item.setFlags(item.flags() & ~Qt.ItemIsEnabled)
+                item.setToolTip(info.problem)
+            models.addItem(item)
+        return models
 
     def _data_row(self) -> QHBoxLayout:
         row = QHBoxLayout()

@@ -100,24 +100,7 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
             self.hist.addItem(it)
         self.readout = QLabel("Hover the map to read a gate weight.")
 
-        # training history: load over steps, aux loss, balancing bias
-        self._idle_note = ("No run is training this model in this window, so there is no routing over training to "
-                           "show. Train it (Train → Start training, F6): expert load over steps, the auxiliary loss "
-                           "and DeepSeek-V3's balancing bias then appear here as it learns.")
-        self.train_note = QLabel(self._idle_note)
-        self.train_note.setWordWrap(True)
-        self.load_plot = pg.PlotWidget(background=base)
-        _style(self.load_plot, text, "expert", "step")
-        self.load_img = pg.ImageItem(axisOrder="row-major")
-        self.load_plot.addItem(self.load_img)
-        self.load_plot.setToolTip("Fraction of routed tokens per expert at each step (brighter = more load)")
-        self.load_cbar = ColourBar("share of tokens", (0, 0.5, 1), fmt="{:.0%}")
-        self.aux_plot = pg.PlotWidget(background=base)
-        _style(self.aux_plot, text, "aux loss", "step")
-        self.aux_curve = self.aux_plot.plot(pen=pg.mkPen(moe, width=2))
-        self.bias_plot = pg.PlotWidget(background=base)
-        _style(self.bias_plot, text, "selection bias", "step")
-        self.bias_curves: list = []
+        self._build_history_plots(base, text, moe)
 
         for p in (self.hist, self.load_plot, self.aux_plot, self.bias_plot):
             p.setMinimumSize(160, 110)
@@ -137,22 +120,7 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         prompt_tab.addWidget(self.wait_page)
         prompt_tab.addWidget(prompt_maps)
         self.prompt_maps = prompt_maps
-        train_plots = QWidget()
-        tg = QGridLayout(train_plots)
-        self.train_idle = QLabel(self._idle_note)  # words, not three empty −400…400 axes, until a run trains
-        self.train_idle.setWordWrap(True)
-        self.train_idle.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        self.train_pages = train_tab = QStackedWidget()
-        train_tab.addWidget(self.train_idle)
-        train_tab.addWidget(train_plots)
-        tg.addWidget(self.train_note, 0, 0, 1, 3)
-        tg.addWidget(row(self.load_plot, self.load_cbar, stretch_at=0), 1, 0)
-        tg.addWidget(self.aux_plot, 1, 1)
-        tg.addWidget(self.bias_plot, 1, 2)
-        tg.setColumnStretch(0, 3)
-        tg.setColumnStretch(1, 2)
-        tg.setColumnStretch(2, 2)
-        tg.setRowStretch(1, 1)
+        train_tab = self._training_tab()
         self.tabs = QTabWidget()
         self.tabs.addTab(prompt_tab, "This prompt")
         self.tabs.addTab(train_tab, "Over training")
@@ -178,6 +146,47 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         self.ctl.source_changed.connect(lambda s: self.source_label.setText(f"Model: {s.label}"))
         self.follow_model()
         self.remember_palette()
+
+    def _build_history_plots(self, base, text, moe) -> None:
+        """Routing over training: expert load over steps, the aux loss, the balancing bias."""
+        self._idle_note = ("No run is training this model in this window, so there is no routing over training to "
+                           "show. Train it (Train → Start training, F6): expert load over steps, the auxiliary loss "
+                           "and DeepSeek-V3's balancing bias then appear here as it learns.")
+        self.train_note = QLabel(self._idle_note)
+        self.train_note.setWordWrap(True)
+        self.load_plot = pg.PlotWidget(background=base)
+        _style(self.load_plot, text, "expert", "step")
+        self.load_img = pg.ImageItem(axisOrder="row-major")
+        self.load_plot.addItem(self.load_img)
+        self.load_plot.setToolTip("Fraction of routed tokens per expert at each step (brighter = more load)")
+        self.load_cbar = ColourBar("share of tokens", (0, 0.5, 1), fmt="{:.0%}")
+        self.aux_plot = pg.PlotWidget(background=base)
+        _style(self.aux_plot, text, "aux loss", "step")
+        self.aux_curve = self.aux_plot.plot(pen=pg.mkPen(moe, width=2))
+        self.bias_plot = pg.PlotWidget(background=base)
+        _style(self.bias_plot, text, "selection bias", "step")
+        self.bias_curves: list = []
+
+
+    def _training_tab(self) -> QStackedWidget:
+        """Words until a run records routing, then the three plots."""
+        train_plots = QWidget()
+        tg = QGridLayout(train_plots)
+        self.train_idle = QLabel(self._idle_note)  # words, not three empty −400…400 axes, until a run trains
+        self.train_idle.setWordWrap(True)
+        self.train_idle.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.train_pages = train_tab = QStackedWidget()
+        train_tab.addWidget(self.train_idle)
+        train_tab.addWidget(train_plots)
+        tg.addWidget(self.train_note, 0, 0, 1, 3)
+        tg.addWidget(row(self.load_plot, self.load_cbar, stretch_at=0), 1, 0)
+        tg.addWidget(self.aux_plot, 1, 1)
+        tg.addWidget(self.bias_plot, 1, 2)
+        tg.setColumnStretch(0, 3)
+        tg.setColumnStretch(1, 2)
+        tg.setColumnStretch(2, 2)
+        tg.setRowStretch(1, 1)
+        return train_tab
 
     def retheme(self):
         """Another theme: backgrounds, axes, titles and the blank-cell grey follow."""
