@@ -103,6 +103,7 @@ def drop_assumed(items: list, prev, arch, scale: str | None) -> list:
             text = re.sub(r"\b[\d,]+ query heads", "the query heads", text)
         if "n_kv_heads" in assumed and re.match(r"Attention: [\d,]+ → [\d,]+ key/value head", text):
             text += " (how many key/value heads: no source states it; the graph assumes it)"
+            told.add("n_kv_heads")
         if "local_window" in assumed and "see only the last" in text:  # the band is stated, its width is not
             text = re.sub(r"the last [\d,]+ tokens", "a band of recent tokens (its width is not published)", text)
             told.add("local_window")
@@ -114,7 +115,11 @@ def drop_assumed(items: list, prev, arch, scale: str | None) -> list:
             left += [DIM_NAMES.get(d, d) for d in sorted(hit)]
             continue
         if text.startswith(("Parameters:", "Active per token:")) and _rests_on_assumptions(prev, arch, scale):
-            left.append("parameter counts")
+            sourced = _sourced_count(text, prev, arch, scale)
+            if sourced:  # the source's own figure instead of a count resting on assumptions (GPT-4: ~1.8T)
+                out.append((kind, sourced))
+            else:
+                left.append("parameter counts")
             continue
         out.append((kind, text))
     a, b = prev.scales.get(scale, {}), arch.scales.get(scale, {})
@@ -123,6 +128,23 @@ def drop_assumed(items: list, prev, arch, scale: str | None) -> list:
         names = ", ".join(dict.fromkeys(left))
         out.append(("changed", f"Not stated by any source, so not listed: {names} (the graph assumes them; see the card)"))
     return out
+
+
+def _sourced_count(text: str, prev, arch, scale) -> str:
+    """'Parameters: 174.6 B → ~1.8 T (reported)': the new model's count as its source states it,
+    when the old one's count is exact; '' when no source states it."""
+    from studio.core.model import provenance
+    from studio.core.model.accounting import humanize
+    key = "params_total" if text.startswith("Parameters:") else "params_active"
+    if provenance.figures_provenance(prev, scale, "params_total")[0] == "computed-from-assumptions":
+        return ""
+    fig = provenance.published_figures_of(arch.meta).get(key)
+    if fig is None or not isinstance(fig.value, (int, float)) or fig.provenance not in provenance.SOURCED:
+        return ""
+    label, _, rest = text.partition(":")
+    before = rest.split("→")[0].strip()
+    unit = " parameters" if key == "params_active" else ""
+    return f"{label}: {before} → ~{humanize(fig.value)}{unit} ({fig.provenance})"
 
 
 def _rests_on_assumptions(prev, arch, scale) -> bool:
