@@ -10,10 +10,10 @@ SHORT = {"n_heads": "heads", "n_kv_heads": "kv heads", "hidden_dim": "hidden", "
          "loss_weight": "λ", "store_copies": "own copies", "yarn_factor": "YaRN ×", "llama3_factor": "Llama 3 ×"}
 
 PROVENANCE_GLYPH = {"published": "◆", "computed": "●", "measured": "▲", "reported": "◇",
-                    "undisclosed": "○", "stand-in": "◌", "computed-from-assumptions": "◐",
+                    "undisclosed": "○", "stand-in": "◌", "computed-from-assumptions": "◐", "computed-from-config": "●",
                     "illustrative": "◌", "inferred": "◑", "chosen": "□", "n/a": "–"}
 
-PROVENANCE_WORD = {"computed-from-assumptions": "assumed", "n/a": ""}
+PROVENANCE_WORD = {"computed-from-assumptions": "assumed", "computed-from-config": "from config.json", "n/a": ""}
 
 
 def provenance_badge(provenance: str) -> str:
@@ -107,7 +107,8 @@ def esc(s) -> str:
 def badge_html(prov: str, tip: str = "") -> str:
     """A provenance badge: glyph + word (never colour alone), with a tooltip-able title."""
     glyph = PROVENANCE_GLYPH.get(prov, "•")
-    word = "computed from assumptions" if prov == "computed-from-assumptions" else prov
+    word = {"computed-from-assumptions": "computed from assumptions",
+            "computed-from-config": "computed from config.json"}.get(prov, prov)
     return f"<span title='{esc(tip or word)}' style='font-size:small'>{glyph}&nbsp;{esc(word)}</span>"
 
 

@@ -56,7 +56,8 @@ def test_real_config_counts_what_transformers_builds(name, capsys):
     assert code == 0, err
     info = json.loads(out)
     assert info["params_total"] == hf_params(cfg) and info["params_mtp"] == 0
-    assert info["provenance"]["params_total"] == "computed"
+    assert {info["provenance"][k] for k in ("params_total", "params_active", "kv_cache_bytes_per_token",
+                                            "flops_per_token")} == {"computed-from-config"}
     assert "config.json" in info["figures"]["params_total"]["source"]
 
 

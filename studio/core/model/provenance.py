@@ -28,6 +28,7 @@ PROVENANCES = {
     "reported": "stated by a third party (a leak or a press report), not confirmed by the maker",
     "computed": "exact, from the graph and the block formulas; the configuration is published",
     "computed-from-assumptions": "exact for the graph shown, but the graph rests on assumptions the card lists",
+    "computed-from-config": "exact, from the graph built from a Hugging Face config.json (the values it states)",
     "illustrative": "no source states it: a value chosen to make the graph concrete",
     "inferred": "not stated for this model: taken from a related source the card names",
     "chosen": "a classroom-scale setting chosen by the studio so the model trains on a laptop",
@@ -238,7 +239,8 @@ def card_of(m: dict) -> dict:
 
 def glyph_word(provenance: str) -> str:
     """The short word a badge or tooltip shows for a provenance."""
-    return {"computed-from-assumptions": "computed from assumptions"}.get(provenance, provenance)
+    return {"computed-from-assumptions": "computed from assumptions",
+            "computed-from-config": "computed from config.json"}.get(provenance, provenance)
 
 
 STAND_IN_NOTE = ("Illustrative stand-in: the real architecture was never disclosed, so this graph shows "

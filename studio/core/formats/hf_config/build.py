@@ -117,4 +117,6 @@ def _meta(s: Settings, path: Path, name: str, data: dict) -> dict:
             "family_member": f"{name}: the numbers of its config.json", "builds_on": BASE_PRESET[s.family]}
     if notes:
         meta["gap_note"] = notes
+    from studio.core.model.provenance import COMPUTED_FIGURES
+    meta["provenance"] = {k: "computed-from-config" for k in COMPUTED_FIGURES}  # source: config_source
     return meta
