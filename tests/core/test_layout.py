@@ -48,3 +48,18 @@ def test_encoder_decoder_has_both_stacks():
     arch = load_preset("2017-06-transformer")
     lay = compute_layout(arch.graph)
     assert lay.pos["enc_attention"][0] < lay.pos["cross_attention"][0]
+
+
+@pytest.mark.parametrize("pid", ["2017-06-transformer", "2020-06-gshard"])
+def test_decoder_stem_stands_between_encoder_and_decoder(pid):
+    """Issue 22 L3: the target tokens' chain is laid out right of the encoder, so its links into
+    the decoder do not cross the encoder's frame."""
+    arch = load_preset(pid)
+    lay = compute_layout(arch.graph)
+    g = arch.graph
+    enc_right = max(lay.pos[n][0] for n, v in g.nodes.items() if v.region == "encoder") + NODE_W
+    dec_left = min(lay.pos[n][0] for n, v in g.nodes.items() if v.region == "layer")
+    feeds_decoder = {e.src for e in g.edges if g.node(e.src).region == "stem" and g.node(e.dst).region == "layer"}
+    assert feeds_decoder
+    for n in feeds_decoder:
+        assert enc_right < lay.pos[n][0] < dec_left, (n, lay.pos[n], enc_right, dec_left)

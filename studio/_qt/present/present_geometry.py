@@ -120,18 +120,26 @@ def plan_layout(arch, units: dict[str, tuple[float, float]], faces: dict[str, tu
     variant badge); ``tagged``: nodes that carry a diff tag above their box."""
     best = None
     for lod in range(len(LOD_NAMES)):
-        options = [_make(arch, units, faces, tagged, stages, area, Present(lod), wrap, stack)
-                   for wrap in ("none", "side", "all") for stack in (False, True)]
-        pick = max(options, key=lambda p: p.scale)
-        if pick.scale >= MIN_SCALE + 0.05:  # the estimate is within a few per cent of the real fit
-            return pick
-        best = pick
+        # "all" stacks an encoder-decoder's decoder-side stem under the encoder's as well: its
+        # links then cross the encoder frame, so it is the last arrangement tried at each level
+        for stacks in ((False, True), ("all",)):
+            options = [_make(arch, units, faces, tagged, stages, area, Present(lod), wrap, stack)
+                       for wrap in ("none", "side", "all") for stack in stacks]
+            pick = max(options, key=lambda p: p.scale)
+            if pick.scale >= MIN_SCALE + 0.05:  # the estimate is within a few per cent of the real fit
+                return pick
+            best = pick if best is None or pick.scale > best.scale else best
     return best
 
 
-def _stacked(arch, units):
-    """The stem's chains one under the other instead of side by side (2017: source and target)."""
-    stem = {n: u for n, u in units.items() if arch.graph.node(n).region == "stem"}
+def _stacked(arch, units, every_column: bool = False):
+    """The stem's chains one under the other instead of side by side (2017: source and target).
+    Only the columns left of the first region unless ``every_column``: an encoder-decoder's
+    decoder-side stem stands between the encoder and the decoder (studio.core.model.layout)."""
+    first_other = min((u[0] for n, u in units.items() if arch.graph.node(n).region != "stem"), default=float("inf"))
+    if every_column:
+        first_other = float("inf")
+    stem = {n: u for n, u in units.items() if arch.graph.node(n).region == "stem" and u[0] < first_other}
     xs = sorted({u[0] for u in stem.values()})
     if len(xs) < 2:
         return units
@@ -145,10 +153,10 @@ def _stacked(arch, units):
     return out
 
 
-def _make(arch, units, faces, tagged, stages, area, pr: Present, wrap: str, stack: bool) -> Plan:
+def _make(arch, units, faces, tagged, stages, area, pr: Present, wrap: str, stack: bool | str) -> Plan:
     plan = Plan(pr, wrap=wrap != "none")
     if stack:
-        units = _stacked(arch, units)
+        units = _stacked(arch, units, every_column=stack == "all")
     tfm, xfm = QFontMetricsF(pr.title_font()), QFontMetricsF(pr.text_font())
     bfm = QFontMetricsF(pr.text_font(bold=True))
     regions = {nid: arch.graph.node(nid).region for nid in units}

@@ -1,6 +1,7 @@
 """Layered layout of an architecture graph (Qt-free; networkx only).
 
-Regions are columns read left to right (stem, encoder, layer, head), the way the model runs;
+Regions are columns read left to right (stem, encoder, layer, head), the way the model runs
+(an encoder-decoder's decoder-side stem stands between the encoder and the decoder);
 inside a region each connected chain is a column of blocks ordered by their longest-path
 depth, so a transformer layer reads top to bottom like the diagrams in the papers, with the
 residual skips as arcs beside it. The head starts level with the layer stack's exit so the
@@ -104,6 +105,27 @@ def _compute_grid(graph, members: list[str], edges) -> dict[str, tuple[int, int]
     return grid
 
 
+def _bands(graph) -> list[tuple[str, list[str]]]:
+    """(region, members) column groups, left to right. An encoder-decoder model's stem is split:
+    the chains that feed the decoder stand between the encoder and the decoder, so their edges
+    do not cross the encoder's frame (2017, GShard: the target tokens' embedding sat left of
+    the encoder and its links ran across it)."""
+    by_region = {r: [nid for nid, n in graph.nodes.items() if n.region == r] for r in REGION_ORDER}
+    dec_stem: list[str] = []
+    if by_region["encoder"] and by_region["layer"] and by_region["stem"]:
+        stem = set(by_region["stem"])
+        sub = nx.Graph()
+        sub.add_nodes_from(stem)
+        sub.add_edges_from((e.src, e.dst) for e in graph.edges if e.src in stem and e.dst in stem)
+        for comp in nx.connected_components(sub):
+            into = {graph.node(e.dst).region for e in graph.edges if e.src in comp and e.dst not in stem}
+            if "layer" in into and "encoder" not in into:
+                dec_stem += [nid for nid in by_region["stem"] if nid in comp]
+    bands = [("stem", [n for n in by_region["stem"] if n not in dec_stem]), ("encoder", by_region["encoder"]),
+             ("stem", dec_stem), ("layer", by_region["layer"]), ("head", by_region["head"])]
+    return [(r, members) for r, members in bands if members]
+
+
 def compute_layout(graph, previous: Layout | None = None) -> Layout:
     """Positions for every node of ``graph`` (an ArchGraph)."""
     out = Layout()
@@ -114,10 +136,7 @@ def compute_layout(graph, previous: Layout | None = None) -> Layout:
 
     right = None  # right edge of the previous region column
     layer_exit_y = 0.0
-    for r in REGION_ORDER:
-        members = [nid for nid, n in graph.nodes.items() if n.region == r]
-        if not members:
-            continue
+    for r, members in _bands(graph):
         grid = _region_grid(graph, members)
         rel = {nid: (c * COL, row * ROW) for nid, (c, row) in grid.items()}
         ox = 0.0 if right is None else right + REGION_GAP
