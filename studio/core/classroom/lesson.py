@@ -267,14 +267,8 @@ def summary_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-# ---------------------------------------------------------------------------- prepare
-def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[], bool] = lambda: False,
-            cache=None) -> Iterator[LessonEvent]:
-    """Train (or resume, or skip) every model of the lesson in ``out_dir``; see the module docstring."""
-    from studio.core.classroom.lesson_train import import_entry, train_entry
+def _check_request(lesson: Lesson, ids: list, cfg: LessonConfig) -> None:
     from studio.core.files.presets import is_preset
-    lesson = Lesson(out_dir)
-    ids = list(cfg.milestones) or default_milestones()
     for pid in ids:
         if not is_preset(pid):
             raise E.StudioError(f"{pid!r} is not a preset id; run 'archstudio presets' for the milestones")
@@ -284,21 +278,38 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
         raise E.StudioError(f"{lesson.path}: is a file; --out needs a folder for the lesson")
     if lesson.path.is_dir() and any(lesson.path.iterdir()) and not lesson.exists():
         raise E.StudioError(f"{lesson.path}: not empty and not a lesson folder; choose a new folder")
-    index = lesson.read() if lesson.exists() else {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "models": []}
+
+
+def _entries_to_prepare(lesson: Lesson, index: dict, ids: list, pretrained: tuple):
+    """(every entry of the index in order, the good ones, one line per damaged one, id -> good
+    entry) with an entry added for each asked model the index does not list yet. A rerun never
+    drops an entry, and a damaged entry for an asked model is named, not replaced."""
+    from studio.core.runs import tinyllamas as tl
     items, good, bad = lesson.sorted_entries(index) if lesson.exists() else ([], [], [])
     named = {m.get("id") for m in items if m not in good and isinstance(m, dict) and isinstance(m.get("id"), str)}
     known = {e["id"]: e for e in good}
-    for pid in ids:  # a rerun may add models; it never drops the ones already listed, nor bad ones
-        if pid not in known and pid not in named:
-            known[pid] = {"id": pid, "run": pid, "status": "pending"}
-            items.append(known[pid])
-    from studio.core.runs import tinyllamas as tl
-    for name in cfg.pretrained:
-        m = tl.model(name)
-        if f"pretrained-{name}" not in known and f"pretrained-{name}" not in named:
-            known[f"pretrained-{name}"] = {"id": f"pretrained-{name}", "run": f"pretrained-{name}", "status": "pending",
-                                           "serves": list(m.presets), "pretrained": name}
-            items.append(known[f"pretrained-{name}"])
+    wanted = [(pid, {"id": pid, "run": pid, "status": "pending"}) for pid in ids]
+    for name in pretrained:
+        wanted.append((f"pretrained-{name}", {"id": f"pretrained-{name}", "run": f"pretrained-{name}",
+                                              "status": "pending", "serves": list(tl.model(name).presets),
+                                              "pretrained": name}))
+    for key, entry in wanted:
+        if key not in known and key not in named:
+            known[key] = entry
+            items.append(entry)
+    return items, good, bad, known
+
+
+# ---------------------------------------------------------------------------- prepare
+def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[], bool] = lambda: False,
+            cache=None) -> Iterator[LessonEvent]:
+    """Train (or resume, or skip) every model of the lesson in ``out_dir``; see the module docstring."""
+    from studio.core.classroom.lesson_train import import_entry, train_entry
+    lesson = Lesson(out_dir)
+    ids = list(cfg.milestones) or default_milestones()
+    _check_request(lesson, ids, cfg)
+    index = lesson.read() if lesson.exists() else {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "models": []}
+    items, good, bad, known = _entries_to_prepare(lesson, index, ids, cfg.pretrained)
     index["models"] = items
     index.update({"minutes_per_model": cfg.minutes_per_model if cfg.steps is None else None, "steps": cfg.steps})
     from studio.core.data import load_corpus
