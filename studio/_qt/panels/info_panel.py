@@ -49,6 +49,9 @@ class InfoPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.browser)
+        from studio._qt.training.experiment_view import ExperimentButton
+        self.experiment = ExperimentButton(self)  # shown under a card whose milestone has an experiment
+        lay.addWidget(self.experiment)
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
         self._pending.setInterval(0)
@@ -81,9 +84,11 @@ class InfoPanel(QWidget):
         arch = doc.architecture
         if arch is None:
             self.browser.setHtml("")
+            self.experiment.show_for(None)
             return
         m = arch.meta
         title = doc.title
+        self.experiment.show_for(doc.milestone_id, m)
         h = [f"<h2 style='margin-bottom:2px'>{esc(title)}</h2>"]
         sub = " · ".join(esc(x) for x in (m.get("org"), m.get("date")) if x)
         if m.get("family_member"):
@@ -103,6 +108,8 @@ class InfoPanel(QWidget):
         if m.get("why"):
             h.append(f"<p><b>Why it mattered.</b> {esc(m['why'])}</p>")
         h += self._training_html(arch.training or {})
+        if m.get("experiment_note"):
+            h.append(f"<p><b>At laptop scale.</b> {esc(m['experiment_note'])}</p>")
         h += self._published_html(m)
         h += self._card_html(m)
         for key in ("gap_note", "seed_note", "reported_note", "standin_note", "kv_note", "size_note",

@@ -185,3 +185,14 @@ def scaled(value: float, minutes: float, at_minutes: float = 3.0, least: int = 1
     """A step or token count calibrated for ``at_minutes``, scaled to ``minutes``."""
     return max(least, round(value * minutes / at_minutes))
 
+
+
+def default_experiment_dir(milestone: str) -> Path:
+    """A new folder for an experiment started from the app: ``experiments/<id>-<time>`` in the user
+    data dir (``ARCHSTUDIO_EXPERIMENTS_DIR`` replaces that parent)."""
+    import os
+
+    import platformdirs
+    env = os.environ.get("ARCHSTUDIO_EXPERIMENTS_DIR")
+    base = Path(env) if env else Path(platformdirs.user_data_dir("archstudio", appauthor=False)) / "experiments"
+    return base / f"{milestone}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -1,0 +1,81 @@
+"""What a live experiment view shows, Qt-free: the curves, tables and samples an experiment's
+events have built so far, or those of a finished folder (experiment.json) reopened later."""
+from __future__ import annotations
+
+from studio.core.experiments.common import (
+    Finished,
+    Point,
+    Row,
+    Stage,
+    Text,
+    read_result,
+)
+
+
+class ExperimentHistory:
+    def __init__(self, milestone: str = ""):
+        self.reset(milestone)
+
+    def reset(self, milestone: str = "") -> None:
+        self.milestone = milestone
+        self.series: dict[str, tuple[list, list]] = {}   # name -> (xs, ys), in arrival order
+        self.tables: dict[str, list[tuple]] = {}          # name -> rows; the first row is the header
+        self.texts: list[tuple[str, str]] = []
+        self.status = "idle"                              # idle, running, done, stopped, failed
+        self.message = ""
+        self.result: dict | None = None
+        self.path = None
+        self.version = 0                                  # grows on every change (the view redraws on it)
+
+    def feed(self, ev) -> None:
+        if isinstance(ev, Point):
+            xs, ys = self.series.setdefault(ev.series, ([], []))
+            xs.append(float(ev.x))
+            ys.append(float(ev.y))
+        elif isinstance(ev, Row):
+            self.tables.setdefault(ev.table, []).append(tuple(ev.cells))
+        elif isinstance(ev, Text):
+            self.texts.append((ev.label, ev.text))
+        elif isinstance(ev, Stage):
+            self.status, self.message = "running", ev.what
+        elif isinstance(ev, Finished):
+            self.status = "done"
+            arrow = "higher is better" if ev.higher_is_better else "lower is better"
+            self.message = f"{ev.metric}: before {ev.before:.4g}, after {ev.after:.4g} ({arrow}); {ev.wall_s:.0f} s"
+            try:
+                self.result = read_result(self.path) if self.path else None
+            except Exception:  # noqa: BLE001  the live curves stay; the status line says it finished
+                self.result = None
+        else:
+            return
+        self.version += 1
+
+    def fail(self, message: str) -> None:
+        self.status, self.message = "failed", message
+        self.version += 1
+
+    def ended(self) -> None:
+        """The job returned: without a Finished event it was stopped (its folder keeps the done parts)."""
+        if self.status == "running":
+            self.status, self.message = "stopped", "stopped: start it again on the same folder to continue"
+            self.version += 1
+
+    @classmethod
+    def from_folder(cls, folder) -> ExperimentHistory:
+        """A finished experiment as the view shows it: its curve(s) and the metric line."""
+        data = read_result(folder)
+        h = cls(str(data["milestone"]))
+        h.path, h.result = str(folder), data
+        h.series["result"] = ([float(x) for x, _ in data["curve"]], [float(y) for _, y in data["curve"]])
+        for key in ("best_of_n_curve", "reward_curve", "greedy_curve", "fit_curve", "hbm_ratio"):
+            if data.get(key):
+                h.series[key.replace("_", " ")] = ([float(x) for x, _ in data[key]], [float(y) for _, y in data[key]])
+        for key in ("samples_before", "samples_after"):
+            for item in data.get(key) or []:
+                if isinstance(item, list) and len(item) == 2:
+                    h.texts.append((key.replace("samples_", ""), f"{item[0]}{str(item[1]).split(chr(10))[0]}"))
+        arrow = "higher is better" if data["higher_is_better"] else "lower is better"
+        h.status = "done"
+        h.message = f"{data['metric']}: before {data['before']:.4g}, after {data['after']:.4g} ({arrow})"
+        h.version = 1
+        return h
