@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, QPointF, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup, QUndoStack
 
 from studio._qt.graph.commands import AddNode, Connect, Disconnect, MoveNode, RemoveNode, SetConfig, SetDim
-from studio._qt.graph.graph_items import EdgeItem, NodeItem
+from studio._qt.graph.edge_item import EdgeItem
+from studio._qt.graph.graph_items import NodeItem
 from studio.core.errors import GraphEditError, StudioError
 from studio.core.model.graph import Node
 from studio.core.model.validate import validate

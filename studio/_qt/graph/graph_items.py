@@ -392,7 +392,3 @@ def _rect_path(r: QRectF) -> QPainterPath:
     p = QPainterPath()
     p.addRect(r)
     return p
-
-
-from studio._qt.graph.edge_item import EdgeItem  # noqa: E402,F401  (re-exported: it lived here)
-from studio._qt.graph.frame_items import FrameItem, StageItem  # noqa: E402,F401  (re-exported: they lived here)

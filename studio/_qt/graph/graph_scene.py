@@ -18,7 +18,9 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from blocks.registry import get_spec
 from studio._qt.graph.block_face import block_face
-from studio._qt.graph.graph_items import EdgeItem, FrameItem, NodeItem
+from studio._qt.graph.edge_item import EdgeItem
+from studio._qt.graph.frame_items import FrameItem
+from studio._qt.graph.graph_items import NodeItem
 from studio._qt.graph.port_drag import PortDragMixin
 from studio._qt.present.present_scene import PresentMixin
 from studio._qt.graph.scene_decor import SceneDecor
