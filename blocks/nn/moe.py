@@ -66,14 +66,7 @@ class MoE(nn.Module):
         order = flat.argsort(stable=True)
         token_of = order // c.top_k
         weight_of = top_w.reshape(-1)[order]
-        out = torch.zeros_like(xf)  # the accumulator, in the token stream's dtype (fp32 under autocast)
-        start = 0
-        for e, n in enumerate(counts.tolist()):  # dropless: every routed token is processed
-            if n:
-                idx = token_of[start:start + n]
-                routed = self.experts[e](xf[idx]) * weight_of[start:start + n, None]
-                out.index_add_(0, idx, routed.to(out.dtype))
-                start += n
+        out = self._dispatch(xf, counts, token_of, weight_of)
         if c.n_shared:
             shared = self.shared_experts(xf)
             if c.shared_gate:
@@ -86,6 +79,22 @@ class MoE(nn.Module):
                 self.expert_bias += c.bias_update_rate * torch.sign(counts.float().mean() - counts.float())
         self.last_routing = (top_i.detach(), top_w.detach()) if self.capture else None
         return out.view(B, T, D)
+
+    @torch.compiler.disable
+    def _dispatch(self, xf, counts, token_of, weight_of):
+        """Each expert on the tokens routed to it, weighted, summed into an accumulator in the token
+        stream's dtype (fp32 under autocast). Left to eager under torch.compile: the loop's shapes
+        are the routed-token counts, data-dependent, so a compiled version is traced again for
+        every new count."""
+        out = torch.zeros_like(xf)
+        start = 0
+        for e, n in enumerate(counts.tolist()):  # dropless: every routed token is processed
+            if n:
+                idx = token_of[start:start + n]
+                routed = self.experts[e](xf[idx]) * weight_of[start:start + n, None]
+                out.index_add_(0, idx, routed.to(out.dtype))
+                start += n
+        return out
 
     def _aux_loss(self, scores, counts, n_tokens):
         """Switch/GShard balance loss: E · Σ_e f_e · P_e (f: routed fraction, P: mean score)."""

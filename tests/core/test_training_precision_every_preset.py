@@ -69,14 +69,15 @@ def test_the_precision_probe_measures_an_moe_preset(data, monkeypatch):
     assert len(steps) == 2 and all(math.isfinite(s.loss) for s in steps)
 
 
-@pytest.mark.parametrize("score,n_shared,bias_balancing", [("softmax", 0, False), ("sigmoid", 2, True)])
-def test_moe_dispatch_under_autocast_sums_in_the_stream_dtype(score, n_shared, bias_balancing):
-    """Mixtral-style (softmax top-2) and DeepSeek-style (sigmoid router with selection bias, shared
-    experts): under bf16 autocast the experts compute in bf16, the router and the accumulator stay
+@pytest.mark.parametrize("score,n_shared,bias_balancing,shared_gate", [
+    ("softmax", 0, False, False), ("sigmoid", 2, True, False), ("softmax", 1, False, True)])
+def test_moe_dispatch_under_autocast_sums_in_the_stream_dtype(score, n_shared, bias_balancing, shared_gate):
+    """Mixtral-style (softmax top-2), DeepSeek-style (sigmoid router with selection bias, shared
+    experts) and Qwen2-MoE-style (a gated shared expert): under bf16 autocast the experts compute in bf16, the router and the accumulator stay
     in the token stream's fp32, and the output equals the fp32 one to bf16's precision."""
     torch.manual_seed(0)
     cfg = C.MoEConfig(dim=16, n_experts=4, top_k=2, expert_hidden_dim=32, n_shared=n_shared, score=score,
-                      bias_balancing=bias_balancing, norm_topk=score == "sigmoid")
+                      bias_balancing=bias_balancing, norm_topk=score == "sigmoid", shared_gate=shared_gate)
     moe = MoE(cfg).eval()
     x = torch.randn(2, 5, 16, requires_grad=True)
     ref = moe(x)
