@@ -145,3 +145,31 @@ def test_missing_package_names_the_extra(root, tmp_path, capsys, monkeypatch):
     code, _, err = cli(capsys, "export", run, "--format", "hf", "--out", tmp_path / "hf")
     assert code == 2 and "safetensors" in err and "[export]" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "hf").exists()
+
+
+def test_biases_and_untied_gqa_edits_round_trip(root, tmp_path):
+    """LLaMA's attention_bias (q/k biases permuted with their rows) and mlp_bias, MQA (1 KV head), untied head."""
+    from studio.core.model.compiler import compile_architecture
+    from studio.core.training.setup import classroom_arch
+    tok = tokenizer(root)
+    arch = classroom_arch(load_preset("2023-07-llama-2"), tok.vocab_size, 32)
+    arch.scales["classroom"]["n_kv_heads"] = 1
+    arch.graph.set_config("attention", "bias", True)
+    arch.graph.set_config("feed_forward", "bias", True)
+    torch.manual_seed(1)
+    model = compile_architecture(arch)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)  # biases and gains away from their zero/one start
+    run = RunDir(tmp_path / "run")
+    run.initialize(arch, "2023-07-llama-2", tok)
+    run.save_checkpoint({"model": model.state_dict()}, step=1)
+    res = export_hf(run.path, tmp_path / "hf")
+    cfg = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert cfg["attention_bias"] and cfg["mlp_bias"] and cfg["num_key_value_heads"] == 1
+    hf, info = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), output_loading_info=True,
+                                                                 dtype=torch.float32)
+    assert res.architecture == "LlamaForCausalLM" and not any(info[k] for k in ("missing_keys", "unexpected_keys"))
+    x = torch.tensor([tok.encode(PROMPT)])
+    with torch.no_grad():
+        assert (hf(x).logits - model.eval()(x)[0]).abs().max().item() < 1e-4
