@@ -50,3 +50,14 @@ def test_cli_data_fetch_with_a_list_as_metadata(hub, tmp_path, capsys):
     (tmp_path / "TinyStories-valid.txt.part.json").write_bytes(b"[]")
     assert cli.main(["data", "fetch", "--subset", "quick", "--cache", str(tmp_path)]) == 0
     assert "internal error" not in capsys.readouterr().err
+
+
+def test_a_linked_part_file_is_refused_and_its_target_untouched(hub, tmp_path):
+    victim = tmp_path / "notes.txt"
+    victim.write_bytes(b"keep me\n" * 100)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "TinyStories-valid.txt.part").symlink_to(victim)
+    with pytest.raises(dl.DownloadError, match="symbolic link"):
+        dl.download("quick", cache)
+    assert victim.read_bytes() == b"keep me\n" * 100

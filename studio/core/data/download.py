@@ -142,6 +142,8 @@ def fetch(url: str, final: Path, progress: Callable[[int, int | None], None] | N
     except OSError as exc:
         raise E.StudioError(f"{folder}: cannot create the cache folder ({exc.strerror}); pass --cache DIR") from None
     part, meta_path = final.with_name(final.name + ".part"), final.with_name(final.name + ".part.json")
+    if part.is_symlink():  # writing it would write the file it leads to, outside the cache
+        raise DownloadError(f"{part}: is a symbolic link; the download writes only its own file (remove the link)")
     meta = read_part_meta(meta_path) if part.is_file() else {}
     have = part.stat().st_size if part.is_file() and meta else 0
     req = urllib.request.Request(url, headers={"User-Agent": "archstudio"})
@@ -233,7 +235,8 @@ def _copy(resp, part: Path, mode: str, have: int, total, progress, should_cancel
     if progress:
         progress(done, total)
     try:
-        with open(part, mode) as fh:
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "ab" else os.O_TRUNC) | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(part, flags, 0o666), mode) as fh:
             while True:
                 if should_cancel and should_cancel():
                     raise DownloadCancelled(f"download cancelled at {done:,} bytes; run it again to resume")
