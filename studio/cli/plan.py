@@ -40,6 +40,8 @@ def cmd_plan(args) -> int:
             print(f"    ETA to nanochat's optimum       {human_duration(p.eta_nanochat_s)}")
         if r.val_bpb is not None:
             print(f"    held-out bits per byte          {r.val_bpb:.3f}")
+        if r.skipped_records:
+            print(f"    metrics.jsonl                   {r.skipped_records:,} damaged or wrong-typed records skipped")
     pp = p.paper
     if pp is not None and pp.params:
         print(f"  paper scale: {_h(pp.params)} parameters ({pp.params_provenance})")

@@ -52,7 +52,7 @@ def test_plan_run_and_lesson_summary_read_a_damaged_file(run, tmp_path, capsys):
     r = damaged_copy(run, tmp_path)
     assert cli.main(["plan", str(r.read_config()["model"]), "--run", str(r.path)]) == 0
     out = capsys.readouterr().out
-    assert "tokens seen" in out and "held-out bits per byte" in out
+    assert "tokens seen" in out and "held-out bits per byte" in out and f"{len(WRONG)} damaged or wrong-typed" in out
     (tmp_path / "L").mkdir()
     (tmp_path / "L" / "lesson.yaml").write_text("schema_version: 1\nkind: lesson\nmodels:\n- {id: recipe-microgpt, run: ../"
                                                  "run, status: done}\n- {id: x, run: run, status: done}\n")

@@ -40,6 +40,7 @@ class RunProgress:
     train_seconds: float | None
     val_bpb: float | None
     imported: bool = False
+    skipped_records: int = 0        # metrics.jsonl lines that were damaged or wrong-typed (not used)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def run_progress(run_dir) -> RunProgress:
     tps = sorted(rates)[len(rates) // 2] if rates else None  # median: robust to a slow first step
     elapsed = max((float(r["elapsed_s"]) for r in m.of_kind("step") if "elapsed_s" in r), default=None)
     bpb = float(m.last["eval"]["val_bpb"]) if "val_bpb" in m.last.get("eval", {}) else None
-    return RunProgress(str(run.path), str(cfg.get("model", "")), tokens, step, tps, elapsed, bpb, imported)
+    return RunProgress(str(run.path), str(cfg.get("model", "")), tokens, step, tps, elapsed, bpb, imported, m.skipped)
 
 
 # ---------------------------------------------------------------------------- the plan
