@@ -20,7 +20,8 @@ from studio.core.files.presets import (
     timeline,
 )
 from studio.core.model.accounting import account, humanize
-from studio.core.model.diff import DIM_WORDS, milestone_change, milestone_change_items
+from studio.core.model.diff import DIM_WORDS
+from studio.core.model.lineage import milestone_change, milestone_change_items
 from studio.core.model.lineage import builds_on, change_since
 from studio.core.model.resolve import resolve
 

@@ -14,7 +14,7 @@ from blocks.configs import ConfigBase, f
 from blocks.registry import REGISTRY, X_IN, X_OUT, BlockSpec
 from studio.core.model.accounting import account
 from studio.core.model.compiler import compile_architecture
-from studio.core.model.diff import milestone_change
+from studio.core.model.lineage import milestone_change
 from studio.core.model.graph import Node
 from studio.core.model.info import node_configs
 from studio.core.model.layout import compute_layout

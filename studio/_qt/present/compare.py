@@ -17,7 +17,8 @@ from studio._qt.text import esc, provenance_badge
 from studio._qt.theme import DIFF
 from studio.core.model import provenance
 from studio.core.model.accounting import human_bytes, humanize
-from studio.core.model.diff import diff, milestone_change_items
+from studio.core.model.diff import diff
+from studio.core.model.lineage import milestone_change_items
 from studio.core.state.document import Document
 
 ON_SCREEN = "__on_screen__"

@@ -115,7 +115,7 @@ def _words(name: str) -> str:
     return name.replace("_", " ")
 
 
-def _scale_for(a, b) -> str | None:
+def comparison_scale(a, b) -> str | None:
     for sc in ("paper", "classroom"):
         if sc in a.scales and sc in b.scales:
             return sc
@@ -294,25 +294,16 @@ def _feature_lines(pr, nr, numbers: bool = True) -> list[str]:
     return out
 
 
-def milestone_change(prev_arch, arch, scale: str | None = None) -> list[str]:
-    """What changed from ``prev_arch`` (the model ``arch`` builds on: studio.core.model.lineage
-    finds it) to ``arch``, one line per change, in words a learner reads ("Normalisation:
-    LayerNorm → RMSNorm", "Attention: 64 query heads share 8 key/value heads (GQA) instead of
-    one each"); never a field name or block id. The root has no predecessor (``prev_arch``
-    None) and so no changes. Figures are compared at ``scale`` (default: paper when both have
-    it) and left out for undisclosed / stand-in architectures; a changed training pipeline is
-    told in the preset's own words; the headline topic (``meta.headline``) comes first."""
-    return [text for _, text in milestone_change_items(prev_arch, arch, scale)]
-
-
-def milestone_change_items(prev_arch, arch, scale: str | None = None) -> list[tuple[str, str]]:
-    """``milestone_change`` with each line's kind for the card's glyphs and the animation's
-    colours: (added | removed | replaced | changed, text)."""
+def structural_change_items(prev_arch, arch, scale: str | None = None) -> list[tuple[str, str]]:
+    """What the graphs and figures of ``prev_arch`` and ``arch`` differ in, one line per change
+    in a learner's words, with its kind for the card's glyphs and the animation's colours:
+    (added | removed | replaced | changed, text). studio.core.model.lineage turns these into
+    a milestone's change list (assumed values left out, the pipeline, the headline first)."""
     if prev_arch is None or arch is None:
         return []
     from studio.core.model.accounting import humanize
     from studio.core.model.resolve import resolve
-    scale = scale or _scale_for(prev_arch, arch)
+    scale = scale or comparison_scale(prev_arch, arch)
     d = diff(prev_arch, arch)
     out: list[tuple[str, str]] = []
     pg, ng = prev_arch.graph, arch.graph
@@ -379,7 +370,4 @@ def milestone_change_items(prev_arch, arch, scale: str | None = None) -> list[tu
         if text not in seen:
             seen.add(text)
             items.append((kind, text))
-    from studio.core.model import lineage
-    items = lineage.drop_assumed(items, prev_arch, arch, scale)
-    items += [it for it in lineage.pipeline_items(prev_arch, arch, bool(items)) if it not in items]
-    return lineage.headline_first(items, arch.meta.get("headline"))
+    return items

@@ -3,7 +3,7 @@
 Each preset names the model it builds on (``meta.builds_on``: one id, or a list whose first id
 is the graph it starts from and the rest the ideas it merges; a component paper names the model
 it is shown in and ``meta.replaces`` the block it replaces). ``change_since`` compares the two
-in a learner's words (``diff.milestone_change_items``) and returns the list the card, the
+in a learner's words (``milestone_change_items``) and returns the list the card, the
 scene's marks, Compare, presentation mode and ``archstudio info --json`` share.
 
 Lines are ordered headline first (``meta.headline``: the topic of the line a lesson leads with,
@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from studio.core import errors as E
+from studio.core.model.diff import comparison_scale, structural_change_items
 
 ASSUMED = ("illustrative", "inferred")
 # the dims each line's topic reports (a line about an assumed dim is not the model's change)
@@ -211,7 +212,6 @@ def told_blocks(prev, arch, items, scale: str | None = None) -> set[str]:
 
 def change_between(prev, arch, scale: str | None = None) -> LineageChange:
     """``arch`` against ``prev`` (any two models: Compare, an edited copy, a user's milestone)."""
-    from studio.core.model.diff import milestone_change_items
     items = milestone_change_items(prev, arch, scale)
     since = prev.meta.get("id") or getattr(prev, "source", None)
     return LineageChange(since, (since,) if since else (), tuple(items))
@@ -227,3 +227,25 @@ def change_since(arch, load=None, scale: str | None = None) -> LineageChange:
         from studio.core.files.presets import load_preset as load
     prev = load(ids[0])
     return LineageChange(ids[0], ids, change_between(prev, arch, scale).items)
+
+
+def milestone_change(prev_arch, arch, scale: str | None = None) -> list[str]:
+    """What changed from ``prev_arch`` (the model ``arch`` builds on: studio.core.model.lineage
+    finds it) to ``arch``, one line per change, in words a learner reads ("Normalisation:
+    LayerNorm → RMSNorm", "Attention: 64 query heads share 8 key/value heads (GQA) instead of
+    one each"); never a field name or block id. The root has no predecessor (``prev_arch``
+    None) and so no changes. Figures are compared at ``scale`` (default: paper when both have
+    it) and left out for undisclosed / stand-in architectures; a changed training pipeline is
+    told in the preset's own words; the headline topic (``meta.headline``) comes first."""
+    return [text for _, text in milestone_change_items(prev_arch, arch, scale)]
+
+
+def milestone_change_items(prev_arch, arch, scale: str | None = None) -> list[tuple[str, str]]:
+    """``milestone_change`` with each line's kind for the card's glyphs and the animation's
+    colours: (added | removed | replaced | changed, text)."""
+    if prev_arch is None or arch is None:
+        return []
+    scale = scale or comparison_scale(prev_arch, arch)
+    items = drop_assumed(structural_change_items(prev_arch, arch, scale), prev_arch, arch, scale)
+    items += [it for it in pipeline_items(prev_arch, arch, bool(items)) if it not in items]
+    return headline_first(items, arch.meta.get("headline"))

@@ -56,18 +56,13 @@ def _sentence_kind(text: str) -> str:
 
 
 def compute_change(prev, arch, since: str | None) -> Change:
-    """The change from ``prev`` to ``arch`` in learner words (studio.core.model.diff)."""
-    from studio.core.model import diff as D
-    d = D.diff(prev, arch)
+    """The change from ``prev`` to ``arch`` in learner words (studio.core.model.lineage)."""
+    from studio.core.model.diff import diff
+    from studio.core.model.lineage import milestone_change_items, told_blocks
+    d = diff(prev, arch)
     # the (kind, text) pairs: the card's glyph says removed / added, not "~" for every line
-    words = getattr(D, "milestone_change_items", None) or getattr(D, "milestone_change", None)
-    if words is not None:
-        result = words(prev, arch)
-        sentences = _as_sentences(result)
-    else:
-        sentences = tuple((_sentence_kind(s), s) for s in d.describe(arch, "paper"))
-    from studio.core.model.lineage import told_blocks  # the blocks the sentences talk about are marked too
-    told = told_blocks(prev, arch, sentences)
+    sentences = _as_sentences(milestone_change_items(prev, arch))
+    told = told_blocks(prev, arch, sentences)  # the blocks the sentences talk about are marked too
     return Change(since, tuple(d.added), tuple(d.removed), tuple(sorted(set(d.replaced) | set(d.changed) | told)),
                   sentences)
 
