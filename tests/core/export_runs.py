@@ -22,7 +22,7 @@ from studio.core.training.setup import classroom_arch
 HF_PRESETS = ("2023-02-llama-1", "2023-07-llama-2", "2024-07-llama-3.1", "recipe-llama2c-stories260k",
               "recipe-llama2c-stories15m", "recipe-modded-llama2c", "2023-12-mixtral", "2024-12-deepseek-v3",
               "2025-01-deepseek-r1", "2025-07-kimi-k2")
-GGUF_PRESETS = tuple(p for p in HF_PRESETS if "deepseek" not in p and "kimi" not in p)
+GGUF_PRESETS = HF_PRESETS  # llama.cpp's llama arch, and deepseek2 for the MLA presets
 VOCAB, CONTEXT, STEPS = 512, 64, 4
 PROMPT = "Once upon a time, there was a little girl named Lily. She"
 

@@ -1,5 +1,6 @@
 """archstudio export --format gguf, checked by the real client: llama.cpp (the xllamacpp CPU wheel)
-loads every LLaMA-family and Mixtral-style classroom preset after a few training steps and
+loads every exportable classroom preset after a few training steps (LLaMA family and Mixtral-style
+MoE as arch llama, DeepSeek-V3/R1 and Kimi K2 as deepseek2) and
 continues a prompt greedily with the same token ids as this app, with the same log-probabilities;
 the file itself is read back with the gguf package."""
 import json
@@ -8,6 +9,7 @@ import pytest
 import torch
 from export_runs import GGUF_PRESETS, PROMPT, trained_run
 
+from studio.core.files.presets import load_preset
 from studio.core.formats.gguf.export import export_gguf
 from studio.core.runs.rundir import RunDir
 
@@ -87,11 +89,36 @@ def test_the_file_holds_the_vocabulary_and_unpermuted_weights(root, tmp_path):
     assert torch.equal(tensors["blk.1.ffn_up_exps.weight"][5], sd["layers.1.feed_forward.experts.5.w3.weight"])
 
 
-def test_deepseek_is_refused_in_one_line(root, tmp_path, capsys):
-    from studio.entry import main
+def test_deepseek_is_written_as_deepseek2_the_way_llama_cpp_decompresses_mla(root, tmp_path):
     run = trained_run("2024-12-deepseek-v3", root)
+    res = export_gguf(run, tmp_path / "ds.gguf")
+    r = gguf.GGUFReader(str(res.path))
+    field = {f.name: f.contents() for f in r.fields.values() if f.name.startswith("deepseek2.")}
+    assert res.arch == "deepseek2" and field["deepseek2.leading_dense_block_count"] == 2
+    assert field["deepseek2.attention.head_count_kv"] == 1 and field["deepseek2.expert_gating_func"] == 2
+    t = {x.name: torch.from_numpy(x.data.copy()) for x in r.tensors}
+    sd = RunDir(run).load_checkpoint()["model"]
+    kv_b = sd["layers.3.attention.wkv_b.weight"].view(4, 64, 32)  # heads, nope 32 + v 32, kv_lora_rank 32
+    assert torch.equal(t["blk.3.attn_k_b.weight"], kv_b[:, :32].transpose(1, 2))
+    assert torch.equal(t["blk.3.attn_v_b.weight"], kv_b[:, 32:])
+    assert torch.equal(t["blk.3.exp_probs_b.bias"], sd["layers.3.feed_forward.expert_bias"])
+    assert not any(k.startswith("blk.4") for k in t)  # the MTP layer is not written
+
+
+def test_biases_are_refused_in_one_line(root, tmp_path, capsys):
+    from export_runs import tokenizer
+
+    from studio.core.model.compiler import compile_architecture
+    from studio.core.training.setup import classroom_arch
+    from studio.entry import main
+    tok = tokenizer(root)
+    arch = classroom_arch(load_preset("2023-07-llama-2"), tok.vocab_size, 32)
+    arch.graph.set_config("attention", "bias", True)
+    run = RunDir(tmp_path / "run")
+    run.initialize(arch, "2023-07-llama-2", tok)
+    run.save_checkpoint({"model": compile_architecture(arch).state_dict()}, step=0)
     capsys.readouterr()
-    assert main(["export", str(run), "--format", "gguf", "--out", str(tmp_path / "out")]) == 2
+    assert main(["export", str(run.path), "--format", "gguf", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "attention:" in err and "--format hf" in err
+    assert len(err.strip().splitlines()) == 1 and "attention: has biases" in err
     assert not (tmp_path / "out").exists()

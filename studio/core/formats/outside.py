@@ -29,4 +29,5 @@ def export_problems(run_dir, fmt: str) -> tuple[str, list[str]]:
         problems.append(f"{run.path}: no checkpoint yet; train the run first")
     if problems or plan is None:
         return "", problems
-    return (ARCHITECTURES[plan.family] if fmt == "hf" else f"GGUF arch llama ({plan.family})"), []
+    gguf_arch = "deepseek2" if plan.family == "deepseek_v3" else "llama"
+    return (ARCHITECTURES[plan.family] if fmt == "hf" else f"GGUF arch {gguf_arch} ({plan.family})"), []

@@ -1,4 +1,5 @@
-"""RUN_DIR → one GGUF file for llama.cpp, written with the ``gguf`` package (arch ``llama``).
+"""RUN_DIR → one GGUF file for llama.cpp, written with the ``gguf`` package: arch ``llama``, or
+``deepseek2`` for a DeepSeek-V3-style run (MLA and shared experts; see deepseek2.py).
 
 llama.cpp's ``llama`` architecture covers both the LLaMA family and Mixtral-style MoE (its
 experts stacked into one (n_experts, ·, ·) tensor per projection, the router as
@@ -48,7 +49,12 @@ def export_gguf(run_dir, out) -> GgufExport:
     path = gguf_path(out)
     if path.parent.exists() and not path.parent.is_dir():
         raise E.StudioError(f"{path.parent}: is a file; --out needs a folder or a .gguf file name")
-    tensors = gguf_tensors(sd, plan)
+    arch = "deepseek2" if plan.family == "deepseek_v3" else ARCH
+    if arch == "deepseek2":
+        from studio.core.formats.gguf.deepseek2 import deepseek2_tensors
+        tensors = deepseek2_tensors(sd, plan)
+    else:
+        tensors = gguf_tensors(sd, plan)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -56,8 +62,14 @@ def export_gguf(run_dir, out) -> GgufExport:
     except OSError as exc:
         raise E.StudioError(f"{path.parent}: cannot write the export ({exc.strerror or exc})") from None
     try:
-        w = gguf.GGUFWriter(tmp, ARCH)
-        _write_metadata(w, gguf, plan, Path(run_dir).name)
+        w = gguf.GGUFWriter(tmp, arch)
+        w.add_name(Path(run_dir).name)
+        w.add_file_type(gguf.LlamaFileType.ALL_F32)
+        if arch == "deepseek2":
+            from studio.core.formats.gguf.deepseek2 import write_deepseek2_metadata
+            write_deepseek2_metadata(w, gguf, plan)
+        else:
+            _write_metadata(w, gguf, plan)
         notes = _write_vocab(w, gguf, tok)
         for name, t in tensors.items():
             w.add_tensor(name, np.ascontiguousarray(t.numpy(), dtype=np.float32))
@@ -69,17 +81,15 @@ def export_gguf(run_dir, out) -> GgufExport:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return GgufExport(path, ARCH, len(tensors), sum(t.numel() for t in tensors.values()), path.stat().st_size,
+    return GgufExport(path, arch, len(tensors), sum(t.numel() for t in tensors.values()), path.stat().st_size,
                       list(plan.notes) + notes)
 
 
 def gguf_problems(plan) -> list[str]:
-    """What keeps a Hugging Face-expressible plan out of llama.cpp's llama architecture."""
-    if plan.family not in ("llama", "mixtral"):
-        return [(f"{plan.ids['attention']}: MLA (DeepSeek-V3) is llama.cpp's deepseek2 architecture, which this "
-                "version does not write; export it for Hugging Face instead (--format hf)")]
-    if plan.attention.bias or any(getattr(c, "bias", False) for _, c in plan.ffn):
-        node = plan.ids["attention"] if plan.attention.bias else plan.ids["feed_forward"]
+    """What keeps a Hugging Face-expressible plan out of llama.cpp (arch llama, or deepseek2 for MLA)."""
+    attn_bias = getattr(plan.attention, "bias", False)
+    if attn_bias or any(getattr(c, "bias", False) for _, c in plan.ffn):
+        node = plan.ids["attention"] if attn_bias else plan.ids["feed_forward"]
         return [f"{node}: has biases; llama.cpp's llama architecture has none; turn bias off"]
     return []
 
@@ -113,10 +123,8 @@ def gguf_tensors(sd: dict, plan) -> dict:
     return {k: v.detach().float().contiguous() for k, v in out.items()}
 
 
-def _write_metadata(w, gguf, plan, name: str) -> None:
+def _write_metadata(w, gguf, plan) -> None:
     a = plan.attention
-    w.add_name(name)
-    w.add_file_type(gguf.LlamaFileType.ALL_F32)
     w.add_vocab_size(plan.vocab_size)
     w.add_context_length(plan.context)
     w.add_embedding_length(a.dim)
