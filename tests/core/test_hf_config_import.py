@@ -141,6 +141,16 @@ def test_inexpressible_configs_are_refused_in_one_line(cfg, named, tmp_path, cap
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and named in err, err
 
 
+def test_any_json_naming_a_model_type_is_a_config_but_an_architecture_in_json_still_loads(tmp_path):
+    cfg = json.loads((DATA / "Qwen2.5-3B" / "config.json").read_text())
+    (tmp_path / "qwen.json").write_text(json.dumps(cfg))
+    assert load_model(str(tmp_path / "qwen.json")).id == "hf-qwen"
+    from studio.core.files.presets import resolved_data
+    arch = {k: v for k, v in resolved_data("2023-07-llama-2").items() if k != "extends"}
+    (tmp_path / "arch.json").write_text(json.dumps(arch))  # JSON is YAML: an architecture file
+    assert load_model(str(tmp_path / "arch.json")).graph.node("attention").kind == "attention"
+
+
 def test_bad_json_is_one_line(tmp_path, capsys):
     (tmp_path / "config.json").write_text("{not json")
     code, _, err = cli(capsys, "validate", tmp_path / "config.json")

@@ -20,11 +20,23 @@ MAX_BYTES = 1 << 20  # DeepSeek-V3's config.json is 1.7 kB
 
 
 def find_config(spec) -> Path | None:
-    """The config.json a MODEL argument names (the file, or a folder holding one and no run), else None."""
+    """The config.json a MODEL argument names (a file called config.json, another .json file that
+    states a model_type, or a folder holding a config.json and no run), else None: an architecture
+    written as JSON (which is YAML too) still loads as one."""
     p = Path(spec)
     if p.is_dir():
         return p / "config.json" if (p / "config.json").is_file() and not (p / "run.yaml").exists() else None
-    return p if p.suffix == ".json" and p.is_file() else None
+    if p.suffix != ".json" or not p.is_file():
+        return None
+    return p if p.name == "config.json" or _states_model_type(p) else None
+
+
+def _states_model_type(p: Path) -> bool:
+    try:
+        data = json.loads(p.read_bytes()[:MAX_BYTES].decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and "model_type" in data and "nodes" not in data
 
 
 def load_hf_config(path) -> object:
