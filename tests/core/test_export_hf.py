@@ -173,3 +173,13 @@ def test_biases_and_untied_gqa_edits_round_trip(root, tmp_path):
     x = torch.tensor([tok.encode(PROMPT)])
     with torch.no_grad():
         assert (hf(x).logits - model.eval()(x)[0]).abs().max().item() < 1e-4
+
+
+def test_tokenizer_ids_equal_on_tinystories(root, tmp_path, shared_data):
+    """The real stories (validation head, its upstream mojibake included), not only the starter corpus."""
+    run = trained_run("recipe-llama2c-stories260k", root)
+    export_hf(run, tmp_path / "hf")
+    hf = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "hf"))
+    tok = tokenizer(root)
+    texts = (shared_data / "tinystories" / "validation-head.txt").read_text(encoding="utf-8").split("\n\n")[:400]
+    assert [hf(t)["input_ids"] for t in texts] == [tok.encode(t) for t in texts]
