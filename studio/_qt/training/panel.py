@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
                                QSplitter, QVBoxLayout, QWidget)
 
@@ -125,9 +125,13 @@ class TrainingPanel(DataChoiceMixin, QWidget):
                                 "in the time left.")
         self.minutes.valueChanged.connect(lambda v: self.steps.setEnabled(v == 0 and self.start_btn.isEnabled()))
         self.minutes.valueChanged.connect(self._schedule_follows_budget)
+        self.tensorboard = QCheckBox("event files")
+        self.tensorboard.setToolTip("Also write the metrics as TensorBoard event files into the run folder's "
+                                    "tensorboard/ (needs tensorboardX: the 'tensorboard' extra)")
         fields = [("Train for", self.minutes), ("Steps", self.steps), ("Batch", self.batch), ("Context", self.context), ("LR", self.lr),
                   ("Schedule", self.schedule), ("Optimizer", self.optimizer), ("Precision", self.precision),
-                  ("Eval every", self.eval_every), ("Seed", self.seed), ("Threads", self.threads)]
+                  ("Eval every", self.eval_every), ("Seed", self.seed), ("Threads", self.threads),
+                  ("TensorBoard", self.tensorboard)]
         for i, (name, w) in enumerate(fields):
             grid.addWidget(QLabel(name), i % 4, 2 * (i // 4))
             grid.addWidget(w, i % 4, 2 * (i // 4) + 1)
@@ -261,6 +265,7 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self._speed = ""  # "· fp32, compiled" once the trainer has decided
         self._training_title = doc.title or arch.meta.get("title", arch.id)
         self._continued = None
+        self.session.tensorboard = self.tensorboard.isChecked()
         self.session.start(req, doc.key)
 
     def continue_run(self) -> None:
@@ -271,6 +276,7 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self._speed = ""
         self._training_title = "" if doc is None else doc.title or doc.architecture.meta.get("title", doc.key)
         self._continued = None
+        self.session.tensorboard = self.tensorboard.isChecked()
         self.more.trigger()
 
     def _pause(self, on: bool) -> None:

@@ -46,6 +46,8 @@ class TrainingSession(QObject):
         self.started_at = 0.0                # time.perf_counter() at the click (a time budget's clock)
         self.budget_s: float | None = None   # this run's time budget, preparing included
         self.continued: Continued | None = None  # set when this run continues an earlier one
+        self.tensorboard = False  # the panel's setting: also write RUN_DIR/tensorboard/ event files
+        self._tb = None  # its TensorBoardLog while a run with the setting is live
 
     def _set_state(self, s: str):
         self.state = s
@@ -108,6 +110,7 @@ class TrainingSession(QObject):
             if self.run_state is not None and self.key is not None:
                 self.run_state.live_prepared(ev.run_dir, self.info, self.key)
             self.prepared.emit(self.info)
+            self._open_tensorboard(ev.run_dir)
             self._set_state("running")
         elif isinstance(ev, Snapshot):
             self.last_snapshot = ev
@@ -115,8 +118,19 @@ class TrainingSession(QObject):
                 self.run_state.set_snapshot(ev, self.key)
             self.snapshot_ready.emit(ev)
         else:
+            if self._tb is not None and hasattr(ev, "record"):
+                self._tb.write(ev.record())  # the same records metrics.jsonl gets
             self.history.add(ev)
             self.event.emit(ev)
+
+    def _open_tensorboard(self, run_dir) -> None:
+        if not self.tensorboard:
+            return
+        from studio.core.runs.tensorboard import TensorBoardLog
+        try:
+            self._tb = TensorBoardLog(run_dir)
+        except E.StudioError as exc:  # no tensorboardX: say so, keep training
+            self.status.emit(f"TensorBoard log off: {exc}")
 
     def _on_failed(self, msg: str):
         if self.run_state is not None and self.key is not None:
@@ -124,6 +138,9 @@ class TrainingSession(QObject):
         self.failed.emit(msg)
 
     def _on_ended(self):
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
         self.worker = None
         self._set_state("idle")
 
