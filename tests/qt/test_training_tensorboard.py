@@ -21,6 +21,7 @@ def test_gui_run_writes_event_files_when_asked(qtbot, env, make_docks, on):
     panel.tensorboard.setChecked(on)
     t.actions["start_stop"].trigger()
     qtbot.waitUntil(lambda: session.state == "running", timeout=60_000)
+    assert not panel.tensorboard.isEnabled()  # fixed for the run, like the other settings
     run_dir = Path(session.info["run_dir"])
     qtbot.waitUntil(lambda: session.state == "idle", timeout=120_000)
     tb = run_dir / "tensorboard"

@@ -300,7 +300,8 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self.pause_btn.setText("Resume" if state == "paused" else "Pause")
         self.pause_btn.blockSignals(False)
         for w in (self.data, self.tokenizer, self.vocab, self.steps, self.batch, self.context, self.lr,
-                  self.schedule, self.optimizer, self.precision, self.eval_every, self.seed, self.threads, self.minutes):
+                  self.schedule, self.optimizer, self.precision, self.eval_every, self.seed, self.threads, self.minutes,
+                  self.tensorboard):
             w.setEnabled(not busy and (w is not self.vocab or self.tokenizer.currentData() in (None, "bpe"))
                          and (w is not self.steps or not self.minutes.value()))
         if state == "preparing":
