@@ -34,13 +34,16 @@ print(m.read, m.last['step']['step'], len(m.curve))
 """
 
 
-def run(code: str, path: Path) -> tuple[float, float, str]:
+def run(code: str, path: Path) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, peak RSS MiB, what it printed) of ``code`` in a process of its own; CPU
+    seconds are the figure to compare on a shared, loaded machine."""
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", code + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF)"
-                        ".ru_maxrss)", str(path)], capture_output=True, text=True, check=True,
-                       cwd=Path(__file__).resolve().parents[1])
+    r = subprocess.run([sys.executable, "-c", code + "\nimport resource; u = resource.getrusage(resource.RUSAGE_SELF)"
+                        "\nprint(u.ru_maxrss, u.ru_utime + u.ru_stime)", str(path)], capture_output=True, text=True,
+                       check=True, cwd=Path(__file__).resolve().parents[1])
     out = r.stdout.split("\n")
-    return time.perf_counter() - t, int(out[1]) / 1024, out[0]
+    rss, cpu = out[1].split()
+    return time.perf_counter() - t, float(cpu), int(rss) / 1024, out[0]
 
 
 def main() -> None:
@@ -55,8 +58,8 @@ def main() -> None:
         load = Path("/proc/loadavg").read_text().split()[:3]
         print(f"{a.records:,} records, {p.stat().st_size / 2**20:.0f} MiB; load {load}")
         for name, code in (("typed streaming reader", NEW),) + ((("old whole-file list", OLD),) if a.old else ()):
-            s, mb, out = run(code, p)
-            print(f"  {name:24} {s:6.1f} s  peak RSS {mb:7.0f} MiB  ({out})")
+            s, cpu, mb, out = run(code, p)
+            print(f"  {name:24} {s:6.1f} s wall  {cpu:6.1f} s CPU  peak RSS {mb:7.0f} MiB  ({out})")
 
 
 if __name__ == "__main__":
