@@ -86,6 +86,20 @@ def check_optimizer_state(state, model, cfg, where: str) -> None:
                     raise E.LoadError(f"{where}: optimizer: its {name} holds NaN or infinity")
 
 
+def check_sample_state(ck: dict, device: str, where: str) -> None:
+    """The sampling generator's state is for the run's device (a CPU state is 5,056 bytes, a CUDA
+    one 16); the CPU generator states were tried when the checkpoint was read."""
+    import torch
+
+    from studio.core.training.trainer import pick_device
+    state = (ck.get("rng") or {}).get("sample")
+    try:
+        torch.Generator(device=pick_device(device)).set_state(state)
+    except (RuntimeError, TypeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:80]
+        raise E.LoadError(f"{where}: rng.sample: not a random generator's state for {device} ({first})") from None
+
+
 def prepare_resume(run, model_spec: str, *, data_spec: str | None = None, kind: str | None = None,
                    vocab_size: int | None = None, steps: int | None = None, minutes: float | None = None,
                    speed: dict | None = None, threads: int | None = None, device: str = "cpu",
@@ -128,6 +142,7 @@ def prepare_resume(run, model_spec: str, *, data_spec: str | None = None, kind: 
                          "device": device, **over})
     if resume_from and ck.get("optimizer"):  # imported weights have none: a fresh optimizer then
         check_optimizer_state(ck["optimizer"], model, cfg, str(run.checkpoint_dir))
+        check_sample_state(ck, cfg.device, str(run.checkpoint_dir))
     if minutes is not None:  # N more minutes (also after a run counted in steps)
         cfg = dataclasses.replace(cfg, minutes=minutes)
     elif steps:  # a step count replaces the run's time budget
