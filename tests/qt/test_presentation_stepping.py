@@ -15,6 +15,7 @@ def presenting(qtbot):
     from studio._qt.render import presentation_window
     win = presentation_window(IDS[0], "paper", "light", (1366, 768))
     qtbot.addWidget(win)
+    win.graph_view.graph_scene._anim.setDuration(80)  # the same move, shorter: 56 steps in a test
     win.graph_view.setFocus()
     yield win
     win.presentation.toggle()
