@@ -183,3 +183,36 @@ def test_tokenizer_ids_equal_on_tinystories(root, tmp_path, shared_data):
     tok = tokenizer(root)
     texts = (shared_data / "tinystories" / "validation-head.txt").read_text(encoding="utf-8").split("\n\n")[:400]
     assert [hf(t)["input_ids"] for t in texts] == [tok.encode(t) for t in texts]
+
+
+def test_config_json_in_then_hf_out_as_qwen2(root, tmp_path, capsys):
+    """Qwen2.5-3B's config.json in (q/k/v biases, tied head) → a few training steps → Qwen2ForCausalLM out."""
+    from pathlib import Path
+
+    from studio.core.files.presets import load_model
+    from studio.core.model.compiler import compile_architecture
+    from studio.core.training.setup import classroom_arch
+    tok = tokenizer(root)
+    config = Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "Qwen2.5-3B" / "config.json"
+    arch = classroom_arch(load_model(str(config)), tok.vocab_size, 32)
+    torch.manual_seed(2)
+    model = compile_architecture(arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    ids = torch.tensor([tok.encode(" ".join(stories(20)))[:33 * 4]]).view(4, 33)
+    for _ in range(3):
+        model(ids[:, :-1], ids[:, 1:])[1].backward()
+        opt.step()
+        opt.zero_grad()
+    run = RunDir(tmp_path / "run")
+    run.initialize(arch, str(config), tok)
+    run.save_checkpoint({"model": model.state_dict()}, step=3)
+    res = export_hf(run.path, tmp_path / "hf")
+    hf, info = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), output_loading_info=True,
+                                                                 dtype=torch.float32)
+    assert res.architecture == type(hf).__name__ == "Qwen2ForCausalLM"
+    assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys"))
+    x = torch.tensor([tok.encode(PROMPT)])
+    with torch.no_grad():
+        assert (hf(x).logits - model.eval()(x)[0]).abs().max().item() < 1e-4
+    code, _, err = cli(capsys, "export", run.path, "--format", "gguf", "--out", tmp_path / "g")
+    assert code == 2 and "q/k/v biases (Qwen2)" in err and "--format hf" in err

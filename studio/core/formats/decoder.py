@@ -4,6 +4,7 @@
 Three families are recognised, each by the blocks and settings its reference code hard-codes:
 
     llama        RMSNorm pre-norm, RoPE over the whole head, GQA/MQA attention, SwiGLU
+    qwen2        the same with biases on q, k and v only (no output bias)
     mixtral      the same with a softmax top-k MoE of SwiGLU experts (renormalised, no shared)
     deepseek_v3  MLA, first_k dense SwiGLU layers then sigmoid-scored MoE with shared experts and
                  the auxiliary-loss-free selection bias; an MTP module is dropped with a note
@@ -76,7 +77,11 @@ def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, lis
     attn_spec, attn = cfg["attention"][0]
     ffn = tuple((_ffn_tag(spec), c) for spec, c in cfg["feed_forward"])
     family = _family(attn_spec, ffn, add, target)
-    if family == "llama" or family == "mixtral":
+    if family == "llama" and attn.qkv_bias and not attn.bias:
+        family = "qwen2"  # q/k/v biases, no output bias: Qwen2's attention
+    if family == "qwen2" and any(c.bias for _, c in ffn):
+        add("feed_forward", f"has biases: {target}'s Qwen2 feed-forward has none; turn bias off")
+    if family in ("llama", "qwen2", "mixtral"):
         _check_attention(attn, cfg["rope"][0][1], family, add, target)
     elif family == "deepseek_v3":
         _check_deepseek(attn, cfg["rope"][0][1], ffn, add, target)
@@ -167,9 +172,11 @@ def _check_attention(attn, rope, family, add, target):
         add("attention", f"sliding window {attn.window}: this {target} class attends to the whole context; set window to 0")
     if attn.qk_norm:
         add("attention", f"QK-norm: {target}'s {family} has none; turn qk_norm off")
-    if attn.qkv_bias and not attn.bias:
-        add("attention", f"biases on q, k, v but not on the output: {target}'s {family} has all four or none; "
-                         "turn qkv_bias off")
+    if attn.qkv_bias and not attn.bias and family == "mixtral":
+        add("attention", f"biases on q, k, v: {target}'s Mixtral has none; turn qkv_bias off")
+    if family == "qwen2" and attn.head_dim and attn.head_dim * attn.n_heads != attn.dim:
+        add("attention", f"head_dim {attn.head_dim} × {attn.n_heads} heads ≠ dim {attn.dim}: {target}'s Qwen2 "
+                         "takes head_dim = dim / heads; set head_dim to 0")
     if attn.bias and family != "llama":
         add("attention", f"has biases: {target}'s Mixtral has none; turn bias off")
     if rope.head_dim != attn.hd:

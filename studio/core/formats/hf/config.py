@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from studio.core.formats.decoder import DENSE, EXPERTS, DecoderPlan
 
-ARCHITECTURES = {"llama": "LlamaForCausalLM", "mixtral": "MixtralForCausalLM",
+ARCHITECTURES = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "mixtral": "MixtralForCausalLM",
                  "deepseek_v3": "DeepseekV3ForCausalLM"}
 
 
@@ -19,6 +19,9 @@ def hf_config(plan: DecoderPlan, bos_id: int, eos_id: int) -> dict:
               "attention_dropout": 0.0, "initializer_range": 0.02, "dtype": "float32"}
     if plan.family in ("llama", "mixtral"):
         common.update(num_key_value_heads=a.kv_heads, head_dim=a.hd)
+    if plan.family == "qwen2":  # q/k/v biases are part of the class; head_dim is dim / heads
+        return {**common, "num_key_value_heads": a.kv_heads, "intermediate_size": plan.ffn_config(DENSE).hidden_dim,
+                "use_sliding_window": False, "sliding_window": None, "max_window_layers": plan.n_layers}
     if plan.family == "llama":
         ffn = plan.ffn_config(DENSE)
         return {**common, "intermediate_size": ffn.hidden_dim, "attention_bias": a.bias, "mlp_bias": ffn.bias}

@@ -1,5 +1,5 @@
 """This app's state dict → the tensor names and layouts of the original Hugging Face checkpoints
-(Meta's LLaMA conversion, Mistral's Mixtral, DeepSeek's V3 release), which ``transformers``
+(Meta's LLaMA conversion, Qwen2, Mistral's Mixtral, DeepSeek's V3 release), which ``transformers``
 loads as they are (it fuses Mixtral's and DeepSeek's experts itself while loading).
 
 One layout change is needed: this app rotates adjacent pairs (x[2j], x[2j+1]) as llama2.c and
@@ -53,10 +53,11 @@ def _attention(p: dict, dst: str, cfg) -> dict:
     out = {dst + "q_proj.weight": rope_halves(p["wq.weight"], cfg.n_heads),
            dst + "k_proj.weight": rope_halves(p["wk.weight"], cfg.kv_heads),
            dst + "v_proj.weight": p["wv.weight"], dst + "o_proj.weight": p["wo.weight"]}
-    if cfg.bias:
+    if cfg.bias or cfg.qkv_bias:  # LLaMA's attention_bias (all four) or Qwen2's (q, k, v)
         out.update({dst + "q_proj.bias": rope_halves(p["wq.bias"], cfg.n_heads),
-                    dst + "k_proj.bias": rope_halves(p["wk.bias"], cfg.kv_heads),
-                    dst + "v_proj.bias": p["wv.bias"], dst + "o_proj.bias": p["wo.bias"]})
+                    dst + "k_proj.bias": rope_halves(p["wk.bias"], cfg.kv_heads), dst + "v_proj.bias": p["wv.bias"]})
+    if cfg.bias:
+        out[dst + "o_proj.bias"] = p["wo.bias"]
     return out
 
 
