@@ -175,3 +175,15 @@ def test_cli_summary_names_a_skipped_entry_and_a_bad_file_is_exit_2(env, tmp_pat
     write_lesson(lesson_dir, f"- {{id: {PID}, status: done}}\n", extra="data: x\n")
     r = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "data" in r.stderr
+
+
+def test_adopting_an_imported_run_never_writes_through_a_planted_marker_link(env, tmp_path):
+    from studio.core.classroom.lesson_train import import_entry
+    v, before = victim(tmp_path)
+    run = tmp_path / "L" / "pretrained-stories260K"
+    run.mkdir(parents=True)
+    RunDir(run).write_config({"model": "x", "architecture": {}, "tokenizer": {"kind": "byte"},
+                              "pretrained": {"name": "stories260K"}})
+    (run / MARKER).symlink_to(v / "notes.txt")
+    import_entry("stories260K", run, None, lambda: False)  # already imported: adopted, marked
+    assert snapshot(v) == before and (run / MARKER).is_file() and not (run / MARKER).is_symlink()

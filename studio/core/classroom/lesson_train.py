@@ -45,9 +45,9 @@ def clear_unfinished(run_dir: Path, why: str) -> None:
 
 
 def _mark(run_dir: Path) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / MARKER).write_text("made by archstudio lesson prepare; deleted with its run when it is redone\n",
-                                  encoding="utf-8")
+    from studio.core.files.yamlio import atomic_write_text
+    run_dir.mkdir(parents=True, exist_ok=True)  # a rename, never a write through whatever is there (a symlink)
+    atomic_write_text(run_dir / MARKER, "made by archstudio lesson prepare; deleted with its run when it is redone\n")
 
 
 def import_entry(name: str, run_dir: Path, cache, should_stop: Callable[[], bool]) -> None:
