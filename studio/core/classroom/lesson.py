@@ -6,6 +6,8 @@ and one RUN_DIR per model (``LESSON_DIR/<preset id>/``; imported pretrained mode
 that the CLI prints and the GUI's worker carries. It is safe to kill at any moment: a model whose
 status is ``done`` is skipped, an unfinished one with a checkpoint is resumed on the very same
 loss curve (the trainer's exact resume), one killed before its first checkpoint starts over.
+A lesson folder is shared between teachers: its entries are typed and their run folders must stay
+inside it; only a run folder the lesson marked as its own is ever deleted (lesson_train.MARKER).
 
 Data: TinyStories when it is downloaded, else the starter corpus, and the index says which.
 Each model trains with its preset's classroom tokenizer for ``minutes_per_model`` minutes (steps
