@@ -176,8 +176,8 @@ class NodeItem(QGraphicsObject):
             return "✖ invalid", QColor(self.theme.invalid)
         if self.diff in DIFF_WORD:
             return DIFF_WORD[self.diff], QColor(DIFF[self.diff])
-        if self.warning:
-            return "⚠ warning", QColor(DIFF["changed"])
+        if self.warning and self.present is None:  # presenting: the plan has no room for it (it covered
+            return "⚠ warning", QColor(DIFF["changed"])  # GShard's frame label); the tooltip keeps it
         return None, None
 
     def runs(self) -> list[tuple]:
