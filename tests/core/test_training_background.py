@@ -181,3 +181,15 @@ def test_lesson_prepare_warms_the_shape_a_continuation_trains(tmp_path, monkeypa
     (tmp_path / "ind").mkdir()
     cc.CostBook().record(key, label, cold_s=30.0, inductor_dir=str(tmp_path / "ind"))
     assert warm.warm_run(run.path) == {"ok": True, "already": True, "key": key, "label": label} and len(asked) == 1
+
+
+def test_the_compile_cache_is_the_users_even_after_inductor_named_its_own(tmp_path, monkeypatch):
+    """Inductor writes its default folder into TORCHINDUCTOR_CACHE_DIR the first time anything asks
+    (the optimizer's torch._dynamo import can): that is not the user's choice, and a run that kept it
+    missed what its warm child compiled into the user cache (a 260 s compile inside the loop)."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", default_cache_dir())
+    ours = speed.use_compile_cache()
+    assert ours == str(tmp_path / "cache" / "archstudio" / "torchinductor")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "mine"))
+    assert speed.use_compile_cache() == str(tmp_path / "mine")  # a folder the user chose stays

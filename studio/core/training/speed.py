@@ -233,9 +233,19 @@ def choose_attention(requested: str, model, device) -> AttentionChoice:
 
 def use_compile_cache() -> str | None:
     """Keep inductor's FX-graph and autograd caches in the user cache (across runs and reboots)
-    unless the user chose a folder; returns the folder."""
-    if os.environ.get("TORCHINDUCTOR_CACHE_DIR"):
-        return os.environ["TORCHINDUCTOR_CACHE_DIR"]
+    unless the user chose a folder; returns the folder. Inductor writes its own default into
+    TORCHINDUCTOR_CACHE_DIR the first time anything asks for its cache folder (the optimizer's
+    import of torch._dynamo can), so that default is not a choice: a run that kept it missed the
+    step its warm child had compiled into the user cache (measured: a 260 s compile in the loop)."""
+    chosen = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    if chosen:
+        try:
+            from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+            inductors_own = os.path.abspath(chosen) == os.path.abspath(default_cache_dir())
+        except ImportError:
+            inductors_own = False
+        if not inductors_own:
+            return chosen
     try:
         import platformdirs
         path = os.path.join(platformdirs.user_cache_dir("archstudio", appauthor=False), "torchinductor")
