@@ -158,7 +158,7 @@ def run_cli(tally: Tally, kind: str, argv: list[str], timeout: float, mem_gb: fl
             tally.base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # report each blow-up once
         elif rc == 0 or (rc == 1 and argv[0] == "validate" and not text):
             outcome = "accepted"  # validate lists the graph's issues on stdout and exits 1: its contract
-        elif rc == 1 and argv[:2] == ["lesson", "prepare"] and ": failed: " in text:
+        elif rc == 1 and argv[:2] == ["lesson", "prepare"] and (": failed: " in text or "damaged entry" in text):
             outcome = "rejected"  # a model of the lesson refused in its line, the others prepared: its contract
         elif rc == 2 and text.count("\n") >= 1 and text.startswith("archstudio"):
             outcome = "rejected"

@@ -73,9 +73,9 @@ def test_a_run_outside_the_lesson_is_skipped_and_nothing_outside_is_touched(env,
     (lesson_dir / "teacher-notes.txt").write_text("mine\n")
     lesson_before = snapshot(lesson_dir)
     events = list(prepare(lesson_dir, tiny()))
-    skipped = [e.message for e in events if e.kind == "skip"]
-    assert len(skipped) == 1 and "models[0]: run:" in skipped[0], skipped
-    assert not [e for e in events if e.kind in ("model", "step", "failed")]  # nothing trained, nowhere
+    named = [e.message for e in events if e.kind == "failed"]  # the asked model's own entry: a failure, said
+    assert len(named) == 1 and "models[0]: run:" in named[0], named
+    assert not [e for e in events if e.kind in ("model", "step")]  # nothing trained, nowhere
     assert snapshot(v) == before
     assert (lesson_dir / "teacher-notes.txt").read_text() == "mine\n"
     assert Lesson(lesson_dir).read()["models"][0]["run"] == run.format(victim=v)  # the entry is kept as it was
@@ -88,7 +88,7 @@ def test_a_symlink_out_of_the_lesson_is_refused(env, tmp_path):
     write_lesson(lesson_dir, f"- {{id: {PID}, run: link, status: pending}}\n")
     (lesson_dir / "link").symlink_to(v, target_is_directory=True)
     events = list(prepare(lesson_dir, tiny()))
-    assert any(e.kind == "skip" and "symbolic link" in e.message for e in events)
+    assert any(e.kind == "failed" and "symbolic link" in e.message for e in events)
     assert snapshot(v) == before and (lesson_dir / "link").is_symlink()
 
 
@@ -100,7 +100,7 @@ def test_a_pretrained_entry_outside_is_skipped_before_any_download(env, tmp_path
     write_lesson(lesson_dir, f"- {{id: pretrained-stories260K, run: '{v}', status: pending, pretrained: stories260K,"
                              " serves: [recipe-llama2c-stories260k]}\n")
     events = list(prepare(lesson_dir, tiny(milestones=(PID,), pretrained=("stories260K",))))
-    assert any(e.kind == "skip" and "absolute path" in e.message for e in events)
+    assert any(e.kind == "failed" and "absolute path" in e.message for e in events)
     assert snapshot(v) == before
 
 
@@ -147,7 +147,8 @@ def test_a_damaged_entry_survives_a_prepare_that_does_not_train_it(env, tmp_path
     lesson_dir = tmp_path / "L"
     write_lesson(lesson_dir, f"- {{id: {PID}, status: [done]}}\n- {{id: other, serves: 5}}\n")
     events = list(prepare(lesson_dir, tiny()))
-    assert [e.kind for e in events].count("skip") == 2 and events[-1].kind == "done"
+    kinds = [e.kind for e in events]
+    assert kinds.count("failed") == 1 and kinds.count("skip") == 1 and kinds[-1] == "done"  # asked / not asked
     assert not RunDir(lesson_dir / PID).exists()  # a damaged entry for the asked model: named, not redone
     models = Lesson(lesson_dir).read()["models"]
     assert models == [{"id": PID, "status": ["done"]}, {"id": "other", "serves": 5}]
@@ -187,3 +188,14 @@ def test_adopting_an_imported_run_never_writes_through_a_planted_marker_link(env
     (run / MARKER).symlink_to(v / "notes.txt")
     import_entry("stories260K", run, None, lambda: False)  # already imported: adopted, marked
     assert snapshot(v) == before and (run / MARKER).is_file() and not (run / MARKER).is_symlink()
+
+
+def test_cli_reproducer_exit_1_with_the_line_and_the_folder_kept(env, tmp_path):
+    v, before = victim(tmp_path)
+    write_lesson(tmp_path / "L", f"- {{id: {PID}, run: {v}, status: pending}}\n")
+    cmd = [sys.executable, "-m", "studio", "lesson", "prepare", "--out", str(tmp_path / "L"), "--milestones", PID,
+           "--steps", "1", "--threads", "1", "--compile", "off"]
+    r = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True, timeout=300,
+                       check=False)
+    assert r.returncode == 1 and "absolute path" in r.stderr and "Traceback" not in r.stderr
+    assert snapshot(v) == before

@@ -269,49 +269,17 @@ def summary_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def _check_request(lesson: Lesson, ids: list, cfg: LessonConfig) -> None:
-    from studio.core.files.presets import is_preset
-    for pid in ids:
-        if not is_preset(pid):
-            raise E.StudioError(f"{pid!r} is not a preset id; run 'archstudio presets' for the milestones")
-    if cfg.steps is None and not cfg.minutes_per_model > 0:
-        raise E.StudioError("--minutes-per-model must be positive")
-    if lesson.path.exists() and not lesson.path.is_dir():
-        raise E.StudioError(f"{lesson.path}: is a file; --out needs a folder for the lesson")
-    if lesson.path.is_dir() and any(lesson.path.iterdir()) and not lesson.exists():
-        raise E.StudioError(f"{lesson.path}: not empty and not a lesson folder; choose a new folder")
-
-
-def _entries_to_prepare(lesson: Lesson, index: dict, ids: list, pretrained: tuple):
-    """(every entry of the index in order, the good ones, one line per damaged one, id -> good
-    entry) with an entry added for each asked model the index does not list yet. A rerun never
-    drops an entry, and a damaged entry for an asked model is named, not replaced."""
-    from studio.core.runs import tinyllamas as tl
-    items, good, bad = lesson.sorted_entries(index) if lesson.exists() else ([], [], [])
-    named = {m.get("id") for m in items if m not in good and isinstance(m, dict) and isinstance(m.get("id"), str)}
-    known = {e["id"]: e for e in good}
-    wanted = [(pid, {"id": pid, "run": pid, "status": "pending"}) for pid in ids]
-    for name in pretrained:
-        wanted.append((f"pretrained-{name}", {"id": f"pretrained-{name}", "run": f"pretrained-{name}",
-                                              "status": "pending", "serves": list(tl.model(name).presets),
-                                              "pretrained": name}))
-    for key, entry in wanted:
-        if key not in known and key not in named:
-            known[key] = entry
-            items.append(entry)
-    return items, good, bad, known
-
-
 # ---------------------------------------------------------------------------- prepare
 def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[], bool] = lambda: False,
             cache=None) -> Iterator[LessonEvent]:
     """Train (or resume, or skip) every model of the lesson in ``out_dir``; see the module docstring."""
+    from studio.core.classroom.lesson_request import check_request, entries_to_prepare
     from studio.core.classroom.lesson_train import import_entry, train_entry
     lesson = Lesson(out_dir)
     ids = list(cfg.milestones) or default_milestones()
-    _check_request(lesson, ids, cfg)
+    check_request(lesson, ids, cfg)
     index = lesson.read() if lesson.exists() else {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "models": []}
-    items, good, bad, known = _entries_to_prepare(lesson, index, ids, cfg.pretrained)
+    items, good, bad, known = entries_to_prepare(lesson, index, ids, cfg.pretrained)
     index["models"] = items
     index.update({"minutes_per_model": cfg.minutes_per_model if cfg.steps is None else None, "steps": cfg.steps})
     from studio.core.data import load_corpus
@@ -330,8 +298,9 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
     seconds_per_model: list[float] = []   # measured, for the ETA of the models still to come
     t_start = time.monotonic()
     yield LessonEvent("start", 0, total, "", f"preparing {total} models in {lesson.path} on {corpus.label}")
-    for line in bad:
-        yield LessonEvent("skip", 0, total, "", f"skipped a damaged entry (left as it is): {line}")
+    for line, was_asked in bad:  # an asked model whose entry is damaged is a failure of the lesson, said
+        yield LessonEvent("failed" if was_asked else "skip", 0, total, "",
+                          f"skipped a damaged entry (left as it is): {line}")
 
     estimate = {"model_s": budget if cfg.steps is None else None}  # a whole model, until one is measured
 
