@@ -73,17 +73,23 @@ def curves(problems: list, responses: list[list[str]], samples: tuple) -> dict:
     return out
 
 
+def _r1_result(source: str) -> dict:
+    src = Path(source)
+    try:
+        r1 = json.loads((src / RESULT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise E.StudioError(f"--from {src}: no finished {R1} experiment there ({exc})") from None
+    if not isinstance(r1, dict) or r1.get("milestone") != R1:
+        raise E.StudioError(f"--from {src}: not a {R1} experiment")
+    return r1
+
+
 def _model(req: ExperimentRequest, s: Settings, control):
     """(model, task, what it is): the R1 policy from ``req.source``, else the R1 base model."""
     import torch
     if req.source:
         src = Path(req.source)
-        try:
-            r1 = json.loads((src / RESULT_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise E.StudioError(f"--from {src}: no finished {R1} experiment there ({exc})") from None
-        if not isinstance(r1, dict) or r1.get("milestone") != R1:
-            raise E.StudioError(f"--from {src}: not a {R1} experiment")
+        r1 = _r1_result(req.source)
         task = A.Task(**r1["settings"]["settings"]["task"])
         model = A.build(task, int(r1["settings"]["seed"]))
         model.load_state_dict(torch.load(src / r1["weights"]["policy"], weights_only=True))
@@ -95,6 +101,8 @@ def _model(req: ExperimentRequest, s: Settings, control):
 def job(req: ExperimentRequest, control) -> Iterator:
     import torch
     s = req.settings or settings_for(req.minutes)
+    if req.source:
+        _r1_result(req.source)  # refused before anything is written
     folder = Folder(req, {"seed": req.seed, "source": req.source, "settings": settings_record(s)})
     with torch_threads(req.threads):
         yield Stage("the R1 experiment's model" + (" (pretraining it)" if not req.source else ""))
