@@ -122,3 +122,17 @@ def test_biases_are_refused_in_one_line(root, tmp_path, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "attention: has biases" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_real_stories260k_in_llama_cpp(shared_data, tmp_path):
+    from studio.core.formats.llama2c.runio import import_llama2c
+    run, _ = import_llama2c(shared_data / "llama2c" / "stories260K.bin", shared_data / "llama2c" / "tok512.bin",
+                            tmp_path / "run")
+    res = export_gguf(run, tmp_path / "s.gguf")
+    model, tok = RunDir(run).build_model().eval(), RunDir(run).tokenizer()
+    ids = tok.encode("Zoo")
+    theirs = [t["id"] for t in llama_cpp_greedy(res.path, ids, 30)]
+    with torch.no_grad():
+        mine = model.generate(torch.tensor([ids]), 30, temperature=0)[0, len(ids):].tolist()
+    assert theirs == mine
+    assert tok.decode(ids + mine).startswith("Zoo was a little girl named Lily.")

@@ -216,3 +216,36 @@ def test_config_json_in_then_hf_out_as_qwen2(root, tmp_path, capsys):
         assert (hf(x).logits - model.eval()(x)[0]).abs().max().item() < 1e-4
     code, _, err = cli(capsys, "export", run.path, "--format", "gguf", "--out", tmp_path / "g")
     assert code == 2 and "q/k/v biases (Qwen2)" in err and "--format hf" in err
+
+
+KNOWN = ("Zoo was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, "
+         "red ball.")
+
+
+def test_the_real_stories260k_leaves_with_its_own_vocabulary(shared_data, tmp_path):
+    """llama2.c's stories260K (model.bin + tok512.bin) imported, exported: transformers writes what run.c writes."""
+    from studio.core.formats.llama2c.runio import import_llama2c
+    run, _ = import_llama2c(shared_data / "llama2c" / "stories260K.bin", shared_data / "llama2c" / "tok512.bin",
+                            tmp_path / "run")
+    export_hf(run, tmp_path / "hf")
+    hf = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), dtype=torch.float32)
+    tok = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "hf"))
+    ids = tok("Zoo", return_tensors="pt")
+    assert ids["input_ids"].tolist() == [[1, 410, 469, 347]]  # BOS, the dummy-prefix " ", "Z", "oo", as run.c
+    with torch.no_grad():
+        out = hf.generate(**ids, max_new_tokens=45, do_sample=False)
+    assert tok.decode(out[0], skip_special_tokens=True).startswith(KNOWN)
+    texts = (shared_data / "tinystories" / "validation-head.txt").read_text(encoding="utf-8").split("\n\n")[:200]
+    mine = RunDir(run).tokenizer()
+    assert [tok(t)["input_ids"] for t in texts] == [mine.encode(t) for t in texts]
+
+
+def test_a_tokenizer_bin_that_cannot_be_sentencepiece_is_one_line():
+    from studio.core import errors as E
+    from studio.core.formats.hf.llama2c_vocab import sentencepiece_from_llama2c
+    from studio.core.tokenizers.llama2c_bin import Llama2cTokenizer
+    base = [b"<unk>", b"\n<s>\n", b"\n</s>\n"] + [f"<0x{i:02X}>".encode() for i in range(256)] + [b" ", b" the"]
+    ok = sentencepiece_from_llama2c(Llama2cTokenizer(base, [0.0] * 259 + [-1.0, -2.0]))
+    assert ok.encode("the the") == Llama2cTokenizer(base, [0.0] * 259 + [-1.0, -2.0]).encode("the the")
+    with pytest.raises(E.StudioError, match="piece 261 of tokenizer.bin is not UTF-8"):
+        sentencepiece_from_llama2c(Llama2cTokenizer(base + [b"\xff\xfe"], [0.0] * 259 + [-1.0, -2.0, -3.0]))

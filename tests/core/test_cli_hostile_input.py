@@ -70,7 +70,7 @@ def test_doctor_survives_a_qt_probe_that_cannot_run(monkeypatch):
 
 @pytest.fixture(scope="module")
 def triggers():
-    from test_hardening_schema import TRIGGERS
+    from test_schema_errors import TRIGGERS
     return TRIGGERS
 
 
