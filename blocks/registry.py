@@ -8,7 +8,7 @@ of one token at a given context length, 2 FLOPs per multiply-add, matrix product
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from blocks import configs as C

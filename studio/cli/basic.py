@@ -1,7 +1,6 @@
 """presets, info, validate: pure Python, no torch, no Qt (fast cold start)."""
 from __future__ import annotations
 
-import sys
 
 from studio.cli.output import print_json
 
@@ -28,7 +27,6 @@ def _default_scale(arch, scale):
 
 
 def cmd_info(args) -> int:
-    from studio.core.model.accounting import human_bytes, humanize
     from studio.core.model.info import model_info
     from studio.core.files.presets import load_model
     arch = load_model(args.model)

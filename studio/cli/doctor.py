@@ -99,7 +99,7 @@ def _writable(label: str, path: Path) -> Check:
         return Check(label, True, str(path))
     except OSError as exc:
         return Check(label, False, f"{path} is not writable ({exc.strerror or exc})",
-                     f"make it writable, or point ARCHSTUDIO_CACHE_DIR / ARCHSTUDIO_DATA_DIR elsewhere")
+                     "make it writable, or point ARCHSTUDIO_CACHE_DIR / ARCHSTUDIO_DATA_DIR elsewhere")
 
 
 def _folders() -> list[Check]:

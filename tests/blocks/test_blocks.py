@@ -1,9 +1,7 @@
 """Tiny-config equivalence tests for the building blocks."""
-import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from blocks import configs as C
 from blocks.nn.attention import Attention

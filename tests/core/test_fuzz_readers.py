@@ -281,7 +281,7 @@ def test_fuzz_training_data(tmp_path_factory, data, suffix):
 @FAST
 @given(VALUES)
 def test_fuzz_yaml_and_json_text(value):
-    from studio.core.files.schema import load_json, load_yaml
+    from studio.core.files.schema import load_json
     from studio.core.files.yamlio import parse_yaml_text
     text = json.dumps(value, default=str)
     one_line(load_json, text, "x.json")

@@ -3,7 +3,7 @@ text's on-screen size at 1366×768 — presentation mode (node titles ≥ 24 px,
 text ≥ 16 px, the whole graph inside the viewport beside the card) for every milestone and
 recipe, and normal mode with a bottom dock open (node titles ≥ 12 px)."""
 import pytest
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import Qt
 
 from studio._qt.present.present_geometry import split_title
 from studio.core.state.timeline import readable_infos

@@ -218,8 +218,8 @@ def _match_topology(arch):
             return None
         add_id, norm_id = adds[0], others[0]
         if not specs[norm_id].has("norm"):
-            problems.append((norm_id, f"receives the residual stream directly (no norm before it): llama2.c normalizes "
-                                      f"before each sublayer (pre-norm); put an RMSNorm in front of it"))
+            problems.append((norm_id, "receives the residual stream directly (no norm before it): llama2.c normalizes "
+                                      "before each sublayer (pre-norm); put an RMSNorm in front of it"))
             return None
         mix = g.out_edges(norm_id)
         if len(mix) != 1 or specs[mix[0].dst].has("residual"):
