@@ -22,6 +22,12 @@ def export_problems(run_dir, fmt: str) -> tuple[str, list[str]]:
     why = check_tokenizer(tok)
     if why:
         problems.append(f"tokenizer: {why}")
+    else:
+        from studio.core.formats.hf.tokenizer import exportable_tokenizer
+        try:
+            exportable_tokenizer(tok)  # an imported tokenizer.bin must convert (fast: a few hundred pieces)
+        except E.StudioError as exc:
+            problems.append(str(exc))
     if plan is not None and fmt == "gguf":
         from studio.core.formats.gguf.export import gguf_problems
         problems += gguf_problems(plan)

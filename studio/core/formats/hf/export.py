@@ -48,6 +48,8 @@ def load_run_for_export(run_dir, target: str):
                                               f"{plan.vocab_size}")]
     if issues:
         raise E.StudioError(f"{run_dir} cannot be written for {target}: " + "; ".join(map(str, issues)))
+    from studio.core.formats.hf.tokenizer import exportable_tokenizer
+    tok = exportable_tokenizer(tok)  # an imported tokenizer.bin becomes SentencePiece here
     return run, _state_dict(run.load_checkpoint()), plan, tok
 
 

@@ -21,11 +21,23 @@ FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
 def check_tokenizer(tok) -> str:
-    """Why this tokenizer cannot be written as HF files ("" when it can)."""
-    if getattr(tok, "model_bytes", None) is None:
+    """Why this tokenizer cannot be written as HF files ("" when it can, perhaps after conversion)."""
+    if getattr(tok, "model_bytes", None) is None and not hasattr(tok, "pieces"):
         return (f"the run's {tok.kind} tokenizer is not a SentencePiece model; Hugging Face and GGUF exports "
                 "need one (train with --tokenizer bpe or llama2)")
     return ""
+
+
+def exportable_tokenizer(tok):
+    """The run's tokenizer as a SentencePiece model: itself, or an imported llama2.c tokenizer.bin
+    converted (llama2c_vocab.py), or a StudioError line saying why not."""
+    if getattr(tok, "model_bytes", None) is not None:
+        return tok
+    problem = check_tokenizer(tok)
+    if problem:
+        raise E.StudioError(f"tokenizer: {problem}")
+    from studio.core.formats.hf.llama2c_vocab import sentencepiece_from_llama2c
+    return sentencepiece_from_llama2c(tok)
 
 
 def tokenizer_files(tok, workdir: Path) -> dict[str, bytes]:
