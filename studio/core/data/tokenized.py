@@ -66,8 +66,8 @@ def pretokenize(stories, tok: Tokenizer, cache_dir: Path | None = None, key: str
     if path is not None and path.is_file():
         try:
             arr = np.load(path, allow_pickle=False)
-            if arr.dtype == np.uint16 and arr.ndim == 1:
-                return arr
+            if arr.dtype == np.uint16 and arr.ndim == 1 and (arr.size == 0 or int(arr.max()) < tok.vocab_size):
+                return arr  # (a damaged entry's ids past the vocabulary would index past the embedding)
         except (OSError, ValueError):
             pass  # damaged cache entry: tokenize again
     enc = getattr(tok, "encode_batch", None)
