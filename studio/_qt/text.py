@@ -138,3 +138,12 @@ def stray_bytes_marked(text: str) -> str:
     """Generated text as a learner reads it: a byte the decoder could not make a character of
     (shown as ``\\xHH`` by the core, which keeps it exact for the command line) becomes ⁇."""
     return _STRAY_BYTE.sub(STRAY_MARK, text)
+
+
+def one_line(exc: BaseException) -> str:
+    """A StudioError's own line, or the error's type and first line (cut) for anything else."""
+    from studio.core.errors import StudioError
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if not isinstance(exc, StudioError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= 300 else text[:299] + "…"

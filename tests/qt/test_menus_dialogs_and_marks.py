@@ -94,7 +94,7 @@ def test_dropped_block_does_not_stretch_the_layer_frame(window):
 
 
 def test_exported_png_has_no_diff_marks(window, tmp_path, monkeypatch):
-    import studio._qt.render as R
+    import studio._qt.graph.scene_image as R
     window.model.timeline.set_current("2023-07-llama-2")
     scene = window.graph_view.graph_scene
     scene._end_animation()
@@ -111,7 +111,7 @@ def test_exported_png_has_no_diff_marks(window, tmp_path, monkeypatch):
 def test_window_opens_sized_to_the_screen(qapp):
     from PySide6.QtWidgets import QWidget
 
-    from studio._qt.window.app import size_to_screen
+    from studio._qt.window.window_parts import size_to_screen
     w = QWidget()
     free = QGuiApplication.primaryScreen().availableGeometry()
     width, height = size_to_screen(w)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from studio._qt.text import one_line
+
 
 def create_app():
     """The one QApplication, with Python's cyclic garbage collection moved onto the GUI thread
@@ -17,22 +19,6 @@ def create_app():
     app.setOrganizationDomain("archstudio.local")
     install(app)
     return app
-
-
-def size_to_screen(win, screen=None) -> tuple[int, int]:
-    """Open at 90 % of the screen's free area, centred (not a fixed 1366×768 on a 1080p screen);
-    never smaller than 1024×640 nor larger than the screen."""
-    from PySide6.QtGui import QGuiApplication
-    screen = screen or QGuiApplication.primaryScreen()
-    if screen is None:
-        win.resize(1366, 768)
-        return 1366, 768
-    free = screen.availableGeometry()
-    w = min(free.width(), max(1024, int(free.width() * 0.9)))
-    h = min(free.height(), max(640, int(free.height() * 0.9)))
-    win.resize(w, h)
-    win.move(free.x() + (free.width() - w) // 2, free.y() + (free.height() - h) // 2)
-    return w, h
 
 
 def run_app(model_spec: str | None = None) -> int:
@@ -61,12 +47,3 @@ def start_window(model_spec: str | None = None):
         except Exception as exc:  # noqa: BLE001  any file, any error: a message, and the window stays
             QMessageBox.warning(win, "Cannot open", one_line(exc))
     return win
-
-
-def one_line(exc: BaseException) -> str:
-    """A StudioError's own line, or the error's type and first line (cut) for anything else."""
-    from studio.core.errors import StudioError
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    if not isinstance(exc, StudioError):
-        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text if len(text) <= 300 else text[:299] + "…"

@@ -27,7 +27,7 @@ from studio._qt.graph.property_editor import PropertyEditor
 from studio._qt.theme import THEMES, apply_theme
 from studio._qt.panels.timeline import TimelineBar
 from studio._qt.window.window_parts import (ABOUT, MENU_ORDER, DockHost, FirstPaint, StatusBar, reveal_docked,
-                                            shortcut_lines, small_screen)
+                                            shortcut_lines, size_to_screen, small_screen)
 from studio.core.errors import StudioError
 from studio.core.state import StudioModel
 
@@ -45,7 +45,6 @@ class MainWindow(DockHost, QMainWindow):
         if QApplication.instance() is not None:
             apply_theme(QApplication.instance(), self.theme)
         self.setWindowTitle("LLM Architecture Studio")
-        from studio._qt.window.app import size_to_screen
         size_to_screen(self)  # a saved geometry (restored below) wins
         if defer_optional and small_screen(self.screen()):  # the app on 1366×768: every pixel to the graph and docks
             self.setWindowState(self.windowState() | Qt.WindowMaximized)
@@ -290,7 +289,7 @@ class MainWindow(DockHost, QMainWindow):
                 QMessageBox.warning(self, "Cannot open", str(exc))
 
     def export_diagram(self):
-        from studio._qt.render import save_scene
+        from studio._qt.graph.scene_image import save_scene
         d = self.model.document
         title = d.milestone_id or d.title or "diagram"
         from studio._qt.dialogs.folders import remember, start_dir

@@ -194,7 +194,7 @@ class ProjectController(QObject):
         try:
             proj = load_project(path)
         except Exception as exc:  # noqa: BLE001  any damage in the file: a message, the current work stays
-            from studio._qt.window.app import one_line
+            from studio._qt.text import one_line
             QMessageBox.warning(self.win, "Cannot open project", one_line(exc))
             self.win.show_status(one_line(exc))
             return False
@@ -292,7 +292,7 @@ class ProjectController(QObject):
         try:
             proj = load_recovery(rec)
         except Exception as exc:  # noqa: BLE001  never retried forever: set aside with a note
-            from studio._qt.window.app import one_line
+            from studio._qt.text import one_line
             from studio.core.files.project import set_aside_recovery
             set_aside_recovery(rec.path, exc)
             QMessageBox.warning(self.win, "Cannot recover", one_line(exc))

@@ -226,3 +226,19 @@ class DockHost:
         if f.actions() and not f.actions()[-1].isSeparator():
             f.addSeparator()
         f.addAction(self.quit_action)
+
+
+def size_to_screen(win, screen=None) -> tuple[int, int]:
+    """Open at 90 % of the screen's free area, centred (not a fixed 1366×768 on a 1080p screen);
+    never smaller than 1024×640 nor larger than the screen."""
+    from PySide6.QtGui import QGuiApplication
+    screen = screen or QGuiApplication.primaryScreen()
+    if screen is None:
+        win.resize(1366, 768)
+        return 1366, 768
+    free = screen.availableGeometry()
+    w = min(free.width(), max(1024, int(free.width() * 0.9)))
+    h = min(free.height(), max(640, int(free.height() * 0.9)))
+    win.resize(w, h)
+    win.move(free.x() + (free.width() - w) // 2, free.y() + (free.height() - h) // 2)
+    return w, h
