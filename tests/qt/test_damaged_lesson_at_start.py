@@ -27,6 +27,7 @@ def test_the_panels_start_with_a_damaged_remembered_lesson(qtbot, lesson, entry)
     said = []
     win = MainWindow()
     qtbot.addWidget(win)
+    assert "lesson.yaml" in win.statusBar().currentMessage()  # the damaged entry is named at start
     win.show_status = lambda msg, *a: said.append(msg)
     assert win.training is not None and win.inspect is not None and win.lesson is not None
     win.model.show_milestone("recipe-microgpt")

@@ -311,6 +311,7 @@ class LessonActions:
         self.dialog = self.race_window = self.planner_window = None
         self.folder = install_prepared_runs(window.model.run)
         self.mark_timeline(self.folder)
+        self.say_damaged_entries(self.folder)
         h, v = window.menu("Help"), window.menu("View")
         first = h.actions()[0] if h.actions() else None
         self.prepare_action = window._action(h, "&Prepare the lesson…", self.open_dialog, None,
@@ -323,6 +324,17 @@ class LessonActions:
                                           "Train 2–4 models side by side on the same token stream")
         self.planner_action = window._action(v, "Compute &planner…", self.open_planner, "Ctrl+Shift+P",
                                              "6·N·D, Chinchilla's 20 tokens per parameter, the run's ETA")
+
+    def say_damaged_entries(self, folder) -> None:
+        """The remembered lesson's damaged entries are skipped by every reader; the status bar names them."""
+        from studio.core.classroom.lesson import Lesson
+        try:
+            bad = Lesson(folder).sorted_entries()[2] if folder else []
+        except StudioError as exc:  # a damaged lesson.yaml as a whole: no prepared runs, said
+            bad = [str(exc)]
+        if bad:
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            self.window.show_status(f"The lesson's prepared runs: skipped {bad[0]}{more}", 15000)
 
     def mark_timeline(self, folder) -> None:
         """▲ on the timeline for the milestones that have a prepared run."""

@@ -30,6 +30,8 @@ def inside_problem(root, name) -> str | None:
         return f"{short(name)} leads out of the folder ('..'); a name here must stay inside it"
     if not parts or parts == (".",):
         return f"{short(name)} names the folder itself, not a folder inside it"
+    if any(len(p.encode("utf-8", "surrogatepass")) > 255 for p in parts):
+        return f"{short(name)} has a part longer than a file name may be (255 bytes)"
     try:
         base = Path(root).resolve()
         target = (base / Path(*parts)).resolve()
