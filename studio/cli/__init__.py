@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                    help="default auto: bf16 where native and measured faster")
     f.add_argument("--compile", choices=("auto", "on", "off"), default="auto")
+    f.add_argument("--experiments", action="store_true", help="also run the experiment of each milestone that has one")
     f = lsub.add_parser("summary", help="held-out bits per byte, tokens seen and minutes of each prepared run")
     f.add_argument("lesson_dir", metavar="LESSON_DIR")
     f.add_argument("--csv", default=None, metavar="FILE")

@@ -75,6 +75,13 @@ def _prepare(args) -> int:
                 code = 1
             if ev.kind == "stopped":
                 code = 130
+        if code != 130 and getattr(args, "experiments", False):  # the milestones' experiments, after the models
+            from studio.core.classroom.lesson import default_milestones
+            from studio.core.experiments.in_lesson import prepare as prepare_experiments
+            for ev in prepare_experiments(out, cfg.milestones or default_milestones(), seed=args.seed, data=args.data,
+                                          should_stop=lambda: stop["flag"]):
+                print(f"[experiment] {ev.message}", file=sys.stderr, flush=True)
+                code = {"failed": 1, "stopped": 130}.get(ev.kind, code)
     finally:
         signal.signal(signal.SIGINT, old)
     if code != 130:
@@ -101,6 +108,10 @@ def _summary(args) -> int:
         print(f"{r['id']:32} {r['status']:10} {bpb:>9} {tokens:>12} {minutes:>8}")
         if r.get("change"):  # what it changed since the model it builds on (its lineage)
             print(f"  since {r['since']}: {r['change']}")
+    from studio.core.experiments.in_lesson import summary_rows
+    for r in summary_rows(args.lesson_dir):  # the milestones' experiments (lesson prepare --experiments)
+        result = f"before {r['before']:.4g}, after {r['after']:.4g} ({r['metric']})" if r["status"] == "done" else "—"
+        print(f"experiment {r['milestone']:21} {r['status']:10} {result}")
     if args.csv:
         print(f"written {args.csv}")
     return 0
