@@ -9,7 +9,8 @@ from studio.core import errors as E
 from studio.core.model.architecture import Override
 from studio.core.model.resolve import resolve
 from studio.core.model.compiler import compile_architecture
-from studio.core.inspect.inspection import RoutingHistory, inspect_model, row_entropy_bits, to_json
+from studio.core.inspect.inspection import inspect_model, row_entropy_bits, to_json
+from studio.core.inspect.routing_history import RoutingHistory
 from studio.core.files.presets import load_preset, preset_ids
 from studio.core.tokenizers.byte_level import ByteTokenizer
 

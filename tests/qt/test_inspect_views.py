@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from studio.core.inspect.inspection import RoutingHistory
+from studio.core.inspect.routing_history import RoutingHistory
 from studio.core.model.compiler import compile_architecture
 from studio.core.state.run import Snapshot
 from tests.core.test_inspection import arch_of, moe_mla_arch

@@ -11,7 +11,7 @@ import torch
 from studio._qt.inspect.look_inside import SHORTCUT
 from studio._qt.inspect.routing_view import NO_MOE, moe_layers
 from studio.core.files.presets import load_preset
-from studio.core.inspect.inspection import RoutingHistory
+from studio.core.inspect.routing_history import RoutingHistory
 from studio.core.model.compiler import compile_architecture
 from tests.core.test_inspection import arch_of, moe_mla_arch
 from tests.qt.inspect_window import WAIT, Win

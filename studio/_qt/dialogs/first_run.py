@@ -84,7 +84,7 @@ def data_status_text(choice: str | None = None) -> str:
 
     from studio.core.data import download as dl
     if choice is None:
-        saved = QSettings().value("training/data")  # studio._qt.training.panel.DATA_KEY
+        saved = QSettings().value("training/data")  # studio._qt.training.data_choice.DATA_KEY
         choice = saved if isinstance(saved, str) else None
     if choice in ("quick", "full") and dl.cached_path(choice):
         return f"Training data: TinyStories {choice} (cached, offline-ready)"

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QGraphicsView, QLabel
 
 from studio._qt.graph.graph_items import NodeItem
 from studio._qt.present.present_geometry import font_px
-from studio._qt.graph.graph_scene import GraphScene  # noqa: F401  (re-exported: GraphScene lived here)
+from studio._qt.graph.graph_scene import GraphScene
 from studio._qt.theme import LIGHT, Theme
 from studio.core.model.layout import NODE_H, NODE_W
 

@@ -14,7 +14,7 @@ import dataclasses
 from PySide6.QtCore import QObject, Signal
 
 from studio._qt.worker import Worker
-from studio.core.inspect.inspection import RoutingHistory
+from studio.core.inspect.routing_history import RoutingHistory
 from studio.core.jobs.inspect import Inspected, inspect_job
 from studio.core.jobs.weights import WeightsSource, run_label, source_for
 

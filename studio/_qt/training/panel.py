@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
                                QSplitter, QVBoxLayout, QWidget)
 
-from studio._qt.training.data_choice import DATA_KEY, DataChoiceMixin  # noqa: F401  (DATA_KEY lived here)
+from studio._qt.training.data_choice import DataChoiceMixin
 from studio._qt.training.more_minutes import MoreMinutes
 from studio._qt.training.preparing_clock import PreparingClock
 from studio._qt.training.preparing_clock import clock as _clock

@@ -73,7 +73,7 @@ class TrainingSession(QObject):
         self.continued = None
         self.info = {}
         self.last_snapshot = None
-        from studio.core.inspect.inspection import RoutingHistory
+        from studio.core.inspect.routing_history import RoutingHistory
         history = RoutingHistory()  # this run's MoE load over steps (the Routing dock reads it from RunState)
         self.key = key
         if self.run_state is not None and key is not None:

@@ -4,7 +4,7 @@
 plain numpy arrays that any thread may hold. The model is left as it was: training flag, the
 MoE load buffers and the capture flags are restored, so inspecting between training steps
 never changes the run (DeepSeek-V3's balancing bias only moves in training mode).
-``RoutingHistory`` (studio.core.inspect.routing_history, re-exported here) is the training-time
+``RoutingHistory`` (studio.core.inspect.routing_history) is the training-time
 accumulator: the trainer calls ``record(step, model)`` after each step and the GUI reads
 bounded ``snapshot()``s.
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from blocks.registry import get_spec
 from studio.core import errors as E
-from studio.core.inspect.routing_history import RoutingHistory, RoutingHistorySnapshot, load_cv  # noqa: F401 (re-exported)
+from studio.core.inspect.routing_history import load_cv
 
 REGION_OF_ATTR = {"layers": "layer", "encoder_layers": "encoder"}
 
