@@ -18,47 +18,65 @@ class Issue:
         return f"{self.node}: {self.message}"
 
 
-def validate(arch, scale: str | None = None) -> list[Issue]:
-    scales = [scale] if scale else list(arch.scales)
-    issues: list[Issue] = []
-    seen = set()
+class _Issues(list):
+    """Issues in the order found, each once."""
 
-    def add(node, msg, sev="error"):
+    def __init__(self):
+        super().__init__()
+        self._seen = set()
+
+    def add(self, node, msg, sev="error"):
         key = (node, msg, sev)
-        if key not in seen:
-            seen.add(key)
-            issues.append(Issue(node, msg, sev))
+        if key not in self._seen:
+            self._seen.add(key)
+            self.append(Issue(node, msg, sev))
 
-    g = arch.graph
-    if not g.nodes:
+
+def validate(arch, scale: str | None = None) -> list[Issue]:
+    """Every issue of ``arch`` at ``scale`` (all scales when None) at once, each naming its node."""
+    scales = [scale] if scale else list(arch.scales)
+    if not arch.graph.nodes:
         return [Issue("model", "the graph is empty: add blocks from the palette")]
+    issues = _Issues()
     from studio.core.model.bounds import scale_problems  # dims outside their bounds: named, and nothing resolved
     out_of_bounds = scale_problems({s: arch.scales[s] for s in scales if s in arch.scales}, arch.regions)
     for path, msg in out_of_bounds:
-        add("model", f"{msg} ({path})")
+        issues.add("model", f"{msg} ({path})")
     if out_of_bounds:
-        return issues
-    # configs, per scale and per layer variant
-    cfgs: dict[str, dict[str, object]] = {}
+        return list(issues)
+    cfgs = {sc: _config_issues(arch, sc, len(scales) > 1, issues.add) for sc in scales}
+    _wiring_issues(arch, issues.add)
     for sc in scales:
-        cfgs[sc] = {}
-        try:
-            res = resolve(arch, sc)
-        except E.StudioError as exc:  # no such scale, or a region count that does not resolve
-            add("model", str(exc))
+        _edge_issues(arch, sc, cfgs[sc], issues.add)
+    _positional_issues(arch, issues.add)
+    return list(issues)
+
+
+def _config_issues(arch, sc: str, name_scale: bool, add) -> dict[str, object]:
+    """Each node's settings at ``sc``, per distinct layer variant; returns layer 0's Configs."""
+    cfgs: dict[str, object] = {}
+    try:
+        res = resolve(arch, sc)
+    except E.StudioError as exc:  # no such scale, or a region count that does not resolve
+        add("model", str(exc))
+        return cfgs
+    for nid, rn in res.nodes.items():
+        if rn.error:
+            add(nid, rn.error)
             continue
-        for nid, rn in res.nodes.items():
-            if rn.error:
-                add(nid, rn.error)
-                continue
-            for v in rn.variants:  # identical layers share one Config: check it once
-                for m in v.config.check():
-                    add(nid, f"{m} [{sc}]" if len(scales) > 1 else m)
-                for m in v.config.warnings():
-                    add(nid, m, "warning")
-            if rn.variants:
-                cfgs[sc][nid] = rn.variants[0].config  # layer 0's
-    # wiring
+        for v in rn.variants:  # identical layers share one Config: check it once
+            for m in v.config.check():
+                add(nid, f"{m} [{sc}]" if name_scale else m)
+            for m in v.config.warnings():
+                add(nid, m, "warning")
+        if rn.variants:
+            cfgs[nid] = rn.variants[0].config  # layer 0's
+    return cfgs
+
+
+def _wiring_issues(arch, add) -> None:
+    """Unconnected inputs, outputs going nowhere, override ports, the LM head, region entries/exits."""
+    g = arch.graph
     for nid, n in g.nodes.items():
         for p in n.spec.inputs:
             if not p.optional and g.input_edge(nid, p.name) is None:
@@ -79,48 +97,52 @@ def validate(arch, scale: str | None = None) -> list[Issue]:
                 add(r, f"nothing enters the {r} region: connect the stem's output into its first block")
     except E.StudioError as exc:
         add("model", str(exc))
-    # dimensions across edges, positional schemes, ties
-    for sc in scales:
-        c = cfgs.get(sc, {})
-        for e in g.edges:
-            a, b = c.get(e.src), c.get(e.dst)
-            if a is None or b is None:
-                continue
-            if hasattr(a, "dim") and hasattr(b, "dim") and g.node(e.src).spec.output(e.src_port).type == "hidden" and a.dim != b.dim:
-                add(e.dst, f"receives width {a.dim} from {e.src} but expects dim {b.dim}")
-            if g.node(e.src).spec.has("rotary"):
-                want = getattr(b, "qk_rope_head_dim", None) or getattr(b, "hd", None)
-                if want and a.head_dim != want:
-                    add(e.dst, f"RoPE from {e.src} rotates {a.head_dim} dims but this block's rotary head dim is {want}")
-                ctx = arch.dims(sc).get("context")
-                if ctx and a.context < ctx:
-                    add(e.src, f"tables cover {a.context} positions but the context is {ctx}")
-        for nid, cfg in c.items():
-            tie = getattr(cfg, "tie_to", "")
-            if tie:
-                if tie not in g.nodes or not g.node(tie).spec.has("token_table"):
-                    add(nid, f"tie_to {tie!r} is not a token embedding block")
-                elif c.get(tie) is not None and (c[tie].vocab_size, c[tie].dim) != (cfg.vocab_size, cfg.dim) and not getattr(cfg, "pad_vocab_to", 0):
-                    add(nid, f"tied to {tie} but shapes differ ({cfg.vocab_size}×{cfg.dim} vs {c[tie].vocab_size}×{c[tie].dim})")
-                elif getattr(cfg, "pad_vocab_to", 0):
-                    add(nid, "a padded head cannot be tied: untie it or set pad_vocab_to to 0")
-            if g.node(nid).spec.has("position_table"):
-                ctx = arch.dims(sc).get("context")
-                if ctx and cfg.context < ctx:
-                    add(nid, f"table covers {cfg.context} positions but the context is {ctx}")
-    nxg = None
+
+
+def _edge_issues(arch, sc: str, c: dict, add) -> None:
+    """Widths across edges, RoPE head dims and table lengths, ties, position tables at ``sc``."""
+    g = arch.graph
+    for e in g.edges:
+        a, b = c.get(e.src), c.get(e.dst)
+        if a is None or b is None:
+            continue
+        if hasattr(a, "dim") and hasattr(b, "dim") and g.node(e.src).spec.output(e.src_port).type == "hidden" and a.dim != b.dim:
+            add(e.dst, f"receives width {a.dim} from {e.src} but expects dim {b.dim}")
+        if g.node(e.src).spec.has("rotary"):
+            want = getattr(b, "qk_rope_head_dim", None) or getattr(b, "hd", None)
+            if want and a.head_dim != want:
+                add(e.dst, f"RoPE from {e.src} rotates {a.head_dim} dims but this block's rotary head dim is {want}")
+            ctx = arch.dims(sc).get("context")
+            if ctx and a.context < ctx:
+                add(e.src, f"tables cover {a.context} positions but the context is {ctx}")
+    for nid, cfg in c.items():
+        tie = getattr(cfg, "tie_to", "")
+        if tie:
+            if tie not in g.nodes or not g.node(tie).spec.has("token_table"):
+                add(nid, f"tie_to {tie!r} is not a token embedding block")
+            elif c.get(tie) is not None and (c[tie].vocab_size, c[tie].dim) != (cfg.vocab_size, cfg.dim) and not getattr(cfg, "pad_vocab_to", 0):
+                add(nid, f"tied to {tie} but shapes differ ({cfg.vocab_size}×{cfg.dim} vs {c[tie].vocab_size}×{c[tie].dim})")
+            elif getattr(cfg, "pad_vocab_to", 0):
+                add(nid, "a padded head cannot be tied: untie it or set pad_vocab_to to 0")
+        if g.node(nid).spec.has("position_table"):
+            ctx = arch.dims(sc).get("context")
+            if ctx and cfg.context < ctx:
+                add(nid, f"table covers {cfg.context} positions but the context is {ctx}")
+
+
+def _positional_issues(arch, add) -> None:
+    """Two positional schemes reaching one self-attention block."""
+    import networkx as nx
+    g, nxg = arch.graph, None
     for nid, n in g.nodes.items():
         if n.spec.has("self_attention"):
-            import networkx as nx
             nxg = g.nx() if nxg is None else nxg
-            anc = nx.ancestors(nxg, nid)
-            kinds = {g.node(a).kind for a in anc if g.node(a).spec.has("positional")}
+            kinds = {g.node(a).kind for a in nx.ancestors(nxg, nid) if g.node(a).spec.has("positional")}
             rope = g.input_edge(nid, "rope")
             if rope is not None:
                 kinds.add(g.node(rope.src).kind)
             if len(kinds) > 1:
                 add(nid, f"two positional schemes reach it ({', '.join(sorted(kinds))}): keep one")
-    return issues
 
 
 def override_port_problems(arch) -> list[tuple[str, str]]:
