@@ -10,7 +10,6 @@ explicitly here and wires nothing between them by hand. What other code may use:
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
 from studio import __version__
@@ -26,6 +25,7 @@ from studio._qt.window.projects import ProjectController
 from studio._qt.graph.property_editor import PropertyEditor
 from studio._qt.theme import THEMES, apply_theme
 from studio._qt.panels.timeline import TimelineBar
+from studio._qt.window.view_menu import build_view_menu
 from studio._qt.window.window_parts import (ABOUT, MENU_ORDER, DockHost, FirstPaint, StatusBar, reveal_docked,
                                             shortcut_lines, size_to_screen, small_screen)
 from studio.core.errors import StudioError
@@ -198,7 +198,7 @@ class MainWindow(DockHost, QMainWindow):
             if name not in ("Train", "Inspect"):
                 self.menu(name)
         f, e, v, h = self.menu("File"), self.menu("Edit"), self.menu("View"), self.menu("Help")
-        m, ed = self.model, self.editor
+        ed = self.editor
         self.open_model_action = self._action(f, "Open &model (YAML or config.json)…", self.open_model_dialog, None,
                                               "Open an architecture YAML file or a Hugging Face config.json")
         self.export_action = self._action(f, "&Export diagram…", self.export_diagram, "Ctrl+E",
@@ -212,36 +212,7 @@ class MainWindow(DockHost, QMainWindow):
         self.reset_action = self._action(e, "Show the &original milestone", self.show_original, None,
                                          "Show the published milestone this edited copy came from (the copy stays "
                                          "under File → Models this session)")
-        self._action(v, "&Fit whole graph", self.fit, "Ctrl+0",
-                     "The whole graph in view, however small (an overview); kept while scrubbing")
-        self._action(v, "Fit &readable", lambda: self.graph_view.fit_to("readable"), "Ctrl+1",
-                     "As large as fits with every block title at least 12 px; scroll for the rest (kept while scrubbing)")
-        self._action(v, "Zoom &in", lambda: self.graph_view.zoom(1.2), QKeySequence.ZoomIn)
-        self._action(v, "Zoom &out", lambda: self.graph_view.zoom(1 / 1.2), QKeySequence.ZoomOut)
-        v.addSeparator()
-        self.present_action = self._action(v, "&Presentation mode", lambda: self.presentation.toggle(), "F5",
-                                           "Full screen, large fonts, only graph, card and timeline (Esc leaves)",
-                                           checkable=True)
-        self._action(v, "&Compare milestones…", self.open_compare, "Ctrl+K", "Two milestones side by side with their diff")
-        self._action(v, "&Play / pause timeline", self.timeline_bar.toggle_play, "Ctrl+Space")
-        v.addSeparator()
-        scale_menu, group = v.addMenu("&Scale"), QActionGroup(self)
-        self.scale_actions = {}
-        for s in ("paper", "classroom"):
-            a = self._action(scale_menu, s.title(), lambda _c=False, s=s: m.document.set_scale(s),
-                             tip=f"Show {s}-scale numbers on the blocks", checkable=True)
-            a.setChecked(m.document.scale == s)
-            group.addAction(a)
-            self.scale_actions[s] = a
-        m.document.scale_changed.connect(lambda s: self.scale_actions[s].setChecked(True))
-        theme_menu, tgroup = v.addMenu("&Theme"), QActionGroup(self)
-        self.theme_actions = {}
-        for name in THEMES:
-            a = self._action(theme_menu, name.title(), lambda _c=False, n=name: self.set_theme(n),
-                             tip=f"{name.title()} palette", checkable=True)
-            a.setChecked(self.theme.name == name)
-            tgroup.addAction(a)
-            self.theme_actions[name] = a
+        build_view_menu(self, v)
         v.addMenu(self._panels)
         self._action(h, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(h, "&About LLM Architecture Studio", self.show_about)
