@@ -48,6 +48,14 @@ def dialogs(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _nothing_frozen():
+    """The app freezes start-up's objects out of the collector (gui_collector.settle); a test that
+    starts the app must not leave the next tests' objects frozen with them."""
+    yield
+    gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
 def _no_leaked_qthreads(qapp):
     yield
     from PySide6.QtCore import QThread

@@ -74,3 +74,15 @@ def test_a_library_that_switches_collection_back_on_is_overruled(qapp):
     gc.enable()
     collector.tick()
     assert not gc.isenabled()
+
+
+def test_start_up_settles_its_objects_out_of_later_collections(qapp, qtbot):
+    """start_window() freezes what start-up made once the deferred docks exist, so a full
+    collection on the GUI thread no longer scans PySide, torch and the presets."""
+    from studio._qt.window.app import start_window
+    gc.unfreeze()
+    win = start_window(None)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=60_000)
+    assert win.training is not None  # settled after the deferred build, not before it
+    win.close()

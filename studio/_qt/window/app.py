@@ -46,4 +46,26 @@ def start_window(model_spec: str | None = None):
             win.open_model(model_spec)
         except Exception as exc:  # noqa: BLE001  any file, any error: a message, and the window stays
             QMessageBox.warning(win, "Cannot open", one_line(exc))
+    _settle_when_built(win)
     return win
+
+
+def _settle_when_built(win, poll_ms: int = 500, give_up_ms: int = 60_000) -> None:
+    """Once the deferred docks exist (built after the first paint), start-up's objects leave the
+    garbage collector's full collections (GuiThreadCollector.settle)."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from studio._qt.window.gui_collector import installed
+    collector = installed(QApplication.instance())
+    if collector is None:
+        return
+    clock, timer = QElapsedTimer(), QTimer(win)
+    clock.start()
+
+    def check():
+        if getattr(win, "training", None) is not None or clock.elapsed() > give_up_ms:
+            timer.stop()
+            collector.settle()
+    timer.timeout.connect(check)
+    timer.start(poll_ms)
