@@ -44,8 +44,7 @@ def presentation_window(model: str, scale: str, theme: str, size: tuple[int, int
     if win.theme.name != theme:  # this window only: the user's saved theme stays as it is
         win.theme = THEMES[theme]
         apply_theme(QApplication.instance(), win.theme)
-        win.graph_view.graph_scene.set_theme(win.theme)
-        win.timeline_bar.set_theme(win.theme)
+        win.model.view.theme = theme  # the scene and the timeline follow the model
     win.model.document.set_scale(scale)
     win.open_model(model)
     win.resize(*size)

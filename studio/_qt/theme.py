@@ -96,3 +96,9 @@ def ui_font(point_size: float, bold: bool = False) -> QFont:
     f.setPointSizeF(point_size)
     f.setBold(bold)
     return f
+
+
+def theme_of(model) -> "Theme | None":
+    """The palette a model's view settings name (None for a bare Document: Compare, rendering)."""
+    view = getattr(model, "view", None)
+    return None if view is None else THEMES[view.theme]

@@ -155,3 +155,15 @@ def test_one_change_counter_the_documents_version_is_its_architectures_revision(
     assert d.version > v and d.version == d.architecture.revision
     from studio.core.state.document import Entry
     assert "version" not in Entry.__dataclass_fields__
+
+
+def test_view_settings_carry_the_theme_and_say_when_it_changes():
+    from studio.core import errors as E
+    m = StudioModel(start=LLAMA)
+    seen = []
+    m.view.theme_changed.connect(seen.append)
+    m.view.theme = "dark"
+    m.view.theme = "dark"  # no change, no event
+    assert m.view.theme == "dark" and seen == ["dark"]
+    with __import__("pytest").raises(E.StudioError):
+        m.view.theme = "neon"

@@ -199,3 +199,17 @@ def test_play_steps_on_a_timer(window, qtbot):
     qtbot.waitUntil(lambda: m.index >= 2, timeout=3000)
     bar.play_btn.click()
     assert not m.playing and not bar.timer.isActive()
+
+
+def test_the_theme_is_a_model_field_the_views_follow(window, qtbot):
+    """Issue 26: View → Theme sets StudioModel.view.theme; the graph, the timeline and the
+    accounting chart follow the model's event (nobody pushes the palette into them)."""
+    from studio._qt.theme import THEMES
+    m = window.model
+    before = m.view.theme
+    other = "dark" if before == "light" else "light"
+    m.view.theme = other  # straight on the model, not through the window
+    assert window.graph_view.graph_scene.theme is THEMES[other]
+    assert window.timeline_bar.theme is THEMES[other] and window.accounting_panel.theme is THEMES[other]
+    window.theme_actions[before].trigger()  # the menu: the window's palette and the model together
+    assert m.view.theme == before and window.graph_view.graph_scene.theme is THEMES[before]

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGraphicsView, QLabel
 from studio._qt.graph.graph_items import NodeItem
 from studio._qt.present.present_geometry import font_px
 from studio._qt.graph.graph_scene import GraphScene
-from studio._qt.theme import LIGHT, Theme
+from studio._qt.theme import LIGHT, Theme, theme_of
 from studio.core.model.layout import NODE_H, NODE_W
 
 
@@ -25,6 +25,8 @@ class GraphView(QGraphicsView):
         self.model = model
         self.timeline = getattr(model, "timeline", None)
         self.graph_scene = GraphScene(getattr(model, "document", model), theme, self, getattr(model, "figures", None))
+        if getattr(model, "view", None) is not None:
+            model.view.theme_changed.connect(self._on_theme)
         self.setScene(self.graph_scene)
         self.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing | QPainter.SmoothPixmapTransform)
         self.setDragMode(QGraphicsView.RubberBandDrag)
@@ -53,6 +55,10 @@ class GraphView(QGraphicsView):
     # "readable": as large as fits but titles never under 12 px (scroll for the rest), the
     # default; "all": the whole graph, however small (the overview). Kept while scrubbing.
     fit_mode = "readable"
+
+
+    def _on_theme(self, _name: str) -> None:
+        self.graph_scene.set_theme(theme_of(self.model))
 
     def fit_to(self, mode: str) -> None:
         """Fit now and keep fitting this way while milestones change (View → Fit …)."""

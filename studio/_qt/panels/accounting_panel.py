@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from studio._qt.text import PROVENANCE_GLYPH, esc, provenance_badge
-from studio._qt.theme import LIGHT, Theme
+from studio._qt.theme import LIGHT, Theme, theme_of
 from studio.core.model import provenance
 from studio.core.model.accounting import human_bytes, humanize
 from studio.core.errors import StudioError
@@ -41,6 +41,8 @@ class AccountingPanel(QWidget):
         super().__init__(parent)
         self.model, self.theme = model, theme
         self.hovered = ""
+        if getattr(model, "view", None) is not None:
+            model.view.theme_changed.connect(self._on_theme)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea(self)  # scrolls on a small screen instead of forcing the window taller
@@ -87,6 +89,10 @@ class AccountingPanel(QWidget):
         self._pending.timeout.connect(self.refresh)
         model.figures.changed.connect(lambda: self._pending.start())
         self.refresh()
+
+    def _on_theme(self, _name: str) -> None:
+        self.theme = theme_of(self.model)
+        self.chart.set_theme(self.theme)
 
     def _acc(self, scale):
         arch = self.model.document.architecture

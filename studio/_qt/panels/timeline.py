@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSizePolicy, QToolButton, QToolTip, QWidget
 
 from studio._qt.text import esc
-from studio._qt.theme import DIFF, LIGHT, Theme, ui_font
+from studio._qt.theme import DIFF, LIGHT, Theme, theme_of, ui_font
 
 GROUP_GAP = 72.0
 
@@ -256,6 +256,8 @@ class TimelineBar(QWidget):
         super().__init__(parent)
         self.model, tl = model, model.timeline
         self.strip = TimelineStrip(model, theme, self)
+        if getattr(model, "view", None) is not None:
+            model.view.theme_changed.connect(self._on_theme)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
         self.theme = theme
@@ -311,6 +313,9 @@ class TimelineBar(QWidget):
     def set_presenting(self, on: bool, scale: float = 1.0):
         self.strip.set_presenting(on, scale)
         self.scale_box.setVisible(not on)
+
+    def _on_theme(self, _name: str) -> None:
+        self.set_theme(theme_of(self.model))
 
     def set_theme(self, theme: Theme):
         self.theme = theme

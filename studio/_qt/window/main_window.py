@@ -42,6 +42,7 @@ class MainWindow(DockHost, QMainWindow):
         self.model = m = model if model is not None else StudioModel()
         self.settings = QSettings()
         self.theme = THEMES.get(str(self.settings.value("theme", "light")), THEMES["light"])
+        m.view.theme = self.theme.name  # the views built below take it, then follow the model
         if QApplication.instance() is not None:
             apply_theme(QApplication.instance(), self.theme)
         self.setWindowTitle("LLM Architecture Studio")
@@ -228,10 +229,8 @@ class MainWindow(DockHost, QMainWindow):
 
     def set_theme(self, name: str):
         self.theme = THEMES[name]
-        apply_theme(QApplication.instance(), self.theme)
-        self.graph_view.graph_scene.set_theme(self.theme)
-        self.timeline_bar.set_theme(self.theme)
-        self.accounting_panel.chart.set_theme(self.theme)
+        apply_theme(QApplication.instance(), self.theme)  # the widgets' palette; the views follow the model
+        self.model.view.theme = name
         self.theme_actions[name].setChecked(True)
         self.settings.setValue("theme", name)
         self.presentation.refresh_card()

@@ -4,7 +4,8 @@
      ├─ timeline   Timeline   published milestones, index (None off the timeline), playing
      ├─ document   Document   the architecture on screen, its kind, key, scale, edits, version
      ├─ figures    Figures    accounting, chart series, llama2.c markers, milestone changes
-     └─ run        RunState   the run that belongs to the document on screen
+     ├─ run        RunState   the run that belongs to the document on screen
+     └─ view       ViewSettings  how it is shown: the theme (views follow ``theme_changed``)
 
 Scrubbing changes the Timeline and the Document follows it; opening a project, reopening an
 edited copy or importing a run changes the Document and the Timeline lets go of its index.
@@ -17,9 +18,10 @@ from studio.core.state.document import Document, Entry, RemovedNode
 from studio.core.state.figures import Change, Figures, TimelinePoint
 from studio.core.state.run import RunState
 from studio.core.state.timeline import Timeline
+from studio.core.state.view import ViewSettings
 
 __all__ = ["StudioModel", "Timeline", "Document", "Entry", "RemovedNode", "Figures", "Change",
-           "TimelinePoint", "RunState"]
+           "TimelinePoint", "RunState", "ViewSettings"]
 
 
 class StudioModel:
@@ -29,6 +31,7 @@ class StudioModel:
         self.figures = Figures(self.timeline, self.document)
         self.run = RunState()
         self.run.follow(self.document)
+        self.view = ViewSettings()
         self.timeline.index_changed.connect(self._on_index)
         self.document.replaced.connect(self._let_go_of_timeline)
         self.document.changed.connect(self._let_go_of_timeline)
