@@ -56,8 +56,10 @@ def test_a_tiny_experiment_runs_live_and_its_folder_reopens(qtbot, tmp_path):
     again = ExperimentView(FA.MILESTONE)
     qtbot.addWidget(again)
     assert again.open_folder(out)
-    assert again.history.series["result"][0] == [32.0, 64.0] and "result" in again.curves
-    assert "hbm ratio" in again.curves  # the paper's estimate beside the measured ratio
+    assert again.history.series["peak memory naive ÷ tiled"][0] == [32.0, 64.0]
+    assert "HBM accesses standard ÷ flash (paper)" in again.curves  # the paper's estimate beside the measurement
+    assert again.table.rowCount() == 2 and again.table.item(1, 0).text() == "64"
+    assert "HBM accesses standard ÷ flash (paper)" in view.curves  # the live view adds it at the end
 
 
 @pytest.mark.parametrize("milestone", ["2022-03-chinchilla"])

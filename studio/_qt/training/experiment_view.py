@@ -30,6 +30,7 @@ from studio.core.experiments.history import ExperimentHistory
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe–Ito: colour-blind safe
 SYMBOLS = ["o", "s", "t", "d", "+", "x"]
 FRAME_MS = 33
+NOISY = {"mean reward"}  # per-step series drawn thin, without symbols
 LOG_X = {"2022-03-chinchilla", "2022-05-flashattention", "2024-09-o1"}  # sizes, contexts, samples double
 
 
@@ -68,6 +69,11 @@ class ExperimentView(QWidget):
         self.plot.setMinimumHeight(160)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setLogMode(x=milestone in LOG_X, y=False)
+        from studio.core.experiments.history import AXES
+        x_label, y_label = AXES.get(milestone, ("", ""))
+        self.plot.setLabel("bottom", x_label)
+        self.plot.setLabel("left", y_label)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # "accuracy (x0.001)" read as a unit
         self.legend = self.plot.addLegend(offset=(-10, 10))
         self.curves: dict[str, object] = {}
         split.addWidget(self.plot)
@@ -166,8 +172,14 @@ class ExperimentView(QWidget):
             curve = self.curves.get(name)
             if curve is None:
                 c = COLOURS[i % len(COLOURS)]
-                curve = self.plot.plot([], [], pen=pg.mkPen(c, width=2), symbol=SYMBOLS[i % len(SYMBOLS)],
-                                       symbolSize=6, symbolBrush=c, name=name)
+                if "fitted" in name:  # a fit is a line, not measurements
+                    curve = self.plot.plot([], [], pen=pg.mkPen(c, width=2, style=Qt.DashLine), name=name)
+                elif name in NOISY:  # one value per step: a thin line under the evaluations
+                    curve = self.plot.plot([], [], pen=pg.mkPen(pg.mkColor(c).lighter(130), width=1), name=name)
+                    curve.setZValue(-1)
+                else:
+                    curve = self.plot.plot([], [], pen=pg.mkPen(c, width=2), symbol=SYMBOLS[i % len(SYMBOLS)],
+                                           symbolSize=6, symbolBrush=c, name=name)
                 self.curves[name] = curve
             curve.setData(xs, ys)
         for name in [n for n in self.curves if n not in h.series]:

@@ -187,7 +187,7 @@ def job(req: ExperimentRequest, control) -> Iterator:
         curve=curves["accuracy"], greedy_before=greedy_before, greedy_after=curves["greedy"][-1][1],
         greedy_curve=curves["greedy"], reward_curve=curves["reward"], length_curve=curves["length"],
         kl_curve=curves["kl"], heldout_problems=len(held), base=base_info,
-        samples_before=[[A.prompt(p), r] for p, r in list(zip(held, before_resp))[:8]],
-        samples_after=[[A.prompt(p), r] for p, r in list(zip(held, after_resp))[:8]],
+        samples_before=[[A.prompt(p), r, A.check(p, r)] for p, r in list(zip(held, before_resp))[:8]],
+        samples_after=[[A.prompt(p), r, A.check(p, r)] for p, r in list(zip(held, after_resp))[:8]],
         weights={"base": BASE_WEIGHTS, "policy": POLICY_WEIGHTS},
     )

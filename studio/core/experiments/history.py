@@ -12,6 +12,18 @@ from studio.core.experiments.common import (
 )
 
 
+# milestone -> (x axis, y axis) of its result curve
+AXES = {
+    "2022-05-flashattention": ("context (tokens)", "peak memory naive ÷ tiled"),
+    "2022-03-chinchilla": ("parameters N", "held-out loss (nats/token)"),
+    "2025-01-deepseek-r1": ("RL step", "held-out accuracy"),
+    "2024-09-o1": ("samples per problem", "held-out accuracy"),
+}
+# extra curves of experiment.json, under the names the live view gives them
+EXTRA_CURVES = {"best_of_n_curve": "best-of-n with the checker", "greedy_curve": "held-out greedy accuracy",
+                "reward_curve": "mean reward", "fit_curve": "fitted parabola", "hbm_ratio": "HBM accesses standard ÷ flash (paper)"}
+
+
 class ExperimentHistory:
     def __init__(self, milestone: str = ""):
         self.reset(milestone)
@@ -46,6 +58,10 @@ class ExperimentHistory:
                 self.result = read_result(self.path) if self.path else None
             except Exception:  # noqa: BLE001  the live curves stay; the status line says it finished
                 self.result = None
+            for key, name in EXTRA_CURVES.items():  # what only the end knows: the fit, the paper's estimate
+                if self.result and self.result.get(key) and key in ("fit_curve", "hbm_ratio"):
+                    self.series[name] = ([float(x) for x, _ in self.result[key]],
+                                         [float(y) for _, y in self.result[key]])
         else:
             return
         self.version += 1
@@ -66,16 +82,30 @@ class ExperimentHistory:
         data = read_result(folder)
         h = cls(str(data["milestone"]))
         h.path, h.result = str(folder), data
-        h.series["result"] = ([float(x) for x, _ in data["curve"]], [float(y) for _, y in data["curve"]])
-        for key in ("best_of_n_curve", "reward_curve", "greedy_curve", "fit_curve", "hbm_ratio"):
+        x_label, y_label = AXES.get(h.milestone, ("x", "y"))
+        h.series[y_label] = ([float(x) for x, _ in data["curve"]], [float(y) for _, y in data["curve"]])
+        for key, name in EXTRA_CURVES.items():
             if data.get(key):
-                h.series[key.replace("_", " ")] = ([float(x) for x, _ in data[key]], [float(y) for _, y in data[key]])
+                h.series[name] = ([float(x) for x, _ in data[key]], [float(y) for _, y in data[key]])
+        h.tables["result"] = _result_table(data, x_label, y_label)
         for key in ("samples_before", "samples_after"):
             for item in data.get(key) or []:
-                if isinstance(item, list) and len(item) == 2:
-                    h.texts.append((key.replace("samples_", ""), f"{item[0]}{str(item[1]).split(chr(10))[0]}"))
+                if isinstance(item, list) and len(item) >= 2:
+                    mark = ("  ✓" if item[2] else "  ✗") if len(item) > 2 else ""
+                    h.texts.append((key.replace("samples_", ""), f"{item[0]}{str(item[1]).split(chr(10))[0]}{mark}"))
         arrow = "higher is better" if data["higher_is_better"] else "lower is better"
         h.status = "done"
         h.message = f"{data['metric']}: before {data['before']:.4g}, after {data['after']:.4g} ({arrow})"
         h.version = 1
         return h
+
+
+def _result_table(data: dict, x_label: str, y_label: str) -> list[tuple]:
+    """The result curve as a table, with the extra curves that share its x values as more columns."""
+    extra = {name: dict((float(x), y) for x, y in data[key]) for key, name in EXTRA_CURVES.items()
+             if data.get(key) and key != "fit_curve"}
+    rows = [(x_label, y_label, *extra)]
+    for x, y in data["curve"]:
+        rows.append((x if float(x) != int(x) else int(x), float(y),
+                     *(v.get(float(x), "") for v in extra.values())))
+    return rows
