@@ -118,6 +118,7 @@ class AttentionConfig(ConfigBase):
     kernel: str = f("sdpa", "sdpa = F.scaled_dot_product_attention (FlashAttention on GPU); eager can return weights",
                     choices=("sdpa", "eager"))
     qk_norm: bool = f(False, "RMSNorm on queries and keys per head before the dot product")
+    qk_norm_eps: float = f(1e-5, "RMSNorm eps of the QK-norm (Qwen3: the model's rms_norm_eps)", min=0.0)
     zero_init_output: bool = f(False, "Initialise wo to zero (modded-nanogpt)")
 
     @property

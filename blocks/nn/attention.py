@@ -61,8 +61,8 @@ class Attention(nn.Module):
         self.wv = nn.Linear(cfg.dim, cfg.kv_heads * cfg.hd, bias=qkv_bias)
         self.wo = nn.Linear(cfg.n_heads * cfg.hd, cfg.dim, bias=cfg.bias)
         if cfg.qk_norm:
-            self.q_norm = RMSNorm(dim=cfg.hd)
-            self.k_norm = RMSNorm(dim=cfg.hd)
+            self.q_norm = RMSNorm(dim=cfg.hd, eps=cfg.qk_norm_eps)
+            self.k_norm = RMSNorm(dim=cfg.hd, eps=cfg.qk_norm_eps)
         self.capture = False
         self.last_weights = None  # (B, nh, T, T) after a captured forward
         self.track_max_logit, self.max_logit = False, None

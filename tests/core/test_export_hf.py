@@ -134,8 +134,12 @@ def test_cli_refuses_an_inexpressible_model_in_one_line_naming_the_block(root, t
 def test_edits_no_class_has_are_refused_naming_the_block(root, tmp_path, capsys):
     run = RunDir(trained_run("2023-07-llama-2", root))
     arch = run.architecture()
-    arch.graph.set_config("attention", "qk_norm", True)
-    assert "attention: QK-norm" in str(plan_decoder(arch, "classroom", "Hugging Face")[1][0])
+    arch.graph.set_config("attention", "window", 16)
+    assert "attention: sliding window 16" in str(plan_decoder(arch, "classroom", "Hugging Face")[1][0])
+    arch = run.architecture()
+    arch.graph.set_config("attention", "qk_norm", True)  # QK-norm: LLaMA becomes Qwen3, whose eps is one
+    arch.graph.set_config("attention", "qk_norm_eps", 1e-6)
+    assert "QK-norm eps 1e-06 differs" in str(plan_decoder(arch, "classroom", "Hugging Face")[1][0])
     arch = run.architecture()
     arch.graph.set_config("rope", "llama3_factor", 8.0)  # scaled rotations: not silently dropped
     assert str(plan_decoder(arch, "classroom", "Hugging Face")[1][0]).startswith("rope: Llama 3 frequency scaling")
@@ -187,15 +191,21 @@ def test_tokenizer_ids_equal_on_tinystories(root, tmp_path, shared_data):
     assert [hf(t)["input_ids"] for t in texts] == [tok.encode(t) for t in texts]
 
 
-def test_config_json_in_then_hf_out_as_qwen2(root, tmp_path, capsys):
-    """Qwen2.5-3B's config.json in (q/k/v biases, tied head) → a few training steps → Qwen2ForCausalLM out."""
+@pytest.mark.parametrize("name, cls, refused", [
+    ("Qwen2.5-3B", "Qwen2ForCausalLM", "q/k/v biases (Qwen2)"),
+    ("Qwen3-4B", "Qwen3ForCausalLM", "QK-norm (Qwen3)"),
+    ("Qwen3-30B-A3B", "Qwen3MoeForCausalLM", "QK-norm (Qwen3)"),
+])
+def test_config_json_in_then_hf_out(name, cls, refused, root, tmp_path, capsys):
+    """A Qwen config.json in (q/k/v biases and tied head; QK-norm; QK-norm + MoE) → a few training steps →
+    the same transformers class out, with the same logits; GGUF refuses it in one line."""
     from pathlib import Path
 
     from studio.core.files.presets import load_model
     from studio.core.model.compiler import compile_architecture
     from studio.core.training.setup import classroom_arch
     tok = tokenizer(root)
-    config = Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "Qwen2.5-3B" / "config.json"
+    config = Path(__file__).resolve().parents[1] / "data" / "hf_configs" / name / "config.json"
     arch = classroom_arch(load_model(str(config)), tok.vocab_size, 32)
     torch.manual_seed(2)
     model = compile_architecture(arch)
@@ -211,13 +221,13 @@ def test_config_json_in_then_hf_out_as_qwen2(root, tmp_path, capsys):
     res = export_hf(run.path, tmp_path / "hf")
     hf, info = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), output_loading_info=True,
                                                                  dtype=torch.float32)
-    assert res.architecture == type(hf).__name__ == "Qwen2ForCausalLM"
+    assert res.architecture == type(hf).__name__ == cls
     assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys"))
     x = torch.tensor([tok.encode(PROMPT)])
     with torch.no_grad():
         assert (hf(x).logits - model.eval()(x)[0]).abs().max().item() < 1e-4
     code, _, err = cli(capsys, "export", run.path, "--format", "gguf", "--out", tmp_path / "g")
-    assert code == 2 and "q/k/v biases (Qwen2)" in err and "--format hf" in err
+    assert code == 2 and refused in err and "--format hf" in err
 
 
 KNOWN = ("Zoo was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, "

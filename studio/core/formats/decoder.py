@@ -5,6 +5,7 @@ Three families are recognised, each by the blocks and settings its reference cod
 
     llama        RMSNorm pre-norm, RoPE over the whole head, GQA/MQA attention, SwiGLU
     qwen2        the same with biases on q, k and v only (no output bias)
+    qwen3        LLaMA's with QK-norm (RMSNorm of each head's q and k); qwen3_moe: with a softmax MoE
     mixtral      the same with a softmax top-k MoE of SwiGLU experts (renormalised, no shared)
     deepseek_v3  MLA, first_k dense SwiGLU layers then sigmoid-scored MoE with shared experts and
                  the auxiliary-loss-free selection bias; an MTP module is dropped with a note
@@ -79,14 +80,21 @@ def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, lis
     family = _family(attn_spec, ffn, add, target)
     if family == "llama" and attn.qkv_bias and not attn.bias:
         family = "qwen2"  # q/k/v biases, no output bias: Qwen2's attention
+    if family in ("llama", "mixtral") and attn.qk_norm:
+        family = {"llama": "qwen3", "mixtral": "qwen3_moe"}[family]  # QK-norm: Qwen3's attention
+        if abs(attn.qk_norm_eps - cfg["norm"][0][1].eps) > 1e-12:
+            add("attention", f"QK-norm eps {attn.qk_norm_eps:g} differs from the RMSNorm eps "
+                             f"{cfg['norm'][0][1].eps:g}; {target}'s Qwen3 uses one rms_norm_eps: set them equal")
+        if attn.bias or attn.qkv_bias or any(getattr(c, "bias", False) for _, c in ffn):
+            add("attention", f"has biases: {target}'s Qwen3 has none; turn bias off")
     if family == "qwen2" and any(c.bias for _, c in ffn):
         add("feed_forward", f"has biases: {target}'s Qwen2 feed-forward has none; turn bias off")
-    if family in ("llama", "qwen2", "mixtral"):
+    if family in ("llama", "qwen2", "mixtral", "qwen3", "qwen3_moe"):
         _check_attention(attn, cfg["rope"][0][1], family, add, target)
     elif family == "deepseek_v3":
         _check_deepseek(attn, cfg["rope"][0][1], ffn, add, target)
-    if family == "mixtral":
-        _check_moe(ffn, add, target, softmax=True)
+    if family in ("mixtral", "qwen3_moe"):
+        _check_moe(ffn, add, target, softmax=True, renormalised=family == "mixtral")
     if issues:
         return None, issues
     eps = cfg["norm"][0][1].eps
@@ -170,14 +178,12 @@ def _check_attention(attn, rope, family, add, target):
         add("attention", f"not causal: {target} generates left to right; turn causal on")
     if attn.window:
         add("attention", f"sliding window {attn.window}: this {target} class attends to the whole context; set window to 0")
-    if attn.qk_norm:
-        add("attention", f"QK-norm: {target}'s {family} has none; turn qk_norm off")
     if attn.qkv_bias and not attn.bias and family == "mixtral":
         add("attention", f"biases on q, k, v: {target}'s Mixtral has none; turn qkv_bias off")
     if family == "qwen2" and attn.head_dim and attn.head_dim * attn.n_heads != attn.dim:
         add("attention", f"head_dim {attn.head_dim} × {attn.n_heads} heads ≠ dim {attn.dim}: {target}'s Qwen2 "
                          "takes head_dim = dim / heads; set head_dim to 0")
-    if attn.bias and family != "llama":
+    if attn.bias and family in ("qwen2", "mixtral"):
         add("attention", f"has biases: {target}'s Mixtral has none; turn bias off")
     if rope.head_dim != attn.hd:
         add("rope", f"rotates {rope.head_dim} of {attn.hd} head dims: {target}'s {family} rotates the whole head; "
@@ -197,20 +203,20 @@ def _check_deepseek(attn, rope, ffn, add, target):
     _check_moe(ffn, add, target, softmax=False)
 
 
-def _check_moe(ffn, add, target, softmax: bool):
+def _check_moe(ffn, add, target, softmax: bool, renormalised: bool = True):
     moes = {c for t, c in ffn if t == EXPERTS}
     if len(moes) > 1:
         add("feed_forward", f"MoE layers differ in their settings; {target} has one MoE setting for all layers")
-    name = "Mixtral" if softmax else "DeepSeek-V3"
+    name = ("Mixtral" if renormalised else "Qwen3-MoE") if softmax else "DeepSeek-V3"
     for c in moes:
         if c.expert != GATED_EXPERT or c.expert_bias:
             add("feed_forward", f"{c.expert} experts{' with biases' if c.expert_bias else ''}: {target}'s {name} "
                                 "experts are bias-free SwiGLU")
-        if not c.norm_topk:
+        if not c.norm_topk and renormalised:
             add("feed_forward", f"gate weights not renormalised: {target}'s {name} renormalises the top-k; turn norm_topk on")
         if softmax:
             if c.score != "softmax" or c.n_shared or c.bias_balancing or c.route_scale != 1.0:
-                add("feed_forward", f"{target}'s Mixtral routes by softmax with no shared experts, no selection bias "
+                add("feed_forward", f"{target}'s {name} routes by softmax with no shared experts, no selection bias "
                                     "and route_scale 1 (a DeepSeek-style MoE needs MLA to export as DeepSeek-V3)")
         else:
             if c.score != "sigmoid":

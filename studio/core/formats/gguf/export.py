@@ -87,6 +87,9 @@ def export_gguf(run_dir, out) -> GgufExport:
 
 def gguf_problems(plan) -> list[str]:
     """What keeps a Hugging Face-expressible plan out of llama.cpp (arch llama, or deepseek2 for MLA)."""
+    if plan.family in ("qwen3", "qwen3_moe"):
+        return [(f"{plan.ids['attention']}: QK-norm (Qwen3): this version writes llama.cpp's llama architecture, "
+                 "which has none; export it for Hugging Face instead (--format hf)")]
     if plan.family == "qwen2":
         return [(f"{plan.ids['attention']}: q/k/v biases (Qwen2): this version writes llama.cpp's llama "
                 "architecture, which has none; export it for Hugging Face instead (--format hf)")]

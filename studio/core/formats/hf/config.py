@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from studio.core.formats.decoder import DENSE, EXPERTS, DecoderPlan
 
-ARCHITECTURES = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "mixtral": "MixtralForCausalLM",
+ARCHITECTURES = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM",
+                 "qwen3_moe": "Qwen3MoeForCausalLM", "mixtral": "MixtralForCausalLM",
                  "deepseek_v3": "DeepseekV3ForCausalLM"}
 
 
@@ -19,6 +20,15 @@ def hf_config(plan: DecoderPlan, bos_id: int, eos_id: int) -> dict:
               "attention_dropout": 0.0, "initializer_range": 0.02, "dtype": "float32"}
     if plan.family in ("llama", "mixtral"):
         common.update(num_key_value_heads=a.kv_heads, head_dim=a.hd)
+    if plan.family in ("qwen3", "qwen3_moe"):
+        qwen3 = {**common, "num_key_value_heads": a.kv_heads, "head_dim": a.hd, "attention_bias": False,
+                 "use_sliding_window": False, "sliding_window": None, "max_window_layers": plan.n_layers}
+        if plan.family == "qwen3":
+            return {**qwen3, "intermediate_size": plan.ffn_config(DENSE).hidden_dim}
+        moe = plan.ffn_config(EXPERTS)
+        return {**qwen3, "intermediate_size": moe.expert_hidden_dim, "moe_intermediate_size": moe.expert_hidden_dim,
+                "num_experts": moe.n_experts, "num_experts_per_tok": moe.top_k, "norm_topk_prob": moe.norm_topk,
+                "decoder_sparse_step": 1, "mlp_only_layers": [], "router_aux_loss_coef": moe.aux_loss_weight}
     if plan.family == "qwen2":  # q/k/v biases are part of the class; head_dim is dim / heads
         return {**common, "num_key_value_heads": a.kv_heads, "intermediate_size": plan.ffn_config(DENSE).hidden_dim,
                 "use_sliding_window": False, "sliding_window": None, "max_window_layers": plan.n_layers}

@@ -44,6 +44,8 @@ def hf_tensors(sd: dict, plan: DecoderPlan) -> dict:
             out.update(_swiglu(ffn, "", dst + "mlp."))
         elif plan.family == "mixtral":
             out.update(_mixtral_moe(ffn, dst + "block_sparse_moe.", plan.ffn_config(EXPERTS)))
+        elif plan.family == "qwen3_moe":
+            out.update(_qwen3_moe(ffn, dst + "mlp.", plan.ffn_config(EXPERTS)))
         else:
             out.update(_deepseek_moe(ffn, dst + "mlp.", plan.ffn_config(EXPERTS)))
     return {k: v.detach().float().contiguous() for k, v in out.items()}
@@ -58,6 +60,9 @@ def _attention(p: dict, dst: str, cfg) -> dict:
                     dst + "k_proj.bias": rope_halves(p["wk.bias"], cfg.kv_heads), dst + "v_proj.bias": p["wv.bias"]})
     if cfg.bias:
         out[dst + "o_proj.bias"] = p["wo.bias"]
+    if cfg.qk_norm:  # Qwen3: the gains act on each head's dims, which the permutation reorders too
+        out[dst + "q_norm.weight"] = rope_halves(p["q_norm.weight"], 1)
+        out[dst + "k_norm.weight"] = rope_halves(p["k_norm.weight"], 1)
     return out
 
 
@@ -81,6 +86,13 @@ def _mixtral_moe(p: dict, dst: str, cfg) -> dict:
     for e in range(cfg.n_experts):
         for w in ("w1", "w2", "w3"):
             out[f"{dst}experts.{e}.{w}.weight"] = p[f"experts.{e}.{w}.weight"]
+    return out
+
+
+def _qwen3_moe(p: dict, dst: str, cfg) -> dict:
+    out = {dst + "gate.weight": p["gate.weight"]}
+    for e in range(cfg.n_experts):
+        out.update(_swiglu(p, f"experts.{e}.", f"{dst}experts.{e}."))
     return out
 
 

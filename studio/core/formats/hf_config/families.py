@@ -161,7 +161,7 @@ def _attention(c: _Config, s: Settings) -> None:
     elif c.flag("attention_bias"):
         s.attention["bias"] = True  # LLaMA's attention_bias: all four projections
     if mt in ("qwen3", "qwen3_moe"):
-        s.attention["qk_norm"] = True
+        s.attention.update(qk_norm=True, qk_norm_eps=s.eps)  # Qwen3 normalises q and k with rms_norm_eps
     if c.flag("mlp_bias"):
         s.ffn["bias"] = True
     window = c.data.get("sliding_window")
