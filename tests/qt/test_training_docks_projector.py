@@ -188,3 +188,40 @@ def test_runs_drawn_by_themselves_go_when_another_model_comes_on_screen(qtbot, t
     assert [o.auto for o in plots.overlays] == [True, False]
     doc.show_milestone("imported", tiny_arch(), "Imported")  # e.g. File → Import → llama2.c model…
     assert [o.auto for o in plots.overlays] == [False] and "earlier run" not in plots.overlay_key.text()
+
+
+def test_the_run_box_lets_go_of_the_last_run_when_another_model_comes_on_screen(qtbot, monkeypatch):
+    """Issue 22 M10: after switching model (or importing) the Run box kept the previous model's
+    step, loss, sample and status; and a download's error stayed after a local file was chosen."""
+    from PySide6.QtCore import Qt
+    session, panel = _panel(qtbot)
+    doc = panel.run_state.document
+    monkeypatch.setattr(session, "start", lambda req, key=None: None)  # the click, not a real run
+    qtbot.mouseClick(panel.start_btn, Qt.LeftButton)
+    session.prepared.emit(PREPARED)
+    session.event.emit(StepMetrics(10, 1000, 3.2, 1e-3, 1.0, 100.0, 1.0))
+    session.event.emit(Sample(10, "Once upon a time"))
+    assert panel.status.text() and panel.sample.toPlainText()
+    doc.show_milestone("other", tiny_arch(), "Other")  # nothing trains: another model on screen
+    assert panel.status.text() == "" and panel.sample.toPlainText() == "" and panel.numbers.text() == ""
+    assert panel.progress.format() == "idle"
+    import studio._qt.training.download as download
+
+    class Offline:  # the download dialog as it ends with no network
+        result_path, error = None, "Could not download TinyStories: no network"
+
+        def __init__(self, *a):
+            pass
+
+        def start(self):
+            pass
+
+        def exec(self):
+            return 0
+    monkeypatch.setattr(download, "DownloadDialog", Offline)
+    panel.local_path = "/tmp/my-stories.txt"
+    panel.refresh_data_choices()
+    panel.data.setCurrentIndex(panel.data.findData("download:quick"))
+    assert "no network" in panel.status.text()
+    panel.data.setCurrentIndex(panel.data.findData("/tmp/my-stories.txt"))  # another choice: the error goes
+    assert panel.status.text() == ""

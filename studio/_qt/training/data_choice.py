@@ -115,6 +115,12 @@ class DataChoiceMixin:
                 self.data.setCurrentIndex(0)
         elif spec and spec.startswith("download:"):
             self.download(spec.split(":", 1)[1])
+            self._show_attribution()
+            self._remember_data_choice()
+            return
+        if getattr(self, "_download_said", False):  # a download's error or news is about another choice
+            self._download_said = False
+            self.status.setText("")
         self._show_attribution()
         self._remember_data_choice()
 
@@ -126,9 +132,10 @@ class DataChoiceMixin:
         dlg.exec()
         self.download_dialog = None
         ok = bool(dlg.result_path)
-        self.status.setText(f"Downloaded TinyStories {subset} to {dlg.result_path}" if ok else
-                            (dlg.error or "Download cancelled; it resumes where it stopped next time"))
         self.refresh_data_choices()
         if ok:
             self.data.setCurrentIndex(self.data.findData(subset))
+        self.status.setText(f"Downloaded TinyStories {subset} to {dlg.result_path}" if ok else
+                            (dlg.error or "Download cancelled; it resumes where it stopped next time"))
+        self._download_said = True  # until another choice is made
         return ok

@@ -196,6 +196,8 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         session.failed.connect(self._failed)
         session.prepared.connect(self._prepared)
         run_state.changed.connect(self._show_owner)
+        run_state.changed.connect(self._follow_model)
+        self._run_key = None  # the model whose run the Run box shows (None: none yet)
         self._state("idle")
 
     def _tokenizer_changed(self, _i) -> None:
@@ -266,6 +268,7 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self._training_title = doc.title or arch.meta.get("title", arch.id)
         self._continued = None
         self.session.tensorboard = self.tensorboard.isChecked()
+        self._run_key = doc.key
         self.session.start(req, doc.key)
 
     def continue_run(self) -> None:
@@ -281,6 +284,21 @@ class TrainingPanel(DataChoiceMixin, QWidget):
 
     def _pause(self, on: bool) -> None:
         self.session.pause(on)
+
+    def _follow_model(self) -> None:
+        """Another model on screen while nothing trains: the Run box lets go of the last run's
+        step, loss, sample and status (issue 22 M10: they stayed after switching or importing)
+        and says which run, if any, this model has."""
+        if self.session.running or self._run_key in (None, self.run_state.key):
+            return
+        self._run_key = None
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.numbers.setText("")
+        self.sample.clear()
+        has = self.run_state.source is not None
+        self.status.setText(f"This model's run: {self.run_state.label()}" if has else "")
+        self.status.setToolTip(str(self.run_state.run_dir) if has and self.run_state.run_dir else "")
 
     def _show_owner(self) -> None:
         s = self.session
