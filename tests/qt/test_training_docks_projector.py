@@ -225,3 +225,14 @@ def test_the_run_box_lets_go_of_the_last_run_when_another_model_comes_on_screen(
     assert "no network" in panel.status.text()
     panel.data.setCurrentIndex(panel.data.findData("/tmp/my-stories.txt"))  # another choice: the error goes
     assert panel.status.text() == ""
+
+
+def test_the_run_line_names_a_file_by_its_name_and_passes_no_verdict_on_it(qtbot):
+    """Issue 22 M11: 'Training on /…/train-2316-stories.txt (2,316 stories) [NOT TinyStories]'
+    showed a whole path and called a file the app cannot judge not TinyStories."""
+    session, panel = _panel(qtbot)
+    session.prepared.emit({**PREPARED, "label": "/home/me/data/train-2316-stories.txt (2,316 stories)"})
+    text = panel.status.text()
+    assert text.startswith("Training on train-2316-stories.txt (2,316 stories) ·") and "NOT" not in text
+    session.prepared.emit({**PREPARED, "label": "TinyStories quick", "is_tinystories": True})
+    assert panel.status.text().startswith("Training on TinyStories quick [TinyStories] ·")

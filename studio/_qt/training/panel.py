@@ -341,10 +341,13 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         if not self.prep_clock.active:  # with a time budget the bar stays the budget's clock until the first step
             self.progress.setRange(c.from_step if c else 0, int(info["steps"]))
             self.progress.setValue(self.progress.minimum())
-        what = "TinyStories" if info["is_tinystories"] else "NOT TinyStories"
+        # a file by its name (issue 22 M11: the whole path, and "NOT TinyStories" for what may well be a
+        # TinyStories file: the app knows only its own downloads and its starter corpus)
+        label = str(info["label"]).rsplit(os.sep, 1)[-1]
+        what = " [TinyStories]" if info["is_tinystories"] else ""
         # the folder's name only (its whole path in the tooltip): in a 1366 x 768 window the wrapped path
         # pushed the last lines of the Run box out of sight
-        self.status.setText(f"Training on {info['label']} [{what}] · {info['params']:,} parameters · "
+        self.status.setText(f"Training on {label}{what} · {info['params']:,} parameters · "
                             f"{info['tokenizer']} vocabulary {info['vocab']} · run folder {Path(info['run_dir']).name}")
         self.status.setToolTip(f"Run folder: {info['run_dir']}")
 
