@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 
 import yaml
 
+from studio.core.classroom.lesson_events import LessonEvent
 from studio.core import errors as E
 from studio.core.files.contained import inside
 from studio.core.files.file_schemas import LESSON, LESSON_ENTRY, LESSON_STATUSES, check
@@ -48,22 +49,6 @@ class LessonConfig:
     device: str = "cpu"
     precision: str = "auto"             # the trainer's choice: bf16 where native and measured faster
     compile: bool | str = "auto"        # torch.compile where the run is long enough to win the time back
-
-
-@dataclass(frozen=True)
-class LessonEvent:
-    kind: str            # "start", "model", "skip", "resume", "step", "eval", "model_done", "failed", "done"
-    index: int           # 0-based position of the model in the lesson (len(models) for "done")
-    total: int
-    model: str
-    message: str
-    model_fraction: float = 0.0     # 0..1 of the current model
-    overall_fraction: float = 0.0   # 0..1 of the whole lesson
-    eta_s: float | None = None      # whole lesson, from the measured speed
-    step: int = 0
-    steps: int = 0
-    val_bpb: float | None = None
-    params: int = 0
 
 
 def default_milestones() -> list[str]:
