@@ -36,7 +36,7 @@ def main():
     import torch
 
     from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     from studio.core.training import EvalMetrics, Finished, StepMetrics, TrainConfig, sample_text, train_steps
     from studio.core.training import setup as S
     torch.set_num_threads(a.threads)

@@ -79,7 +79,7 @@ def render_presentation(model: str, out, scale: str, theme: str, size: tuple[int
 
 def cmd_render(args) -> int:
     """``archstudio render MODEL --out FILE.png|.svg [--scale] [--theme] [--size WxH]``."""
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     try:
         w, h = (int(x) for x in str(args.size).lower().split("x"))
     except ValueError:

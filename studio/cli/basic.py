@@ -28,7 +28,7 @@ def _default_scale(arch, scale):
 
 def cmd_info(args) -> int:
     from studio.core.model.info import model_info
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     arch = load_model(args.model)
     scale = _default_scale(arch, args.scale)
     info = model_info(arch, scale)
@@ -90,7 +90,7 @@ def _print_info(info: dict) -> None:
 
 
 def cmd_validate(args) -> int:
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     from studio.core.model.validate import validate
     arch = load_model(args.model)
     issues = validate(arch, args.scale)

@@ -131,7 +131,7 @@ def cmd_train(args) -> int:
 def _cmd_train(args, stack, started_at: float) -> int:
     from studio.core.data import load_corpus, tokenize_corpus
     from studio.core.data.starter import LABEL as STARTER_LABEL
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     from studio.core.runs.rundir import RunDir
     from studio.core.training import setup as S
     dist = None

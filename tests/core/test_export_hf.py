@@ -201,7 +201,7 @@ def test_config_json_in_then_hf_out(name, cls, refused, root, tmp_path, capsys):
     the same transformers class out, with the same logits; GGUF refuses it in one line."""
     from pathlib import Path
 
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     from studio.core.model.compiler import compile_architecture
     from studio.core.training.setup import classroom_arch
     tok = tokenizer(root)

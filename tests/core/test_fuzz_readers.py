@@ -123,7 +123,7 @@ def _use_architecture(arch):
 @FAST
 @given(mutated_data(RAW))
 def test_fuzz_architecture_fields(tmp_path_factory, data):
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     p = tmp_path_factory.getbasetemp() / "fuzz-arch.yaml"
     p.write_text(yaml.safe_dump(data, allow_unicode=True))
     arch = one_line(load_model, str(p))
@@ -134,7 +134,7 @@ def test_fuzz_architecture_fields(tmp_path_factory, data):
 @FAST
 @given(mutated_bytes(_preset_text("2023-07-llama-2")))
 def test_fuzz_architecture_bytes(tmp_path_factory, data):
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     p = tmp_path_factory.getbasetemp() / "fuzz-arch-bytes.yaml"
     p.write_bytes(data)
     arch = one_line(load_model, str(p))

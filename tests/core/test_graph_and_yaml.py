@@ -3,7 +3,8 @@ import pytest
 
 from studio.core import errors as E
 from studio.core.model.graph import ArchGraph, Node
-from studio.core.files.presets import load_model, load_preset
+from studio.core.files.presets import load_preset
+from studio.core.files.model_spec import load_model
 from studio.core.model.validate import validate, errors_only
 from studio.core.files.yamlio import architecture_from_data, dump_architecture, parse_yaml_text
 

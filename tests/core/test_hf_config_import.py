@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from studio.core import errors as E
-from studio.core.files.presets import load_model
+from studio.core.files.model_spec import load_model
 from studio.core.model.accounting import account
 from studio.core.model.compiler import compile_architecture
 

@@ -5,7 +5,8 @@ run folder exists."""
 import pytest
 
 from studio.cli import main as cli_main
-from studio.core.files.presets import load_model, load_preset
+from studio.core.files.presets import load_preset
+from studio.core.files.model_spec import load_model
 from studio.core.model.validate import override_port_problems, validate
 
 SWAP = 'extends: recipe-microgpt\noverrides: [{{layers: "0:1", node: {node}, kind: {kind}}}]\n'

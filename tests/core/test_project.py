@@ -2,7 +2,8 @@
 import pytest
 
 from studio.core.errors import LoadError
-from studio.core.files.presets import load_model, load_preset
+from studio.core.files.presets import load_preset
+from studio.core.files.model_spec import load_model
 from studio.core.files.project import (Project, load_project, load_recovery, recoveries, recovery_path, save_project,
                                  write_recovery, discard_recovery)
 

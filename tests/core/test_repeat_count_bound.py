@@ -4,7 +4,8 @@ import pytest
 
 from studio.cli import main as cli_main
 from studio.core import errors as E
-from studio.core.files.presets import load_model, load_preset
+from studio.core.files.presets import load_preset
+from studio.core.files.model_spec import load_model
 from studio.core.model.bounds import scale_problems
 from studio.core.model.validate import validate
 

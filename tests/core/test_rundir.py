@@ -44,7 +44,7 @@ def test_not_a_run_folder(tmp_path):
 
 
 def test_run_folder_is_accepted_as_model(tmp_path):
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     run, _ = make_run(tmp_path)
     for spec in (run.path, run.config_path):
         arch = load_model(str(spec))

@@ -212,7 +212,7 @@ def test_sigterm_and_sighup_save_a_checkpoint(base, tmp_path, sig):
 
 
 def test_gui_run_setup_is_staged_too(base, tmp_path):
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     from studio.core.training.setup import prepare_new_run
     from studio.core.training.trainer import TrainConfig
     arch = load_model(str(base / "tiny.yaml"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from studio.core import errors as E
-from studio.core.files.presets import load_model
+from studio.core.files.model_spec import load_model
 from studio.core.files.schema import load_json, load_yaml, read_bytes
 
 EXT = "extends: recipe-microgpt\n"

@@ -237,7 +237,8 @@ class MainWindow(DockHost, QMainWindow):
 
     def open_model(self, spec: str) -> None:
         """Open a preset id, an architecture YAML or a project file; bad input leaves the current work."""
-        from studio.core.files.presets import is_preset, load_model
+        from studio.core.files.presets import is_preset
+        from studio.core.files.model_spec import load_model
         if is_preset(spec):
             self.model.show_milestone(spec)
             return

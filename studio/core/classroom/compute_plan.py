@@ -181,7 +181,8 @@ def timeline_points() -> list[PaperPoint]:
 
 def plan_for(model_spec: str, run_dir=None) -> ComputePlan:
     """``archstudio plan MODEL [--run RUN_DIR]``: MODEL as every command accepts it."""
-    from studio.core.files.presets import is_preset, load_model
+    from studio.core.files.presets import is_preset
+    from studio.core.files.model_spec import load_model
     arch = load_model(model_spec)
     if run_dir is not None:
         from studio.core.runs.rundir import RunDir

@@ -74,7 +74,7 @@ def inline_model(d: dict, where: str = "presets/races.yaml"):
 
 def load_race_model(spec):
     """(architecture, spec string for run.yaml): a preset id / file path, or an inline dict."""
-    from studio.core.files.presets import load_model
+    from studio.core.files.model_spec import load_model
     if isinstance(spec, dict):
         return inline_model(spec), str(spec["id"])
     return load_model(str(spec)), str(spec)

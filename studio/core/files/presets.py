@@ -14,7 +14,7 @@ from pathlib import Path
 from studio.core import errors as E
 from studio.core.files.file_schemas import TIMELINE, check_architecture
 from studio.core.files.file_schemas import check as check_file
-from studio.core.files.yamlio import architecture_from_data, check_schema, parse_yaml_text, read_yaml, parse_edge
+from studio.core.files.yamlio import architecture_from_data, check_schema, parse_yaml_text, parse_edge
 
 INHERITED = ("scales", "regions", "overrides", "nodes", "edges")
 
@@ -204,29 +204,3 @@ def preset_infos() -> list[PresetInfo]:
             out.append(PresetInfo(pid, str(m.get("date", "")), str(m.get("title", pid)), group,
                                   str(m.get("org", "")), str(m.get("short", ""))))
     return out
-
-
-def load_model(spec: str):
-    """MODEL as the CLI accepts it: a preset id, an architecture YAML file or a project file
-    (and, for convenience, a run folder or its run.yaml: the architecture that run trained)."""
-    if is_preset(spec):
-        return load_preset(spec)
-    p = Path(spec)
-    if not p.exists():
-        raise E.LoadError(f"{spec}: neither a preset id nor an existing file; run 'archstudio presets' for ids")
-    from studio.core.formats.hf_config.build import find_config, load_hf_config
-    if find_config(p) is not None:  # a Hugging Face config.json (or a folder holding one)
-        return load_hf_config(find_config(p))
-    if p.is_dir() or p.name == "run.yaml":
-        from studio.core.runs.rundir import RunDir
-        return RunDir(p if p.is_dir() else p.parent).architecture()
-    data = read_yaml(p)
-    if data.get("kind") == "project" or "architecture" in data:
-        from studio.core.files.project import load_project
-        return load_project(p).architecture
-    if data.get("extends"):
-        data = check_architecture(data, str(p), partial=True)  # types first: graph_ops: 1.5 is one line
-        base = apply_extends(data, str(p))
-        base.pop("extends", None)
-        return architecture_from_data(base, str(p))
-    return architecture_from_data(data, str(p))
