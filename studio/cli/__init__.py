@@ -50,6 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
 
+    _describe_commands(sub)
+    _data_and_train_commands(sub)
+    _run_commands(sub)
+    _class_commands(sub)
+    return p
+
+
+def _describe_commands(sub) -> None:
+    """presets, info, validate, render: what a model is."""
     s = sub.add_parser("presets", help="list milestones in date order, then recipes")
     s.add_argument("--json", action="store_true")
 
@@ -71,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--presentation", action="store_true",
                    help="the whole presentation-mode screen (card, graph, timeline) at --size")
 
+
+def _data_and_train_commands(sub) -> None:
+    """data fetch, train."""
     s = sub.add_parser("data", help="TinyStories data")
     dsub = s.add_subparsers(dest="data_command", parser_class=Parser)
     f = dsub.add_parser("fetch", help="download TinyStories (resumable)")
@@ -121,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "CPU (the same function, faster; built with the system compiler, SDPA where it cannot be); "
                         "sdpa: PyTorch's scaled_dot_product_attention always")
 
+
+def _run_commands(sub) -> None:
+    """What a trained run does: generate, inspect, export, import-llama2c; and doctor."""
     s = sub.add_parser("generate", help="continue a prompt with a trained run")
     s.add_argument("run_dir", metavar="RUN_DIR")
     s.add_argument("--prompt", default="")
@@ -154,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", help="check the installation and name what is missing")
 
+
+def _class_commands(sub) -> None:
+    """The class around the models: lesson, race, experiment, plan."""
     s = sub.add_parser("lesson", help="prepare the lesson's models ahead of class; summary of what is ready")
     lsub = s.add_subparsers(dest="lesson_command", parser_class=Parser)
     f = lsub.add_parser("prepare", help="train each milestone's classroom model into LESSON_DIR (resumable)")
@@ -201,7 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", metavar="MODEL")
     s.add_argument("--run", default=None, metavar="RUN_DIR", help="a run of MODEL: tokens seen, measured speed, ETA")
     s.add_argument("--json", action="store_true")
-    return p
 
 
 def main(argv: list[str] | None = None, frontend: Frontend | None = None) -> int:
