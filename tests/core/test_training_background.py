@@ -193,3 +193,27 @@ def test_the_compile_cache_is_the_users_even_after_inductor_named_its_own(tmp_pa
     assert ours == str(tmp_path / "cache" / "archstudio" / "torchinductor")
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "mine"))
     assert speed.use_compile_cache() == str(tmp_path / "mine")  # a folder the user chose stays
+
+
+def test_lesson_prepare_warms_a_class_length_model_only(tmp_path, monkeypatch):
+    """A lesson prepared for class (1 minute or more per model) compiles each trained run's shape after
+    training it, and says so; a quick preview (under a minute) does not spend the time."""
+    from studio.core.classroom.lesson import LessonConfig, prepare
+    from studio.core.training import Finished
+    from studio.core.training import trainer as T
+    monkeypatch.setenv("ARCHSTUDIO_CACHE_DIR", str(tmp_path / "data-cache"))  # the starter corpus
+
+    def trained(model, data, cfg, should_stop=None, run=None, resume=False, **kw):  # the minutes themselves
+        run.save_checkpoint({"model": model.state_dict(), "step": 1}, 1)
+        yield Finished(1, 8, "done", 5.0, 5.0, 7.0, 1.0)
+
+    monkeypatch.setattr(T, "train_steps", trained)
+    warmed = []
+    monkeypatch.setattr(warm, "warm_run", lambda run_dir, timeout=0: warmed.append(str(run_dir)) or {"ok": True})
+    for minutes, name in ((1.0, "class"), (0.2, "preview")):
+        cfg = LessonConfig(milestones=("recipe-microgpt",), minutes_per_model=minutes, batch_size=2, context=16,
+                           threads=1, precision="fp32")
+        events = list(prepare(tmp_path / name, cfg))
+        said = [e.message for e in events if "compiling its training step for the class" in e.message]
+        assert (len(said), len(warmed)) == ((1, 1) if name == "class" else (0, 1)), [e.message for e in events]
+    assert warmed[0].startswith(str(tmp_path / "class"))

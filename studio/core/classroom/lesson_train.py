@@ -124,7 +124,7 @@ def _resumed(run_dir: Path, cfg, corpus):
 
 
 def train_entry(pid: str, run_dir, cfg, budget_s: float, should_stop: Callable[[], bool], corpus) -> Iterator:
-    from studio.core.classroom.lesson import LessonEvent
+    from studio.core.classroom.lesson_events import LessonEvent
     from studio.core.runs.rundir import RunDir
     from studio.core.training import EvalMetrics, Finished, StepMetrics, train_steps
     run_dir = Path(run_dir)
@@ -165,7 +165,7 @@ def train_entry(pid: str, run_dir, cfg, budget_s: float, should_stop: Callable[[
             steps = ev.step if ev.reason == "done" else planned
             yield LessonEvent("finished", 0, 0, pid, ev.reason, ev.step / max(1, steps), step=ev.step, steps=steps,
                               val_bpb=ev.val_bpb, params=n_params)
-            if ev.reason == "done" and cfg.compile is not False and (cfg.steps or cfg.minutes_per_model >= 1):
+            if ev.reason == "done" and cfg.compile is not False and not cfg.steps and cfg.minutes_per_model >= 1:
                 from studio.core.training.warm import warm_run  # class's "Train N more min" loads it in seconds
                 yield LessonEvent("model", 0, 0, pid, f"{pid}: compiling its training step for the class", 1.0,
                                   eta_s=0.0, step=ev.step, steps=steps, params=n_params)

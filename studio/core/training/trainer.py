@@ -188,7 +188,7 @@ class Trainer:
                             "preparing_s": round(setup.preparing_s, 2), "switches": []}
             t = time.perf_counter()
             _record(self.out, "runtime", self.runtime)
-            self.cost["finish"] = 2 * (time.perf_counter() - t)  # the result is one more run.yaml write, and a record
+            self.cost["finish"] = time.perf_counter() - t  # the result is one more run.yaml write
         yield setup
         self._schedule(prior)
 
@@ -197,13 +197,14 @@ class Trainer:
         cfg = self.cfg
         self.min_lr = cfg.lr * cfg.min_lr_ratio
         if cfg.budget_s:
+            now = self._agreed(self.used_s())  # under torchrun every rank fits from the same (the slowest) clock
             if prior and not self.extend:
                 self.budget = Budget.from_state(prior, cfg.lr, self.min_lr, self.step)
                 self.budget_base = self.budget.used  # seconds of the budget spent by earlier sessions
             else:  # this session's preparing is already spent
-                self.budget = Budget(cfg.lr, self.min_lr, cfg.budget_s, self.step, self.used_s(), cfg.warmup_steps,
+                self.budget = Budget(cfg.lr, self.min_lr, cfg.budget_s, self.step, now, cfg.warmup_steps,
                                      self.step_s, shape="cosine" if cfg.schedule == "cosine" else "wsd")
-            self.budget.mark(self.step, self.budget_base + self.used_s())
+            self.budget.mark(self.step, self.budget_base + now)
             if self.budget.reserve:  # a resumed budget keeps back what its last session measured
                 self.cost["eval"] = self.cost["checkpoint"] = self.budget.reserve / 2.4
             self._keep_back()
@@ -219,6 +220,9 @@ class Trainer:
         self.t_loop, self.loop_step, self.start_step = self.used_s(), self.step, self.step
         if self.speedups is not None:  # how much training is left, for whether loading a compiled step pays off
             self.speedups.remaining = self.budget.remaining_s if self.budget else self._steps_left_s
+
+    def _agreed(self, seconds: float) -> float:
+        return agree_max(self.dist, self.device, seconds)[0] if self.world > 1 else seconds
 
     def _steps_left_s(self) -> float:
         return (self.cfg.steps - self.step) * (self.used_s() - self.t_loop) / max(1, self.step - self.loop_step)
