@@ -50,6 +50,33 @@ class RaceView(QWidget):
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(self._choices_grid())
+
+        lay.addLayout(self._control_bar())
+        self.say = QLabel("")
+        self.say.setWordWrap(True)
+        self.say.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
+        lay.addWidget(self.say)
+
+        lay.addWidget(self._results(), 1)
+        self.status = QLabel(problems[0] if problems else
+                             "Choose a demo and press Start race: every model trains on the same batches.")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+
+        self.demo.currentIndexChanged.connect(self._demo_changed)
+        self.start_btn.clicked.connect(self.start)
+        self.stop_btn.clicked.connect(self.stop)
+        self.open_btn.clicked.connect(self.open_dialog)
+        self.x_axis.currentIndexChanged.connect(lambda _i: self._redraw(force=True))
+        self._demo_changed()
+        self.timer = QTimer(self)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self._redraw)
+        self.timer.start()
+
+    def _choices_grid(self) -> QGridLayout:
+        """The demo and the 2–4 models it races."""
         grid = QGridLayout()
         grid.addWidget(QLabel("Demo:"), 0, 0)
         self.demo = QComboBox()
@@ -70,8 +97,10 @@ class RaceView(QWidget):
             box.setMinimumContentsLength(12)
             grid.addWidget(box, 1, i)
             self.model_boxes.append(box)
-        lay.addLayout(grid)
+        return grid
 
+    def _control_bar(self) -> QHBoxLayout:
+        """What is matched, the data, the minutes, Start / Stop / Open, the x axis."""
         bar = QHBoxLayout()
         bar.addWidget(QLabel("match:"))
         self.match = QComboBox()
@@ -110,12 +139,10 @@ class RaceView(QWidget):
         for key, text in X_AXES.items():
             self.x_axis.addItem(text, key)
         bar.addWidget(self.x_axis)
-        lay.addLayout(bar)
-        self.say = QLabel("")
-        self.say.setWordWrap(True)
-        self.say.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
-        lay.addWidget(self.say)
+        return bar
 
+    def _results(self) -> QSplitter:
+        """The held-out bits-per-byte curves over the table of results."""
         split = QSplitter(Qt.Vertical)
         self.plot = pg.PlotWidget()
         self.plot.setMinimumHeight(160)
@@ -124,7 +151,7 @@ class RaceView(QWidget):
         self.legend = self.plot.addLegend(offset=(-10, 10))
         self.curves = [self.plot.plot([], [], pen=pg.mkPen(c, width=2), symbol=s, symbolSize=6, symbolBrush=c,
                                       name=f"model {i + 1}") for i, (c, s) in enumerate(zip(COLOURS, SYMBOLS))]
-        self.set_theme(theme)
+        self.set_theme(self.theme)
         split.addWidget(self.plot)
         self.table = QTableWidget(0, 7)
         self.table.setHorizontalHeaderLabels(["model", "params", "active", "training FLOPs", "tokens/s",
@@ -137,22 +164,7 @@ class RaceView(QWidget):
         hh.setSectionResizeMode(6, QHeaderView.Stretch)
         split.addWidget(self.table)
         split.setSizes([300, 140])
-        lay.addWidget(split, 1)
-        self.status = QLabel(problems[0] if problems else
-                             "Choose a demo and press Start race: every model trains on the same batches.")
-        self.status.setWordWrap(True)
-        lay.addWidget(self.status)
-
-        self.demo.currentIndexChanged.connect(self._demo_changed)
-        self.start_btn.clicked.connect(self.start)
-        self.stop_btn.clicked.connect(self.stop)
-        self.open_btn.clicked.connect(self.open_dialog)
-        self.x_axis.currentIndexChanged.connect(lambda _i: self._redraw(force=True))
-        self._demo_changed()
-        self.timer = QTimer(self)
-        self.timer.setInterval(FRAME_MS)
-        self.timer.timeout.connect(self._redraw)
-        self.timer.start()
+        return split
 
     def set_theme(self, theme) -> None:
         bg = getattr(theme, "base", None) or "w"
