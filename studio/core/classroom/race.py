@@ -110,24 +110,44 @@ def _write_index(out: Path, data: dict) -> None:
                                                   sort_keys=False, allow_unicode=True, width=100))
 
 
+@dataclass
+class _Field:
+    """A race set up and ready to run: the racers, the one token stream and the schedule."""
+    out: Path
+    racers: list
+    data: object
+    tok: object
+    tcfg: object
+    device: object
+    index: dict
+    corpus_label: str
+
+
 def race(out_dir, cfg: RaceConfig, should_stop: Callable[[], bool] = lambda: False) -> Iterator[RaceEvent]:
     """Run the race into ``out_dir`` (a new or empty folder); see the module docstring."""
+    f = _set_up(Path(out_dir), cfg)
+    steps, T = f.tcfg.steps, f.tcfg.context
+    yield RaceEvent("start", -1, f.index["title"], f"{len(f.racers)} models, {steps} steps of {cfg.batch_size}×{T} "
+                    f"tokens on {f.corpus_label}", steps=steps)
+    step, batch_gen = yield from _run_steps(f, cfg, should_stop)
+    yield from _finish(f, cfg, step, batch_gen)
+
+
+def _set_up(out: Path, cfg: RaceConfig) -> _Field:
+    """Models, the one tokenizer and token stream, the step count fitted to the minutes, run folders."""
     import dataclasses
 
     import torch
 
-    from studio.core.model.accounting import account
-    from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
     from studio.core.classroom.race_setup import load_race_model, match_models
-    from studio.core.runs.rundir import RunDir
     from studio.core.classroom.time_budget import measure_step_seconds, steps_for
+    from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
+    from studio.core.model.accounting import account
+    from studio.core.runs.rundir import RunDir
     from studio.core.training import setup as S
-    from studio.core.training.trainer import (
-        Batcher, TrainConfig, autocast, evaluate, is_encoder_decoder, lr_at, make_optimizer, pick_device, sample_text,
-    )
+    from studio.core.training.trainer import TrainConfig, is_encoder_decoder, make_optimizer, pick_device
     if not 2 <= len(cfg.models) <= 4:
         raise E.StudioError(f"a race takes 2 to 4 models, not {len(cfg.models)}")
-    out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise E.StudioError(f"{out}: exists and is not an empty folder; choose a new --out for the race")
     if cfg.steps is None and not cfg.minutes > 0:
@@ -135,8 +155,7 @@ def race(out_dir, cfg: RaceConfig, should_stop: Callable[[], bool] = lambda: Fal
     loaded = [load_race_model(m) for m in cfg.models]
     corpus = load_corpus(cfg.data)
     tok = make_tokenizer(cfg.tokenizer, corpus, cfg.vocab_size)  # ONE tokenizer for every model
-    archs = [S.classroom_arch(a, S.model_vocab(tok, None), cfg.context) for a, _ in loaded]
-    archs = match_models(archs, cfg.match)
+    archs = match_models([S.classroom_arch(a, S.model_vocab(tok, None), cfg.context) for a, _ in loaded], cfg.match)
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = pick_device(cfg.device)
@@ -151,9 +170,7 @@ def race(out_dir, cfg: RaceConfig, should_stop: Callable[[], bool] = lambda: Fal
     if cfg.steps is None:
         per_step = sum(measure_step_seconds(m, data, cfg.batch_size, T, cfg.device) for m in models)
         tcfg = dataclasses.replace(tcfg, steps=steps_for(60.0 * cfg.minutes, per_step))
-    steps = tcfg.steps
-    eval_every = cfg.eval_interval or max(1, steps // 12)
-    tcfg = dataclasses.replace(tcfg, eval_interval=eval_every)
+    tcfg = dataclasses.replace(tcfg, eval_interval=cfg.eval_interval or max(1, tcfg.steps // 12))
     out.mkdir(parents=True, exist_ok=True)
     racers: list[Racer] = []
     for i, ((arch, spec), a, m) in enumerate(zip(loaded, archs, models)):
@@ -166,29 +183,36 @@ def race(out_dir, cfg: RaceConfig, should_stop: Callable[[], bool] = lambda: Fal
     index = {"title": cfg.title or " vs ".join(r.name for r in racers), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
              "status": "running", "config": {k: v for k, v in asdict(cfg).items() if k != "models"},
              "data": corpus.describe(), "tokenizer": {"kind": tok.kind, "vocab_size": tok.vocab_size},
-             "steps": steps, "context": T,
+             "steps": tcfg.steps, "context": T,
              "models": [{"name": r.name, "spec": r.spec, "run": r.run.path.name, "params": r.params,
                          "params_active": r.active} for r in racers]}
     _write_index(out, index)
-    yield RaceEvent("start", -1, index["title"], f"{len(racers)} models, {steps} steps of {cfg.batch_size}×{T} tokens "
-                    f"on {corpus.label}", steps=steps)
+    return _Field(out, racers, data, tok, tcfg, device, index, corpus.label)
 
-    batcher = Batcher(data.train, T, False, device)
-    val_T = T if len(data.val) > T + 1 else max(2, len(data.val) - 2)
-    val_batcher = Batcher(data.val, val_T, False, device)
+
+def _run_steps(f: _Field, cfg: RaceConfig, should_stop):
+    """Every model takes each step on the same batch; evaluations at the same steps. Returns
+    (steps taken, the batch generator) for the checkpoints."""
+    import torch
+
+    from studio.core.training.trainer import Batcher, autocast, evaluate, lr_at
+    tcfg, steps, T = f.tcfg, f.tcfg.steps, f.tcfg.context
+    batcher = Batcher(f.data.train, T, False, f.device)
+    val_T = T if len(f.data.val) > T + 1 else max(2, len(f.data.val) - 2)
+    val_batcher = Batcher(f.data.val, val_T, False, f.device)
     batch_gen = torch.Generator().manual_seed(cfg.seed)  # ONE sampler: the same batches in the same order
-    params_of = [[p for p in r.model.parameters() if p.requires_grad] for r in racers]
+    params_of = [[p for p in r.model.parameters() if p.requires_grad] for r in f.racers]
     step = 0
     while step < steps and not should_stop():
         x, y, _ = batcher.sample(cfg.batch_size, batch_gen)
         lr = lr_at(step, tcfg)
         step += 1
-        for i, r in enumerate(racers):
+        for i, r in enumerate(f.racers):
             h = batch_hash(x, y)  # what this model is about to see
             t0 = time.perf_counter()
             for g in r.opt.param_groups:
                 g["lr"] = g.get("base_lr", cfg.lr) * lr / cfg.lr
-            with autocast(device, tcfg.precision):
+            with autocast(f.device, tcfg.precision):
                 _, loss = r.model(x, y)
             if not torch.isfinite(loss):
                 raise E.StudioError(f"{r.name}: the loss became {float(loss.detach())} at step {step}; "
@@ -197,7 +221,7 @@ def race(out_dir, cfg: RaceConfig, should_stop: Callable[[], bool] = lambda: Fal
             torch.nn.utils.clip_grad_norm_(params_of[i], tcfg.grad_clip)
             r.opt.step()
             r.opt.zero_grad(set_to_none=True)
-            if device.type == "cuda":
+            if f.device.type == "cuda":
                 torch.cuda.synchronize()
             dt = time.perf_counter() - t0
             r.wall_s += dt
@@ -209,19 +233,28 @@ def race(out_dir, cfg: RaceConfig, should_stop: Callable[[], bool] = lambda: Fal
                                   "flops": flops, "batch": h})
             yield RaceEvent("step", i, r.name, step=step, steps=steps, tokens=r.tokens, loss=ce, wall_s=r.wall_s,
                             flops=flops, batch=h)
-        if step % eval_every == 0 or step == steps:
-            for i, r in enumerate(racers):
+        if step % tcfg.eval_interval == 0 or step == steps:
+            for i, r in enumerate(f.racers):
                 vl = evaluate(r.model, val_batcher, tcfg.eval_batches, cfg.batch_size)
-                r.last_bpb = data.bits_per_byte(vl)
+                r.last_bpb = f.data.bits_per_byte(vl)
                 r.run.append_metrics({"kind": "eval", "step": step, "tokens": r.tokens, "val_loss": vl,
                                       "val_bpb": r.last_bpb, "train_loss": float("nan"), "elapsed_s": r.wall_s,
                                       "flops": 6.0 * r.active * r.tokens})
                 yield RaceEvent("eval", i, r.name, step=step, steps=steps, tokens=r.tokens, val_bpb=r.last_bpb,
                                 wall_s=r.wall_s, flops=6.0 * r.active * r.tokens)
+    return step, batch_gen
+
+
+def _finish(f: _Field, cfg: RaceConfig, step: int, batch_gen):
+    """A checkpoint and a sample per model, the final table in race.yaml."""
+    import torch
+
+    from studio.core.training.trainer import sample_text
+    tcfg, steps = f.tcfg, f.tcfg.steps
     table = []
-    for i, r in enumerate(racers):
-        gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-        text = sample_text(r.model, tok, 48, gen, device, prompt=SAMPLE_PROMPT)
+    for r in f.racers:
+        gen = torch.Generator(device=f.device).manual_seed(cfg.seed + 1)
+        text = sample_text(r.model, f.tok, 48, gen, f.device, prompt=SAMPLE_PROMPT)
         payload = {"model": r.model.state_dict(), "optimizer": r.opt.state_dict(),
                    "schedule": {"kind": tcfg.schedule, "warmup": tcfg.warmup, "steps": steps, "lr": cfg.lr,
                                 "min_lr": cfg.lr * tcfg.min_lr_ratio},
@@ -235,9 +268,9 @@ def race(out_dir, cfg: RaceConfig, should_stop: Callable[[], bool] = lambda: Fal
                       "val_bpb": None if r.last_bpb is None or math.isnan(r.last_bpb) else round(r.last_bpb, 4),
                       "sample": text})
     finished = step >= steps
-    _write_index(out, {**index, "status": "done" if finished else "stopped", "steps_done": step, "table": table})
-    yield RaceEvent("done" if finished else "stopped", -1, index["title"],
-                    f"race {'finished' if finished else 'stopped'} after {step} of {steps} steps: {out}",
+    _write_index(f.out, {**f.index, "status": "done" if finished else "stopped", "steps_done": step, "table": table})
+    yield RaceEvent("done" if finished else "stopped", -1, f.index["title"],
+                    f"race {'finished' if finished else 'stopped'} after {step} of {steps} steps: {f.out}",
                     step=step, steps=steps, table=tuple(table))
 
 
