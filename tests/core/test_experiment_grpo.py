@@ -22,7 +22,7 @@ from studio.core.experiments.common import (
 from studio.core.jobs.control import JobControl
 
 TASK = A.Task(digits=2, dim=16, layers=1, context=32, pretrain_steps=6, pretrain_batch=4, corpus_problems=300,
-              heldout=12)
+              heldout=12, base_target=1.0, check_every=3)
 TINY = G.Settings(task=TASK, rl_steps=3, prompts=4, group=4, eval_every=2, eval_samples=2)
 
 
@@ -35,8 +35,10 @@ def test_the_checker_wants_the_exact_sum_then_a_newline():
 
 
 def test_held_out_problems_are_never_in_the_pretraining_text():
-    train, held = A.problem_sets(TASK, 5)
-    assert len(held) == TASK.heldout and not set(held) & set(train)
+    train, held, val = A.problem_sets_with_validation(TASK, 5)
+    assert len(held) == len(val) == TASK.heldout
+    assert not set(held) & set(train) and not set(val) & set(train) and not set(val) & set(held)
+    assert A.problem_sets(TASK, 5) == (train, held)
     data = A.token_data(TASK, train, held)
     text = "".join(data.corpus.stories)
     for p in held:
@@ -126,3 +128,11 @@ def test_o1_from_a_folder_that_is_not_r1_is_refused(tmp_path):
     with pytest.raises(StudioError, match="no finished"):
         list(run(ExperimentRequest(O1.MILESTONE, str(tmp_path / "o1"), source=str(tmp_path),
                                    settings=O1.Settings(task=TASK)), JobControl()))
+
+
+def test_pretraining_stops_once_the_validation_target_is_reached():
+    from dataclasses import replace
+    model, info = A.pretrain(replace(TASK, pretrain_steps=40, base_target=0.0, check_every=2), 0, JobControl())
+    assert info["steps"] == 2 and info["validation_accuracy"] >= 0.0  # a target of 0 is met at the first check
+    model, info = A.pretrain(replace(TASK, pretrain_steps=4, base_target=1.0, check_every=2), 0, JobControl())
+    assert info["steps"] == 4  # never met: the cap ends it

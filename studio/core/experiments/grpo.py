@@ -51,7 +51,7 @@ class Settings:
 def settings_for(minutes: float) -> Settings:
     from studio.core.experiments.common import scaled
     s = Settings()
-    task = A.Task(pretrain_steps=scaled(s.task.pretrain_steps, minutes, least=20))
+    task = A.Task(pretrain_steps=scaled(s.task.pretrain_steps, minutes, least=20))  # the cap; the target stops it
     return Settings(task=task, rl_steps=scaled(s.rl_steps, minutes, least=5))
 
 
@@ -107,11 +107,10 @@ def base_model(req: ExperimentRequest, s: Settings, folder: Folder, control):
         model.load_state_dict(torch.load(path, weights_only=True))
         model.eval()
         return model, folder.done("base")
-    model, end = A.pretrain(s.task, req.seed, control)
-    if end is None:
+    model, info = A.pretrain(s.task, req.seed, control)
+    if info is None:
         return None, None
     _save(model, path)
-    info = {"val_loss": end.val_loss, "steps": end.step, "train_s": round(end.elapsed_s, 2)}
     folder.save_unit("base", info)
     return model, info
 
@@ -144,12 +143,15 @@ def job(req: ExperimentRequest, control) -> Iterator:
     s = req.settings or settings_for(req.minutes)
     folder = Folder(req, {"seed": req.seed, "settings": settings_record(s)})
     with torch_threads(req.threads):
-        yield Stage(f"pretraining the base model on plain {s.task.digits}-digit sums")
+        yield Stage(f"pretraining the base model on plain {s.task.digits}-digit sums (until it solves "
+                    f"{s.task.base_target:.0%} of validation sums)")
         base, base_info = base_model(req, s, folder, control)
         if base is None:
             return
         train_pairs, held = A.problem_sets(s.task, req.seed)
         before, greedy_before, before_resp = evaluate(base, held, s, req.seed)
+        yield Stage(f"base model ({base_info['steps']} pretraining steps): held-out pass@1 {before:.3f}, greedy "
+                    f"{greedy_before:.3f}; GRPO for {s.rl_steps} steps")
         yield Point("held-out pass@1", 0, before)
         yield Point("held-out greedy accuracy", 0, greedy_before)
         for p, r in list(zip(held, before_resp))[:4]:

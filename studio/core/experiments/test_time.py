@@ -94,8 +94,8 @@ def _model(req: ExperimentRequest, s: Settings, control):
         model = A.build(task, int(r1["settings"]["seed"]))
         model.load_state_dict(torch.load(src / r1["weights"]["policy"], weights_only=True))
         return model.eval(), task, f"the R1 experiment's RL policy ({src})"
-    model, end = A.pretrain(s.task, req.seed, control)
-    return (model if end else None), s.task, "the R1 experiment's base model (pretrained here, same seed)"
+    model, info = A.pretrain(s.task, req.seed, control)
+    return (model if info else None), s.task, "the R1 experiment's base model (pretrained here, same seed)"
 
 
 def job(req: ExperimentRequest, control) -> Iterator:
