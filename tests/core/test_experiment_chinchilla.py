@@ -89,3 +89,17 @@ def test_a_stopped_sweep_continues_with_the_sizes_not_yet_trained(cache, tmp_pat
 def test_fewer_than_three_sizes_is_refused(cache, tmp_path):
     with pytest.raises(StudioError, match="at least 3"):
         _run(tmp_path / "ch", settings=CH.Settings(sizes=((8, 1), (16, 1))))
+
+
+def test_a_reopened_sweep_shows_its_curve_fit_table_and_optimum(tmp_path):
+    from studio.core.experiments.history import ExperimentHistory
+    (tmp_path / RESULT_FILE).write_text(json.dumps({
+        "milestone": CH.MILESTONE, "metric": "loss", "higher_is_better": False, "before": 4.1, "after": 3.2,
+        "curve": [[9048, 3.5], [19760, 3.25], [45408, 3.2]], "fit_curve": [[9048, 3.49], [45408, 3.21]],
+        "optimum": {"params": 33000.0, "tokens": 600000.0, "tokens_per_param": 18.2}, "paper_tokens_per_param": 20}))
+    h = ExperimentHistory.from_folder(tmp_path)
+    assert h.series["held-out loss (nats/token)"][0] == [9048.0, 19760.0, 45408.0]
+    assert "fitted parabola" in h.series
+    assert h.tables["result"][0] == ("parameters N", "held-out loss (nats/token)") and len(h.tables["result"]) == 4
+    assert h.texts == [("compute-optimal", "fitted optimum N* = 33,000 parameters, D* = 600,000 tokens: "
+                                           "18.2 tokens per parameter (paper ≈ 20)")]

@@ -20,6 +20,7 @@ from studio.core.experiments.common import (
     Point,
     Row,
     Stage,
+    Text,
     settings_record,
     torch_threads,
 )
@@ -130,6 +131,12 @@ def job(req: ExperimentRequest, control) -> Iterator:
             yield Row("models", (key, r["params"], r["tokens"], round(r["tokens"] / r["params"], 1),
                                  round(r["val_loss"], 4)))
             yield Point("held-out loss", r["params"], r["val_loss"])
+    fit = fit_parabola(sorted((r["params"], r["val_loss"]) for r in results))
+    if fit and "n_opt" in fit:
+        from studio.core.experiments.history import optimum_line
+        d_opt = s.flops / (6 * fit["n_opt"])
+        yield Text("compute-optimal", optimum_line({"params": fit["n_opt"], "tokens": d_opt,
+                                                    "tokens_per_param": d_opt / fit["n_opt"]}, PAPER_TOKENS_PER_PARAM))
     yield _finish(folder, s, results, data.label)
 
 

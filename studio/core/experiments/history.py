@@ -93,6 +93,8 @@ class ExperimentHistory:
                 if isinstance(item, list) and len(item) >= 2:
                     mark = ("  ✓" if item[2] else "  ✗") if len(item) > 2 else ""
                     h.texts.append((key.replace("samples_", ""), f"{item[0]}{str(item[1]).split(chr(10))[0]}{mark}"))
+        if isinstance(data.get("optimum"), dict) and data["optimum"]:
+            h.texts.append(("compute-optimal", optimum_line(data["optimum"], data.get("paper_tokens_per_param"))))
         arrow = "higher is better" if data["higher_is_better"] else "lower is better"
         h.status = "done"
         h.message = f"{data['metric']}: before {data['before']:.4g}, after {data['after']:.4g} ({arrow})"
@@ -109,3 +111,9 @@ def _result_table(data: dict, x_label: str, y_label: str) -> list[tuple]:
         rows.append((x if float(x) != int(x) else int(x), float(y),
                      *(v.get(float(x), "") for v in extra.values())))
     return rows
+
+
+def optimum_line(o: dict, paper=None) -> str:
+    """Chinchilla's fitted optimum in one line, next to the paper's tokens per parameter."""
+    return (f"fitted optimum N* = {o['params']:,.0f} parameters, D* = {o['tokens']:,.0f} tokens: "
+            f"{o['tokens_per_param']:.1f} tokens per parameter" + (f" (paper ≈ {paper:g})" if paper else ""))
