@@ -277,7 +277,12 @@ class MainWindow(DockHost, QMainWindow):
     def open_compare(self):
         """Compare mode, with what is on screen on the right: a milestone against the model it
         builds on, an edited copy (or a project branched from a milestone) against that milestone."""
+        import shiboken6
+
         from studio._qt.present.compare import CompareDialog
+        old = getattr(self, "compare_dialog", None)
+        if old is not None and shiboken6.isValid(old):
+            old.close()  # one Compare at a time; it deletes itself on close
         tl, d = self.model.timeline, self.model.document
         left = self.model.figures.change().since if d.is_milestone else d.origin  # the model it builds on
         right = d.milestone_id  # None: the document on screen (an edited copy, a project, a run)
