@@ -26,14 +26,19 @@ DATA = ROOT.parent / "shared" / "data" / "tinystories" / "train-2316-stories.txt
 STORIES260K = {"dim": 64, "n_layers": 5, "n_heads": 8, "n_kv_heads": 4, "hidden_dim": 172, "vocab": 512}
 
 
-def peer_loop(minutes: float, batch: int, context: int, threads: int) -> None:
+def peer_loop(minutes: float, batch: int, context: int, threads: int, model_id: str) -> None:
     """The plain loop (runs in its own process): counts from its own start, imports included."""
     t0 = time.perf_counter()
     import torch
     sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT))
     from reference_llama import ReferenceLlama
     torch.set_num_threads(threads)
     d = STORIES260K
+    if model_id != "recipe-llama2c-stories260k":  # the model's classroom body, a 512-piece vocabulary
+        from studio.core.files.model_spec import load_model
+        dims = load_model(model_id).dims("classroom")
+        d = {k: int(dims[k]) for k in ("dim", "n_layers", "n_heads", "n_kv_heads", "hidden_dim")} | {"vocab": 512}
     torch.manual_seed(0)
     model = ReferenceLlama(d["vocab"], d["dim"], d["n_layers"], d["n_heads"], d["n_kv_heads"], d["hidden_dim"],
                            context, tied=True).train()
@@ -64,7 +69,7 @@ def main() -> int:
     a = ap.parse_args()
     if a.peer_loop:
         m, b, t, th = a.peer_loop
-        peer_loop(m, int(b), int(t), int(th))
+        peer_loop(m, int(b), int(t), int(th), a.model)
         return 0
     from studio.core.training.setup import budget_recipe
     recipe = budget_recipe(a.minutes)
@@ -81,7 +86,8 @@ def main() -> int:
     peer = None
     if a.peer:
         peer = subprocess.Popen([sys.executable, __file__, "--peer-loop", str(a.minutes), str(recipe["batch_size"]),
-                                 str(recipe["context"]), str(a.threads or 1)], stdout=subprocess.PIPE, text=True)
+                                 str(recipe["context"]), str(a.threads or 1), "--model", a.model],
+                                stdout=subprocess.PIPE, text=True)
     lines = []  # the CLI's progress lines with the second they came at: where the minutes went
     for line in ours.stderr:
         if line.strip() and not line.startswith("\r"):
