@@ -15,10 +15,10 @@ def add_parser(sub) -> None:
     s = sub.add_parser("experiment", help="run a training-pipeline milestone as a live experiment (≤ 3 minutes)")
     s.add_argument("milestone", metavar="ID", nargs="?", help="a milestone id (--list shows those with an experiment)")
     s.add_argument("--minutes", type=float, default=3.0, help="the work it is sized for (default 3, on one thread)")
-    s.add_argument("--seed", type=int, default=1337)
+    s.add_argument("--seed", type=int, default=1337, help="the same seed and minutes give the same numbers")
     s.add_argument("--out", default=None, metavar="DIR", help="default experiment-ID-TIME")
     s.add_argument("--data", default=None, help="PATH, quick, full or starter (Chinchilla's stories)")
-    s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--threads", type=int, default=1, help="torch threads (default 1: what the experiments are sized for)")
     s.add_argument("--from", dest="source", default=None, metavar="DIR",
                    help="o1: a finished DeepSeek-R1 experiment whose RL model to sample (default: pretrain the base)")
     s.add_argument("--list", action="store_true", help="list the milestones that have an experiment")

@@ -30,6 +30,8 @@ from studio.core.experiments.history import ExperimentHistory
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe–Ito: colour-blind safe
 SYMBOLS = ["o", "s", "t", "d", "+", "x"]
 FRAME_MS = 33
+PLACEHOLDER = {"2022-05-flashattention": "This experiment measures attention kernels: no text samples.",
+               "2022-03-chinchilla": "The compute-optimal size appears here when the sweep ends."}
 NOISY = {"mean reward"}  # per-step series drawn thin, without symbols
 LOG_X = {"2022-03-chinchilla", "2022-05-flashattention", "2024-09-o1"}  # sizes, contexts, samples double
 
@@ -84,7 +86,7 @@ class ExperimentView(QWidget):
         lower.addWidget(self.table)
         self.samples = QPlainTextEdit()
         self.samples.setReadOnly(True)
-        self.samples.setPlaceholderText("before / after samples")
+        self.samples.setPlaceholderText(PLACEHOLDER.get(milestone, "before / after samples"))
         lower.addWidget(self.samples)
         lower.setSizes([420, 260])
         split.addWidget(lower)
