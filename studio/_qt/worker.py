@@ -1,12 +1,14 @@
 """The one worker thread of the app: it runs a core job (a generator of frozen-dataclass events,
 see ``studio.core.jobs``) and carries each event to the GUI thread.
 
-    w = Worker(lambda control: training_job(request, control), name="archstudio-training")
-    w.event.connect(...)      # every event, in order, on the GUI thread
-    w.failed.connect(...)     # one line (a StudioError's text, or the exception's type and text)
-    w.ended.connect(...)      # the thread has REALLY ended: drop your reference now
-    w.start()
+    w = start_job(lambda control: training_job(request, control), name="archstudio-training",
+                  on_event=...,    # every event, in order, on the GUI thread
+                  on_failed=...,   # one line (a StudioError's text, or the exception's type and text)
+                  on_ended=...)    # the thread has REALLY ended: drop your reference now
     w.set_paused(True) / w.stop() / w.shutdown(timeout_ms)
+
+``start_job`` is the one way a view starts a job (superqt's ``create_worker``): the Worker, its
+three connections and its start in one call.
 
 Stop is cooperative: ``stop()`` sets the job's stop flag and ``requestInterruption()``; the job
 returns at its next check (training saves a checkpoint first). Pause is a flag the job polls.
@@ -103,3 +105,16 @@ def _emitter(worker_ref):
         if worker is not None:
             worker.event.emit(event)
     return notify
+
+
+def start_job(job: Callable[[JobControl], Iterable[object]], *, name: str = "archstudio-job", what: str = "the job",
+              parent=None, on_event=None, on_failed=None, on_ended=None, priority=None) -> Worker:
+    """Run ``job(control)`` on a new worker thread with its events, its one-line failure and its
+    real end delivered to the callbacks on the GUI thread; returns the started Worker (events
+    are queued to the GUI thread, so the caller may keep the reference after this returns)."""
+    w = Worker(job, name=name, what=what, parent=parent)
+    for signal, slot in ((w.event, on_event), (w.failed, on_failed), (w.ended, on_ended)):
+        if slot is not None:
+            signal.connect(slot)
+    w.start() if priority is None else w.start(priority)
+    return w

@@ -17,8 +17,9 @@ def test_pack_reports_progress_and_finishes(qtbot, tmp_path, monkeypatch):
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         dlg = OfflinePackDialog(None, "quick", tmp_path, sizes=[320])
         qtbot.addWidget(dlg)
+        dlg.start()  # its events and its end reach the GUI thread through the event loop, after this
         with qtbot.waitSignal(dlg.worker.ended, timeout=120_000):
-            dlg.start()
+            pass
     assert dlg.error is None and dlg.worker is None
     assert dlg.value() == 100 and dlg.message.startswith("Ready offline") and "320" in dlg.message
 
@@ -28,8 +29,8 @@ def test_offline_or_cancelled_is_one_line(qtbot, tmp_path, monkeypatch, cancel):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     dlg = OfflinePackDialog(None, "quick", tmp_path, sizes=[320])
     qtbot.addWidget(dlg)
+    dlg.start()
     with qtbot.waitSignal(dlg.worker.ended, timeout=60_000):
-        dlg.start()
         if cancel:
             dlg.cancel()
     assert dlg.error and "\n" not in dlg.error and "Traceback" not in dlg.error

@@ -128,8 +128,9 @@ def test_download_dialog_against_local_hub(qtbot, env, monkeypatch, make_docks):
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         dlg = DownloadDialog("quick", None)
         qtbot.addWidget(dlg)
+        dlg.start()
         with qtbot.waitSignal(dlg.worker.ended, timeout=30_000):
-            dlg.start()
+            pass
     assert dlg.result_path and Path(dlg.result_path).read_bytes() == body
     assert dlg.value() == 1000 and dlg.worker is None
     t = make_docks(tiny_arch())

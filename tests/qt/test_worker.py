@@ -82,3 +82,29 @@ def test_shutdown_waits_for_the_thread(qtbot):
     qtbot.waitUntil(w.isRunning, timeout=10_000)
     assert w.shutdown(10_000) and ended == [True]
     assert w.shutdown(10_000)  # twice is harmless
+
+
+def test_every_view_starts_its_job_through_start_job():
+    """One job protocol (issue 26): a view starts a job with start_job(job, on_event=…,
+    on_failed=…, on_ended=…); only the carrier itself constructs a Worker."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2] / "studio"
+    hand_wired = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+                  if p.name != "worker.py" and re.search(r"\bWorker\(", p.read_text(encoding="utf-8"))]
+    assert hand_wired == []
+
+
+def test_start_job_delivers_events_failure_and_end(qtbot):
+    from studio._qt.worker import start_job
+    from studio.core.errors import StudioError
+    seen, failed = [], []
+
+    def job(control):
+        yield 1
+        yield 2
+        raise StudioError("the data went away")
+    w = start_job(job, name="t", on_event=seen.append, on_failed=failed.append)
+    with qtbot.waitSignal(w.ended, timeout=10_000):
+        pass
+    assert seen == [1, 2] and failed == ["the data went away"]

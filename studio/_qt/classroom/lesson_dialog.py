@@ -210,7 +210,7 @@ class LessonDialog(QDialog):
     # ------------------------------------------------------------------ running
     def start(self, **overrides):
         """Start (or resume) on the generic worker; ``overrides``: LessonConfig fields (tests: steps…)."""
-        from studio._qt.worker import Worker
+        from studio._qt.worker import start_job
         from studio.core.classroom.lesson import LessonConfig, prepare
         if self.worker is not None:
             return None
@@ -228,17 +228,13 @@ class LessonDialog(QDialog):
                               "data": data, **overrides})
         QSettings().setValue(SETTING, str(folder))
         self.lesson_dir = folder
-        w = Worker(lambda control: prepare(folder, cfg, control.should_stop), name="archstudio-lesson",
-                   what="preparing the lesson", parent=self)
-        w.event.connect(self._event)
-        w.failed.connect(self._failed)
-        w.ended.connect(self._ended)
-        self.worker = w
+        self._finished = False
+        self.worker = w = start_job(lambda control: prepare(folder, cfg, control.should_stop), name="archstudio-lesson",
+                                    what="preparing the lesson", parent=self, on_event=self._event,
+                                    on_failed=self._failed, on_ended=self._ended)
         self.start_btn.setEnabled(False)
         self.cancel_btn.setEnabled(True)
         self.log.appendPlainText(f"Preparing {len(ids)} models in {folder} on {self.data.currentText()}…")
-        self._finished = False
-        w.start()
         return w
 
     def cancel(self):

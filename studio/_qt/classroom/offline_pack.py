@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QProgressDialog
 
-from studio._qt.worker import Worker
+from studio._qt.worker import Worker, start_job
 
 
 class OfflinePackDialog(QProgressDialog):
@@ -19,15 +19,17 @@ class OfflinePackDialog(QProgressDialog):
         self.setMinimumWidth(480)
         self.message = ""
         self.error: str | None = None
-        self.worker: Worker | None = Worker(lambda control: prepare(subset, cache, control.should_stop, sizes),
-                                            name="archstudio-offline-pack", what="the offline pack", parent=self)
-        self.worker.event.connect(self._event)
-        self.worker.failed.connect(self._failed)
-        self.canceled.connect(self.worker.stop)
-        self.worker.ended.connect(self._ended)
+        self._job = lambda control: prepare(subset, cache, control.should_stop, sizes)
+        self.worker: Worker | None = None
+        self.canceled.connect(self.cancel_pack)
 
     def start(self):
-        self.worker.start()
+        self.worker = start_job(self._job, name="archstudio-offline-pack", what="the offline pack", parent=self,
+                                on_event=self._event, on_failed=self._failed, on_ended=self._ended)
+
+    def cancel_pack(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
 
     def _event(self, ev):
         self.message = ev.message

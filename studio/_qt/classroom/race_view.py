@@ -210,7 +210,7 @@ class RaceView(QWidget):
     # ------------------------------------------------------------------ running
     def start(self, out_dir=None, **overrides):
         """Start a race on the generic worker (``overrides``: RaceConfig fields, e.g. steps for tests)."""
-        from studio._qt.worker import Worker
+        from studio._qt.worker import start_job
         from studio.core.classroom.race import RaceConfig, default_race_dir, race
         if self.worker is not None:
             return
@@ -227,15 +227,11 @@ class RaceView(QWidget):
         self.history.path = out
         self.status.setText(f"Preparing the race in {out} on {self.data.currentText()}: one tokenizer, "
                             "timing each model on this machine…")
-        w = Worker(lambda control: race(out, cfg, control.should_stop), name="archstudio-race", what="the race",
-                   parent=self)
-        w.event.connect(self.history.feed)
-        w.failed.connect(self.history.fail)
-        w.ended.connect(self._ended)
-        self.worker = w
+        self.worker = w = start_job(lambda control: race(out, cfg, control.should_stop), name="archstudio-race",
+                                    what="the race", parent=self, on_event=self.history.feed,
+                                    on_failed=self.history.fail, on_ended=self._ended)
         self.start_btn.setEnabled(False)
         self.stop_btn.setEnabled(True)
-        w.start()
         return w
 
     def stop(self):

@@ -153,19 +153,16 @@ class OutsideExportDialog(QDialog):
 
     # ------------------------------------------------------------------ export (on the worker)
     def do_export(self):
-        from studio._qt.worker import Worker
+        from studio._qt.worker import start_job
         from studio.core.jobs.export import export_job
         if not self.ready or self.worker is not None:
             return
         run, out, fmt = self.run_edit.text().strip(), self.out_edit.text().strip(), self.fmt
-        self.worker = Worker(lambda control: export_job(run, out, fmt, control), name="archstudio-export",
-                             what="the export", parent=self)
-        self.worker.event.connect(self._event)
-        self.worker.failed.connect(self._failed)
-        self.worker.ended.connect(self._ended)
         self.result.clear()
+        self.worker = start_job(lambda control: export_job(run, out, fmt, control), name="archstudio-export",
+                                what="the export", parent=self, on_event=self._event, on_failed=self._failed,
+                                on_ended=self._ended)
         self._update_buttons()
-        self.worker.start()
 
     def _event(self, ev):
         from studio.core.jobs.export import ExportStarted, ExportWritten

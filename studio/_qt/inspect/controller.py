@@ -13,7 +13,7 @@ import dataclasses
 
 from PySide6.QtCore import QObject, Signal
 
-from studio._qt.worker import Worker
+from studio._qt.worker import Worker, start_job
 from studio.core.inspect.routing_history import RoutingHistory
 from studio.core.jobs.inspect import Inspected, inspect_job
 from studio.core.jobs.weights import WeightsSource, run_label, source_for
@@ -116,14 +116,10 @@ class InspectController(QObject):
         if self._job is not None:  # latest wins: one rerun after the current job
             self._pending = True
             return
-        w = Worker(_attention_job(self.source, self.prompt, self.encoder_text, self._cache, self.mask_rgb),
-                   name="archstudio-inspect", what="inspection", parent=self)
-        w.event.connect(self._result)
-        w.failed.connect(self.failed)
-        w.ended.connect(self._ended)
-        self._job = w
+        self._job = start_job(_attention_job(self.source, self.prompt, self.encoder_text, self._cache, self.mask_rgb),
+                              name="archstudio-inspect", what="inspection", parent=self, on_event=self._result,
+                              on_failed=self.failed.emit, on_ended=self._ended)
         self.busy_changed.emit(True)
-        w.start()
 
     def _result(self, pair):
         ev, images = pair

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QProgressDialog
 
-from studio._qt.worker import Worker
+from studio._qt.worker import Worker, start_job
 from studio.core.jobs.download import DownloadProgress, Downloaded, download_job
 
 
@@ -21,16 +21,18 @@ class DownloadDialog(QProgressDialog):
         self.setAutoReset(False)
         self.result_path: str | None = None
         self.error: str | None = None
-        self.worker: Worker | None = Worker(lambda control: download_job(subset, cache, control),
-                                            name="archstudio-download", what="the download", parent=self)
-        self.worker.event.connect(self._event)
-        self.worker.failed.connect(self._failed)
-        self.worker.ended.connect(self._ended)
-        self.canceled.connect(self.worker.stop)
+        self._job = lambda control: download_job(subset, cache, control)
+        self.worker: Worker | None = None
+        self.canceled.connect(self.cancel_download)
         self._label = self.labelText()
 
     def start(self) -> None:
-        self.worker.start()
+        self.worker = start_job(self._job, name="archstudio-download", what="the download", parent=self,
+                                on_event=self._event, on_failed=self._failed, on_ended=self._ended)
+
+    def cancel_download(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
 
     def _event(self, ev):
         if isinstance(ev, Downloaded):

@@ -106,7 +106,7 @@ class ExperimentView(QWidget):
     # ------------------------------------------------------------------ running
     def start(self, out_dir=None, settings=None):
         """Run the experiment on the worker (``settings``: the experiment's own, e.g. tiny ones in tests)."""
-        from studio._qt.worker import Worker
+        from studio._qt.worker import start_job
         from studio.core.experiments import run
         from studio.core.experiments.common import (
             ExperimentRequest,
@@ -119,15 +119,11 @@ class ExperimentView(QWidget):
         self.history.reset(self.milestone)
         self.history.path, self.history.status = out, "running"
         self.status.setText(f"Starting in {out}…")
-        w = Worker(lambda control: run(req, control), name="archstudio-experiment", what="the experiment",
-                   parent=self)
-        w.event.connect(self.history.feed)
-        w.failed.connect(self.history.fail)
-        w.ended.connect(self._ended)
-        self.worker = w
+        self.worker = w = start_job(lambda control: run(req, control), name="archstudio-experiment",
+                                    what="the experiment", parent=self, on_event=self.history.feed,
+                                    on_failed=self.history.fail, on_ended=self._ended)
         self.start_btn.setEnabled(False)
         self.stop_btn.setEnabled(True)
-        w.start()
         return w
 
     def stop(self):

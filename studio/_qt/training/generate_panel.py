@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, Q
 
 from studio._qt.text import STRAY_NOTE, stray_bytes_marked
 from studio._qt.training.panel import readable_sample
-from studio._qt.worker import Worker
+from studio._qt.worker import Worker, start_job
 from studio.core.jobs.generate import TextPiece, generate_job
 from studio.core.jobs.weights import WeightsSource, source_for
 
@@ -143,14 +143,15 @@ class GeneratePanel(QWidget):
         self.output.clear()
         self.source_label.setText(f"Source: {source.label}")
         prompt, settings = self.prompt.text(), self.settings()
-        w = Worker(lambda control: generate_job(source, prompt, settings, control), name="archstudio-generate",
-                   what="generation", parent=self)
-        w.event.connect(lambda ev, w=w: self._event(w, ev))
-        w.failed.connect(lambda msg, w=w: w is self.worker and self.source_label.setText(msg))
-        w.ended.connect(lambda w=w: self._ended(w))
+        this = []  # the job's own worker, for its callbacks (an older job's last pieces are dropped)
+        w = start_job(lambda control: generate_job(source, prompt, settings, control), name="archstudio-generate",
+                      what="generation", parent=self, priority=QThread.LowPriority,
+                      on_event=lambda ev: self._event(this[0], ev),
+                      on_failed=lambda msg: this[0] is self.worker and self.source_label.setText(msg),
+                      on_ended=lambda: self._ended(this[0]))
+        this.append(w)  # before any event: they are queued to this (GUI) thread
         self.worker = w
         self.go.setText("Stop")
-        w.start(QThread.LowPriority)
 
     def _event(self, w, ev):
         if isinstance(ev, TextPiece) and w is self.worker:  # a stopped older job's last pieces: dropped

@@ -16,7 +16,7 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from studio._qt.worker import Worker
+from studio._qt.worker import Worker, start_job
 from studio.core import errors as E
 from studio.core.jobs.training import Continued, ContinueRequest, Prepared, Status, TrainRequest, training_job
 from studio.core.state.run import Snapshot
@@ -79,14 +79,11 @@ class TrainingSession(QObject):
         if self.run_state is not None and key is not None:
             known = request.run_dir if isinstance(request, ContinueRequest) else None  # a new run's folder comes later
             self.run_state.start_live(key, routing_history=history, run_dir=known)
-        w = Worker(lambda control: training_job(request, control, history.record), name="archstudio-training",
-                   what="training", parent=self)
-        w.event.connect(self._on_event)
-        w.failed.connect(self._on_failed)
-        w.ended.connect(self._on_ended)
-        self.worker = w
+        self.worker = start_job(lambda control: training_job(request, control, history.record),
+                                name="archstudio-training", what="training", parent=self,
+                                priority=QThread.LowPriority,  # the GUI thread keeps priority: no jank while training
+                                on_event=self._on_event, on_failed=self._on_failed, on_ended=self._on_ended)
         self._set_state("preparing")
-        w.start(QThread.LowPriority)  # the GUI thread keeps priority: no jank while training
 
     def budget_clock(self) -> tuple[float, float] | None:
         """(seconds since the click, the budget's seconds) of a running time budget, else None."""
