@@ -7,14 +7,14 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from studio._qt.training.data_choice import DataChoiceMixin
 from studio._qt.training.more_minutes import MoreMinutes
 from studio._qt.training.preparing_clock import PreparingClock
 from studio._qt.training.preparing_clock import clock as _clock
+from studio._qt.training.settings_form import build_settings, spin as _spin
 from studio.core.jobs.training import Continued
 from studio.core.training.events import (EvalMetrics, Finished, Preparing, Sample, SpeedSetup, StepMetrics,
                                          StepSwitched)
@@ -28,15 +28,6 @@ def readable_sample(text: str) -> str:
     """A sample as a learner reads it: the unknown token and any replacement character as one
     mark (the decoder already shows only complete UTF-8 and stray bytes as \\xHH)."""
     return text.replace("<unk>", UNKNOWN_MARK).replace("\ufffd", UNKNOWN_MARK)
-
-
-def _spin(lo, hi, value, tip, step=1):
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setSingleStep(step)
-    s.setToolTip(tip)
-    return s
 
 
 class TrainingPanel(DataChoiceMixin, QWidget):
@@ -53,88 +44,11 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         outer.setChildrenCollapsible(False)
         lay.addWidget(outer)
 
-        data_box = QGroupBox("Data and tokenizer")
-        form = QFormLayout(data_box)
-        self.data = QComboBox()
-        self.data.setToolTip("What the model trains on; a download is cached in your user cache folder")
-        self.data.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # the choice is read whole, never clipped
-        form.addRow("Train on", self.data)
-        self.tokenizer = QComboBox()
-        for label, kind in (("preset default", None), ("SentencePiece BPE (llama2.c)", "bpe"),
-                            ("byte-level (259 ids)", "byte"), ("Llama 2 32k (your tokenizer.model)", "llama2")):
-            self.tokenizer.addItem(label, kind)
-        self.tokenizer.setToolTip("All tokenizers use llama2.c's id layout: 0/1/2 = unk/BOS/EOS, 3..258 = bytes")
-        form.addRow("Tokenizer", self.tokenizer)
-        self.vocab = _spin(0, 8192, 0, "BPE vocabulary size (0 = the preset's default); the model's embedding "
-                           "and output sizes follow it", 64)
-        self.vocab.setSpecialValueText("preset default")
-        form.addRow("Vocabulary", self.vocab)
-        self.attribution = QLabel()
-        self.attribution.setWordWrap(True)
-        self.attribution.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        form.addRow(self.attribution)
+        data_box = self._data_box()
         outer.addWidget(data_box)
         outer.setStretchFactor(0, 3)
 
-        set_box = QGroupBox("Settings")
-        grid = QGridLayout(set_box)
-        self.steps = _spin(1, 10_000_000, 300, "Total optimizer steps (sets the learning-rate schedule)", 50)
-        self.batch = _spin(1, 4096, 8, "Sequences per step")
-        self.context = _spin(8, 4096, 128, "Tokens per sequence (at most the model's classroom context)", 32)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
-        self.lr.setSingleStep(1e-4)
-        self.lr.setValue(3e-3)
-        self.lr.setToolTip("Peak learning rate (AdamW)")
-        self.schedule = QComboBox()
-        self.schedule.addItem("cosine", "cosine")
-        self.schedule.addItem("warmup-stable-decay", "wsd")
-        self.schedule.setToolTip("Learning-rate schedule after the warmup")
-        self.optimizer = QComboBox()
-        self.optimizer.addItem("AdamW", "adamw")
-        self.optimizer.addItem("Muon (+AdamW)", "muon")
-        self.optimizer.addItem("MuonClip (Muon + QK-clip, Kimi K2)", "muonclip")
-        self.optimizer.setCurrentIndex(1)  # Muon: lower bits/byte while steps are few; "Train for" 2+ min: AdamW
-        self.optimizer.setToolTip("Muon: orthogonalised momentum for hidden weight matrices, AdamW for "
-                                  "embeddings, head and norms; MuonClip adds QK-clip of attention logits (τ = 100)")
-        self.precision = QComboBox()
-        self.precision.addItem("auto (bf16 if faster)", "auto")
-        self.precision.addItem("fp32", "fp32")
-        self.precision.addItem("bf16 autocast", "bf16")
-        self.precision.addItem("fp8 (simulated)", "fp8")
-        self.precision.setToolTip("auto: a short measurement at the start picks bf16 where this CPU has native bf16 "
-                                  "and it is faster for this model, else fp32 (the choice is shown and saved).\n"
-                                  "bf16: matmuls in bfloat16 under autocast; weights and optimizer stay fp32.\n"
-                                  "fp8 (simulated): linear layers see e4m3 inputs/weights and e5m2 gradients with "
-                                  "per-tensor scales (quantise-dequantise; FP8 numerics, not FP8 speed)")
-        self.eval_every = _spin(1, 100_000, 50, "Steps between evaluations on the held-out split", 10)
-        self.seed = _spin(0, 2**31 - 1, 1337, "Seed of the initial weights and of the batches")
-        self.threads = _spin(1, max(1, os.cpu_count() or 1), max(1, (os.cpu_count() or 2) - 1),
-                             "CPU threads for training (one core is left to the window)")
-        self.minutes = QDoubleSpinBox()
-        self.minutes.setDecimals(1)
-        self.minutes.setRange(0.0, 24 * 60.0)
-        self.minutes.setSingleStep(1.0)
-        self.minutes.setSpecialValueText("off (steps)")
-        self.minutes.setSuffix(" min")
-        self.minutes.setToolTip("Train for this many minutes instead of a step count: the learning-rate schedule "
-                                "is fitted to the time from the measured step time and ends decayed, on time.\n"
-                                "Preparing (data, tokenizer, the attention kernel) is part of it: the run ends "
-                                "N minutes after the click, and the step is compiled only where that pays off "
-                                "in the time left.")
-        self.minutes.valueChanged.connect(lambda v: self.steps.setEnabled(v == 0 and self.start_btn.isEnabled()))
-        self.minutes.valueChanged.connect(self._schedule_follows_budget)
-        self.tensorboard = QCheckBox("event files")
-        self.tensorboard.setToolTip("Also write the metrics as TensorBoard event files into the run folder's "
-                                    "tensorboard/ (needs tensorboardX: the 'tensorboard' extra)")
-        fields = [("Train for", self.minutes), ("Steps", self.steps), ("Batch", self.batch), ("Context", self.context), ("LR", self.lr),
-                  ("Schedule", self.schedule), ("Optimizer", self.optimizer), ("Precision", self.precision),
-                  ("Eval every", self.eval_every), ("Seed", self.seed), ("Threads", self.threads),
-                  ("TensorBoard", self.tensorboard)]
-        for i, (name, w) in enumerate(fields):
-            grid.addWidget(QLabel(name), i % 4, 2 * (i // 4))
-            grid.addWidget(w, i % 4, 2 * (i // 4) + 1)
+        set_box = build_settings(self)
         outer.addWidget(set_box)
         outer.setStretchFactor(1, 3)
 
@@ -199,6 +113,30 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         run_state.changed.connect(self._follow_model)
         self._run_key = None  # the model whose run the Run box shows (None: none yet)
         self._state("idle")
+
+    def _data_box(self) -> QGroupBox:
+        """What to train on (with its attribution), the tokenizer and the vocabulary size."""
+        data_box = QGroupBox("Data and tokenizer")
+        form = QFormLayout(data_box)
+        self.data = QComboBox()
+        self.data.setToolTip("What the model trains on; a download is cached in your user cache folder")
+        self.data.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # the choice is read whole, never clipped
+        form.addRow("Train on", self.data)
+        self.tokenizer = QComboBox()
+        for label, kind in (("preset default", None), ("SentencePiece BPE (llama2.c)", "bpe"),
+                            ("byte-level (259 ids)", "byte"), ("Llama 2 32k (your tokenizer.model)", "llama2")):
+            self.tokenizer.addItem(label, kind)
+        self.tokenizer.setToolTip("All tokenizers use llama2.c's id layout: 0/1/2 = unk/BOS/EOS, 3..258 = bytes")
+        form.addRow("Tokenizer", self.tokenizer)
+        self.vocab = _spin(0, 8192, 0, "BPE vocabulary size (0 = the preset's default); the model's embedding "
+                           "and output sizes follow it", 64)
+        self.vocab.setSpecialValueText("preset default")
+        form.addRow("Vocabulary", self.vocab)
+        self.attribution = QLabel()
+        self.attribution.setWordWrap(True)
+        self.attribution.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        form.addRow(self.attribution)
+        return data_box
 
     def _tokenizer_changed(self, _i) -> None:
         if self.tokenizer.currentData() == "llama2" and not self.tokenizer_model:
