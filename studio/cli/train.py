@@ -6,6 +6,8 @@ the loss diverged (NaN/Inf; the last good checkpoint stays), 2 for bad input, 13
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import signal
 import sys
 import time
@@ -129,15 +131,39 @@ def cmd_train(args) -> int:
 
 
 def _cmd_train(args, stack, started_at: float) -> int:
-    from studio.core.data import load_corpus, tokenize_corpus
-    from studio.core.data.starter import LABEL as STARTER_LABEL
+    from studio.core.data import tokenize_corpus
     from studio.core.files.model_spec import load_model
-    from studio.core.runs.rundir import RunDir
-    from studio.core.training import setup as S
     dist = None
     if int(__import__("os").environ.get("WORLD_SIZE", "1")) > 1:
         import torch.distributed as dist
+    minutes, speed = _checked_options(args)
+    arch = load_model(args.model)
+    importing = None if dist is not None else _import_torch_meanwhile(
+        arch, speed["attention"] if args.device == "cpu" else "sdpa")
+    rank, world = _distributed(args.device)
+    say = _say if rank == 0 else _quiet  # under torchrun only rank 0 talks
+    ctx = _Setup(args, stack, minutes, speed, rank, world, dist, say, importing)
+    if args.resume:
+        model, data, cfg, run, corpus, tok, resume_from, start = _set_up_resume(ctx)
+    else:
+        model, data, cfg, run, corpus, tok, arch = _set_up_new(ctx, arch)
+        resume_from, start = True, 0
+    say(f"data: {corpus.label}")
+    data = data if data is not None else tokenize_corpus(corpus, tok)
+    n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    say(f"model: {arch.id} classroom, {n_params:,} parameters, vocabulary {tok.kind} {tok.vocab_size}, "
+        f"{len(data.train):,} training tokens; run folder {run.path}")
+    end = _train_loop(args, model, data, cfg, run, rank, minutes, resume_from, start, started_at, say)
+    if end is None:
+        return 1  # the loss diverged: said in one line
+    if rank != 0:
+        return 0 if end.reason == "done" else 130
+    _report(end, run)
+    return 0 if end.reason == "done" else 130
 
+
+def _checked_options(args) -> tuple[float | None, dict]:
+    """--minutes and the speed choices, every number checked first (one line each)."""
     for name in ("steps", "batch_size", "threads", "eval_interval", "vocab_size"):
         v = getattr(args, name, None)
         if v is not None and v < 1:
@@ -149,84 +175,106 @@ def _cmd_train(args, stack, started_at: float) -> int:
         raise E.StudioError("--minutes must be more than 0 (and at most a week)")
     if minutes is not None and args.steps:
         raise E.StudioError("--minutes and --steps both set how long to train; give one of them")
+    if args.lr is not None and not args.lr > 0:
+        raise E.StudioError("--lr must be positive")
     speed = {"precision": args.precision or "auto",
              "compile": {"on": True, "off": False}.get(getattr(args, "compile", None) or "auto", "auto"),
              "attention": getattr(args, "attention", None) or "auto"}
-    if args.lr is not None and not args.lr > 0:
-        raise E.StudioError("--lr must be positive")
-    arch = load_model(args.model)
-    importing = None if dist is not None else _import_torch_meanwhile(
-        arch, speed["attention"] if args.device == "cpu" else "sdpa")
-    rank, world = _distributed(args.device)
-    say = _say if rank == 0 else _quiet  # under torchrun only rank 0 talks
-    resume_from = True  # False: a --resume of a run that has no checkpoint yet starts at step 0
-    if args.resume:
-        if importing is not None:
-            importing.join()
-        if not args.out:
-            raise E.StudioError("--resume needs --out RUN_DIR (the run to continue)")
-        from studio.core.training.resume import prepare_resume
-        run = RunDir(args.out)
-        over = {k: v for k, v in speed.items() if getattr(args, k, None)}  # given now, else the run's own
-        how = dict(data_spec=args.data, kind=args.tokenizer, vocab_size=args.vocab_size, steps=args.steps,
-                   minutes=minutes, speed=over, threads=args.threads, device=args.device)
-        err, resumed = None, None
-        if rank == 0:  # rank 0 locks, checks and records the continuation; the other processes read it back
-            try:
-                if run.path.is_dir():
-                    stack.enter_context(run.lock())  # a second --resume of the same folder is refused here
-                resumed = prepare_resume(run, args.model, say=say, **how)
-            except E.StudioError as exc:
-                err = str(exc)
-        _raise_on_every_rank(err, world, dist)
-        if rank != 0:
-            resumed = prepare_resume(run, args.model, write=False, **how)
-        model, data, cfg, start = resumed.model, resumed.data, resumed.cfg, resumed.start
-        corpus, tok, resume_from = resumed.corpus, resumed.tokenizer, resumed.resume_from
-    else:
-        if world > 1 and not args.out:
-            raise E.StudioError("under torchrun pass --out RUN_DIR: every process must use the same folder")
-        run = RunDir(args.out) if args.out else RunDir(S.default_run_dir(arch.id))
-        from studio.core.training.trainer import TrainConfig
-        seed = args.seed if args.seed is not None else 1337
+    return minutes, speed
 
-        def make_cfg(ctx):
-            recipe = S.budget_recipe(minutes)
-            return TrainConfig.for_run(steps=args.steps, minutes=minutes, context=ctx, lr=args.lr, seed=seed,
-                                       batch_size=args.batch_size or recipe["batch_size"], threads=args.threads,
-                                       device=args.device, eval_interval=args.eval_interval,
-                                       schedule=getattr(args, "schedule", None),
-                                       warmup_steps=getattr(args, "warmup_steps", None),
-                                       optimizer=args.optimizer or recipe["optimizer"], **speed)
-        err, data = None, None
-        if rank == 0:  # rank 0 sets the run up; the other torchrun processes read it back
-            try:
-                if not run.is_empty():
-                    raise E.StudioError(f"{run.path} is not empty; pass --resume to continue it, or --out a new folder")
-                ctx = args.context or S.default_context(arch, minutes)
-                # the GUI's set-up (corpus, tokenizer, model, staged run folder, token streams): one code path
-                model, data, run, cfg = S.prepare_new_run(
-                    arch, args.model, args.data, args.tokenizer, args.vocab_size, args.tokenizer_model, make_cfg(ctx),
-                    run.path, before_model=importing.join if importing is not None else None)
-                corpus, tok = data.corpus, data.tokenizer
-                if args.data is None and corpus.name == "starter":
-                    say(f"no TinyStories download found: training on the {STARTER_LABEL}; "
-                        "run 'archstudio data fetch' for real stories")
-                stack.enter_context(run.lock())
-            except E.StudioError as exc:
-                err = str(exc)
-        _raise_on_every_rank(err, world, dist)
-        if rank != 0:
-            corpus, tok, arch = load_corpus(run.read_config()["data"]["source"]), run.tokenizer(), run.architecture()
-            model = S.build_model(arch, seed)
-            cfg = make_cfg(model.context)
-        start = 0
-    say(f"data: {corpus.label}")
-    data = data if data is not None else tokenize_corpus(corpus, tok)
-    n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-    say(f"model: {arch.id} classroom, {n_params:,} parameters, vocabulary {tok.kind} {tok.vocab_size}, "
-         f"{len(data.train):,} training tokens; run folder {run.path}")
 
+@dataclass
+class _Setup:
+    """What both set-ups read: the options, the lock's stack, the torchrun rank, the voice."""
+    args: object
+    stack: object
+    minutes: float | None
+    speed: dict
+    rank: int
+    world: int
+    dist: object
+    say: object
+    importing: object
+
+
+def _set_up_resume(c: _Setup):
+    """--resume: rank 0 locks, checks and records the continuation; the others read it back."""
+    from studio.core.runs.rundir import RunDir
+    from studio.core.training.resume import prepare_resume
+    args = c.args
+    if c.importing is not None:
+        c.importing.join()
+    if not args.out:
+        raise E.StudioError("--resume needs --out RUN_DIR (the run to continue)")
+    run = RunDir(args.out)
+    over = {k: v for k, v in c.speed.items() if getattr(args, k, None)}  # given now, else the run's own
+    how = dict(data_spec=args.data, kind=args.tokenizer, vocab_size=args.vocab_size, steps=args.steps,
+               minutes=c.minutes, speed=over, threads=args.threads, device=args.device)
+    err, resumed = None, None
+    if c.rank == 0:
+        try:
+            if run.path.is_dir():
+                c.stack.enter_context(run.lock())  # a second --resume of the same folder is refused here
+            resumed = prepare_resume(run, args.model, say=c.say, **how)
+        except E.StudioError as exc:
+            err = str(exc)
+    _raise_on_every_rank(err, c.world, c.dist)
+    if c.rank != 0:
+        resumed = prepare_resume(run, args.model, write=False, **how)
+    r = resumed  # resume_from False: a run that has no checkpoint yet starts at step 0
+    return r.model, r.data, r.cfg, run, r.corpus, r.tokenizer, r.resume_from, r.start
+
+
+def _set_up_new(c: _Setup, arch):
+    """A new run: rank 0 sets it up exactly as the GUI does (prepare_new_run); the other torchrun
+    processes read it back from the folder."""
+    from studio.core.data import load_corpus
+    from studio.core.data.starter import LABEL as STARTER_LABEL
+    from studio.core.runs.rundir import RunDir
+    from studio.core.training import setup as S
+    from studio.core.training.trainer import TrainConfig
+    args, minutes = c.args, c.minutes
+    if c.world > 1 and not args.out:
+        raise E.StudioError("under torchrun pass --out RUN_DIR: every process must use the same folder")
+    run = RunDir(args.out) if args.out else RunDir(S.default_run_dir(arch.id))
+    seed = args.seed if args.seed is not None else 1337
+
+    def make_cfg(ctx):
+        recipe = S.budget_recipe(minutes)
+        return TrainConfig.for_run(steps=args.steps, minutes=minutes, context=ctx, lr=args.lr, seed=seed,
+                                   batch_size=args.batch_size or recipe["batch_size"], threads=args.threads,
+                                   device=args.device, eval_interval=args.eval_interval,
+                                   schedule=getattr(args, "schedule", None),
+                                   warmup_steps=getattr(args, "warmup_steps", None),
+                                   optimizer=args.optimizer or recipe["optimizer"], **c.speed)
+    err, data, model, cfg, corpus, tok = None, None, None, None, None, None
+    if c.rank == 0:
+        try:
+            if not run.is_empty():
+                raise E.StudioError(f"{run.path} is not empty; pass --resume to continue it, or --out a new folder")
+            ctx = args.context or S.default_context(arch, minutes)
+            # the GUI's set-up (corpus, tokenizer, model, staged run folder, token streams): one code path
+            model, data, run, cfg = S.prepare_new_run(
+                arch, args.model, args.data, args.tokenizer, args.vocab_size, args.tokenizer_model, make_cfg(ctx),
+                run.path, before_model=c.importing.join if c.importing is not None else None)
+            corpus, tok = data.corpus, data.tokenizer
+            if args.data is None and corpus.name == "starter":
+                c.say(f"no TinyStories download found: training on the {STARTER_LABEL}; "
+                      "run 'archstudio data fetch' for real stories")
+            c.stack.enter_context(run.lock())
+        except E.StudioError as exc:
+            err = str(exc)
+    _raise_on_every_rank(err, c.world, c.dist)
+    if c.rank != 0:
+        corpus, tok, arch = load_corpus(run.read_config()["data"]["source"]), run.tokenizer(), run.architecture()
+        model = S.build_model(arch, seed)
+        cfg = make_cfg(model.context)
+    return model, data, cfg, run, corpus, tok, arch
+
+
+def _train_loop(args, model, data, cfg, run, rank, minutes, resume_from, start, started_at, say):
+    """The trainer's events as progress lines; Ctrl+C, SIGTERM and SIGHUP save a checkpoint.
+    Returns the Finished event (None when the loss diverged, said in one line)."""
     from studio.core.training import (
         EvalMetrics,
         Finished,
@@ -277,14 +325,16 @@ def _cmd_train(args, stack, started_at: float) -> int:
                 end = ev
     except TrainingDiverged as exc:
         bar.line(f"archstudio: {exc}")
-        return 1
+        return None
     finally:
         if tb is not None:
             tb.close()
         for sig, handler in old.items():
             signal.signal(sig, handler)
-    if rank != 0:
-        return 0 if end.reason == "done" else 130
+    return end
+
+
+def _report(end, run) -> None:
     what = "trained" if end.reason == "done" else f"stopped after (resume with --resume --out {run.path})"
     took = ""
     if end.budget_s:  # how long it took against the budget (this session's share of it when resumed)
@@ -293,7 +343,6 @@ def _cmd_train(args, stack, started_at: float) -> int:
     print(f"{what} {end.step} steps, {end.tokens:,} tokens: train loss {end.train_loss:.4f} "
           f"({end.train_bpb:.4f} bpb), val loss {end.val_loss:.4f}, val bpb {end.val_bpb:.4f}, "
           f"{took}{end.tokens_per_s:,.0f} tokens/s, run {Path(run.path)}", flush=True)
-    return 0 if end.reason == "done" else 130
 
 
 def _tensorboard(args, run):
