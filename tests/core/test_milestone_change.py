@@ -12,8 +12,8 @@ import pytest
 
 from blocks.registry import get_spec
 from studio.core import errors as E
+from studio.core.files.model_spec import load_model
 from studio.core.files.presets import (
-    load_model,
     load_preset,
     preset_ids,
     raw_preset,
