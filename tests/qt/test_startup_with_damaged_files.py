@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def test_start_up_survives_a_corrupt_recovery_and_a_failing_model(qapp, dialogs, monkeypatch):
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QCoreApplication, QEvent
 
     from studio._qt.window import app as app_mod
     from studio._qt.window.main_window import MainWindow
@@ -23,9 +23,11 @@ def test_start_up_survives_a_corrupt_recovery_and_a_failing_model(qapp, dialogs,
     assert win.isVisible()
     assert ("warning", "Cannot open", "ValueError: not a StudioError") in dialogs
     assert not bad.exists() and bad.with_name(bad.name + ".corrupt").is_file()
-    for w in QApplication.topLevelWidgets():
-        w.close()
-        w.deleteLater()
+    # only this test's window, deleted now: deleteLater() on every top-level of the process ran
+    # inside the next test's event loop and crashed it (tests/qt/test_status_bar_line.py)
+    win.close()
+    win.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
     qapp.processEvents()
 
 
