@@ -2,77 +2,21 @@
 and the preparing phase that decides how steps run: precision probe, compilation, timed warm-up."""
 from __future__ import annotations
 
-import contextlib
 import time
 
 import torch
 
 from studio.core.training.events import Preparing
+from studio.core.training.fwd_bwd import timed_step, untouched
 from studio.core.training.speed import (
     AttentionChoice,
     PrecisionChoice,
     StepRunner,
-    autocast,
     choose_attention,
     choose_precision,
     has_small_heads,
     small_head_modules,
 )
-
-
-@contextlib.contextmanager
-def _untouched(model):
-    """Probes and warm-up passes leave no trace: RNG, buffers (MoE counts) and gradients as before."""
-    rng = torch.get_rng_state()
-    bufs = [(b, b.detach().clone()) for b in model.buffers()]
-    try:
-        yield
-    finally:
-        model.zero_grad(set_to_none=True)
-        torch.set_rng_state(rng)
-        with torch.no_grad():
-            for b, saved in bufs:
-                if b.shape == saved.shape:
-                    b.copy_(saved)
-
-
-def _fwd_bwd(runner, model, micro, precision, device, accum):
-    """Forward and backward of one optimizer step's micro-batches; its loss terms as tensors."""
-    ce = aux = other = None
-    for x, y, src in micro:
-        with autocast(device, precision):
-            _, loss = runner(x, y, src)
-        (loss / accum).backward()
-        terms = model.last_loss_terms
-        c = terms.get("ce", loss.detach()) / accum
-        ce = c if ce is None else ce + c
-        for name, v in terms.items():
-            if name == "moe_aux":
-                aux = v / accum if aux is None else aux + v / accum
-            elif name != "ce":
-                other = v / accum if other is None else other + v / accum
-    return ce, aux, other
-
-
-def gradients(runner, model, micro, precision, device, accum):
-    """_fwd_bwd through the compiled step; if that fails, once: fall back to eager and redo the step."""
-    try:
-        return _fwd_bwd(runner, model, micro, precision, device, accum)
-    except Exception as exc:  # noqa: BLE001  the eager redo raises the model's own errors, if any
-        if not runner.is_compiled:
-            raise
-        runner.fallback(exc)
-        model.zero_grad(set_to_none=True)
-        return _fwd_bwd(runner, model, micro, precision, device, accum)
-
-
-def _timed_step(runner, model, micro, precision, device) -> float:
-    with _untouched(model):
-        t = time.perf_counter()
-        gradients(runner, model, micro, precision, device, 1)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - t
 
 
 # compile="auto" with a close eager probe: a compiled bf16 step fuses the cast kernels that eager
@@ -90,7 +34,7 @@ def prepare(model, forward, cfg, device, batcher, B: int, distributed: bool, ste
     compiling pays off in the time left. compile=True compiles here, before the first step."""
     from studio.core.training.background import KernelBuild, Speedups
     x, y, src = batcher.fixed(1)
-    with _untouched(model), torch.no_grad():  # an eager pass fills the model's lookup caches, so that
+    with untouched(model), torch.no_grad():  # an eager pass fills the model's lookup caches, so that
         model(x, y, source=src)               # dynamo traces the forward as one graph
     kernel, attention, pending = None, None, []
     if cfg.attention == "auto" and has_small_heads(model) and device.type == "cpu":
@@ -113,7 +57,7 @@ def prepare(model, forward, cfg, device, batcher, B: int, distributed: bool, ste
     if (cfg.compile == "auto" or cfg.minutes) and choice.fp32_ms:  # the probe timed this very batch
         step_s = (choice.fp32_ms if choice.precision == "fp32" else choice.bf16_ms) / 1e3
     elif cfg.compile == "auto" or cfg.minutes:
-        step_s = _timed_step(StepRunner(forward, device, False), model, full, choice.precision, device)
+        step_s = timed_step(StepRunner(forward, device, False), model, full, choice.precision, device)
     if cfg.compile == "auto":
         runner = StepRunner(forward, device, False)
         runner.attention = attention
@@ -127,9 +71,9 @@ def prepare(model, forward, cfg, device, batcher, B: int, distributed: bool, ste
     if runner.is_compiled:
         yield Preparing("compiling the training step (cached for the next runs)")
         t = time.perf_counter()
-        _timed_step(runner, model, full, choice.precision, device)
+        timed_step(runner, model, full, choice.precision, device)
         runner.compile_s = time.perf_counter() - t
-        step_s = _timed_step(runner, model, full, choice.precision, device)  # a warm compiled step
+        step_s = timed_step(runner, model, full, choice.precision, device)  # a warm compiled step
     return runner, choice, step_s, Speedups(runner, forward, pending, kernel) if kernel else None
 
 
@@ -145,7 +89,7 @@ def _probe_precision(model, forward, cfg, device, batcher, B, attention):
     known = (e["probe_fp32_ms"], e["probe_bf16_ms"]) if e.get("probe_fp32_ms") and e.get("probe_bf16_ms") else None
     if not known:
         yield Preparing("measuring bf16 against fp32")
-    with _untouched(model):
+    with untouched(model):
         choice = choose_precision("auto", forward, batcher.fixed(B), device, known=known)
     if not known and choice.fp32_ms:
         book.record(key, label, probe_fp32_ms=choice.fp32_ms, probe_bf16_ms=choice.bf16_ms)

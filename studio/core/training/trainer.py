@@ -35,7 +35,8 @@ from studio.core.training.readout import TrainingDiverged, read_pending  # noqa:
 from studio.core.training.schedule import lr_at
 from studio.core.training.speed import (  # noqa: F401  (autocast: re-exported)
     PrecisionChoice, autocast, choose_threads, set_threads)
-from studio.core.training.step import gradients, prepare
+from studio.core.training.fwd_bwd import gradients
+from studio.core.training.step import prepare
 
 _eval_batcher = eval_batcher  # the older name (bench/train_presets.py)
 

@@ -137,7 +137,7 @@ def compile_shape(spec: WarmSpec) -> dict:
         choose_attention,
         use_compile_cache,
     )
-    from studio.core.training.step import _timed_step
+    from studio.core.training.fwd_bwd import timed_step
     torch.set_num_threads(spec.threads)
     cache = use_compile_cache()
     run = RunDir(spec.run_dir)
@@ -156,14 +156,14 @@ def compile_shape(spec: WarmSpec) -> dict:
     key, label = cc.shape_key(model, spec.batch, spec.context, spec.precision, spec.attention, spec.threads)
     runner, eager = StepRunner(model, device, True), StepRunner(model, device, False)
     t = time.perf_counter()
-    _timed_step(runner, model, micro, spec.precision, device)
+    timed_step(runner, model, micro, spec.precision, device)
     cold_s = time.perf_counter() - t
     if not runner.is_compiled:
         return {"ok": False, "error": runner.note, "key": key}
     times = {"compiled": [], "eager": []}
     for _ in range(3):
-        times["compiled"].append(_timed_step(runner, model, micro, spec.precision, device))
-        times["eager"].append(_timed_step(eager, model, micro, spec.precision, device))
+        times["compiled"].append(timed_step(runner, model, micro, spec.precision, device))
+        times["eager"].append(timed_step(eager, model, micro, spec.precision, device))
     compiled_s, eager_s = min(times["compiled"]), min(times["eager"])
     ratio = compiled_s / eager_s
     cc.CostBook().record(key, label, cold_s=cold_s, ratio=ratio, compiled_ms=compiled_s * 1e3, eager_ms=eager_s * 1e3,
