@@ -53,3 +53,67 @@ def test_cli_and_gui_are_sibling_layers():
     out = _loaded("import sys, studio.cli, studio.cli.basic, studio.cli.render, studio.cli.inspect, studio.cli.doctor;"
                   "print(sorted(m for m in sys.modules if m.startswith('studio._qt') or m.split('.')[0]=='PySide6'))")
     assert out.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------- the house's habits (issue 26)
+def _modules() -> dict:
+    """Dotted module name -> file, for studio and blocks (packages by their __init__)."""
+    out = {}
+    for base in ("studio", "blocks"):
+        for path in (ROOT / base).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            out[name[: -len(".__init__")] if name.endswith(".__init__") else name] = path
+    return out
+
+
+def _imports_of(path, mods: dict) -> set:
+    """The studio/blocks modules a file imports anywhere in it (function-level imports too)."""
+    import ast
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods else node.module for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            while name and name not in mods:
+                name = name.rpartition(".")[0]
+            if name and mods[name].name != "__init__.py":
+                found.add(name)
+    return found
+
+
+def test_no_import_circles_between_files():
+    """0 circles, imports inside functions included (a package's __init__ aside): a circle hidden
+    in a function is still two files that cannot be read, tested or moved apart."""
+    import networkx as nx
+    mods = _modules()
+    g = nx.DiGraph()
+    for name, path in mods.items():
+        if path.name != "__init__.py":
+            g.add_edges_from((name, t) for t in _imports_of(path, mods) if t != name)
+    circles = sorted(sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1)
+    assert circles == [], circles
+
+
+def test_files_and_functions_read_at_once():
+    """One idea per file (at most 400 lines) and functions short enough to read at once (at most 100)."""
+    import ast
+    long_files, long_functions = [], []
+    for path in sorted((ROOT / "studio").rglob("*.py")) + sorted((ROOT / "blocks").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(ROOT).as_posix()
+        if len(text.splitlines()) > 400:
+            long_files.append(f"{where}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 100:
+                long_functions.append(f"{where}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert long_files == [] and long_functions == [], long_files + long_functions
+
+
+def test_rooms_stay_small_at_the_top():
+    """studio/core and studio/_qt keep at most 15 entries at the top: new things go into a room."""
+    for floor in ("core", "_qt"):
+        top = [p.name for p in (ROOT / "studio" / floor).iterdir() if p.name != "__pycache__"]
+        assert len(top) <= 15, (floor, sorted(top))

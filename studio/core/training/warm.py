@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 NICE = 10  # the training beside it keeps the cores first: the budget is the user's wall clock
 
@@ -43,7 +42,7 @@ class WarmJob:
         use_compile_cache()  # the child inherits TORCHINDUCTOR_CACHE_DIR: the parent loads from the same
         self.spec, self.t0, self.result = spec, time.perf_counter(), None
         env = dict(os.environ, OMP_NUM_THREADS=str(spec.threads))
-        self.proc = subprocess.Popen([sys.executable, "-m", "studio.core.training.warm", "-"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-m", "studio.cli.warm_child", "-"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.proc.stdin.write(json.dumps(asdict(spec)))
         self.proc.stdin.close()
@@ -170,20 +169,3 @@ def compile_shape(spec: WarmSpec) -> dict:
                          inductor_dir=cache)
     return {"ok": True, "key": key, "label": label, "cold_s": cold_s, "ratio": ratio,
             "compiled_ms": compiled_s * 1e3, "eager_ms": eager_s * 1e3}
-
-
-def main(argv: list[str]) -> int:
-    if hasattr(os, "nice"):
-        os.nice(NICE)  # (in the child itself: a preexec_fn is unsafe in a process with threads)
-    text = sys.stdin.read() if argv[:1] in (["-"], []) else Path(argv[0]).read_text(encoding="utf-8")
-    spec = WarmSpec(**json.loads(text))
-    try:
-        result = compile_shape(spec)
-    except Exception as exc:  # noqa: BLE001  the parent trains eagerly and says why
-        result = {"ok": False, "error": f"{type(exc).__name__}: {str(exc).strip()[:160]}"}
-    print(json.dumps(result), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
