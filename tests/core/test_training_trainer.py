@@ -205,3 +205,15 @@ def test_fp8_differs_from_fp32_and_still_learns(tmp_path):
     with fp8_linears(model) as n:
         assert n > 0 and "forward" in model.layers[0].attention.wq.__dict__
     assert "forward" not in model.layers[0].attention.wq.__dict__  # restored afterwards
+
+
+def test_a_train_config_is_built_in_two_places_only():
+    """Issue 26: every run's config comes from TrainConfig.for_run (intervals derived once for
+    the CLI, the panel, lessons, races and experiments) or TrainConfig.from_record (a run
+    continued from its run.yaml); nobody copies the defaults by hand."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2] / "studio"
+    built = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+             if re.search(r"\bTrainConfig\(", p.read_text(encoding="utf-8"))]
+    assert built == ["core/training/config.py"], built

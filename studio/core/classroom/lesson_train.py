@@ -10,7 +10,6 @@ budget); the few steps timed here only size the checkpoint and log intervals.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -90,17 +89,17 @@ def _fresh(pid: str, run_dir: Path, cfg, budget_s: float, corpus):
     a = S.classroom_arch(arch, S.model_vocab(tok, None), cfg.context)
     model = S.build_model(a, cfg.seed)
     data = tokenize_corpus(corpus, tok)
-    tcfg = TrainConfig(steps=cfg.steps or 1, batch_size=cfg.batch_size, context=model.context, seed=cfg.seed,
-                       threads=cfg.threads, device=cfg.device, sample_interval=0, precision=cfg.precision,
-                       compile=cfg.compile, attention="auto")
-    if tcfg.threads:
+    if cfg.threads:
         import torch
-        torch.set_num_threads(int(tcfg.threads))
-    step_s = measure_step_seconds(model, data, tcfg.batch_size, tcfg.context, cfg.device)
+        torch.set_num_threads(int(cfg.threads))
+    step_s = measure_step_seconds(model, data, cfg.batch_size, model.context, cfg.device)
     steps = cfg.steps or steps_for(budget_s, step_s)  # with a time budget: an estimate for the intervals
-    tcfg = dataclasses.replace(tcfg, steps=steps, eval_interval=max(10, steps // 10) if cfg.steps else 0,
-                               checkpoint_interval=max(5, steps // 20), log_interval=max(1, steps // 2000),
-                               minutes=None if cfg.steps else budget_s / 60.0)
+    # the intervals as every run derives them (TrainConfig.for_run); checkpoints more often, so that
+    # a cancelled lesson loses little of a model
+    tcfg = TrainConfig.for_run(steps=steps, minutes=None if cfg.steps else budget_s / 60.0,
+                               batch_size=cfg.batch_size, context=model.context, seed=cfg.seed, threads=cfg.threads,
+                               device=cfg.device, precision=cfg.precision, compile=cfg.compile, attention="auto",
+                               checkpoint_interval=max(5, steps // 20))
     run = RunDir(run_dir)
     run.initialize(a, pid, tok, S.training_record(tcfg), corpus.describe())
     return model, data, run, tcfg, step_s, note
@@ -115,9 +114,7 @@ def _resumed(run_dir: Path, cfg, corpus):
     if (rc.get("data") or {}).get("sha256") != corpus.sha256:
         raise E.StudioError(f"{run.path} was trained on other data ({(rc.get('data') or {}).get('label')!r}); "
                             "delete the folder or use the lesson's data")
-    known = set(TrainConfig.__dataclass_fields__)
-    stored = {k: v for k, v in (rc.get("training") or {}).items() if k in known}
-    tcfg = TrainConfig(**{**stored, "threads": cfg.threads, "device": cfg.device})
+    tcfg = TrainConfig.from_record(rc.get("training") or {}, threads=cfg.threads, device=cfg.device)
     tok = run.tokenizer()
     model = run.build_model().train()
     return model, tokenize_corpus(corpus, tok), run, tcfg, int(run.load_checkpoint()["step"])

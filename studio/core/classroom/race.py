@@ -165,8 +165,8 @@ def _set_up(out: Path, cfg: RaceConfig) -> _Field:
                             "race decoder-only models")
     T = min([cfg.context] + [m.context for m in models])
     data = tokenize_corpus(corpus, tok)
-    tcfg = TrainConfig(steps=cfg.steps or 1, batch_size=cfg.batch_size, context=T, lr=cfg.lr, seed=cfg.seed,
-                       threads=cfg.threads, device=cfg.device, sample_interval=0)
+    tcfg = TrainConfig.for_run(steps=cfg.steps or 1, batch_size=cfg.batch_size, context=T, lr=cfg.lr, seed=cfg.seed,
+                               threads=cfg.threads, device=cfg.device)
     if cfg.steps is None:
         per_step = sum(measure_step_seconds(m, data, cfg.batch_size, T, cfg.device) for m in models)
         tcfg = dataclasses.replace(tcfg, steps=steps_for(60.0 * cfg.minutes, per_step))

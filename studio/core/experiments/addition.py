@@ -116,9 +116,9 @@ def pretrain(task: Task, seed: int, control):
     pairs, held, val = problem_sets_with_validation(task, seed)
     data = token_data(task, pairs, held)
     model = build(task, seed)
-    cfg = TrainConfig(steps=task.pretrain_steps, batch_size=task.pretrain_batch, context=task.context,
-                      lr=task.pretrain_lr, eval_interval=0, eval_batches=2, sample_interval=0,
-                      checkpoint_interval=0, seed=seed, threads=None, attention="auto")
+    cfg = TrainConfig.for_run(steps=task.pretrain_steps, batch_size=task.pretrain_batch, context=task.context,
+                              lr=task.pretrain_lr, eval_interval=0, eval_batches=2, checkpoint_interval=0, seed=seed,
+                              attention="auto")
     reached = {"acc": 0.0, "done": False}
     end = None
     for ev in train_steps(model, data, cfg, should_stop=lambda: reached["done"] or control.should_stop()):

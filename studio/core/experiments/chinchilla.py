@@ -92,9 +92,8 @@ def train_one(base, data, s: Settings, dim: int, layers: int, seed: int, control
     n_embed = sum(p.numel() for name, p in model.named_parameters() if "embedding" in name or "output" in name)
     tokens_per_step = s.batch_size * s.context
     steps = max(4, round(s.flops / (6 * n) / tokens_per_step))
-    cfg = TrainConfig(steps=steps, batch_size=s.batch_size, context=s.context, lr=s.lr, eval_interval=0,
-                      eval_batches=s.eval_batches, sample_interval=0, checkpoint_interval=0, seed=seed,
-                      threads=None, attention="auto")
+    cfg = TrainConfig.for_run(steps=steps, batch_size=s.batch_size, context=s.context, lr=s.lr, eval_interval=0,
+                              eval_batches=s.eval_batches, checkpoint_interval=0, seed=seed, attention="auto")
     end = None
     for ev in train_steps(model, data, cfg, should_stop=control.should_stop):
         if isinstance(ev, Finished):

@@ -68,6 +68,13 @@ class TrainConfig:
                    "schedule": "wsd" if timed else cls.schedule}
         return cls(**(derived | {k: v for k, v in given.items() if v is not None}))
 
+    @classmethod
+    def from_record(cls, stored: dict, **over) -> TrainConfig:
+        """A run's config as its run.yaml recorded it (unknown keys of another version left out),
+        with ``over`` (the machine's threads and device, a continuation's steps) on top."""
+        known = set(cls.__dataclass_fields__)
+        return cls(**({k: v for k, v in (stored or {}).items() if k in known} | over))
+
 
 # What the CLI and the app train with unless told otherwise: the fastest way this machine runs the
 # very same step (tests and the library keep the plain fp32 eager defaults, whose numbers are exact).

@@ -138,8 +138,8 @@ def prepare_resume(run, model_spec: str, *, data_spec: str | None = None, kind: 
         if corpus.sha256 != (cfg_run.get("data") or {}).get("sha256"):
             raise E.StudioError(f"{run.path}: its data {corpus.name!r} changed since the run started; cannot resume")
     over = dict(speed or {})
-    cfg = TrainConfig(**{**stored, "steps": steps or stored.get("steps", 200), "threads": threads,
-                         "device": device, **over})
+    cfg = TrainConfig.from_record(stored, steps=steps or stored.get("steps", 200), threads=threads, device=device,
+                                  **over)
     if resume_from and ck.get("optimizer"):  # imported weights have none: a fresh optimizer then
         check_optimizer_state(ck["optimizer"], model, cfg, str(run.checkpoint_dir))
         check_sample_state(ck, cfg.device, str(run.checkpoint_dir))
