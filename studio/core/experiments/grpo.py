@@ -104,7 +104,8 @@ def base_model(req: ExperimentRequest, s: Settings, folder: Folder, control):
     path = folder.path / BASE_WEIGHTS
     if folder.done("base") and path.is_file():
         model = A.build(s.task, req.seed)
-        model.load_state_dict(torch.load(path, weights_only=True))
+        from studio.core.runs.weights import load_weights  # the one way weights go in: keys and shapes checked
+        load_weights(model, torch.load(path, weights_only=True), str(path))
         model.eval()
         return model, folder.done("base")
     model, info = A.pretrain(s.task, req.seed, control)

@@ -92,7 +92,9 @@ def _model(req: ExperimentRequest, s: Settings, control):
         r1 = _r1_result(req.source)
         task = A.Task(**r1["settings"]["settings"]["task"])
         model = A.build(task, int(r1["settings"]["seed"]))
-        model.load_state_dict(torch.load(src / r1["weights"]["policy"], weights_only=True))
+        from studio.core.runs.weights import load_weights  # keys and shapes checked: one line if not
+        policy = src / r1["weights"]["policy"]
+        load_weights(model, torch.load(policy, weights_only=True), str(policy))
         return model.eval(), task, f"the R1 experiment's RL policy ({src})"
     model, info = A.pretrain(s.task, req.seed, control)
     return (model if info else None), s.task, "the R1 experiment's base model (pretrained here, same seed)"
