@@ -39,8 +39,9 @@ def main() -> int:
     win.activateWindow()
     settle(app, 0.3)
     QTest.keyClick(win, Qt.Key_F6)
-    settle(app, 1.0)
     dock = win._docks["Training"]
+    settle(app, 30, lambda: bool(started) and dock.isVisible())  # a loaded machine lays the dock out later
+    settle(app, 0.5)
     out["f6"] = {"started": bool(started), "visible": dock.isVisible(), "floating": dock.isFloating(),
                  "dock": rect(dock.geometry()), "window": rect(win.frameGeometry()),
                  "stop_right": win.training.panel.stop_btn.mapTo(win, win.training.panel.stop_btn.rect().bottomRight()).x(),
