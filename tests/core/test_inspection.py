@@ -300,3 +300,21 @@ def test_routing_history_over_training_steps():
     assert hist.snapshot().version == snap.version
     hist.record(0, m)  # a new run (steps restart): the history starts over
     assert hist.snapshot().steps.tolist() == [0]
+
+
+def test_the_apps_inspection_cuts_a_long_prompt_to_the_models_context_and_says_so():
+    """The soak's find: after a training at context 32 the Attention view refused the default
+    53-token prompt. The app's job shows the prompt's first tokens and says it cut them (the
+    CLI's inspect, whose prompt is typed, still refuses in one line)."""
+    from studio.core.files.presets import load_preset
+    from studio.core.jobs.control import JobControl
+    from studio.core.jobs.inspect import inspect_job
+    from studio.core.jobs.weights import WeightsSource
+    arch = load_preset("2019-02-gpt-2")
+    arch.scales["classroom"].update(context=16, n_layers=1, dim=32, n_heads=2, hidden_dim=64)
+    src = WeightsSource("untrained", "GPT-2, untrained", arch=arch)
+    prompt = "Once upon a time there was a little girl who loved to play in the park with her dog."
+    (ev,) = list(inspect_job(src, prompt, "", {}, JobControl()))
+    assert len(ev.inspection.tokens) == 16 and ev.cut_from > 16
+    (ev,) = list(inspect_job(src, "Once", "", {}, JobControl()))
+    assert ev.cut_from == 0

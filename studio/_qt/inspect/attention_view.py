@@ -189,7 +189,10 @@ class AttentionInspector(FitsViewport, FollowsPalette, QWidget):
         self.ins = ins
         self.pages.setCurrentWidget(self.split)
         self._show_encoder_box(ins)
-        self.status.setText(f"{len(ins.tokens)} tokens in {self.ctl.last_ms:.0f} ms")
+        cut = self.ctl.last_cut_from
+        self.status.setText(f"{len(ins.tokens)} tokens in {self.ctl.last_ms:.0f} ms" + (
+            f" · the prompt's first {len(ins.tokens)} of {cut} tokens: this model sees at most {len(ins.tokens)}"
+            if cut else ""))
         self._build_grid(ins)
         images = self.ctl.images.get(id(ins)) or attention_images(ins, self._mask_rgb)
         for r, a in enumerate(ins.attention):

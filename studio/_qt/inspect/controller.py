@@ -48,6 +48,7 @@ class InspectController(QObject):
         self._no_history = RoutingHistory()
         self.last = None
         self.last_ms = 0.0
+        self.last_cut_from = 0  # the prompt's length in tokens when it was cut to the model's context
         self.images: dict[int, list] = {}  # id(Inspection) -> attention_images of the latest result
         from studio._qt.inspect.widgets import palette_colours
         self.mask_rgb = palette_colours()[2].getRgb()[:3]
@@ -124,7 +125,7 @@ class InspectController(QObject):
     def _result(self, pair):
         ev, images = pair
         if isinstance(ev, Inspected):
-            self.last, self.last_ms = ev.inspection, ev.ms
+            self.last, self.last_ms, self.last_cut_from = ev.inspection, ev.ms, ev.cut_from
             self.images = {id(ev.inspection): images}
             if not self._pending:  # a newer request is queued: its result is the one to show
                 self.inspected.emit(ev.inspection)

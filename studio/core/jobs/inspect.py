@@ -13,6 +13,7 @@ from studio.core.jobs.weights import WeightsSource, load
 class Inspected:
     inspection: object          # studio.core.inspect.inspection.Inspection
     ms: float                   # how long the job took (model build included when not cached)
+    cut_from: int = 0           # the prompt's tokens before it was cut to the model's context (0: not cut)
 
 
 def inspect_job(source: WeightsSource, prompt: str, encoder_text: str, cache: dict,
@@ -36,5 +37,10 @@ def inspect_job(source: WeightsSource, prompt: str, encoder_text: str, cache: di
     ids = tok.encode(prompt, bos=True)
     has_encoder = "source" in model.inputs.values()
     src = tok.encode(encoder_text, bos=True) if has_encoder and encoder_text.strip() else None
+    # a model trained at a short context (GPT-2 at 32) still shows its maps: the prompt's first
+    # tokens, and the view says it was cut (the CLI's inspect refuses instead: its prompt is typed)
+    limit = int(getattr(model, "context", len(ids)))
+    longest = max(len(ids), len(src) if src is not None else 0)
+    ids, src = ids[:limit], (src[:limit] if src is not None else None)
     ins = inspect_model(model, ids, tok, source=src, label=source.label)
-    yield Inspected(ins, (time.perf_counter() - t0) * 1000)
+    yield Inspected(ins, (time.perf_counter() - t0) * 1000, longest if longest > limit else 0)
