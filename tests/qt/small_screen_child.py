@@ -32,8 +32,12 @@ def main() -> int:
     settle(app, 0.5)
     out = {"screen": rect(win.screen().availableGeometry()), "maximized": win.isMaximized(),
            "start": rect(win.frameGeometry())}
-    for dlg in [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()]:
-        dlg.reject()  # the first-run tour
+    def dialogs():
+        return [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()]
+    settle(app, 30, lambda: bool(dialogs()))  # the first-run tour opens once the window is free (a timer)
+    for dlg in dialogs():
+        dlg.reject()
+    settle(app, 0.2)
     started = []
     win.training.panel.start = lambda: started.append(True)  # the key's path, without training torch
     win.activateWindow()
