@@ -54,8 +54,36 @@ def test_run_state_offers_the_earlier_run_for_the_milestone_only(tmp_path, monke
     assert m.run.source is None  # the core never looks by itself
     m.run.set_earlier_lookup(earlier_run_lookup(m.timeline))
     assert (m.run.source, m.run.run_dir) == ("earlier", run)
-    assert "your latest run" in m.run.label() and run.name in m.run.label()
+    assert "from an earlier session" in m.run.label() and run.name in m.run.label()
     m.document.set_config("output", "tie_to", None)  # an edit forks the milestone: not its run
     assert m.run.source is None
     m.show_milestone("2023-07-llama-2")
     assert m.run.source is None
+
+
+def test_a_chosen_run_is_shown_until_it_goes_and_the_folder_is_read_again_only_when_it_changes(tmp_path):
+    from studio.core.runs.earlier import EarlierRuns
+    from studio.core.runs.summary import run_summary
+    old = _run(tmp_path, "20261201-090000")
+    new = _run(tmp_path, "20261206-090000")
+    m = StudioModel(start=PID)
+    now = [0.0]
+    earlier = EarlierRuns(m.timeline, folder=tmp_path, clock=lambda: now[0])
+    doc = m.document
+    assert earlier.runs(doc) == [new, old] and earlier.lookup(doc) == new
+    earlier.choose(doc, old)
+    assert earlier.lookup(doc) == old  # the learner's choice, not the newest
+    import shutil
+    shutil.rmtree(old)  # the chosen run was deleted: the newest is shown again
+    assert earlier.runs(doc) == [new] and earlier.lookup(doc) == new
+    (new / "checkpoints" / "latest.pt").unlink()  # inside a run: the listing is unchanged ...
+    assert earlier.runs(doc) == [new]             # ... so the scrub does not read the folder again
+    now[0] += EarlierRuns.REREAD_S
+    assert earlier.runs(doc) == []                # until REREAD_S has passed
+    m.document.set_config("output", "tie_to", None)
+    assert earlier.runs(m.document) == []         # an edited copy carries no earlier runs
+    assert run_summary(new) == "not trained yet (no metrics)"
+    RunDir(new).append_metrics({"kind": "step", "step": 120, "tokens": 61440, "elapsed_s": 90.0, "loss": 2.0})
+    RunDir(new).append_metrics({"kind": "eval", "step": 120, "val_bpb": 2.314})
+    line = run_summary(new)
+    assert "for 1.5 min, 120 steps, 61,440 tokens, held-out 2.31 bits/byte" in line, line

@@ -134,15 +134,18 @@ class MainWindow(DockHost, QMainWindow):
         from studio._qt.dialogs.export_dialog import Llama2cActions
         from studio._qt.inspect import InspectDocks
         from studio._qt.training import TrainingDocks
-        from studio.core.runs.earlier import earlier_run_lookup
+        from studio._qt.training.earlier_runs_menu import EarlierRunsMenu
+        from studio.core.runs.earlier import EarlierRuns
         m = self.model
-        m.run.set_earlier_lookup(earlier_run_lookup(m.timeline))  # runs trained before a restart come back
+        earlier = EarlierRuns(m.timeline)
+        m.run.set_earlier_lookup(earlier.lookup)  # runs trained before a restart come back
         self.training = TrainingDocks(m.run, parent=self, theme=self.theme, show_status=self.show_status)
         self.inspect = InspectDocks(m.run, self.training.session, parent=self, show_status=self.show_status,
                                     open_run=self.open_run_folder, presenting=lambda: self.presentation.active)
         for title, widget in list(self.training.docks.items()) + list(self.inspect.docks.items()):
             self.add_dock(title, widget)
         self.training.fill_menu(self.menu("Train"))
+        self.menu("Train").addMenu(EarlierRunsMenu(m.run, earlier, self.show_status, self))
         self.inspect.fill_menu(self.menu("Inspect"))
         for docks in (self.training, self.inspect):
             docks.reveal.connect(self.reveal_dock)

@@ -9,6 +9,7 @@ count: a run stopped before its first checkpoint has no weights to show.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from studio.core import errors as E
@@ -74,12 +75,66 @@ def _belongs(path: Path, preset_id: str, want: dict | None) -> bool:
     return isinstance(got, dict) and _comparable(got) == want
 
 
+def _milestone_of(document) -> str | None:
+    if getattr(document, "kind", None) != "milestone":
+        return None
+    return getattr(document, "milestone_id", None) or None
+
+
+class EarlierRuns:
+    """The runs trained in the app for the published milestone on screen, newest first, and the
+    one the learner chose among them (Train → Runs of this model); ``lookup`` is RunState's
+    earlier lookup. The runs folder is read again when its listing changes or ``REREAD_S`` has
+    passed (a run another process is training gets its first checkpoint), not on every step of
+    a scrub: the slider passes every milestone."""
+
+    REREAD_S = 10.0
+
+    def __init__(self, timeline, folder: Path | None = None, clock=time.monotonic):
+        self._timeline, self._folder, self._clock = timeline, folder, clock
+        self._found: dict[str, tuple[tuple, list[Path]]] = {}  # milestone -> (stamp, runs)
+        self._chosen: dict[str, Path] = {}                     # milestone -> the run chosen
+
+    def _stamp(self, base: Path) -> tuple:
+        try:
+            listing = base.stat().st_mtime_ns
+        except OSError:
+            listing = None
+        return listing, int(self._clock() // self.REREAD_S)
+
+    def runs(self, document) -> list[Path]:
+        """This milestone's runs, newest first ([] for an edited copy, an import, a project)."""
+        mid = _milestone_of(document)
+        if mid is None:
+            return []
+        base = Path(self._folder) if self._folder is not None else runs_folder()
+        stamp = self._stamp(base)
+        hit = self._found.get(mid)
+        if hit is None or hit[0] != stamp:
+            hit = (stamp, earlier_runs(mid, self._timeline.canonical(mid), base))
+            self._found[mid] = hit
+        return list(hit[1])
+
+    def chosen(self, document) -> Path | None:
+        """The run shown for this milestone: the one chosen while it still exists, else the newest."""
+        found = self.runs(document)
+        mid = _milestone_of(document)
+        pick = self._chosen.get(mid) if mid is not None else None
+        if pick in found:
+            return pick
+        return found[0] if found else None
+
+    def choose(self, document, run_dir) -> None:
+        """Show ``run_dir`` (one of ``runs(document)``) for this milestone from now on."""
+        mid = _milestone_of(document)
+        if mid is not None:
+            self._chosen[mid] = Path(run_dir)
+
+    def lookup(self, document) -> Path | None:
+        return self.chosen(document)
+
+
 def earlier_run_lookup(timeline):
     """A ``document -> Path | None`` for RunState.set_earlier_lookup: a published milestone on
     screen gets its newest run trained in the app (other documents carry their own run)."""
-    def lookup(document) -> Path | None:
-        if getattr(document, "kind", None) != "milestone" or not getattr(document, "milestone_id", None):
-            return None
-        found = earlier_runs(document.milestone_id, timeline.canonical(document.milestone_id))
-        return found[0] if found else None
-    return lookup
+    return EarlierRuns(timeline).lookup

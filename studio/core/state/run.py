@@ -24,6 +24,8 @@ from typing import Any, Callable
 
 from psygnal import Signal
 
+from studio.core.inspect.routing_history import RoutingHistory
+
 TRAINING_STATES = ("idle", "preparing", "running", "paused", "stopping", "finished")
 SOURCES = ("live", "imported", "project", "prepared", "earlier")
 
@@ -43,7 +45,8 @@ class _LiveRun:
     training: str = "preparing"
     snapshot: Snapshot | None = None
     info: dict = dataclasses.field(default_factory=dict)
-    routing_history: Any = None      # studio.core.inspect.inspection.RoutingHistory the worker feeds (or None)
+    # MoE load over this run's steps, filled on the GUI thread from its step events (record_step)
+    routing_history: RoutingHistory = dataclasses.field(default_factory=RoutingHistory)
 
 
 class RunState:
@@ -58,6 +61,7 @@ class RunState:
         self._prepared_describe: Callable[[Path], str] | None = None
         self._earlier_lookup: Callable[[Any], Path | None] | None = None
         self._live_key: str | None = None      # the document whose run is training now (or None)
+        self._latest_key: str | None = None    # the document of the latest run started here (kept after it ends)
         self._resolved: tuple | None = None    # (source, run_dir) cached until the next change
         self._blocker: tuple | None = None     # ((source, run_dir, training), continue_blocker()) last asked
 
@@ -182,6 +186,21 @@ class RunState:
         """The document whose run is training now (it may not be the one on screen)."""
         return self._live_key
 
+    @property
+    def latest_key(self) -> str | None:
+        """The document of the latest run started in this window, training or ended (None: none, or forgotten)."""
+        return self._latest_key
+
+    def live_training(self, key: str | None) -> str:
+        """The training state of document ``key``'s live run, whichever model is on screen ("idle": none)."""
+        live = self._live.get(key) if key is not None else None
+        return "idle" if live is None else live.training
+
+    def live_info(self, key: str | None) -> dict:
+        """What the worker reported when it prepared document ``key``'s live run ({} before that, or none)."""
+        live = self._live.get(key) if key is not None else None
+        return {} if live is None else dict(live.info)
+
     def has_run(self) -> bool:
         return self.source is not None
 
@@ -217,17 +236,23 @@ class RunState:
                 pass
         return {"live": "training in this window", "imported": "imported run",
                 "project": "the project's run", "prepared": "the lesson's prepared run",
-                "earlier": "your latest run of this model"}[src] + where
+                "earlier": "your run of this model from an earlier session"}[src] + where
 
     # ------------------------------------------------------------------ the live run (the training worker feeds these)
-    def start_live(self, key: str, routing_history=None, run_dir=None) -> None:
-        """A training run starts for document ``key``; it replaces that document's earlier live run.
-        ``routing_history``: the MoE routing-over-steps record the worker fills for this run.
-        ``run_dir``: the folder, when it is known already (a continued run): if the continuation
-        fails before it trains, the document keeps that run instead of losing it."""
-        self._live[key] = _LiveRun(run_dir=None if run_dir is None else Path(run_dir), routing_history=routing_history)
-        self._live_key = key
+    def start_live(self, key: str, run_dir=None) -> None:
+        """A training run starts for document ``key``; it replaces that document's earlier live run
+        (and its routing history). ``run_dir``: the folder, when it is known already (a continued
+        run): if the continuation fails before it trains, the document keeps that run instead of losing it."""
+        self._live[key] = _LiveRun(run_dir=None if run_dir is None else Path(run_dir))
+        self._live_key = self._latest_key = key
         self._changed()
+
+    def record_step(self, event, key: str | None = None) -> None:
+        """A step event of document ``key``'s live run (GUI thread): its MoE routing joins the run's
+        routing history, which tells its own views (``RoutingHistory.changed``); nothing else changes."""
+        live = self._live_for(key)
+        if live is not None:
+            live.routing_history.add(event)
 
     def _live_for(self, key: str | None) -> _LiveRun | None:
         k = self._live_key if key is None else key
@@ -277,4 +302,6 @@ class RunState:
         if self._live.pop(key, None) is not None:
             if key == self._live_key:
                 self._live_key = None
+            if key == self._latest_key:
+                self._latest_key = None
             self._changed()
