@@ -2,7 +2,7 @@
 re-routed when a block moves); the ports and blocks are in studio._qt.graph.graph_items."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
@@ -61,8 +61,50 @@ class EdgeItem(QGraphicsPathItem):
             path.cubicTo(QPointF(mid, a.y() + 36), QPointF(mid, b.y() - 36), b)
         else:
             path.cubicTo(QPointF(a.x(), a.y() + dy), QPointF(b.x(), b.y() - dy), b)
+        around = self._frames_in_the_way(path, a, b)
+        if around:
+            path = _detour(a, b, around, self._frame_of(b))
         # arrow head into the input port
         ah = 9.0 * self.width_scale
         tip = b - QPointF(0, PORT_R)
         path.addPolygon(QPolygonF([tip, tip + QPointF(-ah * 0.6, -ah), tip + QPointF(ah * 0.6, -ah), tip]))
         self.setPath(path)
+
+    # ------------------------------------------------------------------ around other frames
+    def _frames(self) -> list[QRectF]:
+        scene = self.scene()
+        frames = getattr(scene, "frames", None) or {}
+        return [f.rect for f in frames.values() if not f.rect.isEmpty()]
+
+    def _frame_of(self, point: QPointF) -> QRectF | None:
+        return next((r for r in self._frames() if r.contains(point)), None)
+
+    def _frames_in_the_way(self, path: QPainterPath, a: QPointF, b: QPointF) -> list[QRectF]:
+        """The region frames the drawn link would cross that hold neither of its ends (2017's
+        decoder-side inputs, stacked under the encoder's on a small projector, ran through the
+        encoder's frame: a reader takes such a link for one of the encoder's own)."""
+        foreign = [r for r in self._frames() if not r.contains(a) and not r.contains(b)]
+        if not foreign:
+            return []
+        samples = [path.pointAtPercent(i / 32) for i in range(1, 32)]
+        return [r for r in foreign if any(r.contains(p) for p in samples)]
+
+
+def _detour(a: QPointF, b: QPointF, around: list[QRectF], into: QRectF | None) -> QPainterPath:
+    """A link that goes under the frames in its way, up the gap beside them and into its port:
+    down from the output, along below the frames, up the gap, a short bend into the input."""
+    block = around[0]
+    for r in around[1:]:
+        block = block.united(r)
+    gap_right = into.left() if into is not None and into.left() > block.right() else block.right() + 36
+    x = (block.right() + gap_right) / 2 if b.x() > block.right() else block.left() - 18
+    y = max(a.y(), block.bottom()) + 18
+    bend = 16.0
+    path = QPainterPath(a)
+    path.lineTo(a.x(), y - bend)
+    path.quadTo(QPointF(a.x(), y), QPointF(a.x() + (bend if x > a.x() else -bend), y))
+    path.lineTo(x - (bend if x > a.x() else -bend), y)
+    path.quadTo(QPointF(x, y), QPointF(x, y - bend))
+    path.lineTo(x, b.y() + 24)  # into the port from beside it, under the frame's label
+    path.cubicTo(QPointF(x, b.y() - 16), QPointF(b.x() - 24, b.y() - 20), b)
+    return path

@@ -69,6 +69,11 @@ class SceneDecor:
             frame.set(wanted[r], title, provenance.frame_label(arch, scale, r, n))
         for r in [r for r in self.frames if r not in wanted]:
             self.removeItem(self.frames.pop(r))
+        nodes = arch.graph.nodes
+        for e in self.edges.values():  # links between regions go around the frames they would cross
+            src, dst = nodes.get(e.edge.src), nodes.get(e.edge.dst)
+            if src is not None and dst is not None and src.region != dst.region:
+                e.update_path()
 
     def _build_stages(self) -> None:
         """The training pipeline above the graph: full boxes, or one line of named steps when
