@@ -1,10 +1,13 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the user's own timeline milestones never enter a test run (a test that adds some uses its own folder)
+os.environ["ARCHSTUDIO_MILESTONES_DIR"] = tempfile.mkdtemp(prefix="archstudio-test-milestones-")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ARCHSTUDIO_SHARED", ROOT.parent / "shared"))

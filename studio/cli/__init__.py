@@ -32,6 +32,7 @@ HANDLERS = {
     "lesson": "studio.cli.lesson:cmd_lesson",
     "race": "studio.cli.race:cmd_race",
     "experiment": "studio.cli.experiment:cmd_experiment",
+    "timeline": "studio.cli.timeline:cmd_timeline",
 }
 
 
@@ -214,6 +215,7 @@ def _class_commands(sub) -> None:
     s.add_argument("--device", default="cpu")
 
     importlib.import_module("studio.cli.experiment").add_parser(sub)
+    importlib.import_module("studio.cli.timeline").add_parser(sub)
 
     s = sub.add_parser("plan", help="training compute: 6·N·D, Chinchilla / nanochat optimum, a run's progress and ETA")
     s.add_argument("model", metavar="MODEL")

@@ -12,12 +12,16 @@ from studio.core.files.yamlio import architecture_from_data, read_yaml
 
 
 def load_model(spec: str):
-    """MODEL as the CLI accepts it: a preset id, an architecture YAML file or a project file
+    """MODEL as the CLI accepts it: a preset id (or a milestone the user added), an architecture YAML file or a project file
     (and, for convenience, a run folder or its run.yaml: the architecture that run trained)."""
     if is_preset(spec):
         return load_preset(spec)
     p = Path(spec)
     if not p.exists():
+        from studio.core.files.user_milestones import find
+        arch = find(spec)  # a milestone the user added to the timeline
+        if arch is not None:
+            return arch
         raise E.LoadError(f"{spec}: neither a preset id nor an existing file; run 'archstudio presets' for ids")
     from studio.core.formats.hf_config.build import find_config, load_hf_config
     if find_config(p) is not None:  # a Hugging Face config.json (or a folder holding one)

@@ -218,13 +218,13 @@ def change_between(prev, arch, scale: str | None = None) -> LineageChange:
 
 
 def change_since(arch, load=None, scale: str | None = None) -> LineageChange:
-    """``arch`` against the model it builds on (``load`` reads an id; default: the presets).
+    """``arch`` against the model it builds on (``load`` reads an id; default: the timeline's).
     Nothing for the root of the timeline or a model that names no lineage."""
     ids = builds_on(arch.meta, arch.id)
     if not ids:
         return LineageChange()
-    if load is None:
-        from studio.core.files.presets import load_preset as load
+    if load is None:  # a preset, or a milestone the user added to the timeline
+        from studio.core.files.user_milestones import load_timeline_model as load
     prev = load(ids[0])
     return LineageChange(ids[0], ids, change_between(prev, arch, scale).items)
 

@@ -94,9 +94,21 @@ class Figures:
         document.replaced.connect(self._on_document)
         document.changed.connect(self._on_document)
         document.scale_changed.connect(self._on_document)
+        timeline.entries_changed.connect(self._on_entries)
 
     def _on_document(self, *_):
         self.changed.emit()
+
+    def _on_entries(self):
+        """A user's milestone came or went: the figures of the user's entries are dropped (an id
+        may come back with other content), the timeline's series and markers are rebuilt."""
+        tl = self.timeline
+        kept = {f"milestone:{i}" for i in tl.ids if not tl.is_user(i)}
+        self._acc = {k: v for k, v in self._acc.items() if not k[0].startswith("milestone:") or k[0] in kept}
+        self._series.clear()
+        self._changes.clear()
+        self._llama2c = None
+        self.series_changed.emit()
 
     # ------------------------------------------------------------------ the document on screen
     def accounting(self, scale: str | None = None):

@@ -5,9 +5,12 @@ is a document of its own, never a replacement of its milestone.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from psygnal import Signal
 
 from studio.core.files import presets as P
+from studio.core.files import user_milestones as U
 from studio.core.model.architecture import Architecture
 from studio.core.errors import StudioError
 
@@ -24,9 +27,15 @@ def _fast_meta(pid: str) -> dict:
     return data.get("meta") or {}
 
 
+@dataclass(frozen=True)
+class UserMilestoneInfo(P.PresetInfo):
+    """A timeline entry the user added (studio.core.files.user_milestones): ``path`` is its file."""
+    path: str = ""
+
+
 def readable_infos():
-    """The timeline's entries, skipping (and naming) any preset file that cannot be read, so a
-    broken or not-yet-written preset never keeps the app from starting."""
+    """The timeline's published entries, skipping (and naming) any preset file that cannot be
+    read, so a broken or not-yet-written preset never keeps the app from starting."""
     infos, broken = [], {}
     t = P.timeline()
     for group, ids in (("milestone", t["milestones"]), ("recipe", t["recipes"])):
@@ -41,20 +50,79 @@ def readable_infos():
     return infos, broken
 
 
+def with_user_milestones(published: list, where=None):
+    """The published entries with the user's milestones placed among the milestones in date
+    order: (infos, {id: Architecture}, [SetAside]). Bad files are set aside, never raised."""
+    users, set_aside = U.scan(set(P.preset_ids()), where)
+    milestones = [i for i in published if i.group == "milestone"]
+    order = U.place([(i.id, i.date) for i in milestones], users)
+    by_id = {i.id: i for i in milestones}
+    for u in users:
+        m = u.arch.meta
+        by_id[u.id] = UserMilestoneInfo(u.id, u.date, str(m.get("title", u.id)), "milestone", str(m.get("org", "")),
+                                        str(m.get("short", "")), str(m.get("short_label", "")), path=str(u.path))
+    recipes = [i for i in published if i.group != "milestone"]
+    return [by_id[i] for i in order] + recipes, {u.id: u.arch for u in users}, set_aside
+
+
 class Timeline:
     """``index`` is None while the document on screen is not a published milestone (an edited
     copy, a project, an imported run): no tick is highlighted then."""
     index_changed = Signal(object)  # int | None
     playing_changed = Signal(bool)
     load_failed = Signal(str, str)  # preset id, one-line reason (the slider stays where it was)
+    entries_changed = Signal()  # a user's milestone was added or removed (ids and infos are new)
 
     def __init__(self):
-        self.infos, self.broken = readable_infos()
-        self.ids = [i.id for i in self.infos]
+        self._published, self.broken = readable_infos()
         self.index: int | None = None
         self.playing = False
         self._anchor = 0  # where ←/→ step from while no milestone is selected
         self._canon: dict[str, Architecture] = {}
+        self.set_aside: list = []  # the user's milestone files the timeline loads without (SetAside)
+        self._read_user_milestones()
+
+    def _read_user_milestones(self) -> None:
+        for pid in getattr(self, "_user", {}):
+            self._canon.pop(pid, None)
+        self.infos, self._user, set_aside = with_user_milestones(self._published)
+        self.set_aside += set_aside
+        self._canon.update(self._user)
+        self.ids = [i.id for i in self.infos]
+
+    # ------------------------------------------------------------------ the user's milestones
+    def is_user(self, preset_id: str | None) -> bool:
+        return preset_id in self._user
+
+    def add_user(self, path, card=None) -> str:
+        """Add a milestone YAML (or a config.json with its Card) to the user's folder and to the
+        timeline; returns its id. One StudioError when it cannot be added (nothing written)."""
+        u = U.add(path, card, set(self.ids) | set(P.preset_ids()))
+        self._entries_changed()
+        return u.id
+
+    def remove_user(self, preset_id: str) -> None:
+        """Delete the user's milestone: off the timeline and out of the folder. When it is on
+        screen, the entry before it is shown instead."""
+        at = self.ids.index(preset_id) if preset_id in self.ids else None
+        U.remove(preset_id, set(P.preset_ids()))
+        was_current = at is not None and at == self.index
+        self._entries_changed()
+        if was_current:
+            self.index = None
+            self.set_index(max(0, at - 1))
+
+    def reload_user(self) -> None:
+        """Read the folder again (files dropped into it while the app runs)."""
+        self._entries_changed()
+
+    def _entries_changed(self) -> None:
+        current = self.current_id
+        anchor = self.ids[self._anchor] if 0 <= self._anchor < len(self.ids) else None
+        self._read_user_milestones()
+        self.index = self.ids.index(current) if current in self.ids else None
+        self._anchor = self.ids.index(anchor) if anchor in self.ids else min(self._anchor, max(0, len(self.ids) - 1))
+        self.entries_changed.emit()
 
     # ------------------------------------------------------------------ reading
     @property
