@@ -10,7 +10,6 @@ from studio.core.model.architecture import Override
 from studio.core.model.resolve import resolve
 from studio.core.model.compiler import compile_architecture
 from studio.core.inspect.inspection import inspect_model, row_entropy_bits, to_json
-from studio.core.inspect.routing_history import RoutingHistory
 from studio.core.files.presets import load_preset, preset_ids
 from studio.core.tokenizers.byte_level import ByteTokenizer
 
@@ -270,36 +269,6 @@ def test_bad_prompts_are_clear_errors():
         inspect_model(m, [1] * 300, TOK)
     with pytest.raises(E.StudioError, match="at least one token"):
         inspect_model(m, [], TOK)
-
-
-def test_routing_history_over_training_steps():
-    arch = moe_mla_arch(bias_balancing=True)
-    torch.manual_seed(0)
-    m = compile_architecture(arch).train()
-    opt = torch.optim.SGD(m.parameters(), lr=0.01)
-    hist = RoutingHistory(max_steps=4)
-    x = torch.randint(3, 259, (2, 12))
-    for step in range(10):
-        _, loss = m(x[:, :-1], x[:, 1:])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        hist.record(step, m)
-    snap = hist.snapshot()
-    assert snap.layers == ("layers.1.feed_forward", "layers.2.feed_forward", "layers.3.feed_forward")
-    assert 2 <= len(snap.steps) <= 4 and snap.steps[0] == 0 and snap.steps[-1] >= 6  # bounded, covers the run
-    assert (np.diff(snap.steps) > 0).all()
-    for i in range(3):
-        assert snap.load[i].shape == (len(snap.steps), 8)
-        np.testing.assert_allclose(snap.load[i].sum(1), 1.0, atol=1e-6)
-        assert snap.bias[i].shape == (len(snap.steps), 8) and np.abs(snap.bias[i][-1]).sum() > 0  # V3 bias moved
-        assert np.isfinite(snap.aux[i]).all()  # aux_loss_weight 0.01 > 0
-        assert snap.cv(i).shape == (len(snap.steps),)
-    assert snap.version == hist.version > 0
-    hist.record(99, build(arch_of()))  # a model without MoE leaves the history alone
-    assert hist.snapshot().version == snap.version
-    hist.record(0, m)  # a new run (steps restart): the history starts over
-    assert hist.snapshot().steps.tolist() == [0]
 
 
 def test_the_apps_inspection_cuts_a_long_prompt_to_the_models_context_and_says_so():

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from studio.core.inspect.routing_history import RoutingHistory
 from studio.core.model.compiler import compile_architecture
 from studio.core.state.run import Snapshot
 from tests.core.test_inspection import arch_of, moe_mla_arch
+from tests.core.test_routing_history import step_from_model
 from tests.qt.inspect_window import WAIT, Win
 
 
@@ -102,15 +102,15 @@ def test_snapshot_updates_and_routing_view(qtbot, win):
     arch = moe_mla_arch(bias_balancing=True)
     win.show_arch(arch, key="moe-mla")
     ctl = win.inspect_controller
-    history = RoutingHistory()
-    win.run.start_live(win.doc.key, routing_history=history)
+    win.run.start_live(win.doc.key)
     torch.manual_seed(1)
     model = compile_architecture(arch).train()
     win.run.set_snapshot(Snapshot(arch, {k: v.clone() for k, v in model.state_dict().items()}, 0))
     with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as b1:
         win.inspect.inspect_on_screen()
     qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
-    assert ctl.history is history
+    history = ctl.history
+    assert history is win.run.routing_history and history.version == 0
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     x = torch.randint(3, 259, (2, 24))
     for step in range(1, 6):
@@ -118,7 +118,7 @@ def test_snapshot_updates_and_routing_view(qtbot, win):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        history.record(step, model)
+        win.run.record_step(step_from_model(step, model), win.doc.key)  # as the session does with each step event
     with qtbot.waitSignal(ctl.inspected, timeout=WAIT) as b2:  # the trainer's next snapshot: shown at once
         win.run.set_snapshot(Snapshot(arch, {k: v.clone() for k, v in model.state_dict().items()}, 5))
     qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
@@ -131,17 +131,18 @@ def test_snapshot_updates_and_routing_view(qtbot, win):
     assert rv.map.item.image.shape == (1 + 8, len(b2.args[0].tokens), 3)  # shared row + experts
     assert list(rv.bars.opts["height"]) == list(m.counts)
     assert "top-2" in rv.summary.text() and "1 shared" in rv.summary.text()
-    rv.refresh_history()
-    assert rv.load_img.image.shape[:2] == (8, 5) and "step 5" in rv.train_note.text()
-    assert rv.train_pages.currentIndex() == 1 and "step 5" in rv.source_label.text()  # the plots, and whose weights
-    assert len(rv.bias_curves) == 8 and "bias per expert" in rv.bias_plot.getPlotItem().titleLabel.text
+    tr = rv.training
+    qtbot.waitUntil(lambda: tr.load_img.image is not None, timeout=WAIT)  # redrawn by itself: it listens to the history
+    assert tr.load_img.image.shape[:2] == (8, 5) and "step 5" in tr.note.text()
+    assert tr.currentIndex() == 1 and "step 5" in rv.source_label.text()  # the plots, and whose weights
+    assert len(tr.bias_curves) == 8 and "bias per expert" in tr.bias_plot.getPlotItem().titleLabel.text
     # another model on screen: none of this run's curves stay
     with qtbot.waitSignal(ctl.inspected, timeout=WAIT):
         win.show_arch(arch_of())
     qtbot.waitUntil(lambda: not ctl.busy(), timeout=WAIT)
     rv.refresh_history()
-    assert rv.load_img.image is None and "No run is training this model" in rv.train_note.text()
-    assert rv.train_pages.currentWidget() is rv.train_idle  # words, not empty −400…400 axes (issue 22 L6)
+    assert tr.load_img.image is None and "No run is training this model" in tr.note.text()
+    assert tr.currentWidget() is tr.idle  # words, not empty −400…400 axes (issue 22 L6)
     assert "untrained" in rv.source_label.text()
     assert "untrained" in win.attention_inspector.source_label.text()
 

@@ -11,9 +11,9 @@ import torch
 from studio._qt.inspect.look_inside import SHORTCUT
 from studio._qt.inspect.routing_view import NO_MOE, moe_layers
 from studio.core.files.presets import load_preset
-from studio.core.inspect.routing_history import RoutingHistory
 from studio.core.model.compiler import compile_architecture
 from tests.core.test_inspection import arch_of, moe_mla_arch
+from tests.core.test_routing_history import step_from_model
 from tests.qt.inspect_window import WAIT, Win
 
 
@@ -158,21 +158,21 @@ def Qt_vertical():
 def test_routing_history_has_a_colour_bar_and_row_centred_ticks(qtbot, win):
     arch = moe_mla_arch()
     win.show_arch(arch, key="moe-mla")
-    history = RoutingHistory()
-    win.run.start_live(win.doc.key, routing_history=history)
+    win.run.start_live(win.doc.key)
     torch.manual_seed(0)
     model = compile_architecture(arch)
     x = torch.randint(3, 259, (2, 16))
     for step in range(1, 4):
         model(x[:, :-1], x[:, 1:])
-        history.record(step, model)
+        win.run.record_step(step_from_model(step, model), win.doc.key)
     rv = win.routing_view
     rv.refresh_history()
-    load = history.snapshot().load[0]
-    assert rv.load_cbar.vmax == pytest.approx(float(load.max()))
-    labels = rv.load_cbar.getAxis("right")._tickLevels[0]
+    load = win.run.routing_history.snapshot().load[0]
+    tr = rv.training
+    assert tr.load_cbar.vmax == pytest.approx(float(load.max()))
+    labels = tr.load_cbar.getAxis("right")._tickLevels[0]
     assert labels[-1][1].endswith("%")
-    ticks = rv.load_plot.getAxis("left")._tickLevels[0]
+    ticks = tr.load_plot.getAxis("left")._tickLevels[0]
     assert ticks and all(pos % 1 == 0.5 for pos, _ in ticks) and ticks[0][1] == "E0"
 
 
@@ -196,7 +196,7 @@ def test_views_follow_a_theme_change(qtbot, win):
     try:
         apply_theme(app, THEMES["dark"])
         dark = THEMES["dark"].base.lower()
-        for plot in (view.big, view.cbar, rv.map, rv.hist, rv.load_plot):
+        for plot in (view.big, view.cbar, rv.map, rv.hist, rv.training.load_plot):
             qtbot.waitUntil(lambda plot=plot: plot.backgroundBrush().color().name() == dark)
         assert plots.canvas.backgroundBrush().color().name() == dark
         assert view.big.getAxis("left").textPen().color().name() == THEMES["dark"].text.lower()

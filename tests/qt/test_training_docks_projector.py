@@ -36,6 +36,13 @@ def _one_line_fits(bar) -> bool:
     return bar.fontMetrics().horizontalAdvance(bar.text()) + 12 <= bar.width()
 
 
+def ended_run(run, key, run_dir):
+    """RunState as a training run of document ``key`` in ``run_dir`` leaves it when it has ended."""
+    run.start_live(key)
+    run.live_prepared(run_dir, {"run_dir": str(run_dir)}, key)
+    run.set_training("finished", key)
+
+
 def test_progress_text_fits_and_the_bar_is_full_when_done(qtbot):
     session, panel = _panel(qtbot)
     panel.resize(1366, 330)  # the Training dock at 1366x768
@@ -122,7 +129,7 @@ def test_the_earlier_run_is_overlaid_by_itself_with_loss_and_bits_per_byte(qtbot
     session.setParent(plots)
     qtbot.addWidget(plots)
     gpt2 = _run_folder(tmp_path / "gpt2")
-    session.info = {"run_dir": str(gpt2)}  # GPT-2's run ended in this window
+    ended_run(run, "gpt2", gpt2)  # GPT-2's run ended in this window
     session.state_changed.emit("idle")
     assert plots.overlays == []  # nothing drawn over GPT-2's own curves
     session.prepared.emit({**PREPARED, "run_dir": str(tmp_path / "llama2")})  # then LLaMA 2 starts
@@ -158,7 +165,6 @@ def test_plots_without_a_run_explain_instead_of_empty_axes(qtbot, tmp_path):
     qtbot.addWidget(plots)
     plots.tick()
     assert plots.pages.currentWidget() is plots.empty_note and "Start training" in plots.empty_note.text()
-    session.key = doc.key
     run.start_live(doc.key)
     session.history.add(StepMetrics(1, 100, 3.3, 1e-3, 1.0, 10.0, 0.1))
     plots.tick()
@@ -181,7 +187,7 @@ def test_runs_drawn_by_themselves_go_when_another_model_comes_on_screen(qtbot, t
     plots = PlotsPanel(session, run_state=run)
     session.setParent(plots)
     qtbot.addWidget(plots)
-    session.info = {"run_dir": str(_run_folder(tmp_path / "a"))}
+    ended_run(run, "a", _run_folder(tmp_path / "a"))
     session.state_changed.emit("idle")
     session.prepared.emit({**PREPARED, "run_dir": str(tmp_path / "b")})
     plots.add_overlay(_run_folder(tmp_path / "chosen"))

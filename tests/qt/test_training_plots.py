@@ -29,7 +29,6 @@ def test_plots_follow_the_run_of_the_model_on_screen(qtbot, tmp_path):
     plots.tick()
     assert plots.curve_points("val_bpb") == 0 and plots.curve_points("loss") == 0  # no run: no curves
     # this window's training run of the model on screen (the session's history)
-    session.key = doc.key
     run.start_live(doc.key)
     session.history.add(StepMetrics(1, 100, 3.3, 1e-3, 1.0, 10.0, 0.1))
     plots.tick()

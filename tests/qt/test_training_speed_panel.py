@@ -63,7 +63,6 @@ def test_train_bits_per_byte_curve(qtbot):
     session, _, doc, run = make(qtbot)
     plots = PlotsPanel(session, run_state=run)
     qtbot.addWidget(plots)
-    session.key = doc.key
     run.start_live(doc.key)
     for i in range(1, 4):
         session.history.add(StepMetrics(i, i * 100, 3.3, 1e-3, 1.0, 10.0, 0.1 * i, bpb=1.9))
@@ -75,10 +74,11 @@ def test_preparing_spends_the_budget_on_the_bar_and_in_the_more_minutes_tip(qtbo
     """With a time budget the bar is the budget's wall clock from the click while the run prepares
     (it is part of the minutes), and "Train N more min" says how much is gone (issue 22 M8)."""
     from studio.core.training.events import StepSwitched
-    session, panel, _, _ = make(qtbot)
+    session, panel, doc, run = make(qtbot)
     clock = {"spent": 30.0}
     monkeypatch.setattr(session, "budget_clock", lambda: (clock["spent"], 120.0))
-    session.state, session.budget_s = "preparing", 120.0
+    run.start_live(doc.key)  # what the session does at the click: RunState says "preparing"
+    session.budget_s = 120.0
     monkeypatch.setattr(type(session), "running", property(lambda s: True))
     session.event.emit(Preparing("building the small-head attention kernel beside the training"))
     assert (panel.progress.minimum(), panel.progress.maximum(), panel.progress.value()) == (0, 1000, 250)

@@ -1,19 +1,21 @@
 """MoE routing dock: token × expert gate map per layer, load histogram with CV, router entropy,
 collapsed experts; and, while training, expert load over steps, aux loss and the balancing bias.
 
-Plot items are created once and fed with setImage/setOpts/setData; the training history is
-polled by a timer (4 Hz) that redraws only when the history's version changed.
+Plot items are created once and fed with setImage/setOpts/setData. The training history is the
+run's :class:`~studio.core.inspect.routing_history.RoutingHistory` in RunState, filled on the GUI
+thread from step events; the view subscribes to it and redraws at most 4 times a second.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout,
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from studio._qt.inspect.routing_over_training import RoutingOverTraining, style_plot
 from studio._qt.inspect.widgets import (ColourBar, FitsViewport, FollowsPalette, HeatPlot, bold, note_page,
-                                        palette_colours, restyle_plot, rgb_image, row, thin_ticks, wrap_label)
+                                        palette_colours, restyle_plot, rgb_image, row, wrap_label)
 from studio._qt.theme import FAMILY_COLOURS
 from studio.core.inspect.inspect_render import token_label
 
@@ -49,17 +51,6 @@ def moe_layers(arch) -> tuple[int, int, int]:
     return (1, 0, 0) if hit else (0, 0, 0)
 
 
-def _style(plot, text, left: str, bottom: str):
-    for name, label in (("left", left), ("bottom", bottom)):
-        ax = plot.getAxis(name)
-        ax.setPen(pg.mkPen(text))
-        ax.setTextPen(pg.mkPen(text))
-        ax.setLabel(label, color=text.name())
-    plot.setMenuEnabled(False)
-    plot.setMouseEnabled(False, False)
-    plot.hideButtons()
-
-
 class RoutingView(FitsViewport, FollowsPalette, QWidget):
     inspect_requested = Signal()  # the waiting page's button: inspect the model on screen
 
@@ -68,8 +59,6 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         self.ctl = controller
         self.ins = None
         self.layer = 0
-        self._hist_version = -1
-        self._hist = None  # the RoutingHistory drawn (each training run has its own)
         base, text, mask = palette_colours()
         self._mask_rgb, self._text = mask.getRgb()[:3], text
         moe = FAMILY_COLOURS["moe"]
@@ -90,7 +79,7 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         self.map.setToolTip("Colour = gate weight of a chosen expert; blank = not chosen; top rows: shared experts, always on")
         self.cbar = ColourBar("gate weight", (0, 0.25, 0.5, 0.75, 1.0))
         self.hist = pg.PlotWidget(background=base)
-        _style(self.hist, text, "tokens routed", "expert")
+        style_plot(self.hist, text, "tokens routed", "expert")
         self.hist.setToolTip("Tokens each expert received; dashed line = perfectly balanced load; red = never chosen")
         self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=moe)
         # a collapsed expert gets a cross at zero, not a bar that would read as some load
@@ -100,10 +89,8 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
             self.hist.addItem(it)
         self.readout = QLabel("Hover the map to read a gate weight.")
 
-        self._build_history_plots(base, text, moe)
-
-        for p in (self.hist, self.load_plot, self.aux_plot, self.bias_plot):
-            p.setMinimumSize(160, 110)
+        self.training = RoutingOverTraining(self.ctl, self._wanted_layer, base, text, moe)
+        self.hist.setMinimumSize(160, 110)
         # two tabs so each gets the dock's full height on a small screen
         prompt_maps = QWidget()
         grid = QVBoxLayout(prompt_maps)
@@ -120,10 +107,9 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         prompt_tab.addWidget(self.wait_page)
         prompt_tab.addWidget(prompt_maps)
         self.prompt_maps = prompt_maps
-        train_tab = self._training_tab()
         self.tabs = QTabWidget()
         self.tabs.addTab(prompt_tab, "This prompt")
-        self.tabs.addTab(train_tab, "Over training")
+        self.tabs.addTab(self.training, "Over training")
         self.tabs.setTabToolTip(1, "Expert load per step, auxiliary loss and balancing bias while a run trains")
         lay = QVBoxLayout(self)
         self.source_label = QLabel("Nothing inspected yet.")  # which weights: untrained, a run's step, …
@@ -135,10 +121,8 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         lay.addWidget(self.tabs, 1)
         lay.addStretch(0)
         self.ctl.inspected.connect(self.show_inspection)
-        self.timer = QTimer(self)
-        self.timer.setInterval(250)
-        self.timer.timeout.connect(self.refresh_history)
-        self.timer.start()
+        self.ctl.run_state.changed.connect(self.training.follow)  # each run has its own routing history
+        self.training.follow()
         self._moe_memo: dict[tuple, tuple[int, int, int]] = {}  # see _moe_of
         self._stale = False  # the model changed while this view was hidden: follow it when shown
         self.ctl.run_state.changed.connect(self._model_changed)
@@ -147,58 +131,16 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         self.follow_model()
         self.remember_palette()
 
-    def _build_history_plots(self, base, text, moe) -> None:
-        """Routing over training: expert load over steps, the aux loss, the balancing bias."""
-        self._idle_note = ("No run is training this model in this window, so there is no routing over training to "
-                           "show. Train it (Train → Start training, F6): expert load over steps, the auxiliary loss "
-                           "and DeepSeek-V3's balancing bias then appear here as it learns.")
-        self.train_note = QLabel(self._idle_note)
-        self.train_note.setWordWrap(True)
-        self.load_plot = pg.PlotWidget(background=base)
-        _style(self.load_plot, text, "expert", "step")
-        self.load_img = pg.ImageItem(axisOrder="row-major")
-        self.load_plot.addItem(self.load_img)
-        self.load_plot.setToolTip("Fraction of routed tokens per expert at each step (brighter = more load)")
-        self.load_cbar = ColourBar("share of tokens", (0, 0.5, 1), fmt="{:.0%}")
-        self.aux_plot = pg.PlotWidget(background=base)
-        _style(self.aux_plot, text, "aux loss", "step")
-        self.aux_curve = self.aux_plot.plot(pen=pg.mkPen(moe, width=2))
-        self.bias_plot = pg.PlotWidget(background=base)
-        _style(self.bias_plot, text, "selection bias", "step")
-        self.bias_curves: list = []
-
-
-    def _training_tab(self) -> QStackedWidget:
-        """Words until a run records routing, then the three plots."""
-        train_plots = QWidget()
-        tg = QGridLayout(train_plots)
-        self.train_idle = QLabel(self._idle_note)  # words, not three empty −400…400 axes, until a run trains
-        self.train_idle.setWordWrap(True)
-        self.train_idle.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        self.train_pages = train_tab = QStackedWidget()
-        train_tab.addWidget(self.train_idle)
-        train_tab.addWidget(train_plots)
-        tg.addWidget(self.train_note, 0, 0, 1, 3)
-        tg.addWidget(row(self.load_plot, self.load_cbar, stretch_at=0), 1, 0)
-        tg.addWidget(self.aux_plot, 1, 1)
-        tg.addWidget(self.bias_plot, 1, 2)
-        tg.setColumnStretch(0, 3)
-        tg.setColumnStretch(1, 2)
-        tg.setColumnStretch(2, 2)
-        tg.setRowStretch(1, 1)
-        return train_tab
-
     def retheme(self):
         """Another theme: backgrounds, axes, titles and the blank-cell grey follow."""
         base, text, mask = palette_colours()
         self._mask_rgb, self._text = mask.getRgb()[:3], text
-        for plot in (self.map, self.cbar, self.hist, self.load_plot, self.load_cbar, self.aux_plot, self.bias_plot):
+        for plot in (self.map, self.cbar, self.hist):
             restyle_plot(plot, base, text)
         self.ideal.setPen(pg.mkPen(text, style=Qt.DashLine))
         if self.ins is not None and self.ins.routing:
             self.show_layer(self.layer)
-        self._hist_version = -1  # titles drawn again in the new colour
-        self.refresh_history()
+        self.training.retheme(base, text)  # titles drawn again in the new colour
 
     def _arch(self):
         src = self.ctl.source
@@ -296,9 +238,7 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
     def _layer_changed(self, i):
         if i >= 0 and self.ins is not None and self.ins.routing:
             self.show_layer(i)
-        if self._hist_version >= 0:
-            self._hist_version = -1
-            self.refresh_history()
+        self.training.redraw()
 
     def show_layer(self, i: int):
         self.layer = i
@@ -343,52 +283,11 @@ class RoutingView(FitsViewport, FollowsPalette, QWidget):
         self.readout.setText(f"token {t} “{tok}”: chose {picks} · router score of E{e}: {m.scores[t, e]:.3f}")
 
     # ------------------------------------------------------------------ training history
-    def _clear_history(self):
-        """Another model's run: none of the previous run's curves stay."""
-        self.train_note.setText(self._idle_note)
-        self.train_pages.setCurrentWidget(self.train_idle)
-        self.load_img.clear()
-        self.aux_curve.setData([], [])
-        for c in self.bias_curves:
-            c.setData([], [])
-
-    def refresh_history(self):
-        h = self.ctl.history
-        if h is not self._hist:
-            self._hist, self._hist_version = h, -1
-            self._clear_history()
-        snap = h.snapshot() if h.version != self._hist_version else None
-        if snap is None or not snap.layers:
-            return
-        self._hist_version = snap.version
-        self.train_pages.setCurrentIndex(1)  # the plots, now that a run records routing
+    def _wanted_layer(self) -> tuple[str, int]:
+        """The MoE layer the "Over training" tab draws: the one picked above (by name, else index)."""
         name = self.ins.routing[self.layer].name if self.ins is not None and self.ins.routing else ""
-        i = snap.layers.index(name) if name in snap.layers else min(self.layer, len(snap.layers) - 1)
-        load, steps = snap.load[i], snap.steps
-        self.train_note.setText(f"Training: {snap.layers[i]} over {len(steps)} recorded steps (up to step {steps[-1]}); "
-                                f"load CV now {snap.cv(i)[-1]:.2f}; never chosen lately: "
-                                f"{', '.join(f'E{e}' for e in snap.collapsed(i, last=20)) or 'none'}")
-        vmax = max(float(load.max()), 1e-9)
-        self.load_img.setImage(rgb_image(load.T, vmax), autoLevels=False)
-        self.load_cbar.set_scale((0, vmax / 2, vmax), vmax=vmax)
-        n_exp = load.shape[1]
-        axis_px = max(self.load_plot.getPlotItem().vb.height(), 1.0)
-        self.load_plot.getAxis("left").setTicks(thin_ticks([f"E{e}" for e in range(n_exp)], axis_px, 15))
-        span = max(int(steps[-1] - steps[0]), 1) * len(steps) / max(len(steps) - 1, 1)  # one column per record
-        self.load_img.setRect(float(steps[0]), 0, span, load.shape[1])
-        self.load_plot.setRange(xRange=(float(steps[0]), float(steps[0]) + span), yRange=(0, load.shape[1]), padding=0)
-        self.load_plot.setTitle(f"expert load per step (yellow = {vmax:.0%} of tokens)", color=self._text.name())
-        aux = snap.aux[i]
-        ok = np.isfinite(aux)
-        self.aux_curve.setData(steps[ok], aux[ok])
-        self.aux_plot.setTitle("auxiliary balance loss" if ok.any() else "no auxiliary loss in this model",
-                               color=self._text.name())
-        bias = snap.bias[i]
-        while len(self.bias_curves) < bias.shape[1]:
-            k = len(self.bias_curves)
-            self.bias_curves.append(self.bias_plot.plot(pen=pg.mkPen(pg.intColor(k, bias.shape[1]), width=1.5)))
-        for k, c in enumerate(self.bias_curves):
-            c.setData(steps, bias[:, k]) if k < bias.shape[1] else c.setData([], [])
-        moved = bool(np.abs(bias).max() > 0) if bias.size else False
-        self.bias_plot.setTitle("aux-loss-free bias per expert" if moved else "balancing bias unused (all zero)",
-                                color=self._text.name())
+        return name, self.layer
+
+    def refresh_history(self) -> None:
+        """Draw the routing history of the run on screen now (it also redraws by itself as steps arrive)."""
+        self.training.refresh()

@@ -1,10 +1,11 @@
 """The training session: one :class:`~studio._qt.worker.Worker` running the core ``training_job``,
 and the run it feeds in :class:`~studio.core.state.run.RunState`.
 
-The run belongs to the document it was started for (its key is kept for the whole run): its
-snapshots and training state go to that document's entry in ``RunState`` even when another
-model is on screen, so Generate and the inspector never show one model's weights for another.
-The panels of this window (Training, Plots) listen to the session's Qt signals.
+The run belongs to the document it was started for: its training state, folder, report,
+snapshots and routing history live in that document's entry in ``RunState`` (the only owner of
+run state; the session's ``key``, ``state`` and ``info`` read it) even when another model is on
+screen, so Generate and the inspector never show one model's weights for another. The panels of
+this window (Training, Plots) listen to the session's Qt signals.
 
 ``continue_run`` trains a finished run of a document N more minutes (core ``ContinueRequest``,
 the same path as ``archstudio train --resume --minutes N``); the plots go on from the run's
@@ -19,39 +20,55 @@ from PySide6.QtCore import QObject, QThread, Signal
 from studio._qt.worker import Worker, start_job
 from studio.core import errors as E
 from studio.core.jobs.training import Continued, ContinueRequest, Prepared, Status, TrainRequest, training_job
-from studio.core.state.run import Snapshot
+from studio.core.state.run import RunState, Snapshot
+from studio.core.training.events import StepMetrics
 
 __all__ = ["ContinueRequest", "TrainRequest", "TrainingSession"]
 
+NO_DOCUMENT = "(no document)"  # the RunState key of a run started without a document (tests, scripts)
+
 
 class TrainingSession(QObject):
-    """State the Training and Plots panels share: the worker, metrics, the last snapshot."""
+    """The worker of this window's training run, and what only the panels need of it (metrics for
+    the plots, the budget's clock); the run's own state is RunState's."""
     state_changed = Signal(str)   # idle, preparing, running, paused, stopping
     event = Signal(object)        # train_steps' events (StepMetrics, EvalMetrics, Sample, Finished, …)
     status = Signal(str)
     prepared = Signal(object)     # Prepared.info(): {"run_dir", "label", "params", "steps", "vocab", …}
     failed = Signal(str)
-    snapshot_ready = Signal(object)  # Snapshot
 
-    def __init__(self, run_state=None, parent=None):
+    def __init__(self, run_state: RunState | None = None, parent=None):
         super().__init__(parent)
         from studio.core.training import MetricsHistory
-        self.run_state = run_state
+        self.run_state = run_state if run_state is not None else RunState()
         self.history = MetricsHistory(4096)
         self.worker: Worker | None = None
-        self.state = "idle"
-        self.info: dict = {}
-        self.key: str | None = None          # the document this run was started for
-        self.last_snapshot: Snapshot | None = None
         self.started_at = 0.0                # time.perf_counter() at the click (a time budget's clock)
         self.budget_s: float | None = None   # this run's time budget, preparing included
         self.continued: Continued | None = None  # set when this run continues an earlier one
         self.tensorboard = False  # the panel's setting: also write RUN_DIR/tensorboard/ event files
         self._tb = None  # its TensorBoardLog while a run with the setting is live
 
+    @property
+    def key(self) -> str | None:
+        """The document this window's latest run was started for (RunState's ``latest_key``)."""
+        return self.run_state.latest_key
+
+    @property
+    def state(self) -> str:
+        """idle, preparing, running, paused or stopping: RunState's state of this session's run."""
+        if not self.running:
+            return "idle"
+        s = self.run_state.live_training(self.key)
+        return "idle" if s == "finished" else s
+
+    @property
+    def info(self) -> dict:
+        """Prepared.info() of the latest run, as RunState keeps it ({} until it is prepared)."""
+        return self.run_state.live_info(self.key)
+
     def _set_state(self, s: str):
-        self.state = s
-        if self.run_state is not None and self.key is not None:
+        if self.key is not None:
             self.run_state.set_training("finished" if s == "idle" else s, self.key)
         self.state_changed.emit(s)
 
@@ -71,15 +88,9 @@ class TrainingSession(QObject):
         self.budget_s = 60.0 * minutes if minutes else None
         self.history.clear()  # a continuation's earlier metrics replace it when they arrive
         self.continued = None
-        self.info = {}
-        self.last_snapshot = None
-        from studio.core.inspect.routing_history import RoutingHistory
-        history = RoutingHistory()  # this run's MoE load over steps (the Routing dock reads it from RunState)
-        self.key = key
-        if self.run_state is not None and key is not None:
-            known = request.run_dir if isinstance(request, ContinueRequest) else None  # a new run's folder comes later
-            self.run_state.start_live(key, routing_history=history, run_dir=known)
-        self.worker = start_job(lambda control: training_job(request, control, history.record),
+        known = request.run_dir if isinstance(request, ContinueRequest) else None  # a new run's folder comes later
+        self.run_state.start_live(key if key is not None else NO_DOCUMENT, run_dir=known)
+        self.worker = start_job(lambda control: training_job(request, control),
                                 name="archstudio-training", what="training", parent=self,
                                 priority=QThread.LowPriority,  # the GUI thread keeps priority: no jank while training
                                 on_event=self._on_event, on_failed=self._on_failed, on_ended=self._on_ended)
@@ -103,18 +114,15 @@ class TrainingSession(QObject):
             self.history = ev.history  # the run's steps so far: the plots continue, not restart from 0
             self.event.emit(ev)
         elif isinstance(ev, Prepared):
-            self.info = ev.info()
-            if self.run_state is not None and self.key is not None:
-                self.run_state.live_prepared(ev.run_dir, self.info, self.key)
+            self.run_state.live_prepared(ev.run_dir, ev.info(), self.key)
             self.prepared.emit(self.info)
             self._open_tensorboard(ev.run_dir)
             self._set_state("running")
         elif isinstance(ev, Snapshot):
-            self.last_snapshot = ev
-            if self.run_state is not None and self.key is not None:
-                self.run_state.set_snapshot(ev, self.key)
-            self.snapshot_ready.emit(ev)
+            self.run_state.set_snapshot(ev, self.key)
         else:
+            if isinstance(ev, StepMetrics):
+                self.run_state.record_step(ev, self.key)  # the Routing dock's history, on this (the GUI) thread
             if self._tb is not None and hasattr(ev, "record"):
                 self._tb.write(ev.record())  # the same records metrics.jsonl gets
             self.history.add(ev)
@@ -130,7 +138,7 @@ class TrainingSession(QObject):
             self.status.emit(f"TensorBoard log off: {exc}")
 
     def _on_failed(self, msg: str):
-        if self.run_state is not None and self.key is not None:
+        if self.key is not None:
             self.run_state.live_failed(self.key)
         self.failed.emit(msg)
 

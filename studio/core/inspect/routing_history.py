@@ -1,15 +1,17 @@
 """MoE routing over training steps: expert load, aux loss and balancing bias per MoE layer.
 
-The trainer calls ``RoutingHistory.record(step, model)`` after each step; the GUI reads bounded
-``snapshot()``s from any thread.
+Filled on the GUI thread from the training job's step events (``StepMetrics.routing``, read by
+the trainer on the worker right after the step): the history never sees a model, so nothing is
+shared across threads and no lock is needed. ``changed`` (psygnal) fires after each recorded
+step; views redraw from ``snapshot()``.
 """
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 
 import numpy as np
+from psygnal import Signal
 
 
 def load_cv(counts) -> float:
@@ -43,52 +45,50 @@ class RoutingHistory:
     step kept), so a 100k-step run still covers its whole history in fixed memory.
     """
 
+    changed = Signal()
+
     def __init__(self, max_steps: int = 2048):
         self.max_steps = max(4, int(max_steps))
-        self._lock = threading.Lock()
         self.clear()
 
     def clear(self) -> None:
-        with self._lock:
-            self._names: list[str] = []
-            self._steps: list[int] = []
-            self._load: list[list[np.ndarray]] = []
-            self._aux: list[list[float]] = []
-            self._bias: list[list[np.ndarray]] = []
-            self._stride, self._seen, self.version = 1, 0, 0
+        self._names: tuple = ()
+        self._steps: list[int] = []
+        self._load: list[list[tuple]] = []
+        self._aux: list[list[float]] = []
+        self._bias: list[list[tuple]] = []
+        self._stride, self._seen, self.version = 1, 0, 0
 
-    def record(self, step: int, model) -> None:
-        """Read each MoE block's last-forward buffers (call right after the training step)."""
-        moes = [(n, m) for n, m in model.named_modules() if hasattr(m, "tokens_per_expert") and hasattr(m, "expert_bias")]
-        if not moes:
+    def add(self, ev) -> None:
+        """Record a step event's routing (a StepMetrics; events without ``routing`` are ignored)."""
+        sample = getattr(ev, "routing", None)
+        if sample is None or not sample.layers:
             return
-        with self._lock:
-            names = [n for n, _ in moes]
-            if names != self._names or (self._steps and step <= self._steps[-1]):  # another model or run: start over
-                self._names, self._steps = names, []
-                self._load, self._aux, self._bias = [[] for _ in names], [[] for _ in names], [[] for _ in names]
-                self._stride, self._seen = 1, 0
-            self._seen += 1
-            if (self._seen - 1) % self._stride:
-                return
-            self._steps.append(int(step))
-            for i, (_, m) in enumerate(moes):
-                c = m.tokens_per_expert.detach().float().cpu().numpy()
-                self._load[i].append(c / c.sum() if c.sum() else c)
-                a = m.aux_loss
-                self._aux[i].append(float(a.detach()) if a is not None else math.nan)
-                self._bias[i].append(m.expert_bias.detach().float().cpu().numpy().copy())
-            if len(self._steps) > self.max_steps:
-                self._steps = self._steps[::2]
-                for lst in (self._load, self._aux, self._bias):
-                    for i in range(len(lst)):
-                        lst[i] = lst[i][::2]
-                self._stride *= 2
-            self.version += 1
+        step = int(ev.step)
+        if sample.layers != self._names or (self._steps and step <= self._steps[-1]):  # another model or run
+            self._names, self._steps = tuple(sample.layers), []
+            self._load, self._aux, self._bias = ([[] for _ in sample.layers] for _ in range(3))
+            self._stride, self._seen = 1, 0
+        self._seen += 1
+        if (self._seen - 1) % self._stride:
+            return
+        self._steps.append(step)
+        for i in range(len(self._names)):
+            self._load[i].append(sample.load[i])
+            self._aux[i].append(math.nan if sample.aux[i] is None else float(sample.aux[i]))
+            self._bias[i].append(sample.bias[i])
+        if len(self._steps) > self.max_steps:
+            self._steps = self._steps[::2]
+            for lst in (self._load, self._aux, self._bias):
+                for i in range(len(lst)):
+                    lst[i] = lst[i][::2]
+            self._stride *= 2
+        self.version += 1
+        self.changed.emit()
 
     def snapshot(self) -> RoutingHistorySnapshot:
-        with self._lock:
-            return RoutingHistorySnapshot(
-                layers=tuple(self._names), steps=np.array(self._steps, dtype=np.int64),
-                load=tuple(np.array(x) for x in self._load), aux=tuple(np.array(x, dtype=np.float64) for x in self._aux),
-                bias=tuple(np.array(x) for x in self._bias), version=self.version)
+        return RoutingHistorySnapshot(
+            layers=self._names, steps=np.array(self._steps, dtype=np.int64),
+            load=tuple(np.array(x, dtype=np.float64) for x in self._load),
+            aux=tuple(np.array(x, dtype=np.float64) for x in self._aux),
+            bias=tuple(np.array(x, dtype=np.float64) for x in self._bias), version=self.version)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Callable, Iterator
+from typing import Iterator
 
 from studio.core.jobs.control import JobControl
 
@@ -80,13 +80,13 @@ def _continuation(r: ContinueRequest, control: JobControl, stack):
     return res.model, res.data, run, res.cfg, continued, res.resume_from
 
 
-def training_job(request: TrainRequest | ContinueRequest, control: JobControl,
-                 on_step: Callable[[int, object], None] | None = None) -> Iterator[object]:
+def training_job(request: TrainRequest | ContinueRequest, control: JobControl) -> Iterator[object]:
     """Yields Prepared, Status("training"), every train_steps event and Snapshot copies.
 
     A snapshot is copied after the step when ``control.take("snapshot")`` and always after
-    ``Finished`` (the final weights for Generate and the inspector). ``on_step(step, model)``
-    runs right after each step in this thread (the routing history reads the live model).
+    ``Finished`` (the final weights for Generate and the inspector). The model never leaves this
+    generator: what the GUI shows of it travels in events (a MoE model's routing in
+    ``StepMetrics.routing``) and snapshot copies.
     """
     from studio.core.training.setup import prepare_new_run
     r = request
@@ -103,12 +103,12 @@ def training_job(request: TrainRequest | ContinueRequest, control: JobControl,
                                                     r.tokenizer_model, r.config, r.run_dir,
                                                     lambda msg: control.notify(Status(msg)))
             continued, resume = None, False
-        yield from _train(model, data, run, cfg, continued, resume, control, on_step, r.started_at)
+        yield from _train(model, data, run, cfg, continued, resume, control, r.started_at)
 
 
-def _train(model, data, run, cfg, continued, resume, control, on_step, started_at=None):
+def _train(model, data, run, cfg, continued, resume, control, started_at=None):
     from studio.core.state.run import Snapshot
-    from studio.core.training import Finished, StepMetrics, train_steps
+    from studio.core.training import Finished, train_steps
     trained_arch = run.architecture()
     n = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     yield Prepared(str(run.path), data.label, n, cfg.steps, data.tokenizer.vocab_size, data.tokenizer.kind,
@@ -119,8 +119,6 @@ def _train(model, data, run, cfg, continued, resume, control, on_step, started_a
     extend = continued is not None  # a new time budget where the run stopped (resume.py)
     for ev in train_steps(model, data, cfg, control.should_stop, control.is_paused, run=run,
                           resume=resume, extend=extend, started_at=started_at):
-        if isinstance(ev, StepMetrics) and on_step is not None:
-            on_step(ev.step, model)
         yield ev
         if control.take("snapshot") or isinstance(ev, Finished):
             state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}

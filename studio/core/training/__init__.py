@@ -7,8 +7,8 @@ imported (e.g. to refuse bad CLI input) without paying for importing torch.
 import importlib
 
 _WHERE = {
-    **dict.fromkeys(("CheckpointSaved", "EvalMetrics", "Finished", "Preparing", "Sample", "SpeedSetup", "StepMetrics",
-                     "StepSwitched"),
+    **dict.fromkeys(("CheckpointSaved", "EvalMetrics", "Finished", "Preparing", "RoutingSample", "Sample", "SpeedSetup",
+                     "StepMetrics", "StepSwitched"),
                     "events"),
     **dict.fromkeys(("MetricsHistory", "Series", "smooth"), "history"),
     **dict.fromkeys(("TrainConfig", "pick_device", "FAST"), "config"),

@@ -8,6 +8,17 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class RoutingSample:
+    """Every MoE layer's routing at one step, read by the trainer right after the step (on the
+    worker, where the model is): plain tuples of floats, so the GUI thread can keep a routing
+    history from step events without ever touching the live model."""
+    layers: tuple           # MoE module names, e.g. ("layers.1.feed_forward", …)
+    load: tuple             # per layer: a tuple of token fractions per routed expert (sums to 1)
+    aux: tuple              # per layer: the auxiliary balance loss (NaN where the block has none)
+    bias: tuple             # per layer: the auxiliary-loss-free selection bias per expert
+
+
+@dataclass(frozen=True)
 class StepMetrics:
     step: int               # optimizer steps done (1-based after the first step)
     tokens: int             # training tokens seen so far
@@ -22,9 +33,10 @@ class StepMetrics:
     bpb: float | None = None           # the loss in bits per byte (comparable across tokenizers)
     planned_steps: int = 0             # the steps this run is expected to reach (a time budget re-fits it)
     eta_s: float | None = None         # seconds of training left (steps, evals, samples, checkpoints)
+    routing: RoutingSample | None = None  # MoE models: the routing at this step (the Routing dock's history)
 
     def record(self) -> dict:
-        d = {k: v for k, v in asdict(self).items() if k != "expert_load" and v is not None}
+        d = {k: v for k, v in asdict(self).items() if k not in ("expert_load", "routing") and v is not None}
         if self.expert_load:
             d["expert_load"] = [np.round(a, 4).tolist() for a in self.expert_load]
         return {"kind": "step", **d}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import torch
 
 from studio.core import errors as E
 from studio.core.training.events import StepMetrics
+from studio.core.training.routing_readout import read_routing
 
 
 class TrainingDiverged(E.StudioError):
@@ -30,8 +32,8 @@ def read_pending(t, final: bool = False) -> list[StepMetrics]:
     now = time.perf_counter()
     dt = (now - t.t_window) / len(t.pending)
     t.t_window = now
-    loads = tuple((m.tokens_per_expert.float() / max(1, int(m.tokens_per_expert.sum()))).cpu().numpy()
-                  for m in t.moes)
+    routing = read_routing(t.moe_layers)  # the latest step's, for the Routing dock's history (plain floats)
+    loads = () if routing is None else tuple(np.array(x, dtype=np.float32) for x in routing.load)
     out = []
     for (stp, lr, _, aux_t, other_t, _), (ce, aux, other, gn) in zip(t.pending, rows):
         _check_finite(t, stp, ce, gn)
@@ -42,7 +44,7 @@ def read_pending(t, final: bool = False) -> list[StepMetrics]:
         sm = StepMetrics(stp, t.tokens - t.n_tok * (t.step - stp), ce, lr, gn,
                          t.n_tok / dt if dt > 0 else 0.0, now - t.t_start, aux if t.moes else None,
                          other if other_t is not None and other else None, loads if stp == t.step else (),
-                         t.data.bits_per_byte(ce), t.planned(), eta)
+                         t.data.bits_per_byte(ce), t.planned(), eta, routing if stp == t.step else None)
         if t.out is not None and (stp % max(1, t.cfg.log_interval) == 0 or (final and stp == t.step)):
             t.out.append_metrics(sm.record())
         out.append(sm)

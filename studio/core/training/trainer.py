@@ -32,6 +32,7 @@ from studio.core.training.events import (CheckpointSaved, EvalMetrics, Finished,
                                          StepSwitched)
 from studio.core.training.optimizer import make_optimizer
 from studio.core.training.readout import TrainingDiverged, read_pending  # noqa: F401  (TrainingDiverged: public)
+from studio.core.training.routing_readout import moe_layers
 from studio.core.training.schedule import lr_at
 from studio.core.training.speed import (  # noqa: F401  (autocast: re-exported)
     PrecisionChoice, autocast, choose_threads, set_threads)
@@ -39,14 +40,6 @@ from studio.core.training.fwd_bwd import gradients
 from studio.core.training.step import prepare
 
 _eval_batcher = eval_batcher  # the older name (bench/train_presets.py)
-
-
-def _moe_modules(model):
-    return [m for m in model.modules() if isinstance(getattr(m, "tokens_per_expert", None), torch.Tensor)]
-
-
-def _moe_modules(model):
-    return [m for m in model.modules() if isinstance(getattr(m, "tokens_per_expert", None), torch.Tensor)]
 
 
 def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] = lambda: False,
@@ -210,7 +203,8 @@ class Trainer:
                 self.cost["eval"] = self.cost["checkpoint"] = self.budget.reserve / 2.4
             self._keep_back()
         self.groups = [(g, g.get("base_lr", cfg.lr) / cfg.lr) for g in self.opt.param_groups]  # own base lrs
-        self.moes = _moe_modules(self.model)
+        self.moe_layers = moe_layers(self.model)  # (name, module): read after each step for the Routing dock
+        self.moes = [m for _, m in self.moe_layers]
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         # under torchrun every step: the read's all-reduce must happen on every rank alike, and only rank 0 evaluates
         self.read_every = 1 if self.world > 1 else cfg.read_every or (1 if self.device.type == "cpu" else 16)
