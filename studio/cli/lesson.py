@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from studio.core import errors as E
+from studio.core.jobs.control import JobControl
 
 
 def _clock(seconds) -> str:
@@ -42,50 +43,59 @@ def _prepare(args) -> int:
                        compile={"on": True, "off": False}.get(args.compile, "auto"))
     from studio.core.classroom.lesson import default_lesson_dir
     out = Path(args.out) if args.out else default_lesson_dir()
-    stop = {"flag": False}
+    control = JobControl()
 
     def on_sigint(signum, frame):
-        if stop["flag"]:
+        if control.should_stop():
             raise KeyboardInterrupt
-        stop["flag"] = True
+        control.stop()
         print("\nstopping: saving a checkpoint (Ctrl+C again to abort); run the same command to resume",
               file=sys.stderr, flush=True)
 
     old = signal.signal(signal.SIGINT, on_sigint)
-    tty = sys.stderr.isatty()
-    last = 0.0
-    code = 0
     try:
-        for ev in prepare(out, cfg, lambda: stop["flag"]):
-            if ev.kind in ("step", "eval") and not (ev.kind == "eval" and not tty):
-                now = time.monotonic()
-                if not tty or now - last < 0.25:
-                    continue
-                last = now
-                bar = "#" * int(20 * ev.overall_fraction)
-                sys.stderr.write(f"\r[{bar:<20}] model {ev.index + 1}/{ev.total} {ev.model} step {ev.step}/{ev.steps} "
-                                 f"ETA {_clock(ev.eta_s)} ")
-                sys.stderr.flush()
-                continue
-            if tty:
-                sys.stderr.write("\r" + " " * 100 + "\r")
-            eta = f" (lesson ETA {_clock(ev.eta_s)})" if ev.kind in ("model", "resume") else ""
-            print(f"[{ev.index + (ev.kind not in ('done', 'start'))}/{ev.total}] {ev.message}{eta}", file=sys.stderr, flush=True)
-            if ev.kind == "failed":
-                code = 1
-            if ev.kind == "stopped":
-                code = 130
+        code = _print_lesson(prepare(out, cfg, control))
         if code != 130 and getattr(args, "experiments", False):  # the milestones' experiments, after the models
             from studio.core.classroom.lesson import default_milestones
             from studio.core.experiments.in_lesson import prepare as prepare_experiments
             for ev in prepare_experiments(out, cfg.milestones or default_milestones(), seed=args.seed, data=args.data,
-                                          should_stop=lambda: stop["flag"]):
+                                          should_stop=control.should_stop):
                 print(f"[experiment] {ev.message}", file=sys.stderr, flush=True)
                 code = {"failed": 1, "stopped": 130}.get(ev.kind, code)
     finally:
         signal.signal(signal.SIGINT, old)
     if code != 130:
         print(f"lesson ready: {out} (archstudio lesson summary {out})")
+    return code
+
+
+def _print_lesson(events) -> int:
+    """Print the lesson's events (a progress line on a terminal, one line per model's news); the
+    exit status: 0, 1 when a model failed, 130 when stopped."""
+    from studio.core.classroom.lesson_events import (LessonDone, LessonEval, LessonStarted, LessonStep,
+                                                     LessonStopped, ModelFailed, ModelResumed, ModelStarted)
+    tty = sys.stderr.isatty()
+    last, code = 0.0, 0
+    for ev in events:
+        if isinstance(ev, LessonStep) or (isinstance(ev, LessonEval) and tty):
+            now = time.monotonic()
+            if not tty or now - last < 0.25:
+                continue
+            last = now
+            bar = "#" * int(20 * ev.overall_fraction)
+            sys.stderr.write(f"\r[{bar:<20}] model {ev.index + 1}/{ev.total} {ev.model} step {ev.step}/{ev.steps} "
+                             f"ETA {_clock(ev.eta_s)} ")
+            sys.stderr.flush()
+            continue
+        if tty:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+        eta = f" (lesson ETA {_clock(ev.eta_s)})" if isinstance(ev, (ModelStarted, ModelResumed)) else ""
+        counted = ev.index + (not isinstance(ev, (LessonDone, LessonStarted)))
+        print(f"[{counted}/{ev.total}] {ev.message}{eta}", file=sys.stderr, flush=True)
+        if isinstance(ev, ModelFailed):
+            code = 1
+        if isinstance(ev, LessonStopped):
+            code = 130
     return code
 
 

@@ -11,6 +11,9 @@ import pytest
 from conftest import ROOT
 from studio.core.errors import StudioError
 from studio.core.classroom.lesson import Lesson, LessonConfig, describe_run, prepare, prepared_lookup, summary, summary_csv
+from studio.core.classroom.lesson_events import (LessonDone, LessonStarted, LessonStep, LessonStopped, ModelDone,
+                                                 ModelFailed, ModelResumed, ModelSkipped, ModelStarted)
+from studio.core.jobs.control import JobControl
 from studio.core.runs.rundir import RunDir
 
 TWO = ("recipe-microgpt", "2023-07-llama-2")  # byte and BPE-512 tokenizers
@@ -35,12 +38,12 @@ def tiny(**kw):
 
 def test_prepare_two_models_index_summary_and_lookup(env, tmp_path):
     events = list(prepare(tmp_path / "lesson", tiny()))
-    kinds = [e.kind for e in events]
-    assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("model_done") == 2
+    kinds = [type(e) for e in events]
+    assert kinds[0] is LessonStarted and kinds[-1] is LessonDone and kinds.count(ModelDone) == 2
     assert "starter corpus" in events[0].message  # the data is labelled
     fractions = [e.overall_fraction for e in events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert all(e.eta_s is not None for e in events if e.kind in ("step", "model_done"))
+    assert all(e.eta_s is not None for e in events if isinstance(e, (LessonStep, ModelDone)))
     lesson = Lesson(tmp_path / "lesson")
     index = lesson.read()
     assert [e["status"] for e in index["models"]] == ["done", "done"] and index["data"]["tinystories"] is False
@@ -57,7 +60,7 @@ def test_prepare_two_models_index_summary_and_lookup(env, tmp_path):
     assert look("edited:2023-07-llama-2") is None  # an edited copy is another architecture
     assert "trained" in describe_run(look("2023-07-llama-2")) and "starter corpus" in describe_run(look("recipe-microgpt"))
     again = list(prepare(tmp_path / "lesson", tiny()))  # everything prepared: both skipped, nothing retrained
-    assert [e.kind for e in again].count("skip") == 2 and "step" not in [e.kind for e in again]
+    assert [type(e) for e in again].count(ModelSkipped) == 2 and LessonStep not in [type(e) for e in again]
 
 
 def test_stop_then_resume_continues_the_same_run(env, tmp_path):
@@ -67,11 +70,11 @@ def test_stop_then_resume_continues_the_same_run(env, tmp_path):
         calls["n"] += 1
         return RunDir(tmp_path / "l" / TWO[1]).has_checkpoint()
 
-    events = list(prepare(tmp_path / "l", tiny(steps=20), should_stop=stop_in_second_model))
-    assert events[-1].kind == "stopped" and events[-1].model == TWO[1]
+    events = list(prepare(tmp_path / "l", tiny(steps=20), JobControl(should_stop=stop_in_second_model)))
+    assert isinstance(events[-1], LessonStopped) and events[-1].model == TWO[1]
     assert [e["status"] for e in Lesson(tmp_path / "l").entries()] == ["done", "training"]
     again = list(prepare(tmp_path / "l", tiny(steps=20)))
-    assert [e.kind for e in again][:3] == ["start", "skip", "resume"] and again[-1].kind == "done"
+    assert [type(e) for e in again][:3] == [LessonStarted, ModelSkipped, ModelResumed] and isinstance(again[-1], LessonDone)
     steps = [r["step"] for r in RunDir(tmp_path / "l" / TWO[1]).metrics() if r["kind"] == "step"]
     assert steps == list(range(1, 21))  # one unbroken curve, no step trained twice
 
@@ -125,27 +128,40 @@ def test_one_failing_model_does_not_end_the_lesson(env, tmp_path, monkeypatch):
         return real(pid, *a, **kw)
     monkeypatch.setattr(LT, "_fresh", broken)
     events = list(prepare(tmp_path / "l", tiny(steps=3)))
-    failed = [e for e in events if e.kind == "failed"]
+    failed = [e for e in events if isinstance(e, ModelFailed)]
     assert len(failed) == 1 and failed[0].message == f"{TWO[0]}: failed: RuntimeError: out of memory"
     assert [e["status"] for e in Lesson(tmp_path / "l").entries()] == ["failed", "done"]
     monkeypatch.setattr(LT, "_fresh", real)  # the next night: the failed model is trained, the done one skipped
     again = list(prepare(tmp_path / "l", tiny(steps=3)))
-    assert [e.kind for e in again].count("skip") == 1 and [e["status"] for e in Lesson(tmp_path / "l").entries()] == ["done", "done"]
+    assert [type(e) for e in again].count(ModelSkipped) == 1 and [e["status"] for e in Lesson(tmp_path / "l").entries()] == ["done", "done"]
 
 
 def test_a_time_budget_per_model_is_the_trainers_own(env, tmp_path):
     events = list(prepare(tmp_path / "l", tiny(milestones=(TWO[0],), steps=None, minutes_per_model=0.05)))
-    assert events[-1].kind == "done" and "1 of 1" in events[-1].message
-    assert "0.05 min" in next(e.message for e in events if e.kind == "model")
+    assert isinstance(events[-1], LessonDone) and "1 of 1" in events[-1].message
+    assert "0.05 min" in next(e.message for e in events if isinstance(e, ModelStarted))
     run = RunDir(tmp_path / "l" / TWO[0])
     assert run.read_config()["training"]["minutes"] == pytest.approx(0.05)
     steps = [r for r in run.metrics() if r["kind"] == "step"]
     assert steps and steps[-1]["elapsed_s"] < 0.05 * 60 * 1.5  # ended near its 3-second budget
 
 
+def test_a_models_minutes_run_from_the_start_of_its_turn(env, tmp_path, monkeypatch):
+    """--minutes-per-model is wall clock from the model's turn, its preparing included: a clock that
+    says 59.5 s of its minute went by before the trainer started leaves the trainer the last half
+    second (without it the trainer would take a whole minute of its own)."""
+    import studio.core.classroom.lesson_train as LT
+    monkeypatch.setattr(LT, "clock", lambda: time.perf_counter() - 59.5)
+    events = list(prepare(tmp_path / "l", tiny(milestones=(TWO[0],), steps=None, minutes_per_model=1.0)))
+    done = next(e for e in events if isinstance(e, ModelDone))
+    assert isinstance(events[-1], LessonDone) and 1 <= done.steps < 20, [e.message for e in events]
+    result = RunDir(tmp_path / "l" / TWO[0]).read_config()["result"]
+    assert result["elapsed_s"] >= 59.5 and result["budget_s"] == 60  # the trainer's clock began at the turn
+
+
 def test_a_vocabulary_too_large_for_the_starter_corpus_is_halved_and_said(env, tmp_path):
     events = list(prepare(tmp_path / "l", tiny(milestones=("recipe-llama2c-stories15m",), steps=1)))
-    model = next(e for e in events if e.kind == "model")
-    assert "instead of 4096: the starter corpus is too small" in model.message and events[-1].kind == "done"
+    model = next(e for e in events if isinstance(e, ModelStarted))
+    assert "instead of 4096: the starter corpus is too small" in model.message and isinstance(events[-1], LessonDone)
     vocab = RunDir(tmp_path / "l" / "recipe-llama2c-stories15m").read_config()["tokenizer"]["vocab_size"]
     assert vocab < 4096 and f"BPE {vocab} instead of 4096" in model.message

@@ -18,6 +18,7 @@ from studio.core.classroom.lesson import (
     prepared_lookup,
     summary,
 )
+from studio.core.classroom.lesson_events import LessonDone, LessonStep, ModelFailed, ModelSkipped, ModelStarted
 from studio.core.classroom.lesson_train import MARKER
 from studio.core.runs.rundir import RunDir
 
@@ -73,9 +74,9 @@ def test_a_run_outside_the_lesson_is_skipped_and_nothing_outside_is_touched(env,
     (lesson_dir / "teacher-notes.txt").write_text("mine\n")
     lesson_before = snapshot(lesson_dir)
     events = list(prepare(lesson_dir, tiny()))
-    named = [e.message for e in events if e.kind == "failed"]  # the asked model's own entry: a failure, said
+    named = [e.message for e in events if isinstance(e, ModelFailed)]  # the asked model's own entry: a failure, said
     assert len(named) == 1 and "models[0]: run:" in named[0], named
-    assert not [e for e in events if e.kind in ("model", "step")]  # nothing trained, nowhere
+    assert not [e for e in events if isinstance(e, (ModelStarted, LessonStep))]  # nothing trained, nowhere
     assert snapshot(v) == before
     assert (lesson_dir / "teacher-notes.txt").read_text() == "mine\n"
     assert Lesson(lesson_dir).read()["models"][0]["run"] == run.format(victim=v)  # the entry is kept as it was
@@ -88,7 +89,7 @@ def test_a_symlink_out_of_the_lesson_is_refused(env, tmp_path):
     write_lesson(lesson_dir, f"- {{id: {PID}, run: link, status: pending}}\n")
     (lesson_dir / "link").symlink_to(v, target_is_directory=True)
     events = list(prepare(lesson_dir, tiny()))
-    assert any(e.kind == "failed" and "symbolic link" in e.message for e in events)
+    assert any(isinstance(e, ModelFailed) and "symbolic link" in e.message for e in events)
     assert snapshot(v) == before and (lesson_dir / "link").is_symlink()
 
 
@@ -96,13 +97,16 @@ def test_a_pretrained_entry_outside_is_skipped_before_any_download(env, tmp_path
     import studio.core.classroom.lesson_train as LT
     import studio.core.runs.tinyllamas as tl
     monkeypatch.setattr(tl, "download", lambda *a, **k: pytest.fail("downloaded for a bad entry"))
-    monkeypatch.setattr(LT, "train_entry", lambda *a, **k: iter(()))  # the milestone itself: not what is tested
+    def trained(*a, **k):  # the milestone itself: not what is tested
+        return LT.ModelTrained("done", 1, 1, 3.0, 10)
+        yield
+    monkeypatch.setattr(LT, "train_entry", trained)
     v, before = victim(tmp_path)
     lesson_dir = tmp_path / "L"
     write_lesson(lesson_dir, f"- {{id: pretrained-stories260K, run: '{v}', status: pending, pretrained: stories260K,"
                              " serves: [recipe-llama2c-stories260k]}\n")
     events = list(prepare(lesson_dir, tiny(milestones=(PID,), pretrained=("stories260K",))))
-    assert any(e.kind == "failed" and "absolute path" in e.message for e in events)
+    assert any(isinstance(e, ModelFailed) and "absolute path" in e.message for e in events)
     assert snapshot(v) == before
 
 
@@ -113,7 +117,7 @@ def test_a_folder_the_lesson_did_not_make_is_never_deleted(env, tmp_path):
     (lesson_dir / "mine" / "essay.txt").write_text("keep\n")
     before = snapshot(lesson_dir / "mine")
     events = list(prepare(lesson_dir, tiny()))
-    failed = [e.message for e in events if e.kind == "failed"]
+    failed = [e.message for e in events if isinstance(e, ModelFailed)]
     assert len(failed) == 1 and "did not make" in failed[0] and "nothing was deleted" in failed[0]
     assert snapshot(lesson_dir / "mine") == before
 
@@ -125,7 +129,7 @@ def test_a_marked_folder_without_checkpoint_is_started_over(env, tmp_path):
     (lesson_dir / PID / MARKER).write_text("x")
     (lesson_dir / PID / "half-written.tmp").write_text("killed before the first checkpoint")
     events = list(prepare(lesson_dir, tiny()))
-    assert events[-1].kind == "done" and not (lesson_dir / PID / "half-written.tmp").exists()
+    assert isinstance(events[-1], LessonDone) and not (lesson_dir / PID / "half-written.tmp").exists()
     assert RunDir(lesson_dir / PID).has_checkpoint() and (lesson_dir / PID / MARKER).is_file()
 
 
@@ -149,8 +153,8 @@ def test_a_damaged_entry_survives_a_prepare_that_does_not_train_it(env, tmp_path
     lesson_dir = tmp_path / "L"
     write_lesson(lesson_dir, f"- {{id: {PID}, status: [done]}}\n- {{id: other, serves: 5}}\n")
     events = list(prepare(lesson_dir, tiny()))
-    kinds = [e.kind for e in events]
-    assert kinds.count("failed") == 1 and kinds.count("skip") == 1 and kinds[-1] == "done"  # asked / not asked
+    kinds = [type(e) for e in events]
+    assert kinds.count(ModelFailed) == 1 and kinds.count(ModelSkipped) == 1 and kinds[-1] is LessonDone  # asked / not asked
     assert not RunDir(lesson_dir / PID).exists()  # a damaged entry for the asked model: named, not redone
     models = Lesson(lesson_dir).read()["models"]
     assert models == [{"id": PID, "status": ["done"]}, {"id": "other", "serves": 5}]

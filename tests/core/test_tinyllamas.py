@@ -129,7 +129,8 @@ def test_lesson_imports_a_pretrained_model_that_serves_its_recipe(hub, tmp_path,
     cfg = LessonConfig(milestones=("recipe-llama2c-stories260k",), steps=3, batch_size=2, context=16, threads=1,
                        pretrained=("stories260K",), precision="fp32", compile=False)
     events = list(prepare(tmp_path / "lesson", cfg, cache=tmp_path / "tl"))
-    assert events[-1].kind == "done" and "2 of 2" in events[-1].message
+    from studio.core.classroom.lesson_events import LessonDone
+    assert isinstance(events[-1], LessonDone) and "2 of 2" in events[-1].message
     run = prepared_run(tmp_path / "lesson", "recipe-llama2c-stories260k")
     assert run == tmp_path / "lesson" / "pretrained-stories260K"  # the real pretrained model beats 3 steps
     assert "pretrained stories260K" in describe_run(run)

@@ -66,10 +66,11 @@ def test_a_cancelled_lesson_shows_no_stale_progress_and_speaks_of_resume(qtbot, 
     dlg.choose_data_file(str(stories))
     seen = []
     w = dlg.start(steps=100_000, batch_size=2, context=16, threads=1, precision="fp32", compile=False)
-    w.event.connect(lambda ev: seen.append(ev) or (ev.kind == "step" and dlg.cancel()))
+    from studio.core.classroom.lesson_events import LessonStep
+    w.event.connect(lambda ev: seen.append(ev) or (isinstance(ev, LessonStep) and dlg.cancel()))
     with qtbot.waitSignal(w.ended, timeout=WAIT):
         pass
-    assert any(ev.kind == "step" for ev in seen), [(ev.kind, ev.message) for ev in seen] + [dlg.log.toPlainText()]
+    assert any(isinstance(ev, LessonStep) for ev in seen), [ev.message for ev in seen] + [dlg.log.toPlainText()]
     assert dlg.current.format() == "model: %p%"  # no "step 3 of 4" left behind
     assert "Resume" in dlg.eta.text() and "ready in about" not in dlg.eta.text()
     assert dlg.start_btn.text() == "Resume"

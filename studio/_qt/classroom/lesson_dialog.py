@@ -229,7 +229,7 @@ class LessonDialog(QDialog):
         QSettings().setValue(SETTING, str(folder))
         self.lesson_dir = folder
         self._finished = False
-        self.worker = w = start_job(lambda control: prepare(folder, cfg, control.should_stop), name="archstudio-lesson",
+        self.worker = w = start_job(lambda control: prepare(folder, cfg, control), name="archstudio-lesson",
                                     what="preparing the lesson", parent=self, on_event=self._event,
                                     on_failed=self._failed, on_ended=self._ended)
         self.start_btn.setEnabled(False)
@@ -243,18 +243,19 @@ class LessonDialog(QDialog):
             self.eta.setText("Stopping: saving a checkpoint…")
 
     def _event(self, ev):
+        from studio.core.classroom.lesson_events import LessonDone, LessonEval, LessonStep, ModelDone, ModelSkipped
         self.overall.setValue(int(round(100 * ev.overall_fraction)))
         self.current.setValue(int(round(100 * ev.model_fraction)))
-        if ev.kind in ("step", "eval"):
+        if isinstance(ev, (LessonStep, LessonEval)):
             self.current.setFormat(f"{ev.model}: step {ev.step} of {ev.steps}")
             self.eta.setText(f"model {ev.index + 1} of {ev.total} · lesson ready in about {_clock(ev.eta_s)}")
-            if ev.kind == "step":
+            if isinstance(ev, LessonStep):
                 return
         self.log.appendPlainText(_in_dialog_words(ev.message))
-        if ev.kind in ("model_done", "skip", "done"):
+        if isinstance(ev, (ModelDone, ModelSkipped, LessonDone)):
             install_prepared_runs(self.run_state, self.lesson_dir)  # ready models are used at once
             self.lesson_changed.emit(self.lesson_dir)
-        if ev.kind == "done":
+        if isinstance(ev, LessonDone):
             self._finished = True
             self.eta.setText(ev.message)
             self.show_status(f"Lesson ready: {self.lesson_dir}")

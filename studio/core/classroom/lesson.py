@@ -2,16 +2,18 @@
 
 A LESSON_DIR holds ``lesson.yaml`` (the index, rewritten atomically after every change of state)
 and one RUN_DIR per model (``LESSON_DIR/<preset id>/``; imported pretrained models under
-``LESSON_DIR/pretrained-<name>/``). :func:`prepare` is a plain generator of :class:`LessonEvent`
-that the CLI prints and the GUI's worker carries. It is safe to kill at any moment: a model whose
-status is ``done`` is skipped, an unfinished one with a checkpoint is resumed on the very same
+``LESSON_DIR/pretrained-<name>/``). :func:`prepare` is a job (``prepare(..., control)``, see
+studio.core.jobs) yielding one frozen dataclass per kind of event (lesson_events.py) that the CLI
+prints and the GUI's worker carries. It is safe to kill at any moment: a model whose status is
+``done`` is skipped, an unfinished one with a checkpoint is resumed on the very same
 loss curve (the trainer's exact resume), one killed before its first checkpoint starts over.
 A lesson folder is shared between teachers: its entries are typed and their run folders must stay
 inside it; only a run folder the lesson marked as its own is ever deleted (lesson_train.MARKER).
 
 Data: TinyStories when it is downloaded, else the starter corpus, and the index says which.
-Each model trains with its preset's classroom tokenizer for ``minutes_per_model`` minutes (steps
-fitted to this machine by studio.core.classroom.time_budget) or an explicit number of steps.
+Each model trains with its preset's classroom tokenizer for ``minutes_per_model`` minutes on the
+wall clock from the start of its turn (tokenizer, build and preparing included: the trainer's time
+budget, lesson_train.py) or an explicit number of steps.
 """
 from __future__ import annotations
 
@@ -23,12 +25,14 @@ from typing import Callable, Iterator
 
 import yaml
 
-from studio.core.classroom.lesson_events import LessonEvent
 from studio.core import errors as E
+from studio.core.classroom.lesson_events import (LessonDone, LessonEvent, LessonStarted, LessonStopped,
+                                                 ModelCompiling, ModelDone, ModelFailed, ModelSkipped, ModelStarted)
 from studio.core.files.contained import inside
 from studio.core.files.file_schemas import LESSON, LESSON_ENTRY, LESSON_STATUSES, check
 from studio.core.files.schema import short
 from studio.core.files.yamlio import atomic_write_text, read_yaml
+from studio.core.jobs.control import JobControl
 
 LESSON_SCHEMA = 1
 INDEX = "lesson.yaml"
@@ -255,11 +259,13 @@ def summary_csv(rows: list[dict]) -> str:
 
 
 # ---------------------------------------------------------------------------- prepare
-def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[], bool] = lambda: False,
+def prepare(out_dir, cfg: LessonConfig = LessonConfig(), control: JobControl | None = None,
             cache=None) -> Iterator[LessonEvent]:
-    """Train (or resume, or skip) every model of the lesson in ``out_dir``; see the module docstring."""
+    """Train (or resume, or skip) every model of the lesson in ``out_dir``; see the module docstring.
+    A job (studio.core.jobs): ``control`` stops it between steps, a checkpoint saved."""
     from studio.core.classroom.lesson_request import check_request, entries_to_prepare
-    from studio.core.classroom.lesson_train import import_entry, train_entry
+    from studio.core.data import load_corpus
+    control = control or JobControl()
     lesson = Lesson(out_dir)
     ids = list(cfg.milestones) or default_milestones()
     check_request(lesson, ids, cfg)
@@ -267,7 +273,6 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
     items, good, bad, known = entries_to_prepare(lesson, index, ids, cfg.pretrained)
     index["models"] = items
     index.update({"minutes_per_model": cfg.minutes_per_model if cfg.steps is None else None, "steps": cfg.steps})
-    from studio.core.data import load_corpus
     corpus = load_corpus(cfg.data)  # once: every model of the lesson trains on the same stories
     if index.get("data") and index["data"].get("sha256") != corpus.sha256 and any(
             e.get("status") in ("done", "training") for e in good):
@@ -276,78 +281,105 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), should_stop: Callable[[
     index["data"] = {**corpus.describe(), "tinystories": corpus.is_tinystories}
     lesson.path.mkdir(parents=True, exist_ok=True)
     lesson.write(index)
-
     todo = [e for e in known.values() if e["id"] in ids or e.get("pretrained") in cfg.pretrained]
-    total = len(todo)
-    budget = 60.0 * cfg.minutes_per_model
-    seconds_per_model: list[float] = []   # measured, for the ETA of the models still to come
-    t_start = time.monotonic()
-    yield LessonEvent("start", 0, total, "", f"preparing {total} models in {lesson.path} on {corpus.label}")
+    run = _Preparation(lesson, index, todo, cfg, corpus, control, cache)
+    yield LessonStarted(0, run.total, message=f"preparing {run.total} models in {lesson.path} on {corpus.label}")
     for line, was_asked in bad:  # an asked model whose entry is damaged is a failure of the lesson, said
-        yield LessonEvent("failed" if was_asked else "skip", 0, total, "",
-                          f"skipped a damaged entry (left as it is): {line}")
+        kind = ModelFailed if was_asked else ModelSkipped
+        yield kind(0, run.total, message=f"skipped a damaged entry (left as it is): {line}")
+    for i, entry in enumerate(todo):
+        if control.should_stop():
+            break
+        stopped = yield from run.model(i, entry)
+        if stopped:
+            return
+    done = sum(1 for e in todo if e.get("status") in ("done", "pretrained"))
+    yield LessonDone(run.total, run.total, message=f"{done} of {run.total} models prepared in {lesson.path} "
+                     f"({(time.monotonic() - run.t_start) / 60:.1f} min)", model_fraction=1.0,
+                     overall_fraction=done / max(1, run.total), eta_s=0.0)
 
-    estimate = {"model_s": budget if cfg.steps is None else None}  # a whole model, until one is measured
 
-    def eta(i: int, model_left_s: float) -> float:
-        per = (sum(seconds_per_model) / len(seconds_per_model)) if seconds_per_model else (estimate["model_s"] or 0.0)
-        pending = sum(1 for e in todo[i + 1:] if e.get("status") not in ("done", "pretrained"))
+class _Preparation:
+    """The state of one ``prepare``: the index it keeps current and the measured seconds per model
+    (the ETA of the models still to come)."""
+
+    def __init__(self, lesson: Lesson, index: dict, todo: list, cfg: LessonConfig, corpus, control, cache):
+        self.lesson, self.index, self.todo, self.cfg = lesson, index, todo, cfg
+        self.corpus, self.control, self.cache = corpus, control, cache
+        self.total = len(todo)
+        self.budget = 60.0 * cfg.minutes_per_model
+        self.model_s = self.budget if cfg.steps is None else None  # a whole model, until one is measured
+        self.measured: list[float] = []
+        self.t_start = time.monotonic()
+
+    def eta(self, i: int, model_left_s: float) -> float:
+        per = (sum(self.measured) / len(self.measured)) if self.measured else (self.model_s or 0.0)
+        pending = sum(1 for e in self.todo[i + 1:] if e.get("status") not in ("done", "pretrained"))
         return max(0.0, model_left_s) + per * pending
 
-    def save(entry: dict, **changes) -> None:
+    def save(self, entry: dict, **changes) -> None:
         entry.update(changes)
-        lesson.write(index)
+        self.lesson.write(self.index)
 
-    for i, entry in enumerate(todo):
-        if should_stop():
-            break
-        if entry.get("status") in ("done", "pretrained") and (lesson.run_dir(entry) / "run.yaml").is_file():
-            yield LessonEvent("skip", i, total, entry["id"], f"{entry['id']}: already prepared, skipped",
-                              1.0, (i + 1) / total, eta(i, 0))
-            continue
-        run_dir = lesson.run_dir(entry)
-        t_model = time.monotonic()
+    def where(self, i: int, fraction: float, left_s: float | None) -> dict:
+        return {"index": i, "total": self.total, "model_fraction": fraction,
+                "overall_fraction": (i + fraction) / self.total, "eta_s": None if left_s is None else self.eta(i, left_s)}
+
+    def model(self, i: int, entry: dict):
+        """One model's turn (skip, import or train); returns True when the lesson was stopped."""
+        from studio.core.classroom import lesson_train as LT
+        pid = entry["id"]
+        if entry.get("status") in ("done", "pretrained") and (self.lesson.run_dir(entry) / "run.yaml").is_file():
+            yield ModelSkipped(model=pid, message=f"{pid}: already prepared, skipped", **self.where(i, 1.0, 0))
+            return False
+        run_dir, started_at = self.lesson.run_dir(entry), LT.clock()  # the model's minutes run from here
         try:
             if entry.get("pretrained"):
-                yield LessonEvent("model", i, total, entry["id"], f"{entry['id']}: downloading and importing",
-                                  0.0, i / total, eta(i, 0))
-                import_entry(entry["pretrained"], run_dir, cache, should_stop)
-                save(entry, status="pretrained", finished=time.strftime("%Y-%m-%dT%H:%M:%S"), error=None)
-                yield LessonEvent("model_done", i, total, entry["id"], f"{entry['id']}: imported", 1.0,
-                                  (i + 1) / total, eta(i, 0))
-                continue
-            save(entry, status="training")
-            for ev in train_entry(entry["id"], run_dir, cfg, budget, should_stop, corpus):
-                if ev.kind in ("step", "eval", "model", "resume"):  # their eta_s: this model's seconds left
-                    if ev.kind == "model" and ev.eta_s is not None and estimate["model_s"] is None:
-                        estimate["model_s"] = ev.eta_s
-                    left = ev.eta_s if ev.eta_s is not None else budget
-                    yield dataclasses.replace(ev, index=i, total=total, overall_fraction=(i + ev.model_fraction) / total,
-                                              eta_s=eta(i, left))
-                elif ev.kind == "finished":
-                    if ev.message == "stopped":
-                        save(entry, status="training", steps=ev.steps)
-                        yield LessonEvent("stopped", i, total, entry["id"],
-                                          f"{entry['id']}: stopped at step {ev.step} of {ev.steps}; "
-                                          "run the same command again to resume", ev.model_fraction,
-                                          (i + ev.model_fraction) / total, None, ev.step, ev.steps, ev.val_bpb)
-                        return
-                    seconds_per_model.append(time.monotonic() - t_model)
-                    save(entry, status="done", steps=ev.steps, val_bpb=ev.val_bpb, params=ev.params,
-                         finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
-                    yield LessonEvent("model_done", i, total, entry["id"],
-                                      f"{entry['id']}: done, {ev.steps} steps, held-out {ev.val_bpb:.3f} bits/byte",
-                                      1.0, (i + 1) / total, eta(i, 0), ev.step, ev.steps, ev.val_bpb)
+                yield ModelStarted(model=pid, message=f"{pid}: downloading and importing", **self.where(i, 0.0, 0))
+                LT.import_entry(entry["pretrained"], run_dir, self.cache, self.control.should_stop)
+                self.save(entry, status="pretrained", finished=time.strftime("%Y-%m-%dT%H:%M:%S"), error=None)
+                yield ModelDone(model=pid, message=f"{pid}: imported", **self.where(i, 1.0, 0))
+                return False
+            self.save(entry, status="training")
+            result = yield from self._trained(i, pid, run_dir, started_at)
         except Exception as exc:  # noqa: BLE001  one model's failure (diverged, out of memory) does not end the night
-            if should_stop():  # cancelled (e.g. mid-download): not a failure, the next run continues
-                yield LessonEvent("stopped", i, total, entry["id"], f"{entry['id']}: stopped; run the same command "
-                                  "again to resume", 0.0, i / total, None)
-                return
+            if self.control.should_stop():  # cancelled (e.g. mid-download): not a failure, the next run continues
+                yield LessonStopped(model=pid, message=f"{pid}: stopped; run the same command again to resume",
+                                    **self.where(i, 0.0, None))
+                return True
             why = str(exc) if isinstance(exc, E.StudioError) else f"{type(exc).__name__}: {exc}"
             why = (why.splitlines() or [""])[0][:300]
-            save(entry, status="failed", error=why)
-            yield LessonEvent("failed", i, total, entry["id"], f"{entry['id']}: failed: {why}", 1.0, (i + 1) / total,
-                              eta(i, 0))
-    done = sum(1 for e in todo if e.get("status") in ("done", "pretrained"))
-    yield LessonEvent("done", total, total, "", f"{done} of {total} models prepared in {lesson.path} "
-                      f"({(time.monotonic() - t_start) / 60:.1f} min)", 1.0, done / max(1, total), 0.0)
+            self.save(entry, status="failed", error=why)
+            yield ModelFailed(model=pid, message=f"{pid}: failed: {why}", **self.where(i, 1.0, 0))
+            return False
+        if result.reason == "stopped":
+            self.save(entry, status="training", steps=result.steps)
+            fraction = result.step / max(1, result.steps)
+            yield LessonStopped(model=pid, message=f"{pid}: stopped at step {result.step} of {result.steps}; "
+                                "run the same command again to resume", **self.where(i, fraction, None),
+                                step=result.step, steps=result.steps, val_bpb=result.val_bpb)
+            return True
+        self.measured.append(LT.clock() - started_at)
+        self.save(entry, status="done", steps=result.steps, val_bpb=result.val_bpb, params=result.params,
+                  finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        yield ModelDone(model=pid, message=f"{pid}: done, {result.steps} steps, held-out {result.val_bpb:.3f} bits/byte",
+                        **self.where(i, 1.0, 0), step=result.step, steps=result.steps, val_bpb=result.val_bpb)
+        if LT.warms_for_class(self.cfg):
+            yield ModelCompiling(model=pid, message=f"{pid}: compiling its training step for the class",
+                                 **self.where(i, 1.0, 0))
+            LT.warm_for_class(run_dir)
+        return False
+
+    def _trained(self, i: int, pid: str, run_dir, started_at: float):
+        """train_entry's events placed in the lesson (index, fractions, the lesson's ETA); its result."""
+        from studio.core.classroom.lesson_train import train_entry
+        gen = train_entry(pid, run_dir, self.cfg, self.budget, self.control, self.corpus, started_at)
+        while True:
+            try:
+                ev = next(gen)
+            except StopIteration as end:
+                return end.value
+            if isinstance(ev, ModelStarted) and ev.eta_s is not None and self.model_s is None:
+                self.model_s = ev.eta_s
+            left = ev.eta_s if ev.eta_s is not None else self.budget
+            yield dataclasses.replace(ev, **self.where(i, ev.model_fraction, left))

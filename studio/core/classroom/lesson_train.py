@@ -1,22 +1,26 @@
 """One model of a lesson: start it (steps fitted to the time budget) or resume it, and train it.
 
-Yields studio.core.classroom.lesson.LessonEvent with index/total left at 0 for :func:`lesson.prepare` to
-fill in; on "step"/"eval"/"model"/"resume" events ``eta_s`` carries the seconds this model still
-needs. The last event is "finished" with ``message`` "done" or "stopped".
+:func:`train_entry` yields the model's lesson events (studio.core.classroom.lesson_events) with
+index/total left at 0 for :func:`lesson.prepare` to fill in, and returns a :class:`ModelTrained`.
 
 A time budget is the trainer's own (TrainConfig.minutes: a warmup-stable-decay schedule re-fitted
 to the measured step time, its state in every checkpoint, so a resumed model finishes the same
-budget); the few steps timed here only size the checkpoint and log intervals.
+budget), on the wall clock from the moment the model's turn began: its tokenizer, build and step
+timing are part of its minutes, as preparing is part of ``archstudio train --minutes``. The few
+steps timed here only size the checkpoint and log intervals.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 from studio.core import errors as E
 
+clock = time.perf_counter  # where a model's minutes are read from (a test's fake clock replaces it)
 MARKER = ".archstudio-lesson-run"  # written into every run folder the lesson creates: only those it may delete
 
 
@@ -120,8 +124,23 @@ def _resumed(run_dir: Path, cfg, corpus):
     return model, tokenize_corpus(corpus, tok), run, tcfg, int(run.load_checkpoint()["step"])
 
 
-def train_entry(pid: str, run_dir, cfg, budget_s: float, should_stop: Callable[[], bool], corpus) -> Iterator:
-    from studio.core.classroom.lesson_events import LessonEvent
+@dataclass(frozen=True)
+class ModelTrained:
+    """What :func:`train_entry` returns (its generator's value) once the trainer has finished."""
+    reason: str                     # "done" or "stopped" (the trainer's Finished.reason)
+    step: int
+    steps: int
+    val_bpb: float
+    params: int
+
+
+def train_entry(pid: str, run_dir, cfg, budget_s: float, control, corpus, started_at: float) -> Iterator:
+    """Start or resume ``pid``'s run in ``run_dir`` and train it: yields ModelResumed or ModelStarted,
+    then LessonStep and LessonEval (index and total left at 0 for lesson.prepare to fill in, ``eta_s``
+    this model's seconds left); returns a :class:`ModelTrained`. ``started_at`` (a ``clock()``
+    reading) is when the model's turn began: its time budget runs from there, so the tokenizer, the
+    model's build and the step timing are part of its minutes."""
+    from studio.core.classroom.lesson_events import LessonEval, LessonStep, ModelResumed, ModelStarted
     from studio.core.runs.rundir import RunDir
     from studio.core.training import EvalMetrics, Finished, StepMetrics, train_steps
     run_dir = Path(run_dir)
@@ -132,9 +151,9 @@ def train_entry(pid: str, run_dir, cfg, budget_s: float, should_stop: Callable[[
     if run.has_checkpoint():
         model, data, run, tcfg, start = _resumed(run_dir, cfg, corpus)
         resume, step_s = True, None
-        yield LessonEvent("resume", 0, 0, pid, f"{pid}: resuming at step {start}"
-                          + ("" if tcfg.minutes else f" of {tcfg.steps}"), min(1.0, start / max(1, tcfg.steps)),
-                          step=start, steps=tcfg.steps)
+        yield ModelResumed(model=pid, message=f"{pid}: resuming at step {start}"
+                           + ("" if tcfg.minutes else f" of {tcfg.steps}"), model_fraction=min(1.0, start / max(1, tcfg.steps)),
+                           step=start, steps=tcfg.steps)
     else:
         model, data, run, tcfg, step_s, note = _fresh(pid, run_dir, cfg, budget_s, corpus)
         resume, start = False, 0
@@ -142,28 +161,34 @@ def train_entry(pid: str, run_dir, cfg, budget_s: float, should_stop: Callable[[
     if not resume:
         plan = (f"{tcfg.minutes:g} min (≈ {tcfg.steps} steps at {step_s * 1000:.0f} ms/step)" if tcfg.minutes
                 else f"{tcfg.steps} steps (≈ {tcfg.steps * step_s / 60:.1f} min at {step_s * 1000:.0f} ms/step)")
-        yield LessonEvent("model", 0, 0, pid, f"{pid}: {n_params:,} parameters, {plan}{note}",
-                          0.0, eta_s=tcfg.minutes * 60 if tcfg.minutes else tcfg.steps * step_s,
-                          steps=tcfg.steps, params=n_params)
+        left_s = max(0.0, budget_s - (clock() - started_at)) if tcfg.minutes else tcfg.steps * step_s
+        yield ModelStarted(model=pid, message=f"{pid}: {n_params:,} parameters, {plan}{note}", eta_s=left_s,
+                           steps=tcfg.steps, params=n_params)
     planned, left = tcfg.steps, None
-    for ev in train_steps(model, data, tcfg, should_stop, run=run, resume=resume):
+    for ev in train_steps(model, data, tcfg, control.should_stop, is_paused=control.is_paused, run=run, resume=resume,
+                          started_at=started_at if tcfg.minutes else None):
         if isinstance(ev, StepMetrics):
             planned = max(ev.step, ev.planned_steps or planned)  # a time budget re-fits its step count
             done = ev.step - start
             left = ev.eta_s if ev.eta_s is not None else (
                 (planned - ev.step) * ev.elapsed_s / done if done > 0 else None)
-            yield LessonEvent("step", 0, 0, pid, f"{pid}: step {ev.step}/{planned}, loss {ev.loss:.3f}",
-                              ev.step / planned, eta_s=left, step=ev.step, steps=planned, params=n_params)
+            yield LessonStep(model=pid, message=f"{pid}: step {ev.step}/{planned}, loss {ev.loss:.3f}",
+                             model_fraction=ev.step / planned, eta_s=left, step=ev.step, steps=planned, params=n_params)
         elif isinstance(ev, EvalMetrics):
-            yield LessonEvent("eval", 0, 0, pid, f"{pid}: step {ev.step}, held-out {ev.val_bpb:.3f} bits/byte",
-                              min(1.0, ev.step / planned), eta_s=left, step=ev.step, steps=planned,
-                              val_bpb=ev.val_bpb, params=n_params)
+            yield LessonEval(model=pid, message=f"{pid}: step {ev.step}, held-out {ev.val_bpb:.3f} bits/byte",
+                             model_fraction=min(1.0, ev.step / planned), eta_s=left, step=ev.step, steps=planned,
+                             val_bpb=ev.val_bpb, params=n_params)
         elif isinstance(ev, Finished):
-            steps = ev.step if ev.reason == "done" else planned
-            yield LessonEvent("finished", 0, 0, pid, ev.reason, ev.step / max(1, steps), step=ev.step, steps=steps,
-                              val_bpb=ev.val_bpb, params=n_params)
-            if ev.reason == "done" and cfg.compile is not False and not cfg.steps and cfg.minutes_per_model >= 1:
-                from studio.core.training.warm import warm_run  # class's "Train N more min" loads it in seconds
-                yield LessonEvent("model", 0, 0, pid, f"{pid}: compiling its training step for the class", 1.0,
-                                  eta_s=0.0, step=ev.step, steps=steps, params=n_params)
-                warm_run(run.path)
+            return ModelTrained(ev.reason, ev.step, ev.step if ev.reason == "done" else planned, ev.val_bpb, n_params)
+    raise E.StudioError(f"{pid}: the training ended without its result")
+
+
+def warms_for_class(cfg) -> bool:
+    """Whether a done model's step is compiled for the class: timed models of a minute or more (the
+    class's "Train N more min" then loads it in seconds), unless compiling is off."""
+    return cfg.compile is not False and not cfg.steps and cfg.minutes_per_model >= 1
+
+
+def warm_for_class(run_dir) -> None:
+    from studio.core.training.warm import warm_run
+    warm_run(run_dir)
