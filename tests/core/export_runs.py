@@ -34,6 +34,7 @@ HF_PRESETS = exportable_presets()
 GGUF_PRESETS = HF_PRESETS  # llama.cpp's llama arch, and deepseek2 for the MLA presets
 VOCAB, CONTEXT, STEPS = 512, 64, 4
 PROMPT = "Once upon a time, there was a little girl named Lily. She"
+HF_CONFIGS = Path(__file__).resolve().parents[1] / "data" / "hf_configs"
 
 _cache: dict = {}
 
@@ -73,4 +74,35 @@ def trained_run(preset: str, root: Path) -> Path:
     run.initialize(arch, preset, tok, training={"steps": STEPS})
     run.save_checkpoint({"model": model.state_dict()}, step=STEPS)
     _cache[preset] = run.path
+    return run.path
+
+
+QWEN_CONFIGS = {"Qwen2.5-3B": "Qwen2ForCausalLM", "Qwen3-4B": "Qwen3ForCausalLM",
+                "Qwen3-30B-A3B": "Qwen3MoeForCausalLM"}  # tests/data/hf_configs: q/k/v biases; QK-norm; + MoE
+
+
+def config_arch(name: str, root: Path):
+    """The classroom graph a real config.json (tests/data/hf_configs/NAME) builds, at context 32."""
+    from studio.core.files.model_spec import load_model
+    return classroom_arch(load_model(str(HF_CONFIGS / name / "config.json")), tokenizer(root).vocab_size, 32)
+
+
+def config_run(name: str, root: Path) -> Path:
+    """A RUN_DIR of the config.json's classroom graph after 3 AdamW steps (built once per session)."""
+    key = f"config:{name}"
+    if key in _cache:
+        return _cache[key]
+    tok, arch = tokenizer(root), config_arch(name, root)
+    torch.manual_seed(2)
+    model = compile_architecture(arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    ids = torch.tensor([tok.encode(" ".join(stories(20)))[:33 * 4]]).view(4, 33)
+    for _ in range(3):
+        model(ids[:, :-1], ids[:, 1:])[1].backward()
+        opt.step()
+        opt.zero_grad()
+    run = RunDir(root / name)
+    run.initialize(arch, str(HF_CONFIGS / name / "config.json"), tok)
+    run.save_checkpoint({"model": model.state_dict()}, step=3)
+    _cache[key] = run.path
     return run.path

@@ -1,21 +1,25 @@
 """archstudio export --format gguf, checked by the real client: llama.cpp (the xllamacpp CPU wheel)
 loads every exportable classroom preset after a few training steps (LLaMA family and Mixtral-style
-MoE as arch llama, DeepSeek-V3/R1 and Kimi K2 as deepseek2) and
-continues a prompt greedily with the same token ids as this app, with the same log-probabilities;
-the file itself is read back with the gguf package."""
-import json
-
+MoE as arch llama, DeepSeek-V3/R1 and Kimi K2 as deepseek2) and the runs real Qwen config.json files
+build (qwen2, qwen3, qwen3moe), and continues a prompt greedily with the same token ids as this app,
+with the same log-probabilities for its five most likely tokens at every step; the file itself is
+read back with the gguf package."""
 import pytest
 import torch
-from export_runs import GGUF_PRESETS, PROMPT, trained_run
+from export_runs import GGUF_PRESETS, PROMPT, QWEN_CONFIGS, config_arch, config_run, trained_run
+from llama_cpp_client import llama_cpp_greedy
 
 from studio.core.files.presets import load_preset
 from studio.core.formats.gguf.export import export_gguf
+from studio.core.formats.hf.tensors import rope_halves
 from studio.core.runs.rundir import RunDir
 
 gguf = pytest.importorskip("gguf", reason="the 'export' extra is part of the test extra")
 xlc = pytest.importorskip("xllamacpp", reason="the 'export' extra is part of the test extra")
-N_NEW = 12
+N_NEW, TOP = 12, 5
+QWEN_ARCH = {"Qwen2.5-3B": "qwen2", "Qwen3-4B": "qwen3", "Qwen3-30B-A3B": "qwen3moe"}
+RUNS = ([pytest.param(trained_run, p, id=p) for p in GGUF_PRESETS]
+        + [pytest.param(config_run, c, id=c) for c in QWEN_CONFIGS])
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -31,29 +35,14 @@ def root(tmp_path_factory):
     return tmp_path_factory.mktemp("export-runs")
 
 
-def llama_cpp_greedy(path, ids: list[int], n: int) -> list[dict]:
-    """llama.cpp's greedy continuation of the token ids: [{id, logprob}] per new token."""
-    p = xlc.CommonParams()
-    p.model.path = str(path)
-    p.n_ctx = 64
-    p.n_parallel = 1
-    p.warmup = False
-    p.cpuparams.n_threads = 1
-    p.cpuparams_batch.n_threads = 1
-    server = xlc.Server(p)
-    out = server.handle_completions({"prompt": ids, "n_predict": n, "temperature": 0, "top_k": 1,
-                                     "logprobs": 1, "cache_prompt": False})
-    out = json.loads(out) if isinstance(out, str) else out
-    return out["choices"][0]["logprobs"]["content"]
-
-
-@pytest.mark.parametrize("preset", GGUF_PRESETS)
-def test_llama_cpp_continues_with_the_same_tokens(preset, root, tmp_path):
-    run = trained_run(preset, root)
+@pytest.mark.parametrize("make, name", RUNS)
+def test_llama_cpp_continues_with_the_same_tokens(make, name, root, tmp_path):
+    run = make(name, root)
     res = export_gguf(run, tmp_path / "out")
+    assert res.arch == QWEN_ARCH.get(name, res.arch)
     model, tok = RunDir(run).build_model().eval(), RunDir(run).tokenizer()
     ids = tok.encode(PROMPT)
-    theirs = llama_cpp_greedy(res.path, ids, N_NEW)
+    theirs = llama_cpp_greedy(res.path, ids, N_NEW, top=TOP)
     with torch.no_grad():
         seq = model.generate(torch.tensor([ids]), N_NEW, temperature=0)[0].tolist()
         logp = torch.log_softmax(model(torch.tensor([seq]))[0][0], -1)
@@ -62,8 +51,9 @@ def test_llama_cpp_continues_with_the_same_tokens(preset, root, tmp_path):
         mine = mine[: mine.index(tok.eos_id) + 1]
     # compared by id (llama.cpp's text of a token that ends inside a UTF-8 character is hidden, its id is not)
     assert [t["id"] for t in theirs] == mine and len(mine) > 0
-    want = [logp[len(ids) - 1 + i, t].item() for i, t in enumerate(mine)]
-    assert max(abs(t["logprob"] - w) for t, w in zip(theirs, want)) < 1e-3
+    candidates = [(len(ids) - 1 + i, c) for i, t in enumerate(theirs) for c in t["top_logprobs"]]
+    assert len(candidates) == TOP * len(mine)
+    assert max(abs(c["logprob"] - logp[pos, c["id"]].item()) for pos, c in candidates) < 1e-3
 
 
 def test_the_file_holds_the_vocabulary_and_unpermuted_weights(root, tmp_path):
@@ -136,3 +126,50 @@ def test_the_real_stories260k_in_llama_cpp(shared_data, tmp_path):
         mine = model.generate(torch.tensor([ids]), 30, temperature=0)[0, len(ids):].tolist()
     assert theirs == mine
     assert tok.decode(ids + mine).startswith("Zoo was a little girl named Lily.")
+
+
+def test_qwen_is_written_in_the_half_split_order_llama_cpp_rotates(root, tmp_path):
+    """llama.cpp's qwen2/qwen3/qwen3moe rotate pairs (i, i + head_dim/2): q and k rows, Qwen2's q/k biases
+    and Qwen3's QK-norm gains are permuted within each head as for Hugging Face; the rest as trained."""
+    t, field, sd = {}, {}, {}
+    for name in ("Qwen2.5-3B", "Qwen3-30B-A3B"):
+        run = config_run(name, root)
+        r = gguf.GGUFReader(str(export_gguf(run, tmp_path / f"{name}.gguf").path))
+        t[name] = {x.name: torch.from_numpy(x.data.copy()) for x in r.tensors}
+        field[name] = {f.name: f.contents() for f in r.fields.values()}
+        sd[name] = RunDir(run).load_checkpoint()["model"]
+    q2, q3 = t["Qwen2.5-3B"], t["Qwen3-30B-A3B"]
+    a2, a3 = sd["Qwen2.5-3B"], sd["Qwen3-30B-A3B"]
+    assert field["Qwen2.5-3B"]["qwen2.attention.head_count_kv"] == 1 and "output.weight" not in q2  # tied head
+    assert torch.equal(q2["blk.1.attn_q.bias"], rope_halves(a2["layers.1.attention.wq.bias"], 8))
+    assert torch.equal(q2["blk.1.attn_k.weight"], rope_halves(a2["layers.1.attention.wk.weight"], 1))
+    assert not torch.equal(q2["blk.1.attn_k.weight"], a2["layers.1.attention.wk.weight"])
+    assert torch.equal(q2["blk.1.attn_v.bias"], a2["layers.1.attention.wv.bias"])
+    assert field["Qwen3-30B-A3B"]["qwen3moe.expert_feed_forward_length"] == 344
+    assert torch.equal(q3["blk.0.attn_q.weight"], rope_halves(a3["layers.0.attention.wq.weight"], 8))
+    assert torch.equal(q3["blk.0.attn_k_norm.weight"], rope_halves(a3["layers.0.attention.k_norm.weight"], 1))
+    assert torch.equal(q3["blk.0.ffn_up_exps.weight"][5], a3["layers.0.feed_forward.experts.5.w3.weight"])
+    assert torch.equal(q3["output.weight"], a3["output.weight"])
+
+
+def test_qwen3_moe_without_renormalised_top_k_is_refused_in_one_line(root, tmp_path, capsys):
+    """llama.cpp's qwen3moe always renormalises the top-k gate weights: norm_topk_prob false cannot be
+    written; the dialog's check says so too, and a Qwen run that can be written is named by its arch."""
+    from export_runs import tokenizer
+
+    from studio.core.formats.outside import export_problems
+    from studio.core.model.compiler import compile_architecture
+    from studio.entry import main
+    arch = config_arch("Qwen3-30B-A3B", root)
+    arch.graph.set_config("feed_forward", "norm_topk", False)
+    run = RunDir(tmp_path / "run")
+    run.initialize(arch, "Qwen3-30B-A3B", tokenizer(root))
+    run.save_checkpoint({"model": compile_architecture(arch).state_dict()}, step=0)
+    capsys.readouterr()
+    assert main(["export", str(run.path), "--format", "gguf", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "always renormalises the top-k" in err and "--format hf" in err
+    assert not (tmp_path / "out").exists()
+    assert any("norm_topk" in p for p in export_problems(run.path, "gguf")[1])
+    assert export_problems(run.path, "hf")[0] == "Qwen3MoeForCausalLM"
+    assert export_problems(config_run("Qwen3-4B", root), "gguf") == ("GGUF arch qwen3 (qwen3)", [])

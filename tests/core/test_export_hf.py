@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from export_runs import HF_PRESETS, PROMPT, stories, tokenizer, trained_run
+from export_runs import HF_PRESETS, PROMPT, QWEN_CONFIGS, config_run, stories, tokenizer, trained_run
 
 from studio.core.files.presets import load_preset
 from studio.core.formats.decoder import plan_decoder
@@ -191,43 +191,19 @@ def test_tokenizer_ids_equal_on_tinystories(root, tmp_path, shared_data):
     assert [hf(t)["input_ids"] for t in texts] == [tok.encode(t) for t in texts]
 
 
-@pytest.mark.parametrize("name, cls, refused", [
-    ("Qwen2.5-3B", "Qwen2ForCausalLM", "q/k/v biases (Qwen2)"),
-    ("Qwen3-4B", "Qwen3ForCausalLM", "QK-norm (Qwen3)"),
-    ("Qwen3-30B-A3B", "Qwen3MoeForCausalLM", "QK-norm (Qwen3)"),
-])
-def test_config_json_in_then_hf_out(name, cls, refused, root, tmp_path, capsys):
+@pytest.mark.parametrize("name", QWEN_CONFIGS)
+def test_config_json_in_then_hf_out(name, root, tmp_path):
     """A Qwen config.json in (q/k/v biases and tied head; QK-norm; QK-norm + MoE) → a few training steps →
-    the same transformers class out, with the same logits; GGUF refuses it in one line."""
-    from pathlib import Path
-
-    from studio.core.files.model_spec import load_model
-    from studio.core.model.compiler import compile_architecture
-    from studio.core.training.setup import classroom_arch
-    tok = tokenizer(root)
-    config = Path(__file__).resolve().parents[1] / "data" / "hf_configs" / name / "config.json"
-    arch = classroom_arch(load_model(str(config)), tok.vocab_size, 32)
-    torch.manual_seed(2)
-    model = compile_architecture(arch)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    ids = torch.tensor([tok.encode(" ".join(stories(20)))[:33 * 4]]).view(4, 33)
-    for _ in range(3):
-        model(ids[:, :-1], ids[:, 1:])[1].backward()
-        opt.step()
-        opt.zero_grad()
-    run = RunDir(tmp_path / "run")
-    run.initialize(arch, str(config), tok)
-    run.save_checkpoint({"model": model.state_dict()}, step=3)
-    res = export_hf(run.path, tmp_path / "hf")
+    the same transformers class out, with the same logits (llama.cpp: test_export_gguf_qwen.py)."""
+    run = config_run(name, root)
+    res = export_hf(run, tmp_path / "hf")
     hf, info = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), output_loading_info=True,
                                                                  dtype=torch.float32)
-    assert res.architecture == type(hf).__name__ == cls
+    assert res.architecture == type(hf).__name__ == QWEN_CONFIGS[name]
     assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys"))
-    x = torch.tensor([tok.encode(PROMPT)])
+    x = torch.tensor([RunDir(run).tokenizer().encode(PROMPT)])
     with torch.no_grad():
-        assert (hf(x).logits - model.eval()(x)[0]).abs().max().item() < 1e-4
-    code, _, err = cli(capsys, "export", run.path, "--format", "gguf", "--out", tmp_path / "g")
-    assert code == 2 and refused in err and "--format hf" in err
+        assert (hf(x).logits - RunDir(run).build_model().eval()(x)[0]).abs().max().item() < 1e-4
 
 
 KNOWN = ("Zoo was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, "

@@ -29,11 +29,13 @@ def export_problems(run_dir, fmt: str) -> tuple[str, list[str]]:
         except E.StudioError as exc:
             problems.append(str(exc))
     if plan is not None and fmt == "gguf":
-        from studio.core.formats.gguf.export import gguf_problems
+        from studio.core.formats.gguf.arches import gguf_problems
         problems += gguf_problems(plan)
     if not run.has_checkpoint():
         problems.append(f"{run.path}: no checkpoint yet; train the run first")
     if problems or plan is None:
         return "", problems
-    gguf_arch = "deepseek2" if plan.family == "deepseek_v3" else "llama"
-    return (ARCHITECTURES[plan.family] if fmt == "hf" else f"GGUF arch {gguf_arch} ({plan.family})"), []
+    if fmt == "hf":
+        return ARCHITECTURES[plan.family], []
+    from studio.core.formats.gguf.arches import layout_for
+    return f"GGUF arch {layout_for(plan).arch} ({plan.family})", []

@@ -11,6 +11,11 @@ the pairs (``rope_interleave: true``), so its weights are copied as they are.
 from __future__ import annotations
 
 from studio.core.formats.decoder import DENSE, EXPERTS, DecoderPlan
+from studio.core.formats.frame import frame_tensors
+
+NAMES = {"tok_embeddings": "model.embed_tokens.weight", "norm": "model.norm.weight", "output": "lm_head.weight",
+         "attention_norm": "model.layers.{i}.input_layernorm.weight",
+         "ffn_norm": "model.layers.{i}.post_attention_layernorm.weight"}
 
 
 def rope_halves(w, n_heads: int):
@@ -25,15 +30,11 @@ def rope_halves(w, n_heads: int):
 def hf_tensors(sd: dict, plan: DecoderPlan) -> dict:
     """{HF name: tensor} for the plan's family; every tensor contiguous fp32."""
     ids = plan.ids
-    out = {"model.embed_tokens.weight": sd[f"{ids['tok_embeddings']}.weight"],
-           "model.norm.weight": sd[f"{ids['norm']}.weight"]}
-    if not plan.tied:
-        out["lm_head.weight"] = sd[f"{ids['output']}.weight"]
+    out, norms = frame_tensors(sd, plan, NAMES)
     for i, (kind, _) in enumerate(plan.ffn):
         src, dst = f"layers.{i}.", f"model.layers.{i}."
         layer = {k[len(src):]: v for k, v in sd.items() if k.startswith(src)}
-        out[dst + "input_layernorm.weight"] = layer[f"{ids['attention_norm']}.weight"]
-        out[dst + "post_attention_layernorm.weight"] = layer[f"{ids['ffn_norm']}.weight"]
+        out.update(norms[i])
         attn = {k[len(ids["attention"]) + 1:]: v for k, v in layer.items() if k.startswith(ids["attention"] + ".")}
         if plan.family == "deepseek_v3":
             out.update(_mla(attn, dst + "self_attn."))

@@ -1,0 +1,29 @@
+"""Which llama.cpp architecture a Hugging Face-expressible plan is written as (one Layout per
+family), and what keeps a plan out of the one it would get."""
+from __future__ import annotations
+
+from studio.core.formats.decoder import EXPERTS
+from studio.core.formats.gguf.deepseek2 import DEEPSEEK2
+from studio.core.formats.gguf.layout import Layout
+from studio.core.formats.gguf.llama import LLAMA
+from studio.core.formats.gguf.qwen import QWEN2, QWEN3, QWEN3MOE
+
+LAYOUTS = {"llama": LLAMA, "mixtral": LLAMA, "deepseek_v3": DEEPSEEK2, "qwen2": QWEN2, "qwen3": QWEN3,
+           "qwen3_moe": QWEN3MOE}
+
+
+def layout_for(plan) -> Layout:
+    return LAYOUTS[plan.family]
+
+
+def gguf_problems(plan) -> list[str]:
+    """Every reason a plan the Hugging Face export takes cannot be written for llama.cpp."""
+    if plan.family == "qwen3_moe" and not plan.ffn_config(EXPERTS).norm_topk:
+        return [(f"{plan.ids['feed_forward']}: gate weights not renormalised (Qwen3-MoE's norm_topk_prob false): "
+                 "llama.cpp's qwen3moe always renormalises the top-k; turn norm_topk on, or export it for "
+                 "Hugging Face instead (--format hf)")]
+    attn_bias = getattr(plan.attention, "bias", False)  # Qwen2's q/k/v biases are qkv_bias, and written
+    if attn_bias or any(getattr(c, "bias", False) for _, c in plan.ffn):
+        node = plan.ids["attention"] if attn_bias else plan.ids["feed_forward"]
+        return [f"{node}: has biases; llama.cpp's {layout_for(plan).arch} architecture has none; turn bias off"]
+    return []
