@@ -34,6 +34,18 @@ def compared_with(meta: dict, change, timeline) -> str:
     return f"What changed since {since} (the model it builds on)"
 
 
+def user_milestone_html(m: dict) -> list[str]:
+    """The mark of a milestone the user added: whose it is, its file, how to take it off, and its
+    one-line innovation when it has no longer explanation."""
+    from pathlib import Path
+    rule = f" It builds on {m['builds_on_rule']}." if m.get("builds_on_rule") else ""
+    out = [f"<p><b style='color:{DIFF['added']}'>◆ Added by you</b> ({esc(Path(str(m['user_milestone'])).name)} in "
+           f"your milestones folder; File → Remove from timeline takes it off).{esc(rule)}</p>"]
+    if m.get("short") and not (m.get("explanation") or m.get("summary")):
+        out.append(f"<p>{esc(m['short'])}</p>")
+    return out
+
+
 class InfoPanel(QWidget):
     """Mirrors the Document (and its Figures' change); the HTML is laid out on the next
     event-loop turn, once, however fast the slider moves."""
@@ -94,6 +106,8 @@ class InfoPanel(QWidget):
         if m.get("family_member"):
             sub += f"<br><span style='font-size:small'>{esc(m['family_member'])}</span>"
         h.append(f"<p style='margin-top:0'>{sub}</p>")
+        if m.get("user_milestone") and doc.is_milestone:  # one the user added (studio.core.files.user_milestones)
+            h += user_milestone_html(m)
         if m.get("link"):
             h.append(f"<p><a href='{esc(m['link'])}'>{esc(link_label(m['link']))}</a></p>")
         if m.get("disclosure") in ("undisclosed", "stand-in", "reported"):

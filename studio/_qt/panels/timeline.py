@@ -10,7 +10,7 @@ Document's list of edited copies and the Figures' llama2.c markers, and repaints
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSizePolicy, QToolButton, QToolTip, QWidget
 
 from studio._qt.text import esc
@@ -40,8 +40,9 @@ class TimelineStrip(QWidget):
         self.setToolTip("")
         self.setAccessibleName("Timeline")
         self.setStatusTip("Drag or use ←/→ Home/End to move through the milestones; ✎ edited, ·c exports to llama2.c, "
-                         "▲ a prepared run (Help → Prepare the lesson…)")
+                         "▲ a prepared run (Help → Prepare the lesson…), ◆ added by you (File → Add to timeline…)")
         self.timeline.index_changed.connect(lambda _i: self.update())
+        self.timeline.entries_changed.connect(lambda: self.update())
         model.document.listed.connect(lambda: self.update())
         model.figures.series_changed.connect(self._markers)
         self._refresh_height()
@@ -154,7 +155,7 @@ class TimelineStrip(QWidget):
         cur_span = None
         if m.index is not None and 0 <= m.index < len(xs):
             info = m.infos[m.index]
-            name = info.title + (" ✎" if self.is_edited(info.id) else "")
+            name = info.title + (" ✎" if self.is_edited(info.id) else "") + (" ◆ added by you" if m.is_user(info.id) else "")
             cfm = QFontMetricsF(cur_font)
             tw = cfm.horizontalAdvance(name)
             tx = min(max(2.0, xs[m.index] - tw / 2), self.width() - tw - 2)
@@ -178,14 +179,20 @@ class TimelineStrip(QWidget):
             p.setPen(QPen(QColor(0, 0, 0, 0), 0))
             p.setBrush(QColor(t.selection) if cur else QColor(t.muted))
             r = 9.0 if cur else 5.0
-            p.drawEllipse(QPointF(x, ay), r, r)
+            if m.is_user(info.id):  # the user's own milestone: a diamond in its own colour (shape, not colour alone)
+                p.setBrush(QColor(t.selection) if cur else QColor(DIFF["added"]))
+                p.drawPolygon(QPolygonF([QPointF(x, ay - r - 2), QPointF(x + r + 2, ay), QPointF(x, ay + r + 2),
+                                         QPointF(x - r - 2, ay)]))
+            else:
+                p.drawEllipse(QPointF(x, ay), r, r)
             if edited:  # shape + word cue, not colour alone
                 p.setPen(QPen(QColor(DIFF["changed"]), 2.5))
                 p.setBrush(QBrush(QColor(0, 0, 0, 0)))
                 p.drawEllipse(QPointF(x, ay), r + 4, r + 4)
             if cur:
                 continue  # its full name is on the row above
-            text = self.label(i) + (" ✎" if edited else "") + (" ·c" if self.llama2c.get(info.id) else "") \
+            text = self.label(i) + (" ◆" if m.is_user(info.id) else "") + (" ✎" if edited else "") \
+                + (" ·c" if self.llama2c.get(info.id) else "") \
                 + (" ▲" if info.id in self.prepared else "")
             f = ui_font(self.font_pt, bold=cur)
             tw = QFontMetricsF(f).horizontalAdvance(text)
@@ -243,6 +250,8 @@ class TimelineStrip(QWidget):
             blurb = blurb[:217].rsplit(" ", 1)[0] + "…"
         group = "Build your own" if info.group == "recipe" else info.date
         edited = " <i>(an edited copy is open: File → Edited models)</i>" if self.is_edited(info.id) else ""
+        if self.timeline.is_user(info.id):
+            edited += "<br><b>◆ Added by you</b> <i>(File → Remove from timeline takes it off)</i>"
         if self.llama2c.get(info.id):
             blurb = f"{blurb} [·c: exports to llama2.c as is]".strip()
         return (f"<b>{esc(info.title)}</b>{edited}<br><span>{esc(info.org)} · {esc(group)}</span>"

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QLabel, QM
 from studio import __version__
 from studio._qt.panels.accounting_panel import AccountingPanel
 from studio._qt.graph.editing import Editor
+from studio._qt.dialogs.add_milestone import UserMilestoneActions
 from studio._qt.dialogs.first_run import FirstRun, first_start
 from studio._qt.graph.graph_view import GraphView
 from studio._qt.panels.info_panel import InfoPanel
@@ -205,6 +206,7 @@ class MainWindow(DockHost, QMainWindow):
         ed = self.editor
         self.open_model_action = self._action(f, "Open &model (YAML or config.json)…", self.open_model_dialog, None,
                                               "Open an architecture YAML file or a Hugging Face config.json")
+        self.user_milestones = UserMilestoneActions(self, f)  # Add to timeline… / Remove from timeline…
         self.export_action = self._action(f, "&Export diagram…", self.export_diagram, "Ctrl+E",
                                           "Save the graph as PNG or SVG")
         f.addSeparator()

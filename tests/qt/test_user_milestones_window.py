@@ -1,0 +1,122 @@
+"""Issue 24 item 5 in the window: File → Add to timeline… with the keyboard adds a config.json
+with its card; the strip, its tooltip and the card mark it as yours; a new window (a restart)
+shows it still; File → Remove from timeline… (confirmed) takes it off. Bad files: one line."""
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from tests.qt.conftest import dispose
+
+QWEN3 = Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "Qwen3-4B" / "config.json"
+MID = "2025-04-qwen3-4b"
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    d = tmp_path / "milestones"
+    monkeypatch.setenv("ARCHSTUDIO_MILESTONES_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def windows():
+    """Windows a test makes (a restart makes a second); each disposed of when the test ends."""
+    made = []
+    yield made
+    for w in made:
+        dispose(w)
+
+
+def new_window(qtbot, windows):
+    from studio._qt.window.main_window import MainWindow
+    w = MainWindow()
+    windows.append(w)
+    w.resize(1366, 768)
+    w.show()
+    qtbot.waitExposed(w)
+    w._warm()
+    return w
+
+
+def file_menu_key(qtbot, w, key):
+    """Alt+F, then the item's underlined letter: what a keyboard user presses."""
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=3000)  # the menu bar's Alt keys need it
+    w.graph_view.setFocus()
+    qtbot.keyClick(w, Qt.Key_F, Qt.AltModifier)
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None, timeout=3000)
+    qtbot.keyClick(QApplication.activePopupWidget(), key)
+
+
+def retype(qtbot, edit, text):
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key_A, Qt.ControlModifier)
+    qtbot.keyClicks(edit, text)
+
+
+def test_add_show_restart_remove(qtbot, folder, windows):
+    w = new_window(qtbot, windows)
+    tl = w.model.timeline
+    assert not w.user_milestones.remove_action.isEnabled()  # a published milestone is on screen
+    file_menu_key(qtbot, w, Qt.Key_T)
+    qtbot.waitUntil(lambda: w.user_milestones.dialog is not None and w.user_milestones.dialog.isVisible(), timeout=3000)
+    dlg = w.user_milestones.dialog
+    assert not dlg.add_btn.isEnabled() and dlg.problem.text() == "Choose a file."
+    retype(qtbot, dlg.path_edit, str(QWEN3))
+    assert dlg.card_box.isEnabled() and dlg.problem.text() == "A title is needed"
+    for key, text in (("title", "Qwen3-4B"), ("date", "2025-04-31"), ("org", "Alibaba Qwen"),
+                      ("innovation", "QK-norm in every attention layer"), ("source", "https://huggingface.co/Qwen/Qwen3-4B")):
+        retype(qtbot, dlg.fields[key], text)
+    assert dlg.problem.text() == "Date '2025-04-31' is not a day of the calendar" and not dlg.add_btn.isEnabled()
+    retype(qtbot, dlg.fields["date"], "2025-04-29")
+    assert dlg.problem.text() == "" and dlg.add_btn.isEnabled()
+    qtbot.keyClick(dlg.fields["date"], Qt.Key_Return)  # Enter: the default button, Add to timeline
+    qtbot.waitUntil(lambda: not dlg.isVisible(), timeout=3000)
+
+    ids = tl.milestone_ids
+    assert tl.is_user(MID) and ids[ids.index(MID) - 1] == "2025-01-deepseek-r1"
+    assert w.model.document.milestone_id == MID and tl.current_id == MID  # shown at once
+    assert "Added Qwen3-4B to the timeline" in w.statusBar().currentMessage()
+    strip = w.timeline_bar.strip
+    assert "◆ Added by you" in strip.card_html(tl.ids.index(MID))
+    qtbot.waitUntil(lambda: "Added by you" in w.info_panel.browser.toPlainText(), timeout=3000)
+    assert "QK-norm in every attention layer" in w.info_panel.browser.toPlainText()
+    assert "What changed since LLaMA 2" in w.info_panel.browser.toPlainText()
+    assert w.user_milestones.remove_action.isEnabled()
+    dispose(w)
+
+    w2 = new_window(qtbot, windows)  # a restart: a new model and window read the folder
+    tl2 = w2.model.timeline
+    assert tl2.is_user(MID) and tl2.milestone_ids == ids
+    w2.model.show_milestone(MID)
+    file_menu_key(qtbot, w2, Qt.Key_V)  # Remo&ve from timeline…
+    qtbot.waitUntil(lambda: w2.user_milestones.confirm is not None and w2.user_milestones.confirm.isVisible(),
+                    timeout=3000)
+    box = w2.user_milestones.confirm
+    assert "Qwen3-4B" in box.text() and box.defaultButton().text() == "Cancel"  # Enter alone keeps it
+    remove = next(b for b in box.findChildren(QPushButton) if b.text() == "Remove")
+    remove.setFocus()
+    qtbot.keyClick(remove, Qt.Key_Space)
+    qtbot.waitUntil(lambda: MID not in tl2.ids, timeout=3000)
+    assert w2.model.document.milestone_id == "2025-01-deepseek-r1" and not (folder / f"{MID}.yaml").exists()
+    assert not w2.user_milestones.remove_action.isEnabled()
+
+
+def test_a_file_the_core_refuses_is_one_line_in_the_dialog_and_a_bad_dropped_file_one_status_line(qtbot, folder, tmp_path, windows):
+    folder.mkdir()
+    (folder / "damaged.yaml").write_text("meta: [\n")
+    w = new_window(qtbot, windows)
+    qtbot.waitUntil(lambda: "Skipped your milestone file damaged.yaml:" in w.statusBar().currentMessage(), timeout=3000)
+    assert "(moved to rejected/)" in w.statusBar().currentMessage() and (folder / "rejected" / "damaged.yaml").exists()
+    before = list(w.model.timeline.ids)
+    dlg = w.user_milestones.open_add()
+    bad = tmp_path / "no-graph.yaml"
+    bad.write_text("meta: {title: No graph, date: '2024-01'}\n")
+    retype(qtbot, dlg.path_edit, str(bad))
+    assert not dlg.card_box.isEnabled() and dlg.add_btn.isEnabled()
+    qtbot.keyClick(dlg.path_edit, Qt.Key_Return)
+    assert dlg.isVisible() and dlg.problem.text().startswith("no-graph.yaml: ")  # the core's one line
+    assert "\n" not in dlg.problem.text() and w.model.timeline.ids == before
+    dlg.reject()
