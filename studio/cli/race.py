@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 from studio.core import errors as E
+from studio.core.classroom.race_steps import clock
+from studio.core.jobs.control import JobControl
 
 
 def print_table(rows: list[dict]) -> None:
@@ -21,7 +23,9 @@ def print_table(rows: list[dict]) -> None:
 
 
 def cmd_race(args) -> int:
+    started_at = clock()  # --minutes run from here: what the user waits for
     from studio.core.classroom.race import RaceConfig, load_race, race
+    from studio.core.classroom.race_events import RaceDone
     from studio.core.classroom.race_setup import race_preset, race_presets
     if args.list:
         for p in race_presets().values():
@@ -55,35 +59,45 @@ def cmd_race(args) -> int:
                      data=args.data, vocab_size=args.vocab_size or 512, batch_size=args.batch_size or 8,
                      context=args.context or 256, seed=args.seed, threads=args.threads, device=args.device,
                      title=title)
-    stop = {"flag": False}
+    control = JobControl()
 
     def on_sigint(signum, frame):
-        if stop["flag"]:
+        if control.should_stop():
             raise KeyboardInterrupt
-        stop["flag"] = True
+        control.stop()
         print("\nstopping the race after this step (Ctrl+C again to abort)", file=sys.stderr, flush=True)
 
     old = signal.signal(signal.SIGINT, on_sigint)
-    tty = sys.stderr.isatty()
-    last = 0.0
-    end = None
     try:
-        for ev in race(out, cfg, lambda: stop["flag"]):
-            if ev.kind == "step":
-                now = time.monotonic()
-                if tty and now - last > 0.25:
-                    last = now
-                    sys.stderr.write(f"\rstep {ev.step}/{ev.steps} ")
-                    sys.stderr.flush()
-            elif ev.kind == "eval":
-                if tty:
-                    sys.stderr.write("\r" + " " * 40 + "\r")
-                print(f"step {ev.step}: {ev.name}: held-out {ev.val_bpb:.3f} bits/byte", file=sys.stderr, flush=True)
-            else:
-                print(ev.message, file=sys.stderr, flush=True)
-                end = ev
+        end = _print_race(race(out, cfg, control, started_at))
     finally:
         signal.signal(signal.SIGINT, old)
     print_table(list(end.table))
     print(f"race saved in {out} (reopen: archstudio race --show {out})")
-    return 0 if end.kind == "done" else 130
+    return 0 if isinstance(end, RaceDone) else 130
+
+
+def _print_race(events):
+    """Print the race as it goes (a step counter on a terminal, a line per evaluation); returns its
+    last event (RaceDone or RaceStopped)."""
+    from studio.core.classroom.race_events import RaceEnd, RaceEval, RaceStarted, RaceStep
+    from studio.core.training.events import Preparing
+    tty = sys.stderr.isatty()
+    last, end = 0.0, None
+    for ev in events:
+        if isinstance(ev, RaceStep):
+            now = time.monotonic()
+            if tty and now - last > 0.25:
+                last = now
+                sys.stderr.write(f"\rstep {ev.step}/{ev.steps}, {ev.elapsed_s:.0f} s ")
+                sys.stderr.flush()
+        elif isinstance(ev, RaceEval):
+            if tty:
+                sys.stderr.write("\r" + " " * 40 + "\r")
+            print(f"step {ev.step}: {ev.name}: held-out {ev.val_bpb:.3f} bits/byte", file=sys.stderr, flush=True)
+        elif isinstance(ev, Preparing):
+            print(f"preparing: {ev.what}", file=sys.stderr, flush=True)
+        elif isinstance(ev, (RaceStarted, RaceEnd)):
+            print(ev.message, file=sys.stderr, flush=True)
+            end = ev
+    return end

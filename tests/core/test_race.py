@@ -7,7 +7,10 @@ import pytest
 from conftest import run_cli
 from studio.core.errors import StudioError
 from studio.core.classroom.race import RaceConfig, load_race, race
+from studio.core.classroom.race_events import RaceDone, RaceEval, RaceStarted, RaceStep, RaceStopped
 from studio.core.classroom.race_history import RaceHistory
+from studio.core.jobs.control import JobControl
+from studio.core.training.events import Preparing
 from studio.core.classroom.race_setup import MATCHES, figure, load_race_model, match_models, race_presets
 from studio.core.runs.rundir import RunDir
 from studio.core.training import setup as S
@@ -39,7 +42,8 @@ def test_two_models_see_identical_batches_and_write_their_own_metrics(cache, tmp
         return model
     monkeypatch.setattr(S, "build_model", spy)
     events = list(race(tmp_path / "race", tiny()))
-    assert events[0].kind == "start" and events[-1].kind == "done"
+    assert isinstance(events[0], Preparing) and isinstance(events[-1], RaceDone)
+    assert [type(e) for e in events].count(RaceStarted) == 1 and not [e for e in events if isinstance(e, RaceStopped)]
     train_calls = [h for h in seen.values() if h]
     assert len(train_calls) == 2 and len(train_calls[0]) >= 6
     assert train_calls[0][-6:] == train_calls[1][-6:], "both models trained on the same batches in the same order"
@@ -70,6 +74,83 @@ def test_two_models_see_identical_batches_and_write_their_own_metrics(cache, tmp
     cut = RaceHistory.from_saved(load_race(tmp_path / "race"))
     assert cut.status == "interrupted" and cut.step == 6 and "interrupted at step 6" in cut.message
     assert [r["name"] for r in cut.table] == ["GPT-2", "LLaMA 2"] and all(r["val_bpb"] > 0 for r in cut.table)
+
+
+def test_minutes_run_on_the_wall_clock_from_the_command(cache, tmp_path, monkeypatch):
+    """--minutes N: N minutes from the command, preparing included, paced by the trainer's Budget. A
+    clock that says 59 s of a 1-minute race went by before the first step leaves the race its last
+    second: a few steps, the last at the learning rate's floor, and the table written (without the
+    wall clock the race would fit its steps to the whole minute after preparing)."""
+    import studio.core.classroom.race_steps as RS
+    from studio.core.training.budget import Budget
+    made = []
+    real_budget = Budget
+
+    def spy(*a, **k):
+        made.append(real_budget(*a, **k))
+        return made[-1]
+    monkeypatch.setattr("studio.core.training.budget.Budget", spy)
+    asked = RS.clock() - 59.0  # the command, 59 s ago
+    events = list(race(tmp_path / "race", tiny(steps=None, minutes=1.0, eval_interval=None), started_at=asked))
+    started = next(e for e in events if isinstance(e, RaceStarted))
+    assert started.preparing_s >= 59.0 and "1 min on the wall clock" in started.message
+    end = events[-1]
+    assert isinstance(end, RaceDone) and end.elapsed_s >= 59.0 and 1 <= end.step < 40, end.message
+    assert len(made) == 1 and made[0].seconds == 60.0 and made[0].used >= 59.0  # the trainer's own budget
+    steps = [RunDir(tmp_path / "race" / m["run"]).metrics() for m in load_race(tmp_path / "race").index["models"]]
+    lrs = [[r["lr"] for r in recs if r["kind"] == "step"] for recs in steps]
+    assert lrs[0] == lrs[1] and lrs[0][-1] == pytest.approx(3e-4)  # one schedule for both; it ends decayed
+    evals = [e for e in events if isinstance(e, RaceEval)]
+    assert {e.step for e in evals} == {end.step} and len(evals) == 2  # both evaluated at the last step
+    index = load_race(tmp_path / "race").index
+    assert index["clock"]["budget_s"] == 60.0 and index["clock"]["elapsed_s"] >= 59.0
+
+
+def test_a_timed_race_fits_its_steps_to_the_measured_step_time(cache, tmp_path, monkeypatch):
+    """A fake clock and cost model: preparing takes 10 s of a 1-minute race, every race step 1 s and
+    the end (samples, checkpoints) 3 s. The budget fits the steps to what is left and keeps the end
+    back: ~46 steps, and the last one ends before the minute less the end's seconds."""
+    import studio.core.classroom.race as R
+    import studio.core.classroom.race_steps as RS
+    now = {"t": 1000.0}
+    monkeypatch.setattr(RS, "clock", lambda: now["t"])
+
+    def measured(*a, **k):
+        now["t"] += 10.0  # loading, the tokenizer and timing the models
+        return RS.Costs(step_s=1.0, eval_s=0.0, end_s=3.0)
+    monkeypatch.setattr(R, "_costs", measured)
+    real_steps = RS.run_steps
+
+    def paced(f, cfg, control, pace):
+        gen = real_steps(f, cfg, control, pace)
+        while True:
+            try:
+                ev = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(ev, RaceStep) and ev.model == 1:
+                now["t"] += 1.0  # a race step (both models) takes one second
+            yield ev
+    monkeypatch.setattr(RS, "run_steps", paced)
+    events = list(race(tmp_path / "race", tiny(steps=None, minutes=1.0, eval_interval=None), started_at=1000.0))
+    end = events[-1]
+    assert isinstance(end, RaceDone) and 45 <= end.step <= 47 and 1055 <= now["t"] <= 1057, (end.step, now["t"])
+    evals = sorted({e.step for e in events if isinstance(e, RaceEval)})
+    assert len(evals) >= 8 and evals[-1] == end.step  # every 1/12 of the minutes, and at the end
+
+
+def test_a_stopped_race_says_so(cache, tmp_path):
+    control = JobControl()
+    events = []
+    for ev in race(tmp_path / "race", tiny(steps=50), control):
+        events.append(ev)
+        if isinstance(ev, RaceStep) and ev.step == 2:
+            control.stop()
+    assert isinstance(events[-1], RaceStopped) and events[-1].step == 2 and "stopped after 2 of 50" in events[-1].message
+    h = RaceHistory()
+    for ev in events:
+        h.feed(ev)
+    assert h.status == "stopped" and h.step == 2 and len(h.table) == 2
 
 
 def test_matching_equal_active_parameters():

@@ -66,3 +66,27 @@ def test_planner_follows_the_model_on_screen(qtbot):
     model.show_milestone("2023-12-mixtral")
     qtbot.waitUntil(lambda: view.plan.id == "2023-12-mixtral", timeout=5000)
     assert "active per token" in view.figures.text() and "undisclosed" in view.figures.text()
+
+
+def test_a_race_from_the_app_runs_its_minutes_from_the_click(qtbot, cache, tmp_path, monkeypatch):
+    """The view's race gets the click's clock reading: its minutes count the preparing (issue 21), and
+    the preparing is said in the status line while it runs."""
+    import studio.core.classroom.race as R
+    import studio.core.classroom.race_steps as RS
+    from studio.core.training.events import Preparing
+    monkeypatch.setattr(RS, "clock", lambda: 1234.5)
+    asked = {}
+
+    def job(out, cfg, control, started_at):
+        asked.update(minutes=cfg.minutes, started_at=started_at, control=control)
+        yield Preparing("training the race's tokenizer")
+    monkeypatch.setattr(R, "race", job)
+    view = RaceView(RaceHistory())
+    qtbot.addWidget(view)
+    view.minutes.setValue(2)
+    w = view.start(tmp_path / "race")
+    with qtbot.waitSignal(w.ended, timeout=WAIT):
+        pass
+    view._redraw(force=True)
+    assert asked["started_at"] == 1234.5 and asked["minutes"] == 2 and hasattr(asked["control"], "should_stop")
+    assert "preparing: training the race's tokenizer" in view.status.text()

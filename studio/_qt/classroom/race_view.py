@@ -212,6 +212,8 @@ class RaceView(QWidget):
         """Start a race on the generic worker (``overrides``: RaceConfig fields, e.g. steps for tests)."""
         from studio._qt.worker import start_job
         from studio.core.classroom.race import RaceConfig, default_race_dir, race
+        from studio.core.classroom.race_steps import clock
+        started_at = clock()  # the race's minutes run from the click
         if self.worker is not None:
             return
         models = self.chosen_models()
@@ -227,7 +229,7 @@ class RaceView(QWidget):
         self.history.path = out
         self.status.setText(f"Preparing the race in {out} on {self.data.currentText()}: one tokenizer, "
                             "timing each model on this machine…")
-        self.worker = w = start_job(lambda control: race(out, cfg, control.should_stop), name="archstudio-race",
+        self.worker = w = start_job(lambda control: race(out, cfg, control, started_at), name="archstudio-race",
                                     what="the race", parent=self, on_event=self.history.feed,
                                     on_failed=self.history.fail, on_ended=self._ended)
         self.start_btn.setEnabled(False)
@@ -288,7 +290,9 @@ class RaceView(QWidget):
                 curve.setVisible(False)
         self._fill_table(h.table)
         leader = h.leader()
-        if h.status == "running":
+        if h.status == "running" and not h.step and h.message:  # preparing, part of the race's minutes
+            self.status.setText(f"{h.title}: {h.message}" if h.title else h.message.capitalize())
+        elif h.status == "running":
             lead = f"; ahead: {leader}" if leader else ""
             self.status.setText(f"{h.title}: step {h.step} of {h.steps}{lead}")
         elif h.status in ("done", "stopped", "failed", "interrupted"):

@@ -3,7 +3,9 @@
 One tokenizer (trained once on the race's data), one batch sampler with one seed: every step
 draws ONE batch and every model trains on that same batch, in turn, in this one generator (so
 each gets the same CPU, interleaved step by step). Same initial seed, same schedule, same
-held-out windows at the same steps. Each model gets a RUN_DIR under the race folder
+held-out windows at the same steps. ``--minutes N`` is N minutes on the wall clock from the
+command or click, preparing included, paced by the trainer's own time budget (race_steps.py).
+:func:`race` is a job yielding one frozen dataclass per kind of event (race_events.py). Each model gets a RUN_DIR under the race folder
 (``1-<id>/``, ``2-<id>/``, …: run.yaml, metrics.jsonl with a ``batch`` hash per step, a final
 checkpoint usable by generate/inspect/train --resume); ``race.yaml`` holds the setup and the
 final table (params, training FLOPs, tokens/s, held-out bits per byte, a sample from each)
@@ -11,31 +13,33 @@ and is what :func:`load_race` reopens.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import yaml
 
 from studio.core import errors as E
+from studio.core.classroom.race_events import RaceDone, RaceStarted, RaceStopped
 from studio.core.files.contained import inside
 from studio.core.files.file_schemas import RACE, check
 from studio.core.files.schema import short
 from studio.core.files.yamlio import atomic_write_text, read_yaml
+from studio.core.jobs.control import JobControl
 
 RACE_SCHEMA = 1
 INDEX = "race.yaml"
 SAMPLE_PROMPT = "Once upon a time"
+SAMPLE_TOKENS = 48
 
 
 @dataclass(frozen=True)
 class RaceConfig:
     models: tuple = ()                  # preset ids, model files or inline dicts (race presets)
-    minutes: float = 3.0                # the whole race; steps are fitted to this machine
+    minutes: float = 3.0                # the whole race on the wall clock, preparing included
     steps: int | None = None            # instead of minutes
     match: str = "none"                 # none | params | active | flops (studio.core.classroom.race_setup)
     data: str | None = None
@@ -45,27 +49,10 @@ class RaceConfig:
     context: int = 256
     lr: float = 3e-3
     seed: int = 1337
-    eval_interval: int | None = None    # default: steps // 12
+    eval_interval: int | None = None    # default: 12 evaluations (steps // 12, or every 1/12 of the minutes)
     threads: int | None = None
     device: str = "cpu"
     title: str = ""
-
-
-@dataclass(frozen=True)
-class RaceEvent:
-    kind: str            # "start", "step", "eval", "done", "stopped"
-    model: int           # index of the model (-1 for race-wide events)
-    name: str
-    message: str = ""
-    step: int = 0
-    steps: int = 0
-    tokens: int = 0
-    loss: float | None = None
-    val_bpb: float | None = None
-    wall_s: float = 0.0          # this model's own training time so far
-    flops: float = 0.0           # its training FLOPs so far, 6 · active params · tokens
-    batch: str = ""              # hash of the batch this model just trained on
-    table: tuple = ()            # "done"/"stopped": the final rows
 
 
 @dataclass
@@ -99,12 +86,6 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:60] or "model"
 
 
-def batch_hash(x, y) -> str:
-    h = hashlib.sha256(x.detach().cpu().numpy().tobytes())
-    h.update(y.detach().cpu().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def _write_index(out: Path, data: dict) -> None:
     atomic_write_text(out / INDEX, yaml.safe_dump({"schema_version": RACE_SCHEMA, "kind": "race", **data},
                                                   sort_keys=False, allow_unicode=True, width=100))
@@ -121,20 +102,34 @@ class _Field:
     device: object
     index: dict
     corpus_label: str
+    costs: object = None  # race_steps.Costs measured for a time budget (None: a step count)
 
 
-def race(out_dir, cfg: RaceConfig, should_stop: Callable[[], bool] = lambda: False) -> Iterator[RaceEvent]:
-    """Run the race into ``out_dir`` (a new or empty folder); see the module docstring."""
-    f = _set_up(Path(out_dir), cfg)
-    steps, T = f.tcfg.steps, f.tcfg.context
-    yield RaceEvent("start", -1, f.index["title"], f"{len(f.racers)} models, {steps} steps of {cfg.batch_size}×{T} "
-                    f"tokens on {f.corpus_label}", steps=steps)
-    step, batch_gen = yield from _run_steps(f, cfg, should_stop)
-    yield from _finish(f, cfg, step, batch_gen)
+def race(out_dir, cfg: RaceConfig, control: JobControl | None = None, started_at: float | None = None) -> Iterator:
+    """Run the race into ``out_dir`` (a new or empty folder); see the module docstring. A job
+    (studio.core.jobs): yields Preparing, RaceStarted, RaceStep and RaceEval, then RaceDone or
+    RaceStopped (``control`` stops it after the step). ``started_at`` (a ``race_steps.clock()``
+    reading): when the user asked for the race, where its minutes start (default: now)."""
+    from studio.core.classroom.race_steps import Pace, clock, run_steps
+    from studio.core.training.events import Preparing
+    started_at = clock() if started_at is None else started_at
+    control = control or JobControl()
+    yield Preparing("loading the models and the stories, training the race's tokenizer")
+    f = yield from _set_up(Path(out_dir), cfg)
+    pace = Pace(f.tcfg, None if cfg.steps else 60.0 * cfg.minutes, started_at, f.costs, cfg.eval_interval)
+    prep = pace.used_s()
+    how = (f"{cfg.minutes:g} min on the wall clock, {prep:.0f} s of it spent preparing (≈ {pace.planned()} steps"
+           if pace.budget else f"{pace.planned()} steps (")
+    yield RaceStarted(f.index["title"], f"{len(f.racers)} models, {how} of {cfg.batch_size}×{f.tcfg.context} tokens) "
+                      f"on {f.corpus_label}; the steps run eagerly (a race compiles nothing: a compile per model "
+                      "would cost tens of seconds of its minutes on a cold cache)", pace.planned(), prep)
+    batch_gen = yield from run_steps(f, cfg, control, pace)
+    yield from _finish(f, cfg, pace, batch_gen)
 
 
-def _set_up(out: Path, cfg: RaceConfig) -> _Field:
-    """Models, the one tokenizer and token stream, the step count fitted to the minutes, run folders."""
+def _set_up(out: Path, cfg: RaceConfig):
+    """Models, the one tokenizer and token stream, the step count fitted to the minutes, run folders
+    (a generator: yields the Preparing steps, returns the race's _Field)."""
     import dataclasses
 
     import torch
@@ -145,6 +140,7 @@ def _set_up(out: Path, cfg: RaceConfig) -> _Field:
     from studio.core.model.accounting import account
     from studio.core.runs.rundir import RunDir
     from studio.core.training import setup as S
+    from studio.core.training.events import Preparing
     from studio.core.training.trainer import TrainConfig, is_encoder_decoder, make_optimizer, pick_device
     if not 2 <= len(cfg.models) <= 4:
         raise E.StudioError(f"a race takes 2 to 4 models, not {len(cfg.models)}")
@@ -165,12 +161,14 @@ def _set_up(out: Path, cfg: RaceConfig) -> _Field:
                             "race decoder-only models")
     T = min([cfg.context] + [m.context for m in models])
     data = tokenize_corpus(corpus, tok)
-    tcfg = TrainConfig.for_run(steps=cfg.steps or 1, batch_size=cfg.batch_size, context=T, lr=cfg.lr, seed=cfg.seed,
-                               threads=cfg.threads, device=cfg.device)
+    tcfg = TrainConfig.for_run(steps=cfg.steps or 1, minutes=None if cfg.steps else cfg.minutes,
+                               batch_size=cfg.batch_size, context=T, lr=cfg.lr, seed=cfg.seed, threads=cfg.threads,
+                               device=cfg.device)
+    costs = None
     if cfg.steps is None:
-        per_step = sum(measure_step_seconds(m, data, cfg.batch_size, T, cfg.device) for m in models)
-        tcfg = dataclasses.replace(tcfg, steps=steps_for(60.0 * cfg.minutes, per_step))
-    tcfg = dataclasses.replace(tcfg, eval_interval=cfg.eval_interval or max(1, tcfg.steps // 12))
+        yield Preparing("timing each model on this machine")
+        costs = _costs(models, tok, data, cfg, tcfg, device, measure_step_seconds)
+        tcfg = dataclasses.replace(tcfg, steps=steps_for(60.0 * cfg.minutes, costs.step_s))
     out.mkdir(parents=True, exist_ok=True)
     racers: list[Racer] = []
     for i, ((arch, spec), a, m) in enumerate(zip(loaded, archs, models)):
@@ -187,77 +185,44 @@ def _set_up(out: Path, cfg: RaceConfig) -> _Field:
              "models": [{"name": r.name, "spec": r.spec, "run": r.run.path.name, "params": r.params,
                          "params_active": r.active} for r in racers]}
     _write_index(out, index)
-    return _Field(out, racers, data, tok, tcfg, device, index, corpus.label)
+    return _Field(out, racers, data, tok, tcfg, device, index, corpus.label, costs)
 
 
-def _run_steps(f: _Field, cfg: RaceConfig, should_stop):
-    """Every model takes each step on the same batch; evaluations at the same steps. Returns
-    (steps taken, the batch generator) for the checkpoints."""
+def _costs(models, tok, data, cfg: RaceConfig, tcfg, device, measure_step_seconds):
+    """What a time budget keeps back, measured on the untrained models: a race step (every model's),
+    an evaluation of every model (~ a third of a step per batch: forward only) and the end: the
+    48-token sample and the checkpoint (weights and AdamW's two moments) of every model."""
+    import io
+
     import torch
 
-    from studio.core.training.trainer import Batcher, autocast, evaluate, lr_at
-    tcfg, steps, T = f.tcfg, f.tcfg.steps, f.tcfg.context
-    batcher = Batcher(f.data.train, T, False, f.device)
-    val_T = T if len(f.data.val) > T + 1 else max(2, len(f.data.val) - 2)
-    val_batcher = Batcher(f.data.val, val_T, False, f.device)
-    batch_gen = torch.Generator().manual_seed(cfg.seed)  # ONE sampler: the same batches in the same order
-    params_of = [[p for p in r.model.parameters() if p.requires_grad] for r in f.racers]
-    step = 0
-    while step < steps and not should_stop():
-        x, y, _ = batcher.sample(cfg.batch_size, batch_gen)
-        lr = lr_at(step, tcfg)
-        step += 1
-        for i, r in enumerate(f.racers):
-            h = batch_hash(x, y)  # what this model is about to see
-            t0 = time.perf_counter()
-            for g in r.opt.param_groups:
-                g["lr"] = g.get("base_lr", cfg.lr) * lr / cfg.lr
-            with autocast(f.device, tcfg.precision):
-                _, loss = r.model(x, y)
-            if not torch.isfinite(loss):
-                raise E.StudioError(f"{r.name}: the loss became {float(loss.detach())} at step {step}; "
-                                    "race again with a lower --lr")
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params_of[i], tcfg.grad_clip)
-            r.opt.step()
-            r.opt.zero_grad(set_to_none=True)
-            if f.device.type == "cuda":
-                torch.cuda.synchronize()
-            dt = time.perf_counter() - t0
-            r.wall_s += dt
-            r.tokens += x.numel()
-            ce = float(r.model.last_losses.get("ce", float(loss.detach())))
-            flops = 6.0 * r.active * r.tokens
-            r.run.append_metrics({"kind": "step", "step": step, "tokens": r.tokens, "loss": ce, "lr": lr,
-                                  "tokens_per_s": x.numel() / dt if dt > 0 else 0.0, "elapsed_s": r.wall_s,
-                                  "flops": flops, "batch": h})
-            yield RaceEvent("step", i, r.name, step=step, steps=steps, tokens=r.tokens, loss=ce, wall_s=r.wall_s,
-                            flops=flops, batch=h)
-        if step % tcfg.eval_interval == 0 or step == steps:
-            for i, r in enumerate(f.racers):
-                vl = evaluate(r.model, val_batcher, tcfg.eval_batches, cfg.batch_size)
-                r.last_bpb = f.data.bits_per_byte(vl)
-                r.run.append_metrics({"kind": "eval", "step": step, "tokens": r.tokens, "val_loss": vl,
-                                      "val_bpb": r.last_bpb, "train_loss": float("nan"), "elapsed_s": r.wall_s,
-                                      "flops": 6.0 * r.active * r.tokens})
-                yield RaceEvent("eval", i, r.name, step=step, steps=steps, tokens=r.tokens, val_bpb=r.last_bpb,
-                                wall_s=r.wall_s, flops=6.0 * r.active * r.tokens)
-    return step, batch_gen
+    from studio.core.classroom.race_steps import Costs
+    from studio.core.training.trainer import sample_text
+    step_s = sum(measure_step_seconds(m, data, cfg.batch_size, tcfg.context, cfg.device) for m in models)
+    t0 = time.perf_counter()
+    for m in models:
+        sample_text(m, tok, SAMPLE_TOKENS, torch.Generator(device=device).manual_seed(cfg.seed + 1), device,
+                    prompt=SAMPLE_PROMPT)
+        torch.save(m.state_dict(), io.BytesIO())
+    end_s = (time.perf_counter() - t0) * 1.5  # the checkpoint also holds the optimizer's moments
+    return Costs(step_s, step_s * tcfg.eval_batches / 3, end_s)
 
 
-def _finish(f: _Field, cfg: RaceConfig, step: int, batch_gen):
+def _finish(f: _Field, cfg: RaceConfig, pace, batch_gen):
     """A checkpoint and a sample per model, the final table in race.yaml."""
     import torch
 
     from studio.core.training.trainer import sample_text
-    tcfg, steps = f.tcfg, f.tcfg.steps
+    tcfg, step, steps = f.tcfg, pace.step, pace.planned()
+    finished = not pace.more()
+    budget = pace.budget.state(finished) if pace.budget else None
     table = []
     for r in f.racers:
         gen = torch.Generator(device=f.device).manual_seed(cfg.seed + 1)
-        text = sample_text(r.model, f.tok, 48, gen, f.device, prompt=SAMPLE_PROMPT)
+        text = sample_text(r.model, f.tok, SAMPLE_TOKENS, gen, f.device, prompt=SAMPLE_PROMPT)
         payload = {"model": r.model.state_dict(), "optimizer": r.opt.state_dict(),
                    "schedule": {"kind": tcfg.schedule, "warmup": tcfg.warmup, "steps": steps, "lr": cfg.lr,
-                                "min_lr": cfg.lr * tcfg.min_lr_ratio},
+                                "min_lr": cfg.lr * tcfg.min_lr_ratio, "budget": budget},
                    "rng": {"torch": torch.get_rng_state(), "sample": gen.get_state()},
                    "data_pos": {"tokens": r.tokens, "generator": batch_gen.get_state()}, "config": asdict(tcfg)}
         r.run.save_checkpoint(payload, step)
@@ -267,11 +232,13 @@ def _finish(f: _Field, cfg: RaceConfig, step: int, batch_gen):
                       "tokens_per_s": round(r.tokens / r.wall_s, 1) if r.wall_s > 0 else 0.0,
                       "val_bpb": None if r.last_bpb is None or math.isnan(r.last_bpb) else round(r.last_bpb, 4),
                       "sample": text})
-    finished = step >= steps
-    _write_index(f.out, {**f.index, "status": "done" if finished else "stopped", "steps_done": step, "table": table})
-    yield RaceEvent("done" if finished else "stopped", -1, f.index["title"],
-                    f"race {'finished' if finished else 'stopped'} after {step} of {steps} steps: {f.out}",
-                    step=step, steps=steps, table=tuple(table))
+    clock = {"budget_s": pace.budget.seconds, "elapsed_s": round(pace.used_s(), 2)} if pace.budget else None
+    _write_index(f.out, {**f.index, "status": "done" if finished else "stopped", "steps_done": step, "table": table,
+                         **({"clock": clock} if clock else {})})
+    end = RaceDone if finished else RaceStopped
+    yield end(f.index["title"], f"race {'finished' if finished else 'stopped'} after {step} of {steps} steps"
+              + (f", {pace.used_s():.0f} s of {pace.budget.seconds:.0f}" if pace.budget else "") + f": {f.out}",
+              step, steps, tuple(table), pace.used_s())
 
 
 @dataclass(frozen=True)

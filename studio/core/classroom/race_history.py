@@ -1,7 +1,7 @@
 """What a race view shows, Qt-free: per model the held-out bits-per-byte points against tokens,
 training FLOPs and wall time, the latest training loss, and the final table.
 
-Fed with studio.core.classroom.race.RaceEvent as they arrive (live) or built from a saved race folder
+Fed with the race's events (studio.core.classroom.race_events) as they arrive (live) or built from a saved race folder
 (:meth:`RaceHistory.from_saved`). ``version`` grows with every change, so a view redraws from a
 timer only when something is new (create curves once, ``setData`` on change).
 """
@@ -47,22 +47,27 @@ class RaceHistory:
         return self.curves[i]
 
     def feed(self, ev) -> None:
-        """One RaceEvent (studio.core.classroom.race)."""
-        if ev.kind == "start":
-            self.reset(ev.name)
+        """One event of a race (studio.core.classroom.race_events, or the trainer's Preparing)."""
+        from studio.core.classroom.race_events import RaceDone, RaceEnd, RaceEval, RaceStarted, RaceStep
+        from studio.core.training.events import Preparing
+        if isinstance(ev, Preparing):
+            self.message = f"preparing: {ev.what}"
+        elif isinstance(ev, RaceStarted):
+            self.reset(ev.title)
             self.status, self.steps, self.message = "running", ev.steps, ev.message
-        elif ev.kind == "step":
+        elif isinstance(ev, RaceStep):
             c = self._curve(ev.model, ev.name)
             c.last_loss, c.step = ev.loss, ev.step
-            self.step = max(self.step, ev.step)
-        elif ev.kind == "eval":
+            self.step, self.steps = max(self.step, ev.step), ev.steps
+        elif isinstance(ev, RaceEval):
             c = self._curve(ev.model, ev.name)
             c.tokens.append(ev.tokens)
             c.flops.append(ev.flops)
             c.wall_s.append(ev.wall_s)
             c.bpb.append(ev.val_bpb)
-        elif ev.kind in ("done", "stopped"):
-            self.status, self.message, self.table = ev.kind, ev.message, [dict(r) for r in ev.table]
+        elif isinstance(ev, RaceEnd):
+            self.status = "done" if isinstance(ev, RaceDone) else "stopped"
+            self.message, self.table, self.steps = ev.message, [dict(r) for r in ev.table], ev.steps
         else:
             return
         self.version += 1
