@@ -206,7 +206,8 @@ class MoEConfig(ConfigBase):
     shared_gate: bool = f(False, "Scale the shared experts' output by a learned sigmoid gate per token (Qwen2-MoE)")
     expert: str = f("swiglu", "Expert feed-forward type", choices=("swiglu", "relu", "gelu"))
     expert_bias: bool = f(False, "Biases inside the experts (GShard-style MLP experts)")
-    score: str = f("softmax", "Router score function", choices=("softmax", "sigmoid"))
+    score: str = f("softmax", "Router score function (sqrtsoftplus: √softplus, DeepSeek-V4)",
+                   choices=("softmax", "sigmoid", "sqrtsoftplus"))
     norm_topk: bool = f(True, "Renormalise the chosen gate weights to sum to 1")
     aux_loss_weight: float = f(0.01, "Weight of the load-balancing auxiliary loss (0 = none)", min=0.0)
     bias_balancing: bool = f(False, "DeepSeek-V3 auxiliary-loss-free balancing: per-expert bias on the selection scores")

@@ -7,11 +7,10 @@ of one token at a given context length, 2 FLOPs per multiply-add, matrix product
 """
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from typing import Callable
-
 from blocks import configs as C
+from blocks import configs_v4 as V
+from blocks.specs_v4 import V4_SPECS
+from blocks.spec import FAMILY_TOPICS, X_IN, X_OUT, BlockSpec, PortSpec, spec as _spec  # noqa: F401 (re-exported)
 
 # Roles: what a block *is* to the rest of the app. Core code (validation, accounting, the
 # compiler, inspection, the llama2.c checker, layout, the diff) asks for a role, never for a
@@ -29,6 +28,7 @@ ROLES = {
     "ffn": "per-position feed-forward (a dense FFN or a mixture of experts)",
     "moe": "routes each token to a few experts; keeps a tokens_per_expert buffer",
     "residual": "adds a sub-block's output back onto the skip path (x + f(x))",
+    "streams": "reads or writes mHC's hc_mult residual streams (DeepSeek-V4's hyper-connections)",
     "lm_head": "the model's logits head (exactly one per model)",
     "vision": "turns images into vectors of the text stream (runs once per image, not per text token)",
     "aux_head": "a training-only extra head (no outputs); its parameters are counted apart, "
@@ -39,23 +39,14 @@ GEOMETRIES = {
     "grouped": "query heads share n_kv_heads key/value heads (MHA, GQA, MQA)",
     "latent": "keys/values rebuilt from one compressed cached latent (MLA)",
     "cross": "queries attend to another sequence (the encoder's output)",
+    "compressed": "a sliding window of recent keys plus pooled entries of every m earlier tokens (DeepSeek-V4)",
 }
 # llama2.c's run.c roles a block can fill exactly (subject to config checks); "" = none.
 LLAMA2C_ROLES = ("tokens", "tok_embeddings", "rope", "norm", "attention", "feed_forward", "residual", "output")
-# The words a learner reads for each family in a change list ("Normalisation: LayerNorm → RMSNorm").
-FAMILY_TOPICS = {
-    "input": "Inputs",
-    "embedding": "Positions",
-    "norm": "Normalisation",
-    "attention": "Attention",
-    "ffn": "Feed-forward",
-    "moe": "Feed-forward",
-    "structure": "Residual stream",
-    "head": "Output",
-}
 
-# Port types. "hidden" is the residual stream (B, T, dim); "rotary" carries RoPE tables.
-PORT_TYPES = ("tokens", "hidden", "rotary", "logits")
+# Port types. "hidden" is the residual stream (B, T, dim); "rotary" carries RoPE tables;
+# "streams" is mHC's widened residual stream (B, T, hc_mult, dim).
+PORT_TYPES = ("tokens", "hidden", "rotary", "logits", "streams")
 
 # Families drive colours and palette groups in the GUI, in this order.
 FAMILIES = {
@@ -68,71 +59,6 @@ FAMILIES = {
     "structure": "Residual stream",
     "head": "Heads",
 }
-
-
-@dataclass(frozen=True)
-class PortSpec:
-    name: str
-    type: str
-    optional: bool = False
-    help: str = ""
-
-
-@dataclass(frozen=True)
-class BlockSpec:
-    kind: str
-    title: str
-    family: str
-    summary: str
-    config_cls: type
-    inputs: tuple[PortSpec, ...]
-    outputs: tuple[PortSpec, ...]
-    module: str  # "blocks.nn.file:Class", imported lazily
-    params: Callable = lambda c: 0
-    active: Callable | None = None  # params used per token; None = all of them
-    flops: Callable = lambda c, ctx: 0
-    kv_elems: Callable = lambda c: 0  # cached elements per token (one layer)
-    act_elems: Callable = lambda c, ctx: 0  # elements saved for backward, per token
-    aliases: tuple[str, ...] = ()
-    key_fields: tuple[str, ...] = ()  # settings shown on the node face
-    roles: frozenset = frozenset()  # names from ROLES
-    geometry: str = ""  # attention blocks: a name from GEOMETRIES
-    topic: str = ""  # learner's word for what it is part of (default: FAMILY_TOPICS[family])
-    llama2c: str = ""  # the run.c role it fills (LLAMA2C_ROLES), "" = none
-    llama2c_fix: object = ""  # str or callable(cfg) -> str: why llama2.c cannot run it and the fix
-
-    def has(self, role: str) -> bool:
-        return role in self.roles
-
-    @property
-    def topic_words(self) -> str:
-        return self.topic or FAMILY_TOPICS.get(self.family, self.title)
-
-    def llama2c_problem(self, cfg) -> str:
-        """Why run.c cannot run this block at all ("" when it fills a llama2.c role)."""
-        if self.llama2c:
-            return ""
-        fix = self.llama2c_fix
-        if callable(fix):
-            return fix(cfg)
-        return fix or f"{self.title}: llama2.c has no such block; delete or replace it"
-
-    def module_class(self):
-        mod, _, cls = self.module.partition(":")
-        return getattr(importlib.import_module(mod), cls)
-
-    def active_params(self, cfg) -> int:
-        return self.active(cfg) if self.active else self.params(cfg)
-
-    def input(self, name: str) -> PortSpec | None:
-        return next((p for p in self.inputs if p.name == name), None)
-
-    def output(self, name: str) -> PortSpec | None:
-        return next((p for p in self.outputs if p.name == name), None)
-
-
-X_IN = PortSpec("x", "hidden", help="residual stream in (B, T, dim)")
-X_OUT = PortSpec("x", "hidden", help="residual stream out (B, T, dim)")
 
 
 def _attn_params(c: C.AttentionConfig) -> int:
@@ -200,10 +126,6 @@ def _moe_flops(c: C.MoEConfig, ctx: int) -> int:
 def _moe_act(c: C.MoEConfig, ctx: int) -> int:
     per = {"swiglu": 4, "relu": 1, "gelu": 2}[c.expert] * c.expert_hidden_dim + c.dim
     return c.dim + c.n_experts * 2 + (c.top_k + c.n_shared) * per
-
-
-def _spec(roles=(), **kw) -> BlockSpec:
-    return BlockSpec(roles=frozenset(roles), **kw)
 
 
 _NO_POSITION_TABLE = "llama2.c has no position table; delete it (RoPE in attention gives positions)"
@@ -308,7 +230,9 @@ SPECS = [
     _spec(kind="moe", 
           roles=("ffn", "moe"), llama2c_fix="mixture of experts: llama2.c has one dense SwiGLU per layer; replace it with a SwiGLU block", title="Mixture of experts", family="moe",
           summary="A router sends each token to its top-k experts (plus any shared ones); only those run.",
-          config_cls=C.MoEConfig, inputs=(X_IN,), outputs=(X_OUT,),
+          config_cls=C.MoEConfig, outputs=(X_OUT,),
+          inputs=(X_IN, PortSpec("tokens", "tokens", optional=True,
+                                 help="token ids: a learned router ignores them; they let hash-routed layers (DeepSeek-V4) share the node")),
           module="blocks.nn.moe:MoE",
           params=_moe_params, active=_moe_active, flops=_moe_flops, act_elems=_moe_act,
           key_fields=("n_experts", "top_k", "n_shared", "score")),
@@ -344,6 +268,17 @@ SPECS = [
           params=lambda c: c.param_count(), active=lambda c: 0,
           key_fields=("vit_layers", "vit_dim", "patch_size")),
 ]
+
+SPECS += [
+    _spec(kind="hash_moe", roles=("ffn", "moe"), title="Hash-routed experts", family="moe",
+          llama2c_fix="hash-routed experts: llama2.c has one dense SwiGLU per layer; replace it with a SwiGLU block",
+          summary="DeepSeek-V4's first MoE layers: a fixed table of token id → experts picks which experts run; "
+                  "the learned gate only weighs them.",
+          config_cls=V.HashMoEConfig, inputs=(X_IN, PortSpec("tokens", "tokens", help="token ids (B, T): the table's rows")),
+          outputs=(X_OUT,), module="blocks.nn.hash_moe:HashMoE",
+          params=_moe_params, active=_moe_active, flops=_moe_flops, act_elems=_moe_act,
+          key_fields=("n_experts", "top_k", "n_shared", "score")),
+] + V4_SPECS
 
 REGISTRY: dict[str, BlockSpec] = {s.kind: s for s in SPECS}
 

@@ -12,6 +12,13 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def score_function(name: str, logits):
+    """Router scores from logits: softmax (Mixtral), sigmoid (DeepSeek-V3) or √softplus (DeepSeek-V4)."""
+    if name == "softmax":
+        return logits.softmax(-1)
+    return logits.sigmoid() if name == "sigmoid" else F.softplus(logits).sqrt()
+
+
 class Expert(nn.Module):
     def __init__(self, dim: int, hidden: int, kind: str, bias: bool):
         super().__init__()
@@ -48,7 +55,7 @@ class MoE(nn.Module):
     def route(self, x):
         c = self.cfg
         logits = self.gate(x).float()  # (N, E); routing in fp32 whatever the experts compute in
-        scores = logits.softmax(-1) if c.score == "softmax" else logits.sigmoid()
+        scores = score_function(c.score, logits)
         select = scores + self.expert_bias if c.bias_balancing else scores
         top_i = select.topk(c.top_k, dim=-1).indices  # (N, k)
         top_w = scores.gather(-1, top_i)
@@ -56,7 +63,7 @@ class MoE(nn.Module):
             top_w = top_w / (top_w.sum(-1, keepdim=True) + 1e-20)
         return scores, top_i, top_w * c.route_scale
 
-    def forward(self, x):  # (B, T, dim)
+    def forward(self, x, tokens=None):  # x (B, T, dim); token ids are read only by hash routing (HashMoE)
         c = self.cfg
         B, T, D = x.shape
         xf = x.reshape(-1, D)
@@ -100,5 +107,5 @@ class MoE(nn.Module):
         """Switch/GShard balance loss: E · Σ_e f_e · P_e (f: routed fraction, P: mean score)."""
         c = self.cfg
         f = counts.float() / (n_tokens * c.top_k)
-        p = scores / scores.sum(-1, keepdim=True) if c.score == "sigmoid" else scores
+        p = scores / scores.sum(-1, keepdim=True) if c.score != "softmax" else scores
         return c.aux_loss_weight * c.n_experts * (f * p.mean(0)).sum()

@@ -1,7 +1,7 @@
 """Execution plan of an architecture: which regions repeat, where the stream enters and leaves.
 
 Each repeated region (``encoder``, ``layer``) is contracted to one step; the stream enters it
-through hidden-typed edges from non-repeated regions (one source) and leaves through one exit
+through hidden- or streams-typed edges from non-repeated regions (one source) and leaves through one exit
 node. Other edges into a region (RoPE tables, the encoder's output into cross-attention) are
 broadcasts: the same value for every repetition.
 """
@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from studio.core import errors as E
+
+STREAM_TYPES = ("hidden", "streams")  # the residual stream: one vector, or mHC's hc_mult of them
 
 
 @dataclass
@@ -62,7 +64,7 @@ def build_plan(arch) -> Plan:
         inside = set(members)
         for e in graph.edges:
             if e.dst in inside and e.src not in inside:
-                stream = _ptype(graph, e.src, e.src_port) == "hidden" and region_of[e.src] not in repeated
+                stream = _ptype(graph, e.src, e.src_port) in STREAM_TYPES and region_of[e.src] not in repeated
                 if stream:
                     if rp.entry and rp.entry != (e.src, e.src_port):
                         raise E.GraphEditError(f"region {r}: the stream enters from two places ({rp.entry[0]} and {e.src}); feed it from one block")
