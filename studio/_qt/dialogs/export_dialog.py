@@ -13,24 +13,23 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QButtonGroup, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QRadioButton,
+from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QRadioButton,
                                QSpinBox, QVBoxLayout)
 
-from studio._qt.dialogs.export_dialog_parts import BAD_COLOUR, OK_COLOUR, html, row
+from studio._qt.dialogs.export_dialog_parts import BAD_COLOUR, OK_COLOUR, row
 from studio._qt.dialogs.import_dialog import ImportDialog
+from studio._qt.dialogs.run_export_base import RunExportDialog
 from studio.core import errors as E
 
 __all__ = ["ExportDialog", "ImportDialog", "Llama2cActions", "OK_COLOUR", "BAD_COLOUR"]
 
 
-class ExportDialog(QDialog):
+class ExportDialog(RunExportDialog):
+    OUT_BROWSE = ("Folder for model.bin and tokenizer.bin", "llama2c-export")
+
     def __init__(self, run_state=None, run_dir: str | None = None, on_status=None, parent=None):
         """``run_state``: the app's RunState (the model on screen and its run); ``run_dir``: a folder to check now."""
-        super().__init__(parent)
-        self.setWindowTitle("Export to llama2.c")
-        self.run_state = run_state
-        self.on_status = on_status or (lambda msg: None)
+        super().__init__("Export to llama2.c", run_state, on_status, parent)
         self.compatible = False
         self.run_path: Path | None = None
         self.last_result = None
@@ -60,23 +59,9 @@ class ExportDialog(QDialog):
         self.screen_label.setWordWrap(True)
         lay.addWidget(self.screen_label)
 
-        self.run_edit = QLineEdit()
-        self.run_edit.setPlaceholderText("a training run folder (with run.yaml and checkpoints/)")
-        self.run_edit.editingFinished.connect(self.check_run)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse_run)
-        lay.addWidget(QLabel("<b>Run to export</b>"))
-        lay.addLayout(row(self.run_edit, browse))
-
-        self.status_label = QLabel("Choose a run folder to check it.")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        lay.addWidget(self.status_label)
-        self.issues_list = QListWidget()
-        self.issues_list.setWordWrap(True)
+        self._add_run_controls(lay, "Each block that keeps the run out of llama2.c, and what would fix it", 3,
+                               status="Choose a run folder to check it.")
         self.issues_list.setMinimumHeight(90)
-        self.issues_list.setToolTip("Each block that keeps the run out of llama2.c, and what would fix it")
-        lay.addWidget(self.issues_list, 3)
 
         fmt = QGroupBox("Format")
         fl = QFormLayout(fmt)
@@ -107,33 +92,11 @@ class ExportDialog(QDialog):
             w.toggled.connect(self._update_buttons)
         self.group_spin.valueChanged.connect(self._update_buttons)
 
-        self.out_edit = QLineEdit()
-        self.out_edit.setPlaceholderText("folder for model.bin and tokenizer.bin")
-        self.out_edit.textChanged.connect(self._update_buttons)
-        out_browse = QPushButton("Browse…")
-        out_browse.clicked.connect(self._browse_out)
-        lay.addWidget(QLabel("<b>Output folder</b>"))
-        lay.addLayout(row(self.out_edit, out_browse))
-
-        self.result = QPlainTextEdit()
-        self.result.setReadOnly(True)
-        self.result.setPlaceholderText("The command line to try appears here after export.")
-        self.result.setMinimumHeight(80)
-        lay.addWidget(self.result, 1)
-
-        self.export_button = QPushButton("Export")
-        self.export_button.setDefault(True)
-        self.export_button.clicked.connect(self.do_export)
+        self._add_output_controls(lay, "<b>Output folder</b>", "folder for model.bin and tokenizer.bin")
         self.copy_button = QPushButton("Copy command")
         self.copy_button.clicked.connect(self._copy)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.copy_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.export_button)
-        buttons.addWidget(close)
-        lay.addLayout(buttons)
+        self._add_result_and_buttons(lay, "The command line to try appears here after export.", self.copy_button)
+        self.result.setMinimumHeight(80)
         self.resize(640, 640)
 
     # ------------------------------------------------------------------ checking
@@ -191,12 +154,6 @@ class ExportDialog(QDialog):
         for i in issues:
             self._add_issue(i)
 
-    def _add_issue(self, issue):
-        item = QListWidgetItem(f"✗  {issue}")
-        item.setToolTip(str(issue))
-        self.issues_list.addItem(item)
-        self.issues_list.show()
-
     def check_run(self):
         from studio.core.formats.llama2c import check_llama2c
         from studio.core.formats.llama2c.check import match_llama2c
@@ -241,13 +198,6 @@ class ExportDialog(QDialog):
                 self._auto_out = str(run.path / "llama2c")
                 self.out_edit.setText(self._auto_out)
         self._update_buttons()
-
-    def _set_status(self, ok: bool | None, text: str):
-        if ok is None:
-            self.status_label.setText(text)
-            return
-        mark, colour = ("✓", OK_COLOUR) if ok else ("✗", BAD_COLOUR)
-        self.status_label.setText(f'<span style="color:{colour}"><b>{mark}</b></span> {html(text)}')
 
     def _group_problem(self) -> str | None:
         if not (self.q8_radio.isChecked() and self.dims):
@@ -300,22 +250,6 @@ class ExportDialog(QDialog):
         if self.last_result is not None:
             QGuiApplication.clipboard().setText(self.last_result.command)
 
-    def _browse_run(self):
-        from studio._qt.dialogs.folders import app_folder, existing_or, remember
-        d = QFileDialog.getExistingDirectory(self, "Choose a training run folder",
-                                             existing_or(self.run_edit.text(), "run", app_folder("runs")))
-        remember("run", d)
-        if d:
-            self.run_edit.setText(d)
-            self.check_run()
-
-    def _browse_out(self):
-        from studio._qt.dialogs.folders import existing_or, remember
-        d = QFileDialog.getExistingDirectory(self, "Folder for model.bin and tokenizer.bin",
-                                             existing_or(self.out_edit.text(), "llama2c-export"))
-        remember("llama2c-export", d)
-        if d:
-            self.out_edit.setText(d)
 
 
 def _submenu(file_menu, title: str):

@@ -10,33 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QDialog,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPlainTextEdit,
-    QPushButton,
-    QRadioButton,
-    QVBoxLayout,
-)
+from PySide6.QtWidgets import QButtonGroup, QLabel, QRadioButton, QVBoxLayout
 
-from studio._qt.dialogs.export_dialog_parts import BAD_COLOUR, OK_COLOUR, html, row
+from studio._qt.dialogs.export_dialog_parts import row
+from studio._qt.dialogs.run_export_base import RunExportDialog
 
 OUT_NAMES = {"hf": "hf", "gguf": "model.gguf"}
 
 
-class OutsideExportDialog(QDialog):
+class OutsideExportDialog(RunExportDialog):
     def __init__(self, run_state=None, run_dir: str | None = None, on_status=None, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Export to Hugging Face or GGUF")
-        self.run_state = run_state
-        self.on_status = on_status or (lambda msg: None)
+        super().__init__("Export to Hugging Face or GGUF", run_state, on_status, parent)
         self.ready = False
         self.worker = None
         self.last_out: str | None = None
@@ -56,8 +40,8 @@ class OutsideExportDialog(QDialog):
                        "LM Studio load. Needs the 'export' extra: <tt>pip install 'llm-architecture-studio[export]'</tt>.")
         intro.setWordWrap(True)
         lay.addWidget(intro)
-        self.hf_radio = QRadioButton("Hugging Face (LLaMA, Mixtral or DeepSeek-V3 class)")
-        self.gguf_radio = QRadioButton("GGUF for llama.cpp (LLaMA family and Mixtral-style MoE)")
+        self.hf_radio = QRadioButton("Hugging Face (LLaMA, Qwen, Mixtral or DeepSeek-V3 class)")
+        self.gguf_radio = QRadioButton("GGUF for llama.cpp (LLaMA family, Qwen, Mixtral-style MoE, DeepSeek-V3)")
         self.hf_radio.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.hf_radio)
@@ -66,42 +50,9 @@ class OutsideExportDialog(QDialog):
         for r in (self.hf_radio, self.gguf_radio):
             r.toggled.connect(lambda on: on and self.check_run())
 
-        self.run_edit = QLineEdit()
-        self.run_edit.setPlaceholderText("a training run folder (with run.yaml and checkpoints/)")
-        self.run_edit.editingFinished.connect(self.check_run)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse_run)
-        lay.addWidget(QLabel("<b>Run to export</b>"))
-        lay.addLayout(row(self.run_edit, browse))
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        lay.addWidget(self.status_label)
-        self.issues_list = QListWidget()
-        self.issues_list.setWordWrap(True)
-        self.issues_list.setToolTip("Each block that keeps the run out of this format, and what would fix it")
-        lay.addWidget(self.issues_list, 2)
-
-        self.out_edit = QLineEdit()
-        self.out_edit.textChanged.connect(self._update_buttons)
-        out_browse = QPushButton("Browse…")
-        out_browse.clicked.connect(self._browse_out)
-        lay.addWidget(QLabel("<b>Output</b> (a folder for Hugging Face, a .gguf file or a folder for GGUF)"))
-        lay.addLayout(row(self.out_edit, out_browse))
-        self.result = QPlainTextEdit()
-        self.result.setReadOnly(True)
-        self.result.setPlaceholderText("What was written, and how to load it, appears here after export.")
-        lay.addWidget(self.result, 1)
-        self.export_button = QPushButton("Export")
-        self.export_button.setDefault(True)
-        self.export_button.clicked.connect(self.do_export)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.export_button)
-        buttons.addWidget(close)
-        lay.addLayout(buttons)
+        self._add_run_controls(lay, "Each block that keeps the run out of this format, and what would fix it", 2)
+        self._add_output_controls(lay, "<b>Output</b> (a folder for Hugging Face, a .gguf file or a folder for GGUF)")
+        self._add_result_and_buttons(lay, "What was written, and how to load it, appears here after export.")
         self.resize(640, 560)
 
     @property
@@ -121,9 +72,7 @@ class OutsideExportDialog(QDialog):
         else:
             what, problems = export_problems(text, self.fmt)
             for p in problems:
-                item = QListWidgetItem(f"✗  {p}")
-                item.setToolTip(p)
-                self.issues_list.addItem(item)
+                self._add_issue(p)
             if problems:
                 n = len(problems)
                 self._set_status(False, f"{n} reason{'s' if n > 1 else ''} this run cannot be written for "
@@ -136,13 +85,6 @@ class OutsideExportDialog(QDialog):
                     self.out_edit.setText(self._auto_out)
         self.issues_list.setVisible(self.issues_list.count() > 0)
         self._update_buttons()
-
-    def _set_status(self, ok: bool | None, text: str):
-        if ok is None:
-            self.status_label.setText(text)
-            return
-        mark, colour = ("✓", OK_COLOUR) if ok else ("✗", BAD_COLOUR)
-        self.status_label.setText(f'<span style="color:{colour}"><b>{mark}</b></span> {html(text)}')
 
     def _update_buttons(self):
         busy = self.worker is not None
@@ -185,19 +127,3 @@ class OutsideExportDialog(QDialog):
         if self.worker is not None:
             self.worker.shutdown()
         super().closeEvent(event)
-
-    def _browse_run(self):
-        from studio._qt.dialogs.folders import app_folder, existing_or, remember
-        d = QFileDialog.getExistingDirectory(self, "Choose a training run folder",
-                                             existing_or(self.run_edit.text(), "run", app_folder("runs")))
-        remember("run", d)
-        if d:
-            self.run_edit.setText(d)
-            self.check_run()
-
-    def _browse_out(self):
-        from studio._qt.dialogs.folders import existing_or, remember
-        d = QFileDialog.getExistingDirectory(self, "Output folder", existing_or(self.out_edit.text(), "outside-export"))
-        remember("outside-export", d)
-        if d:
-            self.out_edit.setText(d)
