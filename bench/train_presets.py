@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     from studio.core.training import TrainConfig, train_steps
     from studio.core.training.events import EvalMetrics, Finished
     from studio.core.training.setup import build_model, choose_tokenizer, classroom_arch, model_vocab
-    from studio.core.training.trainer import _eval_batcher, evaluate, is_encoder_decoder
+    from studio.core.training.trainer import eval_batcher, evaluate, is_encoder_decoder
 
     torch.set_num_threads(args.threads)
     corpus = load_corpus(args.data)
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
                           eval_batches=4, sample_interval=0, checkpoint_interval=0, threads=args.threads)
         T = min(cfg.context, model.context)
         # The same held-out batches the trainer evaluates on, before any step.
-        losses = [evaluate(model, _eval_batcher(data.val, T, is_encoder_decoder(model), torch.device("cpu")),
+        losses = [evaluate(model, eval_batcher(data.val, T, is_encoder_decoder(model), torch.device("cpu")),
                            cfg.eval_batches, cfg.batch_size)]
         for ev in train_steps(model, data, cfg):
             if isinstance(ev, EvalMetrics) and ev.step in (args.steps // 4, args.steps // 2, args.steps):

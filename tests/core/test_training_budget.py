@@ -1,4 +1,5 @@
 """Training for N minutes: the schedule fitted to the budget, ending on time and decayed, resumable."""
+import dataclasses
 import time
 
 import pytest
@@ -146,3 +147,26 @@ def test_preparing_is_part_of_the_budget(tmp_path, monkeypatch):
     assert abs(wall - 6.0) <= 0.3 and abs(fin.elapsed_s - 6.0) <= 0.3, (wall, fin.elapsed_s)
     assert steps[0].elapsed_s >= 3.0 and steps[-1].lr == pytest.approx(cfg.lr * cfg.min_lr_ratio)
     assert steps[0].eta_s == pytest.approx(6.0 - steps[0].elapsed_s, abs=0.3)  # the ETA counts from the ask
+
+
+def test_the_sample_at_the_end_fits_inside_the_budget(tmp_path, monkeypatch):
+    """The app samples a continuation at the end of a run (5 s on a loaded laptop): a time budget
+    samples once early, at its first eval, and keeps that much back, so the last sample ends
+    inside the minutes instead of after them (the GUI's 1 minute took 73 s, 5 s of it sampling)."""
+    from studio.core.training import Sample
+    from studio.core.training import trainer as T
+    data = starter_data(tmp_path)
+    cfg, run, model = run_for(tmp_path, data, 0.1)
+    cfg = dataclasses.replace(cfg, sample_interval=100_000, sample_tokens=8)
+    real = T.sample_text
+
+    def slow_sample(*a, **k):
+        time.sleep(1.0)
+        return real(*a, **k)
+
+    monkeypatch.setattr(T, "sample_text", slow_sample)
+    evs, wall = timed(train_steps(model, data, cfg, run=run))
+    samples = [e for e in evs if isinstance(e, Sample)]
+    fin = evs[-1]
+    assert isinstance(fin, Finished) and len(samples) == 2 and samples[0].step < samples[1].step == fin.step
+    assert wall <= 6.0 + 0.4, wall  # without the early sample's measure: ≈ 7 s

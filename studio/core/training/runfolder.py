@@ -55,8 +55,8 @@ class StagedRun:
 def check_first_step(model, data) -> None:
     """Raise the trainer's own StudioError now if the data cannot fill one training window and
     one validation window at the model's context."""
-    from studio.core.training import trainer as T
-    encdec = T.is_encoder_decoder(model)
+    from studio.core.training.batches import Batcher, eval_batcher, is_encoder_decoder
+    encdec = is_encoder_decoder(model)
     ctx = model.context
-    T.Batcher(data.train, ctx, encdec, "cpu")
-    (getattr(T, "eval_batcher", None) or T._eval_batcher)(data.val, ctx, encdec, "cpu")
+    Batcher(data.train, ctx, encdec, "cpu")
+    eval_batcher(data.val, ctx, encdec, "cpu")

@@ -39,8 +39,6 @@ from studio.core.training.speed import (  # noqa: F401  (autocast: re-exported)
 from studio.core.training.fwd_bwd import gradients
 from studio.core.training.step import prepare
 
-_eval_batcher = eval_batcher  # the older name (bench/train_presets.py)
-
 
 def train_steps(model, data, cfg: TrainConfig, should_stop: Callable[[], bool] = lambda: False,
                 is_paused: Callable[[], bool] = lambda: False, *, run=None, resume: bool = False,
@@ -282,6 +280,14 @@ class Trainer:
         self._keep_back()
         return ev
 
+    def sample(self) -> Sample:
+        """A short continuation; its seconds join the reserve, so the one at a budget's end fits in it."""
+        t = time.perf_counter()
+        text = sample_text(self.model, self.data.tokenizer, self.cfg.sample_tokens, self.sample_gen, self.device)
+        self.cost["sample"] = time.perf_counter() - t
+        self._keep_back()
+        return Sample(self.step, text)
+
     def checkpoint(self, reason: str) -> CheckpointSaved:
         cfg, b = self.cfg, self.budget
         payload = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
@@ -360,7 +366,8 @@ class Trainer:
             final, step = not self.more(), self.step
             evaluating = lead and (final or (step % cfg.eval_interval == 0 if cfg.eval_interval else
                                              self.next_eval_s is not None and self.used_s() >= self.next_eval_s))
-            sampling = lead and cfg.sample_interval and (step % cfg.sample_interval == 0 or final)
+            sampling = lead and cfg.sample_interval and (step % cfg.sample_interval == 0 or final or (
+                evaluating and self.budget is not None and "sample" not in self.cost))  # its cost, early
             checkpointing = self.out is not None and cfg.checkpoint_interval and step % cfg.checkpoint_interval == 0 \
                 and not final
             stopping = self.should_stop() or self.is_paused()
@@ -371,8 +378,7 @@ class Trainer:
                     self.next_eval_s = self.used_s() + max(self.eval_every_s, 9 * self.cost["eval"])
                 yield self.evaluate()
             if sampling:
-                yield Sample(step, sample_text(self.model, self.data.tokenizer, cfg.sample_tokens, self.sample_gen,
-                                               self.device))
+                yield self.sample()
             for sw in switches:
                 yield self.switched(sw)
             if checkpointing:
