@@ -3,10 +3,12 @@ once by ``for_run``), the fast defaults of the apps, and the device it runs on."
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from studio.core import errors as E
+
+if TYPE_CHECKING:  # torch is imported where a device is picked: the GUI builds a TrainConfig at the
+    import torch   # click without paying seconds of importing torch on its thread (issue 21)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ FAST = {"precision": "auto", "compile": "auto", "attention": "auto"}
 
 
 def pick_device(name: str) -> torch.device:
+    import torch
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
