@@ -76,7 +76,7 @@ def _print_info(info: dict) -> None:
     for key, text in (info.get("notes") or {}).items():  # gap / seed / reported notes of a preset
         print(f"  {key.replace('_', ' ')}: {' '.join(str(text).split())}")
     card = info["card"]
-    for key, title in (("assumptions", "assumption"), ("illustrative", "illustrative or inferred"),
+    for key, title in (("modelled", "modelled"), ("assumptions", "assumption"), ("illustrative", "illustrative or inferred"),
                        ("classroom_limits", "not visible at classroom scale")):
         for line in card[key]:
             print(f"  {title}: {line}")

@@ -18,7 +18,7 @@ MILESTONES = [
     "2020-05-gpt-3", "2020-06-gshard", "2021-04-rope", "2022-03-instructgpt", "2022-03-chinchilla",
     "2022-05-flashattention", "2022-11-chatgpt", "2023-02-llama-1", "2023-03-gpt-4", "2023-07-llama-2",
     "2023-12-mixtral", "2024-05-deepseek-v2", "2024-07-llama-3.1", "2024-09-o1", "2024-12-deepseek-v3",
-    "2025-01-deepseek-r1", "2025-07-kimi-k2", "2026-04-kimi-k2.6",
+    "2025-01-deepseek-r1", "2025-07-kimi-k2", "2026-04-kimi-k2.6", "2026-04-deepseek-v4",
 ]
 RECIPES = ["recipe-microgpt", "recipe-llama2c-stories260k", "recipe-llama2c-stories15m",
            "recipe-modded-microgpt", "recipe-modded-llama2c"]
@@ -45,6 +45,8 @@ EXACT = {
     "2025-07-kimi-k2": {"params_total": 1.026e12, "params_active": 32.86e9, "params_mtp": 0,
                         "kv_cache_bytes_per_token": 68.6 * KiB},
     "2026-04-kimi-k2.6": {"params_total": 1.026e12, "params_active": 32.86e9, "params_mtp": 0},
+    # V4-Pro's config.json; equal to transformers' DeepseekV4 count (tests/core/test_deepseek_v4_figures.py)
+    "2026-04-deepseek-v4": {"params_total": 1_572_997_179_491, "params_active": 49_779_058_787, "params_mtp": 0},
     "recipe-llama2c-stories260k": {"params_total": 260_032},
     "recipe-llama2c-stories15m": {"params_total": 15_191_712},
 }

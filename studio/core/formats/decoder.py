@@ -7,6 +7,7 @@ Three families are recognised, each by the blocks and settings its reference cod
     qwen2        the same with biases on q, k and v only (no output bias)
     qwen3        LLaMA's with QK-norm (RMSNorm of each head's q and k); qwen3_moe: with a softmax MoE
     mixtral      the same with a softmax top-k MoE of SwiGLU experts (renormalised, no shared)
+    qwen2_moe    Mixtral's with q/k/v biases and a shared expert scaled by a sigmoid gate
     deepseek_v3  MLA, first_k dense SwiGLU layers then sigmoid-scored MoE with shared experts and
                  the auxiliary-loss-free selection bias; an MTP module is dropped with a note
 
@@ -24,6 +25,15 @@ from studio.core.formats.llama2c.check import match_decoder_roles
 from studio.core.model.resolve import resolve
 from studio.core.model.validate import Issue, errors_only, validate
 
+FAMILY_GEOMETRIES = ("grouped", "latent")  # GQA/MQA (LLaMA, Qwen, Mixtral) and MLA (DeepSeek-V3)
+
+
+def _no_family_has(spec) -> bool:
+    """Blocks no family can hold whatever the wiring: mHC's residual streams and attention of another
+    geometry (DeepSeek-V4's compressed attention, cross-attention). They are named first."""
+    return spec.has("streams") or (spec.has("attention") and spec.geometry not in FAMILY_GEOMETRIES)
+
+
 DENSE, EXPERTS = "dense SwiGLU", "mixture of experts"  # the two feed-forward shapes the families use
 GATED_EXPERT = "swiglu"  # MoEConfig.expert value of a SwiGLU expert (a setting, not a block kind)
 DROPPED = ("the {kind} block ({node}) is a training-only head with no {target} counterpart: dropped "
@@ -32,7 +42,7 @@ DROPPED = ("the {kind} block ({node}) is a training-only head with no {target} c
 
 @dataclass(frozen=True)
 class DecoderPlan:
-    family: str  # "llama" | "mixtral" | "deepseek_v3"
+    family: str  # "llama" | "qwen2" | "qwen3" | "mixtral" | "qwen2_moe" | "qwen3_moe" | "deepseek_v3"
     ids: dict  # role -> node id (llama2.c role names: attention, feed_forward, ...)
     n_layers: int
     vocab_size: int
@@ -59,7 +69,9 @@ def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, lis
     if errs:
         return None, [Issue(i.node, f"{i.message} (fix the model first)") for i in errs]
     ids, structural = match_decoder_roles(arch, target)
-    issues = [Issue(n, m) for n, m in structural]
+    issues = [Issue(nid, f"{node.spec.title} ({node.kind}): no {target} model class has this block")
+              for nid, node in arch.graph.nodes.items() if _no_family_has(node.spec)]
+    issues += [Issue(n, m) for n, m in structural]
     notes: list[str] = []
     g = arch.graph
     for nid, node in g.nodes.items():
@@ -80,6 +92,9 @@ def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, lis
     family = _family(attn_spec, ffn, add, target)
     if family == "llama" and attn.qkv_bias and not attn.bias:
         family = "qwen2"  # q/k/v biases, no output bias: Qwen2's attention
+    if (family == "mixtral" and attn.qkv_bias and not attn.bias and not attn.qk_norm
+            and all(c.n_shared and c.shared_gate for _, c in ffn)):
+        family = "qwen2_moe"  # and a gated shared expert: Qwen2-MoE
     if family in ("llama", "mixtral") and attn.qk_norm:
         family = {"llama": "qwen3", "mixtral": "qwen3_moe"}[family]  # QK-norm: Qwen3's attention
         if abs(attn.qk_norm_eps - cfg["norm"][0][1].eps) > 1e-12:
@@ -89,12 +104,12 @@ def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, lis
             add("attention", f"has biases: {target}'s Qwen3 has none; turn bias off")
     if family == "qwen2" and any(c.bias for _, c in ffn):
         add("feed_forward", f"has biases: {target}'s Qwen2 feed-forward has none; turn bias off")
-    if family in ("llama", "qwen2", "mixtral", "qwen3", "qwen3_moe"):
+    if family in ("llama", "qwen2", "mixtral", "qwen2_moe", "qwen3", "qwen3_moe"):
         _check_attention(attn, cfg["rope"][0][1], family, add, target)
     elif family == "deepseek_v3":
         _check_deepseek(attn, cfg["rope"][0][1], ffn, add, target)
-    if family in ("mixtral", "qwen3_moe"):
-        _check_moe(ffn, add, target, softmax=True, renormalised=family == "mixtral")
+    if family in ("mixtral", "qwen2_moe", "qwen3_moe"):
+        _check_moe(ffn, add, target, softmax=True, renormalised=family == "mixtral", gated_shared=family == "qwen2_moe")
     if issues:
         return None, issues
     eps = cfg["norm"][0][1].eps
@@ -180,7 +195,7 @@ def _check_attention(attn, rope, family, add, target):
         add("attention", f"sliding window {attn.window}: this {target} class attends to the whole context; set window to 0")
     if attn.qkv_bias and not attn.bias and family == "mixtral":
         add("attention", f"biases on q, k, v: {target}'s Mixtral has none; turn qkv_bias off")
-    if family == "qwen2" and attn.head_dim and attn.head_dim * attn.n_heads != attn.dim:
+    if family in ("qwen2", "qwen2_moe") and attn.head_dim and attn.head_dim * attn.n_heads != attn.dim:
         add("attention", f"head_dim {attn.head_dim} × {attn.n_heads} heads ≠ dim {attn.dim}: {target}'s Qwen2 "
                          "takes head_dim = dim / heads; set head_dim to 0")
     if attn.bias and family in ("qwen2", "mixtral"):
@@ -203,18 +218,21 @@ def _check_deepseek(attn, rope, ffn, add, target):
     _check_moe(ffn, add, target, softmax=False)
 
 
-def _check_moe(ffn, add, target, softmax: bool, renormalised: bool = True):
+def _check_moe(ffn, add, target, softmax: bool, renormalised: bool = True, gated_shared: bool = False):
     moes = {c for t, c in ffn if t == EXPERTS}
     if len(moes) > 1:
         add("feed_forward", f"MoE layers differ in their settings; {target} has one MoE setting for all layers")
-    name = ("Mixtral" if renormalised else "Qwen3-MoE") if softmax else "DeepSeek-V3"
+    name = ("Mixtral" if renormalised else "Qwen2-MoE" if gated_shared else "Qwen3-MoE") if softmax else "DeepSeek-V3"
     for c in moes:
         if c.expert != GATED_EXPERT or c.expert_bias:
             add("feed_forward", f"{c.expert} experts{' with biases' if c.expert_bias else ''}: {target}'s {name} "
                                 "experts are bias-free SwiGLU")
         if not c.norm_topk and renormalised:
             add("feed_forward", f"gate weights not renormalised: {target}'s {name} renormalises the top-k; turn norm_topk on")
-        if softmax:
+        if softmax and gated_shared:
+            if c.score != "softmax" or c.bias_balancing or c.route_scale != 1.0:
+                add("feed_forward", f"{target}'s {name} routes by softmax with no selection bias and route_scale 1")
+        elif softmax:
             if c.score != "softmax" or c.n_shared or c.bias_balancing or c.route_scale != 1.0:
                 add("feed_forward", f"{target}'s {name} routes by softmax with no shared experts, no selection bias "
                                     "and route_scale 1 (a DeepSeek-style MoE needs MLA to export as DeepSeek-V3)")

@@ -229,6 +229,18 @@ def change_since(arch, load=None, scale: str | None = None) -> LineageChange:
     return LineageChange(ids[0], ids, change_between(prev, arch, scale).items)
 
 
+def kept_not_drawn(items: list, prev, arch) -> list:
+    """A block the model keeps but its graph does not draw (``meta.not_drawn``: DeepSeek-V4's MTP
+    module) is not a removal: its line says so instead."""
+    titles = {prev.graph.node(n).spec.title for n in arch.meta.get("not_drawn") or [] if n in prev.graph.nodes}
+    out = []
+    for kind, text in items:
+        if kind == "removed" and any(text.endswith(f"{t} removed") for t in titles):
+            kind, text = "changed", text[: -len(" removed")] + " kept by the model, not drawn here (see the card)"
+        out.append((kind, text))
+    return out
+
+
 def milestone_change(prev_arch, arch, scale: str | None = None) -> list[str]:
     """What changed from ``prev_arch`` (the model ``arch`` builds on: studio.core.model.lineage
     finds it) to ``arch``, one line per change, in words a learner reads ("Normalisation:
@@ -247,5 +259,6 @@ def milestone_change_items(prev_arch, arch, scale: str | None = None) -> list[tu
         return []
     scale = scale or comparison_scale(prev_arch, arch)
     items = drop_assumed(structural_change_items(prev_arch, arch, scale), prev_arch, arch, scale)
+    items = kept_not_drawn(items, prev_arch, arch)
     items += [it for it in pipeline_items(prev_arch, arch, bool(items)) if it not in items]
     return headline_first(items, arch.meta.get("headline"))

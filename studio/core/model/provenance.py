@@ -12,7 +12,7 @@ A preset states, in ``meta``:
   ``published``        the source's own figures and their ``source`` (``published_sources``: per figure);
   ``component: true``  a component paper: its published size is "n/a", not "undisclosed"
                        (``no_published_size: true``: the same for a recipe whose source states none);
-  ``assumptions``, ``illustrative``, ``classroom_limits``, ``citations``: lists for the card.
+  ``modelled``, ``assumptions``, ``illustrative``, ``classroom_limits``, ``citations``: lists for the card.
 Stand-ins (``disclosure: stand-in`` / ``undisclosed``) show no figure at paper scale: their
 graph is an illustration of structure only.
 """
@@ -228,6 +228,7 @@ def card_of(m: dict) -> dict:
     return {
         "illustrative_graph": m.get("disclosure") in ("stand-in", "undisclosed"),
         "config_source": m.get("config_source", ""),
+        "modelled": list(m.get("modelled") or []),  # what the graph builds as real blocks (DeepSeek-V4)
         "assumptions": list(m.get("assumptions") or []),
         "illustrative": list(m.get("illustrative") or []),
         "classroom_limits": list(m.get("classroom_limits") or []),
