@@ -13,25 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
-def _window(app, tmp):
-    from PySide6.QtCore import QSettings
-    app.setOrganizationName("archstudio-bench")
-    QSettings.setDefaultFormat(QSettings.IniFormat)
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, tmp)
-    from studio._qt.window.main_window import MainWindow
-    w = MainWindow()
-    w.resize(1366, 768)
-    w.show()
-    return w
 
 
 def _choose_data(panel, data: str | None) -> None:
@@ -49,13 +37,12 @@ def main() -> int:
     ap.add_argument("--data", default=None, help="a stories file (default: the starter corpus)")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="archstudio-bench-")
-    os.environ["ARCHSTUDIO_RUNS_DIR"] = tmp
     from PySide6.QtCore import QEventLoop, Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
-    w = _window(app, tmp)
+    from bench_window import bench_window
+    w = bench_window(app)
 
     def spin(sec, until=lambda: False):
         end = time.monotonic() + sec

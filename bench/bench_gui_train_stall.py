@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -27,18 +27,12 @@ def main():
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="archstudio-bench-")
-    os.environ["ARCHSTUDIO_RUNS_DIR"] = tmp
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication, QDockWidget
+
+    from bench_window import bench_window
     app = QApplication([])
-    app.setOrganizationName("archstudio-bench")
-    QSettings.setDefaultFormat(QSettings.IniFormat)
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, tmp)
-    from studio._qt.window.main_window import MainWindow
-    w = MainWindow()
-    w.resize(1366, 768)
-    w.show()
+    w = bench_window(app)
 
     def spin(sec):
         end = time.monotonic() + sec
