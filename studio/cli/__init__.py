@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None, frontend: Frontend | None = None) -> int
             from pathlib import Path
             from studio.core.files.presets import is_preset
             try:
-                known = is_preset(argv[0]) or Path(argv[0]).is_file()
+                from studio.core.files.user_milestones import find
+                known = is_preset(argv[0]) or Path(argv[0]).is_file() or find(argv[0]) is not None
             except Exception as exc:  # noqa: BLE001  a damaged timeline.yaml: one line, not a traceback
                 return report(exc)
             if not known:

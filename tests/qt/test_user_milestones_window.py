@@ -65,7 +65,8 @@ def test_add_show_restart_remove(qtbot, folder, windows):
     dlg = w.user_milestones.dialog
     assert not dlg.add_btn.isEnabled() and dlg.problem.text() == "Choose a file."
     retype(qtbot, dlg.path_edit, str(QWEN3))
-    assert dlg.card_box.isEnabled() and dlg.problem.text() == "A title is needed"
+    assert dlg.card_box.isEnabled() and dlg.fields["title"].text() == "Qwen3-4B"  # its folder's name, to edit
+    assert dlg.problem.text() == "A date is needed (YYYY-MM or YYYY-MM-DD)"
     for key, text in (("title", "Qwen3-4B"), ("date", "2025-04-31"), ("org", "Alibaba Qwen"),
                       ("innovation", "QK-norm in every attention layer"), ("source", "https://huggingface.co/Qwen/Qwen3-4B")):
         retype(qtbot, dlg.fields[key], text)
@@ -90,7 +91,8 @@ def test_add_show_restart_remove(qtbot, folder, windows):
     w2 = new_window(qtbot, windows)  # a restart: a new model and window read the folder
     tl2 = w2.model.timeline
     assert tl2.is_user(MID) and tl2.milestone_ids == ids
-    w2.model.show_milestone(MID)
+    w2.open_model(MID)  # what `archstudio 2025-04-qwen3-4b` does: the milestone itself, not a copy
+    assert w2.model.document.milestone_id == MID and w2.user_milestones.remove_action.isEnabled()
     file_menu_key(qtbot, w2, Qt.Key_V)  # Remo&ve from timeline…
     qtbot.waitUntil(lambda: w2.user_milestones.confirm is not None and w2.user_milestones.confirm.isVisible(),
                     timeout=3000)
@@ -110,6 +112,13 @@ def test_a_file_the_core_refuses_is_one_line_in_the_dialog_and_a_bad_dropped_fil
     w = new_window(qtbot, windows)
     qtbot.waitUntil(lambda: "Skipped your milestone file damaged.yaml:" in w.statusBar().currentMessage(), timeout=3000)
     assert "(moved to rejected/)" in w.statusBar().currentMessage() and (folder / "rejected" / "damaged.yaml").exists()
+    btn = w.user_milestones.set_aside_button  # stays when later messages replace the line
+    w.show_status("Training, plots and inspection panels: View → Panels")
+    assert btn.isVisible() and btn.text() == "⚠ damaged.yaml set aside"
+    box = w.user_milestones.show_set_aside()
+    assert "damaged.yaml: " in box.text() and str(folder / "rejected") in box.text()
+    box.accept()
+    assert not btn.isVisible()
     before = list(w.model.timeline.ids)
     dlg = w.user_milestones.open_add()
     bad = tmp_path / "no-graph.yaml"

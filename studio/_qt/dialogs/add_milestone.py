@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QVBoxLayout)
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QToolButton, QVBoxLayout)
 
 from studio.core.errors import StudioError
 from studio.core.files.milestone_card import Card
@@ -29,8 +29,10 @@ class AddMilestoneDialog(QDialog):
         self.setWindowTitle("Add to timeline")
         self.setMinimumWidth(520)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("A milestone YAML (the presets' format) or a Hugging Face config.json. "
-                             "It joins the timeline in date order, marked as yours, and stays after a restart."))
+        intro = QLabel("A milestone YAML (the presets' format) or a Hugging Face config.json. "
+                       "It joins the timeline in date order, marked as yours, and stays after a restart.", self)
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
         row = QHBoxLayout()
         self.path_edit = QLineEdit(self)
         self.path_edit.setPlaceholderText("path to a .yaml or a config.json")
@@ -47,7 +49,7 @@ class AddMilestoneDialog(QDialog):
         self.card_box = QGroupBox("Card of the config.json", self)
         form = QFormLayout(self.card_box)
         self.fields = {}
-        for key, label, hint in (("title", "&Title", "Qwen3-4B"), ("date", "&Date", "YYYY-MM or YYYY-MM-DD"),
+        for key, label, hint in (("title", "&Title", "the name on the timeline"), ("date", "&Date", "YYYY-MM or YYYY-MM-DD"),
                                  ("org", "&Org", "who made it"),
                                  ("innovation", "&Innovation", "what it changed, in one line"),
                                  ("source", "&Source", "https://… (paper or model card)")):
@@ -99,6 +101,9 @@ class AddMilestoneDialog(QDialog):
         text = self.path_edit.text().strip()
         config = self.is_config()
         self.card_box.setEnabled(config)
+        if config and not self.fields["title"].text():  # the model's folder names it ("Qwen3-4B/config.json")
+            p = Path(text)
+            self.fields["title"].setText(p.parent.name if p.name == "config.json" else p.stem)
         if not text:
             problem = "Choose a file."
         elif not Path(text).is_file():
@@ -131,7 +136,7 @@ class UserMilestoneActions:
 
     def __init__(self, window, file_menu):
         self.window, self.model = window, window.model
-        self.dialog = self.confirm = None
+        self.dialog = self.confirm = self.set_aside_button = None
         self.add_action = file_menu.addAction("Add to &timeline…")
         self.add_action.setStatusTip("Add your own milestone: a milestone YAML, or a Hugging Face config.json with a card")
         self.add_action.triggered.connect(lambda _c=False: self.open_add())
@@ -153,9 +158,28 @@ class UserMilestoneActions:
         self.remove_action.setEnabled(self.current_user_id() is not None)
 
     def say_set_aside(self):
+        """One status line now, and a button that stays in the status bar (later messages would
+        hide the line) until its list of files and reasons has been read."""
         bad = self.model.timeline.set_aside
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         self.window.show_status(f"Skipped your milestone file {bad[0].line()}{more}", 20000)
+        btn = self.set_aside_button = QToolButton(self.window)
+        btn.setText(f"⚠ {bad[0].name} set aside" if len(bad) == 1 else f"⚠ {len(bad)} milestone files set aside")
+        btn.setToolTip("\n".join(b.line() for b in bad))
+        btn.setAutoRaise(True)
+        btn.clicked.connect(self.show_set_aside)
+        self.window.statusBar().addPermanentWidget(btn)
+
+    def show_set_aside(self) -> QMessageBox:
+        from studio.core.files.user_milestones import REJECTED, folder
+        bad = self.model.timeline.set_aside
+        box = QMessageBox(QMessageBox.Warning, "Milestone files set aside",
+                          "The timeline loaded without these files of yours:\n\n" + "\n".join(f"• {b.line()}" for b in bad)
+                          + f"\n\nThey are in {folder() / REJECTED}; fix one and move it back, or add it with "
+                          "File → Add to timeline….", QMessageBox.Ok, self.window)
+        box.finished.connect(lambda _r: self.set_aside_button.hide())
+        box.open()
+        return box
 
     def open_add(self) -> AddMilestoneDialog:
         dlg = self.dialog = AddMilestoneDialog(self.model.timeline, self.window)

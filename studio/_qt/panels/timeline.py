@@ -191,10 +191,15 @@ class TimelineStrip(QWidget):
                 p.drawEllipse(QPointF(x, ay), r + 4, r + 4)
             if cur:
                 continue  # its full name is on the row above
-            text = self.label(i) + (" ◆" if m.is_user(info.id) else "") + (" ✎" if edited else "") \
-                + (" ·c" if self.llama2c.get(info.id) else "") \
-                + (" ▲" if info.id in self.prepared else "")
             f = ui_font(self.font_pt, bold=cur)
+            marks = (" ✎" if edited else "") + (" ·c" if self.llama2c.get(info.id) else "") \
+                + (" ▲" if info.id in self.prepared else "")
+            name = self.label(i)
+            if m.is_user(info.id):  # a user's title has no curated short label: it keeps to its own room
+                step = min(abs(xs[j] - x) for j in (i - 1, i + 1) if 0 <= j < len(xs))
+                room = 2 * step - 12 - QFontMetricsF(f).horizontalAdvance(marks)
+                name = QFontMetricsF(f).elidedText(name, Qt.ElideRight, max(24.0, room))
+            text = name + marks
             tw = QFontMetricsF(f).horizontalAdvance(text)
             tx = min(max(2.0, x - tw / 2), self.width() - tw - 2)
             p.setFont(f)

@@ -244,7 +244,7 @@ class MainWindow(DockHost, QMainWindow):
         """Open a preset id, an architecture YAML or a project file; bad input leaves the current work."""
         from studio.core.files.presets import is_preset
         from studio.core.files.model_spec import load_model
-        if is_preset(spec):
+        if is_preset(spec) or spec in self.model.timeline.ids:  # a user's milestone too: archstudio ID
             self.model.show_milestone(spec)
             return
         if self.projects.maybe_open_project(spec):
