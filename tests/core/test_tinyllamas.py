@@ -109,7 +109,8 @@ def test_unknown_model_is_one_clear_error():
 def test_offline_pack_fetches_pretrained_with_live_progress(hub, files, tmp_path):
     from studio.core.classroom.offline_pack import fetch_pretrained
     events = list(fetch_pretrained(["stories260K"], tmp_path))
-    assert events[0].stage == "pretrained" and events[-1].stage == "done"
+    from studio.core.classroom.offline_pack import PackDone, PackPretrained
+    assert isinstance(events[0], PackPretrained) and isinstance(events[-1], PackDone)
     assert any(e.total == len(files["stories260K/stories260K.bin"]) for e in events)
     assert tl.cached("stories260K", tmp_path)
 

@@ -1,6 +1,6 @@
 """Help → Offline pack…: download TinyStories and prepare the default vocabularies ahead of a class.
 
-The work is the core ``offline_pack.prepare`` generator, carried by the one generic worker."""
+The work is the core ``offline_pack.prepare`` job, carried by the one generic worker."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QProgressDialog
@@ -19,7 +19,7 @@ class OfflinePackDialog(QProgressDialog):
         self.setMinimumWidth(480)
         self.message = ""
         self.error: str | None = None
-        self._job = lambda control: prepare(subset, cache, control.should_stop, sizes)
+        self._job = lambda control: prepare(subset, cache, control, sizes)
         self.worker: Worker | None = None
         self.canceled.connect(self.cancel_pack)
 
@@ -32,12 +32,13 @@ class OfflinePackDialog(QProgressDialog):
             self.worker.stop()
 
     def _event(self, ev):
+        from studio.core.classroom.offline_pack import PackDone, PackDownload, PackTokenizer
         self.message = ev.message
-        if ev.stage == "download" and ev.total:
+        if isinstance(ev, PackDownload) and ev.total:
             self.setValue(int(60 * ev.done / ev.total))
-        elif ev.stage == "tokenizer" and ev.total:
+        elif isinstance(ev, PackTokenizer) and ev.total:
             self.setValue(60 + int(40 * ev.done / ev.total))
-        elif ev.stage == "done":
+        elif isinstance(ev, PackDone):
             self.setValue(100)
         self.setLabelText(ev.message)
 

@@ -1,21 +1,44 @@
 """Prepare a classroom machine ahead of time: TinyStories downloaded, default tokenizers trained.
 
-A plain generator of :class:`PackEvent`; the CLI and the GUI only carry its events. Every
-stage is cached (the download resumes, BPE vocabularies and token arrays are keyed by content
-hash), so running it twice costs nothing and an interrupted run continues where it stopped.
+Jobs (studio.core.jobs: ``job(..., control)``) yielding one frozen dataclass per kind of event; the
+CLI and the GUI only carry them. Every stage is cached (the download resumes, BPE vocabularies and
+token arrays are keyed by content hash), so running it twice costs nothing and an interrupted run
+continues where it stopped.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from studio.core.jobs.control import JobControl
+
 
 @dataclass(frozen=True)
-class PackEvent:
-    stage: str  # "download", "tokenizer", "pretrained", "done"
+class PackProgress:
+    """What every offline-pack event has (each kind below is its own class)."""
     done: float
     total: float | None
     message: str
+
+
+@dataclass(frozen=True)
+class PackDownload(PackProgress):
+    """TinyStories' download: bytes done of total (live, every ~0.2 s)."""
+
+
+@dataclass(frozen=True)
+class PackTokenizer(PackProgress):
+    """A default BPE vocabulary is trained: ``done`` of ``total`` vocabularies."""
+
+
+@dataclass(frozen=True)
+class PackPretrained(PackProgress):
+    """A pretrained tinyllamas model: bytes of the file in transfer, then models done of total."""
+
+
+@dataclass(frozen=True)
+class PackDone(PackProgress):
+    """Everything asked for is cached; the message says what."""
 
 
 def default_bpe_sizes() -> list[int]:
@@ -29,33 +52,38 @@ def default_bpe_sizes() -> list[int]:
     return sorted(sizes) or [512]
 
 
-def prepare(subset: str = "quick", cache=None, should_cancel: Callable[[], bool] = lambda: False,
-            sizes: list[int] | None = None) -> Iterator[PackEvent]:
+def prepare(subset: str = "quick", cache=None, control: JobControl | None = None,
+            sizes: list[int] | None = None) -> Iterator[PackProgress]:
+    """Download TinyStories ``subset`` (live progress) and train the default BPE vocabularies on it;
+    ``control`` cancels between stages and inside the download."""
     from studio.core.data import download as dl
     from studio.core.data.sources import load_corpus
     from studio.core.data.tokenized import make_tokenizer, tokenize_corpus
     from studio.core.errors import StudioError
-
-    progress: list[tuple[int, int | None]] = []
-    yield PackEvent("download", 0, None, f"Downloading TinyStories {subset} ({dl.LICENSE})…")
-    # The download reports through a callback; collect and re-yield so the caller sees a generator.
-    path = dl.download(subset, cache, progress=lambda d, t: progress.append((d, t)), should_cancel=should_cancel)
-    if progress:
-        d, t = progress[-1]
-        yield PackEvent("download", d, t, f"TinyStories {subset} cached at {path}")
+    control = control or JobControl()
+    yield PackDownload(0, None, f"Downloading TinyStories {subset} ({dl.LICENSE})…")
+    gen = _live(lambda progress: dl.download(subset, cache, progress=progress, should_cancel=control.should_stop))
+    while True:
+        try:
+            d, t = next(gen)
+        except StopIteration as stop:
+            path = stop.value
+            break
+        yield PackDownload(d, t, f"TinyStories {subset}: {d / 1e6:,.1f}" + (f" of {t / 1e6:,.1f} MB" if t else " MB"))
+    yield PackDownload(1, 1, f"TinyStories {subset} cached at {path}")
     corpus = load_corpus(subset, cache)
     sizes = sizes or default_bpe_sizes()
     for i, v in enumerate(sizes):
-        if should_cancel():
+        if control.should_stop():
             raise StudioError("offline pack cancelled; run it again to continue where it stopped")
-        yield PackEvent("tokenizer", i, len(sizes), f"Training the BPE {v} vocabulary on TinyStories…")
+        yield PackTokenizer(i, len(sizes), f"Training the BPE {v} vocabulary on TinyStories…")
         tok = make_tokenizer("bpe", corpus, v, cache=cache)
         tokenize_corpus(corpus, tok, cache)
-    yield PackEvent("done", len(sizes), len(sizes),
-                    f"Ready offline: {corpus.label}; vocabularies {', '.join(map(str, sizes))} prepared")
+    yield PackDone(len(sizes), len(sizes),
+                   f"Ready offline: {corpus.label}; vocabularies {', '.join(map(str, sizes))} prepared")
 
 
-def _live(work: Callable, should_cancel: Callable[[], bool], every_s: float = 0.2):
+def _live(work: Callable, every_s: float = 0.2):
     """Run ``work(progress)`` in a helper thread and yield its latest ``progress(...)`` arguments every
     ``every_s`` (a download reports through a callback; the caller wants a generator it can carry
     to a GUI thread). Returns work's result via StopIteration.value; re-raises its exception."""
@@ -81,23 +109,24 @@ def _live(work: Callable, should_cancel: Callable[[], bool], every_s: float = 0.
     return box.get("result")
 
 
-def fetch_pretrained(names: list[str], cache=None, should_cancel: Callable[[], bool] = lambda: False) -> Iterator[PackEvent]:
-    """Download karpathy's pretrained tinyllamas (cached, resumable, verified): stage "pretrained"
-    events with bytes done / total of the file in transfer, then one "done"."""
+def fetch_pretrained(names: list[str], cache=None, control: JobControl | None = None) -> Iterator[PackProgress]:
+    """Download karpathy's pretrained tinyllamas (cached, resumable, verified): PackPretrained events
+    with bytes done / total of the file in transfer, then one PackDone."""
     from studio.core.runs import tinyllamas as tl
+    control = control or JobControl()
     for name in names:
         tl.model(name)  # unknown names fail before anything is downloaded
     for i, name in enumerate(names):
         m = tl.model(name)
-        yield PackEvent("pretrained", 0, None, f"Downloading {name} ({m.what}, {tl.LICENSE})…")
-        gen = _live(lambda progress, n=name: tl.download(n, cache, progress, should_cancel), should_cancel)
+        yield PackPretrained(0, None, f"Downloading {name} ({m.what}, {tl.LICENSE})…")
+        gen = _live(lambda progress, n=name: tl.download(n, cache, progress, control.should_stop))
         while True:
             try:
                 file, done, total = next(gen)
             except StopIteration as stop:
                 model_path, _ = stop.value
                 break
-            yield PackEvent("pretrained", done, total, f"{name}: {file} {done / 1e6:,.1f}"
-                            + (f" of {total / 1e6:,.1f} MB" if total else " MB"))
-        yield PackEvent("pretrained", i + 1, len(names), f"{name} cached at {model_path}")
-    yield PackEvent("done", len(names), len(names), f"Pretrained models ready offline: {', '.join(names)}")
+            yield PackPretrained(done, total, f"{name}: {file} {done / 1e6:,.1f}"
+                                 + (f" of {total / 1e6:,.1f} MB" if total else " MB"))
+        yield PackPretrained(i + 1, len(names), f"{name} cached at {model_path}")
+    yield PackDone(len(names), len(names), f"Pretrained models ready offline: {', '.join(names)}")
