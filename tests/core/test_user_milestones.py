@@ -51,14 +51,15 @@ def test_a_yaml_milestone_joins_the_timeline_in_date_order_and_survives_a_restar
     m = StudioModel()
     events = []
     m.timeline.entries_changed.connect(lambda: events.append(1))
-    m.timeline.set_current("2023-12-mixtral")
+    m.timeline.set_current("2024-05-deepseek-v2")
     mid = m.timeline.add_user(write(tmp_path / "mqa.yaml", MQA))
     tl = m.timeline
     assert mid == "2024-02-my-mqa-llama" and events == [1]
     assert (folder / f"{mid}.yaml").read_text() == MQA  # the file as written, under its id
     k = tl.milestone_ids.index(mid)
     assert tl.milestone_ids[k - 1:k + 2] == ["2023-12-mixtral", mid, "2024-05-deepseek-v2"]
-    assert tl.current_id == "2023-12-mixtral"  # the selection stays on the milestone it was on
+    assert tl.current_id == "2024-05-deepseek-v2"  # the selection stays on its milestone (one place later)
+    assert m.document.milestone_id == "2024-05-deepseek-v2"
     assert tl.is_user(mid) and not tl.is_user("2023-12-mixtral") and tl.info(mid).path == str(folder / f"{mid}.yaml")
     restarted = StudioModel()  # a restart: a new model reads the folder
     assert restarted.timeline.milestone_ids == tl.milestone_ids and restarted.timeline.is_user(mid)

@@ -112,10 +112,6 @@ class Timeline:
             self.index = None
             self.set_index(max(0, at - 1))
 
-    def reload_user(self) -> None:
-        """Read the folder again (files dropped into it while the app runs)."""
-        self._entries_changed()
-
     def _entries_changed(self) -> None:
         current = self.current_id
         anchor = self.ids[self._anchor] if 0 <= self._anchor < len(self.ids) else None
