@@ -85,6 +85,7 @@ def test_add_show_restart_remove(qtbot, folder, windows):
     qtbot.waitUntil(lambda: "Added by you" in w.info_panel.browser.toPlainText(), timeout=3000)
     assert "QK-norm in every attention layer" in w.info_panel.browser.toPlainText()
     assert "What changed since LLaMA 2" in w.info_panel.browser.toPlainText()
+    assert "Alibaba Qwen · 2025-04-29 · ◆ added by you" in w.presentation.card_html()  # presentation mode's card
     assert w.user_milestones.remove_action.isEnabled()
     dispose(w)
 

@@ -108,6 +108,8 @@ class Presentation:
             return ""
         meta = arch.meta
         sub = " · ".join(str(x) for x in (meta.get("org"), meta.get("date")) if x)
+        if meta.get("user_milestone") and doc.is_milestone:  # one the user added to the timeline
+            sub += " · ◆ added by you"
         short = meta.get("short") or ""
         changes = self.win.info_panel.transition_text()[:3]
         k = self.text_scale()
