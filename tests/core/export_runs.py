@@ -77,14 +77,27 @@ def trained_run(preset: str, root: Path) -> Path:
     return run.path
 
 
+# tests/data/hf_configs (q/k/v biases; QK-norm; + MoE), and transformers' own Qwen2MoeConfig() — Qwen1.5-MoE-A2.7B's
+# configuration (q/k/v biases, 60 experts, a gated shared expert), written at test time
 QWEN_CONFIGS = {"Qwen2.5-3B": "Qwen2ForCausalLM", "Qwen3-4B": "Qwen3ForCausalLM",
-                "Qwen3-30B-A3B": "Qwen3MoeForCausalLM"}  # tests/data/hf_configs: q/k/v biases; QK-norm; + MoE
+                "Qwen3-30B-A3B": "Qwen3MoeForCausalLM", "Qwen2MoeConfig": "Qwen2MoeForCausalLM"}
+
+
+def config_path(name: str, root: Path) -> Path:
+    """The config.json of a QWEN_CONFIGS name: the kept file, or transformers' defaults of the config class."""
+    if (HF_CONFIGS / name).is_dir():
+        return HF_CONFIGS / name / "config.json"
+    import transformers
+    path = root / "configs" / name / "config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    getattr(transformers, name)().to_json_file(str(path))
+    return path
 
 
 def config_arch(name: str, root: Path):
-    """The classroom graph a real config.json (tests/data/hf_configs/NAME) builds, at context 32."""
+    """The classroom graph a QWEN_CONFIGS config.json builds, at context 32."""
     from studio.core.files.model_spec import load_model
-    return classroom_arch(load_model(str(HF_CONFIGS / name / "config.json")), tokenizer(root).vocab_size, 32)
+    return classroom_arch(load_model(str(config_path(name, root))), tokenizer(root).vocab_size, 32)
 
 
 def config_run(name: str, root: Path) -> Path:
@@ -102,7 +115,7 @@ def config_run(name: str, root: Path) -> Path:
         opt.step()
         opt.zero_grad()
     run = RunDir(root / name)
-    run.initialize(arch, str(HF_CONFIGS / name / "config.json"), tok)
+    run.initialize(arch, str(config_path(name, root)), tok)
     run.save_checkpoint({"model": model.state_dict()}, step=3)
     _cache[key] = run.path
     return run.path

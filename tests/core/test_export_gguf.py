@@ -1,7 +1,7 @@
 """archstudio export --format gguf, checked by the real client: llama.cpp (the xllamacpp CPU wheel)
 loads every exportable classroom preset after a few training steps (LLaMA family and Mixtral-style
 MoE as arch llama, DeepSeek-V3/R1 and Kimi K2 as deepseek2) and the runs real Qwen config.json files
-build (qwen2, qwen3, qwen3moe), and continues a prompt greedily with the same token ids as this app,
+build (qwen2, qwen3, qwen3moe, qwen2moe), and continues a prompt greedily with the same token ids as this app,
 with the same log-probabilities for its five most likely tokens at every step; the file itself is
 read back with the gguf package."""
 import pytest
@@ -17,7 +17,7 @@ from studio.core.runs.rundir import RunDir
 gguf = pytest.importorskip("gguf", reason="the 'export' extra is part of the test extra")
 xlc = pytest.importorskip("xllamacpp", reason="the 'export' extra is part of the test extra")
 N_NEW, TOP = 12, 5
-QWEN_ARCH = {"Qwen2.5-3B": "qwen2", "Qwen3-4B": "qwen3", "Qwen3-30B-A3B": "qwen3moe"}
+QWEN_ARCH = {"Qwen2.5-3B": "qwen2", "Qwen3-4B": "qwen3", "Qwen3-30B-A3B": "qwen3moe", "Qwen2MoeConfig": "qwen2moe"}
 RUNS = ([pytest.param(trained_run, p, id=p) for p in GGUF_PRESETS]
         + [pytest.param(config_run, c, id=c) for c in QWEN_CONFIGS])
 
@@ -150,26 +150,38 @@ def test_qwen_is_written_in_the_half_split_order_llama_cpp_rotates(root, tmp_pat
     assert torch.equal(q3["blk.0.attn_k_norm.weight"], rope_halves(a3["layers.0.attention.k_norm.weight"], 1))
     assert torch.equal(q3["blk.0.ffn_up_exps.weight"][5], a3["layers.0.feed_forward.experts.5.w3.weight"])
     assert torch.equal(q3["output.weight"], a3["output.weight"])
+    run = config_run("Qwen2MoeConfig", root)  # the shared expert and its sigmoid gate, as llama.cpp's qwen2moe has them
+    r = gguf.GGUFReader(str(export_gguf(run, tmp_path / "q2moe.gguf").path))
+    q, a = {x.name: torch.from_numpy(x.data.copy()) for x in r.tensors}, RunDir(run).load_checkpoint()["model"]
+    assert torch.equal(q["blk.1.ffn_gate_inp_shexp.weight"], a["layers.1.feed_forward.shared_expert_gate.weight"])
+    assert torch.equal(q["blk.1.ffn_down_shexp.weight"], a["layers.1.feed_forward.shared_experts.w2.weight"])
+    shared = {f.name: f.contents() for f in r.fields.values()}["qwen2moe.expert_shared_feed_forward_length"]
+    assert shared == a["layers.1.feed_forward.shared_experts.w2.weight"].shape[1]
 
 
-def test_qwen3_moe_without_renormalised_top_k_is_refused_in_one_line(root, tmp_path, capsys):
-    """llama.cpp's qwen3moe always renormalises the top-k gate weights: norm_topk_prob false cannot be
-    written; the dialog's check says so too, and a Qwen run that can be written is named by its arch."""
+@pytest.mark.parametrize("name, norm_topk, says", [
+    ("Qwen3-30B-A3B", False, "qwen3moe always renormalises the top-k"),
+    ("Qwen2MoeConfig", True, "qwen2moe never renormalises the top-k"),
+])
+def test_a_qwen_moe_llama_cpp_routes_otherwise_is_refused_in_one_line(name, norm_topk, says, root, tmp_path, capsys):
+    """llama.cpp hard-codes what Hugging Face leaves to norm_topk_prob (qwen3moe renormalises the top-k gate
+    weights, qwen2moe does not): the other setting cannot be written; the dialog's check says so too, and
+    a Qwen run that can be written is named by its arch."""
     from export_runs import tokenizer
 
     from studio.core.formats.outside import export_problems
     from studio.core.model.compiler import compile_architecture
     from studio.entry import main
-    arch = config_arch("Qwen3-30B-A3B", root)
-    arch.graph.set_config("feed_forward", "norm_topk", False)
+    arch = config_arch(name, root)
+    arch.graph.set_config("feed_forward", "norm_topk", norm_topk)
     run = RunDir(tmp_path / "run")
-    run.initialize(arch, "Qwen3-30B-A3B", tokenizer(root))
+    run.initialize(arch, name, tokenizer(root))
     run.save_checkpoint({"model": compile_architecture(arch).state_dict()}, step=0)
     capsys.readouterr()
     assert main(["export", str(run.path), "--format", "gguf", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "always renormalises the top-k" in err and "--format hf" in err
+    assert len(err.strip().splitlines()) == 1 and says in err and "--format hf" in err
     assert not (tmp_path / "out").exists()
     assert any("norm_topk" in p for p in export_problems(run.path, "gguf")[1])
-    assert export_problems(run.path, "hf")[0] == "Qwen3MoeForCausalLM"
+    assert export_problems(run.path, "hf")[0] == QWEN_CONFIGS[name]
     assert export_problems(config_run("Qwen3-4B", root), "gguf") == ("GGUF arch qwen3 (qwen3)", [])

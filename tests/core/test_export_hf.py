@@ -193,8 +193,9 @@ def test_tokenizer_ids_equal_on_tinystories(root, tmp_path, shared_data):
 
 @pytest.mark.parametrize("name", QWEN_CONFIGS)
 def test_config_json_in_then_hf_out(name, root, tmp_path):
-    """A Qwen config.json in (q/k/v biases and tied head; QK-norm; QK-norm + MoE) → a few training steps →
-    the same transformers class out, with the same logits (llama.cpp: test_export_gguf_qwen.py)."""
+    """A Qwen config.json in (q/k/v biases and tied head; QK-norm; QK-norm + MoE; q/k/v biases + MoE with a
+    gated shared expert) → a few training steps → the same transformers class out, with the same logits
+    (llama.cpp: test_export_gguf.py)."""
     run = config_run(name, root)
     res = export_hf(run, tmp_path / "hf")
     hf, info = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), output_loading_info=True,

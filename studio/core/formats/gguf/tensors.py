@@ -2,7 +2,8 @@
 them), the parts every decoder shares: embedding, output head (absent when tied: llama.cpp reuses
 token_embd), the two RMSNorms of each block and its feed-forward — a dense SwiGLU, or a MoE with
 its router as ``ffn_gate_inp``, its experts stacked into one (n_experts, ·, ·) tensor per
-projection (expert e at [e]) and shared experts as ``*_shexp``. The attention is the layout's own
+projection (expert e at [e]) and shared experts as ``*_shexp`` (their sigmoid gate, where they
+have one, as ``ffn_gate_inp_shexp``). The attention is the layout's own
 (llama.py, qwen.py, deepseek2.py): it gets the block's attention tensors without their prefix."""
 from __future__ import annotations
 
@@ -46,4 +47,6 @@ def _experts(ffn: dict, b: str, cfg, selection_bias: bool) -> dict:
             [ffn[f"experts.{e}.{ours}.weight"] for e in range(cfg.n_experts)])
         if cfg.n_shared:
             out[f"{b}ffn_{theirs}_shexp.weight"] = ffn[f"shared_experts.{ours}.weight"]
+    if cfg.n_shared and cfg.shared_gate:  # Qwen2-MoE: sigmoid(x · g) scales the shared expert
+        out[b + "ffn_gate_inp_shexp.weight"] = ffn["shared_expert_gate.weight"]
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from studio.core.formats.decoder import DENSE, EXPERTS, DecoderPlan
 
 ARCHITECTURES = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM",
-                 "qwen3_moe": "Qwen3MoeForCausalLM", "mixtral": "MixtralForCausalLM",
+                 "qwen3_moe": "Qwen3MoeForCausalLM", "mixtral": "MixtralForCausalLM", "qwen2_moe": "Qwen2MoeForCausalLM",
                  "deepseek_v3": "DeepseekV3ForCausalLM"}
 
 
@@ -32,6 +32,14 @@ def hf_config(plan: DecoderPlan, bos_id: int, eos_id: int) -> dict:
     if plan.family == "qwen2":  # q/k/v biases are part of the class; head_dim is dim / heads
         return {**common, "num_key_value_heads": a.kv_heads, "intermediate_size": plan.ffn_config(DENSE).hidden_dim,
                 "use_sliding_window": False, "sliding_window": None, "max_window_layers": plan.n_layers}
+    if plan.family == "qwen2_moe":  # q/k/v biases are part of the class; one gated shared expert
+        moe = plan.ffn_config(EXPERTS)
+        return {**common, "num_key_value_heads": a.kv_heads, "intermediate_size": moe.n_shared * moe.expert_hidden_dim,
+                "moe_intermediate_size": moe.expert_hidden_dim,
+                "shared_expert_intermediate_size": moe.n_shared * moe.expert_hidden_dim, "num_experts": moe.n_experts,
+                "num_experts_per_tok": moe.top_k, "norm_topk_prob": moe.norm_topk, "decoder_sparse_step": 1,
+                "mlp_only_layers": [], "router_aux_loss_coef": moe.aux_loss_weight, "use_sliding_window": False,
+                "sliding_window": None, "max_window_layers": plan.n_layers}
     if plan.family == "llama":
         ffn = plan.ffn_config(DENSE)
         return {**common, "intermediate_size": ffn.hidden_dim, "attention_bias": a.bias, "mlp_bias": ffn.bias}

@@ -45,8 +45,8 @@ def hf_tensors(sd: dict, plan: DecoderPlan) -> dict:
             out.update(_swiglu(ffn, "", dst + "mlp."))
         elif plan.family == "mixtral":
             out.update(_mixtral_moe(ffn, dst + "block_sparse_moe.", plan.ffn_config(EXPERTS)))
-        elif plan.family == "qwen3_moe":
-            out.update(_qwen3_moe(ffn, dst + "mlp.", plan.ffn_config(EXPERTS)))
+        elif plan.family in ("qwen3_moe", "qwen2_moe"):
+            out.update(_qwen_moe(ffn, dst + "mlp.", plan.ffn_config(EXPERTS)))
         else:
             out.update(_deepseek_moe(ffn, dst + "mlp.", plan.ffn_config(EXPERTS)))
     return {k: v.detach().float().contiguous() for k, v in out.items()}
@@ -90,10 +90,13 @@ def _mixtral_moe(p: dict, dst: str, cfg) -> dict:
     return out
 
 
-def _qwen3_moe(p: dict, dst: str, cfg) -> dict:
+def _qwen_moe(p: dict, dst: str, cfg) -> dict:
     out = {dst + "gate.weight": p["gate.weight"]}
     for e in range(cfg.n_experts):
         out.update(_swiglu(p, f"experts.{e}.", f"{dst}experts.{e}."))
+    if cfg.n_shared:  # Qwen2-MoE: one shared expert, n_shared routed experts wide, scaled by a sigmoid gate
+        out.update(_swiglu(p, "shared_experts.", dst + "shared_expert."))
+        out[dst + "shared_expert_gate.weight"] = p["shared_expert_gate.weight"]
     return out
 
 
