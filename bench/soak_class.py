@@ -208,7 +208,8 @@ class Driver:
             dlg.model_edit.setText(str(data / "stories260K.bin"))
             dlg.tok_edit.setText(str(data / "tok512.bin"))
             dlg.out_edit.setText(str(self.tmp / f"stories260K-{n}"))
-            dlg.do_import()
+            dlg.do_import()  # on the worker thread
+            self.wait_until(lambda: dlg.worker is None, "importing stories260K")
             self.wait_until(lambda: not ctl.busy(), "inspecting the import")
             exp = self.w.llama2c.open_export()
             exp.out_edit.setText(str(self.tmp / f"export-{n}"))

@@ -8,6 +8,7 @@ from tiny_training import tiny_arch
 from studio.core.jobs import JobControl
 from studio.core.jobs.download import DownloadProgress, Downloaded, download_job
 from studio.core.jobs.generate import TextPiece, generate_job
+from studio.core.jobs.llama2c_import import Llama2cImported, llama2c_import_job
 from studio.core.jobs.training import Prepared, Status, TrainRequest, training_job
 from studio.core.jobs.weights import WeightsSource
 from studio.core.state.run import Snapshot
@@ -68,3 +69,18 @@ def test_download_job_passes_progress_on(tmp_path, monkeypatch):
     assert len(events) == 1 and isinstance(events[0], Downloaded)
     assert open(events[0].path, "rb").read() == body
     assert seen and isinstance(seen[-1], DownloadProgress) and seen[-1].done == len(body)
+
+
+def test_llama2c_import_job_yields_the_run_and_fails_in_one_line(tmp_path, shared_data):
+    from studio.core import errors as E
+    src = shared_data / "llama2c"
+    (ev,) = llama2c_import_job(str(src / "stories260K.bin"), str(src / "tok512.bin"), str(tmp_path / "run"),
+                               JobControl())
+    assert isinstance(ev, Llama2cImported) and ev.out == str(tmp_path / "run")
+    assert ev.arch.dims("classroom")["dim"] == 64 and isinstance(ev.warnings, tuple)
+    with pytest.raises(E.StudioError, match="not empty"):  # nothing overwritten
+        list(llama2c_import_job(str(src / "stories260K.bin"), str(src / "tok512.bin"), str(tmp_path / "run"),
+                                JobControl()))
+    with pytest.raises(E.StudioError):  # a missing file: the reader's one line, not an OSError traceback
+        list(llama2c_import_job(str(tmp_path / "none.bin"), str(src / "tok512.bin"), str(tmp_path / "r2"),
+                                JobControl()))

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QFileDialog, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from studio._qt.dialogs.export_dialog_parts import BAD_COLOUR, OK_COLOUR, html, row
-from studio.core import errors as E
 
 
 class ImportDialog(QDialog):
@@ -16,6 +14,7 @@ class ImportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Import a llama2.c model")
         self.on_imported = on_imported or (lambda path, arch: None)
+        self.worker = None  # the import running on the worker thread, if any
         lay = QVBoxLayout(self)
         intro = QLabel("Turns a llama2.c <b>model.bin</b> (version 0, 1 or 2) and its <b>tokenizer.bin</b> into a "
                        "run folder: the LLaMA-2 graph at the file's size, ready for Generate, Inspect, Export "
@@ -60,28 +59,42 @@ class ImportDialog(QDialog):
         self.tok_edit.setText(found)
 
     def _update(self):
-        self.import_button.setEnabled(all(e.text().strip() for e in (self.model_edit, self.tok_edit, self.out_edit)))
+        self.import_button.setEnabled(self.worker is None and all(
+            e.text().strip() for e in (self.model_edit, self.tok_edit, self.out_edit)))
 
     def do_import(self):
-        from studio.core.formats.llama2c.runio import import_llama2c
-        from studio.core.runs.rundir import RunDir
-        QGuiApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            out, warnings = import_llama2c(self.model_edit.text().strip(), self.tok_edit.text().strip(),
-                                           self.out_edit.text().strip())
-            arch = RunDir(out).architecture()
-        except (E.StudioError, OSError) as exc:
-            self.status_label.setText(f'<span style="color:{BAD_COLOUR}"><b>✗</b></span> Nothing was imported: '
-                                      f"{html(str(exc))}")
+        """Import on the worker thread (torch and the checkpoint: seconds); the dialog stays live."""
+        from studio._qt.worker import start_job
+        from studio.core.jobs.llama2c_import import llama2c_import_job
+        if self.worker is not None:
             return
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-        d = arch.dims("classroom")
-        text = (f"Imported into {out}: dim {d['dim']}, {d['n_layers']} layers, {d['n_heads']} heads "
+        model, tok, out = (e.text().strip() for e in (self.model_edit, self.tok_edit, self.out_edit))
+        self.status_label.setText("Importing…")
+        self.worker = start_job(lambda control: llama2c_import_job(model, tok, out, control),
+                                name="archstudio-llama2c-import", what="the import", parent=self,
+                                on_event=self._imported, on_failed=self._failed, on_ended=self._ended)
+        self._update()
+
+    def _imported(self, ev):
+        d = ev.arch.dims("classroom")
+        text = (f"Imported into {ev.out}: dim {d['dim']}, {d['n_layers']} layers, {d['n_heads']} heads "
                 f"({d['n_kv_heads']} kv), vocab {d['vocab_size']}, seq_len {d['context']}.")
         self.status_label.setText(f'<span style="color:{OK_COLOUR}"><b>✓</b></span> {html(text)}'
-                                  + "".join(f"<br>Warning: {html(w)}" for w in warnings))
-        self.on_imported(out, arch)
+                                  + "".join(f"<br>Warning: {html(w)}" for w in ev.warnings))
+        self.on_imported(ev.out, ev.arch)
+
+    def _failed(self, message: str):
+        self.status_label.setText(f'<span style="color:{BAD_COLOUR}"><b>✗</b></span> Nothing was imported: '
+                                  f"{html(message)}")
+
+    def _ended(self):
+        self.worker = None
+        self._update()
+
+    def closeEvent(self, event):  # noqa: N802  Qt virtual
+        if self.worker is not None:
+            self.worker.shutdown()  # the import finishes its folder; nothing is left half-written
+        super().closeEvent(event)
 
     def _pick(self, edit: QLineEdit, title: str, folder: bool = False):
         from studio._qt.dialogs.folders import existing_or, remember
