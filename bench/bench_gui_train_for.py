@@ -77,7 +77,7 @@ def main() -> int:
     cfg = RunDir(run_dir).read_config() if run_dir else {}
     print(f"{a.model}, Train for {a.minutes:g} min, data {p.data.currentText()}: click → finished {wall:.1f} s "
           f"({wall / (a.minutes * 60):.3f}× the budget); {step.get('step', 0)} steps, "
-          f"held-out {ev.get('val_bpb', float('nan')):.3f} bits/byte; preparing {cfg.get('preparing_s', '?')} s; "
+          f"held-out {ev.get('val_bpb', float('nan')):.3f} bits/byte; preparing {(cfg.get('runtime') or {}).get('preparing_s', '?')} s; "
           f"states {' → '.join(dict.fromkeys(seen))}; load {open('/proc/loadavg').read().split()[0]}")
     budget_clock = (time.monotonic() - t0) - (time.perf_counter() - s.started_at)
     print(f"  the budget's clock started {budget_clock:+.2f} s after the click (0: at the click)")
