@@ -180,3 +180,24 @@ def test_the_cli_loader_and_the_lineage_read_the_users_milestones(folder, tmp_pa
     assert arch.meta["title"] == "Next" and arch.meta["user_milestone"].endswith("next.yaml")
     ch = change_since(arch, scale="paper")  # it builds on a user's milestone, which the loader finds
     assert ch.since == "2024-02-my-mqa-llama" and ch.items
+
+
+def test_a_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    monkeypatch.setenv(U.ENV, str(blocker / "milestones"))
+    m = StudioModel()
+    with pytest.raises(E.StudioError, match="cannot write your milestone there") as err:
+        m.timeline.add_user(write(tmp_path / "mqa.yaml", MQA))
+    assert "\n" not in str(err.value) and "2024-02-my-mqa-llama" not in m.timeline.ids
+
+
+def test_a_config_json_with_a_damaged_architectures_list_still_comes_in(folder, tmp_path):
+    import json
+
+    from studio.core.files.model_spec import load_model
+    cfg = json.loads(QWEN3.read_text())
+    cfg["architectures"] = 5  # informative only (it was an internal error: 'int' object is not subscriptable)
+    p = write(tmp_path / "Qwen3-4B" / "config.json", json.dumps(cfg))
+    assert "(model_type qwen3, qwen3)" in load_model(str(p)).meta["config_source"]
+    assert StudioModel().timeline.add_user(p, CARD) == "2025-04-qwen3-4b"

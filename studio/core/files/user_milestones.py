@@ -271,7 +271,10 @@ def add(source, card: Card | None = None, known: set[str] = frozenset(), where: 
         from studio.core.files.yamlio import parse_yaml_text
         text = read_text(src, MAX_YAML_BYTES, "YAML file")
         data = parse_yaml_text(text, src.name)
-    arch = architecture_of(data, src.name, src.stem)
+    try:
+        arch = architecture_of(data, src.name, src.stem)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:  # one line, not a trace
+        raise E.LoadError(f"{src.name}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
     if arch.id in known:
         raise E.LoadError(f"{src.name}: id {arch.id!r} is already on the timeline; give yours another id")
     missing = [i for i in lineage_ids(arch.meta) if i not in known]
@@ -281,7 +284,10 @@ def add(source, card: Card | None = None, known: set[str] = frozenset(), where: 
     target = d / f"{arch.id}.yaml"
     if target.exists():
         raise E.LoadError(f"{target}: a file of that name is already in the folder; remove it first")
-    atomic_write_text(target, text)
+    try:
+        atomic_write_text(target, text)
+    except OSError as exc:  # a read-only or full disk: one line, and the temp file is gone
+        raise E.LoadError(f"{d}: cannot write your milestone there ({exc.strerror or exc})") from None
     arch.meta["user_milestone"] = str(target)
     return UserMilestone(arch.id, target, arch)
 
@@ -295,7 +301,10 @@ def _card_text(src: Path, card: Card | None) -> tuple[str, dict]:
     if card is None:
         raise E.LoadError(f"{src}: a config.json needs a card: --title, --date, --org, --innovation and --source")
     card.check(src.name)
-    load_hf_config(src)  # the file's own one-line refusals first (size, JSON, family)
+    try:
+        load_hf_config(src)  # the file's own one-line refusals first (size, JSON, family)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
+        raise E.LoadError(f"{src}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})") from None
     data = {"schema_version": 1, "id": card.milestone_id(), "meta": card.meta(), "config_file": str(src.resolve()),
             "hf_config": json.loads(src.read_bytes().decode("utf-8"))}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), data

@@ -120,7 +120,8 @@ def classroom_dims(paper: dict, base: dict) -> dict:
 
 
 def _meta(s: Settings, path: Path, name: str, data: dict) -> dict:
-    arch = (data.get("architectures") or [s.family])[0]
+    named = data.get("architectures")  # informative only: a damaged list names the family instead
+    arch = named[0] if isinstance(named, list) and named and isinstance(named[0], str) else s.family
     src = f"{path} (model_type {s.family}, {arch})"
     notes = "; ".join(s.notes)
     meta = {"title": f"{name} (config.json)", "org": "Hugging Face config.json", "date": "",
