@@ -25,7 +25,8 @@ FAMILY_COLOURS = {
 }
 DIFF = {"added": "#009E73", "removed": "#D55E00", "changed": "#E69F00"}
 DIFF_WORD = {"added": "+ new", "removed": "− removed", "changed": "~ changed"}
-PORT_COLOURS = {"tokens": "#999999", "hidden": "#0072B2", "rotary": "#56B4E9", "logits": "#E69F00"}
+PORT_COLOURS = {"tokens": "#999999", "hidden": "#0072B2", "rotary": "#56B4E9", "logits": "#E69F00",
+                "streams": "#003F66"}  # mHC's hc_mult residual streams: a deeper blue than the one stream
 
 
 @dataclass(frozen=True)

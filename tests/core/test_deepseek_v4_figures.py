@@ -105,3 +105,21 @@ def test_every_exporter_refuses_v4_naming_the_block_without_a_target():
     assert llama2c[0].startswith("attention: compressed sparse / heavily compressed attention: llama2.c has no such block")
     assert any(i.startswith("add_attn: manifold-constrained hyper-connection") for i in llama2c)
     assert any(i.startswith("feed_forward: hash-routed experts") for i in llama2c)
+
+
+def test_classroom_model_is_causal_end_to_end():
+    """Pooled entries, the indexer, the streams and hash routing together never let a position see a
+    later token (the classroom's loss would be a lie if they did)."""
+    import torch
+
+    from studio.core.model.compiler import compile_architecture
+    from studio.core.training.setup import classroom_arch
+    arch = classroom_arch(load_preset(V4), 1024, 256)
+    torch.manual_seed(0)
+    model = compile_architecture(arch, "classroom").eval()
+    x = torch.randint(0, 1024, (2, 256))
+    x2 = x.clone()
+    x2[:, 150:] = torch.randint(0, 1024, (2, 106))
+    with torch.no_grad():
+        a, b = model(x)[0], model(x2)[0]
+    assert torch.equal(a[:, :150], b[:, :150]) and not torch.equal(a[:, 150:], b[:, 150:])
