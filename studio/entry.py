@@ -42,13 +42,13 @@ class QtFrontend:
 def main(argv: list[str] | None = None) -> int:
     from studio.cli import main as cli_main
     code = cli_main(argv, frontend=QtFrontend())
-    if argv is None and sys.argv[1:2] == ["train"]:
+    if argv is None and sys.argv[1:2] in (["train"], ["race"], ["lesson"]):  # their --minutes are wall clock
         _exit_now(code)
     return code
 
 
 def _exit_now(code: int) -> None:
-    """``archstudio train`` as a program ends when its run has: atexit handlers and stdio flushed,
+    """``archstudio train`` (race, lesson) as a program ends when its run has: atexit handlers and stdio flushed,
     then out without the interpreter's teardown of torch (4-20 s measured at load 12 on 2 cores,
     time a "--minutes N" user waits for after the run's own end). In-process callers pass argv."""
     import atexit

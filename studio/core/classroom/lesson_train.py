@@ -96,7 +96,8 @@ def _fresh(pid: str, run_dir: Path, cfg, budget_s: float, corpus):
     if cfg.threads:
         import torch
         torch.set_num_threads(int(cfg.threads))
-    step_s = measure_step_seconds(model, data, cfg.batch_size, model.context, cfg.device)
+    # one timed step (after an untimed one): it sizes the intervals; a time budget re-fits it every step
+    step_s = measure_step_seconds(model, data, cfg.batch_size, model.context, cfg.device, steps=1)
     steps = cfg.steps or steps_for(budget_s, step_s)  # with a time budget: an estimate for the intervals
     # the intervals as every run derives them (TrainConfig.for_run); checkpoints more often, so that
     # a cancelled lesson loses little of a model

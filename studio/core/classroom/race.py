@@ -118,9 +118,9 @@ def race(out_dir, cfg: RaceConfig, control: JobControl | None = None, started_at
     f = yield from _set_up(Path(out_dir), cfg)
     pace = Pace(f.tcfg, None if cfg.steps else 60.0 * cfg.minutes, started_at, f.costs, cfg.eval_interval)
     prep = pace.used_s()
-    how = (f"{cfg.minutes:g} min on the wall clock, {prep:.0f} s of it spent preparing (≈ {pace.planned()} steps"
-           if pace.budget else f"{pace.planned()} steps (")
-    yield RaceStarted(f.index["title"], f"{len(f.racers)} models, {how} of {cfg.batch_size}×{f.tcfg.context} tokens) "
+    how = (f"{cfg.minutes:g} min on the wall clock ({prep:.0f} s of it spent preparing), ≈ {pace.planned()} steps"
+           if pace.budget else f"{pace.planned()} steps")
+    yield RaceStarted(f.index["title"], f"{len(f.racers)} models, {how} of {cfg.batch_size}×{f.tcfg.context} tokens "
                       f"on {f.corpus_label}; the steps run eagerly (a race compiles nothing: a compile per model "
                       "would cost tens of seconds of its minutes on a cold cache)", pace.planned(), prep)
     batch_gen = yield from run_steps(f, cfg, control, pace)
@@ -198,7 +198,8 @@ def _costs(models, tok, data, cfg: RaceConfig, tcfg, device, measure_step_second
 
     from studio.core.classroom.race_steps import Costs
     from studio.core.training.trainer import sample_text
-    step_s = sum(measure_step_seconds(m, data, cfg.batch_size, tcfg.context, cfg.device) for m in models)
+    # one timed step each (after an untimed one): the budget re-fits the step time after every real step
+    step_s = sum(measure_step_seconds(m, data, cfg.batch_size, tcfg.context, cfg.device, steps=1) for m in models)
     t0 = time.perf_counter()
     for m in models:
         sample_text(m, tok, SAMPLE_TOKENS, torch.Generator(device=device).manual_seed(cfg.seed + 1), device,

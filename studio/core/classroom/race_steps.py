@@ -53,7 +53,7 @@ class Pace:
             self.budget.mark(0, now)  # the preparing is spent; the step time is fitted from here
             self._keep_back()
             self.eval_every_s = seconds / EVALS
-            self.next_eval_s = now + self.eval_every_s
+            self.next_eval_s = now + max(self.eval_every_s, 9 * costs.eval_s)  # as after every evaluation
 
     def used_s(self) -> float:
         return clock() - self.started_at
