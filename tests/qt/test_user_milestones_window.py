@@ -92,6 +92,15 @@ def test_add_show_restart_remove(qtbot, folder, windows):
     w2 = new_window(qtbot, windows)  # a restart: a new model and window read the folder
     tl2 = w2.model.timeline
     assert tl2.is_user(MID) and tl2.milestone_ids == ids
+    strip = w2.timeline_bar.strip  # its tick is a diamond in the text colour (the published ones: muted circles)
+    img, k = strip.grab().toImage(), tl2.ids.index(MID)
+    dpr = img.devicePixelRatio()
+
+    def colour_at(x, y):
+        return img.pixelColor(int(x * dpr), int(y * dpr)).name()
+    ax, xs = strip.axis_y(), strip.positions()
+    assert colour_at(xs[k], ax - 4) == strip.theme.text.lower()
+    assert colour_at(xs[k - 1], ax - 4) == strip.theme.muted.lower()
     w2.open_model(MID)  # what `archstudio 2025-04-qwen3-4b` does: the milestone itself, not a copy
     assert w2.model.document.milestone_id == MID and w2.user_milestones.remove_action.isEnabled()
     file_menu_key(qtbot, w2, Qt.Key_V)  # Remo&ve from timeline…

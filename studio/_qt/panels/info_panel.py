@@ -39,7 +39,7 @@ def user_milestone_html(m: dict) -> list[str]:
     one-line innovation when it has no longer explanation."""
     from pathlib import Path
     rule = f" It builds on {m['builds_on_rule']}." if m.get("builds_on_rule") else ""
-    out = [f"<p><b style='color:{DIFF['added']}'>◆ Added by you</b> ({esc(Path(str(m['user_milestone'])).name)} in "
+    out = [f"<p><b>◆ Added by you</b> ({esc(Path(str(m['user_milestone'])).name)} in "
            f"your milestones folder; File → Remove from timeline takes it off).{esc(rule)}</p>"]
     if m.get("short") and not (m.get("explanation") or m.get("summary")):
         out.append(f"<p>{esc(m['short'])}</p>")

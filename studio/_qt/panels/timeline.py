@@ -179,8 +179,8 @@ class TimelineStrip(QWidget):
             p.setPen(QPen(QColor(0, 0, 0, 0), 0))
             p.setBrush(QColor(t.selection) if cur else QColor(t.muted))
             r = 9.0 if cur else 5.0
-            if m.is_user(info.id):  # the user's own milestone: a diamond in its own colour (shape, not colour alone)
-                p.setBrush(QColor(t.selection) if cur else QColor(DIFF["added"]))
+            if m.is_user(info.id):  # the user's own milestone: a larger, darker diamond (a shape; diff colours mean change)
+                p.setBrush(QColor(t.selection) if cur else QColor(t.text))
                 p.drawPolygon(QPolygonF([QPointF(x, ay - r - 2), QPointF(x + r + 2, ay), QPointF(x, ay + r + 2),
                                          QPointF(x - r - 2, ay)]))
             else:
