@@ -78,6 +78,8 @@ def test_add_show_restart_remove(qtbot, folder, windows):
 
     ids = tl.milestone_ids
     assert tl.is_user(MID) and ids[ids.index(MID) - 1] == "2025-01-deepseek-r1"
+    chart = w.accounting_panel.chart  # the timeline chart has its point (one more x, plus the recipes' gap)
+    assert len(chart.params_curve.xData) == len(tl.ids) + 1 and chart.marker_index() == tl.ids.index(MID)
     assert w.model.document.milestone_id == MID and tl.current_id == MID  # shown at once
     assert "Added Qwen3-4B to the timeline" in w.statusBar().currentMessage()
     strip = w.timeline_bar.strip

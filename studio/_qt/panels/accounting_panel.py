@@ -195,6 +195,7 @@ class TimelineChart(QWidget):
         self.lay.addWidget(self.key)
         self.setMinimumHeight(190)
         model.timeline.index_changed.connect(lambda _i: self.refresh_marker())
+        model.timeline.entries_changed.connect(lambda: self.load() if self.loaded else None)  # a user's milestone
 
     def _build(self):
         import pyqtgraph as pg
