@@ -21,27 +21,15 @@ N_NEW, TOP = 12, 5
 
 
 def compare(run, out: Path) -> tuple:
-    import torch
     from export_runs import PROMPT
-    from llama_cpp_client import llama_cpp_greedy
+    from llama_cpp_client import compare_greedy
 
     from studio.core.formats.gguf.export import export_gguf
-    from studio.core.runs.rundir import RunDir
     t = time.perf_counter()
     res = export_gguf(run, out)
     seconds = time.perf_counter() - t
-    model, tok = RunDir(run).build_model().eval(), RunDir(run).tokenizer()
-    ids = tok.encode(PROMPT)
-    theirs = llama_cpp_greedy(res.path, ids, N_NEW, top=TOP)
-    with torch.no_grad():
-        seq = model.generate(torch.tensor([ids]), N_NEW, temperature=0)[0].tolist()
-        logp = torch.log_softmax(model(torch.tensor([seq]))[0][0], -1)
-    mine = seq[len(ids):]
-    if tok.eos_id in mine:
-        mine = mine[: mine.index(tok.eos_id) + 1]
-    diff = max(abs(c["logprob"] - logp[len(ids) - 1 + i, c["id"]].item())
-               for i, t in enumerate(theirs) for c in t["top_logprobs"])
-    return res.arch, len(ids), len(mine), [t["id"] for t in theirs] == mine, diff, seconds
+    c = compare_greedy(run, res.path, PROMPT, N_NEW, TOP)
+    return res.arch, len(c.prompt), len(c.mine), c.theirs == c.mine, c.max_logprob_diff, seconds
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 
 def llama_cpp_greedy(path, ids: list[int], n: int, top: int = 1) -> list[dict]:
@@ -20,3 +21,32 @@ def llama_cpp_greedy(path, ids: list[int], n: int, top: int = 1) -> list[dict]:
                                      "logprobs": top, "cache_prompt": False})
     out = json.loads(out) if isinstance(out, str) else out
     return out["choices"][0]["logprobs"]["content"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    prompt: list[int]
+    theirs: list[int]  # llama.cpp's greedy ids (compared by id: llama.cpp hides the text of a token that
+    mine: list[int]  # ends inside a UTF-8 character, never its id); this app's, cut after EOS as llama.cpp stops
+    n_candidates: int  # llama.cpp's top-k log-probs compared, over all positions
+    max_logprob_diff: float  # the largest |log-prob difference| over those candidates
+
+
+def compare_greedy(run_dir, gguf_path, prompt: str, n_new: int, top: int) -> Comparison:
+    """llama.cpp's and this app's greedy continuation of the prompt, and their log-probs of llama.cpp's
+    ``top`` most likely tokens at every generated position."""
+    import torch
+
+    from studio.core.runs.rundir import RunDir
+    model, tok = RunDir(run_dir).build_model().eval(), RunDir(run_dir).tokenizer()
+    ids = tok.encode(prompt)
+    theirs = llama_cpp_greedy(gguf_path, ids, n_new, top=top)
+    with torch.no_grad():
+        seq = model.generate(torch.tensor([ids]), n_new, temperature=0)[0].tolist()
+        logp = torch.log_softmax(model(torch.tensor([seq]))[0][0], -1)
+    mine = seq[len(ids):]
+    if tok.eos_id in mine:
+        mine = mine[: mine.index(tok.eos_id) + 1]
+    candidates = [(len(ids) - 1 + i, c) for i, t in enumerate(theirs) for c in t["top_logprobs"]]
+    diff = max(abs(c["logprob"] - logp[pos, c["id"]].item()) for pos, c in candidates)
+    return Comparison(ids, [t["id"] for t in theirs], mine, len(candidates), diff)

@@ -7,7 +7,7 @@ read back with the gguf package."""
 import pytest
 import torch
 from export_runs import GGUF_PRESETS, PROMPT, QWEN_CONFIGS, config_arch, config_run, trained_run
-from llama_cpp_client import llama_cpp_greedy
+from llama_cpp_client import compare_greedy, llama_cpp_greedy
 
 from studio.core.files.presets import load_preset
 from studio.core.formats.gguf.export import export_gguf
@@ -40,20 +40,9 @@ def test_llama_cpp_continues_with_the_same_tokens(make, name, root, tmp_path):
     run = make(name, root)
     res = export_gguf(run, tmp_path / "out")
     assert res.arch == QWEN_ARCH.get(name, res.arch)
-    model, tok = RunDir(run).build_model().eval(), RunDir(run).tokenizer()
-    ids = tok.encode(PROMPT)
-    theirs = llama_cpp_greedy(res.path, ids, N_NEW, top=TOP)
-    with torch.no_grad():
-        seq = model.generate(torch.tensor([ids]), N_NEW, temperature=0)[0].tolist()
-        logp = torch.log_softmax(model(torch.tensor([seq]))[0][0], -1)
-    mine = seq[len(ids):]
-    if tok.eos_id in mine:  # llama.cpp stops at EOS
-        mine = mine[: mine.index(tok.eos_id) + 1]
-    # compared by id (llama.cpp's text of a token that ends inside a UTF-8 character is hidden, its id is not)
-    assert [t["id"] for t in theirs] == mine and len(mine) > 0
-    candidates = [(len(ids) - 1 + i, c) for i, t in enumerate(theirs) for c in t["top_logprobs"]]
-    assert len(candidates) == TOP * len(mine)
-    assert max(abs(c["logprob"] - logp[pos, c["id"]].item()) for pos, c in candidates) < 1e-3
+    c = compare_greedy(run, res.path, PROMPT, N_NEW, TOP)
+    assert c.theirs == c.mine and len(c.mine) > 0
+    assert c.n_candidates == TOP * len(c.mine) and c.max_logprob_diff < 1e-3
 
 
 def test_the_file_holds_the_vocabulary_and_unpermuted_weights(root, tmp_path):
