@@ -55,6 +55,8 @@ class Compressor(nn.Module):
         B, T, _ = x.shape
         m, w = self.ratio, self.width
         n = T // m  # whole windows only: a partial one is not an entry yet
+        if n == 0:  # a sequence shorter than one window: nothing pooled yet
+            return x.new_zeros(B, 0, w)
         kv = self.wkv(x[:, : n * m]).view(B, n, m, -1)
         score = (self.wgate(x[:, : n * m]).view(B, n, m, -1) + self.ape).float()
         if self.overlap == 2:  # entry i pools window i's Cb and window i-1's Ca: 2m tokens, stride m
@@ -160,7 +162,11 @@ class CompressedAttention(nn.Module):
             self.max_logit = m if self.max_logit is None else torch.maximum(self.max_logit, m)
         sink = self.sinks.float().view(1, -1, 1, 1).expand(B, -1, T, 1)  # a logit with no value behind it
         probs = torch.cat([logits, sink], dim=-1).softmax(dim=-1)[..., :-1]  # (B, nh, T, S)
-        self.last_weights = probs[..., :T].detach() if self.capture else None  # token-to-token part
+        if self.capture:  # the map: how each query splits what it gives the window's tokens (sink and pools left out)
+            window = probs[..., :T].detach()
+            self.last_weights = window / window.sum(-1, keepdim=True).clamp_min(1e-30)
+        else:
+            self.last_weights = None
         self.aux_loss = None
         if self.indexer is not None and self.training and c.index_loss_weight > 0:
             self.aux_loss = c.index_loss_weight * indexer_loss(self._index, probs[..., T:].sum(1), keep[..., T:])

@@ -47,6 +47,16 @@ def test_compressed_attention_is_causal_and_its_formula_counts_its_parameters(mo
     assert not torch.allclose(y[:, t:], y2[:, t:])
 
 
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_a_sequence_shorter_than_one_pool_has_no_entries_and_still_runs(mode):
+    _, m = _attention(mode)
+    m.train()
+    y = m(torch.randn(1, 3, 32), rope_tables(8, 3))  # 3 tokens: no window of 4 or 8 is complete
+    assert y.shape == (1, 3, 32) and torch.isfinite(y).all()
+    if m.aux_loss is not None:
+        assert float(m.aux_loss.detach()) == 0.0  # no entry was chosen: nothing to teach the indexer
+
+
 def test_sliding_mode_forgets_what_left_the_window_and_compressed_modes_do_not():
     T = 40
     x = torch.randn(1, T, 32)

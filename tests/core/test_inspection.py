@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from blocks.registry import get_spec
 from studio.core import errors as E
 from studio.core.model.architecture import Override
 from studio.core.model.resolve import resolve
@@ -86,11 +87,11 @@ def test_every_preset_gives_normalised_masked_maps(pid):
     ins = inspect_model(m, ids(), TOK, label="untrained")
     check_maps(ins)
     assert ins.tokens[0] == "<s>" and len(ins.tokens) == len(ids())
-    n_attn = sum(1 for n in arch.graph.nodes.values() if n.kind in ("attention", "cross_attention", "mla"))
-    attn_nodes = [n for n in arch.graph.nodes.values() if n.kind in ("attention", "cross_attention", "mla")]
+    attn_nodes = [n for n in arch.graph.nodes.values() if get_spec(n.kind).has("attention")]
+    n_attn = len(attn_nodes)
     assert len(ins.attention) == sum(arch.repeat(n.region, "classroom") for n in attn_nodes) >= n_attn
     n_moe = sum(1 for nid, n in arch.graph.nodes.items() for i in range(arch.repeat(n.region, "classroom"))
-                if resolve(arch, "classroom").config_of(nid, i)[1] == "moe")
+                if get_spec(resolve(arch, "classroom").config_of(nid, i)[1]).has("moe"))  # DeepSeek-V4: hash_moe too
     assert len(ins.routing) == n_moe
     for r in ins.routing:
         assert r.counts.sum() == len(ids()) * r.top_k

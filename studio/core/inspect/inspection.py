@@ -98,7 +98,7 @@ class AttentionMap:
     def label(self) -> str:
         pre = {"encoder": "enc ", "layer": ""}.get(self.region, self.region + " ")
         what = {"grouped": "self" if self.causal else "self (bidirectional)",
-                "cross": "cross", "latent": "MLA"}.get(self.geometry, self.kind)
+                "cross": "cross", "latent": "MLA", "compressed": "compressed"}.get(self.geometry, self.kind)
         if self.window:
             what += f", window {self.window}"
         return f"{pre}L{self.layer} {what}"
@@ -108,6 +108,10 @@ class AttentionMap:
         if self.geometry == "latent":
             return (f"MLA: caches {self.cache_elems} numbers per token ({self.latent_dim} latent + {self.rope_dim} RoPE key) "
                     f"where MHA would cache {self.mha_cache_elems}")
+        if self.geometry == "compressed":
+            return (f"all {self.n_heads} heads share one key that is also the value; the last {self.window} tokens "
+                    f"are kept as they are (the map: each row's share of what it gives them), older ones only pooled: "
+                    f"{self.cache_elems} numbers cached per token where MHA would cache {self.mha_cache_elems}")
         if self.geometry == "cross" or self.n_kv_heads == self.n_heads:
             return "MHA: every head has its own keys/values"
         if self.n_kv_heads == 1:
@@ -207,6 +211,9 @@ def _attention_map(name, module, kind, w, source_model: bool) -> AttentionMap:
         mha = H * (c.qk_nope_head_dim + c.qk_rope_head_dim) + H * c.v_head_dim
         extra = {"latent_dim": c.kv_lora_rank, "rope_dim": c.qk_rope_head_dim}
         causal, window = c.causal, 0
+    elif geometry == "compressed":  # DeepSeek-V4: one shared key = value head; the map is its window part
+        n_kv, cache, mha = 1, spec.kv_elems(c), 2 * H * c.head_dim
+        extra, causal, window = {}, True, c.sliding_window
     elif geometry == "cross":
         n_kv, hd = H, c.dim // c.n_heads
         cache = mha = 2 * H * hd
