@@ -79,12 +79,24 @@ class Speedups:
             if self.warm:
                 out.append(self._load(f"compiled (inductor) from the warm cache of {self.label}"))
             else:
-                from studio.core.training.warm import WarmJob
-                self.job = WarmJob(self.spec)
+                self.job = self._start_or_join()
             self.spec = None
         if self.job is not None and self.job.poll() is not None:
-            out.append(self._job_done(self.job.result))
+            res = self.job.result
+            other = self.book.warming(self.key) if res.get("busy") else None
+            if other is not None:  # another process claimed the shape first: wait for its compile
+                from studio.core.training.warm import ForeignWarm
+                self.job = ForeignWarm(self.key, other, self.book)
+            else:
+                out.append(self._job_done(res))
         return out
+
+    def _start_or_join(self):
+        """A compile of the planned shape: the one another process runs now (the app's background
+        warm-up), else a child of this run's own."""
+        from studio.core.training.warm import ForeignWarm, WarmJob
+        other = self.book.warming(self.key)
+        return ForeignWarm(self.key, other, self.book) if other is not None else WarmJob(self.spec)
 
     def _job_done(self, res: dict) -> Switch:
         self.job = None
@@ -98,7 +110,8 @@ class Speedups:
         if (r - w) / max(0.05, self.ratio) <= r:
             return Switch("step", f"eager (compiled in {res['cold_s']:.0f} s beside the training, but loading it "
                                   f"(≈{w:.0f} s) would not pay off in the {r:.0f} s left)")
-        return self._load(f"compiled (inductor) after {res['cold_s']:.0f} s compiling beside the training, "
+        where = "in the app's background warm-up" if res.get("foreign") else "beside the training"
+        return self._load(f"compiled (inductor) after {res['cold_s']:.0f} s compiling {where}, "
                           f"step {self.ratio:.2f}× the eager one")
 
     def _load(self, note: str) -> Switch:

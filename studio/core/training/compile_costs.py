@@ -27,6 +27,23 @@ PRIOR = {"cold_s": 90.0, "warm_s": 15.0, "ratio": 0.75}
 # the same cores); a measured run replaces it per shape.
 BESIDE = 0.35
 FILE = "compile-costs.json"
+# One marker file per shape being compiled now (``warming/KEY.json``: the compiling process's pid and
+# start): a second process that would compile the same shape waits for that one instead (the app's
+# background warm-up and a run started meanwhile never compile one shape twice at once).
+WARMING = "warming"
+STALE_S = 2 * 3600.0  # a marker this old is a crashed compile, whatever its pid says now
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill would terminate it there: the age alone decides
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def cache_root() -> Path | None:
@@ -89,6 +106,63 @@ class CostBook:
         except OSError:
             pass  # a read-only cache only loses the measurement
 
+    def _marker(self, key: str) -> Path | None:
+        return None if self.root is None else self.root / WARMING / f"{key}.json"
+
+    def warming(self, key: str) -> dict | None:
+        """The live claim ({"pid", "since": epoch seconds}) of a process compiling ``key`` now, or None
+        (a claim whose process is gone or that is older than STALE_S is removed)."""
+        path = self._marker(key)
+        try:
+            claim = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+        except (OSError, ValueError):
+            return None
+        if not isinstance(claim, dict) or not isinstance(claim.get("pid"), int):
+            return None
+        if _alive(claim["pid"]) and time.time() - float(claim.get("since", 0)) < STALE_S:
+            return claim
+        self.release(key, claim["pid"])
+        return None
+
+    def claim(self, key: str, pid: int | None = None) -> dict | None:
+        """Mark ``key`` as compiled now by ``pid`` (this process); None when claimed, else the live
+        claim of the process that compiles it already. Atomic (O_EXCL): two claimers, one wins."""
+        path = self._marker(key)
+        if path is None:
+            return None
+        pid = os.getpid() if pid is None else pid
+        for _ in range(2):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                other = self.warming(key)  # a stale claim is removed here, and claimed on the next try
+                if other is not None:
+                    return other
+                continue
+            except OSError:
+                return None  # a read-only cache: nobody can mark, compile anyway
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"pid": pid, "since": time.time()}, f)
+            return None
+        return self.warming(key)
+
+    def release(self, key: str, pid: int | None = None) -> None:
+        """Remove ``key``'s claim (only ``pid``'s, when given)."""
+        path = self._marker(key)
+        if path is None:
+            return
+        if pid is not None:
+            try:
+                if json.loads(path.read_text(encoding="utf-8")).get("pid") != pid:
+                    return
+            except (OSError, ValueError, AttributeError):
+                pass
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
     def estimate(self, key: str, what: str) -> tuple[float, str]:
         """(value, where it came from) of ``cold_s``, ``warm_s`` or ``ratio`` for a shape."""
         e = self.get(key) or {}
@@ -118,6 +192,10 @@ def plan(book: CostBook, key: str, remaining_s: float) -> CompilePlan:
     ratio, _ = book.estimate(key, "ratio")
     w, w_from = book.estimate(key, "warm_s")
     c, c_from = (0.0, "") if warm else book.estimate(key, "cold_s")
+    other = None if warm else book.warming(key)
+    if other is not None:  # another process compiles this shape now: the run waits for it beside its training
+        c = max(0.0, c - (time.time() - float(other.get("since", time.time()))))
+        c_from += f"; being compiled now by process {other['pid']}"
     r = float(remaining_s)
     compiled = min(r, c) * (1 - BESIDE) + max(0.0, r - c - w) / max(0.05, ratio)
     gain = compiled - r

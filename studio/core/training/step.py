@@ -96,6 +96,15 @@ def _probe_precision(model, forward, cfg, device, batcher, B, attention):
     return choice
 
 
+def compile_precision(cfg, choice: PrecisionChoice) -> PrecisionChoice:
+    """The precision a compiled step trains in after the eager probe's ``choice`` (the background
+    warm-up compiles the same one)."""
+    if cfg.precision == "auto" and choice.precision == "fp32" and choice.close():
+        return PrecisionChoice("bf16", f"bf16 (autocast): {CLOSE_PREFERS_BF16} ({choice.reason.split(': ', 1)[-1]})",
+                               choice.fp32_ms, choice.bf16_ms)
+    return choice
+
+
 def T_of(model, cfg) -> int:
     return min(cfg.context, model.context)
 
@@ -124,10 +133,7 @@ def _plan_compile(runner, forward, model, cfg, device, B, distributed, choice, a
         return choice, (Speedups(runner, forward, pending, kernel) if kernel else None)
     will_attend = "small-head" if (kernel is not None or attention.kernel == "small-head") else "sdpa"
     threads = torch.get_num_threads()
-    candidate = choice
-    if cfg.precision == "auto" and choice.precision == "fp32" and choice.close():
-        candidate = PrecisionChoice("bf16", f"bf16 (autocast): {CLOSE_PREFERS_BF16} ({choice.reason.split(': ', 1)[-1]})",
-                                    choice.fp32_ms, choice.bf16_ms)
+    candidate = compile_precision(cfg, choice)
     key, label = cc.shape_key(model, B, T_of(model, cfg), candidate.precision, will_attend, threads)
     plan = cc.plan(cc.CostBook(), key, remaining)
     if not plan.compile and candidate is not choice:  # no compile: the eager probe's winner trains

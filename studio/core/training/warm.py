@@ -42,8 +42,10 @@ class WarmJob:
         use_compile_cache()  # the child inherits TORCHINDUCTOR_CACHE_DIR: the parent loads from the same
         self.spec, self.t0, self.result = spec, time.perf_counter(), None
         env = dict(os.environ, OMP_NUM_THREADS=str(spec.threads))
+        # a session (process group) of its own: cancelling kills inductor's compile workers with it
         self.proc = subprocess.Popen([sys.executable, "-m", "studio.cli.warm_child", "-"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                     start_new_session=os.name == "posix")
         self.proc.stdin.write(json.dumps(asdict(spec)))
         self.proc.stdin.close()
 
@@ -61,9 +63,47 @@ class WarmJob:
         return self.poll()
 
     def cancel(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        kill_group(self.proc)
+        self.result = self.result or {"ok": False, "error": "cancelled"}
+
+
+def kill_group(proc) -> None:
+    """Kill a child started with ``start_new_session`` and everything it started (inductor's compile
+    workers), and reap it."""
+    if proc.poll() is None:
+        try:
+            if os.name == "posix":
+                import signal
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        proc.wait()
+
+
+class ForeignWarm:
+    """Another process compiles this shape now (the app's background warm-up, a lesson prepare;
+    its claim in the cost book): a run waits for that compile beside its training instead of starting
+    a second one. ``poll()`` and ``cancel()`` as WarmJob's; cancelling leaves the other process alone."""
+
+    def __init__(self, key: str, claim: dict, book=None):
+        from studio.core.training import compile_costs as cc
+        self.key, self.book, self.result = key, book if book is not None else cc.CostBook(), None
+        self.t0 = time.perf_counter() - max(0.0, time.time() - float(claim.get("since", time.time())))
+        self.pid = claim.get("pid")
+
+    def poll(self) -> dict | None:
+        if self.result is None and self.book.warming(self.key) is None:
+            e = self.book.get(self.key) or {}
+            if self.book.is_warm(self.key) and e.get("ratio"):
+                self.result = {"ok": True, "key": self.key, "cold_s": float(e["cold_s"]), "ratio": float(e["ratio"]),
+                               "foreign": True}
+            else:
+                self.result = {"ok": False, "error": f"process {self.pid} compiling this shape ended without it"}
+        return self.result
+
+    def cancel(self) -> None:
         self.result = self.result or {"ok": False, "error": "cancelled"}
 
 
@@ -131,12 +171,7 @@ def compile_shape(spec: WarmSpec) -> dict:
     from studio.core.model.compiler import compile_architecture
     from studio.core.runs.rundir import RunDir
     from studio.core.training import compile_costs as cc
-    from studio.core.training.speed import (
-        StepRunner,
-        choose_attention,
-        use_compile_cache,
-    )
-    from studio.core.training.fwd_bwd import timed_step
+    from studio.core.training.speed import choose_attention, use_compile_cache
     torch.set_num_threads(spec.threads)
     cache = use_compile_cache()
     run = RunDir(spec.run_dir)
@@ -153,6 +188,24 @@ def compile_shape(spec: WarmSpec) -> dict:
     with torch.no_grad():  # as the trainer's preparing: an eager pass fills the model's lookup caches first
         model(x[:1], y[:1], source=None if src is None else src[:1])
     key, label = cc.shape_key(model, spec.batch, spec.context, spec.precision, spec.attention, spec.threads)
+    book = cc.CostBook()
+    other = book.claim(key)
+    if other is not None:  # never two compiles of one shape at once: the caller waits for that one
+        return {"ok": False, "busy": True, "key": key, "label": label,
+                "error": f"being compiled now by process {other['pid']}"}
+    try:
+        return _compile_and_time(model, micro, spec, key, label, cache)
+    finally:
+        book.release(key, os.getpid())
+
+
+def _compile_and_time(model, micro, spec: WarmSpec, key: str, label: str, cache) -> dict:
+    import torch
+
+    from studio.core.training import compile_costs as cc
+    from studio.core.training.fwd_bwd import timed_step
+    from studio.core.training.speed import StepRunner
+    device = torch.device("cpu")
     runner, eager = StepRunner(model, device, True), StepRunner(model, device, False)
     t = time.perf_counter()
     timed_step(runner, model, micro, spec.precision, device)
