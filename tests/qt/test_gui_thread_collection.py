@@ -86,3 +86,26 @@ def test_start_up_settles_its_objects_out_of_later_collections(qapp, qtbot):
     qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=60_000)
     assert win.training is not None  # settled after the deferred build, not before it
     win.close()
+
+
+def test_a_large_import_is_not_collected_while_it_runs_and_is_frozen_once_it_has_ended(qapp):
+    """torch's first import (by a worker: ~800 modules, seconds) made the GUI thread's collections
+    scan everything it had allocated, tick after tick (0.3-0.9 s stalls at load 10); they wait for
+    the import to end and its objects are frozen, as start-up's are."""
+    import types
+    col = installed(qapp)
+    names = [f"_archstudio_fake_import_{i}" for i in range(250)]
+    try:
+        col.tick()  # whatever was imported before this test
+        alive = [[] for _ in range(5000)]  # noqa: F841  enough new objects alive that a collection is due
+        assert col._due() is not None
+        before, frozen = col.collections, gc.get_freeze_count()
+        for chunk in (names[:100], names[100:200], names[200:]):  # modules arrive tick after tick
+            sys.modules.update({n: types.ModuleType(n) for n in chunk})
+            col.tick()
+            assert col.collections == before and gc.get_freeze_count() == frozen  # importing: nothing scanned
+        col.tick()  # the import has ended: frozen, so no collection has anything of it left to scan
+        assert gc.get_freeze_count() > frozen and col._due() is None
+    finally:
+        for n in names:
+            sys.modules.pop(n, None)

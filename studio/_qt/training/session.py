@@ -28,6 +28,14 @@ __all__ = ["ContinueRequest", "TrainRequest", "TrainingSession"]
 NO_DOCUMENT = "(no document)"  # the RunState key of a run started without a document (tests, scripts)
 
 
+def _after_the_click(events):
+    """The job's events, after a moment for the GUI thread: the job's first imports (torch's first
+    import loads its libraries holding the GIL for up to ~0.7 s on a loaded laptop) then start after
+    the click's answer ("preparing…") is painted, not before. 50 ms of a time budget."""
+    time.sleep(0.05)
+    yield from events
+
+
 class TrainingSession(QObject):
     """The worker of this window's training run, and what only the panels need of it (metrics for
     the plots, the budget's clock); the run's own state is RunState's."""
@@ -90,7 +98,7 @@ class TrainingSession(QObject):
         self.continued = None
         known = request.run_dir if isinstance(request, ContinueRequest) else None  # a new run's folder comes later
         self.run_state.start_live(key if key is not None else NO_DOCUMENT, run_dir=known)
-        self.worker = start_job(lambda control: training_job(request, control),
+        self.worker = start_job(lambda control: _after_the_click(training_job(request, control)),
                                 name="archstudio-training", what="training", parent=self,
                                 priority=QThread.LowPriority,  # the GUI thread keeps priority: no jank while training
                                 on_event=self._on_event, on_failed=self._on_failed, on_ended=self._on_ended)

@@ -21,12 +21,15 @@ explicit ``gc.collect()`` in a library) so a soak run can prove there are none.
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 
 from PySide6.QtCore import QObject, QTimer
 
 INTERVAL_MS = 500
+FREEZE_AFTER_MODULES = 200  # an import this large (torch's first: ~800 modules) is frozen once it has ended
+MAX_POSTPONED_TICKS = 60    # collections wait for an import for at most 30 s
 OBJECT_NAME = "archstudio-gui-thread-collector"
 
 
@@ -41,6 +44,8 @@ class GuiThreadCollector(QObject):
         self.collections = 0          # collections this timer ran
         self.off_thread = 0           # collections that started on another thread (want 0)
         self.worst_ms = 0.0           # the longest single collection, a GUI-thread stall
+        self._modules = self._frozen_modules = len(sys.modules)
+        self._postponed = 0           # ticks in a row that skipped collecting while modules were imported
         gc.disable()
         gc.callbacks.append(self._seen)
         self.timer = QTimer(self)
@@ -53,6 +58,18 @@ class GuiThreadCollector(QObject):
         """Collect the generations whose thresholds were crossed, the way CPython would have."""
         if gc.isenabled():
             gc.disable()
+        modules = len(sys.modules)
+        importing, self._modules = modules != self._modules, modules
+        if importing and self._postponed < MAX_POSTPONED_TICKS:
+            # a worker is importing (torch's first import: seconds, ~800 modules): a collection now
+            # would scan all it allocated since the last tick, then again; its objects live as long
+            # as the app, so they are frozen (below) once the import has ended instead
+            self._postponed += 1
+            return
+        self._postponed = 0
+        if modules - self._frozen_modules >= FREEZE_AFTER_MODULES:
+            self._frozen_modules = modules
+            gc.freeze()  # as settle() does for start-up (a cycle of garbage made meanwhile stays: bounded, once)
         generation = self._due()
         if generation is not None:
             self.collect(generation)
