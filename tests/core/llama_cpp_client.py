@@ -26,15 +26,17 @@ def llama_cpp_greedy(path, ids: list[int], n: int, top: int = 1) -> list[dict]:
 @dataclass(frozen=True)
 class Comparison:
     prompt: list[int]
-    theirs: list[int]  # llama.cpp's greedy ids (compared by id: llama.cpp hides the text of a token that
-    mine: list[int]  # ends inside a UTF-8 character, never its id); this app's, cut after EOS as llama.cpp stops
-    n_candidates: int  # llama.cpp's top-k log-probs compared, over all positions
+    theirs: list[int]  # llama.cpp's greedy ids, as its server lists them
+    mine: list[int]  # this app's greedy ids that llama.cpp's list shows (cut after EOS, where llama.cpp stops)
+    hidden: int  # this app's ids left out of ``mine``: they end inside a UTF-8 character, and the server
+    #              lists no token whose text is incomplete (the next one completes it and is listed)
+    n_candidates: int  # llama.cpp's top-k log-probs compared, over all listed positions
     max_logprob_diff: float  # the largest |log-prob difference| over those candidates
 
 
 def compare_greedy(run_dir, gguf_path, prompt: str, n_new: int, top: int) -> Comparison:
-    """llama.cpp's and this app's greedy continuation of the prompt, and their log-probs of llama.cpp's
-    ``top`` most likely tokens at every generated position."""
+    """llama.cpp's and this app's greedy continuation of the prompt, compared on the visible tokens, and
+    their log-probs of llama.cpp's ``top`` most likely tokens at every listed position."""
     import torch
 
     from studio.core.runs.rundir import RunDir
@@ -47,6 +49,26 @@ def compare_greedy(run_dir, gguf_path, prompt: str, n_new: int, top: int) -> Com
     mine = seq[len(ids):]
     if tok.eos_id in mine:
         mine = mine[: mine.index(tok.eos_id) + 1]
-    candidates = [(len(ids) - 1 + i, c) for i, t in enumerate(theirs) for c in t["top_logprobs"]]
+    shown = visible_positions(gguf_path, mine)
+    candidates = [(len(ids) - 1 + shown[i], c) for i, t in enumerate(theirs[: len(shown)]) for c in t["top_logprobs"]]
     diff = max(abs(c["logprob"] - logp[pos, c["id"]].item()) for pos, c in candidates)
-    return Comparison(ids, [t["id"] for t in theirs], mine, len(candidates), diff)
+    return Comparison(ids, [t["id"] for t in theirs], [mine[p] for p in shown], len(mine) - len(shown),
+                      len(candidates), diff)
+
+
+def visible_positions(gguf_path, generated: list[int]) -> list[int]:
+    """Positions of the generated ids after which the text is whole UTF-8 (the pieces as the GGUF file has
+    them: a BYTE piece <0xHH> is that one byte, ▁ a space)."""
+    import codecs
+
+    import gguf
+    fields = {f.name: f for f in gguf.GGUFReader(str(gguf_path)).fields.values()}
+    pieces, types = fields["tokenizer.ggml.tokens"].contents(), fields["tokenizer.ggml.token_type"].contents()
+    decoder, shown = codecs.getincrementaldecoder("utf-8")(errors="replace"), []
+    for pos, t in enumerate(generated):
+        raw = bytes([int(pieces[t][3:5], 16)]) if types[t] == gguf.TokenType.BYTE else (
+            b"" if types[t] == gguf.TokenType.CONTROL else pieces[t].replace("\u2581", " ").encode("utf-8"))
+        decoder.decode(raw)
+        if not decoder.getstate()[0]:
+            shown.append(pos)
+    return shown

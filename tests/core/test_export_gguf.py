@@ -7,7 +7,7 @@ read back with the gguf package."""
 import pytest
 import torch
 from export_runs import GGUF_PRESETS, PROMPT, QWEN_CONFIGS, config_arch, config_run, trained_run
-from llama_cpp_client import compare_greedy, llama_cpp_greedy
+from llama_cpp_client import compare_greedy, llama_cpp_greedy, visible_positions
 
 from studio.core.files.presets import load_preset
 from studio.core.formats.gguf.export import export_gguf
@@ -43,6 +43,17 @@ def test_llama_cpp_continues_with_the_same_tokens(make, name, root, tmp_path):
     c = compare_greedy(run, res.path, PROMPT, N_NEW, TOP)
     assert c.theirs == c.mine and len(c.mine) > 0
     assert c.n_candidates == TOP * len(c.mine) and c.max_logprob_diff < 1e-3
+
+
+def test_tokens_that_end_inside_a_utf8_character_are_not_compared(root, tmp_path):
+    """llama.cpp's server lists no token whose text ends inside a UTF-8 character (the next one completes it):
+    “ is <0xE2><0x80><0x9C>, so only its last byte piece is listed; a lead byte before ASCII is listed."""
+    res = export_gguf(trained_run("2023-07-llama-2", root), tmp_path / "l.gguf")
+    tok = RunDir(trained_run("2023-07-llama-2", root)).tokenizer()
+    byte = {b: tok.sp.piece_to_id(f"<0x{b:02X}>") for b in (0xE2, 0x80, 0x9C)}
+    word = tok.encode("the")[-1]
+    assert visible_positions(res.path, [word, byte[0xE2], byte[0x80], byte[0x9C], word]) == [0, 3, 4]
+    assert visible_positions(res.path, [byte[0xE2], word, tok.eos_id]) == [1, 2]
 
 
 def test_the_file_holds_the_vocabulary_and_unpermuted_weights(root, tmp_path):
