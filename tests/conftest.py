@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# a first start never compiles in the background during tests (tests/qt/test_background_warm.py unsets it)
+os.environ["ARCHSTUDIO_NO_BACKGROUND_WARM"] = "1"
 # the user's own timeline milestones never enter a test run (a test that adds some uses its own folder)
 os.environ["ARCHSTUDIO_MILESTONES_DIR"] = tempfile.mkdtemp(prefix="archstudio-test-milestones-")
 

@@ -124,6 +124,8 @@ def test_the_child_keys_the_probe_and_the_compile_as_the_first_run_looks_them_up
     (spec,) = compiled
     assert (spec.batch, spec.context, spec.threads, spec.attention) == (8, 128, 1, "small-head")
     assert not os.path.exists(spec.run_dir)  # the scratch run is gone; its tokenizer and tokens stay cached
+    from studio.cli.doctor import _warm_caches
+    assert any("1 shape warm: 2023-07-llama-2 batch 8 x context 128, " in c.detail for c in _warm_caches())
     assert FW.is_recipe_warm(REQUEST) and not FW.is_recipe_warm(dataclasses.replace(REQUEST, vocab_size=1024))
     assert list(FW.first_warm_job(REQUEST, JobControl(), ["false"])) == [FW.WarmDone("", "already warm", True, 0, 0)]
 

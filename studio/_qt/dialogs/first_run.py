@@ -129,10 +129,15 @@ def show_tour_when_free(window, delay_ms: int = 300) -> None:
     QTimer.singleShot(delay_ms, window, attempt)
 
 
+def is_first_start(settings) -> bool:
+    """A first start, or any start while the tour is asked for at every start."""
+    return not bool(settings.value("tour_done", False, type=bool))
+
+
 def first_start(model, settings) -> bool:
     """A first start (or any start while the tour is asked for at every start) shows LLaMA 2
     (cheap: done before the first paint). Returns whether it is one."""
-    if bool(settings.value("tour_done", False, type=bool)):
+    if not is_first_start(settings):
         return False
     if START_MILESTONE in model.timeline.ids and model.document.milestone_id != START_MILESTONE:
         model.show_milestone(START_MILESTONE)
@@ -148,7 +153,7 @@ class FirstRun(QObject):
         super().__init__(window)
         from studio._qt.classroom.offline_pack import run_offline_pack
         self.model, self.win = model, window
-        self._combo = None
+        self._combo = self.background_warm = None  # BackgroundWarm once the Training panel exists
         h = window.menu("Help")
         h.addSeparator()
         window._action(h, "&Tour…", lambda: show_tour_dialog(window), None, "The three-step introduction")
@@ -164,6 +169,15 @@ class FirstRun(QObject):
         self._combo = combo
         combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.refresh()
+
+    def follow_training(self, training) -> None:
+        """The data line follows the Training panel (``training``: TrainingDocks); on a first start the
+        shape its Start would train warms in the background once the window is idle (Train menu: off)."""
+        from studio._qt.training.background_warm import BackgroundWarm
+        self.follow_data_choice(training.panel.data)
+        self.background_warm = BackgroundWarm(self.win, training)
+        if is_first_start(self.win.settings):
+            self.background_warm.when_idle()
 
     def refresh(self):
         choice = self._combo.currentData() if self._combo is not None else None

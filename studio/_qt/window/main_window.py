@@ -156,7 +156,7 @@ class MainWindow(DockHost, QMainWindow):
         self.llama2c.fill_file_menu(self.menu("File"))
         self._quit_last()
         self.hide_stale_tab_bars()
-        self.first_run.follow_data_choice(self.training.panel.data)  # the status line names the data chosen
+        self.first_run.follow_training(self.training)  # the data line; a first start warms training (idle)
 
     def _build_helpers(self):
         """Help → Tour / Offline pack / the data status line, and Help → Prepare the lesson…,
