@@ -145,6 +145,9 @@ def _run_commands(sub) -> None:
     s.add_argument("--top-p", type=float, default=0.9, help="default 0.9; 1 = off")
     s.add_argument("--max-new-tokens", type=int, default=200)
     s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--chat", action="store_true",
+                   help="talk to a run with a chat template (the 2022-11-chatgpt experiment's folder): --prompt is "
+                        "your turn, or without it each line of stdin is one turn")
 
     s = sub.add_parser("inspect", help="attention maps and MoE routing for a prompt")
     s.add_argument("run_dir", metavar="RUN_DIR")

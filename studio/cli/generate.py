@@ -18,6 +18,9 @@ def cmd_generate(args) -> int:
         raise E.StudioError(f"--seed must be from 0 to {(1 << 64) - 1}, got {args.seed}")
     run = RunDir(args.run_dir)
     tok = run.tokenizer()  # a missing or bad run folder is reported before torch is imported
+    if getattr(args, "chat", False):
+        from studio.cli.chat import chat
+        return chat(args, run, tok)
     from studio.core.training.generation import generate_stream
     model = run.build_model()
     out = sys.stdout

@@ -18,7 +18,7 @@ from studio.core.experiments.common import (
 from studio.core.jobs.control import JobControl
 
 TINY = CH.Settings(sizes=((8, 1), (16, 1), (32, 1)), flops=6e7, batch_size=2, context=16, eval_batches=2,
-                   tokenizer="byte", vocab_size=259)
+                   tokenizer="byte", vocab_size=259, second_budget=0.0)
 
 
 @pytest.fixture
@@ -103,3 +103,22 @@ def test_a_reopened_sweep_shows_its_curve_fit_table_and_optimum(tmp_path):
     assert h.tables["result"][0] == ("parameters N", "held-out loss (nats/token)") and len(h.tables["result"]) == 4
     assert h.texts == [("compute-optimal", "fitted optimum N* = 33,000 parameters, D* = 600,000 tokens: "
                                            "18.2 tokens per parameter (paper ≈ 20)")]
+
+
+def test_a_second_budget_sweeps_the_same_sizes_with_a_quarter_of_the_tokens(cache, tmp_path):
+    from dataclasses import replace
+    s = replace(TINY, second_budget=0.25)
+    events = _run(tmp_path / "ch2", settings=s)
+    data = json.loads((tmp_path / "ch2" / RESULT_FILE).read_text())
+    assert sum(isinstance(e, Point) for e in events) == 6
+    small, large = data["budgets"]
+    assert small["flops"] == pytest.approx(TINY.flops / 4) and large["flops"] == TINY.flops
+    assert [x for x, _ in small["curve"]] == [x for x, _ in large["curve"]] == [x for x, _ in data["curve"]]
+    assert data["second_budget_curve"] == small["curve"]
+    units = json.loads((tmp_path / "ch2" / PROGRESS_FILE).read_text())["units"]
+    for m_small, m_large in zip(sorted((u for k, u in units.items() if "@" in k), key=lambda u: u["params"]),
+                                data["models"]):
+        assert m_small["params"] == m_large["params"] and m_small["steps"] < m_large["steps"]
+    assert data["after"] == min(m["val_loss"] for m in data["models"])  # the metric stays the main budget's
+    if all("optimum" in b for b in data["budgets"]):
+        assert data["optimum_moves"]["compute_ratio"] == pytest.approx(4.0)

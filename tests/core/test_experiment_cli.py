@@ -53,4 +53,5 @@ def test_a_short_flashattention_run_writes_its_result(tmp_path):
 def test_list_names_the_experiments():
     r = run_cli("experiment", "--list")
     assert r.returncode == 0
-    assert r.stdout.split() == ["2022-05-flashattention", "2022-03-chinchilla", "2025-01-deepseek-r1", "2024-09-o1"]
+    assert r.stdout.split() == ["2022-05-flashattention", "2022-03-chinchilla", "2025-01-deepseek-r1", "2024-09-o1",
+                                "2022-03-instructgpt", "2022-11-chatgpt"]

@@ -2,7 +2,9 @@
 are sampled. It generates from the run of the model on screen (``RunState``): a weight snapshot
 of its live training run (copied between steps), or its run folder's latest checkpoint (an
 imported run, a project's run, a lesson's prepared run). Another model on screen: the output
-of the previous one is cleared, never carried over."""
+of the previous one is cleared, never carried over. A run that carries a chat template (the
+ChatGPT experiment's folder) is talked to turn by turn instead: each Send is one user turn, and
+the conversation so far stays in the model's context."""
 from __future__ import annotations
 
 from PySide6.QtCore import QThread
@@ -27,6 +29,7 @@ class GeneratePanel(QWidget):
         self._pending = None   # the snapshot we had when we asked the trainer for a fresh one
         self._waiting = False
         self._identity = None  # (document key, source, run folder) the output belongs to
+        self._chat, self._turns, self._reply = None, [], []  # chat template, [(user, reply)], this reply's pieces
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         row = QHBoxLayout()
@@ -88,6 +91,7 @@ class GeneratePanel(QWidget):
                 self.worker = None
                 self.go.setText("Generate")
             self.output.clear()
+            self._set_chat(self._chat_template())
         if self._waiting and self.run_state.snapshot is not None and self.run_state.snapshot is not self._pending:
             self._waiting, self._pending = False, None
             self.go.setEnabled(True)
@@ -95,6 +99,26 @@ class GeneratePanel(QWidget):
             return
         if self.worker is None and not self._waiting:
             self._update_source()
+
+    def _chat_template(self):
+        """The chat template of the run folder on screen (not while a snapshot of training is shown)."""
+        from studio.core.errors import StudioError
+        from studio.core.experiments.chat_template import template_of_run
+        rd = self.run_state.run_dir
+        if rd is None or self.run_state.snapshot is not None:
+            return None
+        try:
+            return template_of_run(rd)
+        except StudioError:
+            return None
+
+    def _set_chat(self, template) -> None:
+        self._chat, self._turns, self._reply = template, [], []
+        self.go.setText("Send" if template else "Generate")
+        self.prompt.setPlaceholderText("Your turn: Enter sends it to the chat model" if template
+                                       else "Prompt (empty: start a new story from BOS)")
+        if template is not None and self.prompt.text() == "Once upon a time":
+            self.prompt.clear()
 
     def _source(self) -> WeightsSource | None:
         """The live run's latest snapshot, else the run folder's checkpoint; never random weights."""
@@ -107,7 +131,10 @@ class GeneratePanel(QWidget):
 
     def _update_source(self):
         src = self._source()
-        if self._training_here():
+        if self._chat is not None and src is not None:
+            self.source_label.setText(f"Chat with {src.label}: it carries a chat template, so each Send is one "
+                                      "turn of a conversation")
+        elif self._training_here():
             self.source_label.setText("Source: a snapshot of the model being trained (taken when you press Generate)")
         elif src is not None:
             self.source_label.setText(f"Source: {src.label} ({self.run_state.label()})")
@@ -140,11 +167,17 @@ class GeneratePanel(QWidget):
     def _start(self, source: WeightsSource | None):
         if source is None:
             return
-        self.output.clear()
-        self.source_label.setText(f"Source: {source.label}")
         prompt, settings = self.prompt.text(), self.settings()
+        if self._chat is not None:
+            job = self._chat_turn(source, prompt, settings)
+            if job is None:
+                return
+        else:
+            self.output.clear()
+            self.source_label.setText(f"Source: {source.label}")
+            job = lambda control: generate_job(source, prompt, settings, control)  # noqa: E731
         this = []  # the job's own worker, for its callbacks (an older job's last pieces are dropped)
-        w = start_job(lambda control: generate_job(source, prompt, settings, control), name="archstudio-generate",
+        w = start_job(job, name="archstudio-generate",
                       what="generation", parent=self, priority=QThread.LowPriority,
                       on_event=lambda ev: self._event(this[0], ev),
                       on_failed=lambda msg: this[0] is self.worker and self.source_label.setText(msg),
@@ -153,8 +186,27 @@ class GeneratePanel(QWidget):
         self.worker = w
         self.go.setText("Stop")
 
+    def _chat_turn(self, source, text: str, settings: dict):
+        """The job of one user turn (None for an empty one); the transcript shows it."""
+        from studio.core.experiments.chat_template import chat_job
+        text = text.strip()
+        if not text:
+            self.source_label.setText("Type your turn first, then Send")
+            return None
+        turns = [*self._turns, (text, None)]
+        self._turns, self._reply = turns, []
+        self.prompt.clear()
+        cur = self.output.textCursor()
+        cur.movePosition(QTextCursor.End)
+        cur.insertText(("\n" if self.output.toPlainText() else "") + f"You: {text}\nModel: ")
+        self.output.setTextCursor(cur)
+        template = self._chat
+        return lambda control: chat_job(source, template, turns, settings, control)
+
     def _event(self, w, ev):
         if isinstance(ev, TextPiece) and w is self.worker:  # a stopped older job's last pieces: dropped
+            if self._chat is not None:
+                self._reply.append(ev.text)
             cur = self.output.textCursor()
             cur.movePosition(QTextCursor.End)
             cur.insertText(stray_bytes_marked(readable_sample(ev.text)))  # <unk> and stray bytes as ⁇
@@ -165,7 +217,9 @@ class GeneratePanel(QWidget):
             self._retired.remove(w)
         if w is self.worker:
             self.worker = None
-            self.go.setText("Generate")
+            if self._chat is not None and self._turns and self._turns[-1][1] is None:
+                self._turns[-1] = (self._turns[-1][0], "".join(self._reply))  # the reply joins the context
+            self.go.setText("Send" if self._chat is not None else "Generate")
             self.go.setEnabled(True)  # the label keeps naming the weights the output came from
 
     def shutdown(self):

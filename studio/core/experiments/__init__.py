@@ -14,6 +14,8 @@ EXPERIMENTS = {
     "2022-03-chinchilla": "chinchilla",
     "2025-01-deepseek-r1": "grpo",
     "2024-09-o1": "test_time",
+    "2022-03-instructgpt": "instructgpt",
+    "2022-11-chatgpt": "chatgpt",
 }
 
 

@@ -37,6 +37,9 @@ class Settings:
     # model the 16-wide one was the best of the sweep at one seed of three (no interior optimum).
     sizes: tuple = ((8, 1), (16, 1), (32, 1), (48, 2), (64, 3), (96, 3))
     flops: float = 1.2e11         # C: about 35 CPU seconds of training for the five larger models
+    # a second, smaller budget (this share of C) swept over the same sizes, so that the optimum is
+    # seen to move with the compute (the paper's IsoFLOP curves); 0 = one budget
+    second_budget: float = 0.25
     batch_size: int = 8
     context: int = 128
     lr: float = 3e-3
@@ -82,7 +85,7 @@ def _data(req: ExperimentRequest, s: Settings):
     return tokenize_corpus(corpus, tok)
 
 
-def train_one(base, data, s: Settings, dim: int, layers: int, seed: int, control) -> dict:
+def train_one(base, data, s: Settings, dim: int, layers: int, seed: int, control, flops: float | None = None) -> dict:
     from studio.core.training import TrainConfig, train_steps
     from studio.core.training.events import Finished
     from studio.core.training.setup import build_model
@@ -91,7 +94,7 @@ def train_one(base, data, s: Settings, dim: int, layers: int, seed: int, control
     n = sum(p.numel() for p in model.parameters())
     n_embed = sum(p.numel() for name, p in model.named_parameters() if "embedding" in name or "output" in name)
     tokens_per_step = s.batch_size * s.context
-    steps = max(4, round(s.flops / (6 * n) / tokens_per_step))
+    steps = max(4, round((flops or s.flops) / (6 * n) / tokens_per_step))
     cfg = TrainConfig.for_run(steps=steps, batch_size=s.batch_size, context=s.context, lr=s.lr, eval_interval=0,
                               eval_batches=s.eval_batches, checkpoint_interval=0, seed=seed, attention="auto")
     end = None
@@ -115,31 +118,65 @@ def job(req: ExperimentRequest, control) -> Iterator:
         yield Stage(f"reading the stories and the {s.tokenizer} tokenizer")
         data = _data(req, s)
         base = load_preset(BASE_PRESET)
-        yield Row("models", ("dim × layers", "params N", "tokens D", "D / N", "held-out loss"))
-        results = []
-        for dim, layers in s.sizes:
-            key = f"{dim}x{layers}"
-            r = folder.done(key)
-            if r is None:
-                yield Stage(f"training the {dim}-wide, {layers}-layer LLaMA on its share of C = {s.flops:.2g} FLOPs")
-                r = train_one(base, data, s, dim, layers, req.seed, control)
-                if not r:
-                    return  # stopped: the folder keeps the finished sizes; a rerun continues
-                folder.save_unit(key, r)
-            results.append(r)
-            yield Row("models", (key, r["params"], r["tokens"], round(r["tokens"] / r["params"], 1),
-                                 round(r["val_loss"], 4)))
-            yield Point("held-out loss", r["params"], r["val_loss"])
-    fit = fit_parabola(sorted((r["params"], r["val_loss"]) for r in results))
+        yield Row("models", ("C (FLOPs)", "dim × layers", "params N", "tokens D", "D / N", "held-out loss"))
+        sweeps = {}
+        for flops, suffix, series in _budgets(s):
+            results = []
+            for dim, layers in s.sizes:
+                key = f"{dim}x{layers}{suffix}"
+                r = folder.done(key)
+                if r is None:
+                    yield Stage(f"training the {dim}-wide, {layers}-layer LLaMA on its share of C = {flops:.2g} FLOPs")
+                    r = train_one(base, data, s, dim, layers, req.seed, control, flops)
+                    if not r:
+                        return  # stopped: the folder keeps the finished sizes; a rerun continues
+                    folder.save_unit(key, r)
+                results.append(r)
+                yield Row("models", (f"{flops:.2g}", f"{dim}x{layers}", r["params"], r["tokens"],
+                                     round(r["tokens"] / r["params"], 1), round(r["val_loss"], 4)))
+                yield Point(series, r["params"], r["val_loss"])
+            sweeps[flops] = results
+            fit = fit_parabola(sorted((r["params"], r["val_loss"]) for r in results))
+            if fit and "n_opt" in fit:
+                from studio.core.experiments.history import optimum_line
+                d_opt = flops / (6 * fit["n_opt"])
+                yield Text(f"compute-optimal at C = {flops:.2g}",
+                           optimum_line({"params": fit["n_opt"], "tokens": d_opt, "tokens_per_param": d_opt / fit["n_opt"]},
+                                        PAPER_TOKENS_PER_PARAM))
+    yield _finish(folder, s, sweeps, data.label)
+
+
+def _budgets(s: Settings) -> list[tuple[float, str, str]]:
+    """(C, progress-key suffix, curve name): the main budget first (its keys as with one budget)."""
+    out = [(s.flops, "", "held-out loss")]
+    if s.second_budget > 0:
+        c = s.flops * s.second_budget
+        out.append((c, f"@{c:.3g}", "held-out loss at the smaller budget"))
+    return out
+
+
+def _budget_summary(flops: float, results: list) -> dict:
+    """One IsoFLOP curve: its points, fit, optimum and whether the best size is inside the sweep."""
+    curve = sorted((r["params"], r["val_loss"]) for r in results)
+    fit = fit_parabola(curve)
+    best = min(curve, key=lambda p: p[1])
+    out = {"flops": flops, "curve": [list(p) for p in curve], "fit": fit,
+           "interior_optimum": curve[0][1] > best[1] < curve[-1][1], "best_params": best[0]}
     if fit and "n_opt" in fit:
-        from studio.core.experiments.history import optimum_line
-        d_opt = s.flops / (6 * fit["n_opt"])
-        yield Text("compute-optimal", optimum_line({"params": fit["n_opt"], "tokens": d_opt,
-                                                    "tokens_per_param": d_opt / fit["n_opt"]}, PAPER_TOKENS_PER_PARAM))
-    yield _finish(folder, s, results, data.label)
+        d_opt = flops / (6 * fit["n_opt"])
+        out["optimum"] = {"params": fit["n_opt"], "tokens": d_opt, "tokens_per_param": d_opt / fit["n_opt"]}
+    return out
 
 
-def _finish(folder: Folder, s: Settings, results: list, data_label: str):
+def _finish(folder: Folder, s: Settings, sweeps: dict, data_label: str):
+    results = sweeps[s.flops]
+    budgets = [_budget_summary(c, rs) for c, rs in sorted(sweeps.items())]
+    second = [b for b in budgets if b["flops"] != s.flops]
+    moves = {}
+    if second and all("optimum" in b for b in budgets):
+        small, large = budgets[0]["optimum"]["params"], budgets[-1]["optimum"]["params"]
+        moves = {"n_opt_small_budget": small, "n_opt_large_budget": large, "ratio": large / small,
+                 "compute_ratio": budgets[-1]["flops"] / budgets[0]["flops"], "moves_up": large > small}
     curve = sorted((r["params"], r["val_loss"]) for r in results)
     fit = fit_parabola(curve)
     best = min(results, key=lambda r: r["val_loss"])
@@ -159,7 +196,8 @@ def _finish(folder: Folder, s: Settings, results: list, data_label: str):
                        "tokens_per_param": best["tokens"] / best["params"], "val_loss": best["val_loss"]},
         smallest={"params": smallest[0], "val_loss": smallest[1]},
         paper_tokens_per_param=PAPER_TOKENS_PER_PARAM, data=data_label,
-        fit_curve=_fit_curve(fit, curve) if fit else [],
+        fit_curve=_fit_curve(fit, curve) if fit else [], budgets=budgets, optimum_moves=moves,
+        second_budget_curve=second[0]["curve"] if second else [],
     )
 
 

@@ -18,10 +18,14 @@ AXES = {
     "2022-03-chinchilla": ("parameters N", "held-out loss (nats/token)"),
     "2025-01-deepseek-r1": ("RL step", "held-out accuracy"),
     "2024-09-o1": ("samples per problem", "held-out accuracy"),
+    "2022-03-instructgpt": ("PPO iteration", "held-out instructions followed"),
+    "2022-11-chatgpt": ("PPO iteration", "held-out conversations followed"),
 }
 # extra curves of experiment.json, under the names the live view gives them
 EXTRA_CURVES = {"best_of_n_curve": "best-of-n with the checker", "greedy_curve": "held-out greedy accuracy",
-                "reward_curve": "mean reward", "fit_curve": "fitted parabola", "hbm_ratio": "HBM accesses standard ÷ flash (paper)"}
+                "reward_curve": "mean reward", "fit_curve": "fitted parabola", "hbm_ratio": "HBM accesses standard ÷ flash (paper)",
+                "kl_to_sft_curve": "KL to SFT (nats per reply)", "rollout_followed_curve": "followed (PPO samples)",
+                "second_budget_curve": "held-out loss at the smaller budget"}
 
 
 class ExperimentHistory:

@@ -1,0 +1,132 @@
+"""InstructGPT's reward model at toy scale: the SFT model with a scalar head, trained on preference
+pairs of its own samples. As the paper's labellers rank the SFT model's answers, here the SFT
+model writes several replies per instruction and the checkable rule ranks them: a pair is
+(a reply that follows, one that does not) of the same instruction. The loss is the paper's
+−log σ(r(chosen) − r(rejected)); the score is read at the reply's last token (its EOS).
+"""
+from __future__ import annotations
+
+import random
+
+from studio.core.experiments import rollout as R
+
+
+def make_reward_model(sft):
+    """The SFT model's copy with a scalar head on its final hidden state (the paper's RM is
+    initialised from an SFT model too); the LM head stays but is not used."""
+    import copy
+
+    import torch
+
+    class RewardModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = copy.deepcopy(sft)
+            self.head = torch.nn.Linear(R.hidden_width(sft), 1)
+            torch.nn.init.zeros_(self.head.weight)
+            torch.nn.init.zeros_(self.head.bias)
+
+        def per_position(self, tokens):
+            """(B, T) scalar at every position."""
+            return self.head(R.hidden_states(self.body, tokens)).squeeze(-1)
+
+        def score(self, prompts, replies):
+            """(B,) the reward of each reply: the scalar at its last real token."""
+            import torch
+            seq = torch.cat([prompts, replies], 1)
+            at = prompts.shape[1] + R.last_index(R.reply_mask(replies))
+            return self.per_position(seq).gather(1, at[:, None]).squeeze(1)
+
+        def values(self, prompts, replies):
+            """(B, R) the value of the state each reply token is chosen in (PPO's value model)."""
+            import torch
+            seq = torch.cat([prompts, replies], 1)[:, :-1]
+            return self.per_position(seq)[:, prompts.shape[1] - 1:]
+
+    return RewardModel()
+
+
+def preference_pairs(policy, tok, instructions, prompt_of, follows, samples: int, temperature: float,
+                     gen, per_prompt: int = 2, max_new: int = 24, batch: int = 128):
+    """Pairs (prompt ids, chosen reply ids, rejected reply ids) from the policy's own samples:
+    ``samples`` replies per instruction, ranked by the rule ``follows(instruction, text)``.
+    Returns (pairs, share of the samples that followed)."""
+    from studio.core.experiments.instructions import decode_reply, left_pad
+    rows = [(ins, prompt_of(ins)) for ins in instructions for _ in range(samples)]
+    replies, followed = [], []
+    for sl in R.chunks(len(rows), batch):
+        chunk = rows[sl]
+        out = R.sample(policy, left_pad([p for _, p in chunk]), max_new, temperature, gen)
+        for (ins, _), ids in zip(chunk, out.tolist()):
+            replies.append(_trim(ids))
+            followed.append(follows(ins, decode_reply(tok, ids)))
+    pick = random.Random(int(gen.initial_seed()) + 1)
+    pairs = []
+    for i in range(0, len(rows), samples):
+        good = [j for j in range(i, i + samples) if followed[j]]
+        bad = [j for j in range(i, i + samples) if not followed[j]]
+        combos = [(g, b) for g in good for b in bad]
+        for g, b in pick.sample(combos, min(per_prompt, len(combos))):
+            pairs.append((rows[i][1], replies[g], replies[b]))
+    return pairs, sum(followed) / max(1, len(followed))
+
+
+def _trim(ids: list[int]) -> list[int]:
+    """A reply's tokens up to and including its first EOS."""
+    return ids[:ids.index(R.EOS) + 1] if R.EOS in ids else list(ids)
+
+
+def pad_replies(replies: list[list[int]]):
+    import torch
+    width = max(len(r) for r in replies)
+    return torch.tensor([list(r) + [R.EOS] * (width - len(r)) for r in replies], dtype=torch.long)
+
+
+def pair_margins(rm, pairs, batch: int = 64):
+    """r(chosen) − r(rejected) of every pair (no gradient)."""
+    import torch
+
+    from studio.core.experiments.instructions import left_pad
+    out = []
+    with torch.no_grad():
+        for sl in R.chunks(len(pairs), batch):
+            chunk = pairs[sl]
+            prompts = left_pad([p for p, _, _ in chunk])
+            out.append(rm.score(prompts, pad_replies([c for _, c, _ in chunk]))
+                       - rm.score(prompts, pad_replies([r for _, _, r in chunk])))
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def accuracy(rm, pairs) -> float:
+    """Share of pairs whose chosen reply the reward model scores higher."""
+    rm.eval()
+    m = pair_margins(rm, pairs)
+    return float((m > 0).float().mean()) if len(m) else float("nan")
+
+
+def train(rm, pairs, steps: int, batch: int, lr: float, seed: int, should_stop) -> dict | None:
+    """The pairwise loss for ``steps`` minibatches; None when stopped."""
+    import torch
+    import torch.nn.functional as F
+
+    from studio.core.experiments.instructions import left_pad
+    torch.manual_seed(seed)
+    opt = torch.optim.AdamW(rm.parameters(), lr=lr, weight_decay=0.0)
+    r = random.Random(seed)
+    rm.train()
+    loss_sum = 0.0
+    for step in range(steps):
+        if should_stop():
+            return None
+        chunk = r.sample(pairs, min(batch, len(pairs)))
+        prompts = left_pad([p for p, _, _ in chunk])
+        margin = (rm.score(prompts, pad_replies([c for _, c, _ in chunk]))
+                  - rm.score(prompts, pad_replies([x for _, _, x in chunk])))
+        loss = -F.logsigmoid(margin).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(rm.parameters(), 1.0)
+        opt.step()
+        loss_sum += float(loss.detach())
+    rm.eval()
+    return {"steps": steps, "pairs": len(pairs), "mean_loss": loss_sum / max(1, steps)}

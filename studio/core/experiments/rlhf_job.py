@@ -1,0 +1,119 @@
+"""The RLHF stages as one job's events, shared by the InstructGPT and ChatGPT experiments: each
+stage (base, SFT, reward model, PPO) is loaded from the folder when an earlier run finished it,
+else run and saved (weights file, then its progress unit), so a killed run continues there.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+
+from studio.core.experiments import ppo as P
+from studio.core.experiments import reward_model as RM
+from studio.core.experiments import rlhf_pipeline as L
+from studio.core.experiments.common import Folder, Point, Row, Stage
+
+WEIGHTS = {"base": "base.pt", "sft": "sft.pt", "rm": "reward_model.pt", "policy": "policy.pt"}
+
+
+def _stage(folder: Folder, key: str, blank: Callable, fresh: Callable):
+    """(model, info): the saved stage when its unit and weights are there, else ``fresh()`` saved."""
+    path = folder.path / WEIGHTS[key]
+    if folder.done(key) is not None and path.is_file():
+        return L.load_into(blank(), path), folder.done(key)
+    model, info = fresh()
+    if info is None:
+        return None, None
+    L.save(model, path)
+    folder.save_unit(key, info)
+    return model, info
+
+
+def prepare(req, s: L.Settings):
+    """(corpus, tokenizer, pretraining TokenData)."""
+    from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
+    corpus = load_corpus(req.data)
+    tok = make_tokenizer(s.tokenizer, corpus, s.vocab_size)
+    return corpus, tok, tokenize_corpus(corpus, tok)
+
+
+def stages(req, s: L.Settings, folder: Folder, control, data, task: L.Task) -> Generator:
+    """Base, SFT and reward model (``yield from`` it); returns (base, sft, rm, infos) or None when stopped."""
+    stop = control.should_stop
+    tok, vocab = data.tokenizer, data.tokenizer.vocab_size
+    yield Stage(f"pretraining the base model on the stories ({s.pretrain_steps} steps)")
+    base, base_info = _stage(folder, "base", lambda: L.build_model(s, vocab, req.seed),
+                             lambda: L.pretrain(s, data, req.seed, stop))
+    if base is None:
+        return None
+    yield Stage(f"supervised fine-tuning on demonstrations (until {s.sft_target:.0%} of validation instructions "
+                f"are followed, at most {s.sft_steps} steps of {s.sft_batch})")
+    sft, sft_info = _stage(folder, "sft", lambda: L.build_model(s, vocab, req.seed),
+                           lambda: L.sft(base, tok, task, s, req.seed, stop))
+    if sft is None:
+        return None
+    yield Stage(f"reward model: {s.rm_samples} SFT replies to each of {s.rm_prompts} instructions, ranked by the "
+                "rule into preference pairs")
+    rm, rm_info = _stage(folder, "rm", lambda: RM.make_reward_model(sft),
+                         lambda: L.reward_stage(sft, tok, task, s, req.seed, stop))
+    if rm is None:
+        return None
+    acc = rm_info.get("accuracy")
+    yield Row("stages", ("stage", "result"))
+    yield Row("stages", ("base", f"{base_info['steps']} steps, held-out loss {base_info['val_loss']:.3f}"))
+    yield Row("stages", ("SFT", f"{sft_info['steps']} steps, loss {sft_info['final_loss']:.3f}, "
+                                f"validation followed {sft_info['validation_followed']:.2f}"))
+    yield Row("stages", ("reward model", f"{rm_info['sampled_pairs']} sampled + {rm_info['contrast_pairs']} "
+                                         "counterfactual pairs, held-out pair accuracy "
+                                         f"{'n/a' if acc is None else f'{acc:.3f}'}"))
+    return base, sft, rm, {"base": base_info, "sft": sft_info, "reward_model": rm_info}
+
+
+def ppo_stage(req, s: L.Settings, folder: Folder, control, tok, task: L.Task, sft, rm, rm_info: dict,
+              before: float) -> Generator:
+    """PPO from the SFT model (``yield from`` it); returns (policy, curves) or None when stopped."""
+    import copy
+    import random
+
+    import torch
+    saved = folder.path / WEIGHTS["policy"]
+    if folder.done("ppo") is not None and saved.is_file():
+        return L.load_into(copy.deepcopy(sft), saved), folder.done("ppo")
+    p: P.PPOSettings = s.ppo
+    yield Stage(f"PPO against the reward model, KL penalty β = {p.kl:g} to the SFT model ({p.iterations} "
+                f"iterations of {p.prompts} samples)")
+    policy, value = copy.deepcopy(sft), copy.deepcopy(rm)  # the paper initialises the value model from the RM
+    torch.manual_seed(req.seed)
+    opt = torch.optim.Adam(policy.parameters(), lr=p.lr)
+    vopt = torch.optim.Adam(value.parameters(), lr=p.value_lr)
+    gen = torch.Generator().manual_seed(req.seed + 31)
+    pick = random.Random(req.seed + 32)
+    norm = (rm_info.get("score_mean", 0.0), rm_info.get("score_std", 1.0))
+    curves = {"heldout": [[0, before]], "reward": [], "kl": [], "followed": []}
+    from studio.core.experiments.history import AXES
+    main = AXES[req.milestone][1]
+    yield Point(main, 0, before)
+    yield Row("ppo", ("iteration", "followed (samples)", "reward", "KL to SFT", "clipped", "held-out followed"))
+    for it in range(1, p.iterations + 1):
+        if control.should_stop():
+            return None
+        items = [pick.choice(task.train) for _ in range(p.prompts)]
+        prompts = L.left_pad([task.prompt(x) for x in items])
+        b = P.rollout(policy, value, sft, rm, prompts, p, gen, norm)
+        upd = P.update(policy, value, opt, vopt, prompts, b, p, gen)
+        texts = [L.decode_reply(tok, ids) for ids in b["replies"].tolist()]
+        followed = sum(task.follows(x, t) for x, t in zip(items, texts)) / len(items)
+        reward, kl = float(((b["score"] - norm[0]) / norm[1]).mean()), float(b["kl"].mean())
+        for key, y in (("reward", reward), ("kl", kl), ("followed", followed)):
+            curves[key].append([it, y])
+        yield Point("followed (PPO samples)", it, followed)
+        yield Point("mean reward", it, reward)
+        yield Point("KL to SFT (nats per reply)", it, kl)
+        held = None
+        if it % s.eval_every == 0 or it == p.iterations:
+            held, _ = L.evaluate_heldout(policy, tok, task, s, req.seed + 41)
+            curves["heldout"].append([it, held])
+            yield Point(main, it, held)
+        yield Row("ppo", (it, round(followed, 3), round(reward, 3), round(kl, 3), round(upd["clip_fraction"], 3),
+                          "" if held is None else round(held, 3)))
+    L.save(policy, saved)
+    folder.save_unit("ppo", curves)
+    return policy, curves
