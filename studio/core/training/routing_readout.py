@@ -28,7 +28,8 @@ def read_routing(named_moes) -> RoutingSample | None:
         bias = getattr(m, "expert_bias", None)
         bias = torch.zeros_like(counts) if bias is None else bias.detach().float().to(counts.device)
         aux = getattr(m, "aux_loss", None)
-        aux = counts.new_full((1,), math.nan) if aux is None else aux.detach().float().reshape(1).to(counts.device)
+        aux = (counts.new_full((1,), math.nan) if aux is None  # a block without a balance loss
+               else torch.as_tensor(aux).detach().float().reshape(-1)[:1].to(counts.device))
         rows.append(torch.cat([counts, bias, aux]))
     host = torch.cat(rows).cpu().tolist()  # one transfer for all layers
     load, aux_out, bias_out, at = [], [], [], 0
