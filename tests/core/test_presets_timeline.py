@@ -46,11 +46,13 @@ EXACT = {
                         "kv_cache_bytes_per_token": 68.6 * KiB},
     "2026-04-kimi-k2.6": {"params_total": 1.026e12, "params_active": 32.86e9, "params_mtp": 0},
     # V4-Pro's config.json; equal to transformers' DeepseekV4 count (tests/core/test_deepseek_v4_figures.py)
-    "2026-04-deepseek-v4": {"params_total": 1_572_997_179_491, "params_active": 49_779_058_787, "params_mtp": 0},
+    "2026-04-deepseek-v4": {"params_total": 1_572_997_179_491, "params_active": 49_779_058_787, "params_mtp": 0,
+                            "kv_cache_bytes_per_token": 9848},
     "recipe-llama2c-stories260k": {"params_total": 260_032},
     "recipe-llama2c-stories15m": {"params_total": 15_191_712},
 }
-NOT_PLAIN_COMPUTED: dict = {}  # K2.6's MoonViT shape is now the released vision config (issue 25)
+# K2.6's MoonViT shape is now the released vision config (issue 25); V4's MTP module is not drawn
+NOT_PLAIN_COMPUTED: dict = {("2026-04-deepseek-v4", "params_mtp"): "computed-from-assumptions"}
 UNDISCLOSED = ("2022-11-chatgpt", "2024-09-o1")
 META_KEYS = ("date", "org", "title", "link", "short", "explanation", "changes", "why", "disclosure",
              "family_member", "published", "classroom_tokenizer")
