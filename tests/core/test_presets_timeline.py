@@ -45,7 +45,7 @@ EXACT = {
     "2025-07-kimi-k2": {"params_total": 1.026e12, "params_active": 32.86e9, "params_mtp": 0,
                         "kv_cache_bytes_per_token": 68.6 * KiB},
     "2026-04-kimi-k2.6": {"params_total": 1.026e12, "params_active": 32.86e9, "params_mtp": 0},
-    # V4-Pro's config.json; equal to transformers' DeepseekV4 count (tests/core/test_deepseek_v4_figures.py)
+    # V4-Pro's config.json; equal to transformers' DeepseekV4 count (tests/core/test_deepseek_v4_reference.py)
     "2026-04-deepseek-v4": {"params_total": 1_572_997_179_491, "params_active": 49_779_058_787, "params_mtp": 0,
                             "kv_cache_bytes_per_token": 9848},
     "recipe-llama2c-stories260k": {"params_total": 260_032},
