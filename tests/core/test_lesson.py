@@ -159,6 +159,14 @@ def test_a_models_minutes_run_from_the_start_of_its_turn(env, tmp_path, monkeypa
     assert result["elapsed_s"] >= 59.5 and result["budget_s"] == 60  # the trainer's clock began at the turn
 
 
+def test_the_estimate_is_what_the_seconds_left_hold():
+    """Issue 22 M6: "≈ 40 steps" became 3 when preparing ate the time; the estimate is now made from
+    the seconds left, without the intervals' floor of 10 steps."""
+    from studio.core.classroom.lesson_train import budget_plan
+    assert budget_plan(0.2, 3.0, 1.819) == ("0.2 min, 3 s of it left after preparing (≈ 1 step at 1819 ms/step)", 1)
+    assert budget_plan(3, 170.0, 0.1)[1] == 1530
+
+
 def test_a_vocabulary_too_large_for_the_starter_corpus_is_halved_and_said(env, tmp_path):
     events = list(prepare(tmp_path / "l", tiny(milestones=("recipe-llama2c-stories15m",), steps=1)))
     model = next(e for e in events if isinstance(e, ModelStarted))
