@@ -22,7 +22,7 @@ from studio.core.training.config import TrainConfig
 PANEL = TrainConfig.for_run(steps=300, batch_size=8, context=128, lr=3e-3, schedule="cosine", compile="auto",
                             attention="auto", eval_interval=50, optimizer="muon", precision="auto",
                             sample_interval=50, seed=1337, threads=1)  # the Training panel's defaults, 1 thread
-REQUEST = FW.FirstWarmRequest("2023-07-llama-2", "starter", None, None, None, dataclasses.asdict(PANEL))
+REQUEST = FW.FirstWarmRequest("2023-07-llama-2", "starter", None, None, None, (dataclasses.asdict(PANEL),))
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,7 @@ def test_the_job_relays_the_childs_stages_then_its_result(tmp_path):
         say(stage="building the small-head attention kernel")
         print("a library's own line"); print("{not json")
         say(stage="measuring bf16 against fp32")
-        say(result={"ok": True, "label": req["model_spec"] + " batch %d" % req["config"]["batch_size"],
+        say(result={"ok": True, "label": req["model_spec"] + " batch %d" % req["configs"][0]["batch_size"],
                     "note": "warm", "cpu_s": 2.5})
     """)
     evs = list(FW.first_warm_job(REQUEST, JobControl(), cmd))
@@ -51,6 +51,21 @@ def test_the_job_relays_the_childs_stages_then_its_result(tmp_path):
     done = evs[2]
     assert isinstance(done, FW.WarmDone) and done.label == "2023-07-llama-2 batch 8" and done.note == "warm"
     assert done.cpu_s == 2.5 and done.wall_s > 0 and not done.already and len(evs) == 3
+
+
+def test_the_panels_run_then_the_run_its_longer_budgets_train():
+    """A step count (the panel's default) and "Train for 3 min" train different shapes: both are warmed,
+    the panel's first; a field the user changed stays theirs; a long budget already set is one shape."""
+    from studio.core.training.setup import budget_recipe
+    first, timed = FW.budget_variants(dataclasses.asdict(PANEL))
+    assert first == dataclasses.asdict(PANEL)
+    long_ = budget_recipe(3.0)
+    assert (timed["batch_size"], timed["context"], timed["optimizer"]) == (long_["batch_size"], long_["context"],
+                                                                          long_["optimizer"])
+    assert timed["minutes"] >= 2 and timed["threads"] == 1 and timed["precision"] == "auto"
+    (_, mine) = FW.budget_variants(dict(dataclasses.asdict(PANEL), batch_size=4))
+    assert mine["batch_size"] == 4 and mine["context"] == long_["context"]
+    assert len(FW.budget_variants(dict(dataclasses.asdict(PANEL), minutes=5.0, batch_size=16, context=256))) == 1
 
 
 def test_a_failed_child_is_one_line(tmp_path):
@@ -137,7 +152,7 @@ def test_the_child_keys_the_probe_and_the_compile_as_the_first_run_looks_them_up
     evs = list(training_job(req, JobControl()))
     assert not any(isinstance(e, Preparing) and "bf16 against fp32" in e.what for e in evs)  # the probe was warm
     (setup,) = [e for e in evs if isinstance(e, SpeedSetup)]
-    assert setup.precision == res["precision"] and "measured" in setup.precision_reason
+    assert setup.precision == res["shapes"][0]["precision"] and "measured" in setup.precision_reason
     assert "an earlier run of this shape" in setup.precision_reason
 
 

@@ -21,7 +21,7 @@ def warm_on(tmp_path, monkeypatch):
     monkeypatch.setattr(FW, "CHILD", child(tmp_path, """
         say(stage="building the small-head attention kernel")
         time.sleep(0.3)
-        c = req["config"]
+        c = req["configs"][0]
         say(result={"ok": True, "label": "%s batch %d x context %d, %d thread" % (req["model_spec"],
                     c["batch_size"], c["context"], c["threads"]), "note": "compiled step warm", "cpu_s": 1.0})
     """))
@@ -44,7 +44,8 @@ def test_a_first_start_warms_the_panels_shape_and_says_so(window, qtbot, tmp_pat
     req = json.loads((tmp_path / "request.json").read_text())
     panel = window.training.panel
     assert req["model_spec"] == "2023-07-llama-2" and req["data_spec"] == panel.data_spec()
-    c = req["config"]
+    c, timed = req["configs"]  # Start's run, then a "Train for 3 min"'s (its batch and context)
+    assert (timed["batch_size"], timed["context"], timed["threads"]) == (16, 256, panel.threads.value())
     assert (c["batch_size"], c["context"], c["threads"]) == (panel.batch.value(), panel.context.value(),
                                                              panel.threads.value())
     assert (c["compile"], c["attention"], c["precision"]) == ("auto", "auto", panel.precision.currentData())

@@ -16,7 +16,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel
 
 from studio._qt.worker import start_job
-from studio.core.training.first_warm import FirstWarmRequest, WarmDone, WarmStage, first_warm_job, off_by_env
+from studio.core.training.first_warm import (FirstWarmRequest, WarmDone, WarmStage, budget_variants, first_warm_job,
+                                             off_by_env)
 
 SETTING = "training/background_warm"  # QSettings: prepare in the background at a first start (default on)
 IDLE_POLL_MS = 1000
@@ -83,8 +84,8 @@ class BackgroundWarm(QObject):
         self.start()
 
     def request_now(self) -> FirstWarmRequest | None:
-        """The run the Training dock's Start would begin now (panel.start's fields and config) for the
-        milestone on screen (a first start's LLaMA 2); None for an edited model (the child loads by id)."""
+        """The runs the Training dock's Start would begin now (panel.start's fields and config, and its
+        "Train for N min" of 2 minutes or more) for the milestone on screen (a first start's LLaMA 2); None for an edited model (the child loads by id)."""
         panel = self.training.panel
         doc = panel.run_state.document
         if doc is None or not doc.is_milestone or not doc.milestone_id:
@@ -93,7 +94,7 @@ class BackgroundWarm(QObject):
         if data in (None, "choose") or data.startswith("download:"):
             data = "starter"  # what trains until the user picks: the panel's first choice on a fresh laptop
         return FirstWarmRequest(doc.milestone_id, data, panel.tokenizer.currentData(), panel.vocab.value() or None,
-                                panel.tokenizer_model, dataclasses.asdict(panel.config()))
+                                panel.tokenizer_model, budget_variants(dataclasses.asdict(panel.config())))
 
     def start(self) -> None:
         if self.worker is not None:

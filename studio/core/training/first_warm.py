@@ -3,7 +3,8 @@
 On a fresh laptop the first "Train for N min" pays the small-head kernel's C++ build, the precision
 probe and (where the cost model says it pays) the step's compile inside its budget, or trains eagerly.
 This job does the three ahead of time for exactly the run the Training dock's Start would begin now
-(its model, data, tokenizer, batch, context, threads): in a niced child process (no torch in the
+(its model, data, tokenizer, batch, context, threads), then for the run its "Train for N min" of 2
+minutes or more would begin (a larger batch and context: budget_variants): in a niced child process (no torch in the
 app's process, nothing holding the GUI's GIL; closing the app kills it with everything it started),
 it prepares that run in a scratch folder (the data, the tokenizer and the token cache the first run
 then reads), builds the kernel into its cache, measures the probe where ``step._probe_precision``
@@ -44,13 +45,13 @@ def off_by_env() -> bool:
 
 @dataclass(frozen=True)
 class FirstWarmRequest:
-    """The run the Training dock's Start would begin (TrainRequest's fields, the config as a dict)."""
+    """The runs the Training dock's Start would begin (TrainRequest's fields, the configs as dicts)."""
     model_spec: str
     data_spec: str | None
     tokenizer: str | None
     vocab_size: int | None
     tokenizer_model: str | None
-    config: dict  # dataclasses.asdict(TrainConfig) of the panel's settings
+    configs: tuple  # dataclasses.asdict(TrainConfig) of each run to warm, in order (budget_variants)
 
     def fingerprint(self) -> str:
         """The request with the versions that shape a compiled graph (no torch import: metadata)."""
@@ -77,12 +78,31 @@ class WarmDone:
     cpu_s: float       # the child's CPU seconds, its compile workers included
 
 
+def budget_variants(config: dict) -> tuple[dict, ...]:
+    """The panel's run (``config``, asdict of its TrainConfig), then the run its "Train for N min" of
+    2 minutes or more trains (setup.budget_recipe's batch, context and optimizer, each only where the
+    panel still holds the short recipe's value: the panel's own rule), unless that is the same shape."""
+    from studio.core.training.setup import LONG_BUDGET_MIN, budget_recipe
+    short, long_ = budget_recipe(None), budget_recipe(LONG_BUDGET_MIN)
+    if config.get("minutes") and config["minutes"] >= LONG_BUDGET_MIN:
+        return (config,)
+    timed = dict(config, minutes=max(LONG_BUDGET_MIN, 3.0), schedule="wsd")
+    for field in ("batch_size", "context", "optimizer"):
+        if config.get(field) == short[field]:
+            timed[field] = long_[field]
+    same = all(timed[f] == config.get(f) for f in ("batch_size", "context")) and \
+        (timed["optimizer"] == "muonclip") == (config.get("optimizer") == "muonclip")
+    return (config,) if same else (config, timed)
+
+
 def is_recipe_warm(request: FirstWarmRequest, book=None) -> bool:
-    """This very request was warmed before and its compiled step is still in the cache (no torch)."""
+    """This very request was warmed before and its compiled steps are still in the cache (no torch)."""
     from studio.core.training import compile_costs as cc
     book = book if book is not None else cc.CostBook()
     fp = request.fingerprint()
-    return any(isinstance(e, dict) and e.get("first_warm") == fp and book.is_warm(k) for k, e in book.entries().items())
+    warm = sum(1 for k, e in book.entries().items() if isinstance(e, dict) and e.get("first_warm") == fp
+               and book.is_warm(k))
+    return warm >= len(request.configs)
 
 
 def first_warm_job(request: FirstWarmRequest, control, command: list[str] | None = None) -> Iterator[object]:

@@ -18,24 +18,32 @@ def warm_stages(request, say, compile_fn=None) -> dict:
     t0, cpu0 = time.perf_counter(), _cpu_s()
     book = cc.CostBook()
     scratch = Path(book.root or Path.home() / ".cache" / "archstudio") / "first-warm" / f"run-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    try:
-        model, data, run, cfg = _prepare_run(request, scratch, say)
-        out = _warm_model(model, data, run, cfg, say, compile_fn or compile_shape, book)
-    finally:
+    outs = []
+    for i, config in enumerate(request.configs):  # the panel's run first: the likeliest first click
         shutil.rmtree(scratch, ignore_errors=True)
-    if out.get("key") and out.get("ok"):
-        book.record(out["key"], out["label"], first_warm=request.fingerprint())  # is_recipe_warm's mark
-    return dict(out, wall_s=time.perf_counter() - t0, cpu_s=_cpu_s() - cpu0)
+        try:
+            model, data, run, cfg = _prepare_run(request, config, scratch, say if i == 0 else lambda _m: None)
+            out = _warm_model(model, data, run, cfg, say, compile_fn or compile_shape, book)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if out.get("key") and out.get("ok"):
+            book.record(out["key"], out["label"], first_warm=request.fingerprint())  # is_recipe_warm's mark
+        outs.append(out)
+    failed = [o for o in outs if not o.get("ok")]
+    return {"ok": not failed, "error": failed[0]["error"] if failed else None, "shapes": outs,
+            "label": "; ".join(o.get("label", "?") for o in outs),
+            "note": "; ".join(o.get("note") or o.get("error", "") for o in outs),
+            "already": all(o.get("already") for o in outs), "wall_s": time.perf_counter() - t0,
+            "cpu_s": _cpu_s() - cpu0}
 
 
-def _prepare_run(request, scratch: Path, say):
+def _prepare_run(request, config: dict, scratch: Path, say):
     """The run as the panel's Start prepares it: data, tokenizer (trained and cached), model, folder."""
     from studio.core.files.model_spec import load_model
     from studio.core.training.config import TrainConfig
     from studio.core.training.setup import prepare_new_run
     arch = load_model(request.model_spec)
-    cfg = TrainConfig.from_record(request.config)
+    cfg = TrainConfig.from_record(config)
     return prepare_new_run(arch, request.model_spec, request.data_spec, request.tokenizer, request.vocab_size,
                            request.tokenizer_model, cfg, scratch, status=say)
 
