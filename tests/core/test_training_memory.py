@@ -6,8 +6,9 @@ from studio.core.model.compiler import compile_architecture
 from studio.core.training.memory_probe import measure_training_step
 from studio.core.files.presets import load_preset, preset_ids
 
-# Encoder-decoder, dense decoder and MoE: the three shapes the estimate has to get right.
-CANDIDATES = ["2017-06-transformer", "2023-07-llama-2", "2023-12-mixtral"]
+# Encoder-decoder, dense decoder and MoE: the three shapes the estimate has to get right; and
+# DeepSeek-V4, whose compressed attention keeps eager attention weights and whose mHC keeps 4 streams.
+CANDIDATES = ["2017-06-transformer", "2023-07-llama-2", "2023-12-mixtral", "2026-04-deepseek-v4"]
 
 
 @pytest.mark.parametrize("pid", [p for p in CANDIDATES if p in preset_ids()])
