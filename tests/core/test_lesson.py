@@ -164,7 +164,8 @@ def test_the_estimate_is_what_the_seconds_left_hold():
     the seconds left, without the intervals' floor of 10 steps."""
     from studio.core.classroom.lesson_train import budget_plan
     assert budget_plan(0.2, 3.0, 1.819) == ("0.2 min, 3 s of it left after preparing (≈ 1 step at 1819 ms/step)", 1)
-    assert budget_plan(3, 170.0, 0.1)[1] == 1530
+    assert budget_plan(0.3, 8.0, 1.656)[1] == 2  # in the app at load 8 it said 4 and 1 step was trained
+    assert budget_plan(3, 170.0, 0.1)[1] == 1528  # the final eval kept back: 4 batches × a third of a step
 
 
 def test_a_vocabulary_too_large_for_the_starter_corpus_is_halved_and_said(env, tmp_path):

@@ -125,13 +125,16 @@ def _resumed(run_dir: Path, cfg, corpus):
     return model, tokenize_corpus(corpus, tok), run, tcfg, int(run.load_checkpoint()["step"])
 
 
-def budget_plan(minutes: float, left_s: float, step_s: float) -> tuple[str, int]:
+def budget_plan(minutes: float, left_s: float, step_s: float, eval_batches: int = 4) -> tuple[str, int]:
     """What a model's minutes will train, said when its training starts: the seconds its preparing
-    (tokenizer, build, step timing) left and the steps they hold at the measured step time. The
-    step count the run's intervals are sized by has a floor of 10; this estimate has none (a
-    teacher read "≈ 10 steps" and got 1 when a loaded laptop left 3 s of 12)."""
+    (tokenizer, build, step timing) left, less the final eval the trainer keeps back (its batches'
+    forward passes, a third of a step each, and a fifth more as the trainer reserves), and the
+    steps they hold at the measured step time. The step count the run's intervals are sized by
+    has a floor of 10; this estimate has none (a teacher read "≈ 10 steps" and got 1 when a loaded
+    laptop left 3 s of 12)."""
     from studio.core.classroom.time_budget import EVAL_MARGIN
-    steps = max(1, int(left_s * EVAL_MARGIN / max(1e-6, step_s)))
+    final_eval_s = 1.2 * eval_batches * step_s / 3
+    steps = max(1, int((left_s - final_eval_s) * EVAL_MARGIN / max(1e-6, step_s)))
     return (f"{minutes:g} min, {left_s:.0f} s of it left after preparing (≈ {steps} step{'s' if steps != 1 else ''} "
             f"at {step_s * 1000:.0f} ms/step)"), steps
 
@@ -172,7 +175,7 @@ def train_entry(pid: str, run_dir, cfg, budget_s: float, control, corpus, starte
     n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     if not resume:
         left_s = max(0.0, budget_s - (clock() - started_at)) if tcfg.minutes else tcfg.steps * step_s
-        plan, expected = (budget_plan(tcfg.minutes, left_s, step_s) if tcfg.minutes else
+        plan, expected = (budget_plan(tcfg.minutes, left_s, step_s, tcfg.eval_batches) if tcfg.minutes else
                           (f"{tcfg.steps} steps (≈ {tcfg.steps * step_s / 60:.1f} min at {step_s * 1000:.0f} ms/step)",
                            tcfg.steps))
         yield ModelStarted(model=pid, message=f"{pid}: {n_params:,} parameters, {plan}{note}", eta_s=left_s,
