@@ -89,7 +89,8 @@ def _print_race(events):
             now = time.monotonic()
             if tty and now - last > 0.25:
                 last = now
-                sys.stderr.write(f"\rstep {ev.step}/{ev.steps}, {ev.elapsed_s:.0f} s ")
+                of = f"/{ev.steps}" if ev.steps else ""  # 0: the first step of a time budget times the models
+                sys.stderr.write(f"\rstep {ev.step}{of}, {ev.elapsed_s:.0f} s ")
                 sys.stderr.flush()
         elif isinstance(ev, RaceEval):
             if tty:

@@ -96,20 +96,25 @@ def test_minutes_run_on_the_wall_clock_from_the_command(cache, tmp_path, monkeyp
     assert started.preparing_s >= 59.0 and "1 min on the wall clock" in started.message
     end = events[-1]
     assert isinstance(end, RaceDone) and end.elapsed_s >= 59.0 and 1 <= end.step < 40, end.message
-    assert len(made) == 1 and made[0].seconds == 60.0 and made[0].used >= 59.0  # the trainer's own budget
+    # the trainer's own budget: the first step times the models, then the budget is fitted from it
+    assert len(made) == 2 and made[0].step_s is None and made[1].step_s > 0
+    assert all(b.seconds == 60.0 and b.used >= 59.0 for b in made)
     steps = [RunDir(tmp_path / "race" / m["run"]).metrics() for m in load_race(tmp_path / "race").index["models"]]
     lrs = [[r["lr"] for r in recs if r["kind"] == "step"] for recs in steps]
-    assert lrs[0] == lrs[1] and lrs[0][-1] == pytest.approx(3e-4)  # one schedule for both; it ends decayed
+    assert lrs[0] == lrs[1] and lrs[0][0] == pytest.approx(3e-5)  # one schedule for both, from warmup's least
+    assert lrs[0][-1] == pytest.approx(3e-4)  # and it ends decayed, out of time as it is
     evals = [e for e in events if isinstance(e, RaceEval)]
     assert {e.step for e in evals} == {end.step} and len(evals) == 2  # both evaluated at the last step
     index = load_race(tmp_path / "race").index
     assert index["clock"]["budget_s"] == 60.0 and index["clock"]["elapsed_s"] >= 59.0
 
 
-def test_a_timed_race_fits_its_steps_to_the_measured_step_time(cache, tmp_path, monkeypatch):
+@pytest.mark.parametrize("step_s", [None, 1.0])
+def test_a_timed_race_fits_its_steps_to_the_measured_step_time(cache, tmp_path, monkeypatch, step_s):
     """A fake clock and cost model: preparing takes 10 s of a 1-minute race, every race step 1 s and
     the end (samples, checkpoints) 3 s. The budget fits the steps to what is left and keeps the end
-    back: ~46 steps, and the last one ends before the minute less the end's seconds."""
+    back: ~46 steps, and the last one ends before the minute less the end's seconds; the same when
+    the first race step is what times the models (step_s None, the race's own way)."""
     import studio.core.classroom.race as R
     import studio.core.classroom.race_steps as RS
     now = {"t": 1000.0}
@@ -117,7 +122,7 @@ def test_a_timed_race_fits_its_steps_to_the_measured_step_time(cache, tmp_path, 
 
     def measured(*a, **k):
         now["t"] += 10.0  # loading, the tokenizer and timing the models
-        return RS.Costs(step_s=1.0, eval_s=0.0, end_s=3.0)
+        return RS.Costs(step_s=step_s, eval_s=None if step_s is None else 0.0, end_s=3.0)
     monkeypatch.setattr(R, "_costs", measured)
     real_steps = RS.run_steps
 

@@ -294,7 +294,8 @@ class RaceView(QWidget):
             self.status.setText(f"{h.title}: {h.message}" if h.title else h.message.capitalize())
         elif h.status == "running":
             lead = f"; ahead: {leader}" if leader else ""
-            self.status.setText(f"{h.title}: step {h.step} of {h.steps}{lead}")
+            of = f" of {h.steps}" if h.steps else ""  # 0: a time budget's first step, timing the models
+            self.status.setText(f"{h.title}: step {h.step}{of}{lead}")
         elif h.status in ("done", "stopped", "failed", "interrupted"):
             self.status.setText(h.message + (f" — lowest held-out bits per byte: {leader}" if leader and h.status != "failed" else ""))
 

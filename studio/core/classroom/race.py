@@ -118,8 +118,8 @@ def race(out_dir, cfg: RaceConfig, control: JobControl | None = None, started_at
     f = yield from _set_up(Path(out_dir), cfg)
     pace = Pace(f.tcfg, None if cfg.steps else 60.0 * cfg.minutes, started_at, f.costs, cfg.eval_interval)
     prep = pace.used_s()
-    how = (f"{cfg.minutes:g} min on the wall clock ({prep:.0f} s of it spent preparing), ≈ {pace.planned()} steps"
-           if pace.budget else f"{pace.planned()} steps")
+    how = (f"{cfg.minutes:g} min on the wall clock ({prep:.0f} s of it spent preparing), steps fitted to what is "
+           "left from the first one's time" if pace.budget else f"{pace.planned()} steps")
     yield RaceStarted(f.index["title"], f"{len(f.racers)} models, {how} of {cfg.batch_size}×{f.tcfg.context} tokens "
                       f"on {f.corpus_label}; the steps run eagerly (a race compiles nothing: a compile per model "
                       "would cost tens of seconds of its minutes on a cold cache)", pace.planned(), prep)
@@ -128,14 +128,11 @@ def race(out_dir, cfg: RaceConfig, control: JobControl | None = None, started_at
 
 
 def _set_up(out: Path, cfg: RaceConfig):
-    """Models, the one tokenizer and token stream, the step count fitted to the minutes, run folders
-    (a generator: yields the Preparing steps, returns the race's _Field)."""
-    import dataclasses
-
+    """Models, the one tokenizer and token stream, run folders, and for a time budget the measured
+    cost of the race's end (a generator: yields the Preparing steps, returns the race's _Field)."""
     import torch
 
     from studio.core.classroom.race_setup import load_race_model, match_models
-    from studio.core.classroom.time_budget import measure_step_seconds, steps_for
     from studio.core.data import load_corpus, make_tokenizer, tokenize_corpus
     from studio.core.model.accounting import account
     from studio.core.runs.rundir import RunDir
@@ -166,9 +163,8 @@ def _set_up(out: Path, cfg: RaceConfig):
                                device=cfg.device)
     costs = None
     if cfg.steps is None:
-        yield Preparing("timing each model on this machine")
-        costs = _costs(models, tok, data, cfg, tcfg, device, measure_step_seconds)
-        tcfg = dataclasses.replace(tcfg, steps=steps_for(60.0 * cfg.minutes, costs.step_s))
+        yield Preparing("timing the end of the race (a sample and a checkpoint per model)")
+        costs = _costs(models, tok, cfg, device)
     out.mkdir(parents=True, exist_ok=True)
     racers: list[Racer] = []
     for i, ((arch, spec), a, m) in enumerate(zip(loaded, archs, models)):
@@ -181,32 +177,30 @@ def _set_up(out: Path, cfg: RaceConfig):
     index = {"title": cfg.title or " vs ".join(r.name for r in racers), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
              "status": "running", "config": {k: v for k, v in asdict(cfg).items() if k != "models"},
              "data": corpus.describe(), "tokenizer": {"kind": tok.kind, "vocab_size": tok.vocab_size},
-             "steps": tcfg.steps, "context": T,
+             "steps": cfg.steps, "context": T,  # a time budget's steps: known at the end
              "models": [{"name": r.name, "spec": r.spec, "run": r.run.path.name, "params": r.params,
                          "params_active": r.active} for r in racers]}
     _write_index(out, index)
     return _Field(out, racers, data, tok, tcfg, device, index, corpus.label, costs)
 
 
-def _costs(models, tok, data, cfg: RaceConfig, tcfg, device, measure_step_seconds):
-    """What a time budget keeps back, measured on the untrained models: a race step (every model's),
-    an evaluation of every model (~ a third of a step per batch: forward only) and the end: the
-    48-token sample and the checkpoint (weights and AdamW's two moments) of every model."""
+def _costs(models, tok, cfg: RaceConfig, device):
+    """What a time budget keeps back for the end, measured on the untrained models: the 48-token
+    sample and the checkpoint (weights and AdamW's two moments) of every model. The step and the
+    evaluation are timed by the race's first step (race_steps.Pace)."""
     import io
 
     import torch
 
     from studio.core.classroom.race_steps import Costs
     from studio.core.training.trainer import sample_text
-    # one timed step each (after an untimed one): the budget re-fits the step time after every real step
-    step_s = sum(measure_step_seconds(m, data, cfg.batch_size, tcfg.context, cfg.device, steps=1) for m in models)
     t0 = time.perf_counter()
     for m in models:
         sample_text(m, tok, SAMPLE_TOKENS, torch.Generator(device=device).manual_seed(cfg.seed + 1), device,
                     prompt=SAMPLE_PROMPT)
         torch.save(m.state_dict(), io.BytesIO())
     end_s = (time.perf_counter() - t0) * 1.5  # the checkpoint also holds the optimizer's moments
-    return Costs(step_s, step_s * tcfg.eval_batches / 3, end_s)
+    return Costs(None, None, end_s)
 
 
 def _finish(f: _Field, cfg: RaceConfig, pace, batch_gen):
@@ -234,7 +228,8 @@ def _finish(f: _Field, cfg: RaceConfig, pace, batch_gen):
                       "val_bpb": None if r.last_bpb is None or math.isnan(r.last_bpb) else round(r.last_bpb, 4),
                       "sample": text})
     clock = {"budget_s": pace.budget.seconds, "elapsed_s": round(pace.used_s(), 2)} if pace.budget else None
-    _write_index(f.out, {**f.index, "status": "done" if finished else "stopped", "steps_done": step, "table": table,
+    _write_index(f.out, {**f.index, "status": "done" if finished else "stopped", "steps": steps, "steps_done": step,
+                         "table": table,
                          **({"clock": clock} if clock else {})})
     end = RaceDone if finished else RaceStopped
     yield end(f.index["title"], f"race {'finished' if finished else 'stopped'} after {step} of {steps} steps"

@@ -100,7 +100,8 @@ class RaceHistory:
         h.message = f"reopened {saved.path}"
         if h.status == "running":  # its process ended without finishing (killed, power cut)
             h.status = "interrupted"
-            h.message = f"reopened {saved.path}: interrupted at step {h.step} of {h.steps} (no final table)"
+            of = f" of {h.steps}" if h.steps else ""  # a timed race's steps are known at its end
+            h.message = f"reopened {saved.path}: interrupted at step {h.step}{of} (no final table)"
             h.table = h._partial_table(saved)
         h.version = 1
         return h

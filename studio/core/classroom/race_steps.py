@@ -30,30 +30,45 @@ def batch_hash(x, y) -> str:
 
 @dataclass
 class Costs:
-    """Seconds measured while preparing, for the budget's reserve: one race step (every model), one
-    evaluation of every model and the end (a sample and a checkpoint per model)."""
-    step_s: float
-    eval_s: float
+    """Seconds a time budget keeps back or plans with: one race step (every model's; None until the
+    first real step has timed it), one evaluation of every model (None: estimated from that step)
+    and the end (a sample and a checkpoint per model, measured while preparing)."""
+    step_s: float | None
+    eval_s: float | None
     end_s: float
 
 
 class Pace:
     """How long the race runs and when it evaluates: ``tcfg.steps`` steps, or (``seconds``) the
-    trainer's Budget on the wall clock from ``started_at``."""
+    trainer's Budget on the wall clock from ``started_at``.
+
+    With no step time measured beforehand, the first race step times the models on real work (at
+    the smallest first learning rate a warmup gives, 1/MAX_WARMUP of the peak); the budget is then
+    set up from it, its warmup sized as the trainer sizes it, and fits the later steps from there."""
 
     def __init__(self, tcfg, seconds: float | None, started_at: float, costs: Costs | None, eval_interval: int | None):
-        from studio.core.training.budget import Budget
         self.tcfg, self.started_at, self.step = tcfg, started_at, 0
         self.eval_interval = eval_interval or (None if seconds else max(1, tcfg.steps // EVALS))
         self.budget = self.next_eval_s = None
+        self.seconds, self.costs = seconds, costs
         if seconds:
-            now = self.used_s()
-            self.costs = costs
-            self.budget = Budget(tcfg.lr, tcfg.lr * tcfg.min_lr_ratio, seconds, 0, now, step_s=costs.step_s)
-            self.budget.mark(0, now)  # the preparing is spent; the step time is fitted from here
-            self._keep_back()
             self.eval_every_s = seconds / EVALS
-            self.next_eval_s = now + max(self.eval_every_s, 9 * costs.eval_s)  # as after every evaluation
+            self._fit(costs.step_s)
+
+    def _fit(self, step_s: float | None) -> None:
+        """The budget from now on (the preparing, and the first step when it timed the models, spent)."""
+        from studio.core.training.budget import Budget
+        tcfg, now = self.tcfg, self.used_s()
+        if step_s and self.costs.eval_s is None:  # forward only: about a third of a step per batch
+            self.costs.eval_s = step_s * tcfg.eval_batches / 3
+        self.budget = Budget(tcfg.lr, tcfg.lr * tcfg.min_lr_ratio, self.seconds, 0, now, step_s=step_s)
+        self.budget.mark(self.step, now)  # the step time is fitted from here
+        self._keep_back()
+        self.next_eval_s = now + max(self.eval_every_s, 9 * (self.costs.eval_s or 0.0))  # as after every evaluation
+
+    def timing(self) -> bool:
+        """The next step is the first of a time budget and times the models."""
+        return self.budget is not None and self.budget.step_s is None
 
     def used_s(self) -> float:
         return clock() - self.started_at
@@ -63,15 +78,24 @@ class Pace:
 
     def lr(self) -> float:
         """The learning rate of the next step, the same for every model."""
+        from studio.core.training.budget import MAX_WARMUP
         from studio.core.training.schedule import lr_at
+        if self.timing():
+            return self.tcfg.lr / MAX_WARMUP
         return self.budget.lr(self.step) if self.budget else lr_at(self.step, self.tcfg)
 
     def stepped(self) -> None:
+        timing = self.timing()
         self.step += 1
-        if self.budget:
+        if timing:
+            self._fit(self.used_s() - self.budget.used)
+        elif self.budget:
             self.budget.observe(self.step, self.used_s())
 
     def planned(self) -> int:
+        """The steps the race is expected to reach (0: not known before the first step is timed)."""
+        if self.timing():
+            return 0
         return max(self.step, self.budget.planned_steps()) if self.budget else self.tcfg.steps
 
     def evaluates(self, final: bool) -> bool:
@@ -88,7 +112,7 @@ class Pace:
             self.next_eval_s = self.used_s() + max(self.eval_every_s, 9 * seconds)
 
     def _keep_back(self) -> None:
-        self.budget.reserve = 1.2 * (self.costs.eval_s + self.costs.end_s)
+        self.budget.reserve = 1.2 * ((self.costs.eval_s or 0.0) + self.costs.end_s)
 
 
 def run_steps(f, cfg, control, pace: Pace):
