@@ -44,6 +44,8 @@ class BlockSpec:
     active: Callable | None = None  # params used per token; None = all of them
     flops: Callable = lambda c, ctx: 0
     kv_elems: Callable = lambda c: 0  # cached elements per token (one layer)
+    kv_total: Callable | None = None  # (c, tokens) -> cached elements of one layer for a whole sequence, where
+    # the cache is not per token × tokens (DeepSeek-V4: a fixed window plus one entry per m tokens)
     act_elems: Callable = lambda c, ctx: 0  # elements saved for backward, per token
     aliases: tuple[str, ...] = ()
     key_fields: tuple[str, ...] = ()  # settings shown on the node face

@@ -7,7 +7,8 @@ multiply-add of the matrix products, as for every other block.
 
 KV cache per token counts what grows with the context: the compressed entries (head_dim / m
 per token, plus the indexer's index_head_dim / m in CSA layers). The sliding window is a fixed
-sliding_window × head_dim per layer whatever the context, so it is not a per-token cost.
+sliding_window × head_dim per layer whatever the context, so it is not a per-token cost; the cache
+of a whole sequence (``kv_total``) counts both, entry by finished entry.
 """
 from __future__ import annotations
 
@@ -68,6 +69,12 @@ def compressed_attention_kv(c: V.CompressedAttentionConfig) -> int:
     return (c.head_dim + (c.index_head_dim if c.mode == "csa" else 0)) // c.compress_ratio
 
 
+def compressed_attention_kv_total(c: V.CompressedAttentionConfig, tokens: int) -> int:
+    """The whole cache after ``tokens``: the window's keys (= values) and every finished pooled entry."""
+    pooled = (tokens // c.compress_ratio) * compressed_attention_kv(c) * c.compress_ratio if c.compresses else 0
+    return min(tokens, c.sliding_window) * c.head_dim + pooled
+
+
 def compressed_attention_act(c: V.CompressedAttentionConfig, ctx: int) -> int:
     n = ctx // c.compress_ratio if c.compresses else 0
     a = c.dim + 2 * c.q_lora_rank + 4 * c.n_heads * c.head_dim + 2 * c.head_dim + 2 * c.n_heads * (ctx + n)
@@ -95,7 +102,7 @@ V4_SPECS = [
          config_cls=V.CompressedAttentionConfig, inputs=(X_IN, PortSpec("rope", "rotary")), outputs=(X_OUT,),
          module="blocks.nn.compressed_attention:CompressedAttention",
          params=compressed_attention_params, flops=compressed_attention_flops,
-         kv_elems=compressed_attention_kv, act_elems=compressed_attention_act,
+         kv_elems=compressed_attention_kv, kv_total=compressed_attention_kv_total, act_elems=compressed_attention_act,
          key_fields=("mode", "compress_ratio", "index_topk", "sliding_window")),
     spec(kind="hc_expand", roles=("streams",), title="Streams: expand", family="structure", topic="Residual stream",
          llama2c_fix=NO_TARGET.format(what="hyper-connection streams"),

@@ -58,7 +58,11 @@ def test_pro_layers_follow_compress_ratios_and_the_kv_cache_is_the_pooled_entrie
     assert all(v.config.score == "sqrtsoftplus" for v in r.node("feed_forward").layers)
     acc = account(load_preset(V4), "paper")
     assert acc.kv_cache_bytes_per_token == 2 * (30 * (512 + 128) // 4 + 31 * 512 // 128) == 9848
-    assert kv_cache_bytes(load_preset(V4), "paper", 1 << 20) == 9848 << 20
+    # a whole 1M-token cache: each layer's 128-token window of 512-wide keys plus every finished pooled entry
+    ctx = 1 << 20
+    want = 61 * 128 * 512 + 30 * (ctx // 4) * (512 + 128) + 31 * (ctx // 128) * 512
+    assert kv_cache_bytes(load_preset(V4), "paper", ctx) == 2 * want == 10_334_371_840  # 9.6 GiB; V3's would be 68.6 GiB
+    assert kv_cache_bytes(load_preset(V4), "paper", 100) == 2 * (2 * 100 * 512 + 59 * 100 * 512 + 30 * 25 * 640)
     flash = resolve(flash_arch(), "paper").require().node("attention").layers
     assert [v.config.mode for v in flash[:4]] == ["sliding", "sliding", "csa", "hca"] and len(flash) == 43
 

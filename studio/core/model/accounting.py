@@ -69,10 +69,14 @@ def account(arch, scale: str = "paper", kv_dtype: str = "bf16", context: int | N
 
 
 def kv_cache_bytes(arch, scale: str, tokens: int, kv_dtype: str = "bf16") -> int:
-    """Whole KV cache for a sequence of ``tokens``: sliding-window layers keep at most ``window``."""
+    """Whole KV cache for a sequence of ``tokens``: sliding-window layers keep at most ``window``;
+    a block whose cache is not per-token (DeepSeek-V4's compressed attention) says its own total."""
     total = 0
     for rn in resolve(arch, scale).require().nodes.values():
         for v in rn.variants:
+            if v.spec.kv_total is not None:
+                total += v.spec.kv_total(v.config, tokens) * len(v.layers)
+                continue
             per = v.costs.kv_elems
             if per:
                 win = getattr(v.config, "window", 0)
