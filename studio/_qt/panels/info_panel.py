@@ -212,7 +212,8 @@ class InfoPanel(QWidget):
         out = []
         if c["config_source"]:
             out.append(f"<p style='font-size:small'><b>Configuration:</b> {esc(c['config_source'])}</p>")
-        for key, title in (("assumptions", "Assumptions"), ("illustrative", "Illustrative or inferred"),
+        for key, title in (("modelled", "Modelled as real blocks"), ("assumptions", "Assumptions"),
+                           ("illustrative", "Illustrative or inferred"),
                            ("classroom_limits", "Not visible at classroom scale")):
             if c[key]:
                 out.append(f"<p style='font-size:small'><b>{title}:</b></p><ul style='font-size:small'>")
