@@ -1,4 +1,5 @@
-"""Fitting a step count to a time budget by measuring this machine, shared by lesson prepare and races.
+"""Fitting a step count to a time budget by measuring this machine (lesson prepare sizes a model's
+intervals with it; a race times its first real step instead, race_steps.py).
 
 The schedule (warmup, cosine decay) needs the run's total steps up front, so a budget in
 minutes is turned into steps by timing a few real training steps of the model on its data
