@@ -213,6 +213,7 @@ class MoEConfig(ConfigBase):
     bias_balancing: bool = f(False, "DeepSeek-V3 auxiliary-loss-free balancing: per-expert bias on the selection scores")
     bias_update_rate: float = f(0.001, "Step size γ of the balancing bias update", min=0.0)
     route_scale: float = f(1.0, "Multiplier on the routed output (DeepSeek: routed_scaling_factor)", min=0.0)
+    swiglu_limit: float = f(0.0, "Clamp inside SwiGLU experts: gate ≤ limit, |up| ≤ limit (DeepSeek-V4: 10; 0 = none)", min=0.0)
 
     def extra_checks(self):
         if self.top_k > self.n_experts:

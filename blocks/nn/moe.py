@@ -20,9 +20,9 @@ def score_function(name: str, logits):
 
 
 class Expert(nn.Module):
-    def __init__(self, dim: int, hidden: int, kind: str, bias: bool):
+    def __init__(self, dim: int, hidden: int, kind: str, bias: bool, limit: float = 0.0):
         super().__init__()
-        self.kind = kind
+        self.kind, self.limit = kind, limit
         self.w1 = nn.Linear(dim, hidden, bias=bias)
         self.w2 = nn.Linear(hidden, dim, bias=bias)
         if kind == "swiglu":
@@ -30,7 +30,10 @@ class Expert(nn.Module):
 
     def forward(self, x):  # (N, dim) -> (N, dim)
         if self.kind == "swiglu":
-            return self.w2(F.silu(self.w1(x)) * self.w3(x))
+            gate, up = self.w1(x), self.w3(x)
+            if self.limit:  # DeepSeek-V4's swiglu_limit: bounds what one expert can add to the stream
+                gate, up = gate.clamp(max=self.limit), up.clamp(-self.limit, self.limit)
+            return self.w2(F.silu(gate) * up)
         return self.w2(F.relu(self.w1(x)) if self.kind == "relu" else F.gelu(self.w1(x)))
 
 
@@ -39,9 +42,10 @@ class MoE(nn.Module):
         super().__init__()
         self.cfg = c = cfg
         self.gate = nn.Linear(c.dim, c.n_experts, bias=False)  # the router
-        self.experts = nn.ModuleList(Expert(c.dim, c.expert_hidden_dim, c.expert, c.expert_bias) for _ in range(c.n_experts))
+        self.experts = nn.ModuleList(Expert(c.dim, c.expert_hidden_dim, c.expert, c.expert_bias, c.swiglu_limit)
+                                     for _ in range(c.n_experts))
         if c.n_shared:
-            self.shared_experts = Expert(c.dim, c.n_shared * c.expert_hidden_dim, c.expert, c.expert_bias)
+            self.shared_experts = Expert(c.dim, c.n_shared * c.expert_hidden_dim, c.expert, c.expert_bias, c.swiglu_limit)
             if c.shared_gate:  # Qwen2-MoE: sigmoid(x · g) scales the shared experts' output
                 self.shared_expert_gate = nn.Linear(c.dim, 1, bias=False)
         # Selection bias of auxiliary-loss-free balancing: a buffer, never a gradient target.

@@ -127,3 +127,14 @@ def test_classroom_model_is_causal_end_to_end():
     with torch.no_grad():
         a, b = model(x)[0], model(x2)[0]
     assert torch.equal(a[:, :150], b[:, :150]) and not torch.equal(a[:, 150:], b[:, 150:])
+
+
+def test_a_v3_graph_given_v4s_swiglu_clamp_is_not_exported_as_v3():
+    from studio.core.formats.decoder import plan_decoder
+    from studio.core.training.setup import classroom_arch
+    arch = classroom_arch(load_preset("2024-12-deepseek-v3"), 512, 32)
+    assert plan_decoder(arch, "classroom", "Hugging Face")[0] is not None
+    arch.graph.set_config("feed_forward", "swiglu_limit", 10.0)
+    plan, issues = plan_decoder(arch, "classroom", "Hugging Face")
+    assert plan is None and [str(i) for i in issues] == [
+        "feed_forward: its SwiGLU clamp (swiglu_limit) has no Hugging Face counterpart; set it to 0"]

@@ -124,3 +124,19 @@ def test_hyper_connection_blocks_equal_the_reference_hyper_connection():
     with torch.no_grad():
         torch.testing.assert_close(collapse(x), collapsed, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(mix(x, y), want, atol=1e-5, rtol=1e-5)
+
+
+def test_clamped_swiglu_expert_equals_the_reference_expert():
+    from blocks.nn.moe import Expert
+    torch.manual_seed(0)
+    cfg = DeepseekV4Config(**TOY, swiglu_limit=0.5)
+    ref = R.DeepseekV4MLP(cfg)  # the shared expert: gate_proj / up_proj / down_proj, clamped
+    ours = Expert(32, 16, "swiglu", False, limit=0.5)
+    for a, b in (("w1", "gate_proj"), ("w3", "up_proj"), ("w2", "down_proj")):
+        _copy(getattr(ours, a).weight, getattr(ref, b).weight)
+    x = 3 * torch.randn(7, 32)  # large enough for the clamp to bite
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), ref(x), atol=1e-6, rtol=1e-5)
+        unclamped = Expert(32, 16, "swiglu", False)
+        unclamped.load_state_dict(ours.state_dict())
+        assert not torch.allclose(unclamped(x), ref(x))

@@ -89,6 +89,8 @@ def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, lis
     _check_common(cfg, add, target)
     attn_spec, attn = cfg["attention"][0]
     ffn = tuple((_ffn_tag(spec), c) for spec, c in cfg["feed_forward"])
+    if any(getattr(c, "swiglu_limit", 0) for _, c in ffn):  # DeepSeek-V4's clamp: no family written has it
+        add("feed_forward", f"its SwiGLU clamp (swiglu_limit) has no {target} counterpart; set it to 0")
     family = _family(attn_spec, ffn, add, target)
     if family == "llama" and attn.qkv_bias and not attn.bias:
         family = "qwen2"  # q/k/v biases, no output bias: Qwen2's attention
