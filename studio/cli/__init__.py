@@ -195,6 +195,8 @@ def _class_commands(sub) -> None:
                    help="default auto: bf16 where native and measured faster")
     f.add_argument("--compile", choices=("auto", "on", "off"), default="auto")
     f.add_argument("--experiments", action="store_true", help="also run the experiment of each milestone that has one")
+    f.add_argument("--experiment-minutes", type=float, default=3.0, metavar="N",
+                   help="minutes of work per experiment (default 3)")
     f = lsub.add_parser("summary", help="held-out bits per byte, tokens seen and minutes of each prepared run")
     f.add_argument("lesson_dir", metavar="LESSON_DIR")
     f.add_argument("--csv", default=None, metavar="FILE")

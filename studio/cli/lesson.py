@@ -36,6 +36,8 @@ def _prepare(args) -> int:
         raise E.StudioError(f"--seed must be from 0 to {(1 << 63) - 1}, got {args.seed}")
     if args.minutes_per_model is not None and not args.minutes_per_model > 0:
         raise E.StudioError("--minutes-per-model must be positive")
+    if not 0 < getattr(args, "experiment_minutes", 3.0) <= 24 * 60:
+        raise E.StudioError("--experiment-minutes must be above 0 and at most a day (1440)")
     cfg = LessonConfig(milestones=tuple(args.milestones or ()), minutes_per_model=args.minutes_per_model or 5.0,
                        steps=args.steps, data=args.data, pretrained=tuple(args.pretrained or ()),
                        batch_size=args.batch_size or 8, context=args.context, seed=args.seed,
@@ -57,11 +59,12 @@ def _prepare(args) -> int:
         code = _print_lesson(prepare(out, cfg, control))
         if code != 130 and getattr(args, "experiments", False):  # the milestones' experiments, after the models
             from studio.core.classroom.lesson import default_milestones
+            from studio.core.experiments.in_lesson import ExperimentFailed, ExperimentStopped
             from studio.core.experiments.in_lesson import prepare as prepare_experiments
-            for ev in prepare_experiments(out, cfg.milestones or default_milestones(), seed=args.seed, data=args.data,
-                                          should_stop=control.should_stop):
+            for ev in prepare_experiments(out, cfg.milestones or default_milestones(), control, seed=args.seed,
+                                          data=args.data, minutes=getattr(args, "experiment_minutes", 3.0)):
                 print(f"[experiment] {ev.message}", file=sys.stderr, flush=True)
-                code = {"failed": 1, "stopped": 130}.get(ev.kind, code)
+                code = 1 if isinstance(ev, ExperimentFailed) else 130 if isinstance(ev, ExperimentStopped) else code
     finally:
         signal.signal(signal.SIGINT, old)
     if code != 130:

@@ -4,7 +4,7 @@ skipped, a stopped one continues), so a teacher opens a finished one in class; `
 lists them with their before/after."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,48 +19,67 @@ from studio.core.experiments.common import (
 FOLDER = "experiments"
 
 
+# One frozen dataclass per event kind (the one job protocol, as training's and the lesson's events).
 @dataclass(frozen=True)
-class LessonExperiment:
-    """One experiment of the lesson starts, is skipped, finishes or fails (one line to show)."""
-    kind: str          # start, skip, done, failed, stopped
+class ExperimentStarted:
     milestone: str
     message: str
 
 
-class _Control:
-    def __init__(self, should_stop: Callable[[], bool]):
-        self.should_stop = should_stop
+@dataclass(frozen=True)
+class ExperimentSkipped:
+    """Finished in an earlier night: kept, not run again."""
+    milestone: str
+    message: str
 
-    def notify(self, event) -> None:
-        pass
+
+@dataclass(frozen=True)
+class ExperimentDone:
+    milestone: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ExperimentFailed:
+    milestone: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ExperimentStopped:
+    """Stopped by the user; the same command continues it."""
+    milestone: str
+    message: str
 
 
 def experiment_dir(lesson_dir, milestone: str) -> Path:
     return Path(lesson_dir) / FOLDER / milestone
 
 
-def prepare(lesson_dir, milestones, minutes: float = 3.0, seed: int = 1337, data: str | None = None,
-            should_stop: Callable[[], bool] = lambda: False) -> Iterator[LessonExperiment]:
+def prepare(lesson_dir, milestones, control, minutes: float = 3.0, seed: int = 1337, data: str | None = None
+            ) -> Iterator:
+    """Run each milestone's experiment into the lesson folder; ``control`` is the lesson's job control
+    (studio.core.jobs.control.JobControl): a stop ends the experiment running at its next unit of work."""
     from studio.core.experiments import has_experiment, run
     for mid in [m for m in milestones if has_experiment(m)]:
-        if should_stop():
+        if control.should_stop():
             return
         out = experiment_dir(lesson_dir, mid)
         if (out / RESULT_FILE).is_file():
-            yield LessonExperiment("skip", mid, f"{mid}: experiment already finished, skipped")
+            yield ExperimentSkipped(mid, f"{mid}: experiment already finished, skipped")
             continue
-        yield LessonExperiment("start", mid, f"{mid}: running its experiment ({minutes:g} min of work, 1 thread)")
+        yield ExperimentStarted(mid, f"{mid}: running its experiment ({minutes:g} min of work, 1 thread)")
         try:
             end = None
-            for ev in run(ExperimentRequest(mid, str(out), minutes=minutes, seed=seed, data=data), _Control(should_stop)):
+            for ev in run(ExperimentRequest(mid, str(out), minutes=minutes, seed=seed, data=data), control):
                 end = ev if isinstance(ev, Finished) else end
         except E.StudioError as exc:
-            yield LessonExperiment("failed", mid, f"{mid}: experiment failed: {exc}")
+            yield ExperimentFailed(mid, f"{mid}: experiment failed: {exc}")
             continue
         if end is None:
-            yield LessonExperiment("stopped", mid, f"{mid}: experiment stopped; the same command continues it")
+            yield ExperimentStopped(mid, f"{mid}: experiment stopped; the same command continues it")
             return
-        yield LessonExperiment("done", mid, f"{mid}: {end.metric}: before {end.before:.4g}, after {end.after:.4g}")
+        yield ExperimentDone(mid, f"{mid}: {end.metric}: before {end.before:.4g}, after {end.after:.4g}")
 
 
 def summary_rows(lesson_dir) -> list[dict]:
