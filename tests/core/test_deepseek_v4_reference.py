@@ -140,3 +140,17 @@ def test_clamped_swiglu_expert_equals_the_reference_expert():
         unclamped = Expert(32, 16, "swiglu", False)
         unclamped.load_state_dict(ours.state_dict())
         assert not torch.allclose(unclamped(x), ref(x))
+
+
+def test_the_rope_node_rotates_as_the_reference_compressed_layers_do():
+    """V4-Pro compresses in every layer: all rotate by compress_rope_theta 160000 with YaRN ×16 from 64K."""
+    from studio.core.model.resolve import resolve
+    rope = resolve(load_preset("2026-04-deepseek-v4"), "paper").require().node("rope").config
+    T = 2048  # the reference's angles are fp32: ~1e-4 off by position 2000, as any fp32 table
+    ours = rope_tables(rope.head_dim, T, rope.theta, rope.yarn_factor, rope.yarn_original_context,
+                       rope.yarn_beta_fast, rope.yarn_beta_slow)
+    cfg = DeepseekV4Config(**PRO, rope_scaling={"type": "yarn", "factor": 16, "original_max_position_embeddings": 65536,
+                                                "beta_fast": 32, "beta_slow": 1})
+    ref = R.DeepseekV4RotaryEmbedding(cfg)(torch.zeros(1), torch.arange(T)[None], layer_type="compress")
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b[0], atol=2e-4, rtol=0)  # fp32 angles in the reference
