@@ -174,3 +174,48 @@ def test_a_vocabulary_too_large_for_the_starter_corpus_is_halved_and_said(env, t
     assert "instead of 4096: the starter corpus is too small" in model.message and isinstance(events[-1], LessonDone)
     vocab = RunDir(tmp_path / "l" / "recipe-llama2c-stories15m").read_config()["tokenizer"]["vocab_size"]
     assert vocab < 4096 and f"BPE {vocab} instead of 4096" in model.message
+
+
+def test_cancel_during_the_class_compile_stops_it_at_once_and_says_stopped(env, tmp_path, monkeypatch):
+    """A done model's step is compiled for the class (minutes on a cold cache): Cancel kills that
+    child at once and the lesson ends as stopped, not as done (the dialog then offers Resume)."""
+    import studio.core.classroom.lesson_train as LT
+    from studio.core.classroom.lesson_events import ModelCompiling
+    control = JobControl()
+    monkeypatch.setattr(LT, "warms_for_class", lambda cfg: True)
+    monkeypatch.setattr(LT, "class_warm_plan", lambda run_dir: ("spec", 95.0))
+
+    def compiling(spec, ctl):  # the teacher clicks Cancel while the child compiles
+        ctl.stop()
+        return False
+    monkeypatch.setattr(LT, "warm_for_class", compiling)
+    events = list(prepare(tmp_path / "l", tiny(milestones=TWO), control))
+    comp = [e for e in events if isinstance(e, ModelCompiling)]
+    assert len(comp) == 1 and "≈ 95 s" in comp[0].message and "Cancel stops it" in comp[0].message
+    assert isinstance(events[-1], LessonStopped) and "compile for the class was stopped" in events[-1].message
+    assert not any(isinstance(e, LessonDone) for e in events)
+    assert [e["status"] for e in Lesson(tmp_path / "l").entries()][0] == "done"  # the model itself is kept
+
+
+def test_warm_for_class_kills_its_child_when_cancelled(monkeypatch):
+    import studio.core.classroom.lesson_train as LT
+    from studio.core.training import warm
+
+    class FakeJob:  # a compile that would take minutes
+        cancelled = False
+
+        def __init__(self, spec):
+            self.result = None
+
+        def poll(self):
+            return self.result
+
+        def cancel(self):
+            FakeJob.cancelled, self.result = True, {"ok": False, "error": "cancelled"}
+    monkeypatch.setattr(warm, "WarmJob", FakeJob)
+    control = JobControl()
+    t = time.monotonic()
+    import threading
+    threading.Timer(0.3, control.stop).start()
+    assert LT.warm_for_class("spec", control, poll_s=0.05) is False
+    assert FakeJob.cancelled and time.monotonic() - t < 2.0

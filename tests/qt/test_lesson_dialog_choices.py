@@ -76,3 +76,18 @@ def test_a_cancelled_lesson_shows_no_stale_progress_and_speaks_of_resume(qtbot, 
     assert dlg.start_btn.text() == "Resume"
     log = dlg.log.toPlainText()
     assert "run the same command" not in log and "my-stories.txt" in log
+
+
+def test_the_total_says_the_class_compile_comes_on_top(dlg, qtbot):
+    """Models of a minute or more get their step compiled for the class after their minutes: the total
+    the teacher reads says so instead of promising minutes × models (typed into the minutes box)."""
+    dlg.show()
+    box = dlg.minutes.lineEdit()
+    box.selectAll()
+    qtbot.keyClicks(box, "0.5")
+    qtbot.keyClick(box, Qt.Key_Tab)
+    assert "compiling" not in dlg.total.text() and "in all" in dlg.total.text()
+    box.selectAll()
+    qtbot.keyClicks(box, "5")
+    qtbot.keyClick(box, Qt.Key_Tab)
+    assert "plus compiling each model's training step for the class" in dlg.total.text(), dlg.total.text()

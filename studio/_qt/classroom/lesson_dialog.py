@@ -74,6 +74,7 @@ class LessonDialog(QDialog):
         self.minutes.setToolTip("Each model's training time on this machine (its steps are fitted to it)")
         row.addWidget(self.minutes)
         self.total = QLabel()
+        self.total.setWordWrap(True)
         row.addWidget(self.total, 1)
         lay.addLayout(row)
         lay.addLayout(self._data_row())
@@ -200,7 +201,13 @@ class LessonDialog(QDialog):
 
     def _update_total(self):
         n = len(self.chosen())
-        self.total.setText(f"{n} models ≈ {_clock(60 * self.minutes.value() * n)} in all")
+        text = f"{n} models ≈ {_clock(60 * self.minutes.value() * n)} in all"
+        if n and self.minutes.value() >= 1:  # each done model's step is compiled for the class, once per shape
+            from studio.core.training.compile_costs import CostBook
+            each, _ = CostBook().estimate("", "cold_s")
+            text += (f", plus compiling each model's training step for the class where it is not cached yet "
+                     f"(≈ {_clock(each)} each on this laptop)")
+        self.total.setText(text)
 
     def _choose_folder(self):
         path = QFileDialog.getExistingDirectory(self, "Lesson folder", self.folder.text())

@@ -288,8 +288,10 @@ def prepare(out_dir, cfg: LessonConfig = LessonConfig(), control: JobControl | N
         kind = ModelFailed if was_asked else ModelSkipped
         yield kind(0, run.total, message=f"skipped a damaged entry (left as it is): {line}")
     for i, entry in enumerate(todo):
-        if control.should_stop():
-            break
+        if control.should_stop():  # between two models: stopped, not done (Resume goes on from here)
+            yield LessonStopped(model=entry["id"], message=f"stopped before {entry['id']}; run the same command "
+                                "again to resume", **run.where(i, 0.0, None))
+            return
         stopped = yield from run.model(i, entry)
         if stopped:
             return
@@ -359,15 +361,20 @@ class _Preparation:
                                 "run the same command again to resume", **self.where(i, fraction, None),
                                 step=result.step, steps=result.steps, val_bpb=result.val_bpb)
             return True
-        self.measured.append(LT.clock() - started_at)
         self.save(entry, status="done", steps=result.steps, val_bpb=result.val_bpb, params=result.params,
                   finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
         yield ModelDone(model=pid, message=f"{pid}: done, {result.steps} steps, held-out {result.val_bpb:.3f} bits/byte",
                         **self.where(i, 1.0, 0), step=result.step, steps=result.steps, val_bpb=result.val_bpb)
-        if LT.warms_for_class(self.cfg):
-            yield ModelCompiling(model=pid, message=f"{pid}: compiling its training step for the class",
-                                 **self.where(i, 1.0, 0))
-            LT.warm_for_class(run_dir)
+        plan = LT.class_warm_plan(run_dir) if LT.warms_for_class(self.cfg) else None
+        if plan is not None:
+            spec, estimate_s = plan
+            yield ModelCompiling(model=pid, message=f"{pid}: compiling its training step for the class (≈ {estimate_s:.0f} s "
+                                 "on this laptop, once per shape; Cancel stops it)", **self.where(i, 1.0, estimate_s))
+            if not LT.warm_for_class(spec, self.control) and self.control.should_stop():
+                yield LessonStopped(model=pid, message=f"{pid}: prepared; its compile for the class was stopped "
+                                    "(the class trains it eagerly, or compiles it where that pays)", **self.where(i, 1.0, None))
+                return True
+        self.measured.append(LT.clock() - started_at)  # the class's compile is part of the model's turn in the ETA
         return False
 
     def _trained(self, i: int, pid: str, run_dir, started_at: float):

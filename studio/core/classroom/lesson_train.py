@@ -205,6 +205,27 @@ def warms_for_class(cfg) -> bool:
     return cfg.compile is not False and not cfg.steps and cfg.minutes_per_model >= 1
 
 
-def warm_for_class(run_dir) -> None:
-    from studio.core.training.warm import warm_run
-    warm_run(run_dir)
+def class_warm_plan(run_dir) -> tuple[object, float] | None:
+    """(the shape's WarmSpec, the cost book's estimate of its compile seconds) when the class's
+    continuation of this run has a shape to compile that is not warm yet; else None."""
+    from studio.core.training import compile_costs as cc
+    from studio.core.training.warm import spec_of_run
+    got = spec_of_run(run_dir)
+    if got is None:
+        return None
+    spec, key, _label = got
+    book = cc.CostBook()
+    return None if book.is_warm(key) else (spec, book.estimate(key, "cold_s")[0])
+
+
+def warm_for_class(spec, control, poll_s: float = 0.25) -> bool:
+    """Compile ``spec``'s step in the niced child, watching ``control``: a Cancel kills the child at
+    once (a compile takes minutes; the teacher's Cancel must not wait for it). True when it finished."""
+    from studio.core.training.warm import WarmJob
+    job = WarmJob(spec)
+    while job.poll() is None:
+        if control.should_stop():
+            job.cancel()
+            return False
+        time.sleep(poll_s)
+    return bool(job.result.get("ok"))
