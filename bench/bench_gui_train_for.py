@@ -37,17 +37,20 @@ def main() -> int:
     ap.add_argument("--data", default=None, help="a stories file (default: the starter corpus)")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
-    from PySide6.QtCore import QEventLoop, Qt
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
     from bench_window import bench_window
     w = bench_window(app)
 
-    def spin(sec, until=lambda: False):
-        end = time.monotonic() + sec
-        while time.monotonic() < end and not until():
-            app.processEvents(QEventLoop.AllEvents, 20)
+    def spin(sec, until=lambda: False):  # waits in an event loop: a processEvents spin took a core from training
+        loop = QEventLoop()
+        check = QTimer(interval=50, timeout=lambda: until() and loop.quit())
+        check.start()
+        QTimer.singleShot(int(sec * 1000), loop.quit)
+        loop.exec()
+        check.stop()
     spin(1.0)
     w.model.show_milestone(a.model)
     p, s = w.training.panel, w.training.session
