@@ -204,3 +204,46 @@ def test_a_run_waits_for_the_compile_another_process_runs(tmp_path, monkeypatch)
         other.wait()
     (switch,) = sp.poll()
     assert switch.compiled and "in the app's background warm-up" in switch.note and runner.is_compiled
+
+
+def test_a_claimed_shape_is_not_compiled_again(tmp_path, monkeypatch):
+    """warm.compile_shape (the child's compile, also lesson prepare's) refuses a shape another live
+    process compiles now: 'busy', before any compiler runs."""
+    from tiny_training import starter_data, tiny_arch
+
+    from studio.core.model.compiler import compile_architecture
+    from studio.core.runs.rundir import RunDir
+    from studio.core.training import setup as S
+    from studio.core.training import warm
+    data = starter_data(tmp_path)
+    run = RunDir(tmp_path / "run")
+    run.initialize(tiny_arch(), "2023-07-llama-2", data.tokenizer, S.training_record(PANEL), data.corpus.describe())
+    spec = warm.WarmSpec(str(run.path), 2, 16, "fp32", "sdpa", 1)
+    model = compile_architecture(run.architecture(), run.scale())
+    key, _ = cc.shape_key(model, 2, 16, "fp32", "sdpa", 1)
+    monkeypatch.setattr(speed.torch, "compile", lambda *a, **k: pytest.fail("compiled a claimed shape"))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert cc.CostBook().claim(key, other.pid) is None
+        res = warm.compile_shape(spec)
+    finally:
+        other.kill()
+        other.wait()
+    assert res["busy"] and not res["ok"] and res["key"] == key and f"process {other.pid}" in res["error"]
+    assert cc.CostBook().get(key) is None  # nothing recorded for it
+
+
+def test_the_app_process_never_imports_torch_for_the_warm_up(tmp_path):
+    """The job runs in the app's worker thread: it relays the child and imports no torch itself."""
+    code = textwrap.dedent("""
+        import sys
+        from studio.core.jobs.control import JobControl
+        from studio.core.training import first_warm as FW
+        req = FW.FirstWarmRequest("2023-07-llama-2", "starter", None, None, None, FW.budget_variants({"batch_size": 8,
+                                  "context": 128, "optimizer": "muon", "threads": 1}))
+        child = [sys.executable, "-c", "import json; print(json.dumps({'result': {'ok': True}}))"]
+        print([type(e).__name__ for e in FW.first_warm_job(req, JobControl(), child)], "torch" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache")))
+    assert out.stdout.strip() == "['WarmDone'] False", out.stderr
