@@ -1,6 +1,7 @@
 """A first start prepares training for this laptop in the background (issue 21 item 3): once the
-window is idle, the core's ``first_warm_job`` warms the shape the Training dock's Start would train
-now (kernel, precision probe, compiled step; a niced child process) and the status bar says so in
+window is idle, the core's ``first_warm_job`` warms the shapes the Training dock's Start and its
+"Train for 3 min" would train now (kernel, precision probe, compiled step; a niced child process;
+a training started first is waited for) and the status bar says so in
 one line that any temporary message covers. Train → "Prepare training in the background at first
 start" and ARCHSTUDIO_NO_BACKGROUND_WARM=1 turn it off; closing the window kills the child.
 
