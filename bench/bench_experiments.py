@@ -19,7 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-IDS = ["2022-05-flashattention", "2022-03-chinchilla", "2025-01-deepseek-r1", "2024-09-o1"]
+IDS = ["2022-05-flashattention", "2022-03-chinchilla", "2025-01-deepseek-r1", "2024-09-o1", "2022-03-instructgpt",
+       "2022-11-chatgpt"]
 
 
 def run_one(mid: str, seed: int, out: Path, data: str | None) -> None:
@@ -55,6 +56,12 @@ def report(out: Path) -> None:
                 extra = f"greedy {d['greedy_before']:.3f} → {d['greedy_after']:.3f}"
             if "best_of_n_curve" in d:
                 extra = "best-of-n " + " ".join(f"{y:.3f}" for _, y in d["best_of_n_curve"])
+            if "reward_model_accuracy" in d:
+                rm, sft = d["reward_model_accuracy"], d["stages"]["sft"]
+                extra = (f"RM held-out pair accuracy {rm if rm is None else round(rm, 3)}, KL to SFT "
+                         f"{d['kl_to_sft']:.2f} nats/reply, SFT steps {sft['steps']}")
+            if (d.get("optimum_moves") or {}).get("ratio"):
+                extra += f"; N* moves x{d['optimum_moves']['ratio']:.2f} for x{d['optimum_moves']['compute_ratio']:.0f} C"
             print(f"{mid:24} {folder.name.rsplit('-s', 1)[1]:>5} {d['before']:8.4g} {d['after']:8.4g} "
                   f"{d['wall_s']:7.0f} {d.get('cpu_s', float('nan')):6.0f}  {extra}")
         if afters:

@@ -45,8 +45,14 @@ class Settings:
 
 
 def settings_for(minutes: float) -> Settings:
+    """InstructGPT's stages scaled with ``minutes``, with less PPO and reward-model work: a two-turn
+    prompt is about 120 tokens against InstructGPT's 31, so each step costs 2-3 times as much."""
+    from studio.core.experiments.common import scaled
     from studio.core.experiments.instructgpt import settings_for as instruct
-    return Settings(replace(instruct(minutes).pipeline, context=160))
+    s = instruct(minutes).pipeline
+    ppo = replace(s.ppo, iterations=scaled(24, minutes, least=2), prompts=48)
+    return Settings(replace(s, context=160, rm_prompts=scaled(96, minutes, least=16), rm_steps=scaled(250, minutes, least=5),
+                            rm_contrast=1200, ppo=ppo, eval_every=8))
 
 
 def conversations(idata: I.InstructionData, items, share: float, seed: int) -> tuple:

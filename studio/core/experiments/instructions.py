@@ -30,6 +30,7 @@ SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
 
 @dataclass(frozen=True)
 class DataSettings:
+    names: int = 24               # the instructions' names: the first of NAMES the corpus uses
     words: int = 48               # the instructions' words: the corpus's most frequent content words
     heldout: int = 96             # held-out (name, word) instructions, never in any stage
     max_words: int = 16           # a demonstration sentence has 4..max_words words
@@ -84,7 +85,8 @@ def build(stories, s: DataSettings, seed: int) -> InstructionData:
     """Names, words, the train/held-out split of (name, word) pairs and the demonstrations."""
     with_name = [(sent, name) for sent in _sentences(stories, s.max_words)
                  if (name := _name_in(sent, NAMES)) is not None]
-    names = tuple(n for n in NAMES if any(name == n for _, name in with_name))
+    names = tuple(n for n in NAMES if any(name == n for _, name in with_name))[:s.names]
+    with_name = [(sent, name) for sent, name in with_name if name in names]
     counts = Counter(w.lower() for sent, _ in with_name for w in set(words_of(sent)))
     words = tuple(w for w, k in counts.most_common() if len(w) >= 3 and w.isalpha() and w not in STOP
                   and w.capitalize() not in NAMES and k >= 3)[:s.words]

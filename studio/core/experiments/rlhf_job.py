@@ -87,6 +87,9 @@ def ppo_stage(req, s: L.Settings, folder: Folder, control, tok, task: L.Task, sf
     gen = torch.Generator().manual_seed(req.seed + 31)
     pick = random.Random(req.seed + 32)
     norm = (rm_info.get("score_mean", 0.0), rm_info.get("score_std", 1.0))
+    with torch.no_grad():  # the value model starts on the scale of the normalised reward it predicts
+        value.head.weight.div_(norm[1])
+        value.head.bias.sub_(norm[0]).div_(norm[1])
     curves = {"heldout": [[0, before]], "reward": [], "kl": [], "followed": []}
     from studio.core.experiments.history import AXES
     main = AXES[req.milestone][1]
