@@ -25,6 +25,8 @@ os.environ.pop("ARCHSTUDIO_NO_BACKGROUND_WARM", None)
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--click-minutes", type=float, default=0.0,
+                    help="click Training → Train for N min once the warm-up compiles (a run started meanwhile)")
     a = ap.parse_args()
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
@@ -47,10 +49,15 @@ def main() -> int:
     timer.start()
     started, loop = {}, QEventLoop()
 
+    clicked = {}
+
     def check():  # an event loop that waits (a processEvents spin would take a core from the warm-up)
+        if a.click_minutes and not clicked and "compiling the training step" in warm.label.text():
+            clicked["t"] = _click_train(w, a.click_minutes)
         if warm.worker is not None:
             started.setdefault("t", time.monotonic())
-        elif started and (warm.last is not None or "failed" in warm.label.text()):
+        elif started and (warm.last is not None or "failed" in warm.label.text()) and \
+                not w.training.session.running:
             loop.quit()
     checker = QTimer(interval=100, timeout=check)
     checker.start()
@@ -73,11 +80,33 @@ def main() -> int:
     print(f"  result: {done.note}")
     for t, text in lines:
         print(f"  {t:7.1f} s  {text}")
+    if clicked:
+        _report_run(w, clicked["t"], t0)
     timer.stop()
     checker.stop()
     w.projects.confirm_close = lambda: True
     w.close()
     return 0
+
+
+def _click_train(w, minutes: float) -> float:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    p = w.training.panel
+    p.minutes.setValue(minutes)
+    QTest.mouseClick(p.start_btn, Qt.LeftButton)
+    return time.monotonic()
+
+
+def _report_run(w, t_click: float, t0: float) -> None:
+    from studio.core.runs.rundir import RunDir
+    run_dir = w.model.run.run_dir
+    cfg = RunDir(run_dir).read_config() if run_dir else {}
+    rt, res = cfg.get("runtime") or {}, cfg.get("result") or {}
+    print(f"  a run clicked at {t_click - t0:.1f} s (Train for {(cfg.get('training') or {}).get('minutes')} min): "
+          f"{res.get('step')} steps, held-out {res.get('val_bpb')} bpb, elapsed {res.get('elapsed_s')} s, "
+          f"preparing {rt.get('preparing_s')} s, {rt.get('precision')}; step: {rt.get('step')}; "
+          f"switches: {[s.get('note') for s in rt.get('switches') or []]}")
 
 
 if __name__ == "__main__":
