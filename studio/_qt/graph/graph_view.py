@@ -111,18 +111,22 @@ class GraphView(QGraphicsView):
         strip = getattr(sc, "_stages_key", None)
         if strip is None:
             return None
-        # (stages, top, left, font scale, theme, present, folded, width): folding left out, and the
-        # blocks' top-left as they stand now (the strip is placed from it when built again)
+        # (stages, top, left, font scale, theme, present, folded, width): folding and the place left
+        # out. The strip is placed from the blocks' top-left, so only the graph's extent relative to
+        # that corner decides the fold: the layout's stability translation (which depends on the
+        # milestone shown before) must not make scrubbing back a miss (DeepSeek-V4's arrival moved
+        # every later graph and the memo missed on 19 of 29 steps back).
         top = min((sc.target_pos(it).y() for it in sc.nodes.values()), default=0.0)
         left = min((sc.target_pos(it).x() for it in sc.nodes.values()), default=0.0)
-        strip = (strip[0], top, left) + strip[3:6] + strip[7:]
+        strip = (strip[0],) + strip[3:6] + strip[7:]
         rect = QRectF()
         for it in sc.nodes.values():
             rect = rect.united(it.sceneBoundingRect().translated(sc.target_pos(it) - it.pos()))
         for r in sc.frame_rects(settled=True).values():
             rect = rect.united(r)
+        extent = tuple(round(v, 1) for v in (rect.x() - left, rect.y() - top, rect.width(), rect.height()))
         vp = self.viewport().rect()
-        return strip, bool(sc.frames), rect.getRect(), (vp.width(), vp.height()), readable
+        return strip, bool(sc.frames), extent, (vp.width(), vp.height()), readable
 
     _fold_memo: dict = {}  # replaced per view in __init__
 
