@@ -77,7 +77,7 @@ def main() -> int:
           f"job {done.wall_s:.1f} s wall, child CPU {done.cpu_s:.1f} s, app process CPU "
           f"{time.process_time() - cpu0:.1f} s (start-up included), worst event-loop stall while warming "
           f"{ticks['worst'] * 1e3:.0f} ms; load {load}")
-    print(f"  result: {done.note}")
+    print(f"  result: {done.note}\n  detail: {done.detail}")
     for t, text in lines:
         print(f"  {t:7.1f} s  {text}")
     if clicked:

@@ -44,13 +44,14 @@ def test_the_job_relays_the_childs_stages_then_its_result(tmp_path):
         print("a library's own line"); print("{not json")
         say(stage="measuring bf16 against fp32")
         say(result={"ok": True, "label": req["model_spec"] + " batch %d" % req["configs"][0]["batch_size"],
-                    "note": "warm", "cpu_s": 2.5})
+                    "note": "warm", "detail": "the long line", "cpu_s": 2.5})
     """)
     evs = list(FW.first_warm_job(REQUEST, JobControl(), cmd))
     assert evs[:2] == [FW.WarmStage("building the small-head attention kernel"), FW.WarmStage("measuring bf16 against fp32")]
     done = evs[2]
     assert isinstance(done, FW.WarmDone) and done.label == "2023-07-llama-2 batch 8" and done.note == "warm"
     assert done.cpu_s == 2.5 and done.wall_s > 0 and not done.already and len(evs) == 3
+    assert done.detail == "the long line"
 
 
 def test_the_panels_run_then_the_run_its_longer_budgets_train():
@@ -135,7 +136,9 @@ def test_the_child_keys_the_probe_and_the_compile_as_the_first_run_looks_them_up
     res = warm_stages(REQUEST, stages.append, fake_compile)
     assert res["ok"], res
     assert "building the small-head attention kernel" in stages and "measuring bf16 against fp32" in stages
-    assert stages[-1].startswith("compiling the training step (2023-07-llama-2 batch 8 x context 128")
+    assert stages[-1] == f"compiling the training step (batch 8 × context 128, {res['shapes'][0]['precision']})"
+    assert res["note"].startswith("batch 8 × context 128, ") and " compiled (step 0.60× eager)" in res["note"]
+    assert res["detail"].startswith("2023-07-llama-2 batch 8 x context 128, ")
     (spec,) = compiled
     assert (spec.batch, spec.context, spec.threads, spec.attention) == (8, 128, 1, "small-head")
     assert not os.path.exists(spec.run_dir)  # the scratch run is gone; its tokenizer and tokens stay cached

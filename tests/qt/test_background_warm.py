@@ -23,7 +23,7 @@ def warm_on(tmp_path, monkeypatch):
         time.sleep(0.3)
         c = req["configs"][0]
         say(result={"ok": True, "label": "%s batch %d x context %d, %d thread" % (req["model_spec"],
-                    c["batch_size"], c["context"], c["threads"]), "note": "compiled step warm", "cpu_s": 1.0})
+                    c["batch_size"], c["context"], c["threads"]), "note": "compiled step warm", "detail": "each shape's line", "cpu_s": 1.0})
     """))
 
 
@@ -52,6 +52,7 @@ def test_a_first_start_warms_the_panels_shape_and_says_so(window, qtbot, tmp_pat
     window.show_status("Cannot show 2017-06-transformer: damaged", 60_000)  # more important: it keeps the bar
     qtbot.waitUntil(lambda: label.text().startswith("Training prepared for this laptop in "), timeout=10_000)
     assert label.text().endswith(": compiled step warm") and not label.isVisible()
+    assert label.toolTip() == "each shape's line"
     window.statusBar().clearMessage()
     assert label.isVisible()
     qtbot.waitUntil(lambda: warm.worker is None, timeout=5000)

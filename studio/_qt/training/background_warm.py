@@ -109,9 +109,9 @@ class BackgroundWarm(QObject):
                                 on_ended=self._ended)
 
     # ------------------------------------------------------------------ what it says
-    def _say(self, text: str, done: bool = False) -> None:
+    def _say(self, text: str, done: bool = False, detail: str = "") -> None:
         self.label.setText(text)
-        self.label.setToolTip(text)
+        self.label.setToolTip(detail or text)
         self.shown = True
         if not self.win.statusBar().currentMessage():  # a more important message keeps the bar meanwhile
             self.label.show()
@@ -132,7 +132,8 @@ class BackgroundWarm(QObject):
         elif isinstance(ev, WarmDone):
             self.last = ev
             if not ev.already:  # warm before: nothing to say
-                self._say(f"Training prepared for this laptop in {ev.wall_s:.0f} s: {ev.note}", done=True)
+                self._say(f"Training prepared for this laptop in {ev.wall_s:.0f} s: {ev.note}", done=True,
+                          detail=ev.detail)
 
     def _failed(self, msg: str) -> None:
         self._say(f"{msg[:1].upper()}{msg[1:]} (training still works, eagerly)", done=True)

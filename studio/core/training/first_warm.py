@@ -76,6 +76,7 @@ class WarmDone:
     already: bool      # warm before this job started: nothing was done
     wall_s: float
     cpu_s: float       # the child's CPU seconds, its compile workers included
+    detail: str = ""   # each shape's full line (label, compile seconds, speed-up)
 
 
 def budget_variants(config: dict) -> tuple[dict, ...]:
@@ -130,7 +131,7 @@ def first_warm_job(request: FirstWarmRequest, control, command: list[str] | None
         why = (result or {}).get("error") or child.last_error()
         raise E.StudioError(f"preparing training in the background failed: {why}")
     yield WarmDone(str(result.get("label", "")), str(result.get("note", "")), bool(result.get("already")),
-                   time.perf_counter() - child.t0, float(result.get("cpu_s") or 0.0))
+                   time.perf_counter() - child.t0, float(result.get("cpu_s") or 0.0), str(result.get("detail", "")))
 
 
 class _Child:

@@ -32,7 +32,8 @@ def warm_stages(request, say, compile_fn=None) -> dict:
     failed = [o for o in outs if not o.get("ok")]
     return {"ok": not failed, "error": failed[0]["error"] if failed else None, "shapes": outs,
             "label": "; ".join(o.get("label", "?") for o in outs),
-            "note": "; ".join(o.get("note") or o.get("error", "") for o in outs),
+            "note": "; ".join(o.get("short") or o.get("error", "") for o in outs),  # the status line
+            "detail": "; ".join(o.get("note") or o.get("error", "") for o in outs),  # its tooltip
             "already": all(o.get("already") for o in outs), "wall_s": time.perf_counter() - t0,
             "cpu_s": _cpu_s() - cpu0}
 
@@ -88,20 +89,24 @@ def _warm_model(model, data, run, cfg, say, compile_fn, book) -> dict:
     precision = compile_precision(cfg, choice).precision
     spec = WarmSpec(str(run.path), cfg.batch_size, T, precision, attention.kernel, threads, cfg.optimizer == "muonclip")
     key, label = cc.shape_key(model, spec.batch, spec.context, spec.precision, spec.attention, spec.threads)
+    shape = f"batch {spec.batch} × context {spec.context}, {precision}"
     base = {"key": key, "label": label, "precision": precision, "kernel": kernel_note,
-            "probe_ms": [choice.fp32_ms, choice.bf16_ms]}
+            "probe_ms": [choice.fp32_ms, choice.bf16_ms], "short": f"{shape}: kernel and probe ready, eager"}
     if cfg.compile is False or precision not in ("fp32", "bf16") or os.environ.get(NO_COMPILE_ENV, "") not in ("", "0"):
         return dict(base, ok=True, note=f"kernel and probe ready; the step trains eagerly ({precision})")
     if book.is_warm(key):
-        return dict(base, ok=True, already=True, note=f"{label}: compiled step already warm")
-    say(f"compiling the training step ({label})")
+        return dict(base, ok=True, already=True, note=f"{label}: compiled step already warm",
+                    short=f"{shape}: already warm")
+    say(f"compiling the training step ({shape})")
     res = compile_fn(spec)
     if res.get("busy"):
-        return dict(base, ok=True, note=f"{label}: {res['error']} (a training run compiles it)")
+        return dict(base, ok=True, note=f"{label}: {res['error']} (a training run compiles it)",
+                    short=f"{shape}: compiled by the training run")
     if not res.get("ok"):
         return dict(base, ok=False, error=str(res.get("error")))
     return dict(base, ok=True, note=f"{label} warm: compiled in {res['cold_s']:.0f} s, step "
-                                    f"{res['ratio']:.2f}× the eager one", cold_s=res["cold_s"], ratio=res["ratio"])
+                                    f"{res['ratio']:.2f}× the eager one", cold_s=res["cold_s"], ratio=res["ratio"],
+                short=f"{shape} compiled (step {res['ratio']:.2f}× eager)")
 
 
 def _cpu_s() -> float:
