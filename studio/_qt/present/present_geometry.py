@@ -121,9 +121,11 @@ def plan_layout(arch, units: dict[str, tuple[float, float]], faces: dict[str, tu
     best = None
     for lod in range(len(LOD_NAMES)):
         # "all" stacks an encoder-decoder's decoder-side stem under the encoder's as well: its
-        # links then cross the encoder frame, so it is the last arrangement tried at each level
-        for stacks in ((False, True), ("all",)):
-            options = [_make(arch, units, faces, tagged, stages, area, Present(lod), wrap, stack)
+        # links then go around the encoder frame, so it is tried after the others at each level;
+        # last, the head raised beside the layer's last rows instead of hanging below its exit
+        # (DeepSeek-V4's tall layer plus a 3-block head did not fit 1366×768 at 24 px titles)
+        for stacks, head in (((False, True), "exit"), (("all",), "exit"), ((False, True, "all"), "raised")):
+            options = [_make(arch, units, faces, tagged, stages, area, Present(lod), wrap, stack, head)
                        for wrap in ("none", "side", "all") for stack in stacks]
             pick = max(options, key=lambda p: p.scale)
             if pick.scale >= MIN_SCALE + 0.05:  # the estimate is within a few per cent of the real fit
@@ -153,7 +155,8 @@ def _stacked(arch, units, every_column: bool = False):
     return out
 
 
-def _make(arch, units, faces, tagged, stages, area, pr: Present, wrap: str, stack: bool | str) -> Plan:
+def _make(arch, units, faces, tagged, stages, area, pr: Present, wrap: str, stack: bool | str,
+          head: str = "exit") -> Plan:
     plan = Plan(pr, wrap=wrap != "none")
     if stack:
         units = _stacked(arch, units, every_column=stack == "all")
@@ -200,6 +203,7 @@ def _make(arch, units, faces, tagged, stages, area, pr: Present, wrap: str, stac
     ypos: dict[str, float] = {}
     row_at: dict[tuple[str, float], float] = {}  # (region, unit y) -> scene y
     order = sorted(set(regions.values()), key=lambda r: r == "head")  # the head aligns to the layer's exit
+    ends: dict[str, float] = {}  # region -> the bottom of its last row
     for r in order:
         members = [n for n in units if regions[n] == r]
         ys = sorted({round(units[n][1], 1) for n in members})
@@ -207,6 +211,9 @@ def _make(arch, units, faces, tagged, stages, area, pr: Present, wrap: str, stac
         if r == "head":
             hits = [row_at[(q, ys[0])] for q in ("layer", "encoder") if (q, ys[0]) in row_at]
             y = max(hits) if hits else 0.0
+            if head == "raised" and "layer" in ends:  # the head's last block level with the layer's last
+                own = sum(max(size[n][1] for n in members if round(units[n][1], 1) == uy) for uy in ys)
+                y = min(y, max(0.0, ends["layer"] - own - (pr.pill_h + 6) * (len(ys) - 1)))
         for i, uy in enumerate(ys):
             row = [n for n in members if round(units[n][1], 1) == uy]
             if i:
@@ -215,6 +222,7 @@ def _make(arch, units, faces, tagged, stages, area, pr: Present, wrap: str, stac
             for n in row:
                 ypos[n] = y
             y += max(size[n][1] for n in row)
+        ends[r] = y
     for nid in units:
         c = col_of[nid]
         plan.nodes[nid] = NodePlan((col_x[c], ypos[nid]), (col_w[c], size[nid][1]), lines_of[nid])
