@@ -105,7 +105,7 @@ def test_a_reopened_sweep_shows_its_curve_fit_table_and_optimum(tmp_path):
                                            "18.2 tokens per parameter (paper ≈ 20)")]
 
 
-def test_a_second_budget_sweeps_the_same_sizes_with_a_quarter_of_the_tokens(cache, tmp_path):
+def test_a_second_budget_sweeps_the_same_sizes_with_fewer_tokens(cache, tmp_path):
     from dataclasses import replace
     s = replace(TINY, second_budget=0.25)
     events = _run(tmp_path / "ch2", settings=s)

@@ -30,9 +30,11 @@ SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
 
 @dataclass(frozen=True)
 class DataSettings:
-    names: int = 24               # the instructions' names: the first of NAMES the corpus uses
-    words: int = 48               # the instructions' words: the corpus's most frequent content words
-    heldout: int = 96             # held-out (name, word) instructions, never in any stage
+    # With 14 names × 48 words the reward model reached 0.63-0.68 on held-out pairs (three seeds) and
+    # PPO lowered the share followed; with 6 × 24 (seed 1) or 8 × 32 (seed 2) it reached 0.83 / 0.80.
+    names: int = 6                # the instructions' names: the first of NAMES the corpus uses
+    words: int = 24               # the instructions' words: the corpus's most frequent content words
+    heldout: int = 40             # held-out (name, word) instructions, never in any stage
     max_words: int = 16           # a demonstration sentence has 4..max_words words
     demos_per_word: int = 24      # corpus sentences kept per word
 
