@@ -51,12 +51,16 @@ def tokenizer(root: Path):
     return _cache["tok"]
 
 
-def trained_run(preset: str, root: Path) -> Path:
-    """A RUN_DIR of ``preset`` at classroom scale after STEPS AdamW steps (built once per session)."""
-    if preset in _cache:
-        return _cache[preset]
+def trained_run(preset: str, root: Path, rope: dict | None = None) -> Path:
+    """A RUN_DIR of ``preset`` at classroom scale after STEPS AdamW steps (built once per session);
+    ``rope``: RoPE settings set first (frequency scaling, as SCALED_ROPE)."""
+    key = preset + "".join(f"-{k}-{v:g}" for k, v in sorted((rope or {}).items()))
+    if key in _cache:
+        return _cache[key]
     tok = tokenizer(root)
     arch = classroom_arch(load_preset(preset), VOCAB, CONTEXT)
+    for name, value in (rope or {}).items():
+        arch.graph.set_config("rope", name, value)
     torch.manual_seed(0)
     model = compile_architecture(arch, "classroom").train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
@@ -70,11 +74,29 @@ def trained_run(preset: str, root: Path) -> Path:
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-    run = RunDir(root / preset)
+    run = RunDir(root / key)
     run.initialize(arch, preset, tok, training={"steps": STEPS})
     run.save_checkpoint({"model": model.state_dict()}, step=STEPS)
-    _cache[preset] = run.path
+    _cache[key] = run.path
     return run.path
+
+
+# RoPE frequency scaling the presets use at paper scale, at original contexts short enough that the scaled
+# rotations change a classroom run's logits within the prompt (the paper's 8K / 4K would touch only pairs
+# that barely turn over 64 positions): Llama 3.1's rule, Kimi K2's YaRN (β 1 / 1), DeepSeek-V3's (β 32 / 1),
+# and YaRN on a LLaMA-family graph (no preset has it; an edit can)
+SCALED_ROPE = {
+    "llama-3.1+llama3": ("2024-07-llama-3.1", {"llama3_factor": 8.0, "llama3_original_context": 8}),
+    "kimi-k2+yarn": ("2025-07-kimi-k2", {"yarn_factor": 32.0, "yarn_original_context": 64, "yarn_beta_fast": 1.0,
+                                         "yarn_beta_slow": 1.0}),
+    "deepseek-v3+yarn": ("2024-12-deepseek-v3", {"yarn_factor": 40.0, "yarn_original_context": 16}),
+    "llama-2+yarn": ("2023-07-llama-2", {"yarn_factor": 16.0, "yarn_original_context": 32}),
+}
+
+
+def scaled_run(name: str, root: Path) -> Path:
+    preset, rope = SCALED_ROPE[name]
+    return trained_run(preset, root, rope)
 
 
 # tests/data/hf_configs (q/k/v biases; QK-norm; + MoE), and transformers' own Qwen2MoeConfig() — Qwen1.5-MoE-A2.7B's

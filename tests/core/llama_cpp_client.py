@@ -5,11 +5,14 @@ import json
 from dataclasses import dataclass
 
 
-def llama_cpp_greedy(path, ids: list[int], n: int, top: int = 1) -> list[dict]:
+def llama_cpp_greedy(path, ids: list[int], n: int, top: int = 1, flags: dict | None = None) -> list[dict]:
     """llama.cpp's greedy continuation of the token ids: [{id, logprob, top_logprobs}] per new token
-    (``top`` candidates each, most likely first)."""
+    (``top`` candidates each, most likely first); ``flags``: CommonParams set as its command-line
+    options would (e.g. {"yarn_beta_fast": 1.0} for --yarn-beta-fast 1)."""
     import xllamacpp as xlc
     p = xlc.CommonParams()
+    for name, value in (flags or {}).items():
+        setattr(p, name, value)
     p.model.path = str(path)
     p.n_ctx = 64
     p.n_parallel = 1
@@ -34,7 +37,7 @@ class Comparison:
     max_logprob_diff: float  # the largest |log-prob difference| over those candidates
 
 
-def compare_greedy(run_dir, gguf_path, prompt: str, n_new: int, top: int) -> Comparison:
+def compare_greedy(run_dir, gguf_path, prompt: str, n_new: int, top: int, flags: dict | None = None) -> Comparison:
     """llama.cpp's and this app's greedy continuation of the prompt, compared on the visible tokens, and
     their log-probs of llama.cpp's ``top`` most likely tokens at every listed position."""
     import torch
@@ -42,7 +45,7 @@ def compare_greedy(run_dir, gguf_path, prompt: str, n_new: int, top: int) -> Com
     from studio.core.runs.rundir import RunDir
     model, tok = RunDir(run_dir).build_model().eval(), RunDir(run_dir).tokenizer()
     ids = tok.encode(prompt)
-    theirs = llama_cpp_greedy(gguf_path, ids, n_new, top=top)
+    theirs = llama_cpp_greedy(gguf_path, ids, n_new, top=top, flags=flags)
     with torch.no_grad():
         seq = model.generate(torch.tensor([ids]), n_new, temperature=0)[0].tolist()
         logp = torch.log_softmax(model(torch.tensor([seq]))[0][0], -1)

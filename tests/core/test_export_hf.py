@@ -141,8 +141,10 @@ def test_edits_no_class_has_are_refused_naming_the_block(root, tmp_path, capsys)
     arch.graph.set_config("attention", "qk_norm_eps", 1e-6)
     assert "QK-norm eps 1e-06 differs" in str(plan_decoder(arch, "classroom", "Hugging Face")[1][0])
     arch = run.architecture()
-    arch.graph.set_config("rope", "llama3_factor", 8.0)  # scaled rotations: not silently dropped
-    assert str(plan_decoder(arch, "classroom", "Hugging Face")[1][0]).startswith("rope: Llama 3 frequency scaling")
+    arch.graph.set_config("rope", "llama3_factor", 8.0)  # scaled rotations: written (test_export_rope_scaling.py) ...
+    assert plan_decoder(arch, "classroom", "Hugging Face")[1] == []
+    arch.graph.set_config("rope", "yarn_factor", 4.0)  # ... but not two at once
+    assert str(plan_decoder(arch, "classroom", "Hugging Face")[1][0]).startswith("rope: YaRN (×4) and Llama 3")
 
 
 def test_missing_package_names_the_extra(root, tmp_path, capsys, monkeypatch):

@@ -53,6 +53,7 @@ class DecoderPlan:
     attention: object  # the attention block's Config (one for every layer)
     ffn: tuple  # per layer: (DENSE or EXPERTS, Config)
     notes: tuple = field(default_factory=tuple)
+    rope: object = None  # the RoPE block's Config: its YaRN or Llama 3 frequency scaling is written too
 
     @property
     def n_dense(self) -> int:
@@ -118,7 +119,7 @@ def plan_decoder(arch, scale: str, target: str) -> tuple[DecoderPlan | None, lis
     head = cfg["output"][0][1]
     return DecoderPlan(family, dict(ids), len(ffn), head.vocab_size, int(res.dims.get("context") or
                        cfg["rope"][0][1].context), eps, float(cfg["rope"][0][1].theta),
-                       bool(head.tie_to), attn, ffn, tuple(notes)), []
+                       bool(head.tie_to), attn, ffn, tuple(notes), cfg["rope"][0][1]), []
 
 
 class _Collector:
@@ -143,11 +144,7 @@ def _check_common(cfg, add, target):
     if len(eps) > 1:
         add("norm", f"RMSNorm eps differs between norms ({', '.join(f'{e:g}' for e in sorted(eps))}); "
                     f"{target} has one rms_norm_eps: set them equal")
-    rope = cfg["rope"][0][1]
-    for setting, what in (("llama3_factor", "Llama 3 frequency scaling"), ("yarn_factor", "YaRN")):
-        if getattr(rope, setting, 0):
-            add("rope", f"{what} (×{getattr(rope, setting):g}) is not written to {target} by this version; "
-                        f"set {setting} to 0")
+    _check_rope_scaling(cfg["rope"][0][1], add, target)
     emb = cfg["tok_embeddings"][0][1]
     if getattr(emb, "scale", False):
         add("tok_embeddings", f"scales embeddings by √dim: {target} does not; turn scale off")
@@ -159,6 +156,15 @@ def _check_common(cfg, add, target):
                       "set pad_vocab_to to 0")
     if head.vocab_size != emb.vocab_size:
         add("output", f"vocab_size {head.vocab_size} differs from the embedding's {emb.vocab_size}")
+
+
+def _check_rope_scaling(rope, add, target):
+    """YaRN and Llama 3 scaling are written (a factor ≤ 1 is no scaling, as in blocks/nn/rope.py); what
+    no config expresses is refused: both at once (the app stretches by YaRN, then by Llama 3's rule;
+    a config names one rope_type)."""
+    if rope.yarn_factor > 1 and rope.llama3_factor > 1:
+        add("rope", f"YaRN (×{rope.yarn_factor:g}) and Llama 3 scaling (×{rope.llama3_factor:g}) both on: {target} "
+                    "applies one rope_type; set yarn_factor or llama3_factor to 0")
 
 
 def _ffn_tag(spec) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from studio.core import errors as E
 from studio.core.formats.gguf.arches import gguf_problems, layout_for
+from studio.core.formats.gguf.rope import rope_freqs_tensor, rope_notes, rope_problems, rope_scaling_hparams
 from studio.core.formats.gguf.tensors import gguf_tensors
 from studio.core.formats.gguf.writer import write_gguf
 from studio.core.formats.optional import require
@@ -35,7 +36,7 @@ def gguf_path(out) -> Path:
 def export_gguf(run_dir, out) -> GgufExport:
     from studio.core.formats.hf.export import load_run_for_export
     _, sd, plan, tok = load_run_for_export(run_dir, TARGET)
-    problems = gguf_problems(plan)
+    problems = gguf_problems(plan) + rope_problems(plan, layout_for(plan).arch)
     if problems:
         raise E.StudioError(f"{run_dir} cannot be written for {TARGET}: " + "; ".join(problems))
     gguf, np, _ = require("GGUF export", "gguf", "numpy", "google.protobuf")
@@ -43,7 +44,8 @@ def export_gguf(run_dir, out) -> GgufExport:
     if path.parent.exists() and not path.parent.is_dir():
         raise E.StudioError(f"{path.parent}: is a file; --out needs a folder or a .gguf file name")
     layout = layout_for(plan)
-    tensors = gguf_tensors(sd, plan, layout.attention, layout.selection_bias)
-    notes = write_gguf(path, layout.arch, Path(run_dir).name, layout.hparams(plan, gguf), tok, tensors, gguf, np)
+    tensors = {**gguf_tensors(sd, plan, layout.attention, layout.selection_bias), **rope_freqs_tensor(plan)}
+    hparams = {**layout.hparams(plan, gguf), **rope_scaling_hparams(plan, gguf)}
+    notes = write_gguf(path, layout.arch, Path(run_dir).name, hparams, tok, tensors, gguf, np)
     return GgufExport(path, layout.arch, len(tensors), sum(t.numel() for t in tensors.values()),
-                      path.stat().st_size, list(plan.notes) + notes)
+                      path.stat().st_size, list(plan.notes) + rope_notes(plan) + notes)

@@ -18,6 +18,9 @@ def hf_config(plan: DecoderPlan, bos_id: int, eos_id: int) -> dict:
               "rms_norm_eps": plan.norm_eps, "hidden_act": "silu", "tie_word_embeddings": plan.tied,
               "bos_token_id": bos_id, "eos_token_id": eos_id, "rope_theta": plan.rope_theta,
               "attention_dropout": 0.0, "initializer_range": 0.02, "dtype": "float32"}
+    scaling = rope_scaling(plan.rope)
+    if scaling:
+        common["rope_scaling"] = scaling
     if plan.family in ("llama", "mixtral"):
         common.update(num_key_value_heads=a.kv_heads, head_dim=a.hd)
     if plan.family in ("qwen3", "qwen3_moe"):
@@ -59,3 +62,32 @@ def hf_config(plan: DecoderPlan, bos_id: int, eos_id: int) -> dict:
             "qk_rope_head_dim": a.qk_rope_head_dim, "v_head_dim": a.v_head_dim,
             "rope_interleave": True,  # adjacent pairs, as this app's MLA rotates them
             "attention_bias": False, "num_mtp_layers": 0}
+
+
+def rope_scaling(rope) -> dict | None:
+    """The RoPE block's frequency scaling as transformers' rope_scaling, or None without one. Llama 3's
+    rule is transformers' "llama3" exactly. This app's YaRN stretches the rotations only (no attention
+    temperature), so it is "yarn" with attention_factor 1 (cos/sin unscaled; transformers would infer
+    0.1·ln(factor) + 1) and mscale_all_dim 0 (DeepSeek-V3's softmax scale unchanged; Kimi K2's and
+    DeepSeek-V3's own configs set it, which multiplies the scale by (0.1·mscale_all_dim·ln(factor) + 1)²)."""
+    if rope is None:
+        return None
+    if rope.llama3_factor > 1:
+        return {"rope_type": "llama3", "factor": rope.llama3_factor, "low_freq_factor": rope.llama3_low_freq_factor,
+                "high_freq_factor": rope.llama3_high_freq_factor,
+                "original_max_position_embeddings": rope.llama3_original_context}
+    if rope.yarn_factor > 1:
+        return {"rope_type": "yarn", "factor": rope.yarn_factor,
+                "original_max_position_embeddings": rope.yarn_original_context, "beta_fast": rope.yarn_beta_fast,
+                "beta_slow": rope.yarn_beta_slow, "mscale": 1.0, "mscale_all_dim": 0.0, "attention_factor": 1.0,
+                "truncate": True}
+    return None
+
+
+def rope_scaling_notes(plan) -> list[str]:
+    scaling = rope_scaling(plan.rope) or {}
+    if scaling.get("rope_type") != "yarn":
+        return []
+    return ["YaRN written with attention_factor 1 and mscale_all_dim 0: this app's YaRN stretches the rotations "
+            "only, with no attention temperature (DeepSeek-V3's and Kimi K2's own config.json set mscale_all_dim, "
+            "which scales their softmax)"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from studio.core import errors as E
 from studio.core.formats.decoder import plan_decoder
-from studio.core.formats.hf.config import ARCHITECTURES, hf_config
+from studio.core.formats.hf.config import ARCHITECTURES, hf_config, rope_scaling_notes
 from studio.core.formats.hf.tensors import hf_tensors
 from studio.core.formats.hf.tokenizer import check_tokenizer, tokenizer_files
 from studio.core.formats.optional import require
@@ -78,7 +78,7 @@ def export_hf(run_dir, out_dir) -> HfExport:
     except OSError as exc:
         raise E.StudioError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
     return HfExport(out, ARCHITECTURES[plan.family], sorted(files), len(tensors),
-                    sum(t.numel() for t in tensors.values()), list(plan.notes))
+                    sum(t.numel() for t in tensors.values()), list(plan.notes) + rope_scaling_notes(plan))
 
 
 def _check_loads(transformers, folder: Path, family: str) -> None:
