@@ -205,11 +205,22 @@ def test_lesson_prepare_warms_a_class_length_model_only(tmp_path, monkeypatch):
 
     def trained(model, data, cfg, should_stop=None, run=None, resume=False, **kw):  # the minutes themselves
         run.save_checkpoint({"model": model.state_dict(), "step": 1}, 1)
+        rc = run.read_config()  # what the trainer records of how it trained: the shape to compile
+        rc["runtime"] = {"device": "cpu", "precision": "fp32", "threads": 1, "attention": {"kernel": "sdpa"}}
+        run.write_config(rc)
         yield Finished(1, 8, "done", 5.0, 5.0, 7.0, 1.0)
 
     monkeypatch.setattr(T, "train_steps", trained)
     warmed = []
-    monkeypatch.setattr(warm, "warm_run", lambda run_dir, timeout=0: warmed.append(str(run_dir)) or {"ok": True})
+
+    class Compiled:  # the niced compile child, done at once
+        def __init__(self, spec):
+            warmed.append(spec.run_dir)
+            self.result = {"ok": True}
+
+        def poll(self):
+            return self.result
+    monkeypatch.setattr(warm, "WarmJob", Compiled)
     for minutes, name in ((1.0, "class"), (0.2, "preview")):
         cfg = LessonConfig(milestones=("recipe-microgpt",), minutes_per_model=minutes, batch_size=2, context=16,
                            threads=1, precision="fp32")
