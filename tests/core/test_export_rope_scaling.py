@@ -125,3 +125,15 @@ def test_llama3_scaling_on_an_architecture_it_was_not_checked_on_is_refused_for_
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "rope: Llama 3 frequency scaling (rope_freqs)" in err
     assert "not deepseek2" in err and not (tmp_path / "out").exists()
+
+
+def test_llama2c_refuses_scaled_rope_instead_of_dropping_it():
+    """run.c rotates by θ alone: a YaRN or Llama 3 scaled run written as model.bin would compute otherwise."""
+    from studio.core.files.presets import load_preset
+    from studio.core.formats.llama2c.check import check_llama2c
+    for setting, says in (("yarn_factor", "YaRN ×16"), ("llama3_factor", "Llama 3 frequency scaling ×16")):
+        arch = load_preset("2023-07-llama-2")
+        assert check_llama2c(arch, "classroom") == []
+        arch.graph.set_config("rope", setting, 16.0)
+        assert [str(i) for i in check_llama2c(arch, "classroom")] == [
+            f"rope: {says}: run.c has plain RoPE; set {setting} to 0"]

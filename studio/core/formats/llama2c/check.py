@@ -142,6 +142,9 @@ def _config_problems(kind, cfg, dims) -> list[str]:
         out.append("scales embeddings by √dim: run.c does not; turn scale off")
     if role == "rope" and cfg.theta != 10000.0:
         out.append(f"θ {cfg.theta:g}: run.c hard-codes RoPE θ 10000; set theta to 10000")
+    for setting, what in (("yarn_factor", "YaRN"), ("llama3_factor", "Llama 3 frequency scaling")):
+        if role == "rope" and getattr(cfg, setting) > 1:  # run.c rotates by θ alone: the scaling would be lost
+            out.append(f"{what} ×{getattr(cfg, setting):g}: run.c has plain RoPE; set {setting} to 0")
     if role == "attention":
         if cfg.head_dim and cfg.head_dim * cfg.n_heads != cfg.dim:
             out.append(f"head_dim {cfg.head_dim} × n_heads {cfg.n_heads} ≠ dim {cfg.dim}: run.c needs head_dim = dim / n_heads; "
