@@ -60,7 +60,8 @@ def _export_gguf(args) -> int:
           f"{r.bytes:,} bytes)")
     for n in r.notes:
         print(f"note: {n}")
-    print(f"try: llama-cli -m {_q(str(r.path))} -p 'Once upon a time' -n 40 --temp 0")
+    flags = "".join(f" {f}" for f in r.flags)  # YaRN's β values, which llama.cpp does not read from the file
+    print(f"try: llama-cli -m {_q(str(r.path))} -p 'Once upon a time' -n 40 --temp 0{flags}")
     return 0
 
 

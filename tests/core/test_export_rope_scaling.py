@@ -87,7 +87,7 @@ def test_kimi_k2s_own_attention_temperature_would_be_wrong_here(root, tmp_path):
 
 
 @pytest.mark.parametrize("name", SCALED_ROPE)
-def test_llama_cpp_continues_with_the_same_tokens_with_the_scaling(name, root, tmp_path, monkeypatch):
+def test_llama_cpp_continues_with_the_same_tokens_with_the_scaling(name, root, tmp_path, monkeypatch, capsys):
     run = scaled_run(name, root)
     res = export_gguf(run, tmp_path / "m.gguf")
     fields = {f.name: f.contents() for f in gguf.GGUFReader(str(res.path)).fields.values()}
@@ -97,6 +97,13 @@ def test_llama_cpp_continues_with_the_same_tokens_with_the_scaling(name, root, t
     assert (f"{res.arch}.rope.scaling.type" in fields) == (not llama3)
     flags = KIMI_BETAS if name == "kimi-k2+yarn" else None
     assert bool(flags) == any("--yarn-beta-fast 1 --yarn-beta-slow 1" in n for n in res.notes)
+    assert res.flags == (["--yarn-beta-fast", "1", "--yarn-beta-slow", "1"] if flags else [])
+    if flags:  # the command the CLI suggests carries them
+        from studio.entry import main
+        capsys.readouterr()
+        assert main(["export", str(run), "--format", "gguf", "--out", str(tmp_path / "cli.gguf")]) == 0
+        try_line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("try: llama-cli")]
+        assert try_line and try_line[0].endswith("--temp 0 --yarn-beta-fast 1 --yarn-beta-slow 1"), try_line
     c = compare_greedy(run, res.path, PROMPT, N_NEW, TOP, flags)
     assert c.theirs == c.mine and len(c.mine) > 0 and c.max_logprob_diff < TOL_LLAMA_CPP
     if flags:  # without the flags llama.cpp uses β 32 / 1: what the note is for

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from studio.core import errors as E
 from studio.core.formats.gguf.arches import gguf_problems, layout_for
-from studio.core.formats.gguf.rope import rope_freqs_tensor, rope_notes, rope_problems, rope_scaling_hparams
+from studio.core.formats.gguf.rope import (llama_cpp_flags, rope_freqs_tensor, rope_notes, rope_problems,
+                                           rope_scaling_hparams)
 from studio.core.formats.gguf.tensors import gguf_tensors
 from studio.core.formats.gguf.writer import write_gguf
 from studio.core.formats.optional import require
@@ -25,6 +26,7 @@ class GgufExport:
     n_params: int
     bytes: int
     notes: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # what llama.cpp must be run with (YaRN's β values)
 
 
 def gguf_path(out) -> Path:
@@ -48,4 +50,4 @@ def export_gguf(run_dir, out) -> GgufExport:
     hparams = {**layout.hparams(plan, gguf), **rope_scaling_hparams(plan, gguf)}
     notes = write_gguf(path, layout.arch, Path(run_dir).name, hparams, tok, tensors, gguf, np)
     return GgufExport(path, layout.arch, len(tensors), sum(t.numel() for t in tensors.values()),
-                      path.stat().st_size, list(plan.notes) + rope_notes(plan) + notes)
+                      path.stat().st_size, list(plan.notes) + rope_notes(plan) + notes, llama_cpp_flags(plan))

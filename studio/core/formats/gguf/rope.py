@@ -59,10 +59,20 @@ def rope_problems(plan, arch: str) -> list[str]:
     return []
 
 
-def rope_notes(plan) -> list[str]:
+def llama_cpp_flags(plan) -> list[str]:
+    """The llama.cpp command-line flags this file needs to compute what the run does: YaRN's β
+    values when they are not llama.cpp's own (it ignores the file's)."""
     rope = plan.rope
     if rope_scaling_kind(plan) != "yarn" or (rope.yarn_beta_fast, rope.yarn_beta_slow) == LLAMA_CPP_BETAS:
         return []
+    return ["--yarn-beta-fast", f"{rope.yarn_beta_fast:g}", "--yarn-beta-slow", f"{rope.yarn_beta_slow:g}"]
+
+
+def rope_notes(plan) -> list[str]:
+    flags = llama_cpp_flags(plan)
+    if not flags:
+        return []
+    rope = plan.rope
     return [f"YaRN β fast {rope.yarn_beta_fast:g} / β slow {rope.yarn_beta_slow:g} are in the file, but llama.cpp "
-            f"reads its own {LLAMA_CPP_BETAS[0]:g} / {LLAMA_CPP_BETAS[1]:g}: run it with --yarn-beta-fast "
-            f"{rope.yarn_beta_fast:g} --yarn-beta-slow {rope.yarn_beta_slow:g} to compute what this run does"]
+            f"reads its own {LLAMA_CPP_BETAS[0]:g} / {LLAMA_CPP_BETAS[1]:g}: run it with {' '.join(flags)} "
+            "to compute what this run does"]
