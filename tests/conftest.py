@@ -23,6 +23,17 @@ def shared_data() -> Path:
     return DATA
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """For a module of tiny models (``pytestmark = pytest.mark.usefixtures("one_torch_thread")``): on a
+    shared CPU extra threads only wait for each other (25× slower here)."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def run_cli(*args, env=None, timeout=300):
     import subprocess
     e = dict(os.environ, **(env or {}))

@@ -22,12 +22,7 @@ RUNS = ([pytest.param(trained_run, p, id=p) for p in GGUF_PRESETS]
         + [pytest.param(config_run, c, id=c) for c in QWEN_CONFIGS])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one thread
 
 
 @pytest.fixture(scope="module")

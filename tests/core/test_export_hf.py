@@ -22,12 +22,7 @@ TRICKY = ["a  b", "  leading spaces", "trailing  ", "x \n y", "Tom said: \"Hi!\"
           "\ttab", "   "]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one thread
 
 
 @pytest.fixture(scope="module")

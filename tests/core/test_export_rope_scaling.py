@@ -24,12 +24,7 @@ TOL_HF, TOL_LLAMA_CPP, N_NEW, TOP = 1e-4, 1e-3, 12, 5
 KIMI_BETAS = {"yarn_beta_fast": 1.0, "yarn_beta_slow": 1.0}  # llama.cpp's --yarn-beta-fast 1 --yarn-beta-slow 1
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one thread
 
 
 @pytest.fixture(scope="module")

@@ -39,13 +39,7 @@ KNOWN = ("Zoo was a little girl named Lily. She loved to play outside in the par
          "red ball. She wanted to play with it, but she didn't want to play with")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: on a shared CPU, extra threads only wait for each other (25× slower here)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny models: one thread
 
 
 @pytest.fixture(scope="module")

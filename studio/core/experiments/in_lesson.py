@@ -19,37 +19,32 @@ from studio.core.experiments.common import (
 FOLDER = "experiments"
 
 
-# One frozen dataclass per event kind (the one job protocol, as training's and the lesson's events).
+# One frozen dataclass per event kind (the one job protocol, as training's and the lesson's events),
+# all with the same two fields.
 @dataclass(frozen=True)
-class ExperimentStarted:
+class ExperimentEvent:
     milestone: str
-    message: str
+    message: str     # one line for the CLI and the dialog
 
 
-@dataclass(frozen=True)
-class ExperimentSkipped:
+class ExperimentStarted(ExperimentEvent):
+    """The milestone's experiment starts (or continues where a stopped one left off)."""
+
+
+class ExperimentSkipped(ExperimentEvent):
     """Finished in an earlier night: kept, not run again."""
-    milestone: str
-    message: str
 
 
-@dataclass(frozen=True)
-class ExperimentDone:
-    milestone: str
-    message: str
+class ExperimentDone(ExperimentEvent):
+    """Finished; the message has its metric before and after."""
 
 
-@dataclass(frozen=True)
-class ExperimentFailed:
-    milestone: str
-    message: str
+class ExperimentFailed(ExperimentEvent):
+    """It could not run (one line why); the lesson goes on with the next."""
 
 
-@dataclass(frozen=True)
-class ExperimentStopped:
+class ExperimentStopped(ExperimentEvent):
     """Stopped by the user; the same command continues it."""
-    milestone: str
-    message: str
 
 
 def experiment_dir(lesson_dir, milestone: str) -> Path:
