@@ -144,3 +144,16 @@ def test_sft_stops_at_its_validation_target():
     assert info["steps"] == PIPE.sft_check_every      # a target of 0 is met at the first check
     _, info = L.sft(_model(), tok, task, replace(PIPE, sft_target=1.1), 0, lambda: False)
     assert info["steps"] == PIPE.sft_steps             # never met: the cap ends it
+
+
+def test_the_instructions_do_not_depend_on_the_process_hash_seed():
+    """Words tied in frequency were ordered by set iteration (PYTHONHASHSEED): the same seed gave
+    other instructions, another split and other results in another process."""
+    import os
+    import subprocess
+    import sys
+    code = ("from studio.core.data import load_corpus; from studio.core.experiments import instructions as I; "
+            "d = I.build(load_corpus('starter').stories, I.DataSettings(), 1); print(repr((d.words, d.heldout, d.demos)))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env=dict(os.environ, PYTHONHASHSEED=str(h))).stdout for h in (1, 2)}
+    assert len(outs) == 1

@@ -90,14 +90,15 @@ def build(stories, s: DataSettings, seed: int) -> InstructionData:
     names = tuple(n for n in NAMES if any(name == n for _, name in with_name))[:s.names]
     with_name = [(sent, name) for sent, name in with_name if name in names]
     counts = Counter(w.lower() for sent, _ in with_name for w in set(words_of(sent)))
-    words = tuple(w for w, k in counts.most_common() if len(w) >= 3 and w.isalpha() and w not in STOP
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))  # ties by the word: no set or hash order
+    words = tuple(w for w, k in ranked if len(w) >= 3 and w.isalpha() and w not in STOP
                   and w.capitalize() not in NAMES and k >= 3)[:s.words]
     if len(names) < 4 or len(words) < 8:
         raise E.StudioError(f"the stories name {len(names)} of the experiment's names and have {len(words)} usable "
                             "words; it needs at least 4 names and 8 words (use --data starter or TinyStories)")
     demos: dict = {w: [] for w in words}
     for sent, _ in with_name:
-        for w in {x.lower() for x in words_of(sent)} & set(words):
+        for w in sorted({x.lower() for x in words_of(sent)} & set(words)):
             if len(demos[w]) < s.demos_per_word:
                 demos[w].append(sent)
     pairs = [Instruction(n, w) for n in names for w in words]
