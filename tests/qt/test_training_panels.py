@@ -85,9 +85,19 @@ def test_generate_during_training_uses_a_snapshot(qtbot, env, make_docks):
     assert RunDir(session.info["run_dir"]).has_checkpoint()
 
 
-def test_switching_models_mid_generation_drops_the_old_text(qtbot, env, make_docks, tmp_path):
+def test_switching_models_mid_generation_drops_the_old_text(qtbot, env, make_docks, tmp_path, monkeypatch):
     """Generation runs on a run folder; showing another model stops it, and nothing of it is shown."""
+    import time
+
     from studio.core.model.compiler import compile_architecture
+    from studio.core.training import generation
+    real = generation.generate_stream
+
+    def slow(*a, **k):  # a tiny model writes 4096 tokens in seconds: slow enough that the switch comes mid-way
+        for piece in real(*a, **k):
+            time.sleep(0.01)
+            yield piece
+    monkeypatch.setattr(generation, "generate_stream", slow)
     from studio.core.tokenizers.byte_level import ByteTokenizer
     arch = tiny_arch()
     rd = RunDir(tmp_path / "imported")
@@ -97,13 +107,15 @@ def test_switching_models_mid_generation_drops_the_old_text(qtbot, env, make_doc
     t.doc.show("imported", arch, "Imported tiny", run_dir=rd.path)
     g = t.generate
     assert t.run_state.source == "imported" and "latest checkpoint" in g.source_label.text()
-    g.max_tokens.setValue(4000)
+    g.max_tokens.setValue(g.max_tokens.maximum())
     g.toggle()
-    w = g.worker
+    w, ended = g.worker, []
+    w.ended.connect(lambda: ended.append(True))  # connected now: the worker is deleted once it has ended
     qtbot.waitUntil(lambda: bool(g.output.toPlainText()), timeout=30_000)
-    with qtbot.waitSignal(w.ended, timeout=30_000):
-        t.doc.show_milestone("tiny", tiny_arch(), "Tiny")
-    assert g.worker is None and g.output.toPlainText() == "" and g.go.text() == "Generate"
+    assert not ended, "the generation finished before the switch: nothing was tested"
+    t.doc.show_milestone("tiny", tiny_arch(), "Tiny")
+    qtbot.waitUntil(lambda: bool(ended) and g.worker is None, timeout=30_000)
+    assert g.output.toPlainText() == "" and g.go.text() == "Generate"
 
 
 def test_overlay_earlier_run(qtbot, env, make_docks):
