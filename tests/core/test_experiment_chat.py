@@ -4,10 +4,11 @@ stops at the end of the model's turn."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, run_cli
+from conftest import run_cli
 
 from studio.core.errors import StudioError
 from studio.core.experiments import chatgpt as C
@@ -19,6 +20,7 @@ from studio.core.runs.rundir import RunDir
 from studio.core.tokenizers.byte_level import ByteTokenizer
 from test_experiment_instruct import PIPE
 
+ROOT = Path(__file__).resolve().parents[2]
 TINY = C.Settings(pipeline=PIPE.__class__(**{**PIPE.__dict__, "context": 256}))
 
 
