@@ -10,8 +10,10 @@ def test_a_short_instructgpt_run_writes_its_result(tmp_path):
     r = run_cli("experiment", "2022-03-instructgpt", "--minutes", "0.05", "--data", "starter", "--out", str(out))
     assert r.returncode == 0, r.stderr
     data = json.loads((out / "experiment.json").read_text())
-    assert data["milestone"] == "2022-03-instructgpt" and data["heldout_instructions"] == 96
-    assert 0 <= data["before"] <= 1 and 0 <= data["after"] <= 1 and data["reward_model_accuracy"] is not None
+    assert data["milestone"] == "2022-03-instructgpt" and data["heldout_instructions"] == 40  # 6 names × 24 words, 40 combinations held out
+    assert 0 <= data["before"] <= 1 and 0 <= data["after"] <= 1
+    rm = data["stages"]["reward_model"]  # this short a run samples no pair to hold out: no accuracy, said as None
+    assert (data["reward_model_accuracy"] is None) == (rm["heldout_pairs"] == 0) and rm["pairs"] > 0
     assert "held-out instructions followed" in data["metric"]
     assert "before" in r.stdout and "reward model" in r.stdout
     r = run_cli("experiment", "2022-03-instructgpt", "--minutes", "0.1", "--data", "starter", "--out", str(out))

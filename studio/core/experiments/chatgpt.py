@@ -19,7 +19,7 @@ from studio.core.experiments import rlhf_job as J
 from studio.core.experiments import rlhf_pipeline as L
 from studio.core.experiments import rollout as R
 from studio.core.experiments.chat_template import ChatTemplate
-from studio.core.experiments.common import ExperimentRequest, Folder, Stage, Text, settings_record, torch_threads
+from studio.core.experiments.common import ExperimentRequest, Folder, Stage, settings_record, torch_threads
 
 MILESTONE = "2022-11-chatgpt"
 TEMPLATE = ChatTemplate()
@@ -111,23 +111,13 @@ def job(req: ExperimentRequest, control) -> Iterator:
         yield Stage(f"reading the stories and the {s.tokenizer} tokenizer; building the conversations")
         corpus, tok, data = J.prepare(req, s)
         task, pairs = task_for(corpus.stories, tok, s_all, req.seed)
-        got = yield from J.stages(req, s, folder, control, data, task)
-        if got is None:
+        out = yield from J.sft_then_ppo(req, s, folder, control, tok, data, task,
+                                        f"{len(pairs)} held-out two-turn conversations", 3, _line)
+        if out is None:
             return
-        _base, sft, rm, infos = got
-        yield Stage(f"the SFT model in {len(pairs)} held-out two-turn conversations ({s.eval_samples} each)")
-        before, before_rows = L.evaluate_heldout(sft, tok, task, s, req.seed + 41)
-        for row in before_rows[:3]:
-            yield Text("SFT", _line(row))
-        got = yield from J.ppo_stage(req, s, folder, control, tok, task, sft, rm, infos["reward_model"], before)
-        if got is None:
-            return
-        policy, curves = got
-        after, after_rows = L.evaluate_heldout(policy, tok, task, s, req.seed + 41)
-        kl = L.mean_kl(policy, sft, task, task.heldout, s, req.seed + 43)
-        for row in after_rows[:3]:
-            yield Text("RLHF", _line(row))
-        write_chat_run(folder, s, tok, policy, req.seed, corpus.label)
+        before, after, kl, curves, infos = out.before, out.after, out.kl, out.curves, out.infos
+        before_rows, after_rows = out.before_rows, out.after_rows
+        write_chat_run(folder, s, tok, out.policy, req.seed, corpus.label)
     yield folder.finish(
         f"share of {len(pairs)} held-out two-turn conversations whose two replies (both the model's) follow "
         f"their instruction, judged by the rule ({s.eval_samples} conversations each): SFT vs PPO", True,

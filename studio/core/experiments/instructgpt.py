@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from studio.core.experiments import instructions as I
 from studio.core.experiments import rlhf_job as J
 from studio.core.experiments import rlhf_pipeline as L
-from studio.core.experiments.common import ExperimentRequest, Folder, Stage, Text, settings_record, torch_threads
+from studio.core.experiments.common import ExperimentRequest, Folder, Stage, settings_record, torch_threads
 
 MILESTONE = "2022-03-instructgpt"
 
@@ -50,22 +50,12 @@ def job(req: ExperimentRequest, control) -> Iterator:
         yield Stage(f"reading the stories and the {s.tokenizer} tokenizer; building the instructions")
         corpus, tok, data = J.prepare(req, s)
         task, idata = task_for(corpus.stories, tok, s, req.seed)
-        got = yield from J.stages(req, s, folder, control, data, task)
-        if got is None:
+        out = yield from J.sft_then_ppo(req, s, folder, control, tok, data, task,
+                                        f"{len(task.heldout)} held-out instructions", 4, _line)
+        if out is None:
             return
-        _base, sft, rm, infos = got
-        yield Stage(f"the SFT model on {len(task.heldout)} held-out instructions ({s.eval_samples} samples each)")
-        before, before_rows = L.evaluate_heldout(sft, tok, task, s, req.seed + 41)
-        for row in before_rows[:4]:
-            yield Text("SFT", _line(row))
-        got = yield from J.ppo_stage(req, s, folder, control, tok, task, sft, rm, infos["reward_model"], before)
-        if got is None:
-            return
-        policy, curves = got
-        after, after_rows = L.evaluate_heldout(policy, tok, task, s, req.seed + 41)
-        kl = L.mean_kl(policy, sft, task, task.heldout, s, req.seed + 43)
-        for row in after_rows[:4]:
-            yield Text("RLHF", _line(row))
+        before, after, kl, curves, infos = out.before, out.after, out.kl, out.curves, out.infos
+        before_rows, after_rows = out.before_rows, out.after_rows
     yield folder.finish(
         f"share of {len(task.heldout)} held-out instructions followed, judged by the rule ({s.eval_samples} sampled "
         f"replies each at temperature {s.ppo.temperature:g}): SFT vs PPO", True,

@@ -5,11 +5,12 @@ else run and saved (weights file, then its progress unit), so a killed run conti
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 
 from studio.core.experiments import ppo as P
 from studio.core.experiments import reward_model as RM
 from studio.core.experiments import rlhf_pipeline as L
-from studio.core.experiments.common import Folder, Point, Row, Stage
+from studio.core.experiments.common import Folder, Point, Row, Stage, Text
 
 WEIGHTS = {"base": "base.pt", "sft": "sft.pt", "rm": "reward_model.pt", "policy": "policy.pt"}
 
@@ -120,3 +121,41 @@ def ppo_stage(req, s: L.Settings, folder: Folder, control, tok, task: L.Task, sf
     L.save(policy, saved)
     folder.save_unit("ppo", curves)
     return policy, curves
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the four stages and the held-out evaluations leave for experiment.json."""
+    policy: object
+    before: float
+    after: float
+    kl: float
+    curves: dict
+    infos: dict
+    before_rows: list   # the held-out samples of each side, judged (for experiment.json)
+    after_rows: list
+
+
+def sft_then_ppo(req, s: L.Settings, folder: Folder, control, tok, data, task: L.Task, what: str, shown: int,
+                 line: Callable) -> Generator:
+    """Base, SFT and reward model (:func:`stages`), the SFT model on the held-out set, PPO, the policy
+    on the same set and its KL to SFT (``yield from`` it); ``what`` names the held-out set in the
+    stage line, ``shown`` samples of each side go out as Text through ``line(row)``. Returns an
+    :class:`Outcome`, or None when stopped."""
+    got = yield from stages(req, s, folder, control, data, task)
+    if got is None:
+        return None
+    _base, sft, rm, infos = got
+    yield Stage(f"the SFT model on {what} ({s.eval_samples} samples each)")
+    before, before_rows = L.evaluate_heldout(sft, tok, task, s, req.seed + 41)
+    for row in before_rows[:shown]:
+        yield Text("SFT", line(row))
+    got = yield from ppo_stage(req, s, folder, control, tok, task, sft, rm, infos["reward_model"], before)
+    if got is None:
+        return None
+    policy, curves = got
+    after, after_rows = L.evaluate_heldout(policy, tok, task, s, req.seed + 41)
+    kl = L.mean_kl(policy, sft, task, task.heldout, s, req.seed + 43)
+    for row in after_rows[:shown]:
+        yield Text("RLHF", line(row))
+    return Outcome(policy, before, after, kl, curves, infos, before_rows, after_rows)
