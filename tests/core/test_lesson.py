@@ -154,9 +154,12 @@ def test_a_models_minutes_run_from_the_start_of_its_turn(env, tmp_path, monkeypa
     monkeypatch.setattr(LT, "clock", lambda: time.perf_counter() - 59.5)
     events = list(prepare(tmp_path / "l", tiny(milestones=(TWO[0],), steps=None, minutes_per_model=1.0)))
     done = next(e for e in events if isinstance(e, ModelDone))
-    assert isinstance(events[-1], LessonDone) and 1 <= done.steps < 20, [e.message for e in events]
+    assert isinstance(events[-1], LessonDone) and done.steps >= 1, [e.message for e in events]
     result = RunDir(tmp_path / "l" / TWO[0]).read_config()["result"]
     assert result["elapsed_s"] >= 59.5 and result["budget_s"] == 60  # the trainer's clock began at the turn
+    # it trained for what was left of the minute, not a minute of its own (a step count depends on the
+    # machine's load: 23 steps of this tiny model fit half a second on an idle one)
+    assert result["elapsed_s"] < 59.5 + 10, result
 
 
 def test_the_estimate_is_what_the_seconds_left_hold():
