@@ -102,3 +102,25 @@ def test_generate_chat_on_a_run_without_a_template_is_one_line(chat_dir, tmp_pat
     RunDir(plain).write_config({k: v for k, v in cfg.items() if k not in ("schema_version", "kind")})
     r = run_cli("generate", str(plain), "--chat", "--prompt", "hi")
     assert r.returncode == 2 and "has no chat template" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_two_turn_conversations_of_long_sentences_fit_the_context():
+    """TinyStories' sentences tokenize longer than the starter corpus': a two-turn conversation of
+    them overflowed the chat model's context (162 tokens of 160, an internal error). Demonstrations
+    are now kept to what two turns of the longest instructions leave."""
+    from studio.core.experiments import chatgpt as C
+    from studio.core.experiments import instructions as I
+    from studio.core.tokenizers.byte_level import ByteTokenizer
+    tok, context = ByteTokenizer(), 400  # bytes: 400 hold the frame of two instructions and ~120 per reply
+    long = "Tom saw " + " ".join(["extraordinarily"] * 12) + " things."  # 15 words, ~200 bytes
+    stories = [f"{long.replace('Tom', name)} {name} liked the {w} a lot." for name in I.NAMES[:6]
+               for w in ("ball", "tree", "cake", "park", "kite", "dog", "cat", "boat", "sun", "hat")] * 3
+    budget = C.two_turn_budget(tok, context)
+    data = I.build(stories, I.DataSettings(words=10, heldout=4, demos_per_word=6), 1, I.reply_fits(tok, budget))
+    assert all(len(I.reply_ids(tok, d)) <= budget for ds in data.demos.values() for d in ds)
+    assert not any("extraordinarily" in d for ds in data.demos.values() for d in ds)  # left out: too long
+    convs = C.conversations(data, data.train, 1.0, 2)
+    prompt = C.prompt_of(tok)
+    for c in convs:
+        reply = I.reply_ids(tok, I.demonstration(data, c.ins, __import__("random").Random(0)))
+        assert len(prompt(c)) + len(reply) <= context

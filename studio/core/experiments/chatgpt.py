@@ -69,6 +69,15 @@ def conversations(idata: I.InstructionData, items, share: float, seed: int) -> t
     return tuple(out)
 
 
+def two_turn_budget(tok, context: int) -> int:
+    """The most tokens a demonstration may have so that a two-turn conversation of the longest
+    instructions, both answered by demonstrations, fits ``context`` (TinyStories' sentences are
+    long: 162 tokens overflowed the 160 of the chat model before this bound)."""
+    longest = I.longest_instruction().text
+    frame = TEMPLATE.ids(tok, [(longest, ""), (longest, None)])
+    return max(1, (context - len(frame)) // 2 - I.NAME_MARGIN)
+
+
 def prompt_of(tok):
     return lambda c: TEMPLATE.ids(tok, [*((e.text, reply) for e, reply in c.earlier), (c.ins.text, None)])
 
@@ -92,7 +101,7 @@ def multi_turn(model, tok, pairs, samples: int, s: L.Settings, seed: int):
 
 
 def task_for(stories, tok, s: Settings, seed: int) -> tuple[L.Task, list]:
-    idata = I.build(stories, s.pipeline.data, seed)
+    idata = I.build(stories, s.pipeline.data, seed, I.reply_fits(tok, two_turn_budget(tok, s.pipeline.context)))
     held = list(idata.heldout)
     pairs = list(zip(held[0::2], held[1::2]))
     task = L.Task(train=conversations(idata, idata.train, s.two_turn_share, seed + 1),

@@ -37,7 +37,7 @@ def settings_for(minutes: float) -> Settings:
 
 
 def task_for(stories, tok, s: L.Settings, seed: int) -> tuple[L.Task, I.InstructionData]:
-    data = I.build(stories, s.data, seed)
+    data = I.build(stories, s.data, seed, I.reply_fits(tok, I.single_turn_budget(tok, s.context)))
     return L.Task(train=data.train, heldout=data.heldout, prompt=lambda ins: I.prompt_ids(tok, ins.text),
                   demonstration=lambda ins, r: I.demonstration(data, ins, r), follows=I.follows,
                   contrast=lambda ins, r: I.contrast(data, ins, r)), data

@@ -83,10 +83,13 @@ def _name_in(sentence: str, names) -> str | None:
     return ws[0] if ws and ws[0] in names else None
 
 
-def build(stories, s: DataSettings, seed: int) -> InstructionData:
-    """Names, words, the train/held-out split of (name, word) pairs and the demonstrations."""
+def build(stories, s: DataSettings, seed: int, fits=lambda sentence: True) -> InstructionData:
+    """Names, words, the train/held-out split of (name, word) pairs and the demonstrations;
+    ``fits(sentence)``: whether a sentence is short enough, in the run's tokens, to be a reply
+    (TinyStories' sentences tokenize longer than the starter corpus': a two-turn conversation of
+    them overflowed ChatGPT's context)."""
     with_name = [(sent, name) for sent in _sentences(stories, s.max_words)
-                 if (name := _name_in(sent, NAMES)) is not None]
+                 if (name := _name_in(sent, NAMES)) is not None and fits(sent)]
     names = tuple(n for n in NAMES if any(name == n for _, name in with_name))[:s.names]
     with_name = [(sent, name) for sent, name in with_name if name in names]
     counts = Counter(w.lower() for sent, _ in with_name for w in set(words_of(sent)))
@@ -133,6 +136,24 @@ PAD = 0  # <unk>: left padding before BOS, as if an earlier document ended there
 def prompt_ids(tok, text: str) -> list[int]:
     """BOS, the instruction, a newline: the reply follows the newline."""
     return tok.encode(text + "\n", bos=True)
+
+
+def reply_fits(tok, max_tokens: int):
+    """``fits`` for :func:`build`: the sentence as a reply (its EOS included) is at most ``max_tokens``."""
+    return lambda sentence: len(reply_ids(tok, sentence)) <= max_tokens
+
+
+def longest_instruction() -> Instruction:
+    """An instruction at least as long as any the experiments build (the longest name, a 12-letter word)."""
+    return Instruction(max(NAMES, key=len), "x" * 12)
+
+
+NAME_MARGIN = 4  # tokens: a demonstration's name is replaced by the instructed one, which may tokenize longer
+
+
+def single_turn_budget(tok, context: int) -> int:
+    """The most tokens a reply may have so that the longest instruction and it fit ``context``."""
+    return max(1, context - len(prompt_ids(tok, longest_instruction().text)) - NAME_MARGIN)
 
 
 def reply_ids(tok, reply: str) -> list[int]:
