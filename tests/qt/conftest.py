@@ -72,15 +72,21 @@ def _running(t):
         return False
 
 
-@pytest.fixture
-def window(qtbot):
+def shown_window(qtbot):
+    """The main window at 1366×768, shown and exposed, its presets loaded (the caller disposes of it)."""
     from studio._qt.window.main_window import MainWindow
     w = MainWindow()
-    qtbot.addWidget(w)
     w.resize(1366, 768)
     w.show()
     qtbot.waitExposed(w)
     w._warm()
+    return w
+
+
+@pytest.fixture
+def window(qtbot):
+    w = shown_window(qtbot)
+    qtbot.addWidget(w)
     yield w
     w.model.timeline.set_playing(False)
     dispose(w)

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from tests.qt.conftest import dispose
+from tests.qt.conftest import dispose, shown_window
 
 QWEN3 = Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "Qwen3-4B" / "config.json"
 MID = "2025-04-qwen3-4b"
@@ -30,13 +30,8 @@ def windows():
 
 
 def new_window(qtbot, windows):
-    from studio._qt.window.main_window import MainWindow
-    w = MainWindow()
+    w = shown_window(qtbot)
     windows.append(w)
-    w.resize(1366, 768)
-    w.show()
-    qtbot.waitExposed(w)
-    w._warm()
     return w
 
 
