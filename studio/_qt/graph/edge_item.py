@@ -83,7 +83,8 @@ class EdgeItem(QGraphicsPathItem):
         """The region frames the drawn link would cross that hold neither of its ends (2017's
         decoder-side inputs, stacked under the encoder's on a small projector, ran through the
         encoder's frame: a reader takes such a link for one of the encoder's own)."""
-        foreign = [r for r in self._frames() if not r.contains(a) and not r.contains(b)]
+        box = path.controlPointRect()  # a cheap first test: update_path runs for every edge at every animation tick
+        foreign = [r for r in self._frames() if r.intersects(box) and not r.contains(a) and not r.contains(b)]
         if not foreign:
             return []
         samples = [path.pointAtPercent(i / 32) for i in range(1, 32)]
