@@ -9,6 +9,7 @@ import tempfile
 def bench_window(app):
     """The window, shown; ``app`` is the QApplication. Runs and settings go to a fresh temp folder."""
     from PySide6.QtCore import QSettings
+    os.environ.setdefault("ARCHSTUDIO_NO_BACKGROUND_WARM", "1")  # fresh settings are a first start: no warm-up beside
     tmp = tempfile.mkdtemp(prefix="archstudio-bench-")
     os.environ["ARCHSTUDIO_RUNS_DIR"] = tmp
     app.setOrganizationName("archstudio-bench")
