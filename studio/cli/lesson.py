@@ -67,8 +67,10 @@ def _prepare(args) -> int:
                 code = 1 if isinstance(ev, ExperimentFailed) else 130 if isinstance(ev, ExperimentStopped) else code
     finally:
         signal.signal(signal.SIGINT, old)
-    if code != 130:
+    if code == 0:
         print(f"lesson ready: {out} (archstudio lesson summary {out})")
+    elif code == 1:  # a failed or damaged model: "ready" would send the teacher to class without it
+        print(f"lesson not ready: a model failed (said above); {out} keeps what was prepared", file=sys.stderr)
     return code
 
 
@@ -93,7 +95,7 @@ def _print_lesson(events) -> int:
         if tty:
             sys.stderr.write("\r" + " " * 100 + "\r")
         eta = f" (lesson ETA {_clock(ev.eta_s)})" if isinstance(ev, (ModelStarted, ModelResumed)) else ""
-        counted = ev.index + (not isinstance(ev, (LessonDone, LessonStarted)))
+        counted = min(ev.total, ev.index + (not isinstance(ev, (LessonDone, LessonStarted))))
         print(f"[{counted}/{ev.total}] {ev.message}{eta}", file=sys.stderr, flush=True)
         if isinstance(ev, ModelFailed):
             code = 1

@@ -204,4 +204,6 @@ def test_cli_reproducer_exit_1_with_the_line_and_the_folder_kept(env, tmp_path):
     r = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True, timeout=300,
                        check=False)
     assert r.returncode == 1 and "absolute path" in r.stderr and "Traceback" not in r.stderr
+    assert "lesson ready" not in r.stdout and "lesson not ready" in r.stderr  # a failed lesson is not "ready"
+    assert "[1/0]" not in r.stderr  # a count never passes its total
     assert snapshot(v) == before
