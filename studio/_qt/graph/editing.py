@@ -38,6 +38,7 @@ class Editor(QObject):
         self._validate_timer.setInterval(120)
         self._validate_timer.timeout.connect(self.validate_now)
         self.document.replaced.connect(self._on_replaced)
+        self.document.listed.connect(self._drop_closed_stacks)
         self.document.changed.connect(lambda _v: self._validate_timer.start())
         self.document.scale_changed.connect(lambda _s: self._validate_timer.start())
         scene.editable = True
@@ -61,12 +62,21 @@ class Editor(QObject):
             st.arch = arch
             self.stacks[id(arch)] = st
         self.group.setActiveStack(st)
-        for key, old in list(self.stacks.items()):  # scrubbing leaves a stack per copy shown: drop unused ones
-            if old is not st and old.count() == 0:
+        self._drop_closed_stacks()
+        self._validate_timer.start()
+
+    def _drop_closed_stacks(self):
+        """Keep the stack on screen and those of documents that can be reopened. Scrubbing leaves
+        an empty stack per copy shown; a document closed (File → New project, or closed from the
+        list) cannot be reopened, so its history is unreachable: kept, a class that starts afresh
+        a few times would keep every edited architecture alive through its stack's commands."""
+        current = self.document.architecture
+        reopenable = {id(e.architecture) for e in self.document.opened.values()}
+        for key, old in list(self.stacks.items()):
+            if old.arch is not current and (old.count() == 0 or id(old.arch) not in reopenable):
                 del self.stacks[key]
                 self.group.removeStack(old)
                 old.deleteLater()
-        self._validate_timer.start()
 
     def push(self, cmd) -> bool:
         try:
