@@ -51,3 +51,18 @@ def test_deepseek_v2_yarn_temperature_uses_mscale_all_dim_0_707():
     assert round((0.1 * 0.707 * math.log(40) + 1) ** 2, 2) == 1.59
     rope = _node("2024-05-deepseek-v2", "rope")
     assert (rope.yarn_factor, rope.yarn_original_context) == (40.0, 4096)
+
+
+# deepseek-ai/DeepSeek-V3 inference/model.py, MLA.__init__: beyond original_seq_len the softmax scale
+# is multiplied by (0.1 * mscale * ln(rope_factor) + 1) ** 2 (config.json mscale 1.0, factor 40).
+# V2 and Kimi K2 said this temperature is not modelled; V3 and R1, with the same YaRN, said nothing.
+# R1 (the same config.json as V3) also left out V3's node-limited routing.
+def test_deepseek_v3_and_r1_say_the_yarn_temperature_is_not_modelled():
+    import math
+    assert round((0.1 * math.log(40) + 1) ** 2, 2) == 1.87
+    for pid in ("2024-12-deepseek-v3", "2025-01-deepseek-r1"):
+        assumptions = _meta(pid)["assumptions"]
+        temp = [a for a in assumptions if "attention temperature" in a]
+        assert len(temp) == 1 and "(0.1 · ln 40 + 1)² ≈ 1.87" in temp[0] and "not modelled" in temp[0], pid
+        assert [a for a in assumptions if "topk_group 4" in a], pid
+        assert _node(pid, "rope").yarn_factor == 40.0
