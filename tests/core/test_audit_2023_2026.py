@@ -66,3 +66,18 @@ def test_deepseek_v3_and_r1_say_the_yarn_temperature_is_not_modelled():
         assert len(temp) == 1 and "(0.1 · ln 40 + 1)² ≈ 1.87" in temp[0] and "not modelled" in temp[0], pid
         assert [a for a in assumptions if "topk_group 4" in a], pid
         assert _node(pid, "rope").yarn_factor == 40.0
+
+
+# mistralai/Mixtral-8x7B-v0.1 config.json (Hugging Face): "router_aux_loss_coef": 0.02 (the paper
+# states no weight); the preset carried the app's default 0.01 and wrote it into HF exports
+def test_mixtral_load_balancing_weight_is_the_released_config_s_0_02():
+    from studio.core.formats.decoder import plan_decoder
+    from studio.core.formats.hf.config import hf_config
+    from studio.core.formats.outside import FORMATS
+    assert _node("2023-12-mixtral", "feed_forward").aux_loss_weight == 0.02
+    assert "router_aux_loss_coef 0.02" in _meta("2023-12-mixtral")["config_source"]
+    plan, issues = plan_decoder(load_preset("2023-12-mixtral"), "classroom", FORMATS["hf"])
+    assert plan is not None, issues
+    assert hf_config(plan, 1, 2)["router_aux_loss_coef"] == 0.02
+    # DeepSeek-V2 sets its own (paper: expert-level balance factor 0.003)
+    assert _node("2024-05-deepseek-v2", "feed_forward").aux_loss_weight == 0.003
