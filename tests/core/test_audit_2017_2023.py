@@ -46,3 +46,40 @@ def test_gshard_dims_are_cited_to_appendix_a2_not_table_1():
     table1, a2 = src.split("Appendix A.2")
     assert "36 encoder + decoder layers" in table1 and "600B" in table1 and "1024" not in table1
     assert all(x in a2 for x in ("1024", "8192", "16 heads", "key/value dimension 128", "64,000", "32,000"))
+
+
+def test_llama1_context_is_cited_to_the_llama2_paper_and_its_ffn_to_the_released_rounding():
+    # Touvron et al. 2023 (arXiv 2302.13971), Table 2 has params, dimension, heads, layers, LR, batch and
+    # tokens but no context; Touvron et al. 2023b (Llama 2, arXiv 2307.09288), Table 1: "Llama 1 ... 2k".
+    # params.json has no FFN width: model.py rounds 2/3·4·dim up to multiple_of 256
+    src = _text(_meta("2023-02-llama-1")["config_source"])
+    table2 = src.split(";")[0]
+    assert "context" not in table2 and "Llama 2 paper, Table 1" in src
+    assert "multiple_of 256" in src
+    dim, mult = 4096, 256
+    assert load_preset("2023-02-llama-1").scales["paper"]["hidden_dim"] == -(-int(2 * 4 * dim / 3) // mult) * mult == 11008
+
+
+def test_chinchilla_vocabulary_and_context_are_gophers_not_stated_by_the_paper():
+    # Hoffmann et al. 2022 (arXiv 2203.15556), section 4.1: Gopher's setup except "a slightly modified
+    # SentencePiece tokenizer ... 94.15% of tokens are the same as those used for training Gopher"; no
+    # vocabulary size and no sequence length. Table 4's caption: "feed-forward size is always set to 4 × d_model"
+    arch = load_preset("2022-03-chinchilla")
+    for dim in ("vocab_size", "context"):
+        prov, _src, note = P.dim_provenance(arch, "paper", dim)
+        assert prov == "inferred" and "Gopher" in note, dim
+    assert P.dim_provenance(arch, "paper", "hidden_dim")[0] == "published"
+    assert arch.scales["paper"]["hidden_dim"] == 4 * arch.scales["paper"]["dim"]
+    src = _text(arch.meta["config_source"])
+    assert "4 × d_model" in src and "94.15 %" in src and "32,000" not in src
+    assert not [a for a in arch.meta["assumptions"] if "lists only width" in a]
+    figs = P.figures(arch, "paper")
+    assert figs["params_total"].provenance == "computed-from-assumptions" and "vocab_size" in figs["params_total"].note
+    assert figs["kv_cache_bytes_per_token"].provenance == "computed"  # the vocabulary does not touch the cache
+
+
+def test_chinchilla_names_the_papers_own_compute_figure_beside_the_rule():
+    # Hoffmann et al. 2022 quote Gopher's (and so Chinchilla's) budget as 5.76 × 10^23 FLOPs; 6·N·D is 5.88e23
+    s = raw_preset("2022-03-chinchilla")["training"]["settings"]
+    assert s["compute_flops"] == 5.88e23 and "5.76e23" in s["gopher_comparison"]
+    assert "Table 1" in _meta("2022-03-chinchilla")["published"]["source"]  # 1.4T tokens is Table 1, not Table 4
