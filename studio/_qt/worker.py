@@ -96,6 +96,8 @@ class Worker(QThread):
         self.job = None  # its closure (often over GUI objects) is let go here, on the GUI thread
         self.ended.emit()
         self.deleteLater()
+        from studio.core.jobs.heap import give_back
+        give_back()  # the job's tensors are freed by now: their pages go back to the system
 
 
 def _emitter(worker_ref):

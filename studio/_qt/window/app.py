@@ -13,6 +13,8 @@ def create_app():
     from PySide6.QtWidgets import QApplication
 
     from studio._qt.window.gui_collector import install
+    from studio.core.jobs.heap import limit_arenas
+    limit_arenas()  # before any worker thread: freed job memory is reused, not stranded (heap.py)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LLM Architecture Studio")
     app.setOrganizationName("archstudio")
