@@ -52,7 +52,10 @@ EXACT = {
     "recipe-llama2c-stories15m": {"params_total": 15_191_712},
 }
 # K2.6's MoonViT shape is now the released vision config (issue 25); V4's MTP module is not drawn
-NOT_PLAIN_COMPUTED: dict = {("2026-04-deepseek-v4", "params_mtp"): "computed-from-assumptions"}
+NOT_PLAIN_COMPUTED: dict = {("2026-04-deepseek-v4", "params_mtp"): "computed-from-assumptions",
+                             # Hoffmann et al. 2022 state no vocabulary: the counts rest on Gopher's 32,000
+                             **{("2022-03-chinchilla", k): "computed-from-assumptions"
+                                for k in ("params_total", "params_active", "params_embedding")}}
 UNDISCLOSED = ("2022-11-chatgpt", "2024-09-o1")
 META_KEYS = ("date", "org", "title", "link", "short", "explanation", "changes", "why", "disclosure",
              "family_member", "published", "classroom_tokenizer")
