@@ -83,3 +83,18 @@ def test_chinchilla_names_the_papers_own_compute_figure_beside_the_rule():
     s = raw_preset("2022-03-chinchilla")["training"]["settings"]
     assert s["compute_flops"] == 5.88e23 and "5.76e23" in s["gopher_comparison"]
     assert "Table 1" in _meta("2022-03-chinchilla")["published"]["source"]  # 1.4T tokens is Table 1, not Table 4
+
+
+def test_transformer_layernorm_eps_is_tensor2tensors_and_gpt1_keeps_its_own():
+    # tensor2tensor (the Transformer paper's reference code): common_hparams norm_epsilon=1e-6 and
+    # common_layers.layer_norm(epsilon=1e-6); openai/finetune-transformer-lm train.py: _norm(..., e=1e-5)
+    from studio.core.model.resolve import resolve
+    t2017, gpt1, gshard = (load_preset(p) for p in ("2017-06-transformer", "2018-06-gpt-1", "2020-06-gshard"))
+    assert resolve(t2017, "paper").config_of("attention_norm")[0].eps == 1e-6
+    prov, src, _ = P.dim_provenance(t2017, "paper", "eps")
+    assert prov == "published" and "tensor2tensor" in src and "1e-6" in src
+    assert resolve(gpt1, "paper").config_of("attention_norm")[0].eps == 1e-5
+    assert "e=1e-5" in gpt1.meta["config_source"] and "eps" not in gpt1.scales["paper"]
+    assert resolve(gshard, "paper").config_of("attention_norm")[0].eps == 1e-6  # inherited, and labelled so
+    assert P.dim_provenance(gshard, "paper", "eps")[0] == "inferred"
+    assert P.figures(gshard, "paper")["params_total"].provenance == "computed"  # ε changes no count
