@@ -100,6 +100,9 @@ def _evidence(line: str, a, b) -> bool:
         return (humanize(getattr(account(a, "paper"), key)), humanize(getattr(account(b, "paper"), key))) == (x, y)
     if topic in ("Router", "Experts", "Mixture of experts"):
         topic = "Feed-forward"
+    if topic == "Initialisation":  # the zero-initialised output projections of attention and feed-forward
+        nodes = _topic_nodes(a, b, "Attention") | _topic_nodes(a, b, "Feed-forward")
+        return _variants(a, nodes) != _variants(b, nodes)
     nodes = _topic_nodes(a, b, topic)
     return bool(nodes) and _variants(a, nodes) != _variants(b, nodes)
 
@@ -427,3 +430,12 @@ def test_the_scene_marks_the_blocks_the_list_talks_about():
     m.timeline.set_current("2025-07-kimi-k2")
     ch = m.figures.change()
     assert set(ch.changed) == {"feed_forward", "rope"} and ch.removed == ("mtp",)  # not the head: only its size
+
+
+def test_modded_llama2c_tells_its_zero_initialised_output_projections():
+    """Its one change to the network (eniompw/modded-llama2.c model.py: wo and w2 start at zero),
+    which the card used to leave out: the change list knew no words for an initialisation."""
+    texts = [t for _, t in change_since(load_preset("recipe-modded-llama2c")).items]
+    assert texts[0].startswith("Initialisation: the attention output projection (wo) and the feed-forward "
+                               "down-projection (w2) start at zero"), texts
+

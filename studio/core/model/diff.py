@@ -232,6 +232,23 @@ def _act(name: str) -> str:
     return ACTIVATIONS.get(name, _words(name))
 
 
+def _zero_init_lines(attention: tuple, ffn: tuple) -> list[str]:
+    """modded-nanogpt's initialisation: the projections that write into the residual stream start
+    at zero, so each block begins as the identity (a weight init, not a new block, yet the change)."""
+    names = []
+    for (a, b), what in ((attention, "attention output projection (wo)"), (ffn, "feed-forward down-projection (w2)")):
+        was = getattr(a.config, "zero_init_output", None) if a else None
+        now = getattr(b.config, "zero_init_output", None) if b else None
+        if was is not None and now is not None and was != now:
+            names.append((what, now))
+    if not names:
+        return []
+    if all(now for _, now in names):
+        return [f"Initialisation: the {' and the '.join(w for w, _ in names)} start at zero, "
+                "so each block begins as the identity"]
+    return [f"Initialisation: the {' and the '.join(w for w, _ in names)} start from random values again"]
+
+
 def _feature_lines(pr, nr, numbers: bool = True) -> list[str]:
     """Lines for what the resolved settings do; ``numbers`` False leaves out every line that
     carries a figure (a stand-in's figures are illustrations, not the model's)."""
@@ -262,6 +279,7 @@ def _feature_lines(pr, nr, numbers: bool = True) -> list[str]:
         out.append(f"Feed-forward: {_act(pd.config.activation)} → {_act(nd.config.activation)}")
     if pd and nd and pd.kind == nd.kind and getattr(pd.config, "bias", None) != getattr(nd.config, "bias", None):
         out.append("Feed-forward: " + ("biases added" if nd.config.bias else "no biases"))
+    out += _zero_init_lines((pv, nv), (pd, nd))
     pm, nm = _variant(pf, "moe"), _variant(nf, "moe")
     if numbers and nm and _moe_words(pm) != _moe_words(nm):
         out.append(f"Mixture of experts: {_moe_words(nm)}")
