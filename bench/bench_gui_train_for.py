@@ -6,7 +6,9 @@ checkpoint written: the session's Finished event and the panel back to idle). Pr
 time against N minutes, the steps and the held-out bits per byte. Run it with an empty cache
 (``XDG_CACHE_HOME=$(mktemp -d)``) for the cold case and again with the same cache for the warm.
 
-    python bench/bench_gui_train_for.py [--model ID] [--minutes 1] [--data FILE]
+    python bench/bench_gui_train_for.py [--model ID] [--minutes 1] [--data FILE] [--more M]
+
+``--more M`` then clicks "Train M more min" on the finished run and times that too, click to end.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=1.0)
     ap.add_argument("--data", default=None, help="a stories file (default: the starter corpus)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--more", type=float, default=0.0, help="then Train M more min on the finished run")
     a = ap.parse_args()
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtTest import QTest
@@ -86,6 +89,18 @@ def main() -> int:
     print(f"  the budget's clock started {budget_clock:+.2f} s after the click (0: at the click)")
     for name, t in sorted(marks.items(), key=lambda kv: kv[1]):
         print(f"  {t - t0:7.2f} s  {name}")
+    if a.more and done:
+        done.clear()
+        p.more.minutes.setValue(a.more)
+        t1 = time.monotonic()
+        QTest.mouseClick(p.more.button, Qt.LeftButton)
+        spin(a.more * 60 * 3 + 120, lambda: bool(done) and s.state == "idle")
+        more_wall = time.monotonic() - t1
+        m = RunDir(run_dir).read_metrics(points=2)
+        print(f"  Train {a.more:g} more min: click → finished {more_wall:.1f} s ({more_wall / (a.more * 60):.3f}× "
+              f"the budget); now {(m.last.get('step') or {}).get('step', 0)} steps, held-out "
+              f"{(m.last.get('eval') or {}).get('val_bpb', float('nan')):.3f} bits/byte; load "
+              f"{open('/proc/loadavg').read().split()[0]}")
     w.projects.confirm_close = lambda: True
     w.close()
     return 0 if done else 1
