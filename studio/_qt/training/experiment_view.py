@@ -2,13 +2,17 @@
 samples as the events arrive, in a window opened by the card's **Run the experiment** button.
 
 The experiment runs on the one worker (studio/_qt/worker.py); a Qt-free ExperimentHistory keeps
-what arrived and a ≤ 30 Hz timer redraws only when it changed. A finished folder can be reopened.
+what arrived and a ≤ 30 Hz timer redraws only when it changed. The status line names the stage and
+its running time, and until the first point the plot lists the stages done (a long SFT or
+pretraining stage is not an empty box). A finished folder can be reopened.
 """
 from __future__ import annotations
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+import time
+
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDoubleSpinBox,
     QFileDialog,
@@ -24,16 +28,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio._qt.training.experiment_plot import ExperimentPlot
 from studio.core.errors import StudioError
-from studio.core.experiments.history import ExperimentHistory
+from studio.core.experiments.common import Stage
+from studio.core.experiments.history import ExperimentHistory, optimum_line
 
-COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # Okabe–Ito: colour-blind safe
-SYMBOLS = ["o", "s", "t", "d", "+", "x"]
 FRAME_MS = 33
 PLACEHOLDER = {"2022-05-flashattention": "This experiment measures attention kernels: no text samples.",
                "2022-03-chinchilla": "The compute-optimal size appears here when the sweep ends."}
-NOISY = {"mean reward"}  # per-step series drawn thin, without symbols
-LOG_X = {"2022-03-chinchilla", "2022-05-flashattention", "2024-09-o1"}  # sizes, contexts, samples double
+STOPPING = "Stopping after this unit of work (the folder keeps what is done; Start continues it)…"
+NO_SAMPLES = {"2022-05-flashattention"}  # kernels, not text: the table takes the whole width
+O1 = "2024-09-o1"
+
+
+def clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 60}:{s % 60:02d}"
 
 
 class ExperimentView(QWidget):
@@ -43,42 +53,23 @@ class ExperimentView(QWidget):
         self.history = ExperimentHistory(milestone)
         self.worker = None
         self._drawn = -1
+        self._stopping = False
+        self._stages: list[tuple[str, float]] = []  # (what, when it started) of this run
+        self._ended_at = None
+        self._notice = ("", 0.0)  # a line that stays over the status for a few seconds
+        self._resume = None       # (folder, minutes) of a stopped run: Start continues it there
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        head = QLabel(f"<b>{title or milestone}</b>" + (f"<br><span style='font-size:small'>{note}</span>"
-                                                        if note else ""))
+        # the note at the body's size: "small" came out under 11 px on a 1366×768 screen
+        head = QLabel(f"<b>{title or milestone}</b>" + (f"<br>{note}" if note else ""))
         head.setWordWrap(True)
+        head.setTextFormat(Qt.RichText)
         lay.addWidget(head)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("minutes:"))
-        self.minutes = QDoubleSpinBox()
-        self.minutes.setRange(0.1, 60.0)
-        self.minutes.setSingleStep(0.5)
-        self.minutes.setValue(3.0)
-        self.minutes.setToolTip("The work the experiment is sized for, on one thread")
-        bar.addWidget(self.minutes)
-        self.start_btn = QPushButton("Start")
-        self.stop_btn = QPushButton("Stop")
-        self.stop_btn.setEnabled(False)
-        self.open_btn = QPushButton("Open…")
-        self.open_btn.setToolTip("Reopen a finished experiment folder (experiment.json)")
-        for b in (self.start_btn, self.stop_btn, self.open_btn):
-            bar.addWidget(b)
-        bar.addStretch(1)
-        lay.addLayout(bar)
+        lay.addLayout(self._bar())
         split = QSplitter(Qt.Vertical)
-        self.plot = pg.PlotWidget()
-        self.plot.setMinimumHeight(160)
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setLogMode(x=milestone in LOG_X, y=False)
-        from studio.core.experiments.history import AXES
-        x_label, y_label = AXES.get(milestone, ("", ""))
-        self.plot.setLabel("bottom", x_label)
-        self.plot.setLabel("left", y_label)
-        self.plot.getAxis("left").enableAutoSIPrefix(False)  # "accuracy (x0.001)" read as a unit
-        self.legend = self.plot.addLegend(offset=(-10, 10))
-        self.curves: dict[str, object] = {}
-        split.addWidget(self.plot)
+        self.plots = ExperimentPlot(milestone)
+        self.plot, self.legend, self.curves = self.plots.plot, self.plots.legend, self.plots.curves
+        split.addWidget(self.plots)
         lower = QSplitter(Qt.Horizontal)
         self.table = QTableWidget(0, 0)
         self.table.verticalHeader().setVisible(False)
@@ -88,7 +79,9 @@ class ExperimentView(QWidget):
         self.samples.setReadOnly(True)
         self.samples.setPlaceholderText(PLACEHOLDER.get(milestone, "before / after samples"))
         lower.addWidget(self.samples)
+        self.samples.setVisible(milestone not in NO_SAMPLES)
         lower.setSizes([420, 260])
+        self.lower = lower
         split.addWidget(lower)
         split.setSizes([300, 180])
         lay.addWidget(split, 1)
@@ -103,6 +96,32 @@ class ExperimentView(QWidget):
         self.timer.timeout.connect(self._redraw)
         self.timer.start()
 
+    def _bar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("minutes:"))
+        self.minutes = QDoubleSpinBox()
+        self.minutes.setRange(0.1, 60.0)
+        self.minutes.setSingleStep(0.5)
+        self.minutes.setValue(3.0)
+        self.minutes.setToolTip("The work the experiment is sized for, on one thread")
+        bar.addWidget(self.minutes)
+        self.source = None
+        if self.milestone == O1:
+            from studio._qt.training.experiment_source import SourceChoice
+            bar.addWidget(QLabel("model:"))
+            self.source = SourceChoice(self)
+            bar.addWidget(self.source)
+        self.start_btn = QPushButton("Start")
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setEnabled(False)
+        self.open_btn = QPushButton("Open…")
+        self.open_btn.setToolTip("Reopen a finished experiment folder (experiment.json)")
+        for b in (self.start_btn, self.stop_btn, self.open_btn):
+            bar.addWidget(b)
+        bar.addStretch(1)
+        return bar
+
+
     # ------------------------------------------------------------------ running
     def start(self, out_dir=None, settings=None):
         """Run the experiment on the worker (``settings``: the experiment's own, e.g. tiny ones in tests)."""
@@ -114,26 +133,43 @@ class ExperimentView(QWidget):
         )
         if self.worker is not None:
             return None
-        out = str(out_dir or default_experiment_dir(self.milestone))
-        req = ExperimentRequest(self.milestone, out, minutes=self.minutes.value(), settings=settings)
+        again = self._resume if out_dir is None and self._resume and self._resume[1] == self.minutes.value() else None
+        out = str(out_dir or (again[0] if again else default_experiment_dir(self.milestone)))
+        source = self.source.source() if self.source is not None else None
+        req = ExperimentRequest(self.milestone, out, minutes=self.minutes.value(), settings=settings, source=source)
         self.history.reset(self.milestone)
+        self._stages, self._ended_at = [(f"starting in {out}", time.monotonic())], None
         self.history.path, self.history.status = out, "running"
-        self.status.setText(f"Starting in {out}…")
+        self._resume = None
+        self.status.setText(f"{'Continuing' if again else 'Starting'} in {out}…")
         self.worker = w = start_job(lambda control: run(req, control), name="archstudio-experiment",
-                                    what="the experiment", parent=self, on_event=self.history.feed,
+                                    what="the experiment", parent=self, on_event=self._feed,
                                     on_failed=self.history.fail, on_ended=self._ended)
         self.start_btn.setEnabled(False)
         self.stop_btn.setEnabled(True)
         return w
 
+    def _feed(self, ev) -> None:
+        if isinstance(ev, Stage):
+            self._stages.append((ev.what, time.monotonic()))
+        self.history.feed(ev)
+
     def stop(self):
         if self.worker is not None:
             self.worker.stop()
-            self.status.setText("Stopping after this unit of work…")
+            self.stop_btn.setEnabled(False)  # pressed: the run ends at its next check
+            self._stopping = True
+            self.status.setText(STOPPING)
 
     def _ended(self):
         self.worker = None
+        self._stopping = False
+        self._ended_at = time.monotonic()
         self.history.ended()
+        if self.history.status == "stopped" and self.history.path:
+            self._resume = (self.history.path, self.minutes.value())
+        if self.source is not None:
+            self.source.refresh()
         self.start_btn.setEnabled(True)
         self.stop_btn.setEnabled(False)
         self._redraw(force=True)
@@ -152,45 +188,77 @@ class ExperimentView(QWidget):
         except StudioError as exc:
             self.status.setText(str(exc))
             return False
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a field of an unexpected shape
+            self.status.setText(f"{path}: cannot show this experiment.json ({type(exc).__name__}: {exc})")
+            return False
         if h.milestone != self.milestone:
             self.status.setText(f"{path} holds the {h.milestone} experiment, not {self.milestone}")
             return False
         self.history = h
+        self._stages, self._ended_at = [], None
         self._drawn = -1
         self._redraw(force=True)
         return True
 
     # ------------------------------------------------------------------ drawing
+    def changeEvent(self, event):  # noqa: N802  Qt virtual
+        """View → Theme changes the application palette; pyqtgraph's colours follow it from here."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange) and hasattr(self, "plots"):
+            if self.plots.apply_theme():
+                self._drawn = -1
+
+    def say(self, text: str, seconds: float = 8.0) -> None:
+        self._notice = (text, time.monotonic() + seconds)
+        self.status.setText(text)
+
+    def _status_line(self) -> str:
+        h = self.history
+        if self._notice[0] and time.monotonic() < self._notice[1]:
+            return self._notice[0]
+        if self._stopping:
+            return STOPPING
+        if self.worker is not None and self._stages and h.status == "running":
+            what, since = self._stages[-1]
+            start = self._stages[0][1]
+            return f"{what} — {clock(time.monotonic() - since)} (run {clock(time.monotonic() - start)})"
+        if h.status == "stopped" and self._resume:
+            return f"Stopped. Start (at {self._resume[1]:g} minutes) continues it in {self._resume[0]}"
+        return h.message
+
+    def _waiting_text(self) -> str:
+        """The stages so far, while nothing is plotted yet (empty once the first point is in)."""
+        if any(xs for xs, _ in self.history.series.values()) or not self._stages or self.history.status != "running":
+            return ""
+        now, lines = time.monotonic(), []
+        for i, (what, since) in enumerate(self._stages[1:], 1):
+            until = self._stages[i + 1][1] if i + 1 < len(self._stages) else None
+            lines.append(f"✓ {what} ({clock(until - since)})" if until else f"▶ {what} ({clock(now - since)})")
+        return "The curve fills in when the experiment measures it. So far:\n" + "\n".join(lines[-6:])
+
     def _redraw(self, force: bool = False):
         h = self.history
+        line = self._status_line()
+        if line and line != self.status.text():
+            self.status.setText(line)  # the running clock ticks even when no event came
+        self.plots.show_waiting(self._waiting_text())
         if h.version == self._drawn and not force:
             return
         self._drawn = h.version
-        for i, (name, (xs, ys)) in enumerate(h.series.items()):
-            curve = self.curves.get(name)
-            if curve is None:
-                c = COLOURS[i % len(COLOURS)]
-                if "fitted" in name:  # a fit is a line, not measurements
-                    curve = self.plot.plot([], [], pen=pg.mkPen(c, width=2, style=Qt.DashLine), name=name)
-                elif name in NOISY:  # one value per step: a thin line under the evaluations
-                    curve = self.plot.plot([], [], pen=pg.mkPen(pg.mkColor(c).lighter(130), width=1), name=name)
-                    curve.setZValue(-1)
-                else:
-                    curve = self.plot.plot([], [], pen=pg.mkPen(c, width=2), symbol=SYMBOLS[i % len(SYMBOLS)],
-                                           symbolSize=6, symbolBrush=c, name=name)
-                self.curves[name] = curve
-            curve.setData(xs, ys)
-        for name in [n for n in self.curves if n not in h.series]:
-            self.plot.removeItem(self.curves.pop(name))
-            self.legend.removeItem(name)
+        self.plots.draw(h.series)
         self._fill_table(next(reversed(h.tables.values()), []))
-        self.samples.setPlainText("\n".join(f"[{label}] {text}" for label, text in h.texts))
-        if h.message:
-            self.status.setText(h.message)
+        texts = list(h.texts)
+        optimum = (h.result or {}).get("optimum")
+        if isinstance(optimum, dict) and optimum and not any(label == "compute-optimal" for label, _ in texts):
+            texts.append(("compute-optimal", optimum_line(optimum, (h.result or {}).get("paper_tokens_per_param"))))
+        text = "\n".join(f"[{label}] {t}" for label, t in texts)
+        if text != self.samples.toPlainText():
+            self.samples.setPlainText(text)
 
     def _fill_table(self, rows: list) -> None:
         header, body = (rows[0], rows[1:]) if rows else ((), [])
         body = body[-200:]  # the RL table grows a row per step: the latest ones
+        grew = self.table.columnCount() != len(header)
         self.table.setColumnCount(len(header))
         self.table.setHorizontalHeaderLabels([str(c) for c in header])
         self.table.setRowCount(len(body))
@@ -198,6 +266,14 @@ class ExperimentView(QWidget):
             for c, v in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(f"{v:.4g}" if isinstance(v, float) else str(v)))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        if body and self.worker is not None:
+            self.table.scrollToBottom()  # the latest step in sight, as the curve shows it
+        if grew and self.samples.isVisible():  # the table as wide as its columns, the samples the rest
+            need = self.table.horizontalHeader().length() + self.table.frameWidth() * 2 + 4
+            total = sum(self.lower.sizes())
+            if total > 0:
+                left = min(need, int(total * 0.62))
+                self.lower.setSizes([left, total - left])
 
 
 class ExperimentWindow(QDialog):
@@ -210,12 +286,17 @@ class ExperimentWindow(QDialog):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.view)
-        self.resize(900, 640)
+        screen = (parent.screen() if parent is not None else QApplication.primaryScreen()).availableGeometry()
+        # as large as a 1366×768 screen allows with the window frame and a panel: the plot is the point
+        self.resize(min(1100, screen.width() - 60), min(680, screen.height() - 60))
+        QApplication.instance().aboutToQuit.connect(self.view.shutdown)  # never a running thread at exit
 
-    def closeEvent(self, event):
+    def reject(self):
+        """Esc and the title bar's × (QDialog's closeEvent calls reject) stop a run without waiting
+        for it: the main window stays usable while the experiment finishes its unit of work and
+        keeps its folder (the button reopens the window, Start continues it)."""
         self.view.stop()
-        self.view.shutdown()
-        super().closeEvent(event)
+        super().reject()
 
 
 class ExperimentButton(QPushButton):
@@ -241,8 +322,13 @@ class ExperimentButton(QPushButton):
             return None
         if self.opened is None or self.opened.view.milestone != self.milestone:
             if self.opened is not None and self.opened.view.worker is not None:
-                self.opened.raise_()  # one experiment at a time: its window comes back
+                self.opened.view.say(f"One experiment at a time: stop this one to run {self.title or self.milestone}.")
+                self.opened.show()
+                self.opened.raise_()  # its window comes back
                 return self.opened
+            if self.opened is not None:  # the last milestone's finished window makes way
+                self.opened.close()
+                self.opened.deleteLater()
             self.opened = ExperimentWindow(self.milestone, self.title, self.note, self.window())
         self.opened.show()
         self.opened.raise_()
