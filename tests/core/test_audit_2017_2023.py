@@ -98,3 +98,10 @@ def test_transformer_layernorm_eps_is_tensor2tensors_and_gpt1_keeps_its_own():
     assert resolve(gshard, "paper").config_of("attention_norm")[0].eps == 1e-6  # inherited, and labelled so
     assert P.dim_provenance(gshard, "paper", "eps")[0] == "inferred"
     assert P.figures(gshard, "paper")["params_total"].provenance == "computed"  # ε changes no count
+
+
+def test_chatgpts_hundred_million_users_is_attributed_to_its_reporter():
+    # openai.com/blog/chatgpt (30 Nov 2022) states no user count; the "100 million users in two months"
+    # figure is a UBS estimate that Reuters reported on 1 Feb 2023
+    text = _text(_meta("2022-11-chatgpt")["explanation"])
+    assert "hundred million" in text and "UBS" in text and "Reuters" in text and "not an OpenAI figure" in text
