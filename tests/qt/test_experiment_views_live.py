@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from studio._qt.training import experiment_plot as EP
-from studio._qt.training.experiment_view import ExperimentView
+from studio._qt.training.experiment_view import NO_OPTIMUM, ExperimentView
 from studio.core.experiments import addition as A
 from studio.core.experiments import chatgpt as C
 from studio.core.experiments import chinchilla as CH
@@ -136,11 +136,13 @@ def test_chinchilla_ends_with_its_optimum_and_readable_size_ticks(qtbot, tiny):
     view = new_view(qtbot, CH.MILESTONE)
     run_to_end(qtbot, view)
     result = view.history.result
-    if result.get("optimum"):  # a monotone tiny sweep claims none
+    if result.get("optimum"):
         assert "[compute-optimal] fitted optimum N*" in view.samples.toPlainText()
+    else:  # a monotone tiny sweep claims none, and the pane says so instead of "appears when the sweep ends"
+        assert view.samples.placeholderText() == NO_OPTIMUM
     ticks = view.plot.getAxis("bottom")._tickLevels[0]
     xs = [x for x, _ in result["curve"]]
-    assert [label for _, label in ticks] == [EP.tick_label(x) for x in sorted(xs)]
+    assert [label for _, label in ticks] == [EP.tick_label(x, 1e3) for x in sorted(xs)]
     assert all("·10" not in label for _, label in ticks)
 
 
@@ -226,4 +228,13 @@ def test_o1_samples_the_policy_of_a_finished_r1_run(qtbot, tiny):
 def test_size_ticks_read_as_numbers():
     assert [EP.tick_label(x) for x in (1, 128, 4096, 9048, 19760, 430752, 2.5e6)] == \
         ["1", "128", "4096", "9048", "19.8 K", "431 K", "2.5 M"]
+    assert EP.tick_label(9048, k_from=1e3) == "9.05 K"
+
+
+def test_the_legend_goes_to_the_corner_the_curves_leave_free():
+    rising = [([128, 256, 512, 1024], [2, 4, 8, 16])]
+    assert EP.emptiest_corner(rising, log_x=True) == "top left"
+    falling = [([1, 2, 3, 4], [4, 3, 2, 1])]
+    assert EP.emptiest_corner(falling, log_x=False) == "top right"
+    assert EP.emptiest_corner([], log_x=False) == "top right"
     assert len(EP.log_ticks(range(1, 40), most=8)) == 8

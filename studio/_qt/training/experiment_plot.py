@@ -47,22 +47,51 @@ def line_colour(colour: str, background: str):
     return c.lighter(150) if is_dark(background) and c.lightness() < 110 else c
 
 
-def tick_label(x: float) -> str:
-    """A measured x as a learner reads it: 128, 4096, 8.1 K, 1.2 M."""
+def tick_label(x: float, k_from: float = 1e4) -> str:
+    """A measured x as a learner reads it: 128, 4096, 19.8 K, 1.2 M (``k_from``: where K begins)."""
     if x >= 1e6:
         return f"{x / 1e6:.3g} M"
-    if x >= 1e4:
+    if x >= k_from:
         return f"{x / 1e3:.3g} K"
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.3g}"
 
 
-def log_ticks(xs, most: int = 8) -> list[tuple[float, str]]:
+def log_ticks(xs, most: int = 8, k_from: float = 1e4) -> list[tuple[float, str]]:
     """Ticks at the measured x values of a log axis (at most ``most``, spread evenly)."""
     vals = sorted({float(x) for x in xs if x and x > 0})
     if len(vals) > most:
         step = (len(vals) - 1) / (most - 1)
         vals = [vals[round(i * step)] for i in range(most)]
-    return [(math.log10(v), tick_label(v)) for v in vals]
+    return [(math.log10(v), tick_label(v, k_from)) for v in vals]
+
+
+# legend corner -> (its anchor on the legend and on the plot, offset in px)
+CORNERS = {"top right": ((1, 0), (-10, 10)), "top left": ((0, 0), (10, 10)),
+           "bottom right": ((1, 1), (-10, -10)), "bottom left": ((0, 1), (10, -10))}
+
+
+def emptiest_corner(series, log_x: bool, box=(0.45, 0.4)) -> str:
+    """The plot corner the curves cross least (the legend goes there, not over the newest points).
+    Each segment is sampled at 12 points, so a line through a corner counts, not only its markers."""
+    pts = []
+    for xs, ys in series:
+        xs = [math.log10(x) if log_x and x > 0 else x for x in xs]
+        for i in range(len(xs)):
+            pts.append((xs[i], ys[i]))
+            if i + 1 < len(xs):
+                pts += [(xs[i] + (xs[i + 1] - xs[i]) * t / 12, ys[i] + (ys[i + 1] - ys[i]) * t / 12) for t in range(1, 12)]
+    pts = [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)]
+    if not pts:
+        return "top right"
+    x0, x1 = min(x for x, _ in pts), max(x for x, _ in pts)
+    y0, y1 = min(y for _, y in pts), max(y for _, y in pts)
+    norm = [((x - x0) / ((x1 - x0) or 1), (y - y0) / ((y1 - y0) or 1)) for x, y in pts]
+    w, h = box
+
+    def count(right: bool, top: bool) -> int:
+        return sum((u >= 1 - w if right else u <= w) and (v >= 1 - h if top else v <= h) for u, v in norm)
+    scores = {name: count("right" in name, "top" in name) for name in CORNERS}
+    return min(CORNERS, key=lambda name: scores[name])  # ties: the order of CORNERS (top right first)
 
 
 def _plot_widget(log_x: bool) -> pg.PlotWidget:
@@ -99,6 +128,7 @@ class ExperimentPlot(QWidget):
         self.waiting.setWordWrap(True)
         self.waiting.setAttribute(Qt.WA_TransparentForMouseEvents)
         self.curves: dict[str, object] = {}
+        self.corners: dict[int, str] = {}  # id(legend) -> the corner it stands in
         self._ticks: list = []
         self._themed = None
         self.apply_theme()
@@ -191,8 +221,20 @@ class ExperimentPlot(QWidget):
             curve.setData(xs, ys)
         for name in [n for n in self.curves if n not in series]:
             self._remove(name)
+        for plot, legend in ((self.plot, self.legend), (self.side, getattr(self, "side_legend", None))):
+            if plot is not None:
+                on = [v for n, v in series.items() if self._target(n)[0] is plot]
+                self._corner(legend, emptiest_corner(on, plot is self.plot and self.milestone in LOG_X))
         if self.milestone in LOG_X:
-            ticks = log_ticks([x for n, (xs, _) in series.items() if "fitted" not in n for x in xs])
+            k_from = 1e3 if self.milestone == "2022-03-chinchilla" else 1e4  # 9.05 K beside 19.8 K, not 9048
+            ticks = log_ticks([x for n, (xs, _) in series.items() if "fitted" not in n for x in xs], k_from=k_from)
             if ticks != self._ticks:
                 self._ticks = ticks
                 self.plot.getAxis("bottom").setTicks([ticks] if ticks else None)
+
+    def _corner(self, legend, corner: str) -> None:
+        if self.corners.get(id(legend)) == corner:
+            return
+        self.corners[id(legend)] = corner
+        anchor, offset = CORNERS[corner]
+        legend.anchor(itemPos=anchor, parentPos=anchor, offset=offset)

@@ -36,6 +36,8 @@ from studio.core.experiments.history import ExperimentHistory, optimum_line
 FRAME_MS = 33
 PLACEHOLDER = {"2022-05-flashattention": "This experiment measures attention kernels: no text samples.",
                "2022-03-chinchilla": "The compute-optimal size appears here when the sweep ends."}
+NO_OPTIMUM = ("The sweep ended without an interior optimum: the best size sits at an edge of the sweep, so no "
+              "parabola minimum is claimed. At 3 minutes the budget is large enough for one.")
 STOPPING = "Stopping after this unit of work (the folder keeps what is done; Start continues it)…"
 NO_SAMPLES = {"2022-05-flashattention"}  # kernels, not text: the table takes the whole width
 O1 = "2024-09-o1"
@@ -251,6 +253,8 @@ class ExperimentView(QWidget):
         optimum = (h.result or {}).get("optimum")
         if isinstance(optimum, dict) and optimum and not any(label == "compute-optimal" for label, _ in texts):
             texts.append(("compute-optimal", optimum_line(optimum, (h.result or {}).get("paper_tokens_per_param"))))
+        if self.milestone == "2022-03-chinchilla":  # the placeholder promised the optimum "when the sweep ends"
+            self.samples.setPlaceholderText(NO_OPTIMUM if h.result is not None else PLACEHOLDER[self.milestone])
         text = "\n".join(f"[{label}] {t}" for label, t in texts)
         if text != self.samples.toPlainText():
             self.samples.setPlainText(text)
@@ -258,7 +262,6 @@ class ExperimentView(QWidget):
     def _fill_table(self, rows: list) -> None:
         header, body = (rows[0], rows[1:]) if rows else ((), [])
         body = body[-200:]  # the RL table grows a row per step: the latest ones
-        grew = self.table.columnCount() != len(header)
         self.table.setColumnCount(len(header))
         self.table.setHorizontalHeaderLabels([str(c) for c in header])
         self.table.setRowCount(len(body))
@@ -268,10 +271,13 @@ class ExperimentView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         if body and self.worker is not None:
             self.table.scrollToBottom()  # the latest step in sight, as the curve shows it
-        if grew and self.samples.isVisible():  # the table as wide as its columns, the samples the rest
-            need = self.table.horizontalHeader().length() + self.table.frameWidth() * 2 + 4
-            total = sum(self.lower.sizes())
-            if total > 0:
+        if self.samples.isVisible():  # the table widens to its columns (up to 62 %), the samples get the rest
+            bar = self.table.verticalScrollBar()
+            need = (self.table.horizontalHeader().length() + self.table.frameWidth() * 2 + 4
+                    + (bar.sizeHint().width() if bar.isVisible() or len(body) > 6 else 0))
+            sizes = self.lower.sizes()
+            total = sum(sizes)
+            if total > 0 and sizes[0] < min(need, int(total * 0.62)):
                 left = min(need, int(total * 0.62))
                 self.lower.setSizes([left, total - left])
 
