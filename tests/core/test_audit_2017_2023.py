@@ -105,3 +105,13 @@ def test_chatgpts_hundred_million_users_is_attributed_to_its_reporter():
     # figure is a UBS estimate that Reuters reported on 1 Feb 2023
     text = _text(_meta("2022-11-chatgpt")["explanation"])
     assert "hundred million" in text and "UBS" in text and "Reuters" in text and "not an OpenAI figure" in text
+
+
+def test_gpt4_context_is_openais_own_figure_not_the_leaks():
+    # OpenAI, "GPT-4" (14 March 2023, openai.com/index/gpt-4-research): "gpt-4 has a context length of
+    # 8,192 tokens", with limited access to a 32,768-token gpt-4-32k
+    arch = load_preset("2023-03-gpt-4")
+    ctx = P.figures(arch, "paper")["context"]
+    assert (ctx.value, ctx.provenance) == (8192, "published") and "8,192" in ctx.source and "OpenAI" in ctx.source
+    assert "8K/32K context" not in _text(arch.meta["reported_note"])
+    assert P.dim_provenance(arch, "paper", "n_layers")[0] == "reported"  # ~120 layers stays the leak's
