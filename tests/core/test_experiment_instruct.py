@@ -157,3 +157,31 @@ def test_the_instructions_do_not_depend_on_the_process_hash_seed():
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env=dict(os.environ, PYTHONHASHSEED=str(h))).stdout for h in (1, 2)}
     assert len(outs) == 1
+
+
+def test_a_counterfactual_pair_differs_only_where_the_rule_looks():
+    data = I.build(load_corpus("starter").stories, I.DataSettings(words=12, heldout=8), 3)
+    r = random.Random(0)
+    for ins in data.train[:60]:
+        good, bad = I.contrast(data, ins, r)
+        assert I.follows(ins, good) and not I.follows(ins, bad)
+        g, b = I.words_of(good), I.words_of(bad)
+        assert len(g) == len(b)                              # the same sentence, one name or word swapped
+        assert all(x == y or x == ins.name or x.lower() == ins.word for x, y in zip(g, b))
+    decoy = I.Instruction(next(n for n in data.names if n != data.train[0].name),
+                          next(w for w in data.words if w != data.train[0].word))
+    bads = [I.contrast(data, data.train[0], r, decoy)[1] for _ in range(40)]
+    assert any(decoy.name in I.words_of(b) or decoy.word in I.words_of(b.lower()) for b in bads)
+
+
+def test_a_summed_score_adds_the_reply_tokens_up_to_its_end():
+    rm = RM.make_reward_model(_model(), "sum")
+    torch.nn.init.normal_(rm.head.weight)
+    prompt, reply = I.left_pad([[1, 70, 71, 10]]), torch.tensor([[80, 90, R.EOS, R.EOS, R.EOS]])
+    with torch.no_grad():
+        per = rm.per_position(torch.cat([prompt, reply], 1))[0, 4:7]
+        assert float(rm.score(prompt, reply)) == pytest.approx(float(per.sum()), abs=1e-5)
+        # what follows the first EOS is padding: another token there changes nothing
+        assert float(rm.score(prompt, torch.tensor([[80, 90, R.EOS, 99, 98]]))) == pytest.approx(float(per.sum()), abs=1e-5)
+    with pytest.raises(ValueError, match="pooling"):
+        RM.make_reward_model(_model(), "max")

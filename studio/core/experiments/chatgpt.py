@@ -20,6 +20,7 @@ from studio.core.experiments import rlhf_pipeline as L
 from studio.core.experiments import rollout as R
 from studio.core.experiments.chat_template import ChatTemplate
 from studio.core.experiments.common import ExperimentRequest, Folder, Stage, settings_record, torch_threads
+from studio.core.experiments.deadline import Deadline
 
 MILESTONE = "2022-11-chatgpt"
 TEMPLATE = ChatTemplate()
@@ -107,7 +108,10 @@ def task_for(stories, tok, s: Settings, seed: int) -> tuple[L.Task, list]:
     task = L.Task(train=conversations(idata, idata.train, s.two_turn_share, seed + 1),
                   heldout=conversations(idata, held, 1.0, seed + 2), prompt=prompt_of(tok),
                   demonstration=lambda c, r: I.demonstration(idata, c.ins, r),
-                  follows=lambda c, text: I.follows(c.ins, text), contrast=lambda c, r: I.contrast(idata, c.ins, r),
+                  follows=lambda c, text: I.follows(c.ins, text),
+                  # the other name or word of a counterfactual is often the earlier turn's: that one is in
+                  # the prompt too, and the reward model must match the reply to the last instruction
+                  contrast=lambda c, r: I.contrast(idata, c.ins, r, c.earlier[0][0] if c.earlier else None),
                   heldout_eval=lambda m, sd: multi_turn(m, tok, pairs, s.pipeline.eval_samples, s.pipeline, sd))
     return task, pairs
 
@@ -116,12 +120,13 @@ def job(req: ExperimentRequest, control) -> Iterator:
     s_all = req.settings or settings_for(req.minutes)
     s = s_all.pipeline
     folder = Folder(req, {"seed": req.seed, "data": req.data, "settings": settings_record(s_all)})
+    dl = Deadline.for_minutes(req.minutes)  # from here: the tokenizer on a cold cache is inside it too
     with torch_threads(req.threads):
         yield Stage(f"reading the stories and the {s.tokenizer} tokenizer; building the conversations")
         corpus, tok, data = J.prepare(req, s)
         task, pairs = task_for(corpus.stories, tok, s_all, req.seed)
         out = yield from J.sft_then_ppo(req, s, folder, control, tok, data, task,
-                                        f"{len(pairs)} held-out two-turn conversations", 3, _line)
+                                        f"{len(pairs)} held-out two-turn conversations", 3, _line, dl)
         if out is None:
             return
         before, after, kl, curves, infos = out.before, out.after, out.kl, out.curves, out.infos
@@ -136,7 +141,7 @@ def job(req: ExperimentRequest, control) -> Iterator:
         heldout_conversations=len(pairs), chat_template=TEMPLATE.record(), data=corpus.label,
         samples_before=[[c.text + " → ", t, bool(ok)] for c, t, ok in before_rows[:8]],
         samples_after=[[c.text + " → ", t, bool(ok)] for c, t, ok in after_rows[:8]],
-        weights=dict(J.WEIGHTS), chat_run=str(folder.path),
+        weights=dict(J.WEIGHTS), deadline=dl.record(), chat_run=str(folder.path),
     )
 
 

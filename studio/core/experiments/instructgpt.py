@@ -17,6 +17,7 @@ from studio.core.experiments import instructions as I
 from studio.core.experiments import rlhf_job as J
 from studio.core.experiments import rlhf_pipeline as L
 from studio.core.experiments.common import ExperimentRequest, Folder, Stage, settings_record, torch_threads
+from studio.core.experiments.deadline import Deadline
 
 MILESTONE = "2022-03-instructgpt"
 
@@ -46,12 +47,13 @@ def task_for(stories, tok, s: L.Settings, seed: int) -> tuple[L.Task, I.Instruct
 def job(req: ExperimentRequest, control) -> Iterator:
     s = (req.settings or settings_for(req.minutes)).pipeline
     folder = Folder(req, {"seed": req.seed, "data": req.data, "settings": settings_record(s)})
+    dl = Deadline.for_minutes(req.minutes)  # from here: the tokenizer on a cold cache is inside it too
     with torch_threads(req.threads):
         yield Stage(f"reading the stories and the {s.tokenizer} tokenizer; building the instructions")
         corpus, tok, data = J.prepare(req, s)
         task, idata = task_for(corpus.stories, tok, s, req.seed)
         out = yield from J.sft_then_ppo(req, s, folder, control, tok, data, task,
-                                        f"{len(task.heldout)} held-out instructions", 4, _line)
+                                        f"{len(task.heldout)} held-out instructions", 4, _line, dl)
         if out is None:
             return
         before, after, kl, curves, infos = out.before, out.after, out.kl, out.curves, out.infos
@@ -64,7 +66,7 @@ def job(req: ExperimentRequest, control) -> Iterator:
         reward_model_accuracy=infos["reward_model"].get("accuracy"), kl_to_sft=kl, stages=infos,
         heldout_instructions=len(task.heldout), names=list(idata.names), words=list(idata.words),
         samples_before=_samples(before_rows), samples_after=_samples(after_rows), data=corpus.label,
-        weights=dict(J.WEIGHTS), rule="the reply names the name and uses the word (whole words)",
+        weights=dict(J.WEIGHTS), deadline=dl.record(), rule="the reply names the name and uses the word (whole words)",
         not_in_this_experiment=["PPO-ptx (pretraining gradients mixed into PPO)", "human labellers: the rule ranks"],
     )
 

@@ -45,14 +45,14 @@ class Settings:
     validation: int = 64          # instructions of the training split that decide when SFT stops
     rm_prompts: int = 128         # instructions whose SFT samples are ranked into pairs
     rm_samples: int = 4           # SFT replies per instruction (the paper's labellers ranked 4 to 9)
-    # counterfactual pairs (a demonstration against itself with another name, or against one about
-    # another word) added to the sampled ones: with the 200-odd sampled pairs alone the reward model
-    # learnt them by heart (train accuracy 0.96, held-out 0.49); with 1000 to 2000 of these and 300
-    # steps, held-out 0.77-0.83 (200 steps: 0.61-0.78)
+    # counterfactual pairs (a demonstration against itself with another name or another word, the
+    # only difference what the rule checks) added to the sampled ones: with the 200-odd sampled pairs
+    # alone the reward model learnt them by heart (train accuracy 0.96, held-out 0.49)
     rm_contrast: int = 1500
     rm_steps: int = 300
     rm_batch: int = 32
     rm_lr: float = 1e-3
+    rm_pooling: str = "sum"       # where the score is read (reward_model.py): "last" is the paper's
     ppo: P.PPOSettings = field(default_factory=P.PPOSettings)
     eval_samples: int = 4         # sampled replies per held-out item
     eval_every: int = 10          # PPO iterations between held-out evaluations
@@ -99,25 +99,34 @@ def build_model(s: Settings, vocab: int, seed: int):
     return build(sized_arch(load_preset(BASE_PRESET), s.dim, s.layers, vocab, s.context), seed)
 
 
-def pretrain(s: Settings, data, seed: int, should_stop) -> tuple:
-    """(base model, info) by the app's trainer on the stories; info None when stopped."""
+def pretrain(s: Settings, data, seed: int, should_stop, over=lambda step: False) -> tuple:
+    """(base model, info) by the app's trainer on the stories; info None when stopped. ``over()``:
+    the stage's share of the deadline is spent (the model so far is kept, its steps said)."""
     from studio.core.training import TrainConfig, train_steps
     from studio.core.training.events import Finished
     model = build_model(s, data.tokenizer.vocab_size, seed)
     cfg = TrainConfig.for_run(steps=s.pretrain_steps, batch_size=s.pretrain_batch, context=s.pretrain_context,
                               lr=s.pretrain_lr, eval_interval=0, eval_batches=4, checkpoint_interval=0, seed=seed,
                               attention="auto")
-    end = None
-    for ev in train_steps(model, data, cfg, should_stop=should_stop):
+    end, user = None, []
+
+    def stop() -> bool:
+        if should_stop():
+            user.append(True)
+            return True
+        return over(0)
+    for ev in train_steps(model, data, cfg, should_stop=stop):
         end = ev if isinstance(ev, Finished) else end
     model.eval()
-    if end is None or end.reason != "done":
+    if end is None or user:
         return model, None
-    return model, {"steps": end.step, "val_loss": end.val_loss, "val_bpb": end.val_bpb, "train_s": round(end.elapsed_s, 2)}
+    return model, {"steps": end.step, "val_loss": end.val_loss, "val_bpb": end.val_bpb, "train_s": round(end.elapsed_s, 2),
+                   "cut_by_deadline": end.reason != "done"}
 
 
-def sft(base, tok, task: Task, s: Settings, seed: int, should_stop) -> tuple:
-    """(SFT model, info): cross-entropy on the demonstrations' reply tokens only."""
+def sft(base, tok, task: Task, s: Settings, seed: int, should_stop, over=lambda step: False) -> tuple:
+    """(SFT model, info): cross-entropy on the demonstrations' reply tokens only; it also ends when
+    ``over(step)`` says the stage's share of the deadline is spent."""
     import copy
 
     import torch
@@ -132,6 +141,8 @@ def sft(base, tok, task: Task, s: Settings, seed: int, should_stop) -> tuple:
     for step in range(s.sft_steps):
         if should_stop():
             return model, None
+        if over(step):
+            break
         if step and step % s.sft_check_every == 0:
             reached = evaluate(model, tok, task, val, 1, s.ppo.temperature, seed + 6, s.ppo.max_new)[0]
             model.train()
@@ -158,7 +169,7 @@ def _reply(tok, text: str) -> list[int]:
     return reply_ids(tok, text)
 
 
-def reward_stage(sft_model, tok, task: Task, s: Settings, seed: int, should_stop) -> tuple:
+def reward_stage(sft_model, tok, task: Task, s: Settings, seed: int, should_stop, over=lambda step: False) -> tuple:
     """(reward model, info): pairs ranked by the rule from the SFT model's samples; its accuracy on
     pairs of the held-out items, and the mean and spread of its scores (PPO normalises by them)."""
     import torch
@@ -169,12 +180,12 @@ def reward_stage(sft_model, tok, task: Task, s: Settings, seed: int, should_stop
                                        s.ppo.temperature, gen, max_new=s.ppo.max_new)
     held, _ = RM.preference_pairs(sft_model, tok, list(task.heldout), task.prompt, task.follows, s.rm_samples,
                                   s.ppo.temperature, gen, max_new=s.ppo.max_new)
-    rm = RM.make_reward_model(sft_model)
+    rm = RM.make_reward_model(sft_model, s.rm_pooling)
     contrast = _contrast_pairs(tok, task, s.rm_contrast, random.Random(seed + 23))
     if not pairs + contrast:  # nothing to learn from (no sample followed, no counterfactuals asked for)
         info = {"steps": 0, "pairs": 0, "mean_loss": None}
     else:
-        info = RM.train(rm, pairs + contrast, s.rm_steps, s.rm_batch, s.rm_lr, seed, should_stop)
+        info = RM.train(rm, pairs + contrast, s.rm_steps, s.rm_batch, s.rm_lr, seed, should_stop, over)
     if info is None:
         return rm, None
     scores = torch.zeros(2)
