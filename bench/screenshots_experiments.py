@@ -5,6 +5,7 @@ and one when it ends (table, before/after samples). Light and dark theme.
 
     xvfb-run -a -s "-screen 0 1366x768x24" sh -c 'openbox & OMP_NUM_THREADS=1 nice python3 bench/screenshots_experiments.py'
     python3 bench/screenshots_experiments.py --only 2022-05-flashattention --themes dark --minutes 0.1
+    python3 bench/screenshots_experiments.py --themes dark --reopen /tmp/archstudio-experiment-shots/folders
 
 Under X (xcb) a shot is the whole screen (window frames, the view over the main window); offscreen it
 is the main window with the view painted where it stands. For each shot the log gives the stage
@@ -134,6 +135,32 @@ def run_one(app, win, pid: str, theme: str, args, out: Path, log: list) -> None:
     wait(app, 0.5)
 
 
+def reopen_one(app, win, pid: str, theme: str, folders: Path, out: Path, log: list) -> None:
+    """The card's button, then the newest finished ``pid`` folder under ``folders`` reopened in the view
+    (what Open… does once its folder dialog returns): a finished full-size run in this theme."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    done = sorted((p for p in folders.glob(f"{pid}-*") if (p / "experiment.json").is_file()),
+                  key=lambda p: p.stat().st_mtime)
+    if not done:
+        log.append({"id": pid, "theme": theme, "error": f"no finished folder under {folders}"})
+        return
+    win.model.timeline.set_current(pid)
+    btn = win.info_panel.experiment
+    wait(app, 10, lambda: btn.milestone == pid and btn.isVisible())
+    wait(app, 1.5)
+    QTest.mouseClick(btn, Qt.LeftButton)
+    dlg = btn.opened
+    wait(app, 5, lambda: dlg is not None and dlg.isVisible())
+    ok = dlg.view.open_folder(done[-1])
+    wait(app, 1.0)
+    shot(app, win, dlg, out / f"{pid}-{theme}-reopened.png")
+    log.append({"id": pid, "theme": theme, "reopened": str(done[-1]), "ok": ok, "message": dlg.view.status.text()})
+    print(json.dumps(log[-1]), flush=True)
+    dlg.close()
+    wait(app, 0.5)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="/tmp/archstudio-experiment-shots")
@@ -142,6 +169,7 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=0.1, help="typed into the view (3 = the real experiment)")
     ap.add_argument("--every", type=float, default=6.0, help="seconds between shots while it runs")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds one experiment may run")
+    ap.add_argument("--reopen", default="", help="a folder of finished experiment folders: reopen those instead of running")
     args = ap.parse_args(argv)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -173,7 +201,10 @@ def main(argv=None) -> int:
         win._warm()
         wait(app, 1.0)
         for pid in ids:
-            run_one(app, win, pid, theme, args, out, log)
+            if args.reopen:
+                reopen_one(app, win, pid, theme, Path(args.reopen), out, log)
+            else:
+                run_one(app, win, pid, theme, args, out, log)
         win.close()
         win.deleteLater()
         wait(app, 0.5)

@@ -3,18 +3,21 @@
 projected 1366×768 screen and, on a logarithmic x axis, ticks at the measured values (128, 256,
 512 tokens; 8 K, 30 K parameters) instead of pyqtgraph's "2·10²".
 
-Series in other units than the result (the RLHF reward model's score, the KL in nats) go to a
+The key (which colour is which series) stands above each plot, not in it: an in-plot legend
+covered the newest points of a rising curve whichever corner it took (ChatGPT's two curves fill
+the whole box). Series in other units than the result (the RLHF reward model's score, the KL in nats) go to a
 second plot beside it that shares its x axis: on one axis a score of -1.5 squashed the share of
 instructions followed (0 to 1) into a flat line. Until the first point arrives the plot says what
 the experiment has done so far, so a long first stage (pretraining, SFT) is not an empty box."""
 from __future__ import annotations
 
 import math
+from html import escape
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.core.experiments.history import AXES
 
@@ -22,7 +25,7 @@ COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]  # 
 SYMBOLS = ["o", "s", "t", "d", "+", "x"]
 TICK_PT = 10       # ≈ 13 px at 96 dpi: the smallest text on the plot
 LABEL_PT = 11      # the axis titles
-LEGEND_PT = "10pt"
+GLYPHS = {"o": "●", "s": "■", "t": "▼", "d": "◆", "+": "+", "x": "×"}  # the key's marks for SYMBOLS
 NOISY = {"mean reward"}  # per-step series drawn thin, without symbols
 LOG_X = {"2022-03-chinchilla", "2022-05-flashattention", "2024-09-o1"}  # sizes, contexts, samples double
 RLHF_SIDE = {"mean reward", "KL to SFT (nats per reply)"}
@@ -65,35 +68,6 @@ def log_ticks(xs, most: int = 8, k_from: float = 1e4) -> list[tuple[float, str]]
     return [(math.log10(v), tick_label(v, k_from)) for v in vals]
 
 
-# legend corner -> (its anchor on the legend and on the plot, offset in px)
-CORNERS = {"top right": ((1, 0), (-10, 10)), "top left": ((0, 0), (10, 10)),
-           "bottom right": ((1, 1), (-10, -10)), "bottom left": ((0, 1), (10, -10))}
-
-
-def emptiest_corner(series, log_x: bool, box=(0.45, 0.4)) -> str:
-    """The plot corner the curves cross least (the legend goes there, not over the newest points).
-    Each segment is sampled at 12 points, so a line through a corner counts, not only its markers."""
-    pts = []
-    for xs, ys in series:
-        xs = [math.log10(x) if log_x and x > 0 else x for x in xs]
-        for i in range(len(xs)):
-            pts.append((xs[i], ys[i]))
-            if i + 1 < len(xs):
-                pts += [(xs[i] + (xs[i + 1] - xs[i]) * t / 12, ys[i] + (ys[i + 1] - ys[i]) * t / 12) for t in range(1, 12)]
-    pts = [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)]
-    if not pts:
-        return "top right"
-    x0, x1 = min(x for x, _ in pts), max(x for x, _ in pts)
-    y0, y1 = min(y for _, y in pts), max(y for _, y in pts)
-    norm = [((x - x0) / ((x1 - x0) or 1), (y - y0) / ((y1 - y0) or 1)) for x, y in pts]
-    w, h = box
-
-    def count(right: bool, top: bool) -> int:
-        return sum((u >= 1 - w if right else u <= w) and (v >= 1 - h if top else v <= h) for u, v in norm)
-    scores = {name: count("right" in name, "top" in name) for name in CORNERS}
-    return min(CORNERS, key=lambda name: scores[name])  # ties: the order of CORNERS (top right first)
-
-
 def _plot_widget(log_x: bool) -> pg.PlotWidget:
     p = pg.PlotWidget()
     p.setMinimumHeight(160)
@@ -114,21 +88,19 @@ class ExperimentPlot(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.plot = _plot_widget(milestone in LOG_X)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
-        lay.addWidget(self.plot, 3)
-        self.side = None
+        self.key = self._column(lay, self.plot, 3)
+        self.side = self.side_key = None
         if self.side_names:
             self.side = _plot_widget(False)
             self.side.setXLink(self.plot)
-            self.side_legend = self.side.addLegend(offset=(-10, 10))
             self.side_label = side_label
-            lay.addWidget(self.side, 2)
+            self.side_key = self._column(lay, self.side, 2)
         self.waiting = QLabel(self.plot)  # what is happening while there is nothing to plot yet
         self.waiting.setAlignment(Qt.AlignCenter)
         self.waiting.setWordWrap(True)
         self.waiting.setAttribute(Qt.WA_TransparentForMouseEvents)
         self.curves: dict[str, object] = {}
-        self.corners: dict[int, str] = {}  # id(legend) -> the corner it stands in
+        self.marks: dict[str, tuple[str, str]] = {}  # series -> (colour, glyph) in the key
         self._ticks: list = []
         self._themed = None
         self.apply_theme()
@@ -140,9 +112,9 @@ class ExperimentPlot(QWidget):
         if colours == self._themed:
             return False
         self._themed = colours
-        self._style(self.plot, self.legend, self.labels, *colours)
+        self._style(self.plot, self.labels, *colours)
         if self.side is not None:
-            self._style(self.side, self.side_legend, (self.labels[0], self.side_label), *colours)
+            self._style(self.side, (self.labels[0], self.side_label), *colours)
         bg = pg.mkColor(colours[0])
         self.waiting.setStyleSheet(f"color: {colours[1]}; background: rgba({bg.red()}, {bg.green()}, {bg.blue()}, 215);"
                                    "padding: 8px;")  # the grid does not run through the words
@@ -151,7 +123,20 @@ class ExperimentPlot(QWidget):
         return True
 
     @staticmethod
-    def _style(plot, legend, labels, background: str, text: str) -> None:
+    def _column(lay, plot, stretch: int) -> QLabel:
+        """``plot`` under its key, a line of coloured marks and names that wraps."""
+        col = QVBoxLayout()
+        col.setSpacing(2)
+        key = QLabel()
+        key.setTextFormat(Qt.RichText)
+        key.setWordWrap(True)
+        col.addWidget(key)
+        col.addWidget(plot, 1)
+        lay.addLayout(col, stretch)
+        return key
+
+    @staticmethod
+    def _style(plot, labels, background: str, text: str) -> None:
         plot.setBackground(background)
         font = QFont(QApplication.font())
         font.setPointSize(TICK_PT)
@@ -161,10 +146,6 @@ class ExperimentPlot(QWidget):
             ax.setTextPen(pg.mkPen(text))
             ax.setStyle(tickFont=font)
             ax.setLabel(label, **{"color": text, "font-size": f"{LABEL_PT}pt"})
-        legend.setLabelTextColor(text)
-        legend.setLabelTextSize(LEGEND_PT)
-        bg = pg.mkColor(background)
-        legend.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 210))  # readable over grid and curves
 
     def resizeEvent(self, event):  # noqa: N802  Qt virtual
         super().resizeEvent(event)
@@ -188,27 +169,29 @@ class ExperimentPlot(QWidget):
 
     # ------------------------------------------------------------------ curves
     def _target(self, name: str):
-        return (self.side, self.side_legend) if name in self.side_names else (self.plot, self.legend)
+        return self.side if name in self.side_names else self.plot
 
     def _remove(self, name: str) -> None:
-        plot, legend = self._target(name)
-        plot.removeItem(self.curves.pop(name))
-        legend.removeItem(name)
+        self._target(name).removeItem(self.curves.pop(name))
+        self.marks.pop(name, None)
 
     def _new_curve(self, i: int, name: str):
-        plot, _ = self._target(name)
+        plot = self._target(name)
         c = line_colour(COLOURS[i % len(COLOURS)], self._themed[0])
         if "fitted" in name:  # a fit is a line, not measurements
-            return plot.plot([], [], pen=pg.mkPen(c, width=2, style=Qt.DashLine), name=name)
+            self.marks[name] = (c.name(), "╍╍")
+            return plot.plot([], [], pen=pg.mkPen(c, width=2, style=Qt.DashLine))
         if name in NOISY:  # one value per step: a thin line under the evaluations
-            curve = plot.plot([], [], pen=pg.mkPen(c, width=1.5), name=name)
+            self.marks[name] = (c.name(), "──")
+            curve = plot.plot([], [], pen=pg.mkPen(c, width=1.5))
             curve.setZValue(-1)
             return curve
+        self.marks[name] = (c.name(), f"━{GLYPHS[SYMBOLS[i % len(SYMBOLS)]]}━")
         # the first series drawn wider, under the others: where two measurements coincide (FlashAttention's
         # two tiled kernels use the same memory) both colours still show
         width, size = (5, 11) if i == 0 else (2, 7)
         curve = plot.plot([], [], pen=pg.mkPen(c, width=width), symbol=SYMBOLS[i % len(SYMBOLS)],
-                          symbolSize=size, symbolBrush=c, name=name)
+                          symbolSize=size, symbolBrush=c)
         curve.setZValue(-0.5 if i == 0 else 0)
         return curve
 
@@ -221,20 +204,15 @@ class ExperimentPlot(QWidget):
             curve.setData(xs, ys)
         for name in [n for n in self.curves if n not in series]:
             self._remove(name)
-        for plot, legend in ((self.plot, self.legend), (self.side, getattr(self, "side_legend", None))):
-            if plot is not None:
-                on = [v for n, v in series.items() if self._target(n)[0] is plot]
-                self._corner(legend, emptiest_corner(on, plot is self.plot and self.milestone in LOG_X))
+        for key, plot in ((self.key, self.plot), (self.side_key, self.side)):
+            if key is not None:
+                html = " &nbsp; ".join(f"<span style='color:{c}'><b>{g}</b></span>&nbsp;{escape(n)}"
+                                       for n, (c, g) in self.marks.items() if self._target(n) is plot)
+                if html != key.text():
+                    key.setText(html)
         if self.milestone in LOG_X:
             k_from = 1e3 if self.milestone == "2022-03-chinchilla" else 1e4  # 9.05 K beside 19.8 K, not 9048
             ticks = log_ticks([x for n, (xs, _) in series.items() if "fitted" not in n for x in xs], k_from=k_from)
             if ticks != self._ticks:
                 self._ticks = ticks
                 self.plot.getAxis("bottom").setTicks([ticks] if ticks else None)
-
-    def _corner(self, legend, corner: str) -> None:
-        if self.corners.get(id(legend)) == corner:
-            return
-        self.corners[id(legend)] = corner
-        anchor, offset = CORNERS[corner]
-        legend.anchor(itemPos=anchor, parentPos=anchor, offset=offset)

@@ -70,7 +70,7 @@ class ExperimentView(QWidget):
         lay.addLayout(self._bar())
         split = QSplitter(Qt.Vertical)
         self.plots = ExperimentPlot(milestone)
-        self.plot, self.legend, self.curves = self.plots.plot, self.plots.legend, self.plots.curves
+        self.plot, self.curves = self.plots.plot, self.plots.curves
         split.addWidget(self.plots)
         lower = QSplitter(Qt.Horizontal)
         self.table = QTableWidget(0, 0)
@@ -180,7 +180,9 @@ class ExperimentView(QWidget):
         return True if self.worker is None else self.worker.shutdown(timeout_ms)
 
     def open_dialog(self):
-        path = QFileDialog.getExistingDirectory(self, "Open an experiment folder")
+        from studio.core.experiments.common import default_experiment_dir
+        where = default_experiment_dir(self.milestone).parent  # where the app keeps them
+        path = QFileDialog.getExistingDirectory(self, "Open an experiment folder", str(where) if where.is_dir() else "")
         if path:
             self.open_folder(path)
 
@@ -223,7 +225,10 @@ class ExperimentView(QWidget):
         if self.worker is not None and self._stages and h.status == "running":
             what, since = self._stages[-1]
             start = self._stages[0][1]
-            return f"{what} — {clock(time.monotonic() - since)} (run {clock(time.monotonic() - start)})"
+            rows = next(reversed(h.tables.values()), [])
+            at = (f" · {rows[0][0]} {rows[-1][0]}" if len(rows) > 1 and str(rows[0][0]) in ("step", "iteration")
+                  else "")  # a long RL stage: its latest step, so the line moves with the table
+            return f"{what}{at} — {clock(time.monotonic() - since)} (run {clock(time.monotonic() - start)})"
         if h.status == "stopped" and self._resume:
             return f"Stopped. Start (at {self._resume[1]:g} minutes) continues it in {self._resume[0]}"
         return h.message
@@ -251,7 +256,7 @@ class ExperimentView(QWidget):
         self._fill_table(next(reversed(h.tables.values()), []))
         texts = list(h.texts)
         optimum = (h.result or {}).get("optimum")
-        if isinstance(optimum, dict) and optimum and not any(label == "compute-optimal" for label, _ in texts):
+        if isinstance(optimum, dict) and optimum and not any(label.startswith("compute-optimal") for label, _ in texts):
             texts.append(("compute-optimal", optimum_line(optimum, (h.result or {}).get("paper_tokens_per_param"))))
         if self.milestone == "2022-03-chinchilla":  # the placeholder promised the optimum "when the sweep ends"
             self.samples.setPlaceholderText(NO_OPTIMUM if h.result is not None else PLACEHOLDER[self.milestone])
