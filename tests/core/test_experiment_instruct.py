@@ -168,10 +168,6 @@ def test_a_counterfactual_pair_differs_only_where_the_rule_looks():
         g, b = I.words_of(good), I.words_of(bad)
         assert len(g) == len(b)                              # the same sentence, one name or word swapped
         assert all(x == y or x == ins.name or x.lower() == ins.word for x, y in zip(g, b))
-    decoy = I.Instruction(next(n for n in data.names if n != data.train[0].name),
-                          next(w for w in data.words if w != data.train[0].word))
-    bads = [I.contrast(data, data.train[0], r, decoy)[1] for _ in range(40)]
-    assert any(decoy.name in I.words_of(b) or decoy.word in I.words_of(b.lower()) for b in bads)
 
 
 def test_a_summed_score_adds_the_reply_tokens_up_to_its_end():
@@ -185,3 +181,18 @@ def test_a_summed_score_adds_the_reply_tokens_up_to_its_end():
         assert float(rm.score(prompt, torch.tensor([[80, 90, R.EOS, 99, 98]]))) == pytest.approx(float(per.sum()), abs=1e-5)
     with pytest.raises(ValueError, match="pooling"):
         RM.make_reward_model(_model(), "max")
+
+
+def test_token_rewards_pay_the_same_score_spread_over_the_reply():
+    sft = _model()
+    rm = RM.make_reward_model(sft, "sum")
+    torch.nn.init.normal_(rm.head.weight)
+    prompts = I.left_pad([[1, 70, 71, 10]] * 3)
+    out = {}
+    for token in (False, True):
+        s = P.PPOSettings(max_new=6, token_rewards=token)
+        out[token] = P.rollout(copy.deepcopy(sft), rm, sft, rm, prompts, s, torch.Generator().manual_seed(0), (0.5, 2.0))
+    assert torch.equal(out[False]["replies"], out[True]["replies"])
+    # γ = λ = 1: the return at the first token is the reply's whole reward, however it is paid
+    assert torch.allclose(out[False]["returns"][:, 0], out[True]["returns"][:, 0], atol=1e-4)
+    assert not torch.allclose(out[False]["returns"][:, 1:], out[True]["returns"][:, 1:])

@@ -108,10 +108,7 @@ def task_for(stories, tok, s: Settings, seed: int) -> tuple[L.Task, list]:
     task = L.Task(train=conversations(idata, idata.train, s.two_turn_share, seed + 1),
                   heldout=conversations(idata, held, 1.0, seed + 2), prompt=prompt_of(tok),
                   demonstration=lambda c, r: I.demonstration(idata, c.ins, r),
-                  follows=lambda c, text: I.follows(c.ins, text),
-                  # the other name or word of a counterfactual is often the earlier turn's: that one is in
-                  # the prompt too, and the reward model must match the reply to the last instruction
-                  contrast=lambda c, r: I.contrast(idata, c.ins, r, c.earlier[0][0] if c.earlier else None),
+                  follows=lambda c, text: I.follows(c.ins, text), contrast=lambda c, r: I.contrast(idata, c.ins, r),
                   heldout_eval=lambda m, sd: multi_turn(m, tok, pairs, s.pipeline.eval_samples, s.pipeline, sd))
     return task, pairs
 

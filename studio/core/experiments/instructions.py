@@ -118,19 +118,16 @@ def demonstration(data: InstructionData, ins: Instruction, r: random.Random) -> 
     return re.sub(rf"\b{old}\b", ins.name, sent, count=1)
 
 
-def contrast(data: InstructionData, ins: Instruction, r: random.Random,
-             decoy: Instruction | None = None) -> tuple[str, str]:
+def contrast(data: InstructionData, ins: Instruction, r: random.Random) -> tuple[str, str]:
     """(a demonstration, the same sentence with another name | with another word in place of the
     instructed one): a counterfactual preference pair whose only difference is what the rule checks.
     (A pair against a demonstration about another word differed in a whole sentence: the reward
-    model could tell them apart by anything in it.) ``decoy``: an instruction also in the prompt
-    (a conversation's earlier turn), whose name or word is then the other one half of the time."""
+    model could tell them apart by anything in it.)"""
     good = demonstration(data, ins, r)
-    lure = decoy is not None and r.random() < 0.5
     if r.random() < 0.5:
-        other = decoy.name if lure and decoy.name != ins.name else r.choice([n for n in data.names if n != ins.name])
+        other = r.choice([n for n in data.names if n != ins.name])
         return good, re.sub(rf"\b{ins.name}\b", other, good)
-    other = decoy.word if lure and decoy.word != ins.word else r.choice([w for w in data.words if w != ins.word])
+    other = r.choice([w for w in data.words if w != ins.word])
     return good, re.sub(rf"\b{ins.word}\b", lambda m: other.capitalize() if m.group(0)[0].isupper() else other, good,
                         flags=re.IGNORECASE)
 

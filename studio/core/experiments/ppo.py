@@ -30,6 +30,9 @@ class PPOSettings:
     # followed first fell (0.29 → 0.21 and 0.44 → 0.27 after 10 iterations) before it rose. λ = 1 uses
     # the value only as a baseline (return − V), which no untrained value can bias.
     lam: float = 1.0
+    # the reward model's score paid out token by token, where its sum pooling adds it up (the same
+    # total; the paper pays it at the last token): a token is credited only with what follows it
+    token_rewards: bool = False
     temperature: float = 1.0
     max_new: int = 24
 
@@ -68,13 +71,17 @@ def rollout(policy, value_model, reference, rm, prompts, s: PPOSettings, gen, sc
     with torch.no_grad():
         old_logp = R.logprobs(policy, prompts, replies)
         ref_logp = R.logprobs(reference, prompts, replies)
-        score = rm.score(prompts, replies)
+        terms = rm.terms(prompts, replies)
+        score = terms.sum(1)
         old_values = value_model.values(prompts, replies)
     kl = (old_logp - ref_logp) * mask
     rewards = -s.kl * kl
     last = R.last_index(mask)
-    normed = (score - score_norm[0]) / score_norm[1]
-    rewards[torch.arange(len(last)), last] += normed
+    if s.token_rewards:  # each token gets what it adds to the score; the mean comes off at the end
+        rewards = rewards + terms / score_norm[1]
+        rewards[torch.arange(len(last)), last] -= score_norm[0] / score_norm[1]
+    else:
+        rewards[torch.arange(len(last)), last] += (score - score_norm[0]) / score_norm[1]
     adv, returns = gae(rewards, old_values, mask, s.lam)
     return {"replies": replies, "mask": mask, "old_logp": old_logp, "old_values": old_values,
             "adv": _whiten(adv, mask) * mask, "returns": returns, "score": score, "kl": kl.sum(1)}

@@ -44,17 +44,21 @@ def make_reward_model(sft, pooling: str = "last"):
             """(B, T) scalar at every position."""
             return self.head(R.hidden_states(self.body, tokens)).squeeze(-1)
 
+        def terms(self, prompts, replies):
+            """(B, R) what each reply token adds to the score (0 after the reply's end): the scalar
+            at every token for "sum", its share for "mean", all of it at the last token for "last"."""
+            import torch
+            per = self.per_position(torch.cat([prompts, replies], 1))[:, prompts.shape[1]:]
+            mask = R.reply_mask(replies)
+            if pooling == "last":
+                at = R.last_index(mask)[:, None]
+                return torch.zeros_like(per).scatter(1, at, per.gather(1, at))
+            return per * mask if pooling == "sum" else per * mask / mask.sum(1, keepdim=True)
+
         def score(self, prompts, replies):
             """(B,) the reward of each reply: the scalar at its last real token, or the sum or mean
             of the scalars at all its tokens (EOS included)."""
-            import torch
-            seq = torch.cat([prompts, replies], 1)
-            per = self.per_position(seq)
-            mask = R.reply_mask(replies)
-            if pooling == "last":
-                return per.gather(1, (prompts.shape[1] + R.last_index(mask))[:, None]).squeeze(1)
-            total = (per[:, prompts.shape[1]:] * mask).sum(1)
-            return total if pooling == "sum" else total / mask.sum(1)
+            return self.terms(prompts, replies).sum(1)
 
         def values(self, prompts, replies):
             """(B, R) the value of the state each reply token is chosen in (PPO's value model)."""
