@@ -44,7 +44,7 @@ def test_the_template_puts_every_turn_and_ends_a_reply_with_eos():
 
 def test_chatgpt_writes_a_multi_turn_result(chat_dir):
     data = json.loads((chat_dir / RESULT_FILE).read_text())
-    assert data["milestone"] == C.MILESTONE and data["heldout_conversations"] == 4   # 8 held-out instructions
+    assert data["milestone"] == C.MILESTONE and data["heldout_conversations"] == 8   # 8 held-out instructions, each once first, once second
     assert 0 <= data["before"] <= 1 and 0 <= data["after"] <= 1 and data["chat_template"]["user"] == "<|user|>"
     assert all("⏎" in s[0] for s in data["samples_after"])           # two turns, the first answered by the model
 
