@@ -37,6 +37,15 @@ def test_a_stage_gets_its_share_of_the_time_left_and_a_fast_one_leaves_it_to_the
     assert over(7) and over(8) and dl.cut == {"c": 7}   # the step it was cut at, once
 
 
+def test_the_base_model_and_sft_may_take_twice_their_share():
+    t = [0.0]
+    dl = D.Deadline(100.0, {"pretrain": 1.0, "sft": 1.0, "ppo": 2.0}, now=lambda: t[0])
+    assert dl.stage_end("pretrain") == pytest.approx(50.0)   # 2 × 1/4 of the 100 s left
+    t[0] = 50.0
+    assert dl.stage_end("sft") == pytest.approx(50.0 + 50.0 * 2 / 3)
+    assert dl.stage_end("ppo") == pytest.approx(100.0)        # a share is never more than what is left
+
+
 def test_a_slow_machine_cuts_every_stage_and_the_run_still_ends_by_the_deadline(tmp_path, monkeypatch):
     clock = _Clock()
     monkeypatch.setattr(D, "clock", clock)

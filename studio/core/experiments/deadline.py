@@ -3,10 +3,14 @@ stage also ends when its share of the time left is spent, so that a run on a loa
 one that first trains its tokenizer on a cold cache) still ends within ``--minutes``.
 
 A stage's share is the time left times its weight over the weights of it and the stages after it
-(the weights are the stages' seconds on one free core at the default settings). A stage that ends
-early (SFT reaching its target) leaves its time to the later ones; one that takes longer than its
-weight said (a cold tokenizer) takes it from all of them in proportion. The final evaluation is
-the metric and is never cut: its weight is set to what the same evaluation of the SFT model took.
+(the weights are the stages' seconds on one core at the default settings), times its priority:
+the base model and SFT may take up to twice their proportional share, because every later stage
+is worth nothing without them (a loaded start once cut pretraining to 29 of 250 steps and the SFT
+model then followed nothing), while fewer reward-model steps or PPO iterations only weaken the
+effect. A stage that ends early (SFT reaching its target) leaves its time to the later ones; one
+that takes longer than its weight said (a cold tokenizer) takes it from all of them. The final
+evaluation is the metric and is never cut: its weight is set to what the same evaluation of the
+SFT model took.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ clock: Callable[[], float] = time.monotonic  # the tests put a fake clock here
 # seconds on one free core at the default settings (InstructGPT, starter stories); only their
 # ratios matter. "after": the held-out evaluation of the policy and its KL, never cut.
 WEIGHTS = {"pretrain": 12.0, "sft": 25.0, "rm": 40.0, "before": 2.0, "ppo": 65.0, "after": 3.0}
+PRIORITY = {"pretrain": 2.0, "sft": 2.0}
 MARGIN_S = 12.0  # Python and torch starting, the result files: outside the job's own clock
 
 
@@ -40,9 +45,10 @@ class Deadline:
     def stage_end(self, stage: str) -> float:
         """The clock reading by which ``stage`` should end: its share of the time left."""
         keys = list(self.weights)
-        rest = sum(self.weights[k] for k in keys[keys.index(stage):])
+        later = keys[keys.index(stage):]
+        share = self.weights[stage] * PRIORITY.get(stage, 1.0) / max(1e-9, sum(self.weights[k] for k in later))
         now = self.now()
-        return now + max(0.0, self.end - now) * self.weights[stage] / max(1e-9, rest)
+        return now + max(0.0, self.end - now) * min(1.0, share)
 
     def over(self, stage: str) -> Callable[[int], bool]:
         """``over(steps_done)``: True (and the cut recorded) once ``stage``'s share is spent."""
