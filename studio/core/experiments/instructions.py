@@ -118,15 +118,23 @@ def demonstration(data: InstructionData, ins: Instruction, r: random.Random) -> 
     return re.sub(rf"\b{old}\b", ins.name, sent, count=1)
 
 
+GLUED = ("s", "y", "ed", "er", "ly", "ing", "oon", "le")  # pieces that make a whole word another one
+
+
 def contrast(data: InstructionData, ins: Instruction, r: random.Random) -> tuple[str, str]:
     """(a demonstration, the same sentence with another name | with another word in place of the
-    instructed one): a counterfactual preference pair whose only difference is what the rule checks.
-    (A pair against a demonstration about another word differed in a whole sentence: the reward
-    model could tell them apart by anything in it.)"""
+    instructed one | with a piece glued to the word): a counterfactual preference pair whose only
+    difference is what the rule checks. (A pair against a demonstration about another word differed
+    in a whole sentence: the reward model could tell them apart by anything in it. Without glued
+    pieces, a reward model that sums per-token scores paid for the word's first piece, and PPO
+    wrote "balloud" and "gar" for "ball" and "garden".)"""
     good = demonstration(data, ins, r)
-    if r.random() < 0.5:
+    kind = r.random()
+    if kind < 0.4:
         other = r.choice([n for n in data.names if n != ins.name])
         return good, re.sub(rf"\b{ins.name}\b", other, good)
+    if kind < 0.6:
+        return good, re.sub(rf"\b({ins.word})\b", lambda m: m.group(1) + r.choice(GLUED), good, flags=re.IGNORECASE)
     other = r.choice([w for w in data.words if w != ins.word])
     return good, re.sub(rf"\b{ins.word}\b", lambda m: other.capitalize() if m.group(0)[0].isupper() else other, good,
                         flags=re.IGNORECASE)
