@@ -173,6 +173,7 @@ def test_stop_during_a_run_stops_and_start_continues_in_the_same_folder(qtbot, t
     QTest.mouseClick(view.start_btn, Qt.LeftButton)
     qtbot.waitUntil(lambda: "training the" in view.status.text(), timeout=LONG)
     assert "(run " in view.status.text()  # the stage line carries its clock
+    assert not view.open_folder(tiny) and "stop it" in view.status.text()  # not while its events arrive
     QTest.mouseClick(view.stop_btn, Qt.LeftButton)
     assert not view.stop_btn.isEnabled() and "Stopping" in view.status.text()
     qtbot.waitUntil(lambda: view.worker is None, timeout=LONG)
@@ -239,3 +240,9 @@ def test_size_ticks_read_as_numbers():
     assert [EP.tick_label(x) for x in (1, 128, 4096, 9048, 19760, 430752, 2.5e6)] == \
         ["1", "128", "4096", "9048", "19.8 K", "431 K", "2.5 M"]
     assert EP.tick_label(9048, k_from=1e3) == "9.05 K"
+
+
+def test_table_cells_group_thousands_and_keep_four_digits():
+    from studio._qt.training.experiment_view import cell
+    assert [cell(v) for v in (1104896, 9048, 0.48921, 1.2e11, 30000.0, 4096)] == \
+        ["1,104,896", "9048", "0.4892", "1.2e+11", "30,000", "4096"]

@@ -183,7 +183,9 @@ class ExperimentPlot(QWidget):
             return plot.plot([], [], pen=pg.mkPen(c, width=2, style=Qt.DashLine))
         if name in NOISY:  # one value per step: a thin line under the evaluations
             self.marks[name] = (c.name(), "──")
-            curve = plot.plot([], [], pen=pg.mkPen(c, width=1.5))
+            faint = pg.mkColor(c)
+            faint.setAlphaF(0.6)  # under the evaluations, not over them (bright on the dark theme)
+            curve = plot.plot([], [], pen=pg.mkPen(faint, width=1.5))
             curve.setZValue(-1)
             return curve
         self.marks[name] = (c.name(), f"━{GLYPHS[SYMBOLS[i % len(SYMBOLS)]]}━")

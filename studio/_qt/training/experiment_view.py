@@ -43,6 +43,15 @@ NO_SAMPLES = {"2022-05-flashattention"}  # kernels, not text: the table takes th
 O1 = "2024-09-o1"
 
 
+def cell(v) -> str:
+    """A table value as a class reads it: 4 significant digits, thousands grouped (1,104,896 tokens)."""
+    if isinstance(v, float):
+        return f"{v:,.0f}" if v.is_integer() and 1e4 <= abs(v) < 1e9 else f"{v:.4g}"
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 1e4:
+        return f"{v:,}"
+    return str(v)
+
+
 def clock(seconds: float) -> str:
     s = int(seconds)
     return f"{s // 60}:{s % 60:02d}"
@@ -57,7 +66,6 @@ class ExperimentView(QWidget):
         self._drawn = -1
         self._stopping = False
         self._stages: list[tuple[str, float]] = []  # (what, when it started) of this run
-        self._ended_at = None
         self._notice = ("", 0.0)  # a line that stays over the status for a few seconds
         self._resume = None       # (folder, minutes) of a stopped run: Start continues it there
         lay = QVBoxLayout(self)
@@ -123,7 +131,6 @@ class ExperimentView(QWidget):
         bar.addStretch(1)
         return bar
 
-
     # ------------------------------------------------------------------ running
     def start(self, out_dir=None, settings=None):
         """Run the experiment on the worker (``settings``: the experiment's own, e.g. tiny ones in tests)."""
@@ -140,7 +147,7 @@ class ExperimentView(QWidget):
         source = self.source.source() if self.source is not None else None
         req = ExperimentRequest(self.milestone, out, minutes=self.minutes.value(), settings=settings, source=source)
         self.history.reset(self.milestone)
-        self._stages, self._ended_at = [(f"starting in {out}", time.monotonic())], None
+        self._stages = [(f"starting in {out}", time.monotonic())]
         self.history.path, self.history.status = out, "running"
         self._resume = None
         self.status.setText(f"{'Continuing' if again else 'Starting'} in {out}…")
@@ -166,7 +173,7 @@ class ExperimentView(QWidget):
     def _ended(self):
         self.worker = None
         self._stopping = False
-        self._ended_at = time.monotonic()
+        self._notice = ("", 0.0)  # the run's end is newer news than any notice
         self.history.ended()
         if self.history.status == "stopped" and self.history.path:
             self._resume = (self.history.path, self.minutes.value())
@@ -187,6 +194,9 @@ class ExperimentView(QWidget):
             self.open_folder(path)
 
     def open_folder(self, path) -> bool:
+        if self.worker is not None:  # the running job's events would land in the reopened history
+            self.say("An experiment is running here: stop it, or wait for it, before opening a folder.")
+            return False
         try:
             h = ExperimentHistory.from_folder(path)
         except StudioError as exc:
@@ -199,7 +209,7 @@ class ExperimentView(QWidget):
             self.status.setText(f"{path} holds the {h.milestone} experiment, not {self.milestone}")
             return False
         self.history = h
-        self._stages, self._ended_at = [], None
+        self._stages = []
         self._drawn = -1
         self._redraw(force=True)
         return True
@@ -272,7 +282,7 @@ class ExperimentView(QWidget):
         self.table.setRowCount(len(body))
         for r, row in enumerate(body):
             for c, v in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(f"{v:.4g}" if isinstance(v, float) else str(v)))
+                self.table.setItem(r, c, QTableWidgetItem(cell(v)))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         if body and self.worker is not None:
             self.table.scrollToBottom()  # the latest step in sight, as the curve shows it
