@@ -236,7 +236,10 @@ def test_o1_samples_the_policy_of_a_finished_r1_run(qtbot, tiny):
     assert o1.source.source() is None  # the base model, pretrained here
 
 
-def test_size_ticks_read_as_numbers():
+def test_size_ticks_read_as_numbers(qtbot):
+    empty = EP.ExperimentPlot(CH.MILESTONE)
+    qtbot.addWidget(empty)
+    assert empty.plot.getAxis("bottom")._tickLevels == [[]]  # no "2 3 … 9" of a bare log axis before the first point
     assert [EP.tick_label(x) for x in (1, 128, 4096, 9048, 19760, 430752, 2.5e6)] == \
         ["1", "128", "4096", "9048", "19.8 K", "431 K", "2.5 M"]
     assert EP.tick_label(9048, k_from=1e3) == "9.05 K"

@@ -16,7 +16,7 @@ from html import escape
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.core.experiments.history import AXES
@@ -102,6 +102,8 @@ class ExperimentPlot(QWidget):
         self.curves: dict[str, object] = {}
         self.marks: dict[str, tuple[str, str]] = {}  # series -> (colour, glyph) in the key
         self._ticks: list = []
+        if milestone in LOG_X:  # no "2 3 4 … 9" of an empty log axis before the first point
+            self.plot.getAxis("bottom").setTicks([[]])
         self._themed = None
         self.apply_theme()
 
@@ -146,6 +148,11 @@ class ExperimentPlot(QWidget):
             ax.setTextPen(pg.mkPen(text))
             ax.setStyle(tickFont=font)
             ax.setLabel(label, **{"color": text, "font-size": f"{LABEL_PT}pt"})
+        title = QFont(font)
+        title.setPointSize(LABEL_PT)
+        # room for the tick labels and the title from the start: pyqtgraph grows the axis only after the
+        # first ticks are drawn, and for that frame they sat on the title ("samples pe4 problem")
+        plot.getAxis("bottom").setHeight(QFontMetrics(font).height() + QFontMetrics(title).height() + 4)
 
     def resizeEvent(self, event):  # noqa: N802  Qt virtual
         super().resizeEvent(event)
@@ -154,7 +161,9 @@ class ExperimentPlot(QWidget):
     def _place_waiting(self) -> None:
         """The stage list centred on the plot, as wide as its lines (at most the plot's width)."""
         room = self.plot.rect().adjusted(60, 10, -10, -50)
-        width = min(room.width(), self.waiting.sizeHint().width() + 4)
+        fm = self.waiting.fontMetrics()  # a word-wrapped label's size hint is narrow: its longest line instead
+        longest = max((fm.horizontalAdvance(line) for line in self.waiting.text().split("\n")), default=0)
+        width = min(room.width(), longest + 24)
         height = min(room.height(), self.waiting.heightForWidth(width))
         self.waiting.setGeometry(room.x() + (room.width() - width) // 2, room.y() + (room.height() - height) // 2,
                                  width, max(height, 0))
@@ -217,4 +226,4 @@ class ExperimentPlot(QWidget):
             ticks = log_ticks([x for n, (xs, _) in series.items() if "fitted" not in n for x in xs], k_from=k_from)
             if ticks != self._ticks:
                 self._ticks = ticks
-                self.plot.getAxis("bottom").setTicks([ticks] if ticks else None)
+                self.plot.getAxis("bottom").setTicks([ticks])
