@@ -196,3 +196,32 @@ def test_token_rewards_pay_the_same_score_spread_over_the_reply():
     # γ = λ = 1: the return at the first token is the reply's whole reward, however it is paid
     assert torch.allclose(out[False]["returns"][:, 0], out[True]["returns"][:, 0], atol=1e-4)
     assert not torch.allclose(out[False]["returns"][:, 1:], out[True]["returns"][:, 1:])
+
+
+class _EndsAt:
+    """Writes token 4 until a row's sequence is as long as its second prompt token, then EOS."""
+    context = 64
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, idx):
+        self.batches.append(idx.shape[0])
+        logits = torch.zeros(idx.shape[0], idx.shape[1], 10)
+        ends = idx.shape[1] >= idx[:, 1]
+        logits[ends, -1, R.EOS] = 1.0
+        logits[~ends, -1, 4] = 1.0
+        return logits, None
+
+
+def test_a_finished_reply_leaves_the_batch_and_changes_no_other_row():
+    m = _EndsAt()
+    out = R.sample(m, torch.tensor([[1, 5, 9], [1, 6, 9], [1, 8, 9]]), 7, 0.0, torch.Generator().manual_seed(0))
+    E = R.EOS
+    assert out.tolist() == [[4, 4, E, E, E, E, E], [4, 4, 4, E, E, E, E], [4, 4, 4, 4, 4, E, E]]
+    assert m.batches == [3, 3, 3, 2, 1, 1]                  # the rows that ended are not run again
+    real = _model()
+    prompts = I.left_pad([[1, 70, 71, 10], [1, 80, 10], [1, 90, 91, 92, 10]])
+    together = R.sample(real, prompts, 8, 0.0, torch.Generator().manual_seed(0))
+    for i in range(3):
+        assert torch.equal(R.sample(real, prompts[i:i + 1], 8, 0.0, torch.Generator().manual_seed(0)), together[i:i + 1])

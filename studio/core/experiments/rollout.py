@@ -12,28 +12,27 @@ EOS = 2
 
 
 def sample(model, prompts, n_new: int, temperature: float, gen):
-    """(B, n_new) reply tokens; a row that has sampled EOS keeps writing EOS; stops when all have."""
+    """(B, n_new) reply tokens, EOS after a reply's end. A row that has sampled EOS leaves the batch:
+    the model has no KV cache, so every new token reruns the whole sequence, and one long reply kept
+    every finished row of its batch running to the end."""
     import torch
+    out = torch.full((prompts.shape[0], n_new), EOS, dtype=torch.long)
+    rows = torch.arange(prompts.shape[0])
     idx = prompts
-    done = torch.zeros(prompts.shape[0], dtype=torch.bool)
     with torch.no_grad():
-        for _ in range(n_new):
+        for t in range(n_new):
             logits, _ = model(idx[:, -model.context:])
             last = logits[:, -1, :].float()
             if temperature <= 0:
                 nxt = last.argmax(-1)
             else:
                 nxt = torch.multinomial(torch.softmax(last / temperature, -1), 1, generator=gen).squeeze(1)
-            nxt = torch.where(done, torch.full_like(nxt, EOS), nxt)
-            done |= nxt == EOS
-            idx = torch.cat([idx, nxt[:, None]], 1)
-            if bool(done.all()):
+            out[rows, t] = nxt
+            going = nxt != EOS
+            if not bool(going.any()):
                 break
-    replies = idx[:, prompts.shape[1]:]
-    if replies.shape[1] < n_new:  # everyone ended early: pad to the full width
-        pad = torch.full((replies.shape[0], n_new - replies.shape[1]), EOS, dtype=torch.long)
-        replies = torch.cat([replies, pad], 1)
-    return replies
+            rows, idx = rows[going], torch.cat([idx, nxt[:, None]], 1)[going]
+    return out
 
 
 def reply_mask(replies):
