@@ -6,6 +6,7 @@ and one when it ends (table, before/after samples). Light and dark theme.
     xvfb-run -a -s "-screen 0 1366x768x24" sh -c 'openbox & OMP_NUM_THREADS=1 nice python3 bench/screenshots_experiments.py'
     python3 bench/screenshots_experiments.py --only 2022-05-flashattention --themes dark --minutes 0.1
     python3 bench/screenshots_experiments.py --themes dark --reopen /tmp/archstudio-experiment-shots/folders
+    python3 bench/screenshots_experiments.py --only 2022-03-instructgpt --themes light --minutes 3 --stop-at "reward model"
 
 Under X (xcb) a shot is the whole screen (window frames, the view over the main window); offscreen it
 is the main window with the view painted where it stands. For each shot the log gives the stage
@@ -108,10 +109,15 @@ def run_one(app, win, pid: str, theme: str, args, out: Path, log: list) -> None:
     QTest.keyClick(spin, Qt.Key_Tab)
     QTest.mouseClick(view.start_btn, Qt.LeftButton)
     t0, n, last_msg, last_shot = time.monotonic(), 1, None, 0.0
-    stages = []
+    stages, stop_at, stopped = [], None, None
     while view.worker is not None and time.monotonic() - t0 < args.timeout:
         wait(app, 0.2)
         msg = view.history.message  # the stage (the status line also carries a ticking clock)
+        if args.stop_at and args.stop_at in msg and stop_at is None:
+            stop_at = time.monotonic() + 3.0  # 3 s into the stage
+        if stop_at is not None and stopped is None and time.monotonic() >= stop_at:
+            QTest.mouseClick(view.stop_btn, Qt.LeftButton)
+            stopped = time.monotonic()
         now = time.monotonic() - t0
         if msg != last_msg or now - last_shot >= args.every:
             if msg != last_msg:
@@ -119,6 +125,7 @@ def run_one(app, win, pid: str, theme: str, args, out: Path, log: list) -> None:
             last_msg, last_shot = msg, now
             shot(app, win, dlg, out / f"{stem}-{n}-run.png")
             n += 1
+    ended = time.monotonic()
     wait(app, 0.5)
     view._redraw(force=True)
     wait(app, 0.3)
@@ -126,6 +133,7 @@ def run_one(app, win, pid: str, theme: str, args, out: Path, log: list) -> None:
     geo, screen = dlg.frameGeometry(), app.primaryScreen().availableGeometry()
     px, where = smallest_text_px(dlg)
     log.append({"id": pid, "theme": theme, "wall_s": round(time.monotonic() - t0, 1), "status": view.history.status,
+                "stop_s": None if stopped is None else round(ended - stopped, 1),
                 "message": view.status.text(), "stages": stages, "shots": n, "button_scrolled": hidden,
                 "view": [geo.x(), geo.y(), geo.width(), geo.height()], "on_screen": screen.contains(geo),
                 "smallest_px": px, "smallest_in": where, "table": [view.table.rowCount(), view.table.columnCount()],
@@ -169,6 +177,8 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=0.1, help="typed into the view (3 = the real experiment)")
     ap.add_argument("--every", type=float, default=6.0, help="seconds between shots while it runs")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds one experiment may run")
+    ap.add_argument("--stop-at", default="", help="click Stop 3 s into the first stage whose line holds this text "
+                                                  "(the log gives how long the run took to end)")
     ap.add_argument("--reopen", default="", help="a folder of finished experiment folders: reopen those instead of running")
     args = ap.parse_args(argv)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):

@@ -181,6 +181,9 @@ def test_stop_during_a_run_stops_and_start_continues_in_the_same_folder(qtbot, t
     first = view.history.path
     qtbot.waitUntil(lambda: "Start (at" in view.status.text() and first in view.status.text(), timeout=5000)
     assert not (Path(first) / RESULT_FILE).exists()
+    # stopped inside the first model's training: the plot lists what it got through, not a bare box
+    qtbot.waitUntil(lambda: view.plots.waiting.text().startswith("Stopped before the first point"), timeout=5000)
+    assert "■ training the 8-wide" in view.plots.waiting.text() and view.plots.waiting.isVisible()
     QTest.mouseClick(view.start_btn, Qt.LeftButton)
     assert view.history.path == first and "Continuing" in view.status.text()
     QTest.mouseClick(view.stop_btn, Qt.LeftButton)

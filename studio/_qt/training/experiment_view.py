@@ -38,6 +38,9 @@ PLACEHOLDER = {"2022-05-flashattention": "This experiment measures attention ker
                "2022-03-chinchilla": "The compute-optimal size appears here when the sweep ends."}
 NO_OPTIMUM = ("The sweep ended without an interior optimum: the best size sits at an edge of the sweep, so no "
               "parabola minimum is claimed. At 3 minutes the budget is large enough for one.")
+HEADS = {"running": "The curve fills in when the experiment measures it. So far:",
+         "stopped": "Stopped before the first point. It got through:",
+         "failed": "It failed before the first point. It got through:"}
 STOPPING = "Stopping after this unit of work (the folder keeps what is done; Start continues it)…"
 NO_SAMPLES = {"2022-05-flashattention"}  # kernels, not text: the table takes the whole width
 O1 = "2024-09-o1"
@@ -66,6 +69,7 @@ class ExperimentView(QWidget):
         self._drawn = -1
         self._stopping = False
         self._stages: list[tuple[str, float]] = []  # (what, when it started) of this run
+        self._ended_at = None                       # when it ended (the last stage's time stops there)
         self._notice = ("", 0.0)  # a line that stays over the status for a few seconds
         self._resume = None       # (folder, minutes) of a stopped run: Start continues it there
         lay = QVBoxLayout(self)
@@ -147,7 +151,7 @@ class ExperimentView(QWidget):
         source = self.source.source() if self.source is not None else None
         req = ExperimentRequest(self.milestone, out, minutes=self.minutes.value(), settings=settings, source=source)
         self.history.reset(self.milestone)
-        self._stages = [(f"starting in {out}", time.monotonic())]
+        self._stages, self._ended_at = [(f"starting in {out}", time.monotonic())], None
         self.history.path, self.history.status = out, "running"
         self._resume = None
         self.status.setText(f"{'Continuing' if again else 'Starting'} in {out}…")
@@ -174,6 +178,7 @@ class ExperimentView(QWidget):
         self.worker = None
         self._stopping = False
         self._notice = ("", 0.0)  # the run's end is newer news than any notice
+        self._ended_at = time.monotonic()
         self.history.ended()
         if self.history.status == "stopped" and self.history.path:
             self._resume = (self.history.path, self.minutes.value())
@@ -209,7 +214,7 @@ class ExperimentView(QWidget):
             self.status.setText(f"{path} holds the {h.milestone} experiment, not {self.milestone}")
             return False
         self.history = h
-        self._stages = []
+        self._stages, self._ended_at = [], None
         self._drawn = -1
         self._redraw(force=True)
         return True
@@ -244,14 +249,17 @@ class ExperimentView(QWidget):
         return h.message
 
     def _waiting_text(self) -> str:
-        """The stages so far, while nothing is plotted yet (empty once the first point is in)."""
-        if any(xs for xs, _ in self.history.series.values()) or not self._stages or self.history.status != "running":
+        """The stages so far, while nothing is plotted yet (empty once the first point is in); after
+        a stop or a failure before the first point, the stages it got through (not a bare box)."""
+        status = self.history.status
+        if any(xs for xs, _ in self.history.series.values()) or not self._stages or status not in HEADS:
             return ""
-        now, lines = time.monotonic(), []
+        now, lines = self._ended_at or time.monotonic(), []
         for i, (what, since) in enumerate(self._stages[1:], 1):
             until = self._stages[i + 1][1] if i + 1 < len(self._stages) else None
-            lines.append(f"✓ {what} ({clock(until - since)})" if until else f"▶ {what} ({clock(now - since)})")
-        return "The curve fills in when the experiment measures it. So far:\n" + "\n".join(lines[-6:])
+            mark = "▶" if status == "running" else "■"
+            lines.append(f"✓ {what} ({clock(until - since)})" if until else f"{mark} {what} ({clock(now - since)})")
+        return HEADS[status] + "\n" + "\n".join(lines[-6:])
 
     def _redraw(self, force: bool = False):
         h = self.history
