@@ -100,6 +100,10 @@ def test_r1_writes_its_result_and_o1_samples_its_policy(tmp_path):
     assert [x for x, _ in data["curve"]] == [1, 2, 4] and "R1 experiment's RL policy" in data["model"]
     best = [y for _, y in data["best_of_n_curve"]]
     assert best[0] == pytest.approx(data["curve"][0][1])  # one sample: vote and verifier agree
+    from studio.core.experiments.history import ExperimentHistory
+    for folder in (r1, o1):  # the view's Open…: o1's samples_before/after are counts, not sample lists
+        h = ExperimentHistory.from_folder(folder)
+        assert h.status == "done" and h.series
 
 
 def test_a_stopped_r1_keeps_its_base_model(tmp_path, monkeypatch):

@@ -93,7 +93,8 @@ class ExperimentHistory:
                 h.series[name] = ([float(x) for x, _ in data[key]], [float(y) for _, y in data[key]])
         h.tables["result"] = _result_table(data, x_label, y_label)
         for key in ("samples_before", "samples_after"):
-            for item in data.get(key) or []:
+            items = data.get(key)  # o1's are counts (samples per problem), not sample lists
+            for item in items if isinstance(items, list) else []:
                 if isinstance(item, list) and len(item) >= 2:
                     mark = ("  ✓" if item[2] else "  ✗") if len(item) > 2 else ""
                     h.texts.append((key.replace("samples_", ""), f"{item[0]}{str(item[1]).split(chr(10))[0]}{mark}"))
