@@ -247,3 +247,11 @@ def test_table_cells_group_thousands_and_keep_four_digits():
     from studio._qt.training.experiment_view import cell
     assert [cell(v) for v in (1104896, 9048, 0.48921, 1.2e11, 30000.0, 4096)] == \
         ["1,104,896", "9048", "0.4892", "1.2e+11", "30,000", "4096"]
+
+
+def test_a_malformed_result_is_refused_in_one_line(qtbot, tmp_path):
+    (tmp_path / RESULT_FILE).write_text(json.dumps({"milestone": FA.MILESTONE, "metric": "m", "higher_is_better": True,
+                                                    "before": 1, "after": 2, "curve": [1, 2]}))  # not [x, y] pairs
+    view = new_view(qtbot, FA.MILESTONE)
+    assert not view.open_folder(tmp_path)
+    assert "cannot show" in view.status.text() and "\n" not in view.status.text() and view.history.status == "idle"
