@@ -68,7 +68,7 @@ def main() -> int:
         marks[f"last {name}"] = time.monotonic()
         if name == "Finished":
             done.append(ev)
-    s.event.connect(on_event)
+    s.job_event.connect(on_event)
     seen = []
     s.state_changed.connect(lambda st: (seen.append(st), marks.setdefault(st, time.monotonic())))
     t0 = time.monotonic()

@@ -79,7 +79,7 @@ def main():
         start_gaps += measure(0.25)
     start_gaps.sort()
     if os.environ.get("STALL_DEBUG"):
-        s.event.connect(lambda ev: print(f"{time.perf_counter():.3f} {type(ev).__name__} step {ev.step}", flush=True)
+        s.job_event.connect(lambda ev: print(f"{time.perf_counter():.3f} {type(ev).__name__} step {ev.step}", flush=True)
                         if not type(ev).__name__ == "StepMetrics" or ev.step % 5 == 0 else None)
     gaps = measure(a.seconds)
     steps = int(s.history.series("loss").x[-1]) if len(s.history.series("loss")) else 0

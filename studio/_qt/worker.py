@@ -33,7 +33,10 @@ from studio.core.jobs.control import JobControl
 
 
 class Worker(QThread):
-    event = Signal(object)    # a frozen dataclass the job yielded (or passed to control.notify)
+    # not "event": a signal of that name shadows QObject.event(), and Qt's every event to the
+    # thread then went through it; a finished worker's Python object was never freed (+57 a loop
+    # in the soak)
+    job_event = Signal(object)  # a frozen dataclass the job yielded (or passed to control.notify)
     failed = Signal(str)
     ended = Signal()
 
@@ -54,7 +57,7 @@ class Worker(QThread):
     def run(self):
         try:
             for ev in self.job(self.control):
-                self.event.emit(ev)
+                self.job_event.emit(ev)
         except StudioError as exc:
             self.error = str(exc)
             self.failed.emit(self.error)
@@ -105,7 +108,7 @@ def _emitter(worker_ref):
     def notify(event) -> None:
         worker = worker_ref()
         if worker is not None:
-            worker.event.emit(event)
+            worker.job_event.emit(event)
     return notify
 
 
@@ -115,7 +118,7 @@ def start_job(job: Callable[[JobControl], Iterable[object]], *, name: str = "arc
     real end delivered to the callbacks on the GUI thread; returns the started Worker (events
     are queued to the GUI thread, so the caller may keep the reference after this returns)."""
     w = Worker(job, name=name, what=what, parent=parent)
-    for signal, slot in ((w.event, on_event), (w.failed, on_failed), (w.ended, on_ended)):
+    for signal, slot in ((w.job_event, on_event), (w.failed, on_failed), (w.ended, on_ended)):
         if slot is not None:
             signal.connect(slot)
     w.start() if priority is None else w.start(priority)

@@ -67,7 +67,7 @@ def test_a_cancelled_lesson_shows_no_stale_progress_and_speaks_of_resume(qtbot, 
     seen = []
     w = dlg.start(steps=100_000, batch_size=2, context=16, threads=1, precision="fp32", compile=False)
     from studio.core.classroom.lesson_events import LessonStep
-    w.event.connect(lambda ev: seen.append(ev) or (isinstance(ev, LessonStep) and dlg.cancel()))
+    w.job_event.connect(lambda ev: seen.append(ev) or (isinstance(ev, LessonStep) and dlg.cancel()))
     with qtbot.waitSignal(w.ended, timeout=WAIT):
         pass
     assert any(isinstance(ev, LessonStep) for ev in seen), [ev.message for ev in seen] + [dlg.log.toPlainText()]

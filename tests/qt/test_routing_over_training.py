@@ -23,7 +23,7 @@ def test_training_a_moe_model_shows_its_steps_over_training(qtbot, env):
         configure(panel, steps=4)
         panel.eval_every.setValue(10)
         steps = []
-        docks.session.event.connect(lambda ev: steps.append(ev.step) if isinstance(ev, StepMetrics) else None)
+        docks.session.job_event.connect(lambda ev: steps.append(ev.step) if isinstance(ev, StepMetrics) else None)
         panel.start()
         qtbot.waitUntil(lambda: docks.session.state == "idle", timeout=WAIT * 2)
         assert steps == [1, 2, 3, 4]

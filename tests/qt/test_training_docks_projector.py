@@ -51,14 +51,14 @@ def test_progress_text_fits_and_the_bar_is_full_when_done(qtbot):
     session.state_changed.emit("preparing")
     session.prepared.emit(PREPARED)
     session.state_changed.emit("running")
-    session.event.emit(StepMetrics(1234, 1234 * 1024, 3.123, 1e-3, 1.0, 12345.0, 100.0))
+    session.job_event.emit(StepMetrics(1234, 1234 * 1024, 3.123, 1e-3, 1.0, 12345.0, 100.0))
     bar = panel.progress
     assert bar.text().startswith("step 1234 / 3000") and "ETA" in bar.text()
     assert "loss 3.123" in panel.numbers.text() and "12,345 tokens/s" in panel.numbers.text()
     assert _one_line_fits(bar)
     assert panel.data.width() >= panel.data.sizeHint().width()  # the data choice is read whole
     assert panel.split.count() == 3  # data | settings | run share a splitter
-    session.event.emit(Finished(3000, 3000 * 1024, "done", 2.1, 2.2, 1.9, 12000.0))
+    session.job_event.emit(Finished(3000, 3000 * 1024, "done", 2.1, 2.2, 1.9, 12000.0))
     session.state_changed.emit("idle")
     assert bar.value() == bar.maximum() > 0 and bar.text() == "Finished at step 3000"  # not blank
     assert _one_line_fits(bar)
@@ -68,8 +68,8 @@ def test_a_stopped_run_keeps_its_bar(qtbot):
     session, panel = _panel(qtbot)
     session.prepared.emit(PREPARED)
     session.state_changed.emit("running")
-    session.event.emit(StepMetrics(700, 700 * 1024, 3.0, 1e-3, 1.0, 9000.0, 50.0))
-    session.event.emit(Finished(700, 700 * 1024, "stopped", 3.0, 3.1, 2.5, 9000.0))
+    session.job_event.emit(StepMetrics(700, 700 * 1024, 3.0, 1e-3, 1.0, 9000.0, 50.0))
+    session.job_event.emit(Finished(700, 700 * 1024, "stopped", 3.0, 3.1, 2.5, 9000.0))
     session.state_changed.emit("idle")
     assert panel.progress.value() == 700 and "Stopped" in panel.progress.text()
 
@@ -104,7 +104,7 @@ def test_live_sample_shows_no_replacement_characters(qtbot):
     session, panel = _panel(qtbot)
     tok = ByteTokenizer()
     raw = [BOS, UNK, *(3 + b for b in "Ony".encode()), 3 + 0xFF, *(3 + b for b in "你".encode()), 3 + 0xE4]
-    session.event.emit(Sample(40, tok.decode(raw)))
+    session.job_event.emit(Sample(40, tok.decode(raw)))
     text = panel.sample.toPlainText()
     assert "\ufffd" not in text and "<unk>" not in text
     assert text.startswith("[step 40] " + UNKNOWN_MARK + "Ony") and "你" in text and "\\xff" in text
@@ -205,8 +205,8 @@ def test_the_run_box_lets_go_of_the_last_run_when_another_model_comes_on_screen(
     monkeypatch.setattr(session, "start", lambda req, key=None: None)  # the click, not a real run
     qtbot.mouseClick(panel.start_btn, Qt.LeftButton)
     session.prepared.emit(PREPARED)
-    session.event.emit(StepMetrics(10, 1000, 3.2, 1e-3, 1.0, 100.0, 1.0))
-    session.event.emit(Sample(10, "Once upon a time"))
+    session.job_event.emit(StepMetrics(10, 1000, 3.2, 1e-3, 1.0, 100.0, 1.0))
+    session.job_event.emit(Sample(10, "Once upon a time"))
     assert panel.status.text() and panel.sample.toPlainText()
     doc.show_milestone("other", tiny_arch(), "Other")  # nothing trains: another model on screen
     assert panel.status.text() == "" and panel.sample.toPlainText() == "" and panel.numbers.text() == ""

@@ -36,9 +36,9 @@ def test_train_n_more_minutes_continues_the_finished_run(qtbot, env, make_docks)
     configure(panel)
     panel.minutes.setValue(0.1)  # a 6 s budget
     events = []
-    session.event.connect(events.append)
+    session.job_event.connect(events.append)
     bars = []  # the bar's words after each step of the continuation (the panel has already drawn it)
-    session.event.connect(lambda ev: bars.append(panel.progress.format()) if isinstance(ev, StepMetrics) else None)
+    session.job_event.connect(lambda ev: bars.append(panel.progress.format()) if isinstance(ev, StepMetrics) else None)
     with qtbot.waitSignal(session.state_changed, check_params_cb=lambda s: s == "idle", timeout=90_000):
         panel.start()
         assert not more.button.isEnabled() and "training now" in more.button.toolTip()

@@ -23,7 +23,7 @@ def test_start_metrics_plots_stop_and_generate(qtbot, env, make_docks):
     assert run.source is None and "none for this model" in gen.source_label.text()
     configure(panel)
     events = []
-    session.event.connect(events.append)
+    session.job_event.connect(events.append)
     t.actions["start_stop"].trigger()  # F6
     assert run.source == "live" and run.training == "preparing"  # the run belongs to the document on screen
     qtbot.waitUntil(lambda: session.state == "running", timeout=60_000)

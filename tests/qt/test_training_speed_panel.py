@@ -38,18 +38,18 @@ def test_train_for_minutes_and_speed_defaults(qtbot):
 
 def test_preparing_phase_precision_and_bits_per_byte_are_shown(qtbot, tmp_path):
     session, panel, _, _ = make(qtbot)
-    session.event.emit(Preparing("compiling the training step (cached for the next runs)"))
+    session.job_event.emit(Preparing("compiling the training step (cached for the next runs)"))
     assert panel.progress.maximum() == 0 and "preparing: compiling the training step" in panel.progress.format()
     assert panel.numbers.text() == "Preparing: compiling the training step (cached for the next runs)"
-    session.event.emit(SpeedSetup(2, "bf16", "bf16 (autocast): measured forward+backward 9.0 ms fp32 vs 4.0 ms bf16",
+    session.job_event.emit(SpeedSetup(2, "bf16", "bf16 (autocast): measured forward+backward 9.0 ms fp32 vs 4.0 ms bf16",
                                   "compiled (inductor)", True, 41.0))
     assert "bf16" in panel.numbers.text() and "prepared in 41 s" in panel.numbers.text()
     assert "measured" in panel.numbers.toolTip()
-    session.event.emit(StepMetrics(5, 500, 3.2, 1e-3, 1.0, 900.0, 2.0, bpb=1.85, planned_steps=120, eta_s=65.0))
+    session.job_event.emit(StepMetrics(5, 500, 3.2, 1e-3, 1.0, 900.0, 2.0, bpb=1.85, planned_steps=120, eta_s=65.0))
     assert panel.progress.maximum() == 120 and "ETA 1:05" in panel.progress.format()  # the budget's own ETA
     text = panel.numbers.text()
     assert "loss 3.200 (1.85 bits/byte)" in text and "bf16, compiled" in text
-    session.event.emit(EvalMetrics(5, 500, 3.1, 1.79, 3.2, 1.85))
+    session.job_event.emit(EvalMetrics(5, 500, 3.1, 1.79, 3.2, 1.85))
     assert "(1.85 bits/byte)" in panel.status.text() and "1.790 bits/byte" in panel.status.text()
     panel.resize(1100, 260)
     panel.show()
@@ -80,7 +80,7 @@ def test_preparing_spends_the_budget_on_the_bar_and_in_the_more_minutes_tip(qtbo
     run.start_live(doc.key)  # what the session does at the click: RunState says "preparing"
     session.budget_s = 120.0
     monkeypatch.setattr(type(session), "running", property(lambda s: True))
-    session.event.emit(Preparing("building the small-head attention kernel beside the training"))
+    session.job_event.emit(Preparing("building the small-head attention kernel beside the training"))
     assert (panel.progress.minimum(), panel.progress.maximum(), panel.progress.value()) == (0, 1000, 250)
     assert "0:30 of 2:00" in panel.progress.format() and "building the small-head" in panel.progress.format()
     assert "part of the 2-minute budget" in panel.numbers.text() and "still ends on time" in panel.numbers.text()
@@ -91,8 +91,8 @@ def test_preparing_spends_the_budget_on_the_bar_and_in_the_more_minutes_tip(qtbo
     tip = panel.more.button.toolTip()
     assert "1.0 of its 2 min gone, still preparing: preparing is part of them" in tip and not panel.more.button.isEnabled()
     assert "part of it" in panel.minutes.toolTip() and "included" in panel.more.minutes.toolTip()
-    session.event.emit(SpeedSetup(1, "bf16", "bf16 (autocast): measured", "eager; compiles in the background", False,
+    session.job_event.emit(SpeedSetup(1, "bf16", "bf16 (autocast): measured", "eager; compiles in the background", False,
                                   61.0))
     assert not panel.prep_clock.active and "prepared in 61 s (part of the budget)" in panel.numbers.text()
-    session.event.emit(StepSwitched(40, "step", "compiled (inductor) from the warm cache", True))
+    session.job_event.emit(StepSwitched(40, "step", "compiled (inductor) from the warm cache", True))
     assert "from step 40: step compiled (inductor)" in panel.numbers.toolTip()

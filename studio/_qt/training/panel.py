@@ -105,7 +105,7 @@ class TrainingPanel(DataChoiceMixin, QWidget):
         self.stop_btn.clicked.connect(session.stop)
         self.more.button.clicked.connect(self.continue_run)
         session.state_changed.connect(self._state)
-        session.event.connect(self._event)
+        session.job_event.connect(self._event)
         session.status.connect(self.status.setText)
         session.failed.connect(self._failed)
         session.prepared.connect(self._prepared)

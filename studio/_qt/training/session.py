@@ -40,7 +40,7 @@ class TrainingSession(QObject):
     """The worker of this window's training run, and what only the panels need of it (metrics for
     the plots, the budget's clock); the run's own state is RunState's."""
     state_changed = Signal(str)   # idle, preparing, running, paused, stopping
-    event = Signal(object)        # train_steps' events (StepMetrics, EvalMetrics, Sample, Finished, …)
+    job_event = Signal(object)    # (not "event", which shadows QObject.event()) train_steps' events (StepMetrics, EvalMetrics, Sample, Finished, …)
     status = Signal(str)
     prepared = Signal(object)     # Prepared.info(): {"run_dir", "label", "params", "steps", "vocab", …}
     failed = Signal(str)
@@ -120,7 +120,7 @@ class TrainingSession(QObject):
         elif isinstance(ev, Continued):
             self.continued = ev
             self.history = ev.history  # the run's steps so far: the plots continue, not restart from 0
-            self.event.emit(ev)
+            self.job_event.emit(ev)
         elif isinstance(ev, Prepared):
             self.run_state.live_prepared(ev.run_dir, ev.info(), self.key)
             self.prepared.emit(self.info)
@@ -134,7 +134,7 @@ class TrainingSession(QObject):
             if self._tb is not None and hasattr(ev, "record"):
                 self._tb.write(ev.record())  # the same records metrics.jsonl gets
             self.history.add(ev)
-            self.event.emit(ev)
+            self.job_event.emit(ev)
 
     def _open_tensorboard(self, run_dir) -> None:
         if not self.tensorboard:
