@@ -119,7 +119,7 @@ def job(req: ExperimentRequest, control) -> Iterator:
         yield Stage(f"reading the stories and the {s.tokenizer} tokenizer")
         data = _data(req, s)
         base = load_preset(BASE_PRESET)
-        yield Row("models", ("C (FLOPs)", "dim × layers", "params N", "tokens D", "D / N", "held-out loss"))
+        yield Row("models", ("C (FLOPs)", "dim × layers", "params N", "tokens D", "D / N", "held-out loss (nats/token)"))
         sweeps = {}
         for flops, suffix, series in _budgets(s):
             results = []
@@ -134,7 +134,7 @@ def job(req: ExperimentRequest, control) -> Iterator:
                     folder.save_unit(key, r)
                 results.append(r)
                 yield Row("models", (f"{flops:.2g}", f"{dim}x{layers}", r["params"], r["tokens"],
-                                     round(r["tokens"] / r["params"], 1), round(r["val_loss"], 4)))
+                                     float(f"{r['tokens'] / r['params']:.3g}"), round(r["val_loss"], 4)))  # 3 figures: 0.04 is not "0"
                 yield Point(series, r["params"], r["val_loss"])
             sweeps[flops] = results
             fit = fit_parabola(sorted((r["params"], r["val_loss"]) for r in results))

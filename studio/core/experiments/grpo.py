@@ -163,7 +163,8 @@ def job(req: ExperimentRequest, control) -> Iterator:
         gen = torch.Generator().manual_seed(req.seed + 7)
         pick = random.Random(req.seed + 11)
         curves = {"reward": [], "accuracy": [[0, before]], "greedy": [[0, greedy_before]], "length": [], "kl": []}
-        yield Row("rl", ("step", "mean reward", "response length", "KL to base", "held-out pass@1", "greedy"))
+        yield Row("rl", ("step", "mean reward (0–1)", "response length (tokens)", "KL to base (nats/token)",
+                          "held-out pass@1", "greedy"))
         for step in range(1, s.rl_steps + 1):
             if control.should_stop():
                 return
