@@ -76,6 +76,23 @@ def test_figures_follow_the_documents_version():
     assert m.figures.series()[m.timeline.ids.index(LLAMA)].params_total == before
 
 
+def test_figures_keep_only_what_can_be_shown_again():
+    """An edited document's older versions and a closed document's figures are dropped: kept,
+    each loop of a class's edits added one accounting (44 block costs) that lived until 512."""
+    m = StudioModel(start=LLAMA)
+    m.figures.accounting("paper")
+    for kv in (1, 2, 4, 8):
+        m.document.set_config("attention", "n_kv_heads", kv)
+        m.figures.accounting("paper")
+        m.figures.accounting("classroom")
+    edited = m.document.key
+    assert sorted(k[2] for k in m.figures._acc if k[0] == edited) == ["classroom", "paper"]
+    m.show_milestone(LLAMA)
+    m.document.close_all_listed()  # File → New project
+    assert not [k for k in m.figures._acc if k[0] == edited]
+    assert any(k[0].startswith("milestone:") for k in m.figures._acc)  # scrubbing stays fast
+
+
 def test_an_imported_run_selects_no_milestone():
     m = StudioModel(start=LLAMA)
     arch = m.timeline.canonical("recipe-llama2c-stories260k").copy()

@@ -38,3 +38,14 @@ def test_a_listed_copy_keeps_its_history_while_it_can_be_reopened(window, qtbot)
     QTest.keySequence(w.graph_view, "Ctrl+Z")  # its own history, still there
     qtbot.waitUntil(lambda: "n_kv_heads" not in w.model.document.graph.node("attention").config
                     or w.model.document.graph.node("attention").config["n_kv_heads"] != 4)
+
+
+def test_the_scene_keeps_block_faces_of_an_edited_documents_latest_version_only(window):
+    w = window
+    w.model.show_milestone("2023-07-llama-2")
+    for kv in (1, 2, 4, 8):
+        w.editor.set_config("attention", "n_kv_heads", kv)
+        QCoreApplication.processEvents()
+    scene = w.graph_view.graph_scene
+    key = w.model.document.key
+    assert {k[1] for k in scene._faces if k[0] == key} == {w.model.document.version}

@@ -54,6 +54,7 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
         self.arch = None
         self._graph = None
         self._faces: dict[tuple, tuple] = {}  # (document key, version, scale, node id) -> face
+        self._faces_of: dict[str, int] = {}  # document key -> the version its cached faces are of
         self.editable = False  # the editor turns on port dragging
         self.connect_probe = None  # callable(src, sport, dst, dport) -> refusal text or None
         self._drag = None  # (port item, temporary path item, target port or None)
@@ -255,6 +256,10 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
             face = block_face(self.arch, doc.shown_scale(), item.node_id)
             if len(self._faces) > 4096:
                 self._faces.clear()
+            elif not doc.is_milestone and self._faces_of.get(doc.key) != doc.version:
+                # an edited document's older versions are not shown again (an undo makes a new revision)
+                self._faces = {k: v for k, v in self._faces.items() if k[0] != doc.key}
+            self._faces_of[doc.key] = doc.version
             self._faces[key] = face
         item.set_block(*face)
 

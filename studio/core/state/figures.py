@@ -94,6 +94,7 @@ class Figures:
         document.replaced.connect(self._on_document)
         document.changed.connect(self._on_document)
         document.scale_changed.connect(self._on_document)
+        document.listed.connect(self._drop_closed)
         timeline.entries_changed.connect(self._on_entries)
 
     def _on_document(self, *_):
@@ -124,10 +125,17 @@ class Figures:
         key = (doc.key, doc.version, scale)  # the version is the architecture's revision
         acc = self._acc.get(key)
         if acc is None:
-            if len(self._acc) > 512:  # edited documents add one entry per edit: keep it bounded
-                self._acc = {k: v for k, v in self._acc.items() if k[0].startswith("milestone:")}
+            # an edit or an undo makes a new revision, never an old one: the document's older
+            # versions are not shown again (kept, a class's edits grew the cache by one a loop)
+            self._acc = {k: v for k, v in self._acc.items() if k[0] != doc.key or k[1] == doc.version}
             acc = self._acc[key] = _account(arch, scale)
         return acc
+
+    def _drop_closed(self):
+        """A closed document (File → New project) is not shown again: its figures go."""
+        doc, opened = self.document, self.document.opened
+        self._acc = {k: v for k, v in self._acc.items()
+                     if k[0].startswith("milestone:") or k[0] in opened or k[0] == doc.key}
 
     def milestone_accounting(self, preset_id: str, scale: str, arch=None):
         key = (f"milestone:{preset_id}", 0, 0, scale)
