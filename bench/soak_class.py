@@ -42,7 +42,7 @@ class Driver:
         self.w = start_window(None)  # the app's own start-up: deferred docks, then the collector settles
         self.w.resize(1366, 768)
         self.w._warm()
-        self.step, self.stalls, self._kinds = "start", [], Counter()
+        self.step, self.stalls, self._kinds, self._py_kinds = "start", [], Counter(), Counter()
         self.clock = QElapsedTimer()
         self.clock.start()
         self._last = self._armed = self.clock.elapsed()
@@ -282,10 +282,14 @@ class Driver:
         kinds = Counter(type(o).__name__ for o in objects)
         grew = dict((kinds - self._kinds).most_common(6))
         self._kinds = kinds
-        wrappers = sum(1 for o in gc.get_objects() if issubclass(type(o), QObject) and shiboken6.isValid(o))
+        alive = gc.get_objects()  # after the collection: what is reachable (the frozen start-up aside)
+        wrappers = sum(1 for o in alive if issubclass(type(o), QObject) and shiboken6.isValid(o))
+        py_grew = dict((Counter(type(o).__qualname__ for o in alive) - self._py_kinds).most_common(4))
+        self._py_kinds = Counter(type(o).__qualname__ for o in alive)
         with open("/proc/self/statm") as f:
             rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         return {"rss_mb": round(rss / 2**20, 1), "qobjects": len(objects), "wrappers": wrappers, "grew": grew,
+                "python_objects": len(alive), "python_grew": py_grew,
                 "top_levels": len(tops), "visible_top_levels": sum(t.isVisible() for t in tops),
                 "gc_collections": collector.collections, "gc_off_thread": collector.off_thread,
                 "gc_worst_ms": round(collector.worst_ms, 1)}

@@ -90,13 +90,16 @@ def summarise(loops, crashes) -> dict:
             "rss_mb_after_first_min_max": (min(r["rss_mb"] for r in later), max(r["rss_mb"] for r in later)),
             "qobjects_first_last": (loops[0]["qobjects"], loops[-1]["qobjects"]),
             "wrappers_first_last": (loops[0]["wrappers"], loops[-1]["wrappers"]),
+            "python_objects_first_last": (loops[0].get("python_objects"), loops[-1].get("python_objects")),
             "gc_off_thread": max(r["gc_off_thread"] for r in loops)}
 
 
 def _row(r) -> str:
     return (f"| {r['loop']} | {r['seconds']:.0f} | {r['stalls']} | {r['worst_stall_ms']} ({r['worst_stall_in']}) | "
-            f"{r['rss_mb']} | {r['qobjects']} | {r['wrappers']} | {r['top_levels']} | {r['gc_off_thread']} | "
-            f"{'; '.join(r['errors']) or '-'} | {', '.join(f'{k} +{v}' for k, v in r.get('grew', {}).items())} |")
+            f"{r['rss_mb']} | {r['qobjects']} | {r['wrappers']} | {r.get('python_objects', '')} | {r['top_levels']} | "
+            f"{r['gc_off_thread']} | {'; '.join(r['errors']) or '-'} | "
+            f"{', '.join(f'{k} +{v}' for k, v in r.get('grew', {}).items())} | "
+            f"{', '.join(f'{k} +{v}' for k, v in r.get('python_grew', {}).items())} |")
 
 
 def main(argv=None) -> int:
@@ -112,8 +115,9 @@ def main(argv=None) -> int:
         from soak_class import child
         return child(a.until, a.tmp)
     print(f"soak: {a.minutes:g} min, load {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs", flush=True)
-    print("| loop | s | stalls>100ms | worst ms (step) | RSS MB | QObjects | wrappers | top-levels | "
-          "gc off-thread | errors | grew most |\n|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("| loop | s | stalls>100ms | worst ms (step) | RSS MB | QObjects | wrappers | Python objects | top-levels | "
+          "gc off-thread | errors | grew most | Python types grew most |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     result = supervise(a.minutes, a.out)
     print(json.dumps(result["summary"], indent=1))
     return 1 if result["crashes"] else 0
