@@ -21,7 +21,7 @@ clock: Callable[[], float] = time.monotonic  # the tests put a fake clock here
 
 # seconds on one free core at the default settings (InstructGPT, starter stories); only their
 # ratios matter. "after": the held-out evaluation of the policy and its KL, never cut.
-WEIGHTS = {"pretrain": 12.0, "sft": 25.0, "rm": 40.0, "before": 2.0, "ppo": 65.0, "after": 3.0}
+WEIGHTS = {"pretrain": 12.0, "sft": 25.0, "rm": 40.0, "before": 2.0, "ppo": 80.0, "after": 3.0}
 PRIORITY = {"pretrain": 2.0, "sft": 2.0}
 MARGIN_S = 12.0  # Python and torch starting, the result files: outside the job's own clock
 

@@ -1,6 +1,7 @@
 """PPO against the reward model with a per-token KL penalty to the SFT model, as InstructGPT does
 (Ouyang et al. 2022, section 3.5; Stiennon et al. 2020): the reward of a reply is the reward
-model's score at its last token minus β·log(π(token) / π_SFT(token)) at every token; a value
+model's score minus β·log(π(token) / π_SFT(token)) at every token (the score paid token by token
+here, at the last token in the paper: PPOSettings.token_rewards); a value
 model (initialised from the reward model, as the paper's is) gives the baseline, advantages are
 GAE (γ = 1; λ = 1 here, see PPOSettings.lam), and the policy takes a few epochs of the clipped-ratio objective on each
 batch of its own samples. Not here: the paper's PPO-ptx (pretraining gradients mixed in).
@@ -14,7 +15,10 @@ from studio.core.experiments import rollout as R
 
 @dataclass(frozen=True)
 class PPOSettings:
-    iterations: int = 40
+    # every policy dips in its first 10 iterations, then climbs: on the three bench seeds' own SFT and
+    # reward models, held-out share followed at 40 / 60 iterations 0.68 / 0.73, 0.57 / 0.66, 0.55 / 0.67
+    # (SFT 0.58, 0.53, 0.58)
+    iterations: int = 60
     prompts: int = 64             # rollouts per iteration
     epochs: int = 2               # passes over each batch of rollouts
     minibatch: int = 32
@@ -30,9 +34,11 @@ class PPOSettings:
     # followed first fell (0.29 → 0.21 and 0.44 → 0.27 after 10 iterations) before it rose. λ = 1 uses
     # the value only as a baseline (return − V), which no untrained value can bias.
     lam: float = 1.0
-    # the reward model's score paid out token by token, where its sum pooling adds it up (the same
-    # total; the paper pays it at the last token): a token is credited only with what follows it
-    token_rewards: bool = False
+    # the reward model's score paid out token by token, the terms its sum pooling adds up (the same
+    # total; the paper pays it at the last token): a token is credited only with what follows it. On
+    # the three bench seeds' own SFT and reward models, held-out share followed after 60 iterations
+    # 0.75, 0.71, 0.74 (KL 1.7, 1.7, 1.0) against 0.73, 0.66, 0.67 (KL 1.3, 2.3, 1.3) paid at the end
+    token_rewards: bool = True
     temperature: float = 1.0
     max_new: int = 24
 
