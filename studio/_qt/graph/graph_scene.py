@@ -254,11 +254,9 @@ class GraphScene(PortDragMixin, SceneDecor, PresentMixin, QGraphicsScene):
         face = self._faces.get(key)
         if face is None:
             face = block_face(self.arch, doc.shown_scale(), item.node_id)
-            if len(self._faces) > 4096:
-                self._faces.clear()
-            elif not doc.is_milestone and self._faces_of.get(doc.key) != doc.version:
+            if len(self._faces) > 4096 or (not doc.is_milestone and self._faces_of.get(doc.key) != doc.version):
                 # an edited document's older versions are not shown again (an undo makes a new revision)
-                self._faces = {k: v for k, v in self._faces.items() if k[0] != doc.key}
+                self._faces = {k: v for k, v in self._faces.items() if k[0] != doc.key and len(self._faces) <= 4096}
             self._faces_of[doc.key] = doc.version
             self._faces[key] = face
         item.set_block(*face)
