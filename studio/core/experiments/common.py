@@ -11,7 +11,10 @@ app's worker and the lesson all run the same generator. It works in ``request.ou
                       with the same settings
 
 Settings are deterministic functions of (minutes, seed): the same command gives the same
-numbers (wall times aside), and ``--minutes`` scales the work, not a stopwatch.
+numbers (wall times aside) as long as no stage is cut. ``--minutes`` scales the work and is also
+a deadline on the wall clock for the RLHF experiments (deadline.py): on a loaded machine a stage
+that has spent its share of the time ends early, and ``experiment.json``'s ``deadline.cut_at_step``
+says where, so those runs repeat only when nothing was cut.
 """
 from __future__ import annotations
 
