@@ -124,3 +124,12 @@ def test_two_turn_conversations_of_long_sentences_fit_the_context():
     for c in convs:
         reply = I.reply_ids(tok, I.demonstration(data, c.ins, __import__("random").Random(0)))
         assert len(prompt(c)) + len(reply) <= context
+
+
+def test_the_chat_policy_is_held_closer_to_sft_than_instructgpts():
+    """β 0.5 for the chat model: at InstructGPT's 0.2 it over-exploited its reward model (measured,
+    chatgpt.settings_for); the minutes scale the work, never the penalty."""
+    from studio.core.experiments import chatgpt as C
+    from studio.core.experiments import instructgpt as IG
+    for minutes in (0.5, 3.0):
+        assert C.settings_for(minutes).pipeline.ppo.kl == 0.5 > IG.settings_for(minutes).pipeline.ppo.kl
