@@ -288,7 +288,8 @@ class Driver:
         self._py_kinds = Counter(type(o).__qualname__ for o in alive)
         with open("/proc/self/statm") as f:
             rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        return {"rss_mb": round(rss / 2**20, 1), "qobjects": len(objects), "wrappers": wrappers, "grew": grew,
+        disk = sum(f.stat().st_size for f in self.tmp.rglob("*") if f.is_file() and not f.is_symlink())
+        return {"rss_mb": round(rss / 2**20, 1), "disk_mb": round(disk / 2**20), "qobjects": len(objects), "wrappers": wrappers, "grew": grew,
                 "python_objects": len(alive), "python_grew": py_grew,
                 "top_levels": len(tops), "visible_top_levels": sum(t.isVisible() for t in tops),
                 "gc_collections": collector.collections, "gc_off_thread": collector.off_thread,
