@@ -4,7 +4,6 @@ spot. Without this the app could only ever sample the base model: the CLI's ``--
 counterpart in the window."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox
@@ -15,6 +14,8 @@ BASE = ""  # the item's data for "pretrain the base model here"
 
 def finished_r1_folders(parent: Path, most: int = 12) -> list[Path]:
     """Finished R1 experiment folders under ``parent`` (the app's experiments folder), newest first."""
+    from studio.core.errors import StudioError
+    from studio.core.experiments.common import read_result
     found = []
     try:
         folders = [p for p in parent.iterdir() if p.is_dir() and p.name.startswith(R1)]
@@ -22,10 +23,11 @@ def finished_r1_folders(parent: Path, most: int = 12) -> list[Path]:
         return []
     for p in folders:
         try:
-            data = json.loads((p / "experiment.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_result(p)  # the core's one reader of experiment.json
+        except StudioError:
             continue
-        if isinstance(data, dict) and data.get("milestone") == R1 and (data.get("weights") or {}).get("policy"):
+        weights = data.get("weights")
+        if data.get("milestone") == R1 and isinstance(weights, dict) and weights.get("policy"):
             found.append((p.stat().st_mtime, p))
     return [p for _, p in sorted(found, reverse=True)[:most]]
 
